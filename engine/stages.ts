@@ -1,0 +1,51 @@
+/**
+ * The stages of the analysis pipeline, as small interfaces.
+ *
+ *   source items ─▶ dedupe ─▶ Enricher.observe (every event, arrival order)
+ *                          ─▶ sessionizer ─▶ on session close:
+ *                                 Enricher.enrich (each event, time order)
+ *                                 SignalMapper.map (session events, time order)
+ *                                 Detector.detect (session + events + signals)
+ *                                 Detector.score
+ *
+ * `engine/pipeline.ts` wires them; each stage lives in its own module and knows nothing of the others.
+ */
+import type { EngineEvent, Finding, Principal, SessionKind, SessionRisk, Signal } from './model.ts';
+
+/** What the pipeline knows about a session when it hands it to a stage. */
+export interface SessionContext {
+  key: string;
+  kind: SessionKind;
+  principal: Principal;
+  accessKeyIds: string[];
+  sourceIps: string[];
+  userAgents: string[];
+  regions: string[];
+  mfa?: boolean;
+}
+
+export interface Enricher {
+  /** Sees every event once in arrival order (e.g. to learn which AssumeRole issued which key). Cheap. */
+  observe(event: EngineEvent): void;
+  /** Attaches `event.enrichment`. Called once per event when its session closes, in time order. */
+  enrich(event: EngineEvent): void;
+  /** Facts about the tables used (e.g. iam-data version), printed in JSON output. */
+  readonly info: Record<string, string>;
+}
+
+export interface SignalMapping {
+  signals: Signal[];
+  unmappedEventIds: string[];
+}
+
+export interface SignalMapper {
+  /** Events are sorted by the deterministic event order (see `engine/order.ts`). */
+  map(session: SessionContext, events: readonly EngineEvent[]): SignalMapping;
+}
+
+export interface Detector {
+  /** Findings of single-event, threshold and sequence rules for one session. */
+  detect(session: SessionContext, events: readonly EngineEvent[], signals: readonly Signal[]): Finding[];
+  /** 0–100 risk with reasons, from the session's findings. */
+  score(session: SessionContext, findings: readonly Finding[]): SessionRisk;
+}
