@@ -1,0 +1,33 @@
+/**
+ * `cartographer <command> …`: dispatches to one module per command in cli/commands/.
+ * Each command module exports `run(argv: string[]): Promise<number>` (the exit code) and `usage`.
+ */
+interface CommandModule {
+  run(argv: string[]): Promise<number>;
+  usage: string;
+}
+
+const commands: Record<string, () => Promise<CommandModule>> = {
+  // summarize: () => import('./commands/summarize.ts'),
+};
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === 'help' || name === '--help' || name === '-h') {
+    process.stdout.write(helpText());
+    return name ? 0 : 2;
+  }
+  const load = commands[name];
+  if (!load) {
+    process.stderr.write(`cartographer: unknown command '${name}'\n\n${helpText()}`);
+    return 2;
+  }
+  const command = await load();
+  return command.run(rest);
+}
+
+function helpText(): string {
+  return `usage: cartographer <command> [options]\n\ncommands: ${Object.keys(commands).join(', ')}\n`;
+}
+
+process.exitCode = await main(process.argv.slice(2));
