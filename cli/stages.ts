@@ -2,15 +2,9 @@
  * The default analysis stages used by the CLI and the bot. Each stage module plugs itself in here,
  * one line each, so the pipeline itself never imports a concrete stage.
  */
-import type { Detector, Enricher, SignalMapper } from '../engine/stages.ts';
-
-export interface Stages {
-  enricher?: Enricher;
-  signalMapper?: SignalMapper;
-  detector?: Detector;
-}
+import type { PipelineStages } from '../engine/stages.ts';
 
 /** Builds the stages once (tables and rules are loaded here, not per event). */
-export async function loadDefaultStages(): Promise<Stages> {
+export async function loadDefaultStages(): Promise<PipelineStages> {
   return {};
 }

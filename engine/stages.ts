@@ -49,3 +49,10 @@ export interface Detector {
   /** 0–100 risk with reasons, from the session's findings. */
   score(session: SessionContext, findings: readonly Finding[]): SessionRisk;
 }
+
+/** The stages the pipeline runs; any may be absent (e.g. sessions only). */
+export interface PipelineStages {
+  enricher?: Enricher;
+  signalMapper?: SignalMapper;
+  detector?: Detector;
+}
