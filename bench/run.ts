@@ -1,0 +1,168 @@
+/**
+ * `npm run bench`: measures Cartographer against the limits it runs into, as ratios taken in one run
+ * (machines here are shared and noisy, so absolute numbers matter less than ratios).
+ *
+ *   1. pipeline throughput vs bare JSON.parse of the same bytes, one core, 100k events
+ *   2. scaling at 10k / 100k / 1M events: time and peak memory, each in a fresh process
+ *   3. Slack: 200 concurrent signed slash commands against the real bot; command → summary time
+ *   4. LookupEvents: 5,000-event session over 4 regions against an endpoint enforcing 2 req/s/region
+ *
+ * Prints a table and writes bench/results.json.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { generate } from './generate.ts';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const outDir = join(root, 'bench/out');
+const sizes = (process.env.BENCH_SIZES ?? '10000,100000,1000000').split(',').map(Number);
+const GENERATOR_VERSION = '1';
+
+interface Row {
+  metric: string;
+  value: string;
+  target: string;
+  met: boolean | null;
+}
+const rows: Row[] = [];
+const results: Record<string, unknown> = {
+  date: new Date().toISOString(),
+  machine: {
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model,
+    memoryGb: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+  },
+};
+
+async function dataset(size: number): Promise<string> {
+  const dir = join(outDir, `events-${size}`);
+  const marker = join(dir, '.generated');
+  const want = `${GENERATOR_VERSION}:${size}`;
+  if (existsSync(marker) && readFileSync(marker, 'utf8') === want) return dir;
+  const started = performance.now();
+  const g = await generate(root, dir, size);
+  writeFileSync(marker, want);
+  log(
+    `generated ${g.records} records in ${g.files} files (${(g.bytes / 2 ** 20).toFixed(0)} MiB) in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+  );
+  return dir;
+}
+
+/** Runs one measurement in a child process pinned to one core where `taskset` exists. */
+function worker(script: string, args: string[]): Record<string, any> {
+  const node = [
+    process.execPath,
+    '--max-old-space-size=4096',
+    join(root, 'bin/run-ts.js'),
+    join(root, script),
+    ...args,
+  ];
+  const hasTaskset = spawnSync('taskset', ['--version']).status === 0;
+  const cmd = hasTaskset ? ['taskset', '-c', '0', ...node] : node;
+  const out = execFileSync(cmd[0]!, cmd.slice(1), {
+    cwd: root,
+    encoding: 'utf8',
+    maxBuffer: 2 ** 26,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const last = out.trim().split('\n').pop()!;
+  return JSON.parse(last);
+}
+
+function log(s: string) {
+  process.stderr.write(`[bench] ${s}\n`);
+}
+
+async function throughputAndScaling() {
+  const bySize: Record<number, Record<string, any>> = {};
+  for (const size of sizes) {
+    const dir = await dataset(size);
+    log(`pipeline on ${size} events…`);
+    bySize[size] = worker('bench/pipeline-worker.ts', [dir, ...(size === 100000 ? ['--baseline'] : [])]);
+  }
+  results.pipeline = bySize;
+  const mid = bySize[100000];
+  if (mid?.baseline) {
+    const ratio = mid.pipeline.perSecond / mid.baseline.perSecond;
+    rows.push({
+      metric: 'JSON.parse alone (100k)',
+      value: `${mid.baseline.perSecond.toLocaleString()} ev/s`,
+      target: 'reference',
+      met: null,
+    });
+    rows.push({
+      metric: 'whole pipeline (100k)',
+      value: `${mid.pipeline.perSecond.toLocaleString()} ev/s`,
+      target: '',
+      met: null,
+    });
+    rows.push({
+      metric: 'pipeline / JSON.parse',
+      value: `${(ratio * 100).toFixed(0)} %`,
+      target: '≥ 40 %',
+      met: ratio >= 0.4,
+    });
+  }
+  for (const size of sizes) {
+    const r = bySize[size]!;
+    rows.push({
+      metric: `${size.toLocaleString()} events`,
+      value: `${r.pipeline.seconds.toFixed(2)} s, peak ${r.peakRssMb} MB, ${r.pipeline.sessions} sessions`,
+      target: size >= 1000000 ? '< 1024 MB' : '',
+      met: size >= 1000000 ? r.peakRssMb < 1024 : null,
+    });
+  }
+  if (bySize[100000] && bySize[1000000]) {
+    const growth = bySize[1000000].pipeline.seconds / bySize[100000].pipeline.seconds;
+    rows.push({
+      metric: 'time 1M / time 100k',
+      value: `${growth.toFixed(1)}×`,
+      target: '≤ 11×',
+      met: growth <= 11,
+    });
+  }
+}
+
+async function main() {
+  mkdirSync(outDir, { recursive: true });
+  await throughputAndScaling();
+  for (const section of ['bench/slack-latency.ts', 'bench/lookup-throughput.ts']) {
+    if (!existsSync(join(root, section))) continue;
+    log(`${section}…`);
+    const r = worker(section, []);
+    results[section.replace(/^bench\/|\.ts$/g, '')] = r;
+    rows.push(...(r.rows as Row[]));
+  }
+  printTable();
+  results.rows = rows;
+  writeFileSync(join(root, 'bench/results.json'), `${JSON.stringify(results, null, 2)}\n`);
+  log('wrote bench/results.json');
+}
+
+function printTable() {
+  const w = [
+    Math.max(...rows.map((r) => r.metric.length), 6),
+    Math.max(...rows.map((r) => r.value.length), 5),
+    Math.max(...rows.map((r) => r.target.length), 6),
+  ];
+  const line = (a: string, b: string, c: string, d: string) =>
+    `| ${a.padEnd(w[0]!)} | ${b.padEnd(w[1]!)} | ${c.padEnd(w[2]!)} | ${d} |`;
+  const m = results.machine as Record<string, unknown>;
+  process.stdout.write(
+    `\nCartographer benchmarks — ${m.cpus} × ${m.cpuModel}, ${m.memoryGb} GiB, Node ${m.node}\n\n`,
+  );
+  process.stdout.write(`${line('metric', 'value', 'target', 'met')}\n`);
+  process.stdout.write(
+    `|${'-'.repeat(w[0]! + 2)}|${'-'.repeat(w[1]! + 2)}|${'-'.repeat(w[2]! + 2)}|-----|\n`,
+  );
+  for (const r of rows)
+    process.stdout.write(
+      `${line(r.metric, r.value, r.target, r.met === null ? '' : r.met ? 'yes' : 'NO')}\n`,
+    );
+}
+
+await main();
