@@ -154,4 +154,6 @@ export interface InputsSummary {
   records: number;
   duplicates: number;
   rejected: Rejected[];
+  /** Files left out on purpose (digest files, hidden files): notes, not errors. */
+  skipped?: Rejected[];
 }

@@ -37,6 +37,8 @@ export type SourceItem =
   | { kind: 'rejected'; origin: Origin; reason: string }
   /** A whole input file was opened (counts towards `inputs.files`). */
   | { kind: 'file'; origin: Origin }
+  /** A file left out on purpose (digest file, `.DS_Store` in a log tree): a note, not an error. */
+  | { kind: 'skipped'; origin: Origin; reason: string }
   /** The source stopped early (event cap, time-out) and says why. */
   | { kind: 'truncated'; reason: string }
   /** Cost or volume facts worth showing (Athena bytes scanned, USD). */
