@@ -1,0 +1,120 @@
+import { createReadStream } from 'node:fs';
+import { Readable, pipeline } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import type { Origin } from '../record.ts';
+import type { SourceItem } from '../source.ts';
+import { JsonSplitter, type Piece } from './json-splitter.ts';
+import { recordsFromValue } from './records-from-value.ts';
+
+/**
+ * Streams one input (a file path, or `-` for standard input) as SourceItems: a `file` item, then every
+ * record and every rejected piece with its position. The format is found from the content (gzip magic
+ * bytes, then the JSON shape), never from the file name. Reading stops at the first I/O error (a
+ * truncated gzip, say) after yielding every record read before it.
+ */
+export async function* readInput(path: string, stdin: NodeJS.ReadableStream = process.stdin): AsyncGenerator<SourceItem> {
+  const file = path;
+  yield { kind: 'file', origin: { file } };
+  const splitter = new JsonSplitter();
+  let records = 0;
+  let text: AsyncIterable<string | Buffer>;
+  try {
+    text = await openText(path, stdin);
+  } catch (e) {
+    yield { kind: 'rejected', origin: { file }, reason: `cannot read: ${ioMessage(e)}` };
+    return;
+  }
+  try {
+    for await (const chunk of text) {
+      for (const item of piecesToItems(splitter.push(String(chunk)), file)) {
+        if (item.kind === 'record') records++;
+        yield item;
+      }
+    }
+  } catch (e) {
+    yield { kind: 'rejected', origin: { file, position: records + 1 }, reason: `cannot read: ${ioMessage(e)}` };
+    return;
+  }
+  yield* piecesToItems(splitter.end(), file);
+}
+
+function* piecesToItems(pieces: Piece[], file: string): Generator<SourceItem> {
+  for (const piece of pieces) {
+    const origin: Origin =
+      piece.position !== undefined ? { file, position: piece.position } : { file, line: piece.line };
+    if (piece.kind === 'error') {
+      yield { kind: 'rejected', origin, reason: piece.reason };
+      continue;
+    }
+    let value: unknown;
+    try {
+      value = JSON.parse(piece.text);
+    } catch (e) {
+      yield* unparsable(piece.text, piece.line, origin, e as Error, file);
+      continue;
+    }
+    yield* recordsFromValue(value, origin);
+  }
+}
+
+/**
+ * A piece that is not JSON. When it spans lines and some of its lines are JSON objects, it was JSON Lines
+ * with a broken first line swallowed by the structural scan: give each line its own chance.
+ */
+function* unparsable(text: string, firstLine: number, origin: Origin, error: Error, file: string): Generator<SourceItem> {
+  const lines = text.split('\n');
+  if (lines.length > 1) {
+    const parsed = lines.map((l) => tryParse(l.trim()));
+    if (parsed.some((p) => p.ok && typeof p.value === 'object')) {
+      for (let i = 0; i < lines.length; i++) {
+        const p = parsed[i]!;
+        const lineOrigin = { file, line: firstLine + i };
+        if (lines[i]!.trim() === '') continue;
+        if (p.ok) yield* recordsFromValue(p.value, lineOrigin);
+        else yield { kind: 'rejected', origin: lineOrigin, reason: `not JSON: ${p.message}` };
+      }
+      return;
+    }
+  }
+  yield { kind: 'rejected', origin, reason: `not JSON: ${error.message}` };
+}
+
+function tryParse(text: string): { ok: true; value: unknown } | { ok: false; message: string } {
+  try {
+    return { ok: true, value: JSON.parse(text) };
+  } catch (e) {
+    return { ok: false, message: (e as Error).message };
+  }
+}
+
+async function openText(path: string, stdin: NodeJS.ReadableStream): Promise<AsyncIterable<string | Buffer>> {
+  const raw: NodeJS.ReadableStream = path === '-' ? stdin : createReadStream(path, { highWaterMark: 1 << 18 });
+  const chunks = raw[Symbol.asyncIterator]() as AsyncIterator<Buffer | string>;
+  const first = await chunks.next();
+  async function* bytes(): AsyncGenerator<Buffer | string> {
+    if (!first.done) yield first.value;
+    while (true) {
+      const r = await chunks.next();
+      if (r.done) return;
+      yield r.value;
+    }
+  }
+  const head = first.done ? undefined : first.value;
+  const gzip = Buffer.isBuffer(head) && head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;
+  const source = Readable.from(bytes(), { objectMode: false });
+  const out = gzip ? pipeline(source, createGunzip(), () => {}) : source;
+  out.setEncoding('utf8');
+  return out;
+}
+
+function ioMessage(e: unknown): string {
+  const err = e as NodeJS.ErrnoException;
+  if (err?.code === 'Z_BUF_ERROR' || /unexpected end of file/i.test(err?.message ?? '')) {
+    return 'unexpected end of compressed data (truncated gzip?)';
+  }
+  if (err?.code === 'ENOENT') return 'no such file';
+  if (err?.code === 'EACCES') return 'permission denied';
+  if (err?.code === 'EISDIR') return 'is a directory';
+  if (err?.code?.startsWith('Z_')) return `corrupt gzip data (${err.message})`;
+  return err?.message ?? String(e);
+}

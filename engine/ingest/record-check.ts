@@ -1,0 +1,126 @@
+import { type CloudTrailRecord, CloudTrailRecordSchema } from '../record.ts';
+
+/**
+ * Turns one parsed JSON value into a CloudTrail record, or says why it cannot be one.
+ *
+ * Validation is the hot path of ingestion, so the common case is a hand-written structural check of
+ * exactly the fields the zod schema types; zod runs only when that check fails, to word the reason.
+ * Both must agree (test/ingest-record-check.test.ts holds them to it on real records).
+ */
+export type CheckResult = { ok: true; record: CloudTrailRecord } | { ok: false; reason: string };
+
+const OPTIONAL_STRINGS = [
+  'eventVersion',
+  'eventID',
+  'eventType',
+  'eventCategory',
+  'awsRegion',
+  'sourceIPAddress',
+  'userAgent',
+  'errorCode',
+  'errorMessage',
+  'recipientAccountId',
+  'sessionCredentialFromConsole',
+  'vpcEndpointId',
+] as const;
+const OPTIONAL_OBJECTS = ['requestParameters', 'responseElements', 'additionalEventData'] as const;
+const IDENTITY_STRINGS = [
+  'type',
+  'principalId',
+  'arn',
+  'accountId',
+  'accessKeyId',
+  'userName',
+  'invokedBy',
+  'identityProvider',
+] as const;
+const ISSUER_STRINGS = ['type', 'principalId', 'arn', 'accountId', 'userName'] as const;
+
+export function checkRecord(value: unknown): CheckResult {
+  if (!isPlainObject(value)) {
+    return { ok: false, reason: `not a CloudTrail record: expected an object, got ${describe(value)}` };
+  }
+  normalise(value);
+  if (fastShapeOk(value)) {
+    if (!Number.isFinite(Date.parse(value.eventTime as string))) {
+      return { ok: false, reason: `eventTime is not a valid time: ${JSON.stringify(value.eventTime)}` };
+    }
+    return { ok: true, record: value as CloudTrailRecord };
+  }
+  const parsed = CloudTrailRecordSchema.safeParse(value);
+  if (parsed.success) {
+    // The fast check is stricter than zod somewhere; trust zod (and keep the record verbatim).
+    return { ok: true, record: value as CloudTrailRecord };
+  }
+  const issue = parsed.error.issues[0];
+  const path = issue?.path.length ? issue.path.join('.') : 'record';
+  const missing = issue?.code === 'invalid_type' && readPath(value, issue.path) === undefined;
+  return { ok: false, reason: missing ? `missing ${path}` : `${path}: ${issue?.message ?? 'invalid'}` };
+}
+
+/**
+ * Other tools' spellings of the fields the engine needs: OTRF/Elastic exports use `@timestamp`, and
+ * minimized or exported events write `"errorCode": null` where CloudTrail leaves the field out. A null
+ * typed string means "absent", so it is dropped rather than rejecting the record.
+ */
+function normalise(r: Record<string, unknown>): void {
+  if (r.eventTime === undefined && typeof r['@timestamp'] === 'string') r.eventTime = r['@timestamp'];
+  for (const k of OPTIONAL_STRINGS) if (r[k] === null) delete r[k];
+}
+
+function fastShapeOk(r: Record<string, unknown>): boolean {
+  if (!nonEmptyString(r.eventTime) || !nonEmptyString(r.eventSource) || !nonEmptyString(r.eventName)) return false;
+  for (const k of OPTIONAL_STRINGS) if (!optionalString(r[k])) return false;
+  for (const k of OPTIONAL_OBJECTS) {
+    const v = r[k];
+    if (v !== undefined && v !== null && !isPlainObject(v)) return false;
+  }
+  if (r.readOnly !== undefined && typeof r.readOnly !== 'boolean') return false;
+  if (r.managementEvent !== undefined && typeof r.managementEvent !== 'boolean') return false;
+  if (r.resources !== undefined) {
+    if (!Array.isArray(r.resources)) return false;
+    for (const x of r.resources) if (!isPlainObject(x)) return false;
+  }
+  const u = r.userIdentity;
+  if (u === undefined) return true;
+  if (!isPlainObject(u)) return false;
+  for (const k of IDENTITY_STRINGS) if (!optionalString(u[k])) return false;
+  const ctx = u.sessionContext;
+  if (ctx === undefined) return true;
+  if (!isPlainObject(ctx)) return false;
+  if (!optionalString(ctx.sourceIdentity) || !optionalString(ctx.ec2RoleDelivery)) return false;
+  const attrs = ctx.attributes;
+  if (attrs !== undefined) {
+    if (!isPlainObject(attrs)) return false;
+    if (!optionalString(attrs.mfaAuthenticated) || !optionalString(attrs.creationDate)) return false;
+  }
+  const issuer = ctx.sessionIssuer;
+  if (issuer !== undefined) {
+    if (!isPlainObject(issuer)) return false;
+    for (const k of ISSUER_STRINGS) if (!optionalString(issuer[k])) return false;
+  }
+  return true;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+function nonEmptyString(v: unknown): boolean {
+  return typeof v === 'string' && v.length > 0;
+}
+function optionalString(v: unknown): boolean {
+  return v === undefined || typeof v === 'string';
+}
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  return typeof v === 'string' ? `a string` : typeof v;
+}
+function readPath(v: unknown, path: readonly PropertyKey[]): unknown {
+  let cur: unknown = v;
+  for (const p of path) {
+    if (!isPlainObject(cur) && !Array.isArray(cur)) return undefined;
+    cur = (cur as Record<PropertyKey, unknown>)[p];
+  }
+  return cur;
+}

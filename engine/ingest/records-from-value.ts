@@ -1,0 +1,44 @@
+import type { Origin } from '../record.ts';
+import type { SourceItem } from '../source.ts';
+import { checkRecord } from './record-check.ts';
+
+type ItemOut = Extract<SourceItem, { kind: 'record' } | { kind: 'rejected' }>;
+
+/**
+ * One parsed JSON value → the records in it. Besides plain records this unwraps what analysts paste or
+ * export: `{"Records": […]}` (S3 delivery, e.g. one per JSON Lines line), `{"Events": […]}` and single
+ * LookupEvents entries whose `CloudTrailEvent` is the record as a JSON *string*, and arrays of any of these.
+ */
+export function* recordsFromValue(value: unknown, origin: Origin, depth = 0): Generator<ItemOut> {
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      yield* recordsFromValue(value[i], { ...origin, position: i + 1 }, depth + 1);
+    }
+    return;
+  }
+  if (typeof value === 'object' && value !== null && depth < 3) {
+    const obj = value as Record<string, unknown>;
+    if (Array.isArray(obj.Records) && obj.eventName === undefined) {
+      yield* recordsFromValue(obj.Records, origin, depth + 1);
+      return;
+    }
+    if (Array.isArray(obj.Events) && obj.eventName === undefined) {
+      yield* recordsFromValue(obj.Events, origin, depth + 1);
+      return;
+    }
+    if (typeof obj.CloudTrailEvent === 'string') {
+      let inner: unknown;
+      try {
+        inner = JSON.parse(obj.CloudTrailEvent);
+      } catch (e) {
+        yield { kind: 'rejected', origin, reason: `CloudTrailEvent is not valid JSON: ${(e as Error).message}` };
+        return;
+      }
+      yield* recordsFromValue(inner, origin, 3);
+      return;
+    }
+  }
+  const checked = checkRecord(value);
+  if (checked.ok) yield { kind: 'record', record: checked.record, origin };
+  else yield { kind: 'rejected', origin, reason: checked.reason };
+}

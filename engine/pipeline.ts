@@ -1,0 +1,161 @@
+import { EventDeduper } from './dedupe.ts';
+import { toEngineEvent } from './events.ts';
+import type { EngineEvent, InputsSummary, SessionSummary } from './model.ts';
+import { compareEvents } from './order.ts';
+import { formatOrigin } from './record.ts';
+import { type OpenSession, Sessionizer } from './sessions/sessionizer.ts';
+import type { SourceItem } from './source.ts';
+import type { PipelineStages } from './stages.ts';
+
+export interface AnalyzeOptions {
+  /** Idle gap that splits a session, minutes (default 30). */
+  idleGapMinutes?: number;
+  /** Only this session: its key, its key before idle splitting, or one of its access key IDs. */
+  sessionKey?: string;
+  /** Attach the session's events (time order, enriched) to each report. */
+  keepEvents?: boolean;
+  /** How late an event may arrive behind the newest one, minutes (default 15). */
+  latenessMinutes?: number;
+}
+
+export interface SessionReport extends SessionSummary {
+  events?: EngineEvent[];
+}
+
+export interface Analysis {
+  /** Sessions in order of start time, each emitted once it can no longer grow. */
+  sessions: AsyncIterable<SessionReport>;
+  /** Complete once `sessions` is drained. */
+  inputs: InputsSummary;
+  truncated?: string;
+  stats?: { bytesScanned?: number; costUsd?: number };
+}
+
+/**
+ * Source items in, session reports out:
+ *   dedupe by event id → Enricher.observe (arrival order) → sessionizer → on close, in time order:
+ *   Enricher.enrich each event → SignalMapper.map → Detector.detect → Detector.score.
+ * Closed sessions are held (as summaries, events dropped unless `keepEvents`) only until every session
+ * that could start earlier has closed, so reports come out in start order with bounded memory.
+ */
+export function analyze(
+  items: AsyncIterable<SourceItem>,
+  stages: PipelineStages,
+  options: AnalyzeOptions = {},
+): Analysis {
+  const inputs: InputsSummary = { files: 0, records: 0, duplicates: 0, rejected: [] };
+  const analysis: Analysis = { inputs, sessions: run() };
+  const idleGapMs = (options.idleGapMinutes ?? 30) * 60_000;
+  const latenessMs = (options.latenessMinutes ?? 15) * 60_000;
+
+  async function* run(): AsyncGenerator<SessionReport> {
+    const dedupe = new EventDeduper();
+    const ready: SessionReport[] = [];
+    const sessionizer = new Sessionizer({
+      idleGapMs,
+      latenessMs,
+      onClose: (s) => {
+        const report = finish(s, stages, options);
+        if (report) ready.push(report);
+      },
+    });
+    let seq = 0;
+    for await (const item of items) {
+      switch (item.kind) {
+        case 'record': {
+          const event = toEngineEvent(item.record, seq++);
+          inputs.records++;
+          if (!dedupe.firstSighting(event.id)) {
+            inputs.duplicates = dedupe.duplicates;
+            break;
+          }
+          stages.enricher?.observe(event);
+          sessionizer.add(event, item.origin.file);
+          break;
+        }
+        case 'rejected':
+          inputs.rejected.push({ where: formatOrigin(item.origin), reason: item.reason });
+          break;
+        case 'file':
+          inputs.files++;
+          break;
+        case 'skipped':
+          (inputs.skipped ??= []).push({ where: formatOrigin(item.origin), reason: item.reason });
+          break;
+        case 'truncated':
+          analysis.truncated = item.reason;
+          break;
+        case 'stats':
+          analysis.stats = {
+            ...analysis.stats,
+            ...(item.bytesScanned !== undefined ? { bytesScanned: item.bytesScanned } : {}),
+            ...(item.costUsd !== undefined ? { costUsd: item.costUsd } : {}),
+          };
+          break;
+      }
+      if (ready.length > 0) {
+        // Anything starting before both the open sessions and the lateness horizon is final.
+        const horizon = Math.min(sessionizer.earliestOpenStart, sessionizer.watermark - latenessMs);
+        yield* takeReady(ready, horizon);
+      }
+    }
+    sessionizer.closeAll();
+    inputs.duplicates = dedupe.duplicates;
+    yield* takeReady(ready, Number.POSITIVE_INFINITY);
+  }
+
+  return analysis;
+}
+
+function* takeReady(ready: SessionReport[], horizon: number): Generator<SessionReport> {
+  ready.sort((a, b) => cmpStr(a.start, b.start) || cmpStr(a.key, b.key));
+  let n = 0;
+  while (n < ready.length && Date.parse(ready[n]!.start) < horizon) n++;
+  const out = ready.splice(0, n);
+  yield* out;
+}
+
+function matchesKey(s: OpenSession, wanted: string): boolean {
+  return s.facts.key === wanted || s.facts.baseKey === wanted || s.facts.accessKeyIds.has(wanted);
+}
+
+/** Runs the stages on a closed session and builds its report (undefined when filtered out). */
+function finish(s: OpenSession, stages: PipelineStages, options: AnalyzeOptions): SessionReport | undefined {
+  if (options.sessionKey !== undefined && !matchesKey(s, options.sessionKey)) return undefined;
+  const events = s.events.sort(compareEvents);
+  const facts = s.facts;
+  const ctx = facts.context();
+  if (stages.enricher) for (const e of events) stages.enricher.enrich(e);
+  const mapping = stages.signalMapper?.map(ctx, events) ?? { signals: [], unmappedEventIds: events.map((e) => e.id) };
+  const findings = stages.detector?.detect(ctx, events, mapping.signals) ?? [];
+  const report: SessionReport = {
+    key: ctx.key,
+    kind: ctx.kind,
+    principal: ctx.principal,
+    accessKeyIds: ctx.accessKeyIds,
+    sourceIps: ctx.sourceIps,
+    userAgents: ctx.userAgents,
+    regions: ctx.regions,
+    start: isoSeconds(facts.start),
+    end: isoSeconds(facts.end),
+    eventCount: facts.eventCount,
+    errorCount: facts.errorCount,
+    signals: mapping.signals,
+    unmappedEventIds: mapping.unmappedEventIds,
+    findings,
+  };
+  if (ctx.mfa !== undefined) report.mfa = ctx.mfa;
+  if (stages.detector) report.risk = stages.detector.score(ctx, findings);
+  if (options.keepEvents) report.events = events;
+  return report;
+}
+
+/** CloudTrail's own spelling: whole seconds, `Z`. */
+function isoSeconds(ms: number): string {
+  const iso = new Date(ms).toISOString();
+  return iso.endsWith('.000Z') ? `${iso.slice(0, -5)}Z` : iso;
+}
+
+function cmpStr(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

@@ -1,0 +1,107 @@
+import type { EngineEvent, Principal, SessionKind } from '../model.ts';
+import type { SessionContext } from '../stages.ts';
+import { isServiceIdentity, isServiceSource, principalOf } from './session-key.ts';
+
+/**
+ * What a session knows about itself, accumulated event by event (so it can be kept even after the
+ * events are dropped): principal, keys, MFA, console or not, where from, when, how much.
+ */
+export class SessionFacts {
+  readonly key: string;
+  readonly baseKey: string;
+  principal: Principal = {};
+  #principalScore = -1;
+  readonly accessKeyIds = new Set<string>();
+  readonly sourceIps = new Set<string>();
+  readonly userAgents = new Set<string>();
+  readonly regions = new Set<string>();
+  start = Number.POSITIVE_INFINITY;
+  end = Number.NEGATIVE_INFINITY;
+  eventCount = 0;
+  errorCount = 0;
+  #mfaYes = false;
+  #mfaNo = false;
+  #consoleEvidence = false;
+  #allFromServices = true;
+  #anyIdentity = false;
+
+  constructor(key: string, baseKey: string) {
+    this.key = key;
+    this.baseKey = baseKey;
+  }
+
+  add(event: EngineEvent): void {
+    const r = event.record;
+    const u = r.userIdentity;
+    this.eventCount++;
+    if (r.errorCode) this.errorCount++;
+    if (event.time < this.start) this.start = event.time;
+    if (event.time > this.end) this.end = event.time;
+    if (u?.accessKeyId) this.accessKeyIds.add(u.accessKeyId);
+    if (r.sourceIPAddress) this.sourceIps.add(r.sourceIPAddress);
+    if (r.userAgent) this.userAgents.add(r.userAgent);
+    if (r.awsRegion) this.regions.add(r.awsRegion);
+    if (u) {
+      // Keep the most complete description of who this is (sign-in events often lack the ARN).
+      const p = principalOf(u);
+      const score = Object.keys(p).length;
+      if (score > this.#principalScore) {
+        this.principal = p;
+        this.#principalScore = score;
+      }
+      if (p.type || p.arn || p.userName) this.#anyIdentity = true;
+    }
+    const mfa = u?.sessionContext?.attributes?.mfaAuthenticated;
+    if (mfa === 'true') this.#mfaYes = true;
+    else if (mfa === 'false') this.#mfaNo = true;
+    if (r.eventSource === 'signin.amazonaws.com') {
+      this.#consoleEvidence = true;
+      const used = (r.additionalEventData as { MFAUsed?: unknown } | null | undefined)?.MFAUsed;
+      if (used === 'Yes') this.#mfaYes = true;
+      else if (used === 'No' && r.eventName === 'ConsoleLogin') this.#mfaNo = true;
+    }
+    if (r.sessionCredentialFromConsole === 'true' || isConsoleUserAgent(r.userAgent)) this.#consoleEvidence = true;
+    if (!((u && isServiceIdentity(u)) || isServiceSource(r.sourceIPAddress))) this.#allFromServices = false;
+  }
+
+  get mfa(): boolean | undefined {
+    if (this.#mfaYes) return true;
+    return this.#mfaNo ? false : undefined;
+  }
+
+  /**
+   * console: any console evidence (console credential flag, sign-in events, browser or console user
+   * agents). `AWS Internal` alone is not evidence: services use it too. service: every call came from
+   * an AWS service. programmatic: a known principal otherwise.
+   */
+  get kind(): SessionKind {
+    if (this.#consoleEvidence) return 'console';
+    if (this.eventCount > 0 && this.#allFromServices) return 'service';
+    return this.#anyIdentity ? 'programmatic' : 'unknown';
+  }
+
+  context(): SessionContext {
+    const ctx: SessionContext = {
+      key: this.key,
+      kind: this.kind,
+      principal: this.principal,
+      accessKeyIds: sorted(this.accessKeyIds),
+      sourceIps: sorted(this.sourceIps),
+      userAgents: sorted(this.userAgents),
+      regions: sorted(this.regions),
+    };
+    const mfa = this.mfa;
+    if (mfa !== undefined) ctx.mfa = mfa;
+    return ctx;
+  }
+}
+
+/** Browser user agents and the console back-ends that name themselves (`[S3Console/0.4 …]`, `RDS Console …`). */
+export function isConsoleUserAgent(ua: string | undefined): boolean {
+  if (!ua) return false;
+  return ua.startsWith('Mozilla/') || /\bConsole\b|Console\//.test(ua) || ua.includes('signin.amazonaws.com');
+}
+
+function sorted(s: Set<string>): string[] {
+  return [...s].sort();
+}

@@ -1,0 +1,95 @@
+import type { Principal } from '../model.ts';
+import type { CloudTrailRecord, UserIdentity } from '../record.ts';
+
+/**
+ * Who acted with which credentials: the grouping key of a session (before idle-gap splitting).
+ *
+ * - No identity at all (Cartographer's minimized events): one input file is one session, `input:<file>`.
+ * - AWS services (`AWSService`, or only `invokedBy`): one stream per service, `service:<host>`.
+ * - Temporary credentials (`ASIA…`) with a session creation time: `<principal ARN>@<creationDate>`.
+ *   The console hands one sign-in dozens of rotating ASIA keys (one per service call path), all carrying
+ *   the sign-in's creationDate, so keying on the key alone would shatter one console visit into many
+ *   "sessions". The same rule keeps an assumed-role session (one AssumeRole) together.
+ * - A successful ConsoleLogin is keyed like the console session it creates (`<principal>@<eventTime>`,
+ *   which equals that session's creationDate), so the sign-in opens its own session.
+ * - Temporary credentials an IAM user's call handed to an AWS service (the service calls KMS & co. on the
+ *   user's behalf: source is the service, no console flag, no MFA): one stream `<principal> via AWS services`.
+ * - Long-term keys (`AKIA…`): one stream per key. Principals without a key: one stream per principal.
+ */
+export function sessionKeyOf(record: CloudTrailRecord, file: string): string {
+  const u = record.userIdentity;
+  if (!u || !hasIdentity(u)) return `input:${file}`;
+  if (isServiceIdentity(u)) return `service:${u.invokedBy ?? u.principalId ?? 'unknown'}`;
+  const who = principalRef(u);
+  const key = u.accessKeyId || undefined;
+  const created = u.sessionContext?.attributes?.creationDate;
+  const temporary = key?.startsWith('ASIA') || created !== undefined;
+  if (who && temporary && isOnBehalfCall(record, u)) return `${who} via AWS services`;
+  if (who && temporary && created && canonicalTime(created)) return `${who}@${canonicalTime(created)}`;
+  if (who && isSuccessfulConsoleLogin(record)) return `${who}@${canonicalTime(record.eventTime) ?? record.eventTime}`;
+  if (key) return key;
+  if (who) return who;
+  return `unknown:${file}`;
+}
+
+export function isServiceIdentity(u: UserIdentity): boolean {
+  return u.type === 'AWSService' || (!u.type && !u.arn && !u.accessKeyId && u.invokedBy !== undefined);
+}
+
+/** The principal's ARN, or one built from what the record has (sign-in events often lack `arn`). */
+export function principalRef(u: UserIdentity): string | undefined {
+  if (u.arn) return u.arn;
+  if (u.type === 'IAMUser' && u.accountId && u.userName) return `arn:aws:iam::${u.accountId}:user/${u.userName}`;
+  if (u.type === 'Root' && u.accountId) return `arn:aws:iam::${u.accountId}:root`;
+  return u.principalId || u.userName || undefined;
+}
+
+export function principalOf(u: UserIdentity | undefined): Principal {
+  if (!u) return {};
+  if (isServiceIdentity(u)) return { type: u.type ?? 'AWSService', userName: u.invokedBy, principalId: u.invokedBy };
+  const issuer = u.sessionContext?.sessionIssuer;
+  const p: Principal = {};
+  if (u.type) p.type = u.type;
+  const arn = principalRef(u);
+  if (arn?.startsWith('arn:')) p.arn = arn;
+  const userName = u.userName ?? issuer?.userName;
+  if (userName) p.userName = userName;
+  const account = u.accountId ?? issuer?.accountId;
+  if (account) p.accountId = account;
+  if (u.principalId) p.principalId = u.principalId;
+  if (issuer?.arn && issuer.arn !== p.arn) p.issuerArn = issuer.arn;
+  return p;
+}
+
+function hasIdentity(u: UserIdentity): boolean {
+  return Boolean(u.type || u.arn || u.principalId || u.accessKeyId || u.userName || u.invokedBy);
+}
+
+function isOnBehalfCall(record: CloudTrailRecord, u: UserIdentity): boolean {
+  return (
+    u.type === 'IAMUser' &&
+    record.sessionCredentialFromConsole !== 'true' &&
+    u.sessionContext?.attributes?.mfaAuthenticated !== 'true' &&
+    isServiceSource(record.sourceIPAddress)
+  );
+}
+
+/** `AWS Internal` or a service host name (`kms.amazonaws.com`) in `sourceIPAddress`. */
+export function isServiceSource(source: string | undefined): boolean {
+  return source === 'AWS Internal' || (source !== undefined && source.endsWith('.amazonaws.com'));
+}
+
+export function isSuccessfulConsoleLogin(record: CloudTrailRecord): boolean {
+  return (
+    record.eventName === 'ConsoleLogin' &&
+    record.eventSource === 'signin.amazonaws.com' &&
+    (record.responseElements as { ConsoleLogin?: unknown } | null | undefined)?.ConsoleLogin === 'Success'
+  );
+}
+
+/** `2023-07-10T12:27:45Z` whatever the input spelling, so creationDate and eventTime compare equal. */
+function canonicalTime(t: string): string | undefined {
+  const ms = Date.parse(t);
+  if (!Number.isFinite(ms)) return undefined;
+  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+}
