@@ -66,9 +66,15 @@ function addMapping(
   rawTactics: string[] = [],
 ) {
   let byId = mappings.get(eventKey);
-  if (!byId) mappings.set(eventKey, (byId = new Map()));
+  if (!byId) {
+    byId = new Map();
+    mappings.set(eventKey, byId);
+  }
   let m = byId.get(id);
-  if (!m) byId.set(id, (m = { id, tactics: new Set(), sources: new Set(), sourceTactics: new Set() }));
+  if (!m) {
+    m = { id, tactics: new Set(), sources: new Set(), sourceTactics: new Set() };
+    byId.set(id, m);
+  }
   for (const t of tacticNames) m.tactics.add(t);
   for (const t of rawTactics) m.sourceTactics.add(t);
   m.sources.add(source);

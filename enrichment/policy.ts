@@ -1,0 +1,279 @@
+/**
+ * Policy analysis for IAM and resource-policy changes: parses the policy document the event carries
+ * (URL-encoded JSON string, plain JSON string or object) and says what it grants that matters:
+ * full admin, privilege-escalation actions, a public principal, principals of other accounts,
+ * naming the statement (Sid or position) behind each flag. Managed-policy attachments are judged by ARN.
+ */
+import type { PolicyAnalysis } from '../engine/model.ts';
+import type { CloudTrailRecord } from '../engine/record.ts';
+
+/** requestParameters fields that hold a policy document, by service conventions. */
+const POLICY_FIELDS = [
+  'policyDocument',
+  'assumeRolePolicyDocument',
+  'bucketPolicy',
+  'policy',
+  'resourcePolicy',
+  'policyText',
+  'Policy',
+];
+
+const ATTACH_EVENTS = new Set(['AttachUserPolicy', 'AttachRolePolicy', 'AttachGroupPolicy']);
+/** AWS-managed policies that grant everything, or everything in IAM (which is the same thing one step later). */
+const ADMIN_MANAGED_POLICIES = new Set([
+  'arn:aws:iam::aws:policy/AdministratorAccess',
+  'arn:aws:iam::aws:policy/IAMFullAccess',
+  'arn:aws:iam::aws:policy/PowerUserAccess',
+]);
+const FULL_ADMIN_POLICY = 'arn:aws:iam::aws:policy/AdministratorAccess';
+
+/** Condition keys that pin a public principal down to known callers. */
+const RESTRICTING_CONDITION_KEYS = [
+  'aws:sourcearn',
+  'aws:sourceaccount',
+  'aws:sourceowner',
+  'aws:principalorgid',
+  'aws:principalorgpaths',
+  'aws:principalaccount',
+  'aws:principalarn',
+  'aws:sourcevpce',
+  'aws:sourcevpc',
+  'aws:sourceip',
+  'aws:userid',
+  'aws:username',
+  'sts:externalid',
+  'kms:callleraccount',
+  'kms:calleraccount',
+  'kms:viaservice',
+  'lambda:functionurlauthtype',
+];
+
+const MAX_LISTED_ACTIONS = 25;
+
+type Json = unknown;
+
+/** Best-effort decode of a policy value; undefined when it is no policy. Never throws. */
+export function parsePolicyDocument(value: unknown): Record<string, Json> | undefined {
+  if (value && typeof value === 'object' && !Array.isArray(value)) return value as Record<string, Json>;
+  if (typeof value !== 'string' || value.length === 0) return undefined;
+  const attempts = [value];
+  if (value.includes('%')) {
+    try {
+      attempts.push(decodeURIComponent(value.replace(/\+/g, '%20')));
+    } catch {
+      // Not valid percent-encoding: keep the raw attempt only.
+    }
+  }
+  for (const text of attempts) {
+    try {
+      const parsed = JSON.parse(text) as Json;
+      if (parsed && typeof parsed === 'object' && !Array.isArray(parsed))
+        return parsed as Record<string, Json>;
+    } catch {
+      // try the next form
+    }
+  }
+  return undefined;
+}
+
+const asList = (v: Json): Json[] => (Array.isArray(v) ? v : v === undefined || v === null ? [] : [v]);
+const strings = (v: Json): string[] => asList(v).filter((x): x is string => typeof x === 'string');
+
+function actionMatcher(pattern: string): (action: string) => boolean {
+  const p = pattern.toLowerCase();
+  if (!p.includes('*') && !p.includes('?')) return (a) => a === p;
+  const re = new RegExp(
+    `^${p
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+  );
+  return (a) => re.test(a);
+}
+
+function principalValues(principal: Json): { any: boolean; aws: string[] } {
+  if (principal === '*') return { any: true, aws: [] };
+  if (!principal || typeof principal !== 'object') return { any: false, aws: [] };
+  const aws = strings((principal as Record<string, Json>).AWS);
+  return { any: aws.includes('*'), aws: aws.filter((a) => a !== '*') };
+}
+
+function accountOf(principal: string): string | undefined {
+  if (/^\d{12}$/.test(principal)) return principal;
+  return /^arn:aws[a-z-]*:(?:iam|sts)::(\d{12}):/.exec(principal)?.[1];
+}
+
+function hasRestrictingCondition(condition: Json): boolean {
+  if (!condition || typeof condition !== 'object') return false;
+  for (const block of Object.values(condition as Record<string, Json>)) {
+    if (!block || typeof block !== 'object') continue;
+    for (const key of Object.keys(block as Record<string, Json>)) {
+      if (RESTRICTING_CONDITION_KEYS.includes(key.toLowerCase())) return true;
+    }
+  }
+  return false;
+}
+
+export interface PolicyContext {
+  /** Lower-case `service:action` names that are privilege-escalation steps. */
+  privilegeEscalationActions: ReadonlySet<string>;
+  /** Canonical spelling for display (`iam:PassRole`), when known. */
+  canonical?: (lowerAction: string) => string | undefined;
+}
+
+export function analyzePolicyDocument(
+  doc: Record<string, Json>,
+  ownAccount: string | undefined,
+  ctx: PolicyContext,
+): PolicyAnalysis {
+  const result: PolicyAnalysis = {
+    fullAdmin: false,
+    privilegeEscalationActions: [],
+    publicPrincipal: false,
+    crossAccountPrincipals: [],
+    notes: [],
+  };
+  const privesc = new Set<string>();
+  const crossAccount = new Set<string>();
+  asList(doc.Statement).forEach((raw, i) => {
+    if (!raw || typeof raw !== 'object') return;
+    const st = raw as Record<string, Json>;
+    if (st.Effect !== 'Allow') return;
+    const label = typeof st.Sid === 'string' && st.Sid ? `statement "${st.Sid}"` : `statement #${i + 1}`;
+    const actions = strings(st.Action).map((a) => a.toLowerCase());
+    const resources = strings(st.Resource);
+    const anyResource = resources.includes('*') || (resources.length === 0 && st.NotResource === undefined);
+
+    if (anyResource && actions.some((a) => a === '*' || a === '*:*')) {
+      result.fullAdmin = true;
+      result.notes.push(`${label} allows every action on every resource (full admin)`);
+    }
+    if (st.NotAction !== undefined && anyResource) {
+      result.notes.push(
+        `${label} allows everything except ${strings(st.NotAction).join(', ')} (Allow with NotAction)`,
+      );
+      if (!strings(st.NotAction).some((a) => a.toLowerCase().startsWith('iam:') || a === '*'))
+        result.fullAdmin = true;
+    }
+    const matched: string[] = [];
+    for (const pattern of actions) {
+      const match = actionMatcher(pattern);
+      for (const a of ctx.privilegeEscalationActions) {
+        if (!privesc.has(a) && match(a)) {
+          privesc.add(a);
+          matched.push(ctx.canonical?.(a) ?? a);
+        }
+      }
+    }
+    if (matched.length > 0) {
+      const shown = matched.slice(0, MAX_LISTED_ACTIONS).join(', ');
+      const more =
+        matched.length > MAX_LISTED_ACTIONS ? ` and ${matched.length - MAX_LISTED_ACTIONS} more` : '';
+      result.notes.push(`${label} allows privilege-escalation actions: ${shown}${more}`);
+    }
+
+    const principal = principalValues(st.Principal);
+    if (principal.any) {
+      if (hasRestrictingCondition(st.Condition)) {
+        result.notes.push(`${label} names a public principal (*) but conditions restrict the callers`);
+      } else {
+        result.publicPrincipal = true;
+        result.notes.push(`${label} allows anyone (Principal *) without a restricting condition`);
+      }
+    }
+    const foreign = principal.aws.filter((p) => {
+      const account = accountOf(p);
+      return account !== undefined && account !== ownAccount;
+    });
+    if (foreign.length > 0) {
+      for (const p of foreign) crossAccount.add(p);
+      result.notes.push(`${label} allows principals of another account: ${foreign.join(', ')}`);
+    }
+  });
+  result.privilegeEscalationActions = [...privesc].map((a) => ctx.canonical?.(a) ?? a).sort();
+  result.crossAccountPrincipals = [...crossAccount].sort();
+  return result;
+}
+
+function isEmpty(a: PolicyAnalysis): boolean {
+  return (
+    !a.fullAdmin &&
+    !a.publicPrincipal &&
+    a.privilegeEscalationActions.length === 0 &&
+    a.crossAccountPrincipals.length === 0 &&
+    a.notes.length === 0
+  );
+}
+
+/**
+ * Policy analysis of an event, or undefined when it carries no policy (most events).
+ * Events whose document parses but grants nothing notable get an analysis with all flags off,
+ * so "the policy was looked at and is fine" is distinguishable from "no policy here".
+ */
+export function analyzePolicyEvent(record: CloudTrailRecord, ctx: PolicyContext): PolicyAnalysis | undefined {
+  const rp = record.requestParameters;
+  if (!rp) return undefined;
+  const ownAccount = record.recipientAccountId ?? record.userIdentity?.accountId;
+
+  if (ATTACH_EVENTS.has(record.eventName) && typeof rp.policyArn === 'string') {
+    const arn = rp.policyArn;
+    const fullAdmin = arn === FULL_ADMIN_POLICY;
+    const notes = ADMIN_MANAGED_POLICIES.has(arn)
+      ? [`attaches ${arn}${fullAdmin ? ' (full admin)' : ', which lets the holder grant itself anything'}`]
+      : [];
+    return {
+      fullAdmin,
+      privilegeEscalationActions: fullAdmin || !ADMIN_MANAGED_POLICIES.has(arn) ? [] : ['iam:*'],
+      publicPrincipal: false,
+      crossAccountPrincipals: [],
+      notes,
+    };
+  }
+
+  for (const field of POLICY_FIELDS) {
+    if (!(field in rp)) continue;
+    const doc = parsePolicyDocument(rp[field]);
+    if (!doc) {
+      if (typeof rp[field] === 'string' && rp[field]) {
+        return {
+          fullAdmin: false,
+          privilegeEscalationActions: [],
+          publicPrincipal: false,
+          crossAccountPrincipals: [],
+          notes: [`requestParameters.${field} is not a readable policy document`],
+        };
+      }
+      continue;
+    }
+    if (!('Statement' in doc)) continue;
+    const analysis = analyzePolicyDocument(doc, ownAccount, ctx);
+    return isEmpty(analysis)
+      ? { ...analysis, notes: [`policy in requestParameters.${field}: nothing notable`] }
+      : analysis;
+  }
+
+  // Lambda resource policies arrive as single grants, not documents.
+  if (record.eventSource === 'lambda.amazonaws.com' && record.eventName.startsWith('AddPermission')) {
+    const principal = typeof rp.principal === 'string' ? rp.principal : undefined;
+    if (principal === '*' && !rp.sourceArn && !rp.sourceAccount && !rp.principalOrgID) {
+      return {
+        fullAdmin: false,
+        privilegeEscalationActions: [],
+        publicPrincipal: true,
+        crossAccountPrincipals: [],
+        notes: ['the added permission lets anyone (principal *) invoke the function'],
+      };
+    }
+    const account = principal ? accountOf(principal) : undefined;
+    if (principal && account && account !== ownAccount) {
+      return {
+        fullAdmin: false,
+        privilegeEscalationActions: [],
+        publicPrincipal: false,
+        crossAccountPrincipals: [principal],
+        notes: [`the added permission lets account ${account} invoke the function`],
+      };
+    }
+  }
+  return undefined;
+}

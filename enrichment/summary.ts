@@ -1,0 +1,52 @@
+/**
+ * Enrichment of a group of events (a signal or a session): how many events per access level, the union of
+ * risk categories, and the ATT&CK techniques with their tactics and sources merged. Pure; order-independent.
+ */
+import type { EngineEvent, MitreTechnique, RiskCategory } from '../engine/model.ts';
+
+export interface EnrichmentSummary {
+  accessLevels: Record<string, number>;
+  riskCategories: RiskCategory[];
+  mitre: MitreTechnique[];
+}
+
+const RISK_ORDER: RiskCategory[] = [
+  'privilege-escalation',
+  'credentials-exposure',
+  'data-exfiltration',
+  'resource-exposure',
+  'infrastructure-modification',
+];
+
+export function summarizeEnrichment(events: readonly EngineEvent[]): EnrichmentSummary {
+  const accessLevels: Record<string, number> = {};
+  const risks = new Set<RiskCategory>();
+  const techniques = new Map<string, { name: string; tactics: Set<string>; sources: Set<string> }>();
+  for (const event of events) {
+    const e = event.enrichment;
+    if (!e) continue;
+    if (e.accessLevel) accessLevels[e.accessLevel] = (accessLevels[e.accessLevel] ?? 0) + 1;
+    for (const r of e.riskCategories) risks.add(r);
+    for (const t of e.mitre) {
+      let merged = techniques.get(t.id);
+      if (!merged) {
+        merged = { name: t.name, tactics: new Set(), sources: new Set() };
+        techniques.set(t.id, merged);
+      }
+      for (const tactic of t.tactics) merged.tactics.add(tactic);
+      for (const s of t.sources) merged.sources.add(s);
+    }
+  }
+  return {
+    accessLevels,
+    riskCategories: RISK_ORDER.filter((r) => risks.has(r)),
+    mitre: [...techniques.entries()]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([id, t]) => ({
+        id,
+        name: t.name,
+        tactics: [...t.tactics].sort(),
+        sources: [...t.sources].sort(),
+      })),
+  };
+}

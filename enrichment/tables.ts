@@ -1,0 +1,117 @@
+/**
+ * Loads and validates the enrichment tables in rules/enrichment/ (once, at start-up).
+ * A malformed table fails loudly with the file name and the zod path of the bad entry.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+
+export const DEFAULT_ENRICHMENT_RULES_DIR = fileURLToPath(new URL('../rules/enrichment/', import.meta.url));
+
+const stringList = z.array(z.string());
+
+export const IamActionRulesSchema = z.object({
+  noActionEventTypes: stringList.default([]),
+  noAction: z.record(z.string(), stringList).default({}),
+  events: z.record(z.string(), z.record(z.string(), stringList)).default({}),
+  versionSuffixes: z.array(z.object({ eventSource: z.string(), pattern: z.string() })).default([]),
+  httpVerbServices: z
+    .record(z.string(), z.object({ prefix: z.string(), verbsByNamePrefix: z.record(z.string(), z.string()) }))
+    .default({}),
+  sourcePrefixes: z.record(z.string(), z.string()).default({}),
+});
+
+const matcher = { contains: stringList.optional(), regex: z.string().optional() };
+export const UserAgentRulesSchema = z.object({
+  offensive: z.array(
+    z.object({ id: z.string(), label: z.string(), family: z.string().optional(), ...matcher }),
+  ),
+  families: z.array(z.object({ id: z.string(), ...matcher })),
+});
+
+export const ErrorCodeRulesSchema = z.object({
+  kinds: z.array(
+    z.object({
+      kind: z.enum(['denied', 'throttled', 'not-found', 'invalid', 'other']),
+      exact: stringList.default([]),
+      prefix: stringList.default([]),
+      suffix: stringList.default([]),
+    }),
+  ),
+});
+
+export const NetworkRulesSchema = z.object({
+  awsInternalValues: stringList,
+  privateRanges: stringList,
+  servicePrincipalPattern: z.string(),
+});
+
+const TECHNIQUE_ID = /^T\d{4}(?:\.\d{3})?$/;
+export const MitreMappingsSchema = z.object({
+  sources: z.record(z.string(), z.string()),
+  mappings: z.record(
+    z.string(),
+    z.array(
+      z.object({
+        id: z.string().regex(TECHNIQUE_ID),
+        tactics: stringList,
+        sources: stringList,
+        sourceTactics: stringList.optional(),
+      }),
+    ),
+  ),
+});
+export const AttackTechniquesSchema = z.object({
+  techniques: z.record(z.string().regex(TECHNIQUE_ID), z.object({ name: z.string(), source: z.string() })),
+});
+
+export const RiskActionsSchema = z.object({
+  sources: z.record(z.string(), z.string()),
+  privilegeEscalation: z.record(z.string(), stringList),
+  credentialsExposure: stringList,
+  dataExfiltration: stringList,
+});
+
+export interface EnrichmentTables {
+  iamActions: z.infer<typeof IamActionRulesSchema>;
+  userAgents: z.infer<typeof UserAgentRulesSchema>;
+  errorCodes: z.infer<typeof ErrorCodeRulesSchema>;
+  network: z.infer<typeof NetworkRulesSchema>;
+  mitre: z.infer<typeof MitreMappingsSchema>;
+  techniques: z.infer<typeof AttackTechniquesSchema>;
+  risk: z.infer<typeof RiskActionsSchema>;
+}
+
+export class EnrichmentTableError extends Error {}
+
+async function load<T>(dir: string, file: string, schema: z.ZodType<T>): Promise<T> {
+  const path = join(dir, file);
+  let raw: unknown;
+  try {
+    const text = await readFile(path, 'utf8');
+    raw = file.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
+  } catch (err) {
+    throw new EnrichmentTableError(`${path}: cannot read (${(err as Error).message})`);
+  }
+  const result = schema.safeParse(raw);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    throw new EnrichmentTableError(`${path}: ${issue?.path.join('.') || '(root)'}: ${issue?.message}`);
+  }
+  return result.data;
+}
+
+export async function loadEnrichmentTables(dir = DEFAULT_ENRICHMENT_RULES_DIR): Promise<EnrichmentTables> {
+  const [iamActions, userAgents, errorCodes, network, mitre, techniques, risk] = await Promise.all([
+    load(dir, 'iam-actions.yaml', IamActionRulesSchema),
+    load(dir, 'user-agents.yaml', UserAgentRulesSchema),
+    load(dir, 'error-codes.yaml', ErrorCodeRulesSchema),
+    load(dir, 'network.yaml', NetworkRulesSchema),
+    load(dir, 'mitre-mappings.json', MitreMappingsSchema),
+    load(dir, 'attack-techniques.yaml', AttackTechniquesSchema),
+    load(dir, 'risk-actions.json', RiskActionsSchema),
+  ]);
+  return { iamActions, userAgents, errorCodes, network, mitre, techniques, risk };
+}
