@@ -1,0 +1,213 @@
+/**
+ * Assembly (FORMAT.md §2): labelled events → signals.
+ *
+ * Events are visited in the order of engine/order.ts. An unused event that anchors one of its labels
+ * tries them in order; the window of a label is every unused event with that label within
+ * [anchor − lookback, anchor + lookahead]. Each label keeps a sorted list of its events, and a
+ * "next unused" skip list per label lets window scans jump over events already taken, so the whole
+ * pass costs O(events × labels per event × window) and never rescans the session.
+ */
+import { compareEvents } from '../order.ts';
+import {
+  type DraftSignal,
+  dropped,
+  type FollowupRules,
+  mergeFor,
+  renamed,
+  renamedPrevious,
+} from './followups.ts';
+import type { LabelledEvent } from './labeller.ts';
+import type { CompiledDef, SignalRuleSet } from './rules.ts';
+
+/** Per-label sorted list of event indexes, with skip pointers over used events. */
+class LabelIndex {
+  readonly at: number[] = [];
+  /** For position p: the nearest position ≥ p (or ≤ p for prev) that may be unused (path-compressed). */
+  private nextFree: number[] = [];
+  private prevFree: number[] = [];
+  /** Position of each event index in `at`. */
+  readonly pos = new Map<number, number>();
+
+  add(eventIndex: number): void {
+    this.pos.set(eventIndex, this.at.length);
+    this.nextFree.push(this.at.length);
+    this.prevFree.push(this.at.length);
+    this.at.push(eventIndex);
+  }
+
+  findNext(p: number, used: Uint8Array): number {
+    const root = (q: number): number => {
+      let r = q;
+      while (r < this.at.length && (this.nextFree[r] !== r || used[this.at[r]!])) {
+        if (this.nextFree[r] === r) this.nextFree[r] = r + 1;
+        r = this.nextFree[r]!;
+      }
+      // path compression
+      let c = q;
+      while (c < this.at.length && c !== r) {
+        const n = this.nextFree[c]!;
+        this.nextFree[c] = r;
+        c = n;
+      }
+      return r;
+    };
+    return root(p);
+  }
+
+  findPrev(p: number, used: Uint8Array): number {
+    let r = p;
+    while (r >= 0 && (this.prevFree[r] !== r || used[this.at[r]!])) {
+      if (this.prevFree[r] === r) this.prevFree[r] = r - 1;
+      r = this.prevFree[r]!;
+    }
+    let c = p;
+    while (c >= 0 && c !== r) {
+      const n = this.prevFree[c]!;
+      this.prevFree[c] = r;
+      c = n;
+    }
+    return r;
+  }
+}
+
+export interface Assembled {
+  signals: DraftSignal[];
+  used: Uint8Array;
+}
+
+export function assemble(
+  rules: SignalRuleSet,
+  follow: FollowupRules,
+  events: readonly LabelledEvent[],
+): Assembled {
+  const n = events.length;
+  const used = new Uint8Array(n);
+  const index = new Map<string, LabelIndex>();
+  const anchorOf = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    const e = events[i]!;
+    for (const label of e.labels) {
+      let li = index.get(label);
+      if (!li) {
+        li = new LabelIndex();
+        index.set(label, li);
+      }
+      li.add(i);
+      const def = rules.defs.get(label);
+      if (def && (def.anchors === null || def.anchors.has(e.key))) anchorOf[i] = 1;
+    }
+  }
+
+  const all: DraftSignal[] = [];
+  /** Signals as the follow-up rules see them (without previousSkips; merged ones removed). */
+  let previous: DraftSignal[] = [];
+  const time = (i: number) => events[i]!.event.time;
+
+  for (let i = 0; i < n; i++) {
+    if (!anchorOf[i] || used[i]) continue;
+    const e = events[i]!;
+    for (const label of e.labels) {
+      const def = rules.defs.get(label);
+      if (!def || (def.anchors !== null && !def.anchors.has(e.key))) continue;
+      const li = index.get(label) as LabelIndex;
+      const p = li.pos.get(i) as number;
+      const window = collectWindow(li, p, used, time, time(i) - def.lookbackMs, time(i) + def.lookaheadMs);
+      if (!requiredPresent(def, window, events)) continue;
+
+      let members: number[];
+      let anchor = i;
+      if (def.eachEvent) members = [i];
+      else {
+        members = def.members === null ? window : window.filter((w) => def.members?.has(events[w]!.key));
+        // The anchor is the first member that may anchor (it need not be the event that opened the window).
+        const found = members.find((w) => def.anchors === null || def.anchors.has(events[w]!.key));
+        if (found === undefined) break;
+        anchor = def.anchors === null ? i : found;
+      }
+
+      const draft: DraftSignal = {
+        id: def.reportId,
+        defId: def.id,
+        anchor: events[anchor]!.event,
+        members: members.map((w) => events[w]!.event),
+        start: time(members[0]!),
+        end: time(members[members.length - 1]!),
+        suppressed: def.suppressed,
+      };
+      const to = renamed(follow, { previous, current: draft });
+      if (to) retarget(rules, draft, to);
+      if (dropped(follow, { previous, current: draft })) break;
+
+      for (const w of members) used[w] = 1;
+      all.push(draft);
+
+      const prevTo = renamedPrevious(follow, { previous, current: draft });
+      if (prevTo) retarget(rules, previous[previous.length - 1]!, prevTo);
+
+      if (!follow.previousSkips.has(draft.id)) {
+        previous.push(draft);
+        const merge = mergeFor(follow, previous);
+        if (merge) {
+          absorb(merge.keep, merge.drop);
+          previous = previous.filter((s) => s !== merge.drop);
+        }
+      }
+      break;
+    }
+  }
+  return { signals: all.filter((s) => s.members.length > 0), used };
+}
+
+function collectWindow(
+  li: LabelIndex,
+  p: number,
+  used: Uint8Array,
+  time: (i: number) => number,
+  from: number,
+  to: number,
+): number[] {
+  const before: number[] = [];
+  for (let q = li.findPrev(p - 1, used); q >= 0 && time(li.at[q]!) >= from; q = li.findPrev(q - 1, used)) {
+    before.push(li.at[q]!);
+  }
+  before.reverse();
+  before.push(li.at[p]!);
+  for (
+    let q = li.findNext(p + 1, used);
+    q < li.at.length && time(li.at[q]!) <= to;
+    q = li.findNext(q + 1, used)
+  ) {
+    before.push(li.at[q]!);
+  }
+  return before;
+}
+
+function requiredPresent(def: CompiledDef, window: number[], events: readonly LabelledEvent[]): boolean {
+  if (def.required === null) return true;
+  if (def.required.length === 1) {
+    const r = def.required[0];
+    return window.some((w) => events[w]!.key === r);
+  }
+  const seen = new Set<string>();
+  for (const w of window) seen.add(events[w]!.key);
+  return def.required.every((r) => seen.has(r));
+}
+
+/** A follow-up renamed the signal: report the new id and render with its definition when it has one. */
+function retarget(rules: SignalRuleSet, s: DraftSignal, to: string): void {
+  const def = rules.defs.get(to);
+  s.id = def?.reportId ?? to;
+  if (def) {
+    s.defId = def.id;
+    s.suppressed = def.suppressed;
+  }
+}
+
+function absorb(keep: DraftSignal, drop: DraftSignal): void {
+  const merged = [...keep.members, ...drop.members];
+  merged.sort(compareEvents);
+  keep.members = merged;
+  keep.start = Math.min(keep.start, drop.start);
+  keep.end = Math.max(keep.end, drop.end);
+  drop.members = [];
+}

@@ -1,0 +1,184 @@
+/**
+ * Compiles the `when` conditions of label rules into plain predicates, once at load, so labelling an
+ * event costs a few property reads per case rather than re-interpreting YAML.
+ */
+import type { EngineEvent } from '../model.ts';
+import { asString, valuesAt } from './json-path.ts';
+import type { ObjectTest, When } from './schema.ts';
+import type { UserAgentClassifier } from './user-agent.ts';
+
+/** Per-object facts computed at most once per event (key set, compact JSON text). */
+export class ObjectFacts {
+  private keyText?: string;
+  private emptyText?: string;
+  private jsonText?: string;
+  constructor(
+    readonly value: Record<string, unknown> | null | undefined,
+    readonly region = '',
+  ) {}
+  get keys(): string {
+    if (this.keyText === undefined) this.keyText = this.value ? Object.keys(this.value).sort().join(',') : '';
+    return this.keyText;
+  }
+  get emptyKeys(): string {
+    if (this.emptyText === undefined) {
+      const v = this.value ?? {};
+      this.emptyText = Object.keys(v)
+        .filter((k) => {
+          const x = v[k];
+          return (
+            x === '' ||
+            (x !== null && typeof x === 'object' && !Array.isArray(x) && Object.keys(x).length === 0)
+          );
+        })
+        .sort()
+        .join(',');
+    }
+    return this.emptyText;
+  }
+  get json(): string {
+    if (this.jsonText === undefined) {
+      const empty = !this.value || Object.keys(this.value).length === 0;
+      this.jsonText = empty ? '' : JSON.stringify(this.value);
+    }
+    return this.jsonText;
+  }
+}
+
+export class EventFacts {
+  readonly params: ObjectFacts;
+  readonly response: ObjectFacts;
+  constructor(
+    readonly event: EngineEvent,
+    readonly family: string,
+  ) {
+    this.params = new ObjectFacts(event.record.requestParameters, event.record.awsRegion);
+    this.response = new ObjectFacts(event.record.responseElements, event.record.awsRegion);
+  }
+}
+
+export type Predicate = (f: EventFacts) => boolean;
+
+const list = <T>(v: T | T[]): T[] => (Array.isArray(v) ? v : [v]);
+
+export function compileWhen(when: When | undefined, ua: UserAgentClassifier): Predicate {
+  if (!when) return () => true;
+  const tests: Predicate[] = [];
+  if (when.userAgent !== undefined) {
+    const fams = new Set(list(when.userAgent).flatMap((n) => ua.expand(n)));
+    tests.push((f) => fams.has(f.family));
+  }
+  if (when.notUserAgent !== undefined) {
+    const fams = new Set(list(when.notUserAgent).flatMap((n) => ua.expand(n)));
+    tests.push((f) => !fams.has(f.family));
+  }
+  if (when.params) {
+    const t = compileObjectTest(when.params);
+    tests.push((f) => t(f.params));
+  }
+  if (when.response) {
+    const t = compileObjectTest(when.response);
+    tests.push((f) => t(f.response));
+  }
+  if (when.errorCode !== undefined) {
+    const codes = new Set(list(when.errorCode).map((c) => c ?? ''));
+    tests.push((f) => codes.has(f.event.record.errorCode ?? ''));
+  }
+  if (when.errorMessage !== undefined) {
+    const m = when.errorMessage;
+    tests.push((f) => {
+      const msg = f.event.record.errorMessage ?? '';
+      return (
+        (m.equals === undefined || msg === m.equals) &&
+        (m.startsWith === undefined || msg.startsWith(m.startsWith)) &&
+        (m.contains === undefined || msg.includes(m.contains))
+      );
+    });
+  }
+  if (when.region !== undefined) {
+    const regions = new Set(list(when.region));
+    tests.push((f) => regions.has(f.event.record.awsRegion ?? ''));
+  }
+  if (when.any) {
+    const alts = when.any.map((w) => compileWhen(w, ua));
+    tests.push((f) => alts.some((a) => a(f)));
+  }
+  if (when.not) {
+    const inner = compileWhen(when.not, ua);
+    tests.push((f) => !inner(f));
+  }
+  return (f) => tests.every((t) => t(f));
+}
+
+export type ObjectPredicate = (o: ObjectFacts) => boolean;
+
+export function compileObjectTest(t: ObjectTest): ObjectPredicate {
+  const tests: ObjectPredicate[] = [];
+  const keyText = (keys: string[]) => [...keys].sort().join(',');
+  if (t.keys) {
+    const want = keyText(t.keys);
+    tests.push((o) => o.keys === want);
+  }
+  if (t.keysIn) {
+    const wants = new Set(t.keysIn.map(keyText));
+    tests.push((o) => wants.has(o.keys));
+  }
+  if (t.hasKeys) {
+    const want = t.hasKeys;
+    tests.push((o) => !!o.value && want.every((k) => k in (o.value as object)));
+  }
+  if (t.emptyKeys) {
+    const want = keyText(t.emptyKeys);
+    tests.push((o) => o.emptyKeys === want);
+  }
+  for (const [path, value] of Object.entries(t.equals ?? {})) {
+    const want = asString(value);
+    tests.push((o) => valuesAt(o.value, path).some((v) => asString(v) === want));
+  }
+  for (const [path, text] of Object.entries(t.equalsTemplate ?? {})) {
+    tests.push((o) => {
+      const want = text.replaceAll('{{region}}', o.region);
+      return valuesAt(o.value, path).some((v) => asString(v) === want);
+    });
+  }
+  for (const [path, value] of Object.entries(t.notEquals ?? {})) {
+    const want = asString(value);
+    tests.push((o) => !valuesAt(o.value, path).some((v) => asString(v) === want));
+  }
+  for (const [path, values] of Object.entries(t.in ?? {})) {
+    const want = new Set(values.map(asString));
+    tests.push((o) => valuesAt(o.value, path).some((v) => want.has(asString(v))));
+  }
+  for (const [path, s] of Object.entries(t.startsWith ?? {})) {
+    tests.push((o) => valuesAt(o.value, path).some((v) => asString(v).startsWith(s)));
+  }
+  for (const [path, s] of Object.entries(t.endsWith ?? {})) {
+    tests.push((o) => valuesAt(o.value, path).some((v) => asString(v).endsWith(s)));
+  }
+  for (const [path, s] of Object.entries(t.matches ?? {})) {
+    const re = new RegExp(s);
+    tests.push((o) => valuesAt(o.value, path).some((v) => re.test(asString(v))));
+  }
+  for (const path of t.exists ?? []) tests.push((o) => valuesAt(o.value, path).length > 0);
+  for (const path of t.absent ?? []) tests.push((o) => valuesAt(o.value, path).length === 0);
+  for (const s of t.contains ?? []) tests.push((o) => o.json.includes(s));
+  for (const s of t.notContains ?? []) tests.push((o) => !o.json.includes(s));
+  if (t.json !== undefined) {
+    const want = t.json;
+    tests.push((o) => o.json === want);
+  }
+  for (const [path, n] of Object.entries(t.count ?? {})) {
+    tests.push((o) => {
+      const vs = valuesAt(o.value, path);
+      const arr = vs.length === 1 && Array.isArray(vs[0]) ? vs[0] : vs;
+      return arr.length === n;
+    });
+  }
+  return (o) => tests.every((x) => x(o));
+}
+
+/** `iam.amazonaws.com` + `ListUsers` → `iam:ListUsers` (Cloud Console Cartographer's naming). */
+export function eventKey(record: { eventSource: string; eventName: string }): string {
+  const dot = record.eventSource.indexOf('.');
+  return `${dot < 0 ? record.eventSource : record.eventSource.slice(0, dot)}:${record.eventName}`;
+}

@@ -1,0 +1,129 @@
+/**
+ * The signal engine: one session's events → the user actions behind them.
+ *
+ *   label (rules/signals/labels) → assemble (defs, windows) → follow-ups → page-level / collapse → render
+ *
+ * `createSignalMapper()` loads and compiles the rules once; `map()` is pure and linear in the events.
+ */
+import type { EngineEvent, Signal } from '../model.ts';
+import { compareEvents } from '../order.ts';
+import type { SessionContext, SignalMapper, SignalMapping } from '../stages.ts';
+import { assemble } from './assembler.ts';
+import { eventKey } from './conditions.ts';
+import { fallbackSignals } from './fallback.ts';
+import { type DraftSignal, indexFollowups } from './followups.ts';
+import { type LabelledEvent, labelEvent } from './labeller.ts';
+import { DEFAULT_SIGNAL_RULES_DIR, loadSignalRules, type SignalRuleSet } from './rules.ts';
+import { renderTemplate } from './templates.ts';
+import type { RuleProblem } from './yaml-file.ts';
+
+export { DEFAULT_SIGNAL_RULES_DIR } from './rules.ts';
+export type { RuleProblem } from './yaml-file.ts';
+
+export interface SignalMapperOptions {
+  rulesDir?: string;
+  /** Add page-level answers and collapsed programmatic calls (default true). */
+  fallback?: boolean;
+}
+
+export interface LoadedSignalMapper extends SignalMapper {
+  /** Problems found while loading the rules (bad files are skipped, the rest still work). */
+  readonly problems: readonly RuleProblem[];
+  readonly rules: SignalRuleSet;
+}
+
+export async function createSignalMapper(options: SignalMapperOptions = {}): Promise<LoadedSignalMapper> {
+  const { rules, problems } = await loadSignalRules(options.rulesDir ?? DEFAULT_SIGNAL_RULES_DIR);
+  return createSignalMapperFromRules(rules, problems, options);
+}
+
+export function createSignalMapperFromRules(
+  rules: SignalRuleSet,
+  problems: readonly RuleProblem[] = [],
+  options: SignalMapperOptions = {},
+): LoadedSignalMapper {
+  const follow = indexFollowups(rules.followups.followups, rules.followups.previousSkips);
+  const useFallback = options.fallback ?? true;
+  return {
+    problems,
+    rules,
+    map(_session: SessionContext, input: readonly EngineEvent[]): SignalMapping {
+      const events = isSorted(input) ? input : [...input].sort(compareEvents);
+      const labelled = events.map((e) => labelEvent(rules, e));
+      const { signals: drafts, used } = assemble(rules, follow, labelled);
+      const out: { signal: Signal; anchor: EngineEvent }[] = drafts.map((d) => ({
+        signal: render(rules, d),
+        anchor: d.anchor,
+      }));
+      const leftovers: LabelledEvent[] = [];
+      for (let i = 0; i < labelled.length; i++) if (!used[i]) leftovers.push(labelled[i]!);
+      let unmapped = leftovers;
+      if (useFallback && rules.fallback && leftovers.length > 0) {
+        for (const f of fallbackSignals(rules.fallback, rules.ua, leftovers)) {
+          out.push({
+            anchor: f.members[0]!,
+            signal: {
+              id: f.id,
+              name: f.name,
+              summary: f.summary,
+              url: f.url,
+              service: f.service,
+              start: iso(f.members[0]!),
+              end: iso(f.members[f.members.length - 1]!),
+              eventIds: f.members.map((e) => e.id),
+              suppressed: false,
+              details: f.details,
+            },
+          });
+        }
+        unmapped = [];
+      }
+      out.sort(
+        (a, b) =>
+          (a.signal.start < b.signal.start ? -1 : a.signal.start > b.signal.start ? 1 : 0) ||
+          compareEvents(a.anchor, b.anchor),
+      );
+      return { signals: out.map((o) => o.signal), unmappedEventIds: unmapped.map((l) => l.event.id) };
+    },
+  };
+}
+
+function isSorted(events: readonly EngineEvent[]): boolean {
+  for (let i = 1; i < events.length; i++) if (compareEvents(events[i - 1]!, events[i]!) > 0) return false;
+  return true;
+}
+
+const iso = (e: EngineEvent) => new Date(e.time).toISOString().replace('.000Z', 'Z');
+
+function render(rules: SignalRuleSet, d: DraftSignal): Signal {
+  const def = rules.defs.get(d.defId);
+  const ctx = { anchor: d.anchor, members: d.members };
+  const eventNames: Record<string, number> = {};
+  const regions = new Set<string>();
+  let errors = 0;
+  for (const e of d.members) {
+    const k = eventKey(e.record);
+    eventNames[k] = (eventNames[k] ?? 0) + 1;
+    if (e.record.awsRegion) regions.add(e.record.awsRegion);
+    if (e.record.errorCode) errors++;
+  }
+  const details: Record<string, unknown> = {
+    eventCount: d.members.length,
+    eventNames,
+    regions: [...regions].sort(),
+  };
+  if (errors) details.errorCount = errors;
+  if (d.defId !== d.id) details.definition = d.defId;
+  return {
+    id: d.id,
+    name: def ? renderTemplate(def.name, ctx) : d.id,
+    summary: def ? renderTemplate(def.summary, ctx) : d.id,
+    url: def?.url ? renderTemplate(def.url, ctx) : undefined,
+    service: def?.service ?? 'unknown',
+    start: iso(d.members[0]!),
+    end: iso(d.members[d.members.length - 1]!),
+    eventIds: d.members.map((e) => e.id),
+    suppressed: d.suppressed,
+    details,
+  };
+}

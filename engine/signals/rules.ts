@@ -1,0 +1,232 @@
+/**
+ * Loads rules/signals/** into a compiled rule set. A file with problems is reported (file:line) and
+ * skipped; every other file still loads, so one bad definition never takes the engine down.
+ */
+import { readdir } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { compileWhen, type Predicate } from './conditions.ts';
+import {
+  type DefFile,
+  DefFileSchema,
+  type FallbackFile,
+  FallbackFileSchema,
+  type FollowupFile,
+  FollowupFileSchema,
+  type LabelFile,
+  LabelFileSchema,
+  type UserAgentFile,
+  UserAgentFileSchema,
+  type When,
+} from './schema.ts';
+import { createUserAgentClassifier, type UserAgentClassifier } from './user-agent.ts';
+import { type ParsedYaml, type RuleProblem, readYamlFile } from './yaml-file.ts';
+
+export const DEFAULT_SIGNAL_RULES_DIR = fileURLToPath(new URL('../../rules/signals', import.meta.url));
+
+export interface CompiledCase {
+  test: Predicate;
+  labels: string[];
+  continue: boolean;
+}
+
+export interface CompiledDef {
+  id: string;
+  /** The id reported (aliasOf, else id). */
+  reportId: string;
+  service: string;
+  name: string;
+  summary: string;
+  url?: string;
+  /** null = any labelled event may anchor. */
+  anchors: ReadonlySet<string> | null;
+  /** null = nothing required. */
+  required: readonly string[] | null;
+  /** Event names kept as members; null = every event in the window. */
+  members: ReadonlySet<string> | null;
+  lookbackMs: number;
+  lookaheadMs: number;
+  suppressed: boolean;
+  eachEvent: boolean;
+}
+
+export interface SignalRuleSet {
+  ua: UserAgentClassifier;
+  /** Cases per event key (`iam:ListUsers`). */
+  cases: ReadonlyMap<string, readonly CompiledCase[]>;
+  /** Cases tried on every event, before its own (e.g. CloudShell interactive commands). */
+  anyCases: readonly CompiledCase[];
+  defs: ReadonlyMap<string, CompiledDef>;
+  followups: FollowupFile;
+  fallback?: FallbackFile;
+}
+
+export interface LoadedRules {
+  rules: SignalRuleSet;
+  problems: RuleProblem[];
+  files: number;
+}
+
+async function yamlFiles(dir: string): Promise<string[]> {
+  try {
+    const names = await readdir(dir);
+    return names
+      .filter((n) => n.endsWith('.yaml') || n.endsWith('.yml'))
+      .sort()
+      .map((n) => join(dir, n));
+  } catch {
+    return [];
+  }
+}
+
+export async function loadSignalRules(dir: string = DEFAULT_SIGNAL_RULES_DIR): Promise<LoadedRules> {
+  const problems: RuleProblem[] = [];
+  const show = (f: string) => relative(process.cwd(), f) || f;
+  let files = 0;
+  const read = async <T>(
+    file: string,
+    schema: Parameters<typeof readYamlFile<T>>[1],
+  ): Promise<ParsedYaml<T>> => {
+    files++;
+    const parsed = await readYamlFile(file, schema);
+    for (const p of parsed.problems)
+      problems.push({ ...p, file: show(p.file), severity: p.severity ?? 'error' });
+    return parsed;
+  };
+
+  const uaParsed = await read<UserAgentFile>(join(dir, 'user-agents.yaml'), UserAgentFileSchema);
+  const ua = createUserAgentClassifier(uaParsed.value ?? { families: [], groups: {} });
+
+  const followParsed = await read<FollowupFile>(join(dir, 'followups.yaml'), FollowupFileSchema);
+  const followups: FollowupFile = followParsed.value ?? { previousSkips: [], followups: [] };
+
+  let fallback: FallbackFile | undefined;
+  const fallbackFile = join(dir, 'fallback.yaml');
+  if ((await yamlFiles(dir)).includes(fallbackFile)) {
+    fallback = (await read<FallbackFile>(fallbackFile, FallbackFileSchema)).value;
+  }
+
+  // Definitions first, so label files can be checked against them.
+  const defs = new Map<string, CompiledDef>();
+  const defLines = new Map<string, string>();
+  for (const file of await yamlFiles(join(dir, 'defs'))) {
+    const parsed = await read<DefFile>(file, DefFileSchema);
+    if (!parsed.value) continue;
+    parsed.value.signals.forEach((d, i) => {
+      const line = parsed.lineOf(['signals', i, 'id']);
+      const where = `${show(file)}:${line}`;
+      if (defs.has(d.id)) {
+        problems.push({
+          file: show(file),
+          line,
+          message: `signal '${d.id}' is already defined at ${defLines.get(d.id)}`,
+        });
+        return;
+      }
+      const members = d.required === '*' ? (d.optional ?? []) : [...d.required, ...(d.optional ?? [])];
+      if (d.anchor !== '*' && !d.eachEvent) {
+        const lost = d.anchor.filter((a) => !members.includes(a));
+        if (lost.length > 0 && members.length > 0) {
+          problems.push({
+            file: show(file),
+            line,
+            severity: 'warning',
+            message: `signal '${d.id}': anchor event(s) ${lost.join(', ')} are neither required nor optional, so they never join the signal`,
+          });
+        }
+      }
+      defLines.set(d.id, where);
+      defs.set(d.id, {
+        id: d.id,
+        reportId: d.aliasOf ?? d.id,
+        service: d.service ?? parsed.value?.service ?? 'unknown',
+        name: d.name,
+        summary: d.summary ?? d.name,
+        url: d.url,
+        anchors: d.anchor === '*' ? null : new Set(d.anchor),
+        required: d.required === '*' ? null : [...new Set(d.required)],
+        members: members.length === 0 ? null : new Set(members),
+        lookbackMs: (d.lookback ?? 3) * 1000,
+        lookaheadMs: (d.lookahead ?? 3) * 1000,
+        suppressed: d.suppressed ?? false,
+        eachEvent: d.eachEvent ?? false,
+      });
+    });
+  }
+
+  const cases = new Map<string, CompiledCase[]>();
+  const anyCases: CompiledCase[] = [];
+  const caseFile = new Map<string, string>();
+  for (const file of await yamlFiles(join(dir, 'labels'))) {
+    const parsed = await read<LabelFile>(file, LabelFileSchema);
+    if (!parsed.value) continue;
+    for (const [key, list] of Object.entries(parsed.value.events)) {
+      const keyLine = parsed.lineOf(['events', key]);
+      if (caseFile.has(key)) {
+        problems.push({
+          file: show(file),
+          line: keyLine,
+          severity: 'warning',
+          message: `event '${key}' also has cases in ${caseFile.get(key)}; these are tried after those`,
+        });
+      } else caseFile.set(key, show(file));
+      const target = key === '*' ? anyCases : (cases.get(key) ?? []);
+      list.forEach((c, i) => {
+        const line = parsed.lineOf(['events', key, i]);
+        for (const name of unknownFamilies(c.when, ua)) {
+          problems.push({
+            file: show(file),
+            line,
+            message: `unknown user-agent family or group '${name}' (see user-agents.yaml)`,
+          });
+        }
+        for (const label of c.labels) {
+          if (!defs.has(label)) {
+            problems.push({
+              file: show(file),
+              line,
+              severity: 'warning',
+              message: `label '${label}' has no signal definition in defs/`,
+            });
+          }
+        }
+        target.push({ test: compileWhen(c.when, ua), labels: c.labels, continue: c.continue ?? false });
+      });
+      if (key !== '*') cases.set(key, target);
+    }
+  }
+
+  followups.followups.forEach((f, i) => {
+    const ids = followupIds(f);
+    for (const id of ids) {
+      if (!defs.has(id) && ![...defs.values()].some((d) => d.reportId === id)) {
+        problems.push({
+          file: show(join(dir, 'followups.yaml')),
+          line: followParsed.lineOf(['followups', i]),
+          severity: 'warning',
+          message: `follow-up names signal '${id}' that no definition has`,
+        });
+      }
+    }
+  });
+
+  return { rules: { ua, cases, anyCases, defs, followups, fallback }, problems, files };
+}
+
+function unknownFamilies(when: When | undefined, ua: UserAgentClassifier): string[] {
+  if (!when) return [];
+  const names = [when.userAgent ?? [], when.notUserAgent ?? []].flat();
+  return [
+    ...names.filter((n) => !ua.known.has(n)),
+    ...(when.any ?? []).flatMap((w) => unknownFamilies(w, ua)),
+    ...unknownFamilies(when.not, ua),
+  ];
+}
+
+function followupIds(f: FollowupFile['followups'][number]): string[] {
+  if ('rename' in f) return [f.rename.from, f.rename.to];
+  if ('drop' in f) return [f.drop];
+  if ('renamePrevious' in f) return [f.renamePrevious.from, f.renamePrevious.to];
+  const m = f.merge;
+  return [m.first ?? [], m.second].flat();
+}

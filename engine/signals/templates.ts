@@ -1,0 +1,143 @@
+/**
+ * Name / summary / URL templates: `{{count iam:ListUsers}}`, `{{param s3:GetBucketAcl bucketName}}` …
+ * (FORMAT.md §5). Templates are parsed once per text and rendered once per finished signal.
+ * A value that is not there renders as `unknown`; a template never throws at render time.
+ */
+
+import type { EngineEvent } from '../model.ts';
+import { eventKey } from './conditions.ts';
+import { asString, valuesAt } from './json-path.ts';
+
+export interface TemplateContext {
+  anchor: EngineEvent;
+  members: readonly EngineEvent[];
+}
+
+type Part = string | ((ctx: TemplateContext) => string);
+
+const compiled = new Map<string, Part[]>();
+
+/** Splits `a 'b c' d` into words, keeping quoted text whole. */
+function words(expr: string): string[] {
+  const out: string[] = [];
+  const re = /'((?:[^'\\]|\\.)*)'|(\S+)/g;
+  for (let m = re.exec(expr); m; m = re.exec(expr))
+    out.push(m[1] !== undefined ? m[1].replace(/\\'/g, "'") : m[2]!);
+  return out;
+}
+
+const UNKNOWN = 'unknown';
+
+function named(ctx: TemplateContext, event: string): EngineEvent[] {
+  return event === '*' ? [...ctx.members] : ctx.members.filter((e) => eventKey(e.record) === event);
+}
+
+function fieldValues(
+  events: EngineEvent[],
+  field: 'requestParameters' | 'responseElements',
+  path: string,
+): string[] {
+  const seen = new Set<string>();
+  for (const e of events) {
+    for (const v of valuesAt(e.record[field], path)) {
+      if (v === null || v === undefined || v === '') continue;
+      seen.add(asString(v));
+    }
+  }
+  return [...seen];
+}
+
+/** Keeps long lists readable in Slack: the first few values and a count of the rest. */
+function joinList(values: string[], max = 5): string {
+  if (values.length === 0) return UNKNOWN;
+  if (values.length <= max) return values.join(', ');
+  return `${values.slice(0, max).join(', ')} and ${values.length - max} more`;
+}
+
+/** Throws on an unknown expression (used by `rules check`); rendering itself never throws. */
+export function compileExpression(expr: string): (ctx: TemplateContext) => string {
+  const [op, ...rest] = words(expr.trim());
+  const args = rest as [string, string, ...string[]];
+  switch (op) {
+    case 'region':
+      return (c) => c.anchor.record.awsRegion ?? UNKNOWN;
+    case 'eventCount':
+      return (c) => String(c.members.length);
+    case 'count':
+      need(op, args, 1);
+      return (c) => String(named(c, args[0]).length);
+    case 'distinctCount':
+      need(op, args, 2);
+      return (c) => String(fieldValues(named(c, args[0]), 'requestParameters', args[1]).length);
+    case 'param':
+    case 'response': {
+      need(op, args, 2);
+      const field = op === 'param' ? 'requestParameters' : 'responseElements';
+      return (c) => fieldValues(named(c, args[0]), field, args[1])[0] ?? UNKNOWN;
+    }
+    case 'params':
+    case 'responses': {
+      need(op, args, 2);
+      const field = op === 'params' ? 'requestParameters' : 'responseElements';
+      return (c) => joinList(fieldValues(named(c, args[0]), field, args[1]));
+    }
+    case 'ifcount':
+      need(op, args, 2);
+      return (c) => (named(c, args[0]).length > 0 ? args[1] : '');
+    default:
+      throw new Error(`unknown template expression '{{${expr}}}'`);
+  }
+}
+
+function need(op: string | undefined, args: string[], n: number): void {
+  if (args.length !== n) throw new Error(`'{{${op} …}}' takes ${n} argument(s), got ${args.length}`);
+}
+
+export function compileTemplate(text: string): Part[] {
+  const hit = compiled.get(text);
+  if (hit) return hit;
+  const parts: Part[] = [];
+  let last = 0;
+  const re = /\{\{([^}]*)\}\}/g;
+  for (let m = re.exec(text); m; m = re.exec(text)) {
+    if (m.index > last) parts.push(text.slice(last, m.index));
+    try {
+      parts.push(compileExpression(m[1]!));
+    } catch {
+      parts.push(m[0]); // shown verbatim; `rules check` reports it
+    }
+    last = m.index + m[0].length;
+  }
+  if (last < text.length) parts.push(text.slice(last));
+  compiled.set(text, parts);
+  return parts;
+}
+
+export function renderTemplate(text: string, ctx: TemplateContext): string {
+  let out = '';
+  for (const p of compileTemplate(text)) {
+    if (typeof p === 'string') out += p;
+    else {
+      try {
+        out += p(ctx);
+      } catch {
+        out += UNKNOWN;
+      }
+    }
+  }
+  return out;
+}
+
+/** Problems with a template's expressions, for `rules check`. */
+export function templateProblems(text: string): string[] {
+  const out: string[] = [];
+  const re = /\{\{([^}]*)\}\}/g;
+  for (let m = re.exec(text); m; m = re.exec(text)) {
+    try {
+      compileExpression(m[1]!);
+    } catch (err) {
+      out.push((err as Error).message);
+    }
+  }
+  return out;
+}

@@ -1,0 +1,96 @@
+/**
+ * Reads one YAML rule file and validates it with a zod schema, turning every problem
+ * (bad YAML, unknown key, wrong type) into `{file, line, message}` so `rules check` and the
+ * loader can say exactly where a definition is wrong.
+ */
+import { readFile } from 'node:fs/promises';
+import { type Document, isNode, LineCounter, parseDocument } from 'yaml';
+import type { z } from 'zod';
+
+export interface RuleProblem {
+  file: string;
+  /** 1-based line; 0 when the problem concerns the whole file. */
+  line: number;
+  message: string;
+  /** Warnings do not make `rules check` fail. */
+  severity?: 'error' | 'warning';
+}
+
+export interface ParsedYaml<T> {
+  value?: T;
+  problems: RuleProblem[];
+  /** Line of the node at a path inside the document (for checks made after validation). */
+  lineOf(path: readonly (string | number)[]): number;
+}
+
+export async function readYamlFile<T>(file: string, schema: z.ZodType<T>): Promise<ParsedYaml<T>> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    return {
+      problems: [{ file, line: 0, message: `cannot read: ${(err as Error).message}` }],
+      lineOf: () => 0,
+    };
+  }
+  return parseYamlText(file, text, schema);
+}
+
+export function parseYamlText<T>(file: string, text: string, schema: z.ZodType<T>): ParsedYaml<T> {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const lineOf = (path: readonly (string | number)[]) => lineAt(doc, lineCounter, path);
+  if (doc.errors.length > 0) {
+    return {
+      problems: doc.errors.map((e) => ({
+        file,
+        line: e.linePos?.[0]?.line ?? lineCounter.linePos(e.pos[0]).line,
+        message: `YAML: ${e.message.split('\n')[0]}`,
+      })),
+      lineOf,
+    };
+  }
+  const data = doc.toJS({ maxAliasCount: 100 }) ?? {};
+  const result = schema.safeParse(data);
+  if (result.success) return { value: result.data, problems: [], lineOf };
+  const problems = result.error.issues.map((issue) => {
+    const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
+    let message = issue.message;
+    if (issue.code === 'unrecognized_keys') message = `unknown key(s): ${issue.keys.join(', ')}`;
+    const where = path.length > 0 ? ` at ${path.join('.')}` : '';
+    const keyPath = issue.code === 'unrecognized_keys' ? [...path, issue.keys[0] as string] : path;
+    return {
+      file,
+      line: lineAt(doc, lineCounter, keyPath, issue.code === 'unrecognized_keys'),
+      message: `${message}${where}`,
+    };
+  });
+  return { problems, lineOf };
+}
+
+/** Line of the deepest existing node on `path` (a missing key reports its parent's line). */
+function lineAt(doc: Document, lc: LineCounter, path: readonly (string | number)[], wantKey = false): number {
+  for (let n = path.length; n >= 0; n--) {
+    const sub = path.slice(0, n);
+    if (wantKey && n === path.length && n > 0) {
+      const parent = sub.length > 1 ? doc.getIn(sub.slice(0, -1), true) : doc.contents;
+      const line = keyLine(parent, String(sub[sub.length - 1]), lc);
+      if (line) return line;
+      continue;
+    }
+    const node = n === 0 ? doc.contents : doc.getIn(sub, true);
+    if (isNode(node) && node.range) return lc.linePos(node.range[0]).line;
+  }
+  return 1;
+}
+
+function keyLine(parent: unknown, key: string, lc: LineCounter): number | undefined {
+  const items = (parent as { items?: { key?: unknown }[] } | undefined)?.items;
+  if (!items) return undefined;
+  for (const item of items) {
+    const k = item.key;
+    if (isNode(k) && String((k as { value?: unknown }).value) === key && k.range)
+      return lc.linePos(k.range[0]).line;
+  }
+  return undefined;
+}
