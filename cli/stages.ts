@@ -6,5 +6,7 @@ import type { PipelineStages } from '../engine/stages.ts';
 
 /** Builds the stages once (tables and rules are loaded here, not per event). */
 export async function loadDefaultStages(): Promise<PipelineStages> {
-  return {};
+  const stages: PipelineStages = {};
+  stages.enricher = await (await import('../enrichment/index.ts')).createEnricher();
+  return stages;
 }
