@@ -9,6 +9,7 @@ interface CommandModule {
 
 const commands: Record<string, () => Promise<CommandModule>> = {
   // summarize: () => import('./commands/summarize.ts'),
+  rules: () => import('./commands/rules.ts'),
 };
 
 async function main(argv: string[]): Promise<number> {
