@@ -8,5 +8,6 @@ import type { PipelineStages } from '../engine/stages.ts';
 export async function loadDefaultStages(): Promise<PipelineStages> {
   const stages: PipelineStages = {};
   stages.enricher = await (await import('../enrichment/index.ts')).createEnricher();
+  stages.signalMapper = await (await import('../engine/signals/index.ts')).createSignalMapper();
   return stages;
 }

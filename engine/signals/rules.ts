@@ -19,6 +19,7 @@ import {
   UserAgentFileSchema,
   type When,
 } from './schema.ts';
+import { templateProblems } from './templates.ts';
 import { createUserAgentClassifier, type UserAgentClassifier } from './user-agent.ts';
 import { type ParsedYaml, type RuleProblem, readYamlFile } from './yaml-file.ts';
 
@@ -95,7 +96,13 @@ export async function loadSignalRules(dir: string = DEFAULT_SIGNAL_RULES_DIR): P
   };
 
   const uaParsed = await read<UserAgentFile>(join(dir, 'user-agents.yaml'), UserAgentFileSchema);
-  const ua = createUserAgentClassifier(uaParsed.value ?? { families: [], groups: {} });
+  let ua: UserAgentClassifier;
+  try {
+    ua = createUserAgentClassifier(uaParsed.value ?? { families: [], groups: {} });
+  } catch (err) {
+    problems.push({ file: show(join(dir, 'user-agents.yaml')), line: 0, message: (err as Error).message });
+    ua = createUserAgentClassifier({ families: [], groups: {} });
+  }
 
   const followParsed = await read<FollowupFile>(join(dir, 'followups.yaml'), FollowupFileSchema);
   const followups: FollowupFile = followParsed.value ?? { previousSkips: [], followups: [] };
@@ -132,6 +139,17 @@ export async function loadSignalRules(dir: string = DEFAULT_SIGNAL_RULES_DIR): P
             line,
             severity: 'warning',
             message: `signal '${d.id}': anchor event(s) ${lost.join(', ')} are neither required nor optional, so they never join the signal`,
+          });
+        }
+      }
+      for (const field of ['name', 'summary', 'url'] as const) {
+        const text = d[field];
+        if (text === undefined) continue;
+        for (const message of templateProblems(text)) {
+          problems.push({
+            file: show(file),
+            line: parsed.lineOf(['signals', i, field]),
+            message: `signal '${d.id}' ${field}: ${message}`,
           });
         }
       }
@@ -190,7 +208,15 @@ export async function loadSignalRules(dir: string = DEFAULT_SIGNAL_RULES_DIR): P
             });
           }
         }
-        target.push({ test: compileWhen(c.when, ua), labels: c.labels, continue: c.continue ?? false });
+        try {
+          target.push({ test: compileWhen(c.when, ua), labels: c.labels, continue: c.continue ?? false });
+        } catch (err) {
+          problems.push({
+            file: show(file),
+            line,
+            message: `case cannot be used: ${(err as Error).message}`,
+          });
+        }
       });
       if (key !== '*') cases.set(key, target);
     }
