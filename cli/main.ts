@@ -8,7 +8,7 @@ interface CommandModule {
 }
 
 const commands: Record<string, () => Promise<CommandModule>> = {
-  // summarize: () => import('./commands/summarize.ts'),
+  summarize: () => import('./commands/summarize.ts'),
   rules: () => import('./commands/rules.ts'),
 };
 

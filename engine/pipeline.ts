@@ -80,7 +80,8 @@ export function analyze(
           inputs.files++;
           break;
         case 'skipped':
-          (inputs.skipped ??= []).push({ where: formatOrigin(item.origin), reason: item.reason });
+          if (!inputs.skipped) inputs.skipped = [];
+          inputs.skipped.push({ where: formatOrigin(item.origin), reason: item.reason });
           break;
         case 'truncated':
           analysis.truncated = item.reason;
@@ -126,7 +127,10 @@ function finish(s: OpenSession, stages: PipelineStages, options: AnalyzeOptions)
   const facts = s.facts;
   const ctx = facts.context();
   if (stages.enricher) for (const e of events) stages.enricher.enrich(e);
-  const mapping = stages.signalMapper?.map(ctx, events) ?? { signals: [], unmappedEventIds: events.map((e) => e.id) };
+  const mapping = stages.signalMapper?.map(ctx, events) ?? {
+    signals: [],
+    unmappedEventIds: events.map((e) => e.id),
+  };
   const findings = stages.detector?.detect(ctx, events, mapping.signals) ?? [];
   const report: SessionReport = {
     key: ctx.key,

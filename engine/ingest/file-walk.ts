@@ -44,7 +44,10 @@ export async function walkDirectory(root: string): Promise<WalkResult> {
 
 /** Delivery-stamped files in stamp order (ties by path); files without a stamp first, by path. */
 export function sortByDelivery(paths: string[]): string[] {
-  const keyed = paths.map((p) => ({ p, stamp: DELIVERY_STAMP.exec(p.slice(p.lastIndexOf('/') + 1))?.[1] ?? '' }));
+  const keyed = paths.map((p) => ({
+    p,
+    stamp: DELIVERY_STAMP.exec(p.slice(p.lastIndexOf('/') + 1))?.[1] ?? '',
+  }));
   keyed.sort((a, b) => cmp(a.stamp, b.stamp) || cmp(a.p, b.p));
   return keyed.map((k) => k.p);
 }

@@ -192,6 +192,10 @@ export class JsonSplitter {
         if (this.#capturingPrimitive && this.#depth === this.#elemDepth) this.#emitCapture(i);
         continue;
       }
+      if (this.#captureStart >= 0 && this.#depth > this.#elemDepth && this.#elemDepth > 0) {
+        i = this.#skipInsideElement(i);
+        continue;
+      }
       const c = buf.charCodeAt(i);
       if (this.#capturingPrimitive) {
         if (c === COMMA || c === CLOSE_BRACKET || c === NEWLINE || c === SPACE || c === TAB || c === CR) {
@@ -239,7 +243,8 @@ export class JsonSplitter {
             this.#elemDepth = 0; // the array of pieces closed
           }
           if (this.#depth === 0) {
-            if (this.#mode === 'object' && !this.#topIsWrapper && this.#captureStart >= 0) this.#emitCapture(i);
+            if (this.#mode === 'object' && !this.#topIsWrapper && this.#captureStart >= 0)
+              this.#emitCapture(i);
             this.#pos = i;
             this.#mode = 'lines';
             this.#captureStart = -1;
@@ -273,6 +278,50 @@ export class JsonSplitter {
     this.#pos = n;
     if (atEnd && this.#capturingPrimitive) this.#emitCapture(n);
     return false;
+  }
+
+  /**
+   * The hot loop: inside a record only brackets, strings and newlines matter. State lives in locals
+   * (private fields are slower in tight loops) and strings are skipped with indexOf.
+   */
+  #skipInsideElement(start: number): number {
+    const buf = this.#buf;
+    const n = buf.length;
+    const stop = this.#elemDepth;
+    let depth = this.#depth;
+    let line = this.#line;
+    let i = start;
+    while (i < n) {
+      const c = buf.charCodeAt(i);
+      if (c === QUOTE) {
+        let q = buf.indexOf('"', i + 1);
+        while (q >= 0 && isEscaped(buf, q)) q = buf.indexOf('"', q + 1);
+        if (q < 0) {
+          this.#inString = true;
+          i += 1;
+          break;
+        }
+        i = q + 1;
+      } else if (c === OPEN_BRACE || c === OPEN_BRACKET) {
+        depth++;
+        i++;
+      } else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) {
+        depth--;
+        i++;
+        if (depth === stop) {
+          this.#depth = depth;
+          this.#line = line;
+          this.#emitCapture(i);
+          return i;
+        }
+      } else {
+        if (c === NEWLINE) line++;
+        i++;
+      }
+    }
+    this.#depth = depth;
+    this.#line = line;
+    return i;
   }
 
   #beginCapture(i: number): void {

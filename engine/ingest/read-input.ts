@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { Readable, pipeline } from 'node:stream';
+import { pipeline, Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import type { Origin } from '../record.ts';
 import type { SourceItem } from '../source.ts';
@@ -12,7 +12,10 @@ import { recordsFromValue } from './records-from-value.ts';
  * bytes, then the JSON shape), never from the file name. Reading stops at the first I/O error (a
  * truncated gzip, say) after yielding every record read before it.
  */
-export async function* readInput(path: string, stdin: NodeJS.ReadableStream = process.stdin): AsyncGenerator<SourceItem> {
+export async function* readInput(
+  path: string,
+  stdin: NodeJS.ReadableStream = process.stdin,
+): AsyncGenerator<SourceItem> {
   const file = path;
   yield { kind: 'file', origin: { file } };
   const splitter = new JsonSplitter();
@@ -32,7 +35,11 @@ export async function* readInput(path: string, stdin: NodeJS.ReadableStream = pr
       }
     }
   } catch (e) {
-    yield { kind: 'rejected', origin: { file, position: records + 1 }, reason: `cannot read: ${ioMessage(e)}` };
+    yield {
+      kind: 'rejected',
+      origin: { file, position: records + 1 },
+      reason: `cannot read: ${ioMessage(e)}`,
+    };
     return;
   }
   yield* piecesToItems(splitter.end(), file);
@@ -61,7 +68,13 @@ function* piecesToItems(pieces: Piece[], file: string): Generator<SourceItem> {
  * A piece that is not JSON. When it spans lines and some of its lines are JSON objects, it was JSON Lines
  * with a broken first line swallowed by the structural scan: give each line its own chance.
  */
-function* unparsable(text: string, firstLine: number, origin: Origin, error: Error, file: string): Generator<SourceItem> {
+function* unparsable(
+  text: string,
+  firstLine: number,
+  origin: Origin,
+  error: Error,
+  file: string,
+): Generator<SourceItem> {
   const lines = text.split('\n');
   if (lines.length > 1) {
     const parsed = lines.map((l) => tryParse(l.trim()));
@@ -88,7 +101,8 @@ function tryParse(text: string): { ok: true; value: unknown } | { ok: false; mes
 }
 
 async function openText(path: string, stdin: NodeJS.ReadableStream): Promise<AsyncIterable<string | Buffer>> {
-  const raw: NodeJS.ReadableStream = path === '-' ? stdin : createReadStream(path, { highWaterMark: 1 << 18 });
+  const raw: NodeJS.ReadableStream =
+    path === '-' ? stdin : createReadStream(path, { highWaterMark: 1 << 18 });
   const chunks = raw[Symbol.asyncIterator]() as AsyncIterator<Buffer | string>;
   const first = await chunks.next();
   async function* bytes(): AsyncGenerator<Buffer | string> {

@@ -69,7 +69,8 @@ function normalise(r: Record<string, unknown>): void {
 }
 
 function fastShapeOk(r: Record<string, unknown>): boolean {
-  if (!nonEmptyString(r.eventTime) || !nonEmptyString(r.eventSource) || !nonEmptyString(r.eventName)) return false;
+  if (!nonEmptyString(r.eventTime) || !nonEmptyString(r.eventSource) || !nonEmptyString(r.eventName))
+    return false;
   for (const k of OPTIONAL_STRINGS) if (!optionalString(r[k])) return false;
   for (const k of OPTIONAL_OBJECTS) {
     const v = r[k];

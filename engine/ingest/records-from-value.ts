@@ -31,7 +31,11 @@ export function* recordsFromValue(value: unknown, origin: Origin, depth = 0): Ge
       try {
         inner = JSON.parse(obj.CloudTrailEvent);
       } catch (e) {
-        yield { kind: 'rejected', origin, reason: `CloudTrailEvent is not valid JSON: ${(e as Error).message}` };
+        yield {
+          kind: 'rejected',
+          origin,
+          reason: `CloudTrailEvent is not valid JSON: ${(e as Error).message}`,
+        };
         return;
       }
       yield* recordsFromValue(inner, origin, 3);

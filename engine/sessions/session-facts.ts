@@ -12,8 +12,9 @@ export class SessionFacts {
   principal: Principal = {};
   #principalScore = -1;
   readonly accessKeyIds = new Set<string>();
-  readonly sourceIps = new Set<string>();
-  readonly userAgents = new Set<string>();
+  /** Value → number of events, so lists can put the usual value first. */
+  readonly sourceIps = new Map<string, number>();
+  readonly userAgents = new Map<string, number>();
   readonly regions = new Set<string>();
   start = Number.POSITIVE_INFINITY;
   end = Number.NEGATIVE_INFINITY;
@@ -38,8 +39,9 @@ export class SessionFacts {
     if (event.time < this.start) this.start = event.time;
     if (event.time > this.end) this.end = event.time;
     if (u?.accessKeyId) this.accessKeyIds.add(u.accessKeyId);
-    if (r.sourceIPAddress) this.sourceIps.add(r.sourceIPAddress);
-    if (r.userAgent) this.userAgents.add(r.userAgent);
+    if (r.sourceIPAddress)
+      this.sourceIps.set(r.sourceIPAddress, (this.sourceIps.get(r.sourceIPAddress) ?? 0) + 1);
+    if (r.userAgent) this.userAgents.set(r.userAgent, (this.userAgents.get(r.userAgent) ?? 0) + 1);
     if (r.awsRegion) this.regions.add(r.awsRegion);
     if (u) {
       // Keep the most complete description of who this is (sign-in events often lack the ARN).
@@ -60,7 +62,8 @@ export class SessionFacts {
       if (used === 'Yes') this.#mfaYes = true;
       else if (used === 'No' && r.eventName === 'ConsoleLogin') this.#mfaNo = true;
     }
-    if (r.sessionCredentialFromConsole === 'true' || isConsoleUserAgent(r.userAgent)) this.#consoleEvidence = true;
+    if (r.sessionCredentialFromConsole === 'true' || isConsoleUserAgent(r.userAgent))
+      this.#consoleEvidence = true;
     if (!((u && isServiceIdentity(u)) || isServiceSource(r.sourceIPAddress))) this.#allFromServices = false;
   }
 
@@ -86,8 +89,8 @@ export class SessionFacts {
       kind: this.kind,
       principal: this.principal,
       accessKeyIds: sorted(this.accessKeyIds),
-      sourceIps: sorted(this.sourceIps),
-      userAgents: sorted(this.userAgents),
+      sourceIps: byFrequency(this.sourceIps),
+      userAgents: byFrequency(this.userAgents),
       regions: sorted(this.regions),
     };
     const mfa = this.mfa;
@@ -104,4 +107,9 @@ export function isConsoleUserAgent(ua: string | undefined): boolean {
 
 function sorted(s: Set<string>): string[] {
   return [...s].sort();
+}
+
+/** Most frequent first; ties alphabetically, so the order never depends on input order. */
+function byFrequency(m: Map<string, number>): string[] {
+  return [...m].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map(([v]) => v);
 }

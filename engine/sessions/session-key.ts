@@ -26,7 +26,8 @@ export function sessionKeyOf(record: CloudTrailRecord, file: string): string {
   const temporary = key?.startsWith('ASIA') || created !== undefined;
   if (who && temporary && isOnBehalfCall(record, u)) return `${who} via AWS services`;
   if (who && temporary && created && canonicalTime(created)) return `${who}@${canonicalTime(created)}`;
-  if (who && isSuccessfulConsoleLogin(record)) return `${who}@${canonicalTime(record.eventTime) ?? record.eventTime}`;
+  if (who && isSuccessfulConsoleLogin(record))
+    return `${who}@${canonicalTime(record.eventTime) ?? record.eventTime}`;
   if (key) return key;
   if (who) return who;
   return `unknown:${file}`;
@@ -39,14 +40,16 @@ export function isServiceIdentity(u: UserIdentity): boolean {
 /** The principal's ARN, or one built from what the record has (sign-in events often lack `arn`). */
 export function principalRef(u: UserIdentity): string | undefined {
   if (u.arn) return u.arn;
-  if (u.type === 'IAMUser' && u.accountId && u.userName) return `arn:aws:iam::${u.accountId}:user/${u.userName}`;
+  if (u.type === 'IAMUser' && u.accountId && u.userName)
+    return `arn:aws:iam::${u.accountId}:user/${u.userName}`;
   if (u.type === 'Root' && u.accountId) return `arn:aws:iam::${u.accountId}:root`;
   return u.principalId || u.userName || undefined;
 }
 
 export function principalOf(u: UserIdentity | undefined): Principal {
   if (!u) return {};
-  if (isServiceIdentity(u)) return { type: u.type ?? 'AWSService', userName: u.invokedBy, principalId: u.invokedBy };
+  if (isServiceIdentity(u))
+    return { type: u.type ?? 'AWSService', userName: u.invokedBy, principalId: u.invokedBy };
   const issuer = u.sessionContext?.sessionIssuer;
   const p: Principal = {};
   if (u.type) p.type = u.type;

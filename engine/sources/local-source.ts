@@ -8,7 +8,10 @@ import type { ReadOptions, RecordSource, SourceItem, SourceQuery } from '../sour
  * CloudTrail from local files: single files in any supported format, directory trees (S3 layout) and
  * standard input (`-`). Files are read one at a time, streamed; the SourceQuery is applied per record.
  */
-export function createLocalSource(paths: string[], stdin: NodeJS.ReadableStream = process.stdin): RecordSource {
+export function createLocalSource(
+  paths: string[],
+  stdin: NodeJS.ReadableStream = process.stdin,
+): RecordSource {
   return {
     name: 'local',
     read: (query: SourceQuery, options?: ReadOptions) => readLocal(paths, query, options, stdin),
@@ -45,7 +48,10 @@ async function* readLocal(
           }
           records++;
           if (options?.onProgress && records % 10_000 === 0) {
-            options.onProgress({ message: `Reading local files: ${records} events, ${files} files`, records });
+            options.onProgress({
+              message: `Reading local files: ${records} events, ${files} files`,
+              records,
+            });
           }
         }
         yield item;
@@ -65,7 +71,8 @@ async function* expand(path: string): AsyncGenerator<string | SourceItem> {
     isDir = (await stat(path)).isDirectory();
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    const reason = code === 'ENOENT' ? 'no such file or directory' : code === 'EACCES' ? 'permission denied' : String(e);
+    const reason =
+      code === 'ENOENT' ? 'no such file or directory' : code === 'EACCES' ? 'permission denied' : String(e);
     yield { kind: 'rejected', origin: { file: path }, reason: `cannot read: ${reason}` };
     return;
   }
@@ -77,7 +84,11 @@ async function* expand(path: string): AsyncGenerator<string | SourceItem> {
   try {
     walk = await walkDirectory(path);
   } catch (e) {
-    yield { kind: 'rejected', origin: { file: path }, reason: `cannot list directory: ${(e as Error).message}` };
+    yield {
+      kind: 'rejected',
+      origin: { file: path },
+      reason: `cannot list directory: ${(e as Error).message}`,
+    };
     return;
   }
   for (const s of walk.skipped) yield { kind: 'skipped', origin: { file: s.path }, reason: s.reason };

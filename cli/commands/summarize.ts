@@ -1,0 +1,142 @@
+import { parseArgs } from 'node:util';
+import { analyze } from '../../engine/pipeline.ts';
+import type { PipelineStages } from '../../engine/stages.ts';
+import { JsonDocumentWriter, streamWriter } from '../format/session-json.ts';
+import { formatInputsText, formatSessionText } from '../format/session-text.ts';
+import {
+  InputError,
+  resolveSource,
+  sourceOptionSpec,
+  sourceOptionsUsage,
+  UsageError,
+} from '../source-options.ts';
+import { loadDefaultStages } from '../stages.ts';
+
+export const usage = `usage: cartographer summarize <files|directories|-> [options]
+
+Groups CloudTrail into sessions (who acted with which credentials) and prints each one:
+principal, keys, console or programmatic, source IPs, user agents, regions, time span, the user
+actions recognised in it and any findings.
+
+options:
+  --format text|json   text (default) for a terminal; json: one document, written session by session
+  --session KEY        only the session with this key (or its key before idle splitting, or an access key ID)
+  --all                text: also show background (suppressed) actions
+  --no-events          json: leave out each session's compact event list
+  --idle-gap MINUTES   a pause longer than this splits a session (default 30)
+${sourceOptionsUsage}
+
+exit codes: 0 done · 1 an input could not be read · 2 bad arguments`;
+
+export async function run(argv: string[]): Promise<number> {
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse(argv);
+  } catch (e) {
+    return usageError((e as Error).message);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    process.stdout.write(`${usage}\n`);
+    return 0;
+  }
+  const format = values.format ?? 'text';
+  if (format !== 'text' && format !== 'json')
+    return usageError(`--format must be text or json (got '${format}')`);
+  let idleGapMinutes = 30;
+  if (values['idle-gap'] !== undefined) {
+    idleGapMinutes = Number(values['idle-gap']);
+    if (!Number.isFinite(idleGapMinutes) || idleGapMinutes <= 0) {
+      return usageError(`--idle-gap must be a positive number of minutes (got '${values['idle-gap']}')`);
+    }
+  }
+
+  let resolved: Awaited<ReturnType<typeof resolveSource>>;
+  try {
+    resolved = await resolveSource(values, positionals);
+  } catch (e) {
+    if (e instanceof UsageError || (e as Error).name === 'ConfigError')
+      return usageError((e as Error).message);
+    if (e instanceof InputError) {
+      process.stderr.write(`cartographer summarize: ${(e as Error).message}\n`);
+      return 1;
+    }
+    throw e;
+  }
+
+  const stages = await loadStages();
+  const withEvents = format === 'json' && !values['no-events'];
+  const analysis = analyze(resolved.source.read(resolved.query), stages, {
+    idleGapMinutes,
+    ...(values.session !== undefined ? { sessionKey: values.session } : {}),
+    keepEvents: withEvents,
+  });
+  // `summarize … | head` closes the pipe early: that is the reader's choice, not an error.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    throw e;
+  });
+  const write = streamWriter(process.stdout);
+  let count = 0;
+  if (format === 'json') {
+    const doc = new JsonDocumentWriter(write);
+    await doc.begin();
+    for await (const s of analysis.sessions) {
+      await doc.session(s, withEvents);
+      count++;
+    }
+    const meta: Record<string, unknown> = { sessions: count, enrichment: stages.enricher?.info ?? {} };
+    if (analysis.truncated) meta.truncated = analysis.truncated;
+    if (analysis.stats) meta.stats = analysis.stats;
+    await doc.end(analysis.inputs, meta);
+  } else {
+    const textOptions = { all: values.all ?? false, signals: stages.signalMapper !== undefined };
+    for await (const s of analysis.sessions) {
+      await write(`${count > 0 ? '\n' : ''}${formatSessionText(s, textOptions)}`);
+      count++;
+    }
+    await write(`${count > 0 ? '\n' : ''}${formatInputsText(analysis.inputs, count, analysis.truncated)}`);
+  }
+  if (values.session !== undefined && count === 0) {
+    process.stderr.write(`cartographer summarize: no session matches '${values.session}'\n`);
+  }
+  // Bad records are reported and are not an error; a file that could not be opened at all is.
+  const unopened = analysis.inputs.rejected.filter(
+    (r) => !/[#:]\d+$/.test(r.where) && /^cannot (read|list)/.test(r.reason) && !r.reason.includes('gzip'),
+  );
+  return unopened.length > 0 ? 1 : 0;
+}
+
+function parse(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      ...sourceOptionSpec,
+      format: { type: 'string' },
+      session: { type: 'string' },
+      all: { type: 'boolean' },
+      'no-events': { type: 'boolean' },
+      'idle-gap': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+}
+
+/** The default stages; a stage that fails to load leaves a warning and sessions-only output, not a crash. */
+async function loadStages(): Promise<PipelineStages> {
+  try {
+    return await loadDefaultStages();
+  } catch (e) {
+    process.stderr.write(
+      `cartographer summarize: warning: analysis stages unavailable (${(e as Error).message}); sessions only\n`,
+    );
+    return {};
+  }
+}
+
+function usageError(message: string): number {
+  process.stderr.write(`cartographer summarize: ${message}\n\n${usage}\n`);
+  return 2;
+}

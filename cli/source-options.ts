@@ -1,0 +1,174 @@
+import { stat } from 'node:fs/promises';
+import { delimiter } from 'node:path';
+import type { RecordSource, SourceName, SourceQuery } from '../engine/source.ts';
+import { createLocalSource } from '../engine/sources/local-source.ts';
+
+/**
+ * The options every command that reads CloudTrail shares (summarize, scan, digest):
+ *   --source local|lookup|athena  --access-key ID  --user NAME|ARN  --source-ip IP
+ *   --since 24h|2023-07-10T12:00Z  --until …  --regions us-east-1,eu-west-1  --max-events N
+ * Merge `sourceOptionSpec` into the command's parseArgs options, then call `resolveSource`.
+ */
+export const sourceOptionSpec = {
+  source: { type: 'string' },
+  'access-key': { type: 'string' },
+  user: { type: 'string' },
+  'source-ip': { type: 'string' },
+  since: { type: 'string' },
+  until: { type: 'string' },
+  regions: { type: 'string' },
+  'max-events': { type: 'string' },
+} as const;
+
+export const sourceOptionsUsage = `source options:
+  --source local|lookup|athena   where CloudTrail comes from (default: local, or CARTOGRAPHER_SOURCE)
+  --access-key ID                only events made with this access key
+  --user NAME|ARN                only events of this IAM user / role / role session
+  --source-ip IP                 only events from this source address
+  --since 24h|7d|<ISO time>      only events at or after this time (relative: m, h, d, w)
+  --until <same>                 only events at or before this time
+  --regions R1,R2                only these regions (API sources: the regions to query)
+  --max-events N                 stop after N events and say so`;
+
+/** Bad arguments: the command prints the message and its usage, exit code 2. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+/** An input that cannot be read (path missing, unreadable): exit code 1, the path is named. */
+export class InputError extends Error {
+  override name = 'InputError';
+}
+
+export interface SourceOptionValues {
+  source?: string;
+  'access-key'?: string;
+  user?: string;
+  'source-ip'?: string;
+  since?: string;
+  until?: string;
+  regions?: string;
+  'max-events'?: string;
+}
+
+export interface ResolvedSource {
+  source: RecordSource;
+  query: SourceQuery;
+}
+
+export async function resolveSource(
+  values: SourceOptionValues,
+  paths: string[],
+  env: NodeJS.ProcessEnv = process.env,
+  now: Date = new Date(),
+): Promise<ResolvedSource> {
+  const query = parseQuery(values, now);
+  const name = values.source ?? env.CARTOGRAPHER_SOURCE ?? 'local';
+  if (name !== 'local' && name !== 'lookup' && name !== 'athena') {
+    throw new UsageError(`--source must be local, lookup or athena (got '${name}')`);
+  }
+  if (name === 'local') {
+    const inputs = paths.length > 0 ? paths : splitPathList(env.CARTOGRAPHER_LOCAL_PATH);
+    if (inputs.length === 0) {
+      throw new UsageError(
+        'no input: give files, directories or - (standard input), or set CARTOGRAPHER_LOCAL_PATH',
+      );
+    }
+    await assertReadable(inputs);
+    return { source: createLocalSource(inputs), query };
+  }
+  if (paths.length > 0) throw new UsageError(`--source ${name} reads from AWS; paths are for --source local`);
+  return { source: await loadAwsSource(name, env), query };
+}
+
+export function parseQuery(values: SourceOptionValues, now: Date = new Date()): SourceQuery {
+  const q: SourceQuery = {};
+  if (values['access-key']) q.accessKeyId = values['access-key'];
+  if (values.user) q.user = values.user;
+  if (values['source-ip']) q.sourceIp = values['source-ip'];
+  if (values.since) q.since = parseTimeArg(values.since, now, '--since');
+  if (values.until) q.until = parseTimeArg(values.until, now, '--until');
+  if (q.since && q.until && q.since > q.until) throw new UsageError('--since is after --until');
+  if (values.regions) {
+    q.regions = values.regions
+      .split(',')
+      .map((r) => r.trim())
+      .filter(Boolean);
+  }
+  if (values['max-events'] !== undefined) {
+    const n = Number(values['max-events']);
+    if (!Number.isInteger(n) || n <= 0) throw new UsageError(`--max-events must be a positive whole number`);
+    q.maxEvents = n;
+  }
+  return q;
+}
+
+const RELATIVE = /^(\d+(?:\.\d+)?)\s*(m|min|h|d|w)$/i;
+const UNIT_MS: Record<string, number> = {
+  m: 60_000,
+  min: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+  w: 604_800_000,
+};
+
+/** `24h`, `30m`, `7d`, `2w` (that long before now) or an ISO 8601 time / date. */
+export function parseTimeArg(text: string, now: Date = new Date(), option = 'time'): Date {
+  const rel = RELATIVE.exec(text.trim());
+  if (rel) return new Date(now.getTime() - Number(rel[1]) * UNIT_MS[rel[2]!.toLowerCase()]!);
+  if (/^\d{4}-\d{2}-\d{2}/.test(text)) {
+    const t = Date.parse(text);
+    if (Number.isFinite(t)) return new Date(t);
+  }
+  throw new UsageError(
+    `${option}: '${text}' is neither a duration (30m, 24h, 7d, 2w) nor an ISO time (2023-07-10T12:00:00Z)`,
+  );
+}
+
+export function splitPathList(value: string | undefined): string[] {
+  if (!value) return [];
+  return value
+    .split(new RegExp(`[,${delimiter === ';' ? ';' : ':'}]`))
+    .map((p) => p.trim())
+    .filter(Boolean);
+}
+
+async function assertReadable(paths: string[]): Promise<void> {
+  for (const p of paths) {
+    if (p === '-') continue;
+    try {
+      await stat(p);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      const why =
+        code === 'ENOENT' ? 'no such file or directory' : code === 'EACCES' ? 'permission denied' : code;
+      throw new InputError(`cannot read ${p}: ${why}`);
+    }
+  }
+}
+
+interface ConfigModule {
+  loadConfig(env?: NodeJS.ProcessEnv, file?: string): unknown;
+}
+interface FactoryModule {
+  createSource(name: SourceName, config: unknown): Promise<RecordSource>;
+}
+
+/** The AWS sources live in config/ (their own module); imported only when asked for. */
+async function loadAwsSource(name: SourceName, env: NodeJS.ProcessEnv): Promise<RecordSource> {
+  const configPath = '../config/config.ts';
+  const factoryPath = '../config/source-factory.ts';
+  let config: ConfigModule;
+  let factory: FactoryModule;
+  try {
+    config = (await import(configPath)) as ConfigModule;
+    factory = (await import(factoryPath)) as FactoryModule;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND') {
+      throw new UsageError(
+        `--source ${name} is not available in this build (config/source-factory.ts is missing)`,
+      );
+    }
+    throw e;
+  }
+  return factory.createSource(name, config.loadConfig(env));
+}
