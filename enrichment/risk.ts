@@ -26,7 +26,12 @@ const MODIFIES_INFRASTRUCTURE: ReadonlySet<AccessLevel | undefined> = new Set([
   'Permissions management',
 ]);
 
-export function createRiskClassifier(table: EnrichmentTables['risk'], index: IamActionIndex): RiskClassifier {
+export function createRiskClassifier(
+  table: EnrichmentTables['risk'],
+  index: IamActionIndex,
+  notInfrastructureServices: readonly string[] = [],
+): RiskClassifier {
+  const noInfrastructure = new Set(notInfrastructureServices);
   const privesc = new Map(Object.entries(table.privilegeEscalation));
   const credentials = new Set(table.credentialsExposure);
   const exfiltration = new Set(table.dataExfiltration.map((a) => a.toLowerCase()));
@@ -49,7 +54,9 @@ export function createRiskClassifier(table: EnrichmentTables['risk'], index: Iam
         if (credentials.has(key)) out.add('credentials-exposure');
         if (exfiltration.has(key)) out.add('data-exfiltration');
         if (level === 'Permissions management') out.add('resource-exposure');
-        if (MODIFIES_INFRASTRUCTURE.has(level)) out.add('infrastructure-modification');
+        if (MODIFIES_INFRASTRUCTURE.has(level) && !noInfrastructure.has(key.slice(0, key.indexOf(':')))) {
+          out.add('infrastructure-modification');
+        }
       }
       return [...out];
     },

@@ -21,6 +21,7 @@ export const IamActionRulesSchema = z.object({
     .record(z.string(), z.object({ prefix: z.string(), verbsByNamePrefix: z.record(z.string(), z.string()) }))
     .default({}),
   sourcePrefixes: z.record(z.string(), z.string()).default({}),
+  notInfrastructureServices: stringList.default([]),
 });
 
 const matcher = { contains: stringList.optional(), regex: z.string().optional() };
