@@ -10,6 +10,7 @@ interface CommandModule {
 const commands: Record<string, () => Promise<CommandModule>> = {
   summarize: () => import('./commands/summarize.ts'),
   rules: () => import('./commands/rules.ts'),
+  start: () => import('./commands/start.ts'),
 };
 
 async function main(argv: string[]): Promise<number> {

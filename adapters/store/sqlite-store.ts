@@ -1,0 +1,159 @@
+/**
+ * BotStore on an embedded SQLite file (better-sqlite3). WAL mode so a reader never blocks the
+ * writer; synchronous calls are fine here because every statement touches one row by primary key.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import type { BenignMark, BotStore, ButtonRef } from './bot-store.ts';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS sessions (
+  id TEXT PRIMARY KEY,
+  query TEXT NOT NULL,
+  summary TEXT NOT NULL,
+  records TEXT NOT NULL,
+  created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS refs (
+  id TEXT PRIMARY KEY,
+  action TEXT NOT NULL,
+  session_id TEXT NOT NULL,
+  event_ids TEXT NOT NULL,
+  extra TEXT,
+  created_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS refs_session ON refs(session_id);
+CREATE TABLE IF NOT EXISTS benign_marks (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  rule_id TEXT,
+  finding_id TEXT,
+  session_id TEXT NOT NULL,
+  principal TEXT,
+  ip TEXT,
+  reason TEXT NOT NULL,
+  by_user TEXT NOT NULL,
+  at TEXT NOT NULL
+);
+`;
+
+export function openSqliteStore(file: string): BotStore {
+  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  db.pragma('busy_timeout = 5000');
+  db.exec(SCHEMA);
+
+  const insertSession = db.prepare(
+    'INSERT OR REPLACE INTO sessions (id, query, summary, records, created_at) VALUES (?, ?, ?, ?, ?)',
+  );
+  const selectSession = db.prepare('SELECT * FROM sessions WHERE id = ?');
+  const insertRef = db.prepare(
+    'INSERT OR REPLACE INTO refs (id, action, session_id, event_ids, extra, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+  );
+  const selectRef = db.prepare('SELECT * FROM refs WHERE id = ?');
+  const insertBenign = db.prepare(
+    'INSERT INTO benign_marks (rule_id, finding_id, session_id, principal, ip, reason, by_user, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+  );
+  const selectBenign = db.prepare('SELECT * FROM benign_marks ORDER BY seq');
+  const deleteOldRefs = db.prepare(
+    'DELETE FROM refs WHERE session_id IN (SELECT id FROM sessions WHERE created_at < ?)',
+  );
+  const deleteOldSessions = db.prepare('DELETE FROM sessions WHERE created_at < ?');
+
+  return {
+    saveSession(s) {
+      insertSession.run(
+        s.id,
+        JSON.stringify(s.query),
+        JSON.stringify(s.summary),
+        JSON.stringify(s.records),
+        s.createdAt,
+      );
+    },
+    getSession(id) {
+      const row = selectSession.get(id) as
+        | { id: string; query: string; summary: string; records: string; created_at: string }
+        | undefined;
+      if (!row) return undefined;
+      return {
+        id: row.id,
+        query: JSON.parse(row.query),
+        summary: JSON.parse(row.summary),
+        records: JSON.parse(row.records),
+        createdAt: row.created_at,
+      };
+    },
+    saveRef(r) {
+      insertRef.run(
+        r.id,
+        r.action,
+        r.sessionId,
+        JSON.stringify(r.eventIds),
+        r.extra ? JSON.stringify(r.extra) : null,
+        r.createdAt,
+      );
+    },
+    getRef(id) {
+      const row = selectRef.get(id) as
+        | {
+            id: string;
+            action: string;
+            session_id: string;
+            event_ids: string;
+            extra: string | null;
+            created_at: string;
+          }
+        | undefined;
+      if (!row) return undefined;
+      const ref: ButtonRef = {
+        id: row.id,
+        action: row.action,
+        sessionId: row.session_id,
+        eventIds: JSON.parse(row.event_ids),
+        createdAt: row.created_at,
+      };
+      if (row.extra) ref.extra = JSON.parse(row.extra);
+      return ref;
+    },
+    recordBenign(m) {
+      insertBenign.run(
+        m.ruleId ?? null,
+        m.findingId ?? null,
+        m.sessionId,
+        m.principal ?? null,
+        m.ip ?? null,
+        m.reason,
+        m.by,
+        m.at,
+      );
+    },
+    listBenign() {
+      const rows = selectBenign.all() as Record<string, string | null>[];
+      return rows.map((r) => {
+        const mark: BenignMark = {
+          sessionId: r.session_id as string,
+          reason: r.reason as string,
+          by: r.by_user as string,
+          at: r.at as string,
+        };
+        if (r.rule_id) mark.ruleId = r.rule_id;
+        if (r.finding_id) mark.findingId = r.finding_id;
+        if (r.principal) mark.principal = r.principal;
+        if (r.ip) mark.ip = r.ip;
+        return mark;
+      });
+    },
+    prune(olderThan) {
+      const cutoff = olderThan.toISOString();
+      const tx = db.transaction(() => {
+        deleteOldRefs.run(cutoff);
+        return deleteOldSessions.run(cutoff).changes;
+      });
+      return tx();
+    },
+    close() {
+      if (db.open) db.close();
+    },
+  };
+}

@@ -1,0 +1,121 @@
+/**
+ * What the buttons do, once Bolt has acknowledged the click and the user was re-authorised:
+ *   Show raw events → the exact records (redacted) in the thread, inline or as a .json file;
+ *   All actions     → the timeline again, background actions included;
+ *   Mark benign     → a modal asking why; on submit, an allow-list entry and a thread note.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { addAllowlistEntry } from '../../engine/detections/allowlist.ts';
+import type { CommandResult } from '../commands/registry.ts';
+import { postCapped, refMaker } from '../lookup/run-lookup.ts';
+import { type BenignModalMeta, buildBenignModal } from '../messages/benign-modal.ts';
+import { infoMessage } from '../messages/notices.ts';
+import { buildRawEvents } from '../messages/raw-events.ts';
+import { buildTimeline } from '../messages/timeline.ts';
+import type { BotServices } from '../services.ts';
+import { resolveRef } from './resolve.ts';
+
+export interface ClickContext {
+  userId: string;
+  channelId: string;
+  /** Thread the answer goes to: the parent of the clicked message. */
+  threadTs: string;
+  value: string | undefined;
+  svc: BotServices;
+}
+
+export async function showRawEvents(ctx: ClickContext): Promise<CommandResult> {
+  const r = resolveRef(ctx.value, 'raw', ctx.svc);
+  const ids = r.ref.eventIds.length > 0 ? r.ref.eventIds : r.session.records.map((x) => x.id);
+  const found = ids.map((id) => r.records.get(id)).filter((x) => x !== undefined);
+  const finding =
+    typeof r.ref.extra?.findingId === 'string'
+      ? r.summary.findings.find((f) => f.id === r.ref.extra?.findingId)
+      : undefined;
+  const label = finding
+    ? `${finding.ruleId} in ${r.summary.key}`
+    : r.ref.eventIds.length
+      ? `${ids.length} events of ${r.summary.key}`
+      : r.summary.key;
+  const post = buildRawEvents(found, label, ids.length - found.length);
+  if (post.kind === 'inline') await ctx.svc.poster.post(ctx.channelId, post.message, ctx.threadTs);
+  else await ctx.svc.poster.upload(ctx.channelId, ctx.threadTs, post);
+  return { outcome: 'ok', detail: `${found.length} records ${post.kind === 'file' ? 'uploaded' : 'posted'}` };
+}
+
+export async function showAllActions(ctx: ClickContext): Promise<CommandResult> {
+  const r = resolveRef(ctx.value, 'all_actions', ctx.svc);
+  const messages = buildTimeline(r.summary, refMaker(r.session.id, ctx.svc), { includeSuppressed: true });
+  await postCapped(messages, ctx.channelId, ctx.threadTs, `all-actions-${r.summary.key}`, ctx.svc);
+  return { outcome: 'ok', detail: `${r.summary.signals.length} actions` };
+}
+
+/** First step of Mark benign: open the modal (needs the click's trigger_id within 3 s). */
+export async function openBenignModal(
+  ctx: ClickContext,
+  triggerId: string,
+  openView: (view: Record<string, unknown>) => Promise<unknown>,
+): Promise<CommandResult> {
+  const r = resolveRef(ctx.value, 'benign', ctx.svc);
+  const finding = r.summary.findings.find((f) => f.id === r.ref.extra?.findingId);
+  const meta: BenignModalMeta = { ref: r.ref.id, channel: ctx.channelId, threadTs: ctx.threadTs };
+  await openView(buildBenignModal(meta, finding, r.summary));
+  return {
+    outcome: 'ok',
+    detail: `modal for ${finding?.ruleId ?? 'finding'} (trigger ${triggerId.slice(0, 6)}…)`,
+  };
+}
+
+export type BenignScope = 'rule-principal' | 'rule-ip' | 'principal';
+
+/** Second step: the analyst submitted a reason. Writes the allow-list entry and tells the thread. */
+export async function submitBenign(
+  meta: BenignModalMeta,
+  reason: string,
+  scope: BenignScope,
+  userId: string,
+  svc: BotServices,
+): Promise<CommandResult> {
+  const r = resolveRef(meta.ref, 'benign', svc);
+  const finding = r.summary.findings.find((f) => f.id === r.ref.extra?.findingId);
+  const ruleId =
+    finding?.ruleId ?? (typeof r.ref.extra?.ruleId === 'string' ? r.ref.extra.ruleId : undefined);
+  const principal = finding?.principal ?? r.summary.principal.arn ?? r.summary.principal.issuerArn;
+  const ip = r.summary.sourceIps.length === 1 ? r.summary.sourceIps[0] : undefined;
+  const entry: { ruleId?: string; principal?: string; ip?: string; reason: string; by: string } = {
+    reason,
+    by: `slack:${userId}`,
+  };
+  if (scope !== 'principal' && ruleId) entry.ruleId = ruleId;
+  if (scope === 'rule-ip' && ip) entry.ip = ip;
+  else if (principal) entry.principal = principal;
+  mkdirSync(dirname(svc.config.allowlistFile), { recursive: true });
+  addAllowlistEntry(svc.config.allowlistFile, entry);
+  svc.analyzer.reloadStages();
+  svc.store.recordBenign({
+    sessionId: r.session.id,
+    reason,
+    by: userId,
+    at: new Date().toISOString(),
+    ...(ruleId ? { ruleId } : {}),
+    ...(finding ? { findingId: finding.id } : {}),
+    ...(entry.principal ? { principal: entry.principal } : {}),
+    ...(entry.ip ? { ip: entry.ip } : {}),
+  });
+  const scopeText = [
+    entry.ruleId ? `rule ${entry.ruleId}` : 'every rule',
+    entry.principal ? `for ${entry.principal}` : '',
+    entry.ip ? `from ${entry.ip}` : '',
+  ]
+    .filter(Boolean)
+    .join(' ');
+  await svc.poster.post(
+    meta.channel,
+    infoMessage(
+      `Marked benign by <@${userId}>: ${scopeText}. Reason: ${reason}. Later lookups and scans will not raise it.`,
+    ),
+    meta.threadTs,
+  );
+  return { outcome: 'ok', detail: scopeText };
+}

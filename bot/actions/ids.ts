@@ -1,0 +1,14 @@
+/** Action and view ids shared by the message builders (which put them on buttons) and the handlers. */
+export const ACTION_SHOW_RAW = 'cartographer_show_raw';
+export const ACTION_ALL_ACTIONS = 'cartographer_all_actions';
+export const ACTION_MARK_BENIGN = 'cartographer_mark_benign';
+export const VIEW_MARK_BENIGN = 'cartographer_mark_benign_view';
+export const BENIGN_REASON_BLOCK = 'benign_reason';
+export const BENIGN_REASON_INPUT = 'reason';
+export const BENIGN_SCOPE_BLOCK = 'benign_scope';
+export const BENIGN_SCOPE_INPUT = 'scope';
+
+export type RefAction = 'raw' | 'all_actions' | 'benign';
+
+/** Creates an opaque, persisted reference for a button and returns its id (the button value). */
+export type RefMaker = (action: RefAction, eventIds: string[], extra?: Record<string, unknown>) => string;

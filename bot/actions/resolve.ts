@@ -1,0 +1,32 @@
+/** Resolves a button value (an opaque id) to the stored session it points at. */
+import type { ButtonRef, StoredSession } from '../../adapters/store/bot-store.ts';
+import type { SessionSummary } from '../../engine/model.ts';
+import type { CloudTrailRecord } from '../../engine/record.ts';
+import type { BotServices } from '../services.ts';
+
+export interface Resolved {
+  ref: ButtonRef;
+  session: StoredSession;
+  summary: SessionSummary;
+  records: Map<string, CloudTrailRecord>;
+}
+
+export class StaleReference extends Error {
+  override name = 'StaleReference';
+}
+
+export function resolveRef(value: string | undefined, expected: string, svc: BotServices): Resolved {
+  if (!value || !/^[A-Za-z0-9_-]{6,64}$/.test(value))
+    throw new StaleReference('this button carries no valid reference');
+  const ref = svc.store.getRef(value);
+  if (!ref || ref.action !== expected) {
+    throw new StaleReference(
+      'this button is no longer known (its analysis was pruned); run the command again',
+    );
+  }
+  const session = svc.store.getSession(ref.sessionId);
+  if (!session) throw new StaleReference('the analysis behind this button expired; run the command again');
+  const records = new Map<string, CloudTrailRecord>();
+  for (const r of session.records) records.set(r.id, r.record as CloudTrailRecord);
+  return { ref, session, summary: session.summary as SessionSummary, records };
+}

@@ -1,0 +1,392 @@
+/**
+ * The Slack app: Bolt with the HTTP receiver on `PORT` at `/slack/events` by default, Socket Mode
+ * when SLACK_APP_TOKEN is set. Every command and click is acknowledged first (Slack's 3-second
+ * window), then re-authorised, handled in the background and audited.
+ */
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { App, type Logger as BoltLogger, LogLevel } from '@slack/bolt';
+import type { Logger } from 'pino';
+import type { BotStore } from '../adapters/store/bot-store.ts';
+import { openSqliteStore } from '../adapters/store/sqlite-store.ts';
+import { loadDefaultStages } from '../cli/stages.ts';
+import {
+  type BenignScope,
+  type ClickContext,
+  openBenignModal,
+  showAllActions,
+  showRawEvents,
+  submitBenign,
+} from './actions/handlers.ts';
+import {
+  ACTION_ALL_ACTIONS,
+  ACTION_MARK_BENIGN,
+  ACTION_SHOW_RAW,
+  BENIGN_REASON_BLOCK,
+  BENIGN_REASON_INPUT,
+  BENIGN_SCOPE_BLOCK,
+  BENIGN_SCOPE_INPUT,
+  VIEW_MARK_BENIGN,
+} from './actions/ids.ts';
+import { StaleReference } from './actions/resolve.ts';
+import { type AuditLog, createAuditLog, createLogger } from './audit.ts';
+import { type Authorizer, createAuthorizer } from './authz.ts';
+import { tokenize, UsageError } from './commands/parse.ts';
+import { type CommandResult, commands, findCommand } from './commands/registry.ts';
+import type { BotConfig } from './config.ts';
+import { createPipelineAnalyzer, type SessionAnalyzer, type SourceProvider } from './lookup/analyzer.ts';
+import { collectExamples } from './lookup/examples.ts';
+import { runLookup } from './lookup/run-lookup.ts';
+import { defaultSourceProvider } from './lookup/sources.ts';
+import type { BenignModalMeta } from './messages/benign-modal.ts';
+import type { SlackMessage } from './messages/limits.ts';
+import { failureMessage, refusalMessage, usageMessage } from './messages/notices.ts';
+import { createPoster, prepare } from './poster.ts';
+import type { BotServices } from './services.ts';
+
+export interface BotOptions {
+  config: BotConfig;
+  logger?: Logger;
+  /** Replace where records come from (tests wrap the real local source); default: local files / AWS. */
+  sources?: SourceProvider;
+  analyzer?: SessionAnalyzer;
+  store?: BotStore;
+}
+
+export interface Bot {
+  app: App;
+  services: BotServices;
+  /** Starts listening; resolves with the bound port (HTTP mode). */
+  start(): Promise<{ port?: number }>;
+  /** Stops accepting requests, lets running lookups finish (up to `graceMs`), closes the store. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+const COMMAND = '/cartographer';
+
+export function createBot(options: BotOptions): Bot {
+  const { config } = options;
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const sources = options.sources ?? defaultSourceProvider(config.localPaths);
+  const analyzer = options.analyzer ?? createPipelineAnalyzer({ sources, stages: loadDefaultStages });
+  const store = options.store ?? openSqliteStore(config.dbFile);
+  const audit = createAuditLog(logger);
+
+  const clientOptions = {
+    ...(config.slackApiUrl ? { slackApiUrl: config.slackApiUrl } : {}),
+    // 429s are retried after Retry-After; other failures a few times with backoff, then surfaced.
+    retryConfig: { retries: 4, factor: 2, minTimeout: 500, maxTimeout: 30_000, randomize: true },
+  };
+  const app = config.socketMode
+    ? new App({
+        token: config.botToken,
+        appToken: config.appToken!,
+        socketMode: true,
+        clientOptions,
+        logger: boltLogger(logger),
+      })
+    : new App({
+        token: config.botToken,
+        signingSecret: config.signingSecret!,
+        endpoints: '/slack/events',
+        clientOptions,
+        logger: boltLogger(logger),
+        customRoutes: [
+          {
+            path: '/healthz',
+            method: ['GET'],
+            handler: (_req, res) => {
+              res.writeHead(200, { 'content-type': 'text/plain' });
+              res.end('ok\n');
+            },
+          },
+        ],
+      });
+  const authz = createAuthorizer(config, app.client);
+  if (authz.open) logger.warn('no CARTOGRAPHER_ALLOWED_* setting: everyone in the workspace may use the bot');
+
+  let examples: Promise<Awaited<ReturnType<BotServices['examples']>>> | undefined;
+  const services: BotServices = {
+    config,
+    store,
+    poster: createPoster(app.client),
+    analyzer,
+    audit,
+    logger,
+    examples: () => {
+      examples ??= sources('local')
+        .then(collectExamples)
+        .catch(() => ({}));
+      return examples;
+    },
+    lookup: (request, target) => runLookup(request, target, services),
+  };
+
+  // Work continues after ack(); tracked so shutdown can wait for it and failures are logged, never thrown.
+  const inFlight = new Set<Promise<unknown>>();
+  const track = (work: Promise<unknown>) => {
+    const p = work.catch((err) => logger.error({ err: errorSummary(err) }, 'background task failed'));
+    inFlight.add(p);
+    void p.finally(() => inFlight.delete(p));
+  };
+
+  app.command(COMMAND, async ({ command, ack, respond }) => {
+    await ack();
+    const started = Date.now();
+    const reply = async (m: SlackMessage) => {
+      await respond({
+        response_type: 'ephemeral',
+        replace_original: false,
+        ...prepare(m, 'ephemeral reply'),
+      });
+    };
+    track(
+      handleCommand(command.text ?? '', command.user_id, command.channel_id, reply).then((result) => {
+        audit.record({
+          who: command.user_id,
+          team: command.team_id,
+          where: command.channel_id,
+          what: `${COMMAND} ${command.text ?? ''}`.trim(),
+          outcome: result.outcome,
+          durationMs: Date.now() - started,
+          ...(result.detail ? { detail: result.detail } : {}),
+        });
+      }),
+    );
+  });
+
+  async function handleCommand(
+    text: string,
+    userId: string,
+    channelId: string,
+    reply: (m: SlackMessage) => Promise<void>,
+  ): Promise<CommandResult> {
+    const decision = await authz.check(userId, channelId);
+    if (!decision.allowed) {
+      await reply(refusalMessage(decision.reason));
+      return { outcome: 'denied', detail: decision.reason };
+    }
+    const [name = 'help', ...args] = tokenize(text);
+    const spec = findCommand(name);
+    try {
+      if (!spec) {
+        throw new UsageError(
+          `unknown command '${name}'`,
+          `${COMMAND} ${commands.map((c) => c.name).join('|')} …  (try ${COMMAND} help)`,
+        );
+      }
+      return await spec.handle(args, { userId, channelId, respond: reply, services });
+    } catch (err) {
+      if (err instanceof UsageError) {
+        await reply(usageMessage(err.message, err.usage));
+        return { outcome: 'bad-args', detail: err.message };
+      }
+      logger.error({ err: errorSummary(err), command: name }, 'command failed');
+      await reply(
+        failureMessage(
+          'Something went wrong running that command',
+          'Try again; the bot log has the details.',
+        ),
+      );
+      return { outcome: 'error', detail: errorSummary(err).message };
+    }
+  }
+
+  const clickHandler =
+    (name: string, run: (ctx: ClickContext, body: ClickBody) => Promise<CommandResult>) =>
+    // biome-ignore lint/suspicious/noExplicitAny: Bolt's action argument union is wider than we need
+    async ({ ack, body, action, respond }: any) => {
+      await ack();
+      const started = Date.now();
+      const b = body as ClickBody;
+      const userId = b.user?.id ?? 'unknown';
+      const channelId = b.channel?.id ?? b.container?.channel_id ?? '';
+      const threadTs = b.message?.thread_ts ?? b.container?.message_ts ?? b.message?.ts ?? '';
+      const reply = async (m: SlackMessage) => {
+        await respond({
+          response_type: 'ephemeral',
+          replace_original: false,
+          ...prepare(m, 'ephemeral reply'),
+        });
+      };
+      const work = (async (): Promise<CommandResult> => {
+        const decision = await authz.check(userId, channelId);
+        if (!decision.allowed) {
+          await reply(refusalMessage(decision.reason));
+          return { outcome: 'denied', detail: decision.reason };
+        }
+        try {
+          return await run({ userId, channelId, threadTs, value: action?.value, svc: services }, b);
+        } catch (err) {
+          if (err instanceof StaleReference) {
+            await reply(failureMessage(err.message));
+            return { outcome: 'error', detail: err.message };
+          }
+          logger.error({ err: errorSummary(err), action: name }, 'button failed');
+          await reply(failureMessage(`"${name}" failed`, 'Try again; the bot log has the details.')).catch(
+            () => {},
+          );
+          return { outcome: 'error', detail: errorSummary(err).message };
+        }
+      })();
+      const audited = work.then((result) =>
+        audit.record({
+          who: userId,
+          team: b.team?.id,
+          where: channelId,
+          what: `click ${name}`,
+          outcome: result.outcome,
+          durationMs: Date.now() - started,
+          ...(result.detail ? { detail: result.detail } : {}),
+        }),
+      );
+      // Modals must open within the trigger's 3 s: that one is awaited, the others run in the background.
+      if (name === 'mark benign') await audited;
+      else track(audited);
+    };
+
+  app.action(
+    ACTION_SHOW_RAW,
+    clickHandler('show raw events', (ctx) => showRawEvents(ctx)),
+  );
+  app.action(
+    ACTION_ALL_ACTIONS,
+    clickHandler('all actions', (ctx) => showAllActions(ctx)),
+  );
+  app.action(
+    ACTION_MARK_BENIGN,
+    clickHandler('mark benign', (ctx, body) =>
+      openBenignModal(ctx, body.trigger_id ?? '', (view) =>
+        // biome-ignore lint/suspicious/noExplicitAny: the modal is built and limit-checked in messages/benign-modal.ts
+        app.client.views.open({ trigger_id: body.trigger_id ?? '', view: view as any }),
+      ),
+    ),
+  );
+
+  app.view(VIEW_MARK_BENIGN, async ({ ack, body, view }) => {
+    const started = Date.now();
+    const userId = body.user.id;
+    const values = view.state.values;
+    const reason = (values[BENIGN_REASON_BLOCK]?.[BENIGN_REASON_INPUT]?.value ?? '').trim();
+    const scope = (values[BENIGN_SCOPE_BLOCK]?.[BENIGN_SCOPE_INPUT]?.selected_option?.value ??
+      'rule-principal') as BenignScope;
+    let meta: BenignModalMeta | undefined;
+    try {
+      meta = JSON.parse(view.private_metadata) as BenignModalMeta;
+    } catch {
+      meta = undefined;
+    }
+    if (reason.length < 5) {
+      await ack({
+        response_action: 'errors',
+        errors: { [BENIGN_REASON_BLOCK]: 'Say why, in at least 5 characters.' },
+      });
+      return;
+    }
+    await ack();
+    const work = (async (): Promise<CommandResult> => {
+      if (!meta) return { outcome: 'error', detail: 'modal without metadata' };
+      const decision = await authz.check(userId, meta.channel);
+      if (!decision.allowed) {
+        await services.poster
+          .post(meta.channel, refusalMessage(`<@${userId}>: ${decision.reason}`), meta.threadTs)
+          .catch(() => {});
+        return { outcome: 'denied', detail: decision.reason };
+      }
+      try {
+        return await submitBenign(meta, reason, scope, userId, services);
+      } catch (err) {
+        logger.error({ err: errorSummary(err) }, 'mark benign failed');
+        await services.poster
+          .post(
+            meta.channel,
+            failureMessage('Could not record the benign mark', errorSummary(err).message),
+            meta.threadTs,
+          )
+          .catch(() => {});
+        return { outcome: 'error', detail: errorSummary(err).message };
+      }
+    })();
+    track(
+      work.then((result) =>
+        audit.record({
+          who: userId,
+          team: body.team?.id,
+          where: meta?.channel ?? '',
+          what: `submit mark benign: ${reason}`,
+          outcome: result.outcome,
+          durationMs: Date.now() - started,
+          ...(result.detail ? { detail: result.detail } : {}),
+        }),
+      ),
+    );
+  });
+
+  app.error(async (err) => {
+    logger.error({ err: errorSummary(err) }, 'bolt error');
+  });
+
+  let stopped = false;
+  return {
+    app,
+    services,
+    async start() {
+      if (config.socketMode) {
+        await app.start();
+        logger.info('connected to Slack in Socket Mode');
+        return {};
+      }
+      const server = (await app.start({
+        port: config.port,
+        host: config.host,
+      } as never)) as unknown as Server;
+      const port = (server.address() as AddressInfo).port;
+      logger.info({ port, host: config.host, path: '/slack/events' }, 'listening for Slack requests');
+      return { port };
+    },
+    async stop(graceMs = 10_000) {
+      if (stopped) return;
+      stopped = true;
+      await app.stop().catch(() => {});
+      if (inFlight.size > 0) {
+        await Promise.race([
+          Promise.allSettled([...inFlight]),
+          new Promise((r) => setTimeout(r, graceMs).unref()),
+        ]);
+      }
+      store.close();
+    },
+  };
+}
+
+interface ClickBody {
+  user?: { id: string };
+  team?: { id: string };
+  channel?: { id: string };
+  trigger_id?: string;
+  container?: { channel_id?: string; message_ts?: string };
+  message?: { ts?: string; thread_ts?: string };
+}
+
+function errorSummary(err: unknown): { name?: string; message: string } {
+  return err instanceof Error ? { name: err.name, message: err.message } : { message: String(err) };
+}
+
+/** Bolt logs through its own small interface; route it into pino. */
+function boltLogger(logger: Logger): BoltLogger {
+  const child = logger.child({ component: 'bolt' });
+  let level: LogLevel = LogLevel.INFO;
+  return {
+    debug: (...msg: unknown[]) => child.debug(msg.map(String).join(' ')),
+    info: (...msg: unknown[]) => child.info(msg.map(String).join(' ')),
+    warn: (...msg: unknown[]) => child.warn(msg.map(String).join(' ')),
+    error: (...msg: unknown[]) => child.error(msg.map(String).join(' ')),
+    setLevel: (l: LogLevel) => {
+      level = l;
+    },
+    getLevel: () => level,
+    setName: () => {},
+  };
+}
+
+export type { AuditLog, Authorizer };

@@ -1,0 +1,119 @@
+/**
+ * The Slack bot's settings, from the environment, validated with zod. A wrong or missing value
+ * raises BotConfigError naming the variable; secrets are never echoed back.
+ */
+import { delimiter } from 'node:path';
+import { z } from 'zod';
+import type { SourceName } from '../engine/source.ts';
+
+export class BotConfigError extends Error {
+  override name = 'BotConfigError';
+}
+
+const list = z
+  .string()
+  .optional()
+  .transform((s) =>
+    (s ?? '')
+      .split(/[,\s]+/)
+      .map((x) => x.trim())
+      .filter(Boolean),
+  );
+
+const EnvSchema = z.object({
+  SLACK_BOT_TOKEN: z.string().min(1, 'is required (the xoxb- bot token from OAuth & Permissions)'),
+  SLACK_SIGNING_SECRET: z.string().optional(),
+  SLACK_APP_TOKEN: z
+    .string()
+    .regex(/^xapp-/, 'must be an app-level token starting with xapp-')
+    .optional()
+    .or(z.literal('').transform(() => undefined)),
+  SLACK_API_URL: z
+    .url({ message: 'must be a URL such as https://slack.com/api/' })
+    .optional()
+    .or(z.literal('').transform(() => undefined)),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  CARTOGRAPHER_ALLOWED_CHANNELS: list,
+  CARTOGRAPHER_ALLOWED_USERS: list,
+  CARTOGRAPHER_ALLOWED_USERGROUP: z
+    .string()
+    .regex(/^S[A-Z0-9]+$/, 'must be a user group id such as S0123ABCD')
+    .optional()
+    .or(z.literal('').transform(() => undefined)),
+  CARTOGRAPHER_DB: z.string().min(1).default('.cartographer/bot.db'),
+  CARTOGRAPHER_SOURCE: z.enum(['local', 'lookup', 'athena']).default('local'),
+  CARTOGRAPHER_LOCAL_PATH: z.string().optional(),
+  CARTOGRAPHER_ALLOWLIST: z.string().min(1).default('.cartographer/allowlist.yaml'),
+  CARTOGRAPHER_LOOKUP_TIMEOUT_SECONDS: z.coerce.number().int().min(5).max(3600).default(300),
+  CARTOGRAPHER_MAX_TIMELINE_REPLIES: z.coerce.number().int().min(1).max(200).default(15),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export interface BotConfig {
+  botToken: string;
+  signingSecret?: string;
+  appToken?: string;
+  /** Web API base URL, ending in `/` (WebClient appends the method name). */
+  slackApiUrl?: string;
+  port: number;
+  host: string;
+  allowedChannels: string[];
+  allowedUsers: string[];
+  allowedUsergroup?: string;
+  dbFile: string;
+  defaultSource: SourceName;
+  localPaths: string[];
+  allowlistFile: string;
+  lookupTimeoutMs: number;
+  maxTimelineReplies: number;
+  logLevel: string;
+  /** Socket Mode when an app-level token is set, HTTP otherwise. */
+  socketMode: boolean;
+}
+
+export function loadBotConfig(env: NodeJS.ProcessEnv = process.env): BotConfig {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const name = String(issue?.path[0] ?? 'configuration');
+    throw new BotConfigError(`${name} ${issue?.message ?? 'is invalid'}`);
+  }
+  const e = parsed.data;
+  if (!e.SLACK_APP_TOKEN && !e.SLACK_SIGNING_SECRET) {
+    throw new BotConfigError(
+      'SLACK_SIGNING_SECRET is required for the HTTP receiver (Basic Information → Signing Secret), or set SLACK_APP_TOKEN for Socket Mode',
+    );
+  }
+  const config: BotConfig = {
+    botToken: e.SLACK_BOT_TOKEN,
+    port: e.PORT,
+    host: e.HOST,
+    allowedChannels: e.CARTOGRAPHER_ALLOWED_CHANNELS,
+    allowedUsers: e.CARTOGRAPHER_ALLOWED_USERS,
+    dbFile: e.CARTOGRAPHER_DB,
+    defaultSource: e.CARTOGRAPHER_SOURCE,
+    localPaths: splitPaths(e.CARTOGRAPHER_LOCAL_PATH) ?? ['demo/'],
+    allowlistFile: e.CARTOGRAPHER_ALLOWLIST,
+    lookupTimeoutMs: e.CARTOGRAPHER_LOOKUP_TIMEOUT_SECONDS * 1000,
+    maxTimelineReplies: e.CARTOGRAPHER_MAX_TIMELINE_REPLIES,
+    logLevel: e.LOG_LEVEL,
+    socketMode: Boolean(e.SLACK_APP_TOKEN),
+  };
+  if (e.SLACK_SIGNING_SECRET) config.signingSecret = e.SLACK_SIGNING_SECRET;
+  if (e.SLACK_APP_TOKEN) config.appToken = e.SLACK_APP_TOKEN;
+  if (e.SLACK_API_URL)
+    config.slackApiUrl = e.SLACK_API_URL.endsWith('/') ? e.SLACK_API_URL : `${e.SLACK_API_URL}/`;
+  if (e.CARTOGRAPHER_ALLOWED_USERGROUP) config.allowedUsergroup = e.CARTOGRAPHER_ALLOWED_USERGROUP;
+  return config;
+}
+
+/** Same convention as the CLI: comma- or path-delimiter-separated files and directories. */
+function splitPaths(value: string | undefined): string[] | undefined {
+  if (!value) return undefined;
+  const parts = value
+    .split(new RegExp(`[,${delimiter === ';' ? ';' : ':'}]`))
+    .map((p) => p.trim())
+    .filter(Boolean);
+  return parts.length ? parts : undefined;
+}

@@ -1,0 +1,98 @@
+/**
+ * Runs one lookup through the engine: a RecordSource read with the query, fed to `analyze()` with
+ * the default stages. The bot never parses CloudTrail itself; this is the only place it touches the
+ * engine, behind a small interface so tests can wrap the source (slow, failing) and keep the rest real.
+ */
+import type { InputsSummary } from '../../engine/model.ts';
+import { analyze, type SessionReport } from '../../engine/pipeline.ts';
+import type {
+  RecordSource,
+  SourceItem,
+  SourceName,
+  SourceProgress,
+  SourceQuery,
+} from '../../engine/source.ts';
+import type { PipelineStages } from '../../engine/stages.ts';
+
+export interface AnalyzeRequest {
+  source: SourceName;
+  query: SourceQuery;
+  /** Keep only this session (session-key lookups). */
+  sessionKey?: string;
+  signal: AbortSignal;
+  onProgress: (p: SourceProgress) => void;
+}
+
+export interface AnalyzeResult {
+  sessions: SessionReport[];
+  inputs: InputsSummary;
+  truncated?: string;
+  stats?: { bytesScanned?: number; costUsd?: number };
+}
+
+export interface SessionAnalyzer {
+  analyze(request: AnalyzeRequest): Promise<AnalyzeResult>;
+  /** Forget loaded rules (after an allow-list change) so the next lookup sees them. */
+  reloadStages(): void;
+}
+
+export type SourceProvider = (name: SourceName) => Promise<RecordSource>;
+
+/** Progress from sources that do not report it themselves (local files): every this many records. */
+const COUNT_EVERY = 500;
+
+export function createPipelineAnalyzer(options: {
+  sources: SourceProvider;
+  stages: () => Promise<PipelineStages>;
+}): SessionAnalyzer {
+  let stages: Promise<PipelineStages> | undefined;
+  return {
+    reloadStages() {
+      stages = undefined;
+    },
+    async analyze(req) {
+      stages ??= options.stages().catch((err) => {
+        stages = undefined; // a broken rule file must not poison every later lookup
+        throw err;
+      });
+      const [source, loaded] = await Promise.all([options.sources(req.source), stages]);
+      const items = countingItems(
+        source.read(req.query, { signal: req.signal, onProgress: req.onProgress }),
+        req,
+      );
+      const analysisOptions: { keepEvents: boolean; sessionKey?: string } = { keepEvents: true };
+      if (req.sessionKey) analysisOptions.sessionKey = req.sessionKey;
+      const analysis = analyze(items, loaded, analysisOptions);
+      const sessions: SessionReport[] = [];
+      for await (const s of analysis.sessions) {
+        if (req.signal.aborted) break;
+        sessions.push(s);
+      }
+      if (req.signal.aborted) throw abortReason(req.signal);
+      const result: AnalyzeResult = { sessions, inputs: analysis.inputs };
+      if (analysis.truncated) result.truncated = analysis.truncated;
+      if (analysis.stats) result.stats = analysis.stats;
+      return result;
+    },
+  };
+}
+
+async function* countingItems(
+  items: AsyncIterable<SourceItem>,
+  req: AnalyzeRequest,
+): AsyncGenerator<SourceItem> {
+  let records = 0;
+  for await (const item of items) {
+    if (req.signal.aborted) throw abortReason(req.signal);
+    if (item.kind === 'record') {
+      records++;
+      if (records % COUNT_EVERY === 0)
+        req.onProgress({ message: `read ${records.toLocaleString('en-US')} events`, records });
+    }
+    yield item;
+  }
+}
+
+function abortReason(signal: AbortSignal): Error {
+  return signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason ?? 'cancelled'));
+}

@@ -1,0 +1,47 @@
+/**
+ * Turns a failed lookup into a sentence an analyst can act on. AWS sources throw SourceError with a
+ * `hint` (adapters/aws/errors.ts); it is read by shape so the bot does not depend on one source.
+ */
+import type { LookupRequest } from './run-lookup.ts';
+
+export interface FailureText {
+  what: string;
+  hint: string;
+}
+
+export function describeFailure(err: unknown, req: LookupRequest): FailureText {
+  const e = err as { name?: string; message?: string; hint?: string; ms?: number };
+  const message = (e?.message ?? String(err)).split('\n')[0]?.slice(0, 400) ?? 'unknown error';
+  if (e?.name === 'LookupTimeout') {
+    return {
+      what: `The lookup timed out: ${message}`,
+      hint:
+        req.source === 'lookup'
+          ? 'LookupEvents allows 2 requests per second per region: narrow the range with --since 6h, or use --source athena for long ranges.'
+          : 'Narrow the range with --since, or raise CARTOGRAPHER_LOOKUP_TIMEOUT_SECONDS.',
+    };
+  }
+  if (typeof e?.hint === 'string' && e.hint) return { what: message, hint: e.hint };
+  if (e?.name === 'ConfigError' || e?.name === 'BotConfigError') {
+    return {
+      what: `Configuration problem: ${message}`,
+      hint: 'Fix the setting named above in the bot environment and restart it.',
+    };
+  }
+  if (/ERR_MODULE_NOT_FOUND|Cannot find module/.test(message) && req.source !== 'local') {
+    return {
+      what: `The ${req.source} source is not available in this build`,
+      hint: 'Use --source local, or deploy a build that includes the AWS sources.',
+    };
+  }
+  if (/ENOENT|no such file/i.test(message)) {
+    return {
+      what: message,
+      hint: 'Check CARTOGRAPHER_LOCAL_PATH: it must name CloudTrail files or directories the bot can read.',
+    };
+  }
+  return {
+    what: `The lookup failed: ${message}`,
+    hint: 'Try again; if it keeps failing, the bot log has the details (search for the time of this message).',
+  };
+}

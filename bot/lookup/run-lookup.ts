@@ -1,0 +1,299 @@
+/**
+ * One lookup, start to finish, after the command was acknowledged:
+ *   progress message in the channel → updated (at most once a second) as the source reports →
+ *   replaced by the parent summary → thread replies in order (timeline, findings, unmapped).
+ * Failures end in a thread message that says what to fix; nothing here may throw into Bolt.
+ */
+import { randomBytes } from 'node:crypto';
+import type { StoredQuery, StoredSession } from '../../adapters/store/bot-store.ts';
+import type { SessionSummary } from '../../engine/model.ts';
+import type { SessionReport } from '../../engine/pipeline.ts';
+import type { CloudTrailRecord } from '../../engine/record.ts';
+import type { SourceName, SourceQuery } from '../../engine/source.ts';
+import type { RefAction, RefMaker } from '../actions/ids.ts';
+import type { CommandResult } from '../commands/registry.ts';
+import { buildFindings } from '../messages/findings.ts';
+import { buildHeadline } from '../messages/headline.ts';
+import type { SlackMessage } from '../messages/limits.ts';
+import { failureMessage, infoMessage, noResultsMessage, progressMessage } from '../messages/notices.ts';
+import { buildTimeline } from '../messages/timeline.ts';
+import { buildUnmapped } from '../messages/unmapped.ts';
+import type { BotServices, LookupTarget } from '../services.ts';
+import { describeFailure } from './failures.ts';
+
+export interface LookupRequest {
+  kind: 'session' | 'user' | 'ip';
+  value: string;
+  source: SourceName;
+  since?: Date;
+}
+
+const ACCESS_KEY = /^(AKIA|ASIA)[A-Z0-9]{12,}$/;
+const SOURCE_LABEL: Record<SourceName, string> = {
+  local: 'local CloudTrail files',
+  lookup: 'CloudTrail LookupEvents',
+  athena: 'Athena',
+};
+/** Sessions posted per lookup; more are listed in one line (a user lookup can span weeks). */
+const MAX_SESSIONS_POSTED = 5;
+const PROGRESS_INTERVAL_MS = 1000;
+
+export function newId(): string {
+  return randomBytes(9).toString('base64url');
+}
+
+export function toSourceQuery(req: LookupRequest): { query: SourceQuery; sessionKey?: string } {
+  const query: SourceQuery = {};
+  if (req.since) query.since = req.since;
+  switch (req.kind) {
+    case 'session':
+      if (ACCESS_KEY.test(req.value)) return { query: { ...query, accessKeyId: req.value } };
+      return { query, sessionKey: req.value };
+    case 'user':
+      return { query: { ...query, user: req.value } };
+    case 'ip':
+      return { query: { ...query, sourceIp: req.value } };
+  }
+}
+
+export function describeRequest(req: LookupRequest): string {
+  const what = req.kind === 'session' ? req.value : `${req.kind} ${req.value}`;
+  return `${what}${req.since ? ` since ${req.since.toISOString().slice(0, 16).replace('T', ' ')} UTC` : ''}`;
+}
+
+export async function runLookup(
+  req: LookupRequest,
+  target: LookupTarget,
+  svc: BotServices,
+): Promise<CommandResult> {
+  const { poster, config, logger } = svc;
+  const label = describeRequest(req);
+  const where = SOURCE_LABEL[req.source];
+  let progressTs: string;
+  try {
+    progressTs = await poster.post(target.channel, progressMessage(`Looking up ${label} in ${where}…`));
+  } catch (err) {
+    const code = (err as { data?: { error?: string } }).data?.error;
+    const hint =
+      code === 'not_in_channel' || code === 'channel_not_found'
+        ? 'Invite me to this channel first (`/invite @Cartographer`), or run the command where I am a member.'
+        : 'Slack refused the message; see the bot log.';
+    await target
+      .respond(failureMessage(`I could not post in this channel (${code ?? 'error'})`, hint))
+      .catch(() => {});
+    return { outcome: 'error', detail: code ?? String(err) };
+  }
+
+  const controller = new AbortController();
+  const timer = setTimeout(
+    () => controller.abort(new LookupTimeout(config.lookupTimeoutMs)),
+    config.lookupTimeoutMs,
+  );
+  const progress = throttledProgress((line) =>
+    poster.update(target.channel, progressTs, progressMessage(`Looking up ${label} in ${where}: ${line}`)),
+  );
+  try {
+    const { query, sessionKey } = toSourceQuery(req);
+    const request = {
+      source: req.source,
+      query,
+      signal: controller.signal,
+      onProgress: (p: { message: string }) => progress.push(p.message),
+    };
+    const result = await svc.analyzer.analyze(sessionKey ? { ...request, sessionKey } : request);
+    await progress.stop();
+    if (result.sessions.length === 0) {
+      const rejected = result.inputs.rejected.length;
+      const hint = `Read ${result.inputs.records.toLocaleString('en-US')} records from ${where}${rejected ? ` (${rejected} unusable)` : ''}. ${req.since ? 'Try a longer --since' : 'Try --since 7d'}${req.source === 'local' ? ', or --source lookup / --source athena for live CloudTrail' : ''}.`;
+      await poster.update(target.channel, progressTs, noResultsMessage(label, hint));
+      return { outcome: 'no-results' };
+    }
+    await postSessions(req, result.sessions, result.truncated, target, progressTs, svc);
+    return { outcome: 'ok', detail: `${result.sessions.length} session(s)` };
+  } catch (err) {
+    await progress.stop();
+    const failure = describeFailure(err, req);
+    logger.warn({ err: errorSummary(err), lookup: label }, 'lookup failed');
+    await poster
+      .update(
+        target.channel,
+        progressTs,
+        failureMessage(`Lookup of ${label} failed`, 'details in the thread'),
+      )
+      .catch(() => {});
+    await poster.post(target.channel, failureMessage(failure.what, failure.hint), progressTs).catch((e) => {
+      logger.error({ err: errorSummary(e) }, 'could not post the failure message');
+    });
+    return { outcome: 'error', detail: failure.what };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function postSessions(
+  req: LookupRequest,
+  reports: SessionReport[],
+  truncated: string | undefined,
+  target: LookupTarget,
+  progressTs: string,
+  svc: BotServices,
+): Promise<void> {
+  // Worst first: an analyst asking about a user wants the session that matters on top.
+  const ordered = [...reports].sort(
+    (a, b) => (b.risk?.score ?? 0) - (a.risk?.score ?? 0) || a.start.localeCompare(b.start),
+  );
+  const shown = ordered.slice(0, MAX_SESSIONS_POSTED);
+  const query: StoredQuery = { kind: req.kind, value: req.value, source: req.source };
+  if (req.since) query.since = req.since.toISOString();
+  for (const [i, report] of shown.entries()) {
+    const { summary, records } = splitReport(report);
+    const stored: StoredSession = {
+      id: newId(),
+      query,
+      summary,
+      records: [...records.entries()].map(([id, record]) => ({ id, record })),
+      createdAt: new Date().toISOString(),
+    };
+    svc.store.saveSession(stored);
+    const makeRef = refMaker(stored.id, svc);
+    const headlineInput = {
+      session: summary,
+      sourceLabel: SOURCE_LABEL[req.source],
+      index: i + 1,
+      of: shown.length,
+      ...(truncated ? { truncated } : {}),
+    };
+    const headline = buildHeadline(headlineInput, makeRef);
+    let parentTs: string;
+    if (i === 0) {
+      await svc.poster.update(target.channel, progressTs, headline);
+      parentTs = progressTs;
+    } else {
+      parentTs = await svc.poster.post(target.channel, headline);
+    }
+    await postThread(summary, records, parentTs, target.channel, makeRef, svc);
+  }
+  if (ordered.length > shown.length) {
+    const rest = ordered.slice(shown.length).map((r) => r.key);
+    await svc.poster.post(
+      target.channel,
+      infoMessage(
+        `${rest.length} more session(s) not shown (lowest risk): ${rest.slice(0, 10).join(', ')}${rest.length > 10 ? ', …' : ''}. Narrow the lookup with --since or look one up with /cartographer session <key>.`,
+      ),
+    );
+  }
+}
+
+/** Thread replies in order: timeline (capped, rest as a file), findings, unmapped events. */
+export async function postThread(
+  summary: SessionSummary,
+  records: ReadonlyMap<string, CloudTrailRecord>,
+  parentTs: string,
+  channel: string,
+  makeRef: RefMaker,
+  svc: BotServices,
+  includeSuppressed = false,
+): Promise<void> {
+  const timeline = buildTimeline(summary, makeRef, { includeSuppressed });
+  await postCapped(timeline, channel, parentTs, `timeline-${summary.key}`, svc);
+  if (includeSuppressed) return;
+  for (const m of buildFindings(summary, records, makeRef)) await svc.poster.post(channel, m, parentTs);
+  for (const m of buildUnmapped(summary, records, makeRef)) await svc.poster.post(channel, m, parentTs);
+}
+
+/** Posts up to maxTimelineReplies messages; the rest goes into one text file so the thread stays readable. */
+export async function postCapped(
+  messages: SlackMessage[],
+  channel: string,
+  threadTs: string,
+  fileLabel: string,
+  svc: BotServices,
+): Promise<void> {
+  const max = svc.config.maxTimelineReplies;
+  for (const m of messages.slice(0, max)) await svc.poster.post(channel, m, threadTs);
+  if (messages.length <= max) return;
+  const rest = messages.slice(max);
+  const text = rest.flatMap((m) =>
+    (m.blocks ?? []).filter((b) => b.type === 'section').map((b) => b.text.text),
+  );
+  const safe = fileLabel.replace(/[^A-Za-z0-9._-]+/g, '-').slice(0, 80);
+  await svc.poster.upload(channel, threadTs, {
+    filename: `cartographer-${safe}-rest.txt`,
+    content: `${text.join('\n').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&')}\n`,
+    comment: `The timeline continues in this file (${rest.length} more part(s)).`,
+  });
+}
+
+export function refMaker(sessionId: string, svc: BotServices): RefMaker {
+  return (action: RefAction, eventIds: string[], extra?: Record<string, unknown>) => {
+    const id = newId();
+    svc.store.saveRef({
+      id,
+      action,
+      sessionId,
+      eventIds,
+      createdAt: new Date().toISOString(),
+      ...(extra ? { extra } : {}),
+    });
+    return id;
+  };
+}
+
+/** Separates the summary (posted, cached) from the records (cached for the raw-events button). */
+export function splitReport(report: SessionReport): {
+  summary: SessionSummary;
+  records: Map<string, CloudTrailRecord>;
+} {
+  const { events, ...summary } = report;
+  const records = new Map<string, CloudTrailRecord>();
+  for (const e of events ?? []) records.set(e.id, e.record);
+  return { summary, records };
+}
+
+export class LookupTimeout extends Error {
+  override name = 'LookupTimeout';
+  constructor(readonly ms: number) {
+    super(`the lookup took longer than ${Math.round(ms / 1000)} s`);
+  }
+}
+
+/** Calls `send` with the latest line at most once per interval, never concurrently, never after stop(). */
+function throttledProgress(send: (line: string) => Promise<unknown>) {
+  let latest: string | undefined;
+  let lastSent = 0;
+  let inFlight: Promise<unknown> | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  const flush = () => {
+    timer = undefined;
+    if (stopped || latest === undefined || inFlight) return;
+    const line = latest;
+    latest = undefined;
+    lastSent = Date.now();
+    inFlight = send(line)
+      .catch(() => {}) // progress is best effort
+      .finally(() => {
+        inFlight = undefined;
+        if (latest !== undefined && !stopped) schedule();
+      });
+  };
+  const schedule = () => {
+    if (timer || stopped) return;
+    timer = setTimeout(flush, Math.max(0, PROGRESS_INTERVAL_MS - (Date.now() - lastSent)));
+  };
+  return {
+    push(line: string) {
+      latest = line;
+      schedule();
+    },
+    async stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      await inFlight;
+    },
+  };
+}
+
+function errorSummary(err: unknown): { name?: string; message: string } {
+  return err instanceof Error ? { name: err.name, message: err.message } : { message: String(err) };
+}

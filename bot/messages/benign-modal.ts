@@ -1,0 +1,81 @@
+/** The "Mark benign" modal: why, and how wide the exception is. */
+
+import type { Finding, SessionSummary } from '../../engine/model.ts';
+import {
+  BENIGN_REASON_BLOCK,
+  BENIGN_REASON_INPUT,
+  BENIGN_SCOPE_BLOCK,
+  BENIGN_SCOPE_INPUT,
+  VIEW_MARK_BENIGN,
+} from '../actions/ids.ts';
+import { clip, esc } from './format.ts';
+import type { Block } from './limits.ts';
+
+export interface BenignModalMeta {
+  ref: string;
+  channel: string;
+  threadTs: string;
+}
+
+export function buildBenignModal(
+  meta: BenignModalMeta,
+  finding: Finding | undefined,
+  session: SessionSummary,
+): Block {
+  const who = session.principal.arn ?? session.principal.issuerArn ?? session.key;
+  const ip = session.sourceIps.length === 1 ? session.sourceIps[0] : undefined;
+  const options = [
+    {
+      text: { type: 'plain_text', text: clip(`This rule, for this principal`, 75) },
+      value: 'rule-principal',
+    },
+    ...(ip
+      ? [{ text: { type: 'plain_text', text: clip(`This rule, from ${ip}`, 75) }, value: 'rule-ip' }]
+      : []),
+    { text: { type: 'plain_text', text: 'Every rule, for this principal' }, value: 'principal' },
+  ];
+  return {
+    type: 'modal',
+    callback_id: VIEW_MARK_BENIGN,
+    private_metadata: JSON.stringify(meta),
+    title: { type: 'plain_text', text: 'Mark benign' },
+    submit: { type: 'plain_text', text: 'Mark benign' },
+    close: { type: 'plain_text', text: 'Cancel' },
+    blocks: [
+      {
+        type: 'section',
+        text: {
+          type: 'mrkdwn',
+          text: clip(
+            `*${esc(finding?.title ?? 'Finding')}*\n${esc(finding?.ruleId ?? '')} · ${esc(who)}`,
+            2900,
+          ),
+        },
+      },
+      {
+        type: 'input',
+        block_id: BENIGN_SCOPE_BLOCK,
+        label: { type: 'plain_text', text: 'Allow' },
+        element: {
+          type: 'static_select',
+          action_id: BENIGN_SCOPE_INPUT,
+          options,
+          initial_option: options[0],
+        },
+      },
+      {
+        type: 'input',
+        block_id: BENIGN_REASON_BLOCK,
+        label: { type: 'plain_text', text: 'Why is this benign?' },
+        element: {
+          type: 'plain_text_input',
+          action_id: BENIGN_REASON_INPUT,
+          multiline: true,
+          min_length: 5,
+          max_length: 500,
+          placeholder: { type: 'plain_text', text: 'e.g. approved red-team exercise, ticket SEC-1234' },
+        },
+      },
+    ],
+  };
+}

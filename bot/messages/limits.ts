@@ -1,0 +1,214 @@
+/**
+ * The one checker for Slack's message limits. Every builder in bot/messages is run through it in
+ * tests, and the poster runs it before sending so a violation becomes a clear log line instead of
+ * Slack's terse `invalid_blocks`.
+ *
+ * Limits (Slack Block Kit reference): 50 blocks per message, 3,000 characters per section text,
+ * 10 section fields of 2,000, 150 per header, 75 per button text, 2,000 per button value,
+ * 255 per action_id / block_id, 25 elements per actions block, 10 per context block. Slack
+ * truncates messages past roughly 40,000 characters and becomes unreadable long before; we keep a
+ * hard cap of 12,000 characters of text per message and builders split at about 8,000.
+ */
+
+export const LIMITS = {
+  blocksPerMessage: 50,
+  blocksPerModal: 100,
+  sectionText: 3000,
+  sectionFields: 10,
+  sectionFieldText: 2000,
+  headerText: 150,
+  buttonText: 75,
+  buttonValue: 2000,
+  actionId: 255,
+  blockId: 255,
+  actionsElements: 25,
+  contextElements: 10,
+  contextElementText: 2000,
+  fallbackText: 4000,
+  messageTextHard: 12000,
+  messageTextSplit: 8000,
+  modalTitle: 24,
+  inputLabel: 2000,
+} as const;
+
+/** The subset of Block Kit the bot builds; kept loose so any block can be checked. */
+export interface TextObject {
+  type: 'plain_text' | 'mrkdwn';
+  text: string;
+  emoji?: boolean;
+}
+// biome-ignore lint/suspicious/noExplicitAny: Block Kit blocks are open-ended JSON
+export type Block = Record<string, any>;
+
+export interface SlackMessage {
+  /** Plain-text fallback for notifications and screen readers; always set. */
+  text: string;
+  blocks?: Block[];
+}
+
+export interface LimitViolation {
+  path: string;
+  message: string;
+}
+
+/** Returns every limit the message breaks (empty = fine). */
+export function checkMessage(message: SlackMessage): LimitViolation[] {
+  const v: LimitViolation[] = [];
+  if (typeof message.text !== 'string' || message.text.trim() === '') {
+    v.push({ path: 'text', message: 'plain-text fallback `text` is missing' });
+  } else if (message.text.length > LIMITS.fallbackText) {
+    v.push({
+      path: 'text',
+      message: `fallback text has ${message.text.length} chars (max ${LIMITS.fallbackText})`,
+    });
+  }
+  const blocks = message.blocks ?? [];
+  if (blocks.length > LIMITS.blocksPerMessage) {
+    v.push({ path: 'blocks', message: `${blocks.length} blocks (max ${LIMITS.blocksPerMessage})` });
+  }
+  blocks.forEach((b, i) => {
+    checkBlock(b, `blocks[${i}]`, v);
+  });
+  const total = messageTextLength(message);
+  if (total > LIMITS.messageTextHard) {
+    v.push({ path: 'message', message: `${total} chars of text (max ${LIMITS.messageTextHard})` });
+  }
+  return v;
+}
+
+/** Checks a modal view (views.open): title, block count and the same per-block limits. */
+export function checkModal(view: Block): LimitViolation[] {
+  const v: LimitViolation[] = [];
+  const title = view.title?.text;
+  if (typeof title !== 'string' || title.length === 0 || title.length > LIMITS.modalTitle) {
+    v.push({ path: 'view.title', message: `modal title must be 1-${LIMITS.modalTitle} chars` });
+  }
+  const blocks: Block[] = view.blocks ?? [];
+  if (blocks.length > LIMITS.blocksPerModal) {
+    v.push({ path: 'view.blocks', message: `${blocks.length} blocks (max ${LIMITS.blocksPerModal})` });
+  }
+  blocks.forEach((b, i) => {
+    checkBlock(b, `view.blocks[${i}]`, v);
+  });
+  return v;
+}
+
+/** Throws with every violation listed; used by the poster as the last line of defence. */
+export function assertWithinLimits(message: SlackMessage, what: string): void {
+  const v = checkMessage(message);
+  if (v.length > 0) {
+    throw new Error(`${what} breaks Slack limits: ${v.map((x) => `${x.path}: ${x.message}`).join('; ')}`);
+  }
+}
+
+/** Characters of visible text in a message (fallback + every text object). */
+export function messageTextLength(message: SlackMessage): number {
+  let n = message.text?.length ?? 0;
+  for (const b of message.blocks ?? []) n += blockTextLength(b);
+  return n;
+}
+
+export function blockTextLength(block: Block): number {
+  let n = 0;
+  const visit = (x: unknown): void => {
+    if (Array.isArray(x)) {
+      for (const y of x) visit(y);
+    } else if (x && typeof x === 'object') {
+      const o = x as Record<string, unknown>;
+      if ((o.type === 'plain_text' || o.type === 'mrkdwn') && typeof o.text === 'string') n += o.text.length;
+      else for (const [k, y] of Object.entries(o)) if (k !== 'value' && k !== 'url') visit(y);
+    }
+  };
+  visit(block);
+  return n;
+}
+
+function checkText(t: unknown, path: string, max: number, v: LimitViolation[]): void {
+  if (!t || typeof t !== 'object') {
+    v.push({ path, message: 'text object missing' });
+    return;
+  }
+  const text = (t as TextObject).text;
+  if (typeof text !== 'string' || text.length === 0) v.push({ path, message: 'empty text' });
+  else if (text.length > max) v.push({ path, message: `${text.length} chars (max ${max})` });
+}
+
+function checkId(id: unknown, path: string, max: number, v: LimitViolation[]): void {
+  if (id !== undefined && (typeof id !== 'string' || id.length > max)) {
+    v.push({ path, message: `id longer than ${max} chars` });
+  }
+}
+
+function checkBlock(b: Block, path: string, v: LimitViolation[]): void {
+  checkId(b.block_id, `${path}.block_id`, LIMITS.blockId, v);
+  switch (b.type) {
+    case 'header':
+      checkText(b.text, `${path}.text`, LIMITS.headerText, v);
+      if (b.text?.type !== 'plain_text')
+        v.push({ path: `${path}.text`, message: 'header text must be plain_text' });
+      break;
+    case 'section': {
+      if (!b.text && !b.fields) v.push({ path, message: 'section needs text or fields' });
+      if (b.text) checkText(b.text, `${path}.text`, LIMITS.sectionText, v);
+      if (b.fields) {
+        if (b.fields.length > LIMITS.sectionFields) {
+          v.push({
+            path: `${path}.fields`,
+            message: `${b.fields.length} fields (max ${LIMITS.sectionFields})`,
+          });
+        }
+        b.fields.forEach((f: unknown, i: number) => {
+          checkText(f, `${path}.fields[${i}]`, LIMITS.sectionFieldText, v);
+        });
+      }
+      if (b.accessory) checkElement(b.accessory, `${path}.accessory`, v);
+      break;
+    }
+    case 'actions':
+      if (!Array.isArray(b.elements) || b.elements.length === 0) {
+        v.push({ path, message: 'actions block without elements' });
+      } else {
+        if (b.elements.length > LIMITS.actionsElements) {
+          v.push({ path, message: `${b.elements.length} elements (max ${LIMITS.actionsElements})` });
+        }
+        b.elements.forEach((e: Block, i: number) => {
+          checkElement(e, `${path}.elements[${i}]`, v);
+        });
+      }
+      break;
+    case 'context':
+      if (!Array.isArray(b.elements) || b.elements.length === 0) {
+        v.push({ path, message: 'context block without elements' });
+      } else {
+        if (b.elements.length > LIMITS.contextElements) {
+          v.push({ path, message: `${b.elements.length} elements (max ${LIMITS.contextElements})` });
+        }
+        b.elements.forEach((e: Block, i: number) => {
+          if (e.type === 'plain_text' || e.type === 'mrkdwn') {
+            checkText(e, `${path}.elements[${i}]`, LIMITS.contextElementText, v);
+          }
+        });
+      }
+      break;
+    case 'input':
+      checkText(b.label, `${path}.label`, LIMITS.inputLabel, v);
+      if (b.element) checkId(b.element.action_id, `${path}.element.action_id`, LIMITS.actionId, v);
+      break;
+    case 'divider':
+      break;
+    default:
+      v.push({ path, message: `block type '${String(b.type)}' is not checked by the bot's limit checker` });
+  }
+}
+
+function checkElement(e: Block, path: string, v: LimitViolation[]): void {
+  checkId(e.action_id, `${path}.action_id`, LIMITS.actionId, v);
+  if (e.type === 'button') {
+    checkText(e.text, `${path}.text`, LIMITS.buttonText, v);
+    if (e.text?.type !== 'plain_text')
+      v.push({ path: `${path}.text`, message: 'button text must be plain_text' });
+    if (e.value !== undefined && (typeof e.value !== 'string' || e.value.length > LIMITS.buttonValue)) {
+      v.push({ path: `${path}.value`, message: `button value longer than ${LIMITS.buttonValue} chars` });
+    }
+  }
+}

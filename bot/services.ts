@@ -1,0 +1,30 @@
+/** The collaborators a command or button handler needs, built once per running app. */
+
+import type { Logger } from 'pino';
+import type { BotStore } from '../adapters/store/bot-store.ts';
+import type { AuditLog } from './audit.ts';
+import type { CommandResult } from './commands/registry.ts';
+import type { BotConfig } from './config.ts';
+import type { SessionAnalyzer } from './lookup/analyzer.ts';
+import type { LookupRequest } from './lookup/run-lookup.ts';
+import type { HelpExamples } from './messages/help.ts';
+import type { SlackMessage } from './messages/limits.ts';
+import type { Poster } from './poster.ts';
+
+export interface LookupTarget {
+  channel: string;
+  user: string;
+  respond(message: SlackMessage): Promise<void>;
+}
+
+export interface BotServices {
+  config: BotConfig;
+  store: BotStore;
+  poster: Poster;
+  analyzer: SessionAnalyzer;
+  audit: AuditLog;
+  logger: Logger;
+  /** Example arguments for help, from the configured data (computed once, lazily). */
+  examples(): Promise<HelpExamples>;
+  lookup(request: LookupRequest, target: LookupTarget): Promise<CommandResult>;
+}

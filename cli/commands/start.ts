@@ -1,0 +1,48 @@
+/** `cartographer start`: runs the Slack bot (or the bot plus a local Slack stand-in without credentials). */
+import { BotConfigError, startCartographer } from '../start.ts';
+
+export const usage = `usage: cartographer start
+
+Runs the Slack bot. Settings come from the environment:
+  SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET   Slack app credentials (HTTP receiver on PORT, path /slack/events)
+  SLACK_APP_TOKEN                         xapp- token: use Socket Mode instead of HTTP
+  SLACK_API_URL                           Web API base URL (default https://slack.com/api/)
+  PORT, HOST                              where to listen (default 3000, 0.0.0.0)
+  CARTOGRAPHER_ALLOWED_CHANNELS/USERS/USERGROUP, CARTOGRAPHER_DB, CARTOGRAPHER_SOURCE, CARTOGRAPHER_LOCAL_PATH
+Without any Slack credentials it starts a local Slack stand-in on 127.0.0.1 and prints its URL.
+`;
+
+export async function run(argv: string[]): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(usage);
+    return 0;
+  }
+  let started: Awaited<ReturnType<typeof startCartographer>>;
+  try {
+    started = await startCartographer(process.env);
+  } catch (err) {
+    if (err instanceof BotConfigError) {
+      process.stderr.write(`cartographer start: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  // One failing lookup must never take the bot down: log stray rejections instead of crashing.
+  process.on('unhandledRejection', (reason) => {
+    process.stderr.write(
+      `unhandled rejection (kept running): ${reason instanceof Error ? reason.message : String(reason)}\n`,
+    );
+  });
+  await new Promise<void>((resolve) => {
+    let stopping = false;
+    const shutdown = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      process.stderr.write(`${signal}: stopping (finishing running lookups)…\n`);
+      started.stop().finally(resolve);
+    };
+    process.once('SIGTERM', () => shutdown('SIGTERM'));
+    process.once('SIGINT', () => shutdown('SIGINT'));
+  });
+  return 0;
+}
