@@ -102,7 +102,13 @@ export class SessionFacts {
 /** Browser user agents and the console back-ends that name themselves (`[S3Console/0.4 …]`, `RDS Console …`). */
 export function isConsoleUserAgent(ua: string | undefined): boolean {
   if (!ua) return false;
-  return ua.startsWith('Mozilla/') || /\bConsole\b|Console\//.test(ua) || ua.includes('signin.amazonaws.com');
+  return (
+    ua.startsWith('Mozilla/') ||
+    /\bConsole\b|Console\//.test(ua) ||
+    // Older console back-ends named themselves `console.ec2.amazonaws.com` & co.
+    /^console\.[a-z0-9-]+\.amazonaws\.com$/.test(ua) ||
+    ua === 'signin.amazonaws.com'
+  );
 }
 
 function sorted(s: Set<string>): string[] {
