@@ -12,7 +12,7 @@ import { createSignalMapper } from '../engine/signals/index.ts';
 import { readEvents, readExpected, session } from './signals-support.ts';
 
 /** Raise as rules land; the target is 0.98. */
-const FLOOR = 0;
+const FLOOR = 0.985;
 
 const root = join(import.meta.dirname, 'fixtures/cartographer/Tests/Sessions');
 

@@ -1,7 +1,7 @@
 /**
  * Assembly (FORMAT.md §2): labelled events → signals.
  *
- * Events are visited in the order of engine/order.ts. An unused event that anchors one of its labels
+ * Events are visited in the order of engine/order.ts (same-second anchors: most specific action first). An unused event that anchors one of its labels
  * tries them in order; the window of a label is every unused event with that label within
  * [anchor − lookback, anchor + lookahead]. Each label keeps a sorted list of its events, and a
  * "next unused" skip list per label lets window scans jump over events already taken, so the whole
@@ -103,8 +103,8 @@ export function assemble(
   let previous: DraftSignal[] = [];
   const time = (i: number) => events[i]!.event.time;
 
-  for (let i = 0; i < n; i++) {
-    if (!anchorOf[i] || used[i]) continue;
+  /** What anchor i would make now: its first label whose required events are in the window. */
+  const candidateFor = (i: number): Candidate | undefined => {
     const e = events[i]!;
     for (const label of e.labels) {
       const def = rules.defs.get(label);
@@ -113,49 +113,115 @@ export function assemble(
       const p = li.pos.get(i) as number;
       const window = collectWindow(li, p, used, time, time(i) - def.lookbackMs, time(i) + def.lookaheadMs);
       if (!requiredPresent(def, window, events)) continue;
+      if (def.eachEvent) return { def, members: [i], anchor: i };
+      const members = def.members === null ? window : window.filter((w) => def.members?.has(events[w]!.key));
+      // The anchor is the first member that may anchor (it need not be the event that opened the window);
+      // when none may, the definition cannot stand and the event tries nothing else.
+      const found = members.find((w) => def.anchors === null || def.anchors.has(events[w]!.key));
+      if (found === undefined) return undefined;
+      return { def, members, anchor: def.anchors === null ? i : found };
+    }
+    return undefined;
+  };
 
-      let members: number[];
-      let anchor = i;
-      if (def.eachEvent) members = [i];
-      else {
-        members = def.members === null ? window : window.filter((w) => def.members?.has(events[w]!.key));
-        // The anchor is the first member that may anchor (it need not be the event that opened the window).
-        const found = members.find((w) => def.anchors === null || def.anchors.has(events[w]!.key));
-        if (found === undefined) break;
-        anchor = def.anchors === null ? i : found;
+  const commit = (c: Candidate): void => {
+    const { def, members } = c;
+    const draft: DraftSignal = {
+      id: def.reportId,
+      defId: def.id,
+      anchor: events[c.anchor]!.event,
+      members: members.map((w) => events[w]!.event),
+      start: time(members[0]!),
+      end: time(members[members.length - 1]!),
+      suppressed: def.suppressed,
+    };
+    const to = renamed(follow, { previous, current: draft });
+    if (to) retarget(rules, draft, to);
+    if (dropped(follow, { previous, current: draft })) return;
+
+    for (const w of members) used[w] = 1;
+    all.push(draft);
+
+    const prevTo = renamedPrevious(follow, { previous, current: draft });
+    if (prevTo) retarget(rules, previous[previous.length - 1]!, prevTo);
+
+    if (!follow.previousSkips.has(draft.id)) {
+      previous.push(draft);
+      const merge = mergeFor(follow, previous);
+      if (merge) {
+        absorb(merge.keep, merge.drop);
+        previous = previous.filter((s) => s !== merge.drop);
       }
+    }
+  };
 
-      const draft: DraftSignal = {
-        id: def.reportId,
-        defId: def.id,
-        anchor: events[anchor]!.event,
-        members: members.map((w) => events[w]!.event),
-        start: time(members[0]!),
-        end: time(members[members.length - 1]!),
-        suppressed: def.suppressed,
-      };
-      const to = renamed(follow, { previous, current: draft });
-      if (to) retarget(rules, draft, to);
-      if (dropped(follow, { previous, current: draft })) break;
-
-      for (const w of members) used[w] = 1;
-      all.push(draft);
-
-      const prevTo = renamedPrevious(follow, { previous, current: draft });
-      if (prevTo) retarget(rules, previous[previous.length - 1]!, prevTo);
-
-      if (!follow.previousSkips.has(draft.id)) {
-        previous.push(draft);
-        const merge = mergeFor(follow, previous);
-        if (merge) {
-          absorb(merge.keep, merge.drop);
-          previous = previous.filter((s) => s !== merge.drop);
+  for (const group of anchorGroups(events, anchorOf)) {
+    if (group.length === 1 || group.length > MAX_TIE_GROUP) {
+      for (const i of group) {
+        if (used[i]) continue;
+        const c = candidateFor(i);
+        if (c) commit(c);
+      }
+      continue;
+    }
+    // Anchors sharing one second: CloudTrail gives them no real order, so the more specific action (the
+    // one that needs more distinct calls) goes first, then engine/order.ts. A page that needs three calls
+    // is not broken up by a one-call page sharing its second. Windows only shrink as events are used, so
+    // an anchor with no candidate now never gets one and leaves the group.
+    let remaining = group;
+    while (remaining.length > 0) {
+      let best: Candidate | undefined;
+      let bestAt = -1;
+      const next: number[] = [];
+      for (const i of remaining) {
+        if (used[i]) continue;
+        const c = candidateFor(i);
+        if (!c) continue;
+        next.push(i);
+        if (!best || better(c, best)) {
+          best = c;
+          bestAt = i;
         }
       }
-      break;
+      if (!best) break;
+      commit(best);
+      remaining = next.filter((i) => i !== bestAt);
     }
   }
   return { signals: all.filter((s) => s.members.length > 0), used };
+}
+
+interface Candidate {
+  def: CompiledDef;
+  members: number[];
+  anchor: number;
+}
+
+/** Larger same-second groups are rare and taken in plain order, keeping the pass linear. */
+const MAX_TIE_GROUP = 64;
+
+/** Equal specificity keeps the earlier anchor in engine/order.ts. */
+function better(a: Candidate, b: Candidate): boolean {
+  return (a.def.required?.length ?? 0) > (b.def.required?.length ?? 0);
+}
+
+/** Anchor events grouped by second, each group in the order of engine/order.ts. */
+function anchorGroups(events: readonly LabelledEvent[], anchorOf: Uint8Array): number[][] {
+  const groups: number[][] = [];
+  let current: number[] = [];
+  let t = Number.NaN;
+  for (let i = 0; i < events.length; i++) {
+    if (!anchorOf[i]) continue;
+    const ti = events[i]!.event.time;
+    if (ti !== t && current.length > 0) {
+      groups.push(current);
+      current = [];
+    }
+    t = ti;
+    current.push(i);
+  }
+  if (current.length > 0) groups.push(current);
+  return groups;
 }
 
 function collectWindow(
