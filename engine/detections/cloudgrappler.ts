@@ -1,0 +1,198 @@
+/**
+ * CloudGrappler indicators (rules/cloudgrappler/queries.json, unchanged) as rules matched on the field each
+ * query is about (rules/cloudgrappler/fields.yaml), not as regexes over the serialized record.
+ */
+import { z } from 'zod';
+import type { EngineEvent, Severity } from '../model.ts';
+import type { CompiledRule } from './compiled-rule.ts';
+import {
+  ConditionSchema,
+  type CondNode,
+  compileCondition,
+  requiredEventNames,
+  toPredicate,
+} from './condition.ts';
+import type { RuleProblem } from './yaml-file.ts';
+
+export const QueriesSchema = z.array(
+  z.looseObject({
+    Name: z.string(),
+    Query: z.string(),
+    Source: z.string(),
+    Intel: z.looseObject({ Type: z.string(), Value: z.string() }).optional(),
+    Severity: z.string(),
+    Description: z.string().optional(),
+  }),
+);
+
+const techniques = z.array(z.string().regex(/^T\d{4}(\.\d{3})?$/)).default([]);
+const severity = z.enum(['info', 'low', 'medium', 'high', 'critical']).optional();
+export const FieldMapSchema = z.strictObject({
+  groups: z.array(
+    z.union([
+      z.strictObject({
+        match: z.enum(['userAgent', 'eventName', 'principalName', 'accountId', 'arn']),
+        techniques,
+        severity,
+        queries: z.array(z.string().min(1)).min(1),
+      }),
+      z.strictObject({
+        match: z.literal('where'),
+        techniques,
+        severity,
+        queries: z.array(z.strictObject({ query: z.string().min(1), where: ConditionSchema })).min(1),
+      }),
+    ]),
+  ),
+});
+export type FieldMap = z.infer<typeof FieldMapSchema>;
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+function lastArnPart(arn: string | undefined): string | undefined {
+  return arn ? arn.slice(arn.lastIndexOf('/') + 1) : undefined;
+}
+
+function principalNames(e: EngineEvent): string[] {
+  const id = e.record.userIdentity;
+  const rp = e.record.requestParameters as Record<string, unknown> | null | undefined;
+  const out = [id?.userName, lastArnPart(id?.arn), id?.sessionContext?.sessionIssuer?.userName];
+  if (rp)
+    for (const k of ['userName', 'groupName', 'roleName'])
+      if (typeof rp[k] === 'string') out.push(rp[k] as string);
+  return out.filter((x): x is string => typeof x === 'string' && x.length > 0);
+}
+
+function matcherNode(kind: string, query: string): CondNode {
+  switch (kind) {
+    case 'userAgent': {
+      // A token of the user agent, not any substring: "axios/1.6.1" must not match "axios/1.6.10".
+      const re = new RegExp(`(^|[\\s(\\[])${escapeRegExp(query)}($|[\\s)\\]])`);
+      return {
+        kind: 'test',
+        field: 'userAgent',
+        test: (vs) => vs.some((v) => typeof v === 'string' && re.test(v)),
+      };
+    }
+    case 'eventName':
+      return { kind: 'test', field: 'eventName', test: (vs) => vs.includes(query), exact: [query] };
+    case 'principalName':
+      return { kind: 'test', field: '', test: (_vs, e) => principalNames(e).includes(query) };
+    case 'arn':
+      return {
+        kind: 'test',
+        field: '',
+        test: (_vs, e) =>
+          e.record.userIdentity?.arn === query ||
+          e.record.userIdentity?.sessionContext?.sessionIssuer?.arn === query,
+      };
+    default: {
+      const bounded = new RegExp(`(^|\\D)${escapeRegExp(query)}(\\D|$)`);
+      return {
+        kind: 'test',
+        field: '',
+        test: (_vs, e) => {
+          const id = e.record.userIdentity;
+          if (id?.accountId === query || e.record.recipientAccountId === query) return true;
+          if (id?.arn?.split(':')[4] === query) return true;
+          const rp = e.record.requestParameters;
+          return rp ? bounded.test(JSON.stringify(rp)) : false;
+        },
+      };
+    }
+  }
+}
+
+const SEVERITY: Record<string, Severity> = {
+  HIGH: 'high',
+  MEDIUM: 'medium',
+  LOW: 'low',
+  CRITICAL: 'critical',
+};
+
+export function compileCloudGrappler(
+  queriesText: string,
+  fieldMap: FieldMap,
+  tacticsOf: (techniques: string[]) => string[],
+  file: string,
+): { rules: CompiledRule[]; problems: RuleProblem[] } {
+  const problems: RuleProblem[] = [];
+  const queries = QueriesSchema.parse(JSON.parse(queriesText)).filter(
+    (q) => q.Source === 'AWS' || q.Source === '*',
+  );
+  const mapped = new Map<
+    string,
+    { kind: string; node: CondNode; techniques: string[]; severity?: Severity }
+  >();
+  for (const g of fieldMap.groups) {
+    for (const q of g.queries) {
+      const query = typeof q === 'string' ? q : q.query;
+      const node = typeof q === 'string' ? matcherNode(g.match, q) : compileCondition(q.where);
+      mapped.set(query, {
+        kind: g.match,
+        node,
+        techniques: g.techniques,
+        ...(g.severity ? { severity: g.severity } : {}),
+      });
+    }
+  }
+  // Several entries can share one query (e.g. one user agent in three campaigns): one rule, all intel named.
+  const byQuery = new Map<string, typeof queries>();
+  for (const q of queries) {
+    const list = byQuery.get(q.Query) ?? [];
+    list.push(q);
+    byQuery.set(q.Query, list);
+  }
+  const rules: CompiledRule[] = [];
+  for (const [query, entries] of byQuery) {
+    const m = mapped.get(query);
+    if (!m) {
+      problems.push({
+        file,
+        line: 1,
+        message: `CloudGrappler query '${query}' (${entries[0]!.Name}) has no field mapping in fields.yaml; not loaded`,
+      });
+      continue;
+    }
+    const first = entries[0]!;
+    const intel = [
+      ...new Set(entries.map((e) => (e.Intel ? `${e.Intel.Type}: ${e.Intel.Value}` : '')).filter(Boolean)),
+    ];
+    const severity = m.severity ?? SEVERITY[first.Severity.toUpperCase()] ?? 'medium';
+    const names = requiredEventNames(m.node);
+    rules.push({
+      id: `cloudgrappler:${query}`,
+      title: `CloudGrappler indicator: ${first.Name} (${query})`,
+      description: `${first.Description ?? first.Name}${intel.length ? ` Intel: ${intel.join('; ')}.` : ''}`,
+      severity,
+      severityOnError: severity === 'info' ? 'info' : severity === 'low' ? 'info' : 'low',
+      techniques: m.techniques,
+      tactics: tacticsOf(m.techniques),
+      show:
+        m.kind === 'userAgent'
+          ? ['userAgent', 'eventName']
+          : m.kind === 'eventName'
+            ? ['eventName', 'userAgent']
+            : ['userIdentity.arn', 'eventName', 'requestParameters'],
+      source: 'cloudgrappler',
+      where: file,
+      author: 'Permiso Security (CloudGrappler)',
+      license: 'Apache-2.0',
+      references: ['https://github.com/Permiso-io-tools/CloudGrappler'],
+      kind: 'event',
+      match: toPredicate(m.node),
+      ...(names ? { eventNames: names } : {}),
+    });
+  }
+  for (const query of mapped.keys()) {
+    if (!byQuery.has(query))
+      problems.push({
+        file,
+        line: 1,
+        message: `fields.yaml maps '${query}', which is not an AWS query in queries.json`,
+      });
+  }
+  return { rules, problems };
+}

@@ -1,0 +1,136 @@
+/** The one in-memory form of every rule (Cartographer YAML, Sigma, CloudGrappler), built once at load. */
+import type { EngineEvent, Severity } from '../model.ts';
+import type { CompiledAllowList } from './allowlist.ts';
+import {
+  type CondNode,
+  compileCondition,
+  compileMatch,
+  type Predicate,
+  requiredEventNames,
+  toPredicate,
+} from './condition.ts';
+import { asText, compileFieldPath } from './field-path.ts';
+import type { DetectionRuleInput } from './rule-schema.ts';
+
+export interface CompiledStep {
+  name: string;
+  match: Predicate;
+  eventNames?: Set<string>;
+}
+
+export interface CompiledRule {
+  id: string;
+  title: string;
+  description: string;
+  severity: Severity;
+  severityOnError: Severity;
+  techniques: string[];
+  tactics: string[];
+  show: string[];
+  source: 'cartographer' | 'sigma' | 'cloudgrappler';
+  /** Where the rule was defined, for messages. */
+  where: string;
+  author?: string;
+  license?: string;
+  references: string[];
+  allow?: CompiledAllowList;
+  kind: 'event' | 'threshold' | 'sequence';
+  /** Event and threshold rules: which events count. */
+  match?: Predicate;
+  /** Lower-case eventNames the rule can match (undefined: any). */
+  eventNames?: Set<string>;
+  threshold?: {
+    count: number;
+    windowMs: number;
+    groupKey: (e: EngineEvent) => string | undefined;
+    /** Every value of the `distinct` field in an event (GetParameters carries many names in one call). */
+    distinct?: (e: EngineEvent) => string[];
+    distinctField?: string;
+  };
+  sequence?: { steps: CompiledStep[]; windowMs: number; by: 'principal' | 'session' };
+}
+
+export function principalOf(e: EngineEvent): string | undefined {
+  const id = e.record.userIdentity;
+  return id?.arn ?? id?.sessionContext?.sessionIssuer?.arn ?? id?.principalId ?? id?.userName ?? id?.type;
+}
+
+export function lowerSeverity(s: Severity): Severity {
+  const order: Severity[] = ['info', 'low', 'medium', 'high', 'critical'];
+  return order[Math.max(0, order.indexOf(s) - 1)]!;
+}
+
+function node(m: { match?: Record<string, unknown>; where?: unknown }): CondNode {
+  const parts: CondNode[] = [];
+  if (m.match) parts.push(compileMatch(m.match as never));
+  if (m.where) parts.push(compileCondition(m.where as never));
+  return parts.length === 1 ? parts[0]! : { kind: 'all', children: parts };
+}
+
+function groupKeyOf(groupBy: string): (e: EngineEvent) => string | undefined {
+  if (groupBy === 'principal') return principalOf;
+  if (groupBy === 'session') return () => 'session';
+  if (groupBy === 'sourceIp') return (e) => e.record.sourceIPAddress;
+  const get = compileFieldPath(groupBy);
+  return (e) => {
+    const v = get(e)[0];
+    return v === undefined ? undefined : asText(v);
+  };
+}
+
+export function compileRule(
+  input: DetectionRuleInput,
+  where: string,
+  tacticsOf: (techniques: string[]) => string[],
+  allow?: CompiledAllowList,
+): CompiledRule {
+  const tactics = [...new Set([...tacticsOf(input.techniques), ...input.tactics])];
+  const base = {
+    id: input.id,
+    title: input.title,
+    description: input.description,
+    severity: input.severity,
+    severityOnError: input.severityOnError ?? lowerSeverity(input.severity),
+    techniques: input.techniques,
+    tactics,
+    show: input.show,
+    source: 'cartographer' as const,
+    where,
+    references: input.references,
+    ...(allow ? { allow } : {}),
+  };
+  if (input.type === 'sequence') {
+    return {
+      ...base,
+      kind: 'sequence',
+      sequence: {
+        steps: input.steps.map((s) => {
+          const n = node(s);
+          const names = requiredEventNames(n);
+          return { name: s.name, match: toPredicate(n), ...(names ? { eventNames: names } : {}) };
+        }),
+        windowMs: input.windowMinutes * 60_000,
+        by: input.by,
+      },
+    };
+  }
+  const n = node(input);
+  const names = requiredEventNames(n);
+  const compiled: CompiledRule = {
+    ...base,
+    kind: input.type,
+    match: toPredicate(n),
+    ...(names ? { eventNames: names } : {}),
+  };
+  if (input.type === 'threshold') {
+    const distinctGet = input.distinct ? compileFieldPath(input.distinct) : undefined;
+    const distinct = distinctGet ? (e: EngineEvent) => distinctGet(e).map(asText) : undefined;
+    compiled.threshold = {
+      count: input.count,
+      windowMs: input.windowMinutes * 60_000,
+      groupKey: groupKeyOf(input.groupBy),
+      ...(distinct ? { distinct, distinctField: input.distinct! } : {}),
+    };
+  }
+  return compiled;
+}

@@ -1,0 +1,242 @@
+/**
+ * The condition grammar of Cartographer's detection rules, and its compiled form (shared with Sigma).
+ *
+ *   match: { eventSource: iam.amazonaws.com, eventName: [CreateUser, CreateLoginProfile] }   # shorthand: equals / in
+ *   where:
+ *     all:
+ *       - { field: requestParameters.ipPermissions.items[].ipRanges.items[].cidrIp, in: [0.0.0.0/0] }
+ *       - not: { field: errorCode, exists: true }
+ *       - any: [ { field: enrichment.policy.fullAdmin, equals: true }, { field: policyArn, endsWith: /AdministratorAccess } ]
+ *
+ * A field test holds when ANY value reached by the path satisfies it (`exists: false` holds when none is reached).
+ */
+import { z } from 'zod';
+import type { EngineEvent } from '../model.ts';
+import { cidrContains, parseCidr } from './cidr.ts';
+import { asText, compileFieldPath } from './field-path.ts';
+
+const scalar = z.union([z.string(), z.number(), z.boolean()]);
+const oneOrMany = <T extends z.ZodType>(t: T) => z.union([t, z.array(t).min(1)]);
+
+const operators = {
+  equals: scalar,
+  in: z.array(scalar).min(1),
+  contains: oneOrMany(z.string()),
+  startsWith: oneOrMany(z.string()),
+  endsWith: oneOrMany(z.string()),
+  regex: z.string(),
+  cidr: oneOrMany(z.string()),
+  exists: z.boolean(),
+  gt: z.number(),
+  lt: z.number(),
+  sameAs: z.string(),
+  notSameAs: z.string(),
+} as const;
+type OperatorName = keyof typeof operators;
+const OPERATOR_NAMES = Object.keys(operators) as OperatorName[];
+
+export const FieldTestSchema = z
+  .strictObject({
+    field: z.string().min(1),
+    ignoreCase: z.boolean().optional(),
+    ...Object.fromEntries(OPERATOR_NAMES.map((k) => [k, operators[k].optional()])),
+  })
+  .superRefine((v, ctx) => {
+    const used = OPERATOR_NAMES.filter((k) => (v as Record<string, unknown>)[k] !== undefined);
+    if (used.length !== 1) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `a field test needs exactly one operator (${OPERATOR_NAMES.join(', ')}); found ${used.length ? used.join(', ') : 'none'}`,
+      });
+    }
+    const regex = (v as { regex?: string }).regex;
+    if (regex !== undefined) {
+      try {
+        new RegExp(regex);
+      } catch (e) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['regex'],
+          message: `invalid regular expression: ${(e as Error).message}`,
+        });
+      }
+    }
+    const cidr = (v as { cidr?: string | string[] }).cidr;
+    for (const c of cidr === undefined ? [] : [cidr].flat()) {
+      if (!parseCidr(c)) ctx.addIssue({ code: 'custom', path: ['cidr'], message: `invalid CIDR '${c}'` });
+    }
+  });
+export type FieldTest = z.infer<typeof FieldTestSchema> & Partial<Record<OperatorName, unknown>>;
+
+export type ConditionInput =
+  | FieldTest
+  | { all: ConditionInput[] }
+  | { any: ConditionInput[] }
+  | { not: ConditionInput };
+
+export const ConditionSchema: z.ZodType<ConditionInput> = z.lazy(() =>
+  z.union([
+    z.strictObject({ all: z.array(ConditionSchema).min(1) }),
+    z.strictObject({ any: z.array(ConditionSchema).min(1) }),
+    z.strictObject({ not: ConditionSchema }),
+    FieldTestSchema,
+  ]),
+) as z.ZodType<ConditionInput>;
+
+/** `match:` shorthand: field → value (equals) or list (in). */
+export const MatchSchema = z.record(z.string().min(1), z.union([scalar, z.array(scalar).min(1)]));
+export type MatchInput = z.infer<typeof MatchSchema>;
+
+/** The compiled tree; Sigma rules compile to the same nodes so one index and evaluator serve both. */
+export type CondNode =
+  | { kind: 'all'; children: CondNode[] }
+  | { kind: 'any'; children: CondNode[] }
+  | { kind: 'not'; child: CondNode }
+  | { kind: 'const'; value: boolean }
+  | {
+      kind: 'test';
+      field: string;
+      test: (values: unknown[], event: EngineEvent) => boolean;
+      /** Exact values the field must equal (for indexing by eventName); absent when the test is not an equality. */
+      exact?: string[];
+    };
+
+export type Predicate = (event: EngineEvent) => boolean;
+
+export function compileCondition(input: ConditionInput): CondNode {
+  if ('all' in input) return { kind: 'all', children: input.all.map(compileCondition) };
+  if ('any' in input) return { kind: 'any', children: input.any.map(compileCondition) };
+  if ('not' in input) return { kind: 'not', child: compileCondition(input.not) };
+  return compileFieldTest(input as FieldTest);
+}
+
+export function compileMatch(match: MatchInput): CondNode {
+  const children: CondNode[] = Object.entries(match).map(([field, value]) =>
+    Array.isArray(value)
+      ? compileFieldTest({ field, in: value })
+      : compileFieldTest({ field, equals: value }),
+  );
+  return children.length === 1 ? children[0]! : { kind: 'all', children };
+}
+
+function compileFieldTest(t: FieldTest): CondNode {
+  const fold = t.ignoreCase ? (s: string) => s.toLowerCase() : (s: string) => s;
+  const anyText = (pred: (s: string) => boolean) => (values: unknown[]) => {
+    for (const v of values) if (pred(fold(asText(v)))) return true;
+    return false;
+  };
+  const list = (v: unknown) => [v].flat().map((x) => fold(String(x)));
+  let test: (values: unknown[], event: EngineEvent) => boolean;
+  let exact: string[] | undefined;
+  if (t.equals !== undefined || t.in !== undefined) {
+    const wanted = new Set(list(t.equals ?? t.in));
+    test = anyText((s) => wanted.has(s));
+    exact = [...wanted];
+  } else if (t.contains !== undefined) {
+    const needles = list(t.contains);
+    test = anyText((s) => needles.some((n) => s.includes(n)));
+  } else if (t.startsWith !== undefined) {
+    const needles = list(t.startsWith);
+    test = anyText((s) => needles.some((n) => s.startsWith(n)));
+  } else if (t.endsWith !== undefined) {
+    const needles = list(t.endsWith);
+    test = anyText((s) => needles.some((n) => s.endsWith(n)));
+  } else if (t.regex !== undefined) {
+    const re = new RegExp(t.regex as string, t.ignoreCase ? 'i' : '');
+    test = (values) => values.some((v) => re.test(asText(v)));
+  } else if (t.cidr !== undefined) {
+    const nets = [t.cidr as string | string[]].flat().map((c) => parseCidr(c)!);
+    test = (values) => values.some((v) => typeof v === 'string' && nets.some((n) => cidrContains(n, v)));
+  } else if (t.exists !== undefined) {
+    const want = t.exists as boolean;
+    test = (values) => values.some((v) => v !== '') === want;
+  } else if (t.gt !== undefined || t.lt !== undefined) {
+    const bound = (t.gt ?? t.lt) as number;
+    const above = t.gt !== undefined;
+    test = (values) =>
+      values.some((v) => {
+        const n = typeof v === 'number' ? v : Number(v);
+        return Number.isFinite(n) && (above ? n > bound : n < bound);
+      });
+  } else {
+    const other = compileFieldPath((t.sameAs ?? t.notSameAs) as string);
+    const same = t.sameAs !== undefined;
+    test = (values, event) => {
+      const others = new Set(other(event).map((v) => fold(asText(v))));
+      // notSameAs needs both sides present: a missing field is "unknown", not "different".
+      if (!same && (others.size === 0 || values.length === 0)) return false;
+      const hit = values.some((v) => others.has(fold(asText(v))));
+      return same ? hit : !hit;
+    };
+  }
+  return {
+    kind: 'test',
+    field: t.field,
+    test: (values, event) => test(values, event),
+    ...(exact ? { exact } : {}),
+  };
+}
+
+export function toPredicate(node: CondNode): Predicate {
+  switch (node.kind) {
+    case 'const':
+      return () => node.value;
+    case 'all': {
+      const parts = node.children.map(toPredicate);
+      return (e) => {
+        for (const p of parts) if (!p(e)) return false;
+        return true;
+      };
+    }
+    case 'any': {
+      const parts = node.children.map(toPredicate);
+      return (e) => {
+        for (const p of parts) if (p(e)) return true;
+        return false;
+      };
+    }
+    case 'not': {
+      const inner = toPredicate(node.child);
+      return (e) => !inner(e);
+    }
+    case 'test': {
+      const get = compileFieldPath(node.field);
+      const test = node.test;
+      return (e) => test(get(e), e);
+    }
+  }
+}
+
+/**
+ * The eventNames (lower case) an event must have for the node to hold, or undefined when any name could.
+ * Used to index rules so each event is only checked against rules that can match it.
+ */
+export function requiredEventNames(node: CondNode): Set<string> | undefined {
+  switch (node.kind) {
+    case 'test':
+      return node.field === 'eventName' && node.exact
+        ? new Set(node.exact.map((s) => s.toLowerCase()))
+        : undefined;
+    case 'all': {
+      let best: Set<string> | undefined;
+      for (const c of node.children) {
+        const s = requiredEventNames(c);
+        if (s && (!best || s.size < best.size)) best = s;
+      }
+      return best;
+    }
+    case 'any': {
+      const union = new Set<string>();
+      for (const c of node.children) {
+        const s = requiredEventNames(c);
+        if (!s) return undefined;
+        for (const n of s) union.add(n);
+      }
+      return union;
+    }
+    case 'const':
+      return node.value ? undefined : new Set();
+    default:
+      return undefined;
+  }
+}

@@ -1,0 +1,88 @@
+/**
+ * Dotted field paths into an event, compiled once per rule.
+ *
+ * `requestParameters.ipPermissions.items[].ipRanges.items[].cidrIp` walks into arrays; `[]` is optional
+ * because arrays met on the way are always walked (a condition holds when any reached value satisfies it,
+ * as in Sigma); `items[1]` picks one element. Paths starting with `enrichment.` read `event.enrichment`;
+ * everything else reads the record.
+ */
+import type { EngineEvent } from '../model.ts';
+
+export type FieldGetter = (event: EngineEvent) => unknown[];
+
+const cache = new Map<string, FieldGetter>();
+
+export function compileFieldPath(path: string): FieldGetter {
+  let getter = cache.get(path);
+  if (!getter) {
+    getter = buildGetter(path);
+    cache.set(path, getter);
+  }
+  return getter;
+}
+
+function buildGetter(path: string): FieldGetter {
+  const segments: string[] = [];
+  for (const part of path.split('.')) {
+    const m = part.match(/^(.*?)\[(\d*)\]$/);
+    if (!m) {
+      if (part) segments.push(part);
+      continue;
+    }
+    if (m[1]) segments.push(m[1]);
+    if (m[2]) segments.push(`[${m[2]}]`);
+  }
+  const fromEnrichment = segments[0] === 'enrichment';
+  const rest = fromEnrichment ? segments.slice(1) : segments;
+  if (rest.length === 1 && !rest[0]!.startsWith('[')) {
+    const key = rest[0]!;
+    return (event) => {
+      const root = fromEnrichment ? event.enrichment : event.record;
+      const out: unknown[] = [];
+      if (root) collect((root as Record<string, unknown>)[key], out);
+      return out;
+    };
+  }
+  return (event) => {
+    const root = fromEnrichment ? event.enrichment : event.record;
+    const out: unknown[] = [];
+    if (root) walk(root, rest, 0, out);
+    return out;
+  };
+}
+
+function walk(value: unknown, segments: string[], index: number, out: unknown[]): void {
+  if (value === undefined || value === null) return;
+  if (index === segments.length) {
+    collect(value, out);
+    return;
+  }
+  const segment = segments[index]!;
+  if (segment.startsWith('[')) {
+    if (Array.isArray(value)) walk(value[Number(segment.slice(1, -1))], segments, index + 1, out);
+    return;
+  }
+  if (Array.isArray(value)) {
+    for (const item of value) walk(item, segments, index, out);
+    return;
+  }
+  if (typeof value !== 'object') return;
+  walk((value as Record<string, unknown>)[segment], segments, index + 1, out);
+}
+
+/** Leaf arrays are flattened so `in`/`equals` see their elements; `null` counts as absent. */
+function collect(value: unknown, out: unknown[]): void {
+  if (value === undefined || value === null) return;
+  if (Array.isArray(value)) {
+    for (const item of value) collect(item, out);
+    return;
+  }
+  out.push(value);
+}
+
+/** The text form a string operator compares: objects as compact JSON (what Sigma's CloudTrail rules expect). */
+export function asText(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'object') return JSON.stringify(value);
+  return String(value);
+}

@@ -1,0 +1,397 @@
+/**
+ * Native Sigma evaluation for CloudTrail rules (`logsource: {product: aws, service: cloudtrail}`).
+ *
+ * Rules are compiled unchanged into the same condition tree as Cartographer's own rules. Supported:
+ * field maps and lists of maps, keyword lists, value lists, `null`, wildcards `*` `?` (with `\` escapes),
+ * case-insensitive matching, modifiers contains / startswith / endswith / all / re (with i, m, s) / cidr /
+ * exists / fieldref / cased / lt / lte / gt / gte, and conditions with and / or / not / parentheses /
+ * `1 of x*` / `all of x*` / `1 of them` / `all of them`. Anything else (aggregations, `timeframe`,
+ * base64 / windash / expand modifiers, other log sources) makes the rule *unsupported*: it is reported by
+ * name at load, never silently dropped.
+ */
+import { parse } from 'yaml';
+import type { EngineEvent, Severity } from '../model.ts';
+import { cidrContains, parseCidr } from './cidr.ts';
+import type { CompiledRule } from './compiled-rule.ts';
+import { type CondNode, requiredEventNames, toPredicate } from './condition.ts';
+import { asText, compileFieldPath } from './field-path.ts';
+
+export class SigmaUnsupported extends Error {}
+
+const LEVELS: Record<string, Severity> = {
+  informational: 'info',
+  low: 'low',
+  medium: 'medium',
+  high: 'high',
+  critical: 'critical',
+};
+
+/** Sigma's tactic tags, including the newer names seen at SigmaHQ, mapped to ATT&CK tactic names. */
+const TACTIC_TAGS: Record<string, string> = {
+  reconnaissance: 'Reconnaissance',
+  'resource-development': 'Resource Development',
+  'initial-access': 'Initial Access',
+  execution: 'Execution',
+  persistence: 'Persistence',
+  'privilege-escalation': 'Privilege Escalation',
+  'defense-evasion': 'Defense Evasion',
+  stealth: 'Defense Evasion',
+  'defense-impairment': 'Defense Evasion',
+  'credential-access': 'Credential Access',
+  discovery: 'Discovery',
+  'lateral-movement': 'Lateral Movement',
+  collection: 'Collection',
+  'command-and-control': 'Command and Control',
+  exfiltration: 'Exfiltration',
+  impact: 'Impact',
+};
+
+export interface SigmaRuleMeta {
+  id: string;
+  title: string;
+  author?: string;
+  status?: string;
+  level: Severity;
+  techniques: string[];
+  tactics: string[];
+  fields: string[];
+}
+
+/** Compiles one Sigma YAML text; throws SigmaUnsupported (with the reason) or Error (malformed). */
+export function compileSigmaRule(
+  text: string,
+  file: string,
+  tacticsOf: (techniques: string[]) => string[],
+): CompiledRule & { sigma: SigmaRuleMeta } {
+  const doc = parse(text) as Record<string, unknown> | null;
+  if (!doc || typeof doc !== 'object') throw new Error('not a YAML mapping');
+  const title = str(doc.title);
+  const id = str(doc.id);
+  if (!title || !id) throw new Error('a Sigma rule needs `title` and `id`');
+  const logsource = (doc.logsource ?? {}) as Record<string, unknown>;
+  if (
+    String(logsource.product ?? '').toLowerCase() !== 'aws' ||
+    String(logsource.service ?? '').toLowerCase() !== 'cloudtrail'
+  ) {
+    throw new SigmaUnsupported(`logsource is not {product: aws, service: cloudtrail}`);
+  }
+  const detection = doc.detection as Record<string, unknown> | undefined;
+  if (!detection || typeof detection !== 'object') throw new Error('missing `detection`');
+  if (detection.timeframe !== undefined)
+    throw new SigmaUnsupported('`timeframe` (correlation) is not supported');
+  const condition = detection.condition;
+  if (Array.isArray(condition)) throw new SigmaUnsupported('a list of conditions is not supported');
+  if (typeof condition !== 'string') throw new Error('missing `detection.condition`');
+  if (condition.includes('|'))
+    throw new SigmaUnsupported(`aggregation in condition '${condition}' is not supported`);
+
+  const fields = new Set<string>();
+  const searches = new Map<string, CondNode>();
+  for (const [name, value] of Object.entries(detection)) {
+    if (name === 'condition') continue;
+    searches.set(name, compileSearch(value, fields));
+  }
+  const node = parseCondition(condition, searches);
+
+  const tags = Array.isArray(doc.tags) ? doc.tags.map(String) : [];
+  const techniques = tags
+    .filter((t) => /^attack\.t\d{4}(\.\d{3})?$/i.test(t))
+    .map((t) => t.slice('attack.'.length).toUpperCase());
+  const tagTactics = tags
+    .map(
+      (t) =>
+        TACTIC_TAGS[
+          t
+            .toLowerCase()
+            .replace(/^attack\./, '')
+            .replace(/_/g, '-')
+        ],
+    )
+    .filter((t): t is string => t !== undefined);
+  const tactics = [...new Set([...tagTactics, ...tacticsOf(techniques)])];
+  const level = LEVELS[String(doc.level ?? 'medium').toLowerCase()] ?? 'medium';
+  const author = str(doc.author);
+  const description = str(doc.description)?.trim() ?? title;
+  const names = requiredEventNames(node);
+  const meta: SigmaRuleMeta = {
+    id,
+    title,
+    level,
+    techniques,
+    tactics,
+    fields: [...fields],
+    ...(author ? { author } : {}),
+    ...(str(doc.status) ? { status: str(doc.status)! } : {}),
+  };
+  return {
+    id: `sigma:${id}`,
+    title,
+    description,
+    severity: level,
+    // Sigma rules describe the call, not its outcome: a refused attempt is still worth a look, one level lower.
+    severityOnError:
+      level === 'info'
+        ? 'info'
+        : (['info', 'low', 'medium', 'high', 'critical'] as const)[
+            ['info', 'low', 'medium', 'high', 'critical'].indexOf(level) - 1
+          ]!,
+    techniques,
+    tactics,
+    show: [
+      'eventSource',
+      'eventName',
+      ...[...fields].filter((f) => f !== 'eventSource' && f !== 'eventName'),
+    ].slice(0, 6),
+    source: 'sigma',
+    where: file,
+    ...(author ? { author } : {}),
+    license: 'DRL 1.1 (https://github.com/SigmaHQ/Detection-Rule-License)',
+    references: Array.isArray(doc.references) ? doc.references.map(String) : [],
+    kind: 'event',
+    match: toPredicate(node),
+    ...(names ? { eventNames: names } : {}),
+    sigma: meta,
+  };
+}
+
+function str(v: unknown): string | undefined {
+  return typeof v === 'string' ? v : v === undefined || v === null ? undefined : String(v);
+}
+
+// ---- search identifiers ------------------------------------------------------------------------
+
+function compileSearch(value: unknown, fields: Set<string>): CondNode {
+  if (Array.isArray(value)) {
+    if (value.every((v) => v !== null && typeof v === 'object' && !Array.isArray(v))) {
+      return {
+        kind: 'any',
+        children: value.map((m) => compileFieldMap(m as Record<string, unknown>, fields)),
+      };
+    }
+    if (value.every((v) => typeof v !== 'object' || v === null)) return keywords(value);
+    throw new SigmaUnsupported('a search mixing maps and keywords is not supported');
+  }
+  if (value !== null && typeof value === 'object')
+    return compileFieldMap(value as Record<string, unknown>, fields);
+  return keywords([value]);
+}
+
+/** Keywords: matched anywhere in the record, as Sigma's full-text search does. */
+function keywords(values: unknown[]): CondNode {
+  const needles = values.map((v) => wildcardRegExp(`*${String(v)}*`, false));
+  return {
+    kind: 'test',
+    field: '',
+    test: (_values, event) => {
+      const text = JSON.stringify(event.record);
+      return needles.some((r) => r.test(text));
+    },
+  };
+}
+
+const KNOWN_MODIFIERS = new Set([
+  'contains',
+  'startswith',
+  'endswith',
+  'all',
+  're',
+  'i',
+  'm',
+  's',
+  'cidr',
+  'exists',
+  'fieldref',
+  'cased',
+  'lt',
+  'lte',
+  'gt',
+  'gte',
+]);
+
+function compileFieldMap(map: Record<string, unknown>, fields: Set<string>): CondNode {
+  const children = Object.entries(map).map(([spec, value]) => compileFieldSpec(spec, value, fields));
+  return children.length === 1 ? children[0]! : { kind: 'all', children };
+}
+
+function compileFieldSpec(spec: string, value: unknown, fields: Set<string>): CondNode {
+  const [field = '', ...mods] = spec.split('|');
+  for (const m of mods) {
+    if (!KNOWN_MODIFIERS.has(m))
+      throw new SigmaUnsupported(`modifier '${m}' (in '${spec}') is not supported`);
+  }
+  if (field) fields.add(field);
+  const has = (m: string) => mods.includes(m);
+  const values = Array.isArray(value) ? value : [value];
+  const all = has('all');
+  const combine = (tests: ((vs: unknown[], e: EngineEvent) => boolean)[]) =>
+    all
+      ? (vs: unknown[], e: EngineEvent) => tests.every((t) => t(vs, e))
+      : (vs: unknown[], e: EngineEvent) => tests.some((t) => t(vs, e));
+
+  if (!field) throw new SigmaUnsupported(`a field name is missing in '${spec}'`);
+  if (has('exists')) {
+    const want = values[0] === true || String(values[0]).toLowerCase() === 'true';
+    return { kind: 'test', field, test: (vs) => vs.length > 0 === want };
+  }
+  if (has('fieldref')) {
+    const tests = values.map((ref) => {
+      const other = compileFieldPath(String(ref));
+      return (vs: unknown[], e: EngineEvent) => {
+        const others = new Set(other(e).map((o) => asText(o).toLowerCase()));
+        return vs.some((v) => others.has(asText(v).toLowerCase()));
+      };
+    });
+    return { kind: 'test', field, test: combine(tests) };
+  }
+  if (has('cidr')) {
+    const nets = values.map((v) => {
+      const c = parseCidr(String(v));
+      if (!c) throw new Error(`invalid CIDR '${String(v)}' in '${spec}'`);
+      return c;
+    });
+    const tests = nets.map(
+      (n) => (vs: unknown[]) => vs.some((v) => typeof v === 'string' && cidrContains(n, v)),
+    );
+    return { kind: 'test', field, test: combine(tests) };
+  }
+  const numeric = ['lt', 'lte', 'gt', 'gte'].find(has);
+  if (numeric) {
+    const tests = values.map((b) => {
+      const bound = Number(b);
+      return (vs: unknown[]) =>
+        vs.some((v) => {
+          const n = Number(v);
+          if (!Number.isFinite(n)) return false;
+          return numeric === 'lt'
+            ? n < bound
+            : numeric === 'lte'
+              ? n <= bound
+              : numeric === 'gt'
+                ? n > bound
+                : n >= bound;
+        });
+    });
+    return { kind: 'test', field, test: combine(tests) };
+  }
+  if (has('re')) {
+    const flags = `${has('i') ? 'i' : ''}${has('m') ? 'm' : ''}${has('s') ? 's' : ''}`;
+    const tests = values.map((p) => {
+      const re = new RegExp(String(p), flags);
+      return (vs: unknown[]) => vs.some((v) => re.test(asText(v)));
+    });
+    return { kind: 'test', field, test: combine(tests) };
+  }
+  // Plain, contains, startswith, endswith: wildcard patterns, case-insensitive unless `cased`.
+  const cased = has('cased');
+  let exact: string[] | undefined = [];
+  const tests = values.map((raw) => {
+    if (raw === null) {
+      exact = undefined;
+      return (vs: unknown[]) => vs.length === 0;
+    }
+    const text = typeof raw === 'object' ? JSON.stringify(raw) : String(raw);
+    let pattern = text;
+    if (has('contains')) pattern = `*${text}*`;
+    else if (has('startswith')) pattern = `${text}*`;
+    else if (has('endswith')) pattern = `*${text}`;
+    if (!/(^|[^\\])[*?]/.test(pattern) && !pattern.includes('\\')) {
+      exact?.push(text.toLowerCase());
+      const want = cased ? text : text.toLowerCase();
+      return (vs: unknown[]) => vs.some((v) => (cased ? asText(v) : asText(v).toLowerCase()) === want);
+    }
+    exact = undefined;
+    const re = wildcardRegExp(pattern, cased);
+    return (vs: unknown[]) => vs.some((v) => re.test(asText(v)));
+  });
+  const indexable = exact && !all && !has('contains') && !has('startswith') && !has('endswith') && !cased;
+  return { kind: 'test', field, test: combine(tests), ...(indexable ? { exact } : {}) };
+}
+
+/** Sigma wildcards: `*` any run, `?` one character, `\*` `\?` `\\` literals. */
+export function wildcardRegExp(pattern: string, cased: boolean): RegExp {
+  let out = '';
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i]!;
+    if (c === '\\' && i + 1 < pattern.length && '*?\\'.includes(pattern[i + 1]!)) {
+      out += `\\${pattern[++i]}`;
+    } else if (c === '*') out += '[\\s\\S]*';
+    else if (c === '?') out += '[\\s\\S]';
+    else out += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
+  }
+  return new RegExp(`^${out}$`, cased ? '' : 'i');
+}
+
+// ---- condition expressions ---------------------------------------------------------------------
+
+function tokenize(condition: string): string[] {
+  return condition.match(/\(|\)|[^\s()]+/g) ?? [];
+}
+
+function parseCondition(condition: string, searches: Map<string, CondNode>): CondNode {
+  const tokens = tokenize(condition);
+  let pos = 0;
+  const peek = () => tokens[pos]?.toLowerCase();
+  const fail = (msg: string): never => {
+    throw new Error(`condition '${condition}': ${msg}`);
+  };
+
+  const orExpr = (): CondNode => {
+    const parts = [andExpr()];
+    while (peek() === 'or') {
+      pos++;
+      parts.push(andExpr());
+    }
+    return parts.length === 1 ? parts[0]! : { kind: 'any', children: parts };
+  };
+  const andExpr = (): CondNode => {
+    const parts = [notExpr()];
+    while (peek() === 'and') {
+      pos++;
+      parts.push(notExpr());
+    }
+    return parts.length === 1 ? parts[0]! : { kind: 'all', children: parts };
+  };
+  const notExpr = (): CondNode => {
+    if (peek() === 'not') {
+      pos++;
+      return { kind: 'not', child: notExpr() };
+    }
+    return atom();
+  };
+  const atom = (): CondNode => {
+    const t = tokens[pos];
+    if (t === undefined) return fail('unexpected end');
+    if (t === '(') {
+      pos++;
+      const inner = orExpr();
+      if (tokens[pos] !== ')') fail('missing )');
+      pos++;
+      return inner;
+    }
+    const lower = t.toLowerCase();
+    if ((lower === '1' || lower === 'all' || lower === 'any') && tokens[pos + 1]?.toLowerCase() === 'of') {
+      const target = tokens[pos + 2];
+      if (!target) fail(`'${t} of' needs a target`);
+      pos += 3;
+      const chosen = [...searches.entries()]
+        .filter(([name]) =>
+          target === 'them' ? !name.startsWith('_') : wildcardRegExp(target!, true).test(name),
+        )
+        .map(([, n]) => n);
+      if (chosen.length === 0) fail(`'${t} of ${target}' names no search`);
+      return lower === 'all' ? { kind: 'all', children: chosen } : { kind: 'any', children: chosen };
+    }
+    if (/^\d+$/.test(lower) && tokens[pos + 1]?.toLowerCase() === 'of') {
+      throw new SigmaUnsupported(`'${t} of' (more than one) is not supported`);
+    }
+    if (['and', 'or', ')'].includes(lower)) fail(`unexpected '${t}'`);
+    const n = searches.get(t);
+    if (!n) fail(`unknown search identifier '${t}'`);
+    pos++;
+    return n!;
+  };
+
+  const result = orExpr();
+  if (pos !== tokens.length) fail(`unexpected '${tokens[pos]}'`);
+  return result;
+}
