@@ -61,6 +61,8 @@ export function compileExpression(expr: string): (ctx: TemplateContext) => strin
   switch (op) {
     case 'region':
       return (c) => c.anchor.record.awsRegion ?? UNKNOWN;
+    case 'eventName':
+      return (c) => eventKey(c.anchor.record);
     case 'eventCount':
       return (c) => String(c.members.length);
     case 'count':
