@@ -163,7 +163,7 @@ export function createBot(options: BotOptions): Bot {
   ): Promise<CommandResult> {
     const decision = await authz.check(userId, channelId);
     if (!decision.allowed) {
-      await reply(refusalMessage(decision.reason));
+      await reply(refusalMessage(decision.reason)).catch(() => {});
       return { outcome: 'denied', detail: decision.reason };
     }
     const [name = 'help', ...args] = tokenize(text);
@@ -178,7 +178,9 @@ export function createBot(options: BotOptions): Bot {
       return await spec.handle(args, { userId, channelId, respond: reply, services });
     } catch (err) {
       if (err instanceof UsageError) {
-        await reply(usageMessage(err.message, err.usage));
+        await reply(usageMessage(err.message, err.usage)).catch((e) =>
+          logger.warn({ err: errorSummary(e) }, 'could not send the usage message'),
+        );
         return { outcome: 'bad-args', detail: err.message };
       }
       logger.error({ err: errorSummary(err), command: name }, 'command failed');
@@ -212,14 +214,14 @@ export function createBot(options: BotOptions): Bot {
       const work = (async (): Promise<CommandResult> => {
         const decision = await authz.check(userId, channelId);
         if (!decision.allowed) {
-          await reply(refusalMessage(decision.reason));
+          await reply(refusalMessage(decision.reason)).catch(() => {});
           return { outcome: 'denied', detail: decision.reason };
         }
         try {
           return await run({ userId, channelId, threadTs, value: action?.value, svc: services }, b);
         } catch (err) {
           if (err instanceof StaleReference) {
-            await reply(failureMessage(err.message));
+            await reply(failureMessage(err.message)).catch(() => {});
             return { outcome: 'error', detail: err.message };
           }
           logger.error({ err: errorSummary(err), action: name }, 'button failed');

@@ -1,0 +1,305 @@
+/**
+ * End to end: the real Bolt app on 127.0.0.1, the real engine on real CloudTrail (Invictus data set),
+ * and the local Slack stand-in recording every Web API call and sending signed requests.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ACTION_ALL_ACTIONS, ACTION_SHOW_RAW } from '../bot/actions/ids.ts';
+import type { SourceProvider } from '../bot/lookup/analyzer.ts';
+import type { CloudTrailRecord } from '../engine/record.ts';
+import type { RecordSource, SourceItem } from '../engine/source.ts';
+import { createLocalSource } from '../engine/sources/local-source.ts';
+import { slackSignature } from '../playground/standin/signing.ts';
+import type { StandinMessage } from '../playground/standin/state.ts';
+import {
+  BOT_TOKEN,
+  FIXTURE_DIR,
+  type Harness,
+  SIGNING_SECRET,
+  startHarness,
+  waitFor,
+} from './support/slack-harness.ts';
+
+const KEY = 'AKIATFQR7NSC8Q4X20BJ';
+const FIXTURE_FILE = join(
+  FIXTURE_DIR,
+  '218007301253_CloudTrail_us-east-1_20230710T1215Z_Z8x5aqgtcXn5NEG9.json',
+);
+const fixtureRecords = (JSON.parse(readFileSync(FIXTURE_FILE, 'utf8')) as { Records: CloudTrailRecord[] })
+  .Records;
+const keyRecords = fixtureRecords.filter((r) => r.userIdentity?.accessKeyId === KEY);
+const sessionTokens = keyRecords
+  .map((r) => (r.responseElements?.credentials as { sessionToken?: string } | undefined)?.sessionToken)
+  .filter((t): t is string => typeof t === 'string');
+
+let h: Harness | undefined;
+afterEach(async () => {
+  await h?.close();
+  h = undefined;
+});
+
+/** Buttons of a message, by action id. */
+function buttons(m: StandinMessage | undefined, actionId: string): { value: string; text: string }[] {
+  return (m?.blocks ?? [])
+    .filter((b) => b.type === 'actions')
+    .flatMap((b) => b.elements)
+    .filter((e: { action_id: string }) => e.action_id === actionId)
+    .map((e: { value: string; text: { text: string } }) => ({ value: e.value, text: e.text.text }));
+}
+
+async function lookupAndWait(harness: Harness, text: string) {
+  const seen = harness.audits().length;
+  const res = await harness.standin.sendSlashCommand(text);
+  expect(res.status).toBe(200);
+  await waitFor('the audit line of the command', () =>
+    harness
+      .audits()
+      .slice(seen)
+      .find((a) => String(a.what).includes(text)),
+  );
+  const parent = harness.standin.state.channelMessages('C0SOCTRIAGE').at(-1);
+  expect(parent).toBeDefined();
+  return { parent: parent!, thread: harness.standin.state.thread('C0SOCTRIAGE', parent!.ts) };
+}
+
+describe('slash command flow', () => {
+  it('acknowledges before a slow source finishes, then progress → summary → thread replies in order', async () => {
+    // A real local source, held back after its first page until the test has seen the acknowledgement.
+    let release!: () => void;
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    const log: string[] = [];
+    const slow: SourceProvider = async () => {
+      const real = createLocalSource([FIXTURE_DIR]);
+      const source: RecordSource = {
+        name: 'local',
+        async *read(query, options) {
+          let n = 0;
+          for await (const item of real.read(query, options) as AsyncIterable<SourceItem>) {
+            if (item.kind === 'record' && ++n % 50 === 0) {
+              options?.onProgress?.({ message: `page ${n / 50}: ${n} events`, records: n, pages: n / 50 });
+              if (n === 50) {
+                log.push('source waiting');
+                await gate;
+              }
+            }
+            yield item;
+          }
+          log.push('source finished');
+        },
+      };
+      return source;
+    };
+    h = await startHarness({ sources: slow });
+    const res = await h.standin.sendSlashCommand(`session ${KEY} --since 2023-07-01`);
+    log.push('acknowledged');
+    expect(res.status).toBe(200);
+    expect(res.body).toBe('');
+    // The progress message was posted and then updated from the source's progress report.
+    const progress = await waitFor('the progress update', () =>
+      h!.standin.state.messages.find((m) => m.history.length > 0 && m.text.includes('page 1')),
+    );
+    expect(progress.history[0]?.text).toContain(`Looking up ${KEY}`);
+    expect(log).not.toContain('source finished');
+    release();
+    await waitFor('the audit line', () => h!.audits().find((a) => a.outcome === 'ok'));
+    expect(log.indexOf('acknowledged')).toBeLessThan(log.indexOf('source finished'));
+
+    // The progress message became the parent summary.
+    const parent = h.standin.state.message('C0SOCTRIAGE', progress.ts)!;
+    expect(parent.text).toMatch(/session of bert-jan/);
+    expect(parent.blocks?.[0]?.type).toBe('header');
+    expect(JSON.stringify(parent.blocks)).toContain(KEY);
+    expect(parent.text).toContain(`${keyRecords.length} events`);
+
+    // Web API order: progress post, update(s), final summary update, then the thread replies.
+    const calls = h.standin.calls.filter((c) => c.method.startsWith('chat.'));
+    expect(calls[0]?.method).toBe('chat.postMessage');
+    expect(calls[0]?.args.thread_ts).toBeUndefined();
+    const lastUpdate = calls.findLastIndex((c) => c.method === 'chat.update');
+    const firstReply = calls.findIndex((c) => c.args.thread_ts === progress.ts);
+    expect(lastUpdate).toBeGreaterThan(0);
+    expect(firstReply).toBeGreaterThan(lastUpdate);
+    const thread = h.standin.state.thread('C0SOCTRIAGE', progress.ts);
+    const kinds = thread.map((m) =>
+      /^Timeline/.test(m.text)
+        ? 'timeline'
+        : /^Findings/.test(m.text)
+          ? 'findings'
+          : /not mapped|Every event was mapped/.test(m.text)
+            ? 'unmapped'
+            : m.text,
+    );
+    expect(kinds[0]).toBe('timeline');
+    expect(kinds.indexOf('findings')).toBeGreaterThan(kinds.lastIndexOf('timeline'));
+    expect(kinds.at(-1)).toBe('unmapped');
+    // Every message carries its plain-text fallback.
+    for (const m of [parent, ...thread]) expect(m.text.length).toBeGreaterThan(0);
+  });
+
+  it('answers a bad or missing argument with a short ephemeral usage message and posts nothing', async () => {
+    h = await startHarness();
+    await h.standin.sendSlashCommand('session');
+    await h.standin.sendSlashCommand('ip 300.1.2.3');
+    await h.standin.sendSlashCommand('session AKIATFQR7NSC8Q4X20BJ --source s3');
+    await h.standin.sendSlashCommand('frobnicate');
+    await waitFor('four replies', () => h!.standin.state.ephemerals.length === 4);
+    const texts = h.standin.state.ephemerals.map((e) => e.text);
+    expect(texts[0]).toMatch(/missing the access key id or session key/);
+    expect(texts[1]).toMatch(/not an IPv4 or IPv6 address/);
+    expect(texts[2]).toMatch(/--source must be local, lookup or athena/);
+    expect(texts[3]).toMatch(/unknown command 'frobnicate'/);
+    for (const t of texts) {
+      expect(t).toMatch(/Usage:/);
+      expect(t).not.toMatch(/at .*\.ts:\d+/); // no stack trace
+    }
+    expect(h.standin.state.messages).toHaveLength(0);
+    expect(h.audits().map((a) => a.outcome)).toEqual(['bad-args', 'bad-args', 'bad-args', 'bad-args']);
+  });
+
+  it('retries when Slack rate-limits a call (429 + Retry-After)', async () => {
+    h = await startHarness();
+    h.standin.rateLimit('chat.postMessage', 1, 1);
+    const { parent, thread } = await lookupAndWait(h, `session ${KEY}`);
+    const posts = h.standin.calls.filter((c) => c.method === 'chat.postMessage');
+    expect(posts[0]?.status).toBe(429);
+    expect(posts[1]?.ok).toBe(true);
+    expect(parent.text).toMatch(/session of bert-jan/);
+    expect(thread.length).toBeGreaterThan(0);
+  });
+});
+
+describe('buttons', () => {
+  it('"Show raw events" uploads the exact records, credentials redacted, into the same thread; works after a restart', async () => {
+    h = await startHarness();
+    const { parent } = await lookupAndWait(h, `session ${KEY}`);
+    const [raw] = buttons(parent, ACTION_SHOW_RAW);
+    expect(raw).toBeDefined();
+    const clicked = await h.standin.clickButton(parent.ts, ACTION_SHOW_RAW, raw!.value);
+    expect(clicked.status).toBe(200);
+    const file = await waitFor('the uploaded file', () =>
+      [...h!.standin.state.files.values()].find((f) => f.complete),
+    );
+    expect(file.name).toMatch(/\.json$/);
+    expect(file.thread_ts).toBe(parent.ts);
+    expect(file.channel).toBe('C0SOCTRIAGE');
+    // files.uploadV2 is three steps: URL, upload POST, completion.
+    const methods = h.standin.calls.map((c) => c.method);
+    expect(methods.indexOf('files.getUploadURLExternal')).toBeLessThan(
+      methods.indexOf('files.completeUploadExternal'),
+    );
+
+    const uploaded = JSON.parse(file.content!) as CloudTrailRecord[];
+    expect(uploaded.map((r) => r.eventID).sort()).toEqual(keyRecords.map((r) => r.eventID).sort());
+    expect(sessionTokens.length).toBeGreaterThan(0);
+    for (const token of sessionTokens) expect(file.content).not.toContain(token.slice(0, 40));
+    // Exact records: identical to the originals except the session token.
+    const byId = new Map(keyRecords.map((r) => [r.eventID, r]));
+    for (const r of uploaded) {
+      const original = structuredClone(byId.get(r.eventID)!);
+      const creds = original.responseElements?.credentials as Record<string, unknown> | undefined;
+      if (creds?.sessionToken) creds.sessionToken = '[REDACTED]';
+      expect(r).toEqual(original);
+    }
+    // The file message sits in the thread.
+    const inThread = h.standin.state.thread('C0SOCTRIAGE', parent.ts).find((m) => m.files?.includes(file.id));
+    expect(inThread?.text).toMatch(/credentials redacted/);
+
+    // Restart the bot on the same database: an old button still resolves.
+    await h.stopBot();
+    await h.restartBot();
+    const timeline = h.standin.state.thread('C0SOCTRIAGE', parent.ts).find((m) => /^Timeline/.test(m.text));
+    const [chunk] = buttons(timeline, ACTION_SHOW_RAW);
+    const before = h.standin.state.thread('C0SOCTRIAGE', parent.ts).length;
+    await h.standin.clickButton(timeline!.ts, ACTION_SHOW_RAW, chunk!.value);
+    await waitFor(
+      'the raw events after restart',
+      () => h!.standin.state.thread('C0SOCTRIAGE', parent.ts).length > before,
+    );
+    const answer = h.standin.state.thread('C0SOCTRIAGE', parent.ts).at(-1)!;
+    expect(answer.text).toMatch(/Raw events|credentials redacted/);
+  });
+
+  it('"All actions" posts the timeline including background actions into the thread', async () => {
+    h = await startHarness();
+    const { parent, thread } = await lookupAndWait(h, `session ${KEY}`);
+    const [all] = buttons(parent, ACTION_ALL_ACTIONS);
+    await h.standin.clickButton(parent.ts, ACTION_ALL_ACTIONS, all!.value);
+    await waitFor('the all-actions reply', () =>
+      h!.standin.state
+        .thread('C0SOCTRIAGE', parent.ts)
+        .find((m) => /All actions, including background/.test(m.text)),
+    );
+    expect(h.standin.state.thread('C0SOCTRIAGE', parent.ts).length).toBeGreaterThan(thread.length);
+    expect(h.audits().find((a) => a.what === 'click all actions')?.outcome).toBe('ok');
+  });
+});
+
+describe('request verification and access control', () => {
+  it('rejects a bad signature and a stale timestamp with 401', async () => {
+    h = await startHarness();
+    const body = new URLSearchParams({
+      command: '/cartographer',
+      text: 'help',
+      user_id: 'U0ANALYST1',
+      channel_id: 'C0SOCTRIAGE',
+      team_id: 'T0CARTOGR',
+      response_url: `${h.standin.url}/response/none`,
+      trigger_id: '1.2.3',
+    }).toString();
+    const now = Math.floor(Date.now() / 1000);
+    const bad = await h.standin.sendRaw(body, {
+      'content-type': 'application/x-www-form-urlencoded',
+      'x-slack-request-timestamp': String(now),
+      'x-slack-signature': slackSignature('not-the-secret', now, body),
+    });
+    expect(bad.status).toBe(401);
+    const stale = now - 6 * 60;
+    const old = await h.standin.sendRaw(body, {
+      'content-type': 'application/x-www-form-urlencoded',
+      'x-slack-request-timestamp': String(stale),
+      'x-slack-signature': slackSignature(SIGNING_SECRET, stale, body),
+    });
+    expect(old.status).toBe(401);
+    // Neither reached a handler; the same command signed by the stand-in does.
+    expect(h.audits()).toHaveLength(0);
+    const good = await h.standin.sendSlashCommand('help');
+    expect(good.status).toBe(200);
+    await waitFor('the one audited command', () => h!.audits().length === 1);
+  });
+
+  it('refuses a user outside the allow-list (user group), with an audit line, on commands and clicks', async () => {
+    h = await startHarness({ env: { CARTOGRAPHER_ALLOWED_USERGROUP: 'S0SOCTEAM' } });
+    await h.standin.sendSlashCommand(`session ${KEY}`, { user: 'mallory' });
+    const refusal = await waitFor('the refusal', () =>
+      h!.standin.state.ephemerals.find((e) => e.user === 'U0OUTSIDER'),
+    );
+    expect(refusal.text).toMatch(/Not allowed/);
+    expect(refusal.via).toBe('response_url');
+    const denied = await waitFor('the audit line', () => h!.audits().find((a) => a.outcome === 'denied'));
+    expect(denied).toMatchObject({
+      who: 'U0OUTSIDER',
+      where: 'C0SOCTRIAGE',
+      what: `/cartographer session ${KEY}`,
+    });
+    expect(typeof denied.durationMs).toBe('number');
+    expect(h.standin.state.messages).toHaveLength(0);
+    expect(h.standin.calls.some((c) => c.method === 'usergroups.users.list')).toBe(true);
+
+    // A member of the group gets the answer; the outsider clicking its button is refused again.
+    const { parent } = await lookupAndWait(h, `session ${KEY}`);
+    const [raw] = buttons(parent, ACTION_SHOW_RAW);
+    await h.standin.clickButton(parent.ts, ACTION_SHOW_RAW, raw!.value, { user: 'mallory' });
+    await waitFor('the click refusal', () =>
+      h!.audits().find((a) => a.what === 'click show raw events' && a.outcome === 'denied'),
+    );
+    expect(h.standin.state.files.size).toBe(0);
+    // Tokens and secrets never reach the log.
+    for (const line of h.rawLogs) {
+      expect(line).not.toContain(BOT_TOKEN);
+      expect(line).not.toContain(SIGNING_SECRET);
+    }
+  });
+});

@@ -1,0 +1,115 @@
+/**
+ * Starts the real Bolt app on 127.0.0.1 (random port) against the local Slack stand-in, with a
+ * temporary SQLite file and a log sink the tests can read (audit lines).
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { type Bot, createBot } from '../../bot/app.ts';
+import { createLogger } from '../../bot/audit.ts';
+import { loadBotConfig } from '../../bot/config.ts';
+import type { SourceProvider } from '../../bot/lookup/analyzer.ts';
+import { type SlackStandin, startSlackStandin } from '../../playground/standin/server.ts';
+
+export const SIGNING_SECRET = 'test-signing-secret-0123456789abcdef';
+export const BOT_TOKEN = 'xoxb-test-0000-bot-token-never-logged';
+export const FIXTURE_DIR = 'test/fixtures/invictus-sigma-aws-cloudtrail';
+
+export interface Harness {
+  standin: SlackStandin;
+  bot: Bot;
+  port: number;
+  dir: string;
+  /** Every log line (JSON) the bot wrote. */
+  logs: Record<string, unknown>[];
+  rawLogs: string[];
+  audits(): Record<string, unknown>[];
+  /** Stops the bot only (the stand-in and DB file stay, for restart tests). */
+  stopBot(): Promise<void>;
+  /** Starts a fresh bot process-equivalent on the same DB file and stand-in. */
+  restartBot(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface HarnessOptions {
+  env?: Record<string, string>;
+  sources?: SourceProvider;
+}
+
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
+  const dir = mkdtempSync(join(tmpdir(), 'cartographer-bot-'));
+  const standin = await startSlackStandin({ signingSecret: SIGNING_SECRET, botToken: BOT_TOKEN });
+  const rawLogs: string[] = [];
+  const logs: Record<string, unknown>[] = [];
+  const sink = new Writable({
+    write(chunk, _enc, done) {
+      for (const line of String(chunk).split('\n').filter(Boolean)) {
+        rawLogs.push(line);
+        logs.push(JSON.parse(line));
+      }
+      done();
+    },
+  });
+  const env = {
+    SLACK_BOT_TOKEN: BOT_TOKEN,
+    SLACK_SIGNING_SECRET: SIGNING_SECRET,
+    SLACK_API_URL: standin.apiUrl,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    CARTOGRAPHER_DB: join(dir, 'bot.db'),
+    CARTOGRAPHER_ALLOWLIST: join(dir, 'allowlist.yaml'),
+    CARTOGRAPHER_LOCAL_PATH: FIXTURE_DIR,
+    LOG_LEVEL: 'info',
+    ...options.env,
+  };
+  const make = async () => {
+    const config = loadBotConfig(env);
+    const bot = createBot({
+      config,
+      logger: createLogger('info', sink),
+      ...(options.sources ? { sources: options.sources } : {}),
+    });
+    const { port } = await bot.start();
+    standin.setBotUrl(`http://127.0.0.1:${port}/slack/events`);
+    return { bot, port: port ?? 0 };
+  };
+  let current = await make();
+  const harness: Harness = {
+    standin,
+    get bot() {
+      return current.bot;
+    },
+    get port() {
+      return current.port;
+    },
+    dir,
+    logs,
+    rawLogs,
+    audits: () => logs.filter((l) => l.audit === true),
+    stopBot: () => current.bot.stop(),
+    async restartBot() {
+      current = await make();
+    },
+    async close() {
+      await current.bot.stop();
+      await standin.close();
+    },
+  };
+  return harness;
+}
+
+/** Polls until `check` returns a value (not undefined/false); fails with `what` after `timeoutMs`. */
+export async function waitFor<T>(
+  what: string,
+  check: () => T | undefined | false,
+  timeoutMs = 20_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = check();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
