@@ -232,8 +232,8 @@ async function* readLookup(
     signal?.removeEventListener('abort', onCallerAbort);
     for (const c of clients) c.destroy();
   }
-  if (fatal) throw fatal;
   signal?.throwIfAborted();
+  if (fatal) throw fatal;
 
   records.sort((a, b) => Date.parse(a.record.eventTime) - Date.parse(b.record.eventTime));
   for (const r of records) yield { kind: 'record', record: r.record, origin: r.origin };
