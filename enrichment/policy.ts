@@ -195,6 +195,23 @@ export function analyzePolicyDocument(
   return result;
 }
 
+/**
+ * A policy passed to AssumeRole/GetFederationToken is a session policy: it can only narrow what the issued
+ * credentials may do, never grant more, so it raises no flag; what it says is kept as notes.
+ */
+function asSessionPolicy(a: PolicyAnalysis, eventName: string): PolicyAnalysis {
+  return {
+    fullAdmin: false,
+    privilegeEscalationActions: [],
+    publicPrincipal: false,
+    crossAccountPrincipals: [],
+    notes: [
+      `session policy of ${eventName}: it limits the issued credentials and grants nothing by itself`,
+      ...a.notes.map((n) => `session policy: ${n}`),
+    ],
+  };
+}
+
 function isEmpty(a: PolicyAnalysis): boolean {
   return (
     !a.fullAdmin &&
@@ -247,6 +264,7 @@ export function analyzePolicyEvent(record: CloudTrailRecord, ctx: PolicyContext)
     }
     if (!('Statement' in doc)) continue;
     const analysis = analyzePolicyDocument(doc, ownAccount, ctx);
+    if (record.eventSource.startsWith('sts.')) return asSessionPolicy(analysis, record.eventName);
     return isEmpty(analysis)
       ? { ...analysis, notes: [`policy in requestParameters.${field}: nothing notable`] }
       : analysis;
