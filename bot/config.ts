@@ -21,7 +21,9 @@ const list = z
   );
 
 const EnvSchema = z.object({
-  SLACK_BOT_TOKEN: z.string().min(1, 'is required (the xoxb- bot token from OAuth & Permissions)'),
+  SLACK_BOT_TOKEN: z
+    .string({ message: 'is required (the xoxb- bot token from OAuth & Permissions)' })
+    .min(1, 'is required (the xoxb- bot token from OAuth & Permissions)'),
   SLACK_SIGNING_SECRET: z.string().optional(),
   SLACK_APP_TOKEN: z
     .string()

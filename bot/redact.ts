@@ -59,8 +59,9 @@ const SECRET_PATTERNS: RegExp[] = [
 export function redactText(text: string): string {
   let out = text;
   for (const pattern of SECRET_PATTERNS) {
-    out = out.replace(pattern, (_match, key?: string, sep?: string) =>
-      key !== undefined && sep !== undefined ? `${key}${sep}${REDACTED}` : REDACTED,
+    // Without capture groups the callback's 2nd argument is the offset (a number): the whole match goes.
+    out = out.replace(pattern, (_match, key: unknown, sep: unknown) =>
+      typeof key === 'string' && typeof sep === 'string' ? `${key}${sep}${REDACTED}` : REDACTED,
     );
   }
   return out;
