@@ -16,6 +16,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { isWebPath, serveWeb } from '../web/serve.ts';
 import { signedHeaders } from './signing.ts';
 import { type ApiCall, type Delivery, type StandinMessage, StandinState } from './state.ts';
 
@@ -82,6 +83,7 @@ export async function startSlackStandin(options: StandinOptions): Promise<SlackS
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', base);
     const path = url.pathname;
+    if (req.method === 'GET' && isWebPath(path)) return serveWeb(path, res);
     if (req.method === 'GET' && path === '/api/state') return json(res, 200, state.snapshot());
     if (req.method === 'GET' && path === '/api/events') return eventStream(req, res);
     if (req.method === 'GET' && path.startsWith('/files/')) {
