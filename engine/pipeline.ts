@@ -5,7 +5,7 @@ import { compareEvents } from './order.ts';
 import { formatOrigin } from './record.ts';
 import { type OpenSession, Sessionizer } from './sessions/sessionizer.ts';
 import type { SourceItem } from './source.ts';
-import type { PipelineStages } from './stages.ts';
+import type { PipelineStages, SignalMapping } from './stages.ts';
 
 export interface AnalyzeOptions {
   /** Idle gap that splits a session, minutes (default 30). */
@@ -55,7 +55,12 @@ export function analyze(
       idleGapMs,
       latenessMs,
       onClose: (s) => {
-        const report = finish(s, stages, options);
+        const report = finish(s, stages, options, (stage, e) =>
+          inputs.rejected.push({
+            where: `session ${s.facts.key}`,
+            reason: `${stage} failed: ${(e as Error)?.message ?? e}`,
+          }),
+        );
         if (report) ready.push(report);
       },
     });
@@ -120,18 +125,39 @@ function matchesKey(s: OpenSession, wanted: string): boolean {
   return s.facts.key === wanted || s.facts.baseKey === wanted || s.facts.accessKeyIds.has(wanted);
 }
 
-/** Runs the stages on a closed session and builds its report (undefined when filtered out). */
-function finish(s: OpenSession, stages: PipelineStages, options: AnalyzeOptions): SessionReport | undefined {
+/**
+ * Runs the stages on a closed session and builds its report (undefined when filtered out). A stage that
+ * throws costs that stage's output for this session only; the failure is reported, the run goes on.
+ */
+function finish(
+  s: OpenSession,
+  stages: PipelineStages,
+  options: AnalyzeOptions,
+  onStageError: (stage: string, error: unknown) => void,
+): SessionReport | undefined {
   if (options.sessionKey !== undefined && !matchesKey(s, options.sessionKey)) return undefined;
   const events = s.events.sort(compareEvents);
   const facts = s.facts;
   const ctx = facts.context();
-  if (stages.enricher) for (const e of events) stages.enricher.enrich(e);
-  const mapping = stages.signalMapper?.map(ctx, events) ?? {
-    signals: [],
-    unmappedEventIds: events.map((e) => e.id),
+  const guard = <T>(stage: string, fallback: T, run: () => T): T => {
+    try {
+      return run();
+    } catch (e) {
+      onStageError(stage, e);
+      return fallback;
+    }
   };
-  const findings = stages.detector?.detect(ctx, events, mapping.signals) ?? [];
+  const enricher = stages.enricher;
+  if (enricher) {
+    for (const e of events) guard(`enrichment of event ${e.id}`, undefined, () => enricher.enrich(e));
+  }
+  const unmapped: SignalMapping = { signals: [], unmappedEventIds: events.map((e) => e.id) };
+  const mapper = stages.signalMapper;
+  const mapping = mapper ? guard('signal mapping', unmapped, () => mapper.map(ctx, events)) : unmapped;
+  const detector = stages.detector;
+  const findings = detector
+    ? guard('detection', [], () => detector.detect(ctx, events, mapping.signals))
+    : [];
   const report: SessionReport = {
     key: ctx.key,
     kind: ctx.kind,
@@ -149,7 +175,10 @@ function finish(s: OpenSession, stages: PipelineStages, options: AnalyzeOptions)
     findings,
   };
   if (ctx.mfa !== undefined) report.mfa = ctx.mfa;
-  if (stages.detector) report.risk = stages.detector.score(ctx, findings);
+  if (detector) {
+    const risk = guard('risk scoring', undefined, () => detector.score(ctx, findings));
+    if (risk) report.risk = risk;
+  }
   if (options.keepEvents) report.events = events;
   return report;
 }
