@@ -33,7 +33,7 @@ describe('redact', () => {
       expect(clean.eventID).toBe(r.eventID);
       expect(clean.userIdentity).toEqual(r.userIdentity);
       // The input is not modified.
-      expect((r.responseElements?.credentials as Record<string, string>).sessionToken).toBe(
+      expect((r.responseElements!.credentials as Record<string, string>).sessionToken).toBe(
         creds.sessionToken,
       );
     }
