@@ -28,8 +28,25 @@ export interface FollowupContext {
 
 const objectTests = new WeakMap<object, (o: ObjectFacts) => boolean>();
 
-export function testSignal(t: SignalTest, s: DraftSignal | undefined, current?: DraftSignal): boolean {
-  if (!s) return false;
+/** Stands in for a previous signal that does not exist: `{not: {id: X}}` holds for it, `{id: X}` does not. */
+const NONE: DraftSignal = {
+  id: '',
+  defId: '',
+  anchor: {
+    record: { eventTime: '', eventSource: '', eventName: '' },
+    time: Number.NEGATIVE_INFINITY,
+    id: '',
+    seq: -1,
+  },
+  members: [],
+  start: Number.NEGATIVE_INFINITY,
+  end: Number.NEGATIVE_INFINITY,
+  suppressed: false,
+};
+
+export function testSignal(t: SignalTest, given: DraftSignal | undefined, current?: DraftSignal): boolean {
+  const s = given ?? NONE;
+  if (s === NONE && t.withinSeconds !== undefined) return false;
   if (t.id !== undefined && s.id !== t.id) return false;
   if (t.idIn && !t.idIn.includes(s.id)) return false;
   if (t.idStartsWith !== undefined && !s.id.startsWith(t.idStartsWith)) return false;

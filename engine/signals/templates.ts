@@ -20,9 +20,12 @@ const compiled = new Map<string, Part[]>();
 /** Splits `a 'b c' d` into words, keeping quoted text whole. */
 function words(expr: string): string[] {
   const out: string[] = [];
-  const re = /'((?:[^'\\]|\\.)*)'|(\S+)/g;
-  for (let m = re.exec(expr); m; m = re.exec(expr))
-    out.push(m[1] !== undefined ? m[1].replace(/\\'/g, "'") : m[2]!);
+  const re = /'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)"|(\S+)/g;
+  for (let m = re.exec(expr); m; m = re.exec(expr)) {
+    if (m[1] !== undefined) out.push(m[1].replace(/\\'/g, "'"));
+    else if (m[2] !== undefined) out.push(m[2].replace(/\\"/g, '"'));
+    else out.push(m[3]!);
+  }
   return out;
 }
 

@@ -1,0 +1,501 @@
+/**
+ * Each data-level rule feature on small hand-made event lists: every `when` key, `continue`, windows,
+ * required/optional, anchors, eachEvent, aliasOf, suppressed, follow-ups, templates, page-level answers
+ * and programmatic collapse, and independence from the order of events within one second.
+ */
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { Signal } from '../engine/model.ts';
+import { createSignalMapper } from '../engine/signals/index.ts';
+import { ev, session, toEvents } from './signals-support.ts';
+
+const userAgents = readFileSync(join(import.meta.dirname, '../rules/signals/user-agents.yaml'), 'utf8');
+
+/** A rules folder with the project's user-agent families and the given files. */
+async function mapperWith(files: Record<string, string>, fallback = false) {
+  const dir = mkdtempSync(join(tmpdir(), 'signals-'));
+  mkdirSync(join(dir, 'labels'));
+  mkdirSync(join(dir, 'defs'));
+  writeFileSync(join(dir, 'user-agents.yaml'), userAgents);
+  if (!files['followups.yaml']) writeFileSync(join(dir, 'followups.yaml'), 'followups: []\n');
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+  const mapper = await createSignalMapper({ rulesDir: dir, fallback });
+  expect(mapper.problems.filter((p) => p.severity !== 'warning')).toEqual([]);
+  return (records: Record<string, unknown>[]) => mapper.map(session, toEvents(records));
+}
+
+const ids = (signals: Signal[]) => signals.map((s) => s.id);
+const one = (id: string, anchor: string, extra = '') => `
+  - id: ${id}
+    name: ${id}
+    anchor: [${anchor}]
+    required: [${anchor}]
+${extra}`;
+
+/** One event `iam:ListUsers`, labelled by the given cases; returns the ids it becomes. */
+async function labelsOf(cases: string, record: Record<string, unknown>): Promise<string[]> {
+  const map = await mapperWith({
+    'labels/iam.yaml': `events:\n  iam:ListUsers:\n${cases}`,
+    'defs/IAM.yaml': `service: IAM\nsignals:${['A', 'B', 'C'].map((x) => one(x, 'iam:ListUsers')).join('')}`,
+  });
+  return ids(map([record]).signals);
+}
+
+describe('label conditions (each when key)', () => {
+  const cases = (when: string) => `    - when: ${when}\n      labels: [A]\n    - labels: [B]\n`;
+  const check = async (when: string, hit: Record<string, unknown>, miss: Record<string, unknown>) => {
+    expect(await labelsOf(cases(when), ev('iam:ListUsers', 0, hit))).toEqual(['A']);
+    expect(await labelsOf(cases(when), ev('iam:ListUsers', 0, miss))).toEqual(['B']);
+  };
+
+  it('userAgent, notUserAgent and groups', async () => {
+    await check(
+      '{ userAgent: aws-internal }',
+      { userAgent: 'AWS Internal' },
+      { userAgent: 'aws-cli/2.15.0 Python/3.11' },
+    );
+    await check(
+      '{ userAgent: [s3-console] }',
+      { userAgent: '[S3Console/0.4, aws-internal/3 aws-sdk-java/1.11]' },
+      {},
+    );
+    await check('{ notUserAgent: aws-internal }', { userAgent: 'Coral/Netty4' }, {});
+    await check(
+      '{ userAgent: cloudshell }',
+      {
+        userAgent:
+          'aws-cli/2.11.9 Python/3.11.2 Linux/4.14 exec-env/CloudShell exe/x86_64.amzn.2 prompt/off command/s3.ls',
+      },
+      { userAgent: 'aws-cli/2.11.9 Python/3.11.2 Linux/4.14 exe/x86_64.amzn.2 prompt/off command/s3.ls' },
+    );
+  });
+
+  it('params.keys, keysIn, hasKeys, emptyKeys', async () => {
+    await check(
+      '{ params: { keys: [] } }',
+      { requestParameters: null },
+      { requestParameters: { maxItems: 10 } },
+    );
+    await check(
+      '{ params: { keys: [b, a] } }',
+      { requestParameters: { a: 1, b: 2 } },
+      { requestParameters: { a: 1 } },
+    );
+    await check(
+      '{ params: { keysIn: [[a], [b]] } }',
+      { requestParameters: { b: 1 } },
+      { requestParameters: { a: 1, b: 1 } },
+    );
+    await check(
+      '{ params: { hasKeys: [a] } }',
+      { requestParameters: { a: 1, z: 2 } },
+      { requestParameters: { z: 2 } },
+    );
+    await check(
+      '{ params: { emptyKeys: [f] } }',
+      { requestParameters: { f: {}, g: 'x' } },
+      { requestParameters: { f: 'x' } },
+    );
+  });
+
+  it('params.equals, notEquals, in, startsWith, endsWith, matches, equalsTemplate', async () => {
+    await check(
+      '{ params: { equals: { maxItems: "1000" } } }',
+      { requestParameters: { maxItems: 1000 } },
+      { requestParameters: { maxItems: 10 } },
+    );
+    await check(
+      '{ params: { equals: { "filter[].name": tag } } }',
+      { requestParameters: { filter: [{ name: 'x' }, { name: 'tag' }] } },
+      { requestParameters: { filter: [{ name: 'x' }] } },
+    );
+    await check(
+      '{ params: { equals: { "a.b[1]": z } } }',
+      { requestParameters: { a: { b: ['y', 'z'] } } },
+      { requestParameters: { a: { b: ['z', 'y'] } } },
+    );
+    await check(
+      '{ params: { notEquals: { a: x } } }',
+      { requestParameters: { a: 'y' } },
+      { requestParameters: { a: 'x' } },
+    );
+    await check(
+      '{ params: { in: { a: [x, y] } } }',
+      { requestParameters: { a: 'y' } },
+      { requestParameters: { a: 'z' } },
+    );
+    await check(
+      '{ params: { startsWith: { a: "arn:" } } }',
+      { requestParameters: { a: 'arn:aws' } },
+      { requestParameters: { a: 'x' } },
+    );
+    await check(
+      '{ params: { endsWith: { a: ".json" } } }',
+      { requestParameters: { a: 'k.json' } },
+      { requestParameters: { a: 'k.txt' } },
+    );
+    await check(
+      '{ params: { matches: { a: "^i-[0-9a-f]+$" } } }',
+      { requestParameters: { a: 'i-0ab' } },
+      { requestParameters: { a: 'i-xyz' } },
+    );
+    await check(
+      '{ params: { equalsTemplate: { Host: "s3.{{region}}.amazonaws.com" } } }',
+      { requestParameters: { Host: 's3.eu-west-1.amazonaws.com' }, awsRegion: 'eu-west-1' },
+      { requestParameters: { Host: 's3.us-east-1.amazonaws.com' }, awsRegion: 'eu-west-1' },
+    );
+  });
+
+  it('params.exists, absent, contains, notContains, json, count', async () => {
+    await check(
+      '{ params: { exists: ["a.b"] } }',
+      { requestParameters: { a: { b: 0 } } },
+      { requestParameters: { a: {} } },
+    );
+    await check(
+      '{ params: { absent: [a] } }',
+      { requestParameters: { b: 1 } },
+      { requestParameters: { a: 1 } },
+    );
+    await check(
+      '{ params: { contains: ["\\"x\\":1"] } }',
+      { requestParameters: { x: 1 } },
+      { requestParameters: { x: 2 } },
+    );
+    await check(
+      '{ params: { notContains: [secret] } }',
+      { requestParameters: { x: 'y' } },
+      { requestParameters: { x: 'secret' } },
+    );
+    await check(
+      `{ params: { json: '{"a":1,"b":"c"}' } }`,
+      { requestParameters: { a: 1, b: 'c' } },
+      { requestParameters: { b: 'c', a: 1 } },
+    );
+    await check(
+      '{ params: { count: { items: 2 } } }',
+      { requestParameters: { items: [1, 2] } },
+      { requestParameters: { items: [1] } },
+    );
+  });
+
+  it('response, errorCode, errorMessage, region, any, not', async () => {
+    await check(
+      '{ response: { equals: { ok: true } } }',
+      { responseElements: { ok: true } },
+      { responseElements: { ok: false } },
+    );
+    await check('{ errorCode: AccessDenied }', { errorCode: 'AccessDenied' }, {});
+    await check('{ errorCode: null }', {}, { errorCode: 'ThrottlingException' });
+    await check(
+      '{ errorMessage: { startsWith: "Rate exceeded" } }',
+      { errorMessage: 'Rate exceeded (x)' },
+      { errorMessage: 'No' },
+    );
+    await check('{ region: [eu-west-1] }', { awsRegion: 'eu-west-1' }, { awsRegion: 'us-east-1' });
+    await check('{ any: [{ region: eu-west-1 }, { errorCode: X }] }', { errorCode: 'X' }, {});
+    await check('{ not: { region: us-east-1 } }', { awsRegion: 'ap-south-1' }, {});
+  });
+
+  it('first matching case wins unless it says continue; labels keep their order', async () => {
+    const chain = '    - labels: [A]\n    - labels: [B]\n';
+    expect(await labelsOf(chain, ev('iam:ListUsers', 0))).toEqual(['A']);
+    const cont = '    - labels: [B]\n      continue: true\n    - labels: [A]\n';
+    // Both labels are given; B is tried first and takes the event.
+    expect(await labelsOf(cont, ev('iam:ListUsers', 0))).toEqual(['B']);
+  });
+});
+
+describe('assembly', () => {
+  const labels = `events:
+  iam:ListUsers: [{ labels: [Users] }]
+  iam:ListAccessKeys: [{ labels: [Users, Keys] }]
+  iam:GetUser: [{ labels: [User] }]
+`;
+  const defs = `service: IAM
+signals:
+  - id: Users
+    name: 'Listed {{count iam:ListUsers}} page(s), {{distinctCount iam:ListAccessKeys userName}} users keys'
+    url: 'https://{{region}}.console.aws.amazon.com/iam/home#/users'
+    anchor: [iam:ListUsers]
+    required: [iam:ListUsers]
+    optional: [iam:ListAccessKeys]
+    lookback: 1
+    lookahead: 5
+  - id: Keys
+    name: Keys
+    anchor: [iam:ListAccessKeys]
+    required: [iam:ListAccessKeys]
+  - id: User
+    name: 'User {{param iam:GetUser userName}}{{ifcount iam:GetUser " (looked up)"}}; {{params * userName}}; {{eventCount}}; {{response iam:GetUser user.arn}}'
+    anchor: [iam:GetUser]
+    required: [iam:GetUser]
+`;
+
+  it('windows: lookback and lookahead bound the members; events are used once', async () => {
+    const map = await mapperWith({ 'labels/iam.yaml': labels, 'defs/IAM.yaml': defs });
+    const { signals, unmappedEventIds } = map([
+      ev('iam:ListAccessKeys', 0, { requestParameters: { userName: 'early' } }),
+      ev('iam:ListUsers', 5),
+      ev('iam:ListAccessKeys', 6, { requestParameters: { userName: 'a' } }),
+      ev('iam:ListAccessKeys', 10, { requestParameters: { userName: 'b' } }),
+      ev('iam:ListAccessKeys', 11, { requestParameters: { userName: 'late' } }),
+    ]);
+    expect(ids(signals)).toEqual(['Keys', 'Users', 'Keys']);
+    const users = signals[1]!;
+    expect(users.eventIds).toEqual(['iam:ListUsers@5', 'iam:ListAccessKeys@6', 'iam:ListAccessKeys@10']);
+    expect(users.name).toBe('Listed 1 page(s), 2 users keys');
+    expect(users.url).toBe('https://us-east-1.console.aws.amazon.com/iam/home#/users');
+    expect(users.details.eventCount).toBe(3);
+    expect(unmappedEventIds).toEqual([]);
+  });
+
+  it('required events must all be in the window, else the next label is tried', async () => {
+    const map = await mapperWith({
+      'labels/s3.yaml': `events:
+  s3:ListBuckets: [{ labels: [Page, Lone] }]
+  s3:GetBucketAcl: [{ labels: [Page] }]
+`,
+      'defs/S3.yaml': `service: S3
+signals:
+  - { id: Page, name: Page, anchor: [s3:ListBuckets], required: [s3:ListBuckets, s3:GetBucketAcl] }
+  - { id: Lone, name: Lone, anchor: [s3:ListBuckets], required: [s3:ListBuckets] }
+`,
+    });
+    expect(ids(map([ev('s3:ListBuckets', 0), ev('s3:GetBucketAcl', 1)]).signals)).toEqual(['Page']);
+    const r = map([ev('s3:ListBuckets', 0), ev('s3:GetBucketAcl', 10)]);
+    expect(ids(r.signals)).toEqual(['Lone']);
+    expect(r.unmappedEventIds).toEqual(['s3:GetBucketAcl@10']);
+  });
+
+  it('required "*" takes the optional events; an anchor outside the members makes no signal', async () => {
+    const map = await mapperWith({
+      'labels/health.yaml': `events:
+  health:DescribeEventAggregates: [{ labels: [Noise] }]
+  health:DescribeEvents: [{ labels: [Noise, Odd] }]
+`,
+      'defs/X.yaml': `service: X
+signals:
+  - id: Noise
+    name: Noise
+    anchor: [health:DescribeEventAggregates]
+    required: "*"
+    optional: [health:DescribeEventAggregates]
+    suppressed: true
+  - { id: Odd, name: Odd, anchor: [health:DescribeEvents], required: "*", optional: [health:DescribeEventAggregates] }
+`,
+    });
+    const r = map([ev('health:DescribeEventAggregates', 0), ev('health:DescribeEvents', 1)]);
+    expect(r.signals.map((s) => [s.id, s.suppressed, s.eventIds.length])).toEqual([['Noise', true, 1]]);
+    expect(r.unmappedEventIds).toEqual(['health:DescribeEvents@1']);
+  });
+
+  it('eachEvent and anchor "*" make one signal per event; aliasOf reports another id', async () => {
+    const map = await mapperWith({
+      'labels/any.yaml': `events:
+  '*': [{ when: { userAgent: cloudshell-aws-cli }, labels: [Cmd] }]
+  s3:ListBuckets: [{ labels: [Buckets_Scenario2] }]
+`,
+      'defs/X.yaml': `service: X
+signals:
+  - { id: Cmd, name: 'Ran {{eventName}}', anchor: "*", required: "*", eachEvent: true }
+  - { id: Buckets_Scenario2, aliasOf: Buckets, name: Buckets, anchor: [s3:ListBuckets], required: [s3:ListBuckets] }
+`,
+    });
+    const cli =
+      'aws-cli/2.11.9 Python/3.11.2 Linux/4.14 exec-env/CloudShell exe/x86_64.amzn.2 prompt/off command/s3.ls';
+    const r = map([
+      ev('s3:ListBuckets', 0, { userAgent: cli }),
+      ev('sts:GetCallerIdentity', 0, { userAgent: cli }),
+      ev('s3:ListBuckets', 5),
+    ]);
+    expect(r.signals.map((s) => `${s.id}:${s.name}`)).toEqual([
+      'Cmd:Ran s3:ListBuckets',
+      'Cmd:Ran sts:GetCallerIdentity',
+      'Buckets:Buckets',
+    ]);
+  });
+
+  it('templates fill params, responses, counts and conditional text; missing values say unknown', async () => {
+    const map = await mapperWith({ 'labels/iam.yaml': labels, 'defs/IAM.yaml': defs });
+    const [s] = map([
+      ev('iam:GetUser', 0, {
+        requestParameters: { userName: 'bob' },
+        responseElements: { user: { arn: 'arn:aws:iam::1:user/bob' } },
+      }),
+    ]).signals;
+    expect(s?.name).toBe('User bob (looked up); bob; 1; arn:aws:iam::1:user/bob');
+    const [t] = map([ev('iam:GetUser', 0)]).signals;
+    expect(t?.name).toBe('User unknown (looked up); unknown; 1; unknown');
+  });
+
+  it('same-second events give the same signals whatever their input order', async () => {
+    const map = await mapperWith({
+      'labels/s3.yaml': `events:
+  s3:GetStorageLensConfiguration: [{ labels: [Buckets] }]
+  s3:GetAccountPublicAccessBlock: [{ labels: [Buckets, BlockPublic] }]
+`,
+      'defs/S3.yaml': `service: S3
+signals:
+  - id: Buckets
+    name: Buckets
+    anchor: [s3:GetStorageLensConfiguration]
+    required: [s3:GetStorageLensConfiguration, s3:GetAccountPublicAccessBlock]
+  - { id: BlockPublic, name: BlockPublic, anchor: [s3:GetAccountPublicAccessBlock], required: [s3:GetAccountPublicAccessBlock] }
+`,
+    });
+    const records = [
+      ev('s3:GetAccountPublicAccessBlock', 0, {}, 'z1'),
+      ev('s3:GetStorageLensConfiguration', 0, {}, 'a1'),
+    ];
+    const forward = map(records);
+    const backward = map([...records].reverse());
+    // The more specific page (two required calls) is not broken up by the one-call page in the same second.
+    expect(ids(forward.signals)).toEqual(['Buckets']);
+    expect(backward).toEqual(forward);
+  });
+});
+
+describe('follow-up rules', () => {
+  const labels = `events:
+  kms:ListKeys: [{ labels: [Keys] }]
+  kms:CreateKey: [{ labels: [CreateStep2] }]
+  kms:ListAliases: [{ labels: [Generic] }]
+  ec2:DescribeInstances: [{ labels: [Details] }]
+  ec2:DescribeTags: [{ labels: [Monitoring] }]
+  ec2:StopInstances: [{ labels: [Stop] }]
+`;
+  const defs = `service: X
+signals:
+${[
+  'Keys:kms:ListKeys',
+  'CreateStep2:kms:CreateKey',
+  'Generic:kms:ListAliases',
+  'Details:ec2:DescribeInstances',
+  'Monitoring:ec2:DescribeTags',
+  'Stop:ec2:StopInstances',
+]
+  .map((x) => {
+    const [id, ...e] = x.split(':');
+    return `  - { id: ${id}, name: ${id}, anchor: [${e.join(':')}], required: [${e.join(':')}] }`;
+  })
+  .join('\n')}
+${['CreateStep1', 'KeysFlow', 'Stops'].map((id) => `  - { id: ${id}, name: ${id}, anchor: [kms:ListKeys], required: [kms:ListKeys] }`).join('\n')}
+`;
+  const rules = (followups: string) =>
+    mapperWith({ 'labels/x.yaml': labels, 'defs/X.yaml': defs, 'followups.yaml': followups });
+
+  it('rename by the previous signal, and plural forms by distinct values', async () => {
+    const map = await rules(`followups:
+  - rename: { from: Generic, to: KeysFlow }
+    when: { previous: { idStartsWith: Key, withinSeconds: 30 } }
+  - rename: { from: Stop, to: Stops }
+    when: { distinct: { event: 'ec2:StopInstances', path: 'instancesSet.items[].instanceId', startsWith: 'i-', moreThan: 1 } }
+`);
+    expect(ids(map([ev('kms:ListKeys', 0), ev('kms:ListAliases', 10)]).signals)).toEqual([
+      'Keys',
+      'KeysFlow',
+    ]);
+    expect(ids(map([ev('kms:ListKeys', 0), ev('kms:ListAliases', 100)]).signals)).toEqual([
+      'Keys',
+      'Generic',
+    ]);
+    const items = (...xs: string[]) => ({
+      requestParameters: { instancesSet: { items: xs.map((instanceId) => ({ instanceId })) } },
+    });
+    expect(ids(map([ev('ec2:StopInstances', 0, items('i-1', 'i-2'))]).signals)).toEqual(['Stops']);
+    expect(ids(map([ev('ec2:StopInstances', 0, items('i-1'))]).signals)).toEqual(['Stop']);
+  });
+
+  it('drop leaves the events free; renamePrevious rewrites the step before', async () => {
+    const map = await rules(`followups:
+  - drop: Generic
+    when: { previous: { not: { id: Keys } } }
+  - renamePrevious: { from: Keys, to: CreateStep1 }
+    when: { current: { id: CreateStep2 } }
+`);
+    const dropped = map([ev('kms:ListAliases', 0)]);
+    expect(dropped.signals).toEqual([]);
+    expect(dropped.unmappedEventIds).toEqual(['kms:ListAliases@0']);
+    expect(ids(map([ev('kms:ListKeys', 0), ev('kms:CreateKey', 20)]).signals)).toEqual([
+      'CreateStep1',
+      'CreateStep2',
+    ]);
+  });
+
+  it('merge joins two consecutive signals within the time limit; previousSkips are not "previous"', async () => {
+    const map = await rules(`previousSkips: [Keys]
+followups:
+  - merge: { first: Details, second: Monitoring, withinSeconds: 5 }
+`);
+    const merged = map([ev('ec2:DescribeInstances', 0), ev('kms:ListKeys', 10), ev('ec2:DescribeTags', 4)]);
+    expect(merged.signals.map((s) => [s.id, s.eventIds.length])).toEqual([
+      ['Monitoring', 2],
+      ['Keys', 1],
+    ]);
+    const apart = map([ev('ec2:DescribeInstances', 0), ev('ec2:DescribeTags', 40)]);
+    expect(ids(apart.signals)).toEqual(['Details', 'Monitoring']);
+  });
+});
+
+describe('page-level answers and programmatic collapse', () => {
+  const fallback = `pages:
+  userAgents: [console]
+  gapSeconds: 60
+  default: { name: 'Viewed the {{service}} console' }
+  services:
+    rds: { name: 'Viewed the RDS console', service: RDS, url: 'https://{{region}}.console.aws.amazon.com/rds/home' }
+collapse:
+  gapSeconds: 300
+  resourcePaths: { s3: [bucketName] }
+  resourceNouns: { s3: bucket }
+`;
+
+  it('explains console events no rule covers, one action per service visit', async () => {
+    const map = await mapperWith({ 'fallback.yaml': fallback }, true);
+    const records = [
+      ...Array.from({ length: 45 }, (_, i) => ev('rds:DescribeDBInstances', i % 30, {}, `r${i}`)),
+      ev('dynamodb:ListTables', 5),
+      ev('rds:DescribeDBClusters', 500),
+    ];
+    const r = map(records);
+    expect(r.unmappedEventIds).toEqual([]);
+    expect(r.signals.map((s) => [s.id, s.name, s.eventIds.length])).toEqual([
+      ['Console_rds', 'Viewed the RDS console', 45],
+      ['Console_dynamodb', 'Viewed the dynamodb console', 1],
+      ['Console_rds', 'Viewed the RDS console', 1],
+    ]);
+    expect(r.signals[0]?.summary).toContain('45 events');
+    expect(r.signals[0]?.url).toBe('https://us-east-1.console.aws.amazon.com/rds/home');
+  });
+
+  it('collapses repeated programmatic calls into one line per call and resource', async () => {
+    const map = await mapperWith({ 'fallback.yaml': fallback }, true);
+    const cli = { userAgent: 'aws-cli/2.15.0 Python/3.11.6 Linux/6.1 exe/x86_64' };
+    const records = [
+      ...Array.from({ length: 120 }, (_, i) =>
+        ev('s3:GetObject', i, { ...cli, requestParameters: { bucketName: 'X', key: `k${i}` } }, `g${i}`),
+      ),
+      ev('s3:GetObject', 3, { ...cli, requestParameters: { bucketName: 'Y' } }, 'y'),
+      ev('iam:CreateUser', 200, {
+        ...cli,
+        requestParameters: { userName: 'eve' },
+        errorCode: 'AccessDenied',
+      }),
+    ];
+    const r = map(records);
+    expect(r.signals.map((s) => s.name)).toEqual([
+      '`s3:GetObject` ×120 on bucket X',
+      '`s3:GetObject` on bucket Y',
+      '`iam:CreateUser`',
+    ]);
+    expect(r.signals[0]?.details).toMatchObject({
+      eventCount: 120,
+      resource: 'X',
+      userAgentFamily: 'aws-cli',
+    });
+    expect(r.signals[2]?.summary).toContain('1 failed (AccessDenied)');
+  });
+});
