@@ -62,7 +62,7 @@ export async function resolveSource(
   now: Date = new Date(),
 ): Promise<ResolvedSource> {
   const query = parseQuery(values, now);
-  const name = values.source ?? env.CARTOGRAPHER_SOURCE ?? 'local';
+  const name = values.source ?? (env.CARTOGRAPHER_SOURCE || 'local');
   if (name !== 'local' && name !== 'lookup' && name !== 'athena') {
     throw new UsageError(`--source must be local, lookup or athena (got '${name}')`);
   }
