@@ -2,11 +2,21 @@
  * End to end: the real Bolt app on 127.0.0.1, the real engine on real CloudTrail (Invictus data set),
  * and the local Slack stand-in recording every Web API call and sending signed requests.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ACTION_ALL_ACTIONS, ACTION_SHOW_RAW } from '../bot/actions/ids.ts';
+import {
+  ACTION_ALL_ACTIONS,
+  ACTION_MARK_BENIGN,
+  ACTION_SHOW_RAW,
+  BENIGN_REASON_BLOCK,
+  BENIGN_REASON_INPUT,
+  BENIGN_SCOPE_BLOCK,
+  BENIGN_SCOPE_INPUT,
+} from '../bot/actions/ids.ts';
 import type { SourceProvider } from '../bot/lookup/analyzer.ts';
+import { loadDefaultStages } from '../cli/stages.ts';
+import { createDetector } from '../engine/detections/index.ts';
 import type { CloudTrailRecord } from '../engine/record.ts';
 import type { RecordSource, SourceItem } from '../engine/source.ts';
 import { createLocalSource } from '../engine/sources/local-source.ts';
@@ -301,5 +311,72 @@ describe('request verification and access control', () => {
       expect(line).not.toContain(BOT_TOKEN);
       expect(line).not.toContain(SIGNING_SECRET);
     }
+  });
+});
+
+/** The button of a given action that follows the section mentioning `text`. */
+function buttonAfter(m: StandinMessage | undefined, text: string, actionId: string): string | undefined {
+  let inside = false;
+  for (const b of m?.blocks ?? []) {
+    if (b.type === 'section') inside = String(b.text?.text ?? '').includes(text);
+    if (inside && b.type === 'actions') {
+      const e = b.elements.find((x: { action_id: string }) => x.action_id === actionId);
+      if (e) return e.value;
+    }
+  }
+  return undefined;
+}
+
+describe('Mark benign', () => {
+  it('asks why in a modal, writes the allow-list entry the detections read, and the finding is gone on the next lookup', async () => {
+    const RULE = 'cartographer.offensive-tool-user-agent';
+    h = await startHarness({
+      stages: async (dir) => ({
+        ...(await loadDefaultStages()),
+        detector: await createDetector({ allowlistFile: join(dir, 'allowlist.yaml') }),
+      }),
+    });
+    const first = await lookupAndWait(h, `session ${KEY}`);
+    const findings = first.thread.find((m) => /^Findings/.test(m.text));
+    const value = buttonAfter(findings, RULE, ACTION_MARK_BENIGN);
+    expect(value).toBeDefined();
+    await h.standin.clickButton(findings!.ts, ACTION_MARK_BENIGN, value);
+    const view = await waitFor('the modal', () => [...h!.standin.state.views.values()].find((v) => v.open));
+    expect(JSON.stringify(view.view.blocks)).toContain(RULE);
+
+    // Too short a reason keeps the modal open with an error on the field.
+    const short = await h.standin.submitView(view.id, {
+      [BENIGN_REASON_BLOCK]: { [BENIGN_REASON_INPUT]: 'ok' },
+    });
+    expect(JSON.parse(short.body)).toMatchObject({ response_action: 'errors' });
+    expect(view.open).toBe(true);
+    expect(existsSync(join(h.dir, 'allowlist.yaml'))).toBe(false);
+
+    const reason = 'Terraform clean-up run by the platform team, ticket SEC-4711';
+    const done = await h.standin.submitView(view.id, {
+      [BENIGN_REASON_BLOCK]: { [BENIGN_REASON_INPUT]: reason },
+      [BENIGN_SCOPE_BLOCK]: { [BENIGN_SCOPE_INPUT]: 'rule-principal' },
+    });
+    expect(done.status).toBe(200);
+    expect(view.open).toBe(false);
+    const note = await waitFor('the thread note', () =>
+      h!.standin.state.thread('C0SOCTRIAGE', first.parent.ts).find((m) => /Marked benign by/.test(m.text)),
+    );
+    expect(note.text).toContain(RULE);
+    const allowlist = readFileSync(join(h.dir, 'allowlist.yaml'), 'utf8');
+    expect(allowlist).toContain(RULE);
+    expect(allowlist).toContain('arn:aws:iam::123837392027:user/bert-jan');
+    expect(allowlist).toContain('SEC-4711');
+    expect(h.bot.services.store.listBenign()).toMatchObject([{ ruleId: RULE, by: 'U0ANALYST1', reason }]);
+    expect(h.audits().find((a) => String(a.what).startsWith('submit mark benign'))?.outcome).toBe('ok');
+
+    // The next lookup runs with the new allow-list: the finding no longer appears, the others still do.
+    const before = JSON.stringify(first.thread.filter((m) => /^Findings/.test(m.text)));
+    const second = await lookupAndWait(h, `session ${KEY}`);
+    expect(second.parent.ts).not.toBe(first.parent.ts);
+    const after = JSON.stringify(second.thread.filter((m) => /^Findings/.test(m.text)));
+    expect(before).toContain(RULE);
+    expect(after).not.toContain(RULE);
+    expect(after).toContain('cartographer.');
   });
 });

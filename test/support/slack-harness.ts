@@ -9,7 +9,9 @@ import { Writable } from 'node:stream';
 import { type Bot, createBot } from '../../bot/app.ts';
 import { createLogger } from '../../bot/audit.ts';
 import { loadBotConfig } from '../../bot/config.ts';
-import type { SourceProvider } from '../../bot/lookup/analyzer.ts';
+import { createPipelineAnalyzer, type SourceProvider } from '../../bot/lookup/analyzer.ts';
+import { defaultSourceProvider } from '../../bot/lookup/sources.ts';
+import type { PipelineStages } from '../../engine/stages.ts';
 import { type SlackStandin, startSlackStandin } from '../../playground/standin/server.ts';
 
 export const SIGNING_SECRET = 'test-signing-secret-0123456789abcdef';
@@ -35,6 +37,8 @@ export interface Harness {
 export interface HarnessOptions {
   env?: Record<string, string>;
   sources?: SourceProvider;
+  /** Replace the analysis stages (called lazily, on the first lookup, and again after an allow-list change). */
+  stages?: (dir: string) => Promise<PipelineStages>;
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
@@ -65,10 +69,13 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   };
   const make = async () => {
     const config = loadBotConfig(env);
+    const sources = options.sources ?? defaultSourceProvider(config.localPaths);
+    const stages = options.stages;
     const bot = createBot({
       config,
       logger: createLogger('info', sink),
-      ...(options.sources ? { sources: options.sources } : {}),
+      sources,
+      ...(stages ? { analyzer: createPipelineAnalyzer({ sources, stages: () => stages(dir) }) } : {}),
     });
     const { port } = await bot.start();
     standin.setBotUrl(`http://127.0.0.1:${port}/slack/events`);

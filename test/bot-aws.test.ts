@@ -1,0 +1,83 @@
+/**
+ * The bot against the real LookupEvents source and the local AWS endpoint (test/support/aws-endpoint.ts):
+ * progress from real pages, and an AWS failure that ends in a thread message saying what to fix.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { createLookupSource } from '../adapters/aws/lookup-source.ts';
+import type { SourceProvider } from '../bot/lookup/analyzer.ts';
+import type { CloudTrailRecord } from '../engine/record.ts';
+import { type AwsEndpoint, type AwsEndpointOptions, startAwsEndpoint } from './support/aws-endpoint.ts';
+import { FIXTURE_DIR, type Harness, startHarness, waitFor } from './support/slack-harness.ts';
+
+const KEY = 'AKIATFQR7NSC8Q4X20BJ';
+const records = (
+  JSON.parse(
+    readFileSync(
+      join(FIXTURE_DIR, '218007301253_CloudTrail_us-east-1_20230710T1215Z_Z8x5aqgtcXn5NEG9.json'),
+      'utf8',
+    ),
+  ) as { Records: CloudTrailRecord[] }
+).Records;
+
+let aws: AwsEndpoint | undefined;
+let h: Harness | undefined;
+afterEach(async () => {
+  await h?.close();
+  await aws?.close();
+  vi.unstubAllEnvs();
+  h = undefined;
+  aws = undefined;
+});
+
+async function withAws(options: AwsEndpointOptions): Promise<Harness> {
+  aws = await startAwsEndpoint(options);
+  for (const [k, v] of Object.entries(aws.env)) vi.stubEnv(k, v);
+  const sources: SourceProvider = async () =>
+    createLookupSource({ regions: ['us-east-1', 'eu-west-1'], rateMarginMs: 20, timeoutMs: 30_000 });
+  return startHarness({ sources });
+}
+
+describe('bot with the LookupEvents source', () => {
+  it('shows progress as pages arrive and ends with the summary', async () => {
+    h = await withAws({ records });
+    await h.standin.sendSlashCommand(`session ${KEY} --source lookup --since 2023-07-01`);
+    await waitFor('the audit line', () =>
+      h!.audits().find((a) => a.outcome === 'ok' || a.outcome === 'error'),
+    );
+    const parent = h.standin.state.channelMessages('C0SOCTRIAGE')[0]!;
+    const texts = [...parent.history.map((x) => x.text), parent.text];
+    expect(texts[0]).toContain('CloudTrail LookupEvents');
+    expect(texts.some((t) => /pages?, \d\/2 regions done/.test(t))).toBe(true);
+    expect(parent.text).toMatch(/session of bert-jan/);
+    expect(aws.calls('LookupEvents').length).toBeGreaterThanOrEqual(3);
+  });
+
+  it('turns AccessDenied into a thread message naming the missing permission, and keeps serving', async () => {
+    h = await withAws({
+      records,
+      fault: (r) =>
+        r.operation === 'LookupEvents'
+          ? {
+              status: 400,
+              code: 'AccessDeniedException',
+              message:
+                'User: arn:aws:iam::123:user/bot is not authorized to perform: cloudtrail:LookupEvents',
+            }
+          : undefined,
+    });
+    await h.standin.sendSlashCommand(`session ${KEY} --source lookup`);
+    await waitFor('the audit line', () => h!.audits().find((a) => a.outcome === 'error'));
+    const parent = h.standin.state.channelMessages('C0SOCTRIAGE')[0]!;
+    expect(parent.text).toMatch(/failed/);
+    const [reply] = h.standin.state.thread('C0SOCTRIAGE', parent.ts);
+    expect(reply?.text).toContain('cloudtrail:LookupEvents');
+    expect(JSON.stringify(reply?.blocks)).toContain('What to do');
+    // The bot is still up: the next command is answered.
+    await h.standin.sendSlashCommand('help');
+    await waitFor('help', () =>
+      h!.standin.state.ephemerals.find((e) => /Cartographer commands/.test(e.text)),
+    );
+  });
+});
