@@ -54,27 +54,54 @@ export async function createEnricher(options: EnricherOptions = {}): Promise<Enr
     canonical: (a) => index.actions.get(a)?.action,
   };
 
-  const actionCache = new Map<string, ActionFacts>();
+  // source → name → facts; events of the same (source, name) share one frozen object. AWS service events
+  // (no caller action) are cached apart. Nested maps avoid building a key string per event.
+  const actionCache = new Map<string, Map<string, ActionFacts>>();
+  const serviceEventCache = new Map<string, ActionFacts>();
+  let cached = 0;
+  const computeFacts = (
+    eventSource: string,
+    eventName: string,
+    eventType: string | undefined,
+  ): ActionFacts => {
+    const iamActions = Object.freeze(mapActions(eventSource, eventName, eventType));
+    const accessLevel = highestAccessLevel(
+      iamActions.map((a) => index.actions.get(a.toLowerCase())?.accessLevel),
+    );
+    return Object.freeze({
+      iamActions,
+      ...(accessLevel ? { accessLevel } : {}),
+      riskCategories: Object.freeze(risk.categories(iamActions)),
+      mitre: mitre(eventSource, eventName),
+    });
+  };
   const actionFacts = (
     eventSource: string,
     eventName: string,
     eventType: string | undefined,
   ): ActionFacts => {
-    const key = `${eventSource}\u0000${eventName}\u0000${eventType ?? ''}`;
-    let facts = actionCache.get(key);
+    if (eventType === 'AwsServiceEvent') {
+      const key = `${eventSource}:${eventName}`;
+      let facts = serviceEventCache.get(key);
+      if (!facts) {
+        facts = computeFacts(eventSource, eventName, eventType);
+        if (serviceEventCache.size < ACTION_CACHE_LIMIT) serviceEventCache.set(key, facts);
+      }
+      return facts;
+    }
+    let byName = actionCache.get(eventSource);
+    if (!byName) {
+      byName = new Map();
+      actionCache.set(eventSource, byName);
+    }
+    let facts = byName.get(eventName);
     if (!facts) {
-      const iamActions = Object.freeze(mapActions(eventSource, eventName, eventType));
-      const accessLevel = highestAccessLevel(
-        iamActions.map((a) => index.actions.get(a.toLowerCase())?.accessLevel),
-      );
-      facts = Object.freeze({
-        iamActions,
-        ...(accessLevel ? { accessLevel } : {}),
-        riskCategories: Object.freeze(risk.categories(iamActions)),
-        mitre: mitre(eventSource, eventName),
-      });
-      if (actionCache.size >= ACTION_CACHE_LIMIT) actionCache.clear();
-      actionCache.set(key, facts);
+      facts = computeFacts(eventSource, eventName, eventType);
+      // Bounded against hostile input with endless distinct names; real CloudTrail has a few thousand pairs.
+      if (cached < ACTION_CACHE_LIMIT) {
+        byName.set(eventName, facts);
+        cached++;
+      }
     }
     return facts;
   };

@@ -79,16 +79,26 @@ export function parsePolicyDocument(value: unknown): Record<string, Json> | unde
 const asList = (v: Json): Json[] => (Array.isArray(v) ? v : v === undefined || v === null ? [] : [v]);
 const strings = (v: Json): string[] => asList(v).filter((x): x is string => typeof x === 'string');
 
+const matcherCache = new Map<string, (action: string) => boolean>();
+
+/** IAM action pattern (`iam:Pass*`, `s3:Get?bject`) → predicate on lower-case actions; compiled once per pattern. */
 function actionMatcher(pattern: string): (action: string) => boolean {
   const p = pattern.toLowerCase();
-  if (!p.includes('*') && !p.includes('?')) return (a) => a === p;
-  const re = new RegExp(
-    `^${p
-      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-      .replace(/\*/g, '.*')
-      .replace(/\?/g, '.')}$`,
-  );
-  return (a) => re.test(a);
+  let m = matcherCache.get(p);
+  if (!m) {
+    if (!p.includes('*') && !p.includes('?')) {
+      m = (a) => a === p;
+    } else {
+      const escaped = p
+        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+        .replace(/\*/g, '.*')
+        .replace(/\?/g, '.');
+      const re = new RegExp(`^${escaped}$`);
+      m = (a) => re.test(a);
+    }
+    if (matcherCache.size < 10_000) matcherCache.set(p, m);
+  }
+  return m;
 }
 
 function principalValues(principal: Json): { any: boolean; aws: string[] } {
