@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import type { CloudTrailRecord } from '../engine/record.ts';
 
 interface Run {
   status: number | null;
@@ -18,10 +19,24 @@ function cli(args: string[], env: NodeJS.ProcessEnv = {}): Run {
   return { status: res.status, stdout: res.stdout, stderr: res.stderr };
 }
 
+interface EventDoc {
+  eventName: string;
+  userAgent?: string;
+}
+interface SessionDoc {
+  key: string;
+  kind: string;
+  mfa?: boolean;
+  eventCount: number;
+  principal: { userName?: string };
+  events: EventDoc[];
+}
+type RawRecord = CloudTrailRecord & { responseElements?: { credentials?: { sessionToken?: string } } | null };
+
 const DEMO = 'demo/invictus';
 const records = readdirSync(DEMO)
   .filter((f) => f.endsWith('.json'))
-  .flatMap((f) => JSON.parse(readFileSync(join(DEMO, f), 'utf8')).Records) as Record<string, any>[];
+  .flatMap((f) => JSON.parse(readFileSync(join(DEMO, f), 'utf8')).Records) as RawRecord[];
 
 describe('cartographer summarize --format json on the bundled Invictus data', () => {
   const run = cli([DEMO, '--format', 'json']);
@@ -55,18 +70,20 @@ describe('cartographer summarize --format json on the bundled Invictus data', ()
 
   it("separates the two humans' console sessions from the Stratus Red Team and Terraform activity", () => {
     const consoleUsers = new Set(
-      doc.sessions.filter((s: any) => s.kind === 'console').map((s: any) => s.principal.userName),
+      doc.sessions
+        .filter((s: SessionDoc) => s.kind === 'console')
+        .map((s: SessionDoc) => s.principal.userName),
     );
     expect(consoleUsers).toContain('bert-jan');
     expect(consoleUsers).toContain('benjamin');
     const tool = /stratus-red-team|Terraform/;
-    for (const s of doc.sessions.filter((x: any) => x.kind === 'console')) {
+    for (const s of doc.sessions.filter((x: SessionDoc) => x.kind === 'console')) {
       const toolEvents = s.events.filter(
-        (e: any) => tool.test(e.userAgent ?? '') && e.eventName !== 'ConsoleLogin',
+        (e: EventDoc) => tool.test(e.userAgent ?? '') && e.eventName !== 'ConsoleLogin',
       );
       expect(toolEvents).toEqual([]);
     }
-    const terraform = doc.sessions.find((s: any) => s.key === 'AKIATFQR7NSC8Q4X20BJ');
+    const terraform: SessionDoc = doc.sessions.find((s: SessionDoc) => s.key === 'AKIATFQR7NSC8Q4X20BJ');
     expect(terraform.kind).toBe('programmatic');
     expect(terraform.principal.userName).toBe('bert-jan');
     const expectedTerraform = records.filter(
@@ -111,7 +128,7 @@ describe('cartographer summarize (text, filters, errors)', () => {
     ]);
     expect(run.status).toBe(0);
     const doc = JSON.parse(run.stdout);
-    expect(doc.sessions.map((s: any) => s.key)).toEqual([
+    expect(doc.sessions.map((s: SessionDoc) => s.key)).toEqual([
       'arn:aws:iam::123837392027:user/bert-jan@2023-07-10T12:27:45Z',
     ]);
     expect(doc.sessions[0].kind).toBe('console');

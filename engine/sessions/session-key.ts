@@ -79,7 +79,7 @@ function isOnBehalfCall(record: CloudTrailRecord, u: UserIdentity): boolean {
 
 /** `AWS Internal` or a service host name (`kms.amazonaws.com`) in `sourceIPAddress`. */
 export function isServiceSource(source: string | undefined): boolean {
-  return source === 'AWS Internal' || (source !== undefined && source.endsWith('.amazonaws.com'));
+  return source === 'AWS Internal' || source?.endsWith('.amazonaws.com') === true;
 }
 
 export function isSuccessfulConsoleLogin(record: CloudTrailRecord): boolean {
