@@ -30,8 +30,10 @@ export interface ErrorContext {
 
 export class SourceError extends Error {
   override readonly name = 'SourceError';
+  /** What went wrong and where, one sentence (the message adds the hint on a second line). */
+  readonly summary: string;
   constructor(
-    message: string,
+    summary: string,
     readonly kind: SourceErrorKind,
     /** What to do about it, one sentence. */
     readonly hint: string,
@@ -40,12 +42,9 @@ export class SourceError extends Error {
     readonly permission?: string,
     options?: { cause?: unknown },
   ) {
-    super(message, options);
-  }
-
-  /** Message and hint together, as printed by the CLI and the bot. */
-  describe(): string {
-    return `${this.message}\n  → ${this.hint}`;
+    // The hint is part of the message so that whoever prints only `message` still tells the analyst what to do.
+    super(`${summary}\n  → ${hint}`, options);
+    this.summary = summary;
   }
 }
 
@@ -153,7 +152,9 @@ export function toSourceError(err: unknown, ctx: ErrorContext): SourceError {
   if (DENIED.has(code) || /not authorized to perform|access denied|permission denied/i.test(raw)) {
     const permission = missingPermission(raw, ctx);
     return new SourceError(
-      `Access denied for ${where}: missing permission ${permission}.`,
+      permission === ctx.action
+        ? `Access denied: not allowed to call ${where}.`
+        : `Access denied for ${where}: missing permission ${permission}.`,
       'access-denied',
       `Grant ${permission} to the role Cartographer runs as (see the minimum IAM policy in the README).`,
       ctx,

@@ -22,6 +22,10 @@ import { isAbort, isThrottling, isTransient, SourceError, toSourceError } from '
 import { lookupUsernameFor, matchesQuery, type QueryField } from './query-match.ts';
 import { backoffMs, RateLimiterPool, sleep } from './rate-limiter.ts';
 
+// The lockfile pins SDK releases that support Node 20; the SDK's notice about future releases belongs in the
+// README, not on every analyst's terminal. An operator can still turn it on by setting the variable to `false`.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 export interface LookupSourceOptions {
   /** Regions to query when the query names none. */
   regions: readonly string[];
@@ -176,7 +180,7 @@ async function* readLookup(
           rejected.push({
             kind: 'rejected',
             origin: { file: `lookup:${target.label}` },
-            reason: `${e.message} ${e.hint}`,
+            reason: `${e.summary} ${e.hint}`,
           });
           return;
         }
