@@ -25,7 +25,18 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const command = await load();
-  return command.run(rest);
+  try {
+    return await command.run(rest);
+  } catch (e) {
+    // Source and configuration errors (AWS access denied, expired credentials, missing setting) carry a message
+    // written for the analyst, hint included: print that, not a stack trace.
+    const err = e as Error;
+    if (err?.name === 'SourceError' || err?.name === 'ConfigError') {
+      process.stderr.write(`cartographer ${name}: ${err.message}\n`);
+      return err.name === 'ConfigError' ? 2 : 1;
+    }
+    throw e;
+  }
 }
 
 function helpText(): string {
