@@ -51,7 +51,7 @@ describe('bot with the LookupEvents source', () => {
     expect(texts[0]).toContain('CloudTrail LookupEvents');
     expect(texts.some((t) => /pages?, \d\/2 regions done/.test(t))).toBe(true);
     expect(parent.text).toMatch(/session of bert-jan/);
-    expect(aws.calls('LookupEvents').length).toBeGreaterThanOrEqual(3);
+    expect(aws!.calls('LookupEvents').length).toBeGreaterThanOrEqual(3);
   });
 
   it('turns AccessDenied into a thread message naming the missing permission, and keeps serving', async () => {

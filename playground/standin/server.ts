@@ -2,6 +2,7 @@
  * A local stand-in for the part of Slack the Cartographer bot uses, on 127.0.0.1:
  *
  *   Web API (`POST /api/<method>`): auth.test, chat.postMessage, chat.update, chat.postEphemeral,
+ *     conversations.history, conversations.replies (with message metadata),
  *     files.getUploadURLExternal + the upload POST (`/upload/<file id>`) + files.completeUploadExternal,
  *     views.open, usergroups.users.list. Bearer token checked, 429 + Retry-After on demand.
  *   response_url endpoints (`POST /response/<id>`), as given to the bot in commands and clicks.
@@ -188,10 +189,40 @@ export async function startSlackStandin(options: StandinOptions): Promise<SlackS
           history: [],
           ...(thread ? { thread_ts: thread } : {}),
           ...(Array.isArray(a.blocks) ? { blocks: a.blocks } : {}),
+          ...(a.metadata && typeof a.metadata === 'object' ? { metadata: a.metadata } : {}),
         };
         state.messages.push(message);
         state.emitEvent({ type: 'message', message });
         return { ok: true, channel: ch.id, ts: message.ts, message: { ...message, history: undefined } };
+      }
+      case 'conversations.history':
+      case 'conversations.replies': {
+        const ch = state.channel(String(a.channel ?? ''));
+        if (!ch) return { ok: false, error: 'channel_not_found' };
+        if (!ch.botMember) return { ok: false, error: 'not_in_channel' };
+        const oldest = Number(a.oldest ?? 0);
+        const withMeta = a.include_all_metadata === true || a.include_all_metadata === 'true';
+        let list: StandinMessage[];
+        if (method === 'conversations.replies') {
+          const parent = state.message(ch.id, String(a.ts ?? ''));
+          if (!parent) return { ok: false, error: 'thread_not_found' };
+          list = [parent, ...state.thread(ch.id, parent.ts)]; // oldest first, parent first, as Slack
+        } else {
+          list = [...state.channelMessages(ch.id)].reverse(); // newest first, as Slack
+        }
+        const messages = list
+          .filter((m) => Number(m.ts) >= oldest)
+          .map((m) => ({
+            type: 'message',
+            ts: m.ts,
+            text: m.text,
+            user: m.user,
+            ...(m.bot ? { bot_id: state.bot.botId } : {}),
+            ...(m.thread_ts ? { thread_ts: m.thread_ts } : {}),
+            ...(m.blocks ? { blocks: m.blocks } : {}),
+            ...(withMeta && m.metadata ? { metadata: m.metadata } : {}),
+          }));
+        return { ok: true, messages, has_more: false, response_metadata: { next_cursor: '' } };
       }
       case 'chat.update': {
         const ch = state.channel(String(a.channel ?? ''));

@@ -28,6 +28,9 @@ export interface StandinMessage {
   // biome-ignore lint/suspicious/noExplicitAny: Block Kit JSON as received
   blocks?: any[];
   files?: string[];
+  /** Message metadata (`event_type`, `event_payload`), returned with include_all_metadata. */
+  // biome-ignore lint/suspicious/noExplicitAny: metadata JSON as received
+  metadata?: any;
   /** Earlier versions (chat.update), oldest first. */
   // biome-ignore lint/suspicious/noExplicitAny: Block Kit JSON as received
   history: { text: string; blocks?: any[] }[];
