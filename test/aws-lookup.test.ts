@@ -337,4 +337,26 @@ describe('LookupEvents source against the local endpoint', () => {
     expect(first?.kind === 'record' && first.origin.file).toBe('lookup:123837392027/us-east-1');
     expect(progress.at(-1)!.message).toMatch(/in 2 accounts × 2 regions: .* 4\/4 account-regions done/);
   });
+
+  it('says which role could not be assumed, and why', async () => {
+    await serve({
+      records,
+      fault: (r) =>
+        r.operation === 'AssumeRole'
+          ? {
+              status: 403,
+              code: 'AccessDenied',
+              message: `User: arn:aws:iam::123837392027:user/analyst is not authorized to perform: sts:AssumeRole on resource: ${r.body.RoleArn}`,
+            }
+          : undefined,
+    });
+    const roleArn = 'arn:aws:iam::210987654321:role/CartographerReadOnly';
+    const err = await collect({ accessKeyId: KEY }, { accounts: [{ id: '210987654321', roleArn }] }).catch(
+      (e) => e,
+    );
+    expect(err).toMatchObject({ kind: 'access-denied', permission: 'sts:AssumeRole' });
+    expect(err.summary).toBe(`Cannot assume ${roleArn} for account 210987654321: access denied.`);
+    expect(err.hint).toContain('trust policy');
+    expect(endpoint!.calls('LookupEvents')).toHaveLength(0);
+  });
 });
