@@ -25,14 +25,12 @@ class LabelIndex {
   /** For position p: the nearest position ≥ p (or ≤ p for prev) that may be unused (path-compressed). */
   private nextFree: number[] = [];
   private prevFree: number[] = [];
-  /** Position of each event index in `at`. */
-  readonly pos = new Map<number, number>();
-
-  add(eventIndex: number): void {
-    this.pos.set(eventIndex, this.at.length);
+  /** Appends an event index and returns its position in `at`. */
+  add(eventIndex: number): number {
     this.nextFree.push(this.at.length);
     this.prevFree.push(this.at.length);
     this.at.push(eventIndex);
+    return this.at.length - 1;
   }
 
   findNext(p: number, used: Uint8Array): number {
@@ -84,6 +82,8 @@ export function assemble(
   const used = new Uint8Array(n);
   const index = new Map<string, LabelIndex>();
   const anchorOf = new Uint8Array(n);
+  /** positions[i][k]: where event i sits in the index of its k-th label. */
+  const positions: number[][] = events.map(() => []);
   for (let i = 0; i < n; i++) {
     const e = events[i]!;
     for (const label of e.labels) {
@@ -92,7 +92,7 @@ export function assemble(
         li = new LabelIndex();
         index.set(label, li);
       }
-      li.add(i);
+      positions[i]!.push(li.add(i));
       const def = rules.defs.get(label);
       if (def && (def.anchors === null || def.anchors.has(e.key))) anchorOf[i] = 1;
     }
@@ -106,11 +106,12 @@ export function assemble(
   /** What anchor i would make now: its first label whose required events are in the window. */
   const candidateFor = (i: number): Candidate | undefined => {
     const e = events[i]!;
-    for (const label of e.labels) {
+    for (let k = 0; k < e.labels.length; k++) {
+      const label = e.labels[k]!;
       const def = rules.defs.get(label);
       if (!def || (def.anchors !== null && !def.anchors.has(e.key))) continue;
       const li = index.get(label) as LabelIndex;
-      const p = li.pos.get(i) as number;
+      const p = positions[i]![k]!;
       const window = collectWindow(li, p, used, time, time(i) - def.lookbackMs, time(i) + def.lookaheadMs);
       if (!requiredPresent(def, window, events)) continue;
       if (def.eachEvent) return { def, members: [i], anchor: i };

@@ -1,0 +1,53 @@
+/**
+ * Size: one million events through the signal engine. The input is the demo console session repeated
+ * 1,000 times an hour apart (fresh event ids), plus a 100,000-call programmatic burst; the engine must
+ * finish and find exactly 1,000 times what it finds in one copy, and one collapsed line for the burst.
+ * (No timing assertion: a quadratic pass would not finish within the test's time-out; speed is for `npm run bench`.)
+ */
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { EngineEvent } from '../engine/model.ts';
+import { createSignalMapper } from '../engine/signals/index.ts';
+import { readEvents, session } from './signals-support.ts';
+
+describe('signal engine at scale', () => {
+  it('maps 1,100,000 events linearly with the expected number of actions', { timeout: 600_000 }, async () => {
+    const mapper = await createSignalMapper();
+    const demo = readEvents(join(import.meta.dirname, 'fixtures/cartographer/Demo/InputEvents.json'));
+    const single = mapper.map(session, demo);
+    const copies = 1000;
+    const span = demo[demo.length - 1]!.time - demo[0]!.time + 3_600_000;
+    const events: EngineEvent[] = [];
+    for (let c = 0; c < copies; c++) {
+      for (const e of demo)
+        events.push({ record: e.record, time: e.time + c * span, id: `${e.id}#${c}`, seq: events.length });
+    }
+    const burstStart = events[events.length - 1]!.time + 3_600_000;
+    const getObject = {
+      eventTime: '',
+      eventSource: 's3.amazonaws.com',
+      eventName: 'GetObject',
+      userAgent: 'aws-cli/2.15.0 Python/3.11.6 Linux/6.1 exe/x86_64',
+      requestParameters: { bucketName: 'exfil-target' },
+    };
+    for (let i = 0; i < 100_000; i++) {
+      events.push({
+        record: getObject,
+        time: burstStart + Math.floor(i / 50) * 1000,
+        id: `burst-${i}`,
+        seq: events.length,
+      });
+    }
+    expect(events).toHaveLength(1_100_000);
+
+    const result = mapper.map(session, events);
+    expect(result.signals).toHaveLength(single.signals.length * copies + 1);
+    const users = result.signals.filter((s) => s.id === 'IAM_Users');
+    expect(users).toHaveLength(copies);
+    expect(users.every((s) => s.eventIds.length === 484)).toBe(true);
+    const burst = result.signals[result.signals.length - 1];
+    expect(burst?.name).toBe('`s3:GetObject` ×100000 on bucket exfil-target');
+    const placed = result.signals.reduce((n, s) => n + s.eventIds.length, 0);
+    expect(placed + result.unmappedEventIds.length).toBe(events.length);
+  });
+});
