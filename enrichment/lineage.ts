@@ -93,7 +93,7 @@ function describe(ip: string | undefined, source: SourceClass): string {
 
 export class CredentialLineageTracker {
   private readonly issuances = new Map<string, Issuance>();
-  /** Public addresses used by people (IAM users, root, console sessions): not where instance keys should be. */
+  /** Addresses used by people (IAM users, root, console sessions): not where instance keys should be. */
   private readonly humanAddresses = new Map<string, string>();
   private readonly instanceKeys = new Map<string, InstanceKeyUse>();
 
@@ -111,7 +111,8 @@ export class CredentialLineageTracker {
     }
 
     const type = r.userIdentity?.type;
-    if (source.kind === 'public' && ip && (type === 'IAMUser' || type === 'Root' || isConsole(r))) {
+    // Private addresses count too: a workstation on a VPN or office network is where stolen keys end up.
+    if (source.ip && ip && (type === 'IAMUser' || type === 'Root' || isConsole(r))) {
       if (!this.humanAddresses.has(ip) && this.humanAddresses.size < MAX_HUMAN_ADDRESSES) {
         this.humanAddresses.set(ip, r.userIdentity?.arn ?? type ?? 'a person');
       }
@@ -241,7 +242,7 @@ export class CredentialLineageTracker {
   private instanceVerdict(r: CloudTrailRecord, key: string): { mismatch: boolean; reason: string } {
     const use = this.classifySource(r.sourceIPAddress);
     const usedAt = describe(r.sourceIPAddress, use);
-    if (use.kind !== 'public' || !r.sourceIPAddress) {
+    if (!use.ip || !r.sourceIPAddress) {
       return { mismatch: false, reason: `instance credentials used from ${usedAt}` };
     }
     if (r.vpcEndpointId)
@@ -253,8 +254,10 @@ export class CredentialLineageTracker {
         reason: `instance credentials used from ${usedAt}, an address ${person} also works from: the key left its instance`,
       };
     }
+    // Inside a VPC the same instance shows several private addresses (endpoints, NAT); only public ones compare.
+    if (use.kind !== 'public') return { mismatch: false, reason: `instance credentials used from ${usedAt}` };
     const first = this.instanceKeys.get(key);
-    if (first?.firstSource.ip && use.ip && first.firstIp !== r.sourceIPAddress) {
+    if (first?.firstSource.ip && first.firstIp !== r.sourceIPAddress) {
       if (first.firstSource.ip.version !== use.ip.version) {
         return {
           mismatch: false,
