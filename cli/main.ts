@@ -11,6 +11,7 @@ const commands: Record<string, () => Promise<CommandModule>> = {
   summarize: () => import('./commands/summarize.ts'),
   rules: () => import('./commands/rules.ts'),
   start: () => import('./commands/start.ts'),
+  digest: () => import('./commands/digest.ts'),
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -1,0 +1,77 @@
+/**
+ * What the scheduled scans remember between runs and restarts: watermarks per scan scope, the
+ * ledger of alerts (an outbox: a row is written `pending` before the Slack post and `posted` with
+ * its ts after, so a crash in between is detected and reconciled at start-up instead of posting
+ * twice), the alert threads repeats are replied into, snoozes, the digests posted and the digest
+ * baseline (facts seen per day). A small interface so SQLite could be replaced.
+ */
+import type { FactSets } from '../../engine/digest/facts.ts';
+
+export type AlertState = 'pending' | 'posted' | 'snoozed';
+
+export interface AlertRow {
+  /** Stable per (rule, first evidence event): the same finding seen by two scans has one key. */
+  key: string;
+  ruleId: string;
+  principal: string;
+  resource: string;
+  severity: string;
+  channel: string;
+  /** Rule + principal + resource: repeats within the window go into this thread. */
+  threadKey: string;
+  /** Set for a repeat: the thread it is (being) posted into. */
+  threadTs?: string;
+  state: AlertState;
+  ts?: string;
+  /** Epoch ms of the finding's first evidence event (repeat windows are measured in event time). */
+  eventAt: number;
+  /** Epoch ms, wall clock, when the row was written (Slack ts are wall clock too). */
+  createdAt: number;
+}
+
+export interface AlertThread {
+  channel: string;
+  ts: string;
+  /** Epoch ms of the last alert posted into it. */
+  lastAt: number;
+}
+
+export interface DigestRecord {
+  date: string;
+  channel: string;
+  state: 'pending' | 'posted';
+  ts?: string;
+  createdAt: number;
+}
+
+export interface SchedulerState {
+  getWatermark(scope: string): number | undefined;
+  setWatermark(scope: string, ms: number): void;
+
+  getAlert(key: string): AlertRow | undefined;
+  /** Writes the row as `pending` (or `snoozed`); false when the key is already in the ledger. */
+  beginAlert(row: Omit<AlertRow, 'ts'>): boolean;
+  markAlertPosted(key: string, ts: string): void;
+  dropAlert(key: string): void;
+  pendingAlerts(): AlertRow[];
+
+  getThread(threadKey: string): AlertThread | undefined;
+  touchThread(threadKey: string, thread: AlertThread): void;
+
+  snooze(ruleId: string, principal: string, until: number, by: string): void;
+  /** The end of an active snooze of this rule for this principal, if any. */
+  snoozedUntil(ruleId: string, principal: string, now: number): number | undefined;
+
+  getDigest(date: string): DigestRecord | undefined;
+  beginDigest(date: string, channel: string, at: number): void;
+  markDigestPosted(date: string, ts: string): void;
+  dropDigest(date: string): void;
+
+  addBaseline(day: string, facts: FactSets): void;
+  /** Facts of the days in [fromDay, beforeDay), and how many days had any. */
+  baseline(fromDay: string, beforeDay: string): { facts: FactSets; days: number };
+
+  /** Forgets ledger rows and threads older than the given time (the ledger must outlive the lateness window). */
+  prune(olderThan: number): void;
+  close(): void;
+}

@@ -1,0 +1,230 @@
+/** SchedulerState on SQLite (better-sqlite3, WAL): one row per fact, every write a single statement. */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { emptyFacts, FACT_KINDS, type FactKind, type FactSets } from '../../engine/digest/facts.ts';
+import type { AlertRow, AlertState, DigestRecord, SchedulerState } from './scheduler-state.ts';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS sched_watermarks (
+  scope TEXT PRIMARY KEY,
+  until_ms INTEGER NOT NULL,
+  updated_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sched_alerts (
+  key TEXT PRIMARY KEY,
+  rule_id TEXT NOT NULL,
+  principal TEXT NOT NULL,
+  resource TEXT NOT NULL,
+  severity TEXT NOT NULL,
+  channel TEXT NOT NULL,
+  thread_key TEXT NOT NULL,
+  thread_ts TEXT,
+  state TEXT NOT NULL,
+  ts TEXT,
+  event_at INTEGER NOT NULL,
+  created_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS sched_alerts_state ON sched_alerts(state);
+CREATE TABLE IF NOT EXISTS sched_threads (
+  thread_key TEXT PRIMARY KEY,
+  channel TEXT NOT NULL,
+  ts TEXT NOT NULL,
+  last_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sched_snoozes (
+  rule_id TEXT NOT NULL,
+  principal TEXT NOT NULL,
+  until_ms INTEGER NOT NULL,
+  by_user TEXT NOT NULL,
+  PRIMARY KEY (rule_id, principal)
+);
+CREATE TABLE IF NOT EXISTS sched_digests (
+  date TEXT PRIMARY KEY,
+  channel TEXT NOT NULL,
+  state TEXT NOT NULL,
+  ts TEXT,
+  created_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sched_baseline (
+  day TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  value TEXT NOT NULL,
+  PRIMARY KEY (day, kind, value)
+);
+`;
+
+interface AlertDbRow {
+  key: string;
+  rule_id: string;
+  principal: string;
+  resource: string;
+  severity: string;
+  channel: string;
+  thread_key: string;
+  thread_ts: string | null;
+  state: string;
+  ts: string | null;
+  event_at: number;
+  created_at: number;
+}
+
+export function openSchedulerState(file: string): SchedulerState {
+  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  db.pragma('busy_timeout = 5000');
+  // The ledger is the exactly-once guarantee: a row must be on disk before the Slack post happens.
+  db.pragma('synchronous = FULL');
+  db.exec(SCHEMA);
+
+  const q = {
+    getWm: db.prepare('SELECT until_ms FROM sched_watermarks WHERE scope = ?'),
+    setWm: db.prepare(
+      'INSERT INTO sched_watermarks (scope, until_ms, updated_at) VALUES (?, ?, ?) ON CONFLICT(scope) DO UPDATE SET until_ms = excluded.until_ms, updated_at = excluded.updated_at',
+    ),
+    getAlert: db.prepare('SELECT * FROM sched_alerts WHERE key = ?'),
+    insertAlert: db.prepare(
+      'INSERT OR IGNORE INTO sched_alerts (key, rule_id, principal, resource, severity, channel, thread_key, thread_ts, state, event_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    ),
+    postedAlert: db.prepare("UPDATE sched_alerts SET state = 'posted', ts = ? WHERE key = ?"),
+    dropAlert: db.prepare('DELETE FROM sched_alerts WHERE key = ?'),
+    pending: db.prepare("SELECT * FROM sched_alerts WHERE state = 'pending' ORDER BY created_at, key"),
+    getThread: db.prepare('SELECT channel, ts, last_at FROM sched_threads WHERE thread_key = ?'),
+    setThread: db.prepare(
+      'INSERT INTO sched_threads (thread_key, channel, ts, last_at) VALUES (?, ?, ?, ?) ON CONFLICT(thread_key) DO UPDATE SET channel = excluded.channel, ts = excluded.ts, last_at = excluded.last_at',
+    ),
+    snooze: db.prepare(
+      'INSERT INTO sched_snoozes (rule_id, principal, until_ms, by_user) VALUES (?, ?, ?, ?) ON CONFLICT(rule_id, principal) DO UPDATE SET until_ms = excluded.until_ms, by_user = excluded.by_user',
+    ),
+    snoozed: db.prepare(
+      'SELECT until_ms FROM sched_snoozes WHERE rule_id = ? AND principal = ? AND until_ms > ?',
+    ),
+    getDigest: db.prepare('SELECT * FROM sched_digests WHERE date = ?'),
+    beginDigest: db.prepare(
+      "INSERT OR REPLACE INTO sched_digests (date, channel, state, ts, created_at) VALUES (?, ?, 'pending', NULL, ?)",
+    ),
+    postedDigest: db.prepare("UPDATE sched_digests SET state = 'posted', ts = ? WHERE date = ?"),
+    dropDigest: db.prepare('DELETE FROM sched_digests WHERE date = ?'),
+    addFact: db.prepare('INSERT OR IGNORE INTO sched_baseline (day, kind, value) VALUES (?, ?, ?)'),
+    baseline: db.prepare('SELECT day, kind, value FROM sched_baseline WHERE day >= ? AND day < ?'),
+    pruneAlerts: db.prepare("DELETE FROM sched_alerts WHERE created_at < ? AND state != 'pending'"),
+    pruneThreads: db.prepare('DELETE FROM sched_threads WHERE last_at < ?'),
+    pruneSnoozes: db.prepare('DELETE FROM sched_snoozes WHERE until_ms < ?'),
+  };
+
+  const toAlert = (r: AlertDbRow): AlertRow => ({
+    key: r.key,
+    ruleId: r.rule_id,
+    principal: r.principal,
+    resource: r.resource,
+    severity: r.severity,
+    channel: r.channel,
+    threadKey: r.thread_key,
+    ...(r.thread_ts ? { threadTs: r.thread_ts } : {}),
+    state: r.state as AlertState,
+    ...(r.ts ? { ts: r.ts } : {}),
+    eventAt: r.event_at,
+    createdAt: r.created_at,
+  });
+
+  const addBaseline = db.transaction((day: string, facts: FactSets) => {
+    for (const kind of FACT_KINDS) for (const v of facts[kind]) q.addFact.run(day, kind, v);
+  });
+
+  return {
+    getWatermark(scope) {
+      const row = q.getWm.get(scope) as { until_ms: number } | undefined;
+      return row?.until_ms;
+    },
+    setWatermark(scope, ms) {
+      q.setWm.run(scope, ms, new Date().toISOString());
+    },
+    getAlert(key) {
+      const row = q.getAlert.get(key) as AlertDbRow | undefined;
+      return row ? toAlert(row) : undefined;
+    },
+    beginAlert(row) {
+      const r = q.insertAlert.run(
+        row.key,
+        row.ruleId,
+        row.principal,
+        row.resource,
+        row.severity,
+        row.channel,
+        row.threadKey,
+        row.threadTs ?? null,
+        row.state,
+        row.eventAt,
+        row.createdAt,
+      );
+      return r.changes === 1;
+    },
+    markAlertPosted(key, ts) {
+      q.postedAlert.run(ts, key);
+    },
+    dropAlert(key) {
+      q.dropAlert.run(key);
+    },
+    pendingAlerts() {
+      return (q.pending.all() as AlertDbRow[]).map(toAlert);
+    },
+    getThread(threadKey) {
+      const row = q.getThread.get(threadKey) as { channel: string; ts: string; last_at: number } | undefined;
+      return row ? { channel: row.channel, ts: row.ts, lastAt: row.last_at } : undefined;
+    },
+    touchThread(threadKey, t) {
+      q.setThread.run(threadKey, t.channel, t.ts, t.lastAt);
+    },
+    snooze(ruleId, principal, until, by) {
+      q.snooze.run(ruleId, principal, until, by);
+    },
+    snoozedUntil(ruleId, principal, now) {
+      const row = q.snoozed.get(ruleId, principal, now) as { until_ms: number } | undefined;
+      return row?.until_ms;
+    },
+    getDigest(date) {
+      const r = q.getDigest.get(date) as
+        | { date: string; channel: string; state: string; ts: string | null; created_at: number }
+        | undefined;
+      if (!r) return undefined;
+      const rec: DigestRecord = {
+        date: r.date,
+        channel: r.channel,
+        state: r.state as DigestRecord['state'],
+        createdAt: r.created_at,
+      };
+      if (r.ts) rec.ts = r.ts;
+      return rec;
+    },
+    beginDigest(date, channel, at) {
+      q.beginDigest.run(date, channel, at);
+    },
+    markDigestPosted(date, ts) {
+      q.postedDigest.run(ts, date);
+    },
+    dropDigest(date) {
+      q.dropDigest.run(date);
+    },
+    addBaseline(day, facts) {
+      addBaseline(day, facts);
+    },
+    baseline(fromDay, beforeDay) {
+      const facts = emptyFacts();
+      const days = new Set<string>();
+      for (const r of q.baseline.all(fromDay, beforeDay) as { day: string; kind: string; value: string }[]) {
+        days.add(r.day);
+        facts[r.kind as FactKind]?.add(r.value);
+      }
+      return { facts, days: days.size };
+    },
+    prune(olderThan) {
+      q.pruneAlerts.run(olderThan);
+      q.pruneThreads.run(olderThan);
+      q.pruneSnoozes.run(olderThan);
+    },
+    close() {
+      db.close();
+    },
+  };
+}

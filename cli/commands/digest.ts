@@ -1,0 +1,156 @@
+/** `cartographer digest`: the daily digest of one day, as text for a terminal or as JSON. */
+import { parseArgs } from 'node:util';
+import { loadScanStages } from '../../bot/scheduler/stages.ts';
+import { type Digest, digestJson } from '../../engine/digest/build.ts';
+import { dayBounds, dayOf, isValidTimeZone } from '../../engine/digest/day.ts';
+import { FACT_KINDS } from '../../engine/digest/facts.ts';
+import { produceDigest } from '../../engine/digest/produce.ts';
+import { SEVERITIES } from '../../engine/model.ts';
+import {
+  InputError,
+  resolveSource,
+  sourceOptionSpec,
+  sourceOptionsUsage,
+  UsageError,
+} from '../source-options.ts';
+
+export const usage = `usage: cartographer digest [files|directories…] [options]
+
+The daily digest: the day's sessions ranked by risk, findings by severity and ATT&CK tactic, what is
+new against the earlier days (principals, /24 or /48 source networks, regions, client families,
+services) and the top findings. Local files with no events on the day: the files' latest day, said so.
+
+options:
+  --date YYYY-MM-DD      the local day (default: today)
+  --timezone ZONE        IANA time zone of the day (default: CARTOGRAPHER_TIMEZONE or UTC)
+  --baseline-days N      earlier days the "new" comparison uses (default 14)
+  --format text|json     json: {"date","sessions":[{"key","principal","risk","findings"}],"countsBySeverity","countsByTactic","new"}
+${sourceOptionsUsage}
+
+exit codes: 0 done · 1 an input could not be read · 2 bad arguments`;
+
+export async function run(argv: string[]): Promise<number> {
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse(argv);
+  } catch (e) {
+    return usageError((e as Error).message);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    process.stdout.write(`${usage}\n`);
+    return 0;
+  }
+  const format = values.format ?? 'text';
+  if (format !== 'text' && format !== 'json')
+    return usageError(`--format must be text or json (got '${format}')`);
+  const timeZone = values.timezone ?? (process.env.CARTOGRAPHER_TIMEZONE || 'UTC');
+  if (!isValidTimeZone(timeZone)) return usageError(`--timezone '${timeZone}' is not an IANA time zone`);
+  if (values.date !== undefined) {
+    try {
+      dayBounds(values.date, timeZone);
+    } catch (e) {
+      return usageError(`--date: ${(e as Error).message}`);
+    }
+  }
+  const baselineDays = Number(values['baseline-days'] ?? 14);
+  if (!Number.isInteger(baselineDays) || baselineDays < 1 || baselineDays > 90) {
+    return usageError(
+      `--baseline-days must be a whole number from 1 to 90 (got '${values['baseline-days']}')`,
+    );
+  }
+  if (values.since !== undefined || values.until !== undefined) {
+    return usageError('--since/--until do not apply: a digest covers one day, choose it with --date');
+  }
+  let resolved: Awaited<ReturnType<typeof resolveSource>>;
+  try {
+    resolved = await resolveSource(values, positionals.length ? positionals : defaultPaths());
+  } catch (e) {
+    if (e instanceof UsageError || (e as Error).name === 'ConfigError')
+      return usageError((e as Error).message);
+    if (e instanceof InputError) {
+      process.stderr.write(`cartographer digest: ${(e as Error).message}\n`);
+      return 1;
+    }
+    throw e;
+  }
+  const stages = await loadScanStages();
+  const produced = await produceDigest(resolved.source, stages, {
+    ...(values.date ? { date: values.date } : {}),
+    defaultDate: dayOf(Date.now(), timeZone),
+    timeZone,
+    baselineDays,
+    query: resolved.query,
+  });
+  for (const note of produced.notes) process.stderr.write(`note: ${note}\n`);
+  for (const r of produced.inputs.rejected.slice(0, 20)) {
+    process.stderr.write(`skipped bad input at ${r.where}: ${r.reason}\n`);
+  }
+  if (format === 'json') process.stdout.write(`${JSON.stringify(digestJson(produced.digest), null, 2)}\n`);
+  else process.stdout.write(formatDigestText(produced.digest));
+  return 0;
+}
+
+function defaultPaths(): string[] {
+  return process.env.CARTOGRAPHER_LOCAL_PATH ? [] : ['demo/'];
+}
+
+export function formatDigestText(d: Digest): string {
+  const lines: string[] = [];
+  const sev = [...SEVERITIES]
+    .reverse()
+    .filter((s) => d.countsBySeverity[s] > 0)
+    .map((s) => `${d.countsBySeverity[s]} ${s}`)
+    .join(', ');
+  lines.push(`Digest ${d.date} (${d.timeZone})`);
+  lines.push(`  ${d.totals.sessions} sessions, ${d.totals.events} events; findings: ${sev || 'none'}`);
+  const tactics = Object.entries(d.countsByTactic);
+  if (tactics.length) lines.push(`  ATT&CK: ${tactics.map(([t, n]) => `${t} ${n}`).join(', ')}`);
+  if (d.quiet) lines.push('  Quiet day: no findings above info, nothing new.');
+  lines.push('', 'Sessions by risk:');
+  for (const s of d.sessions.slice(0, 20)) {
+    lines.push(`  ${String(s.risk).padStart(3)}  ${s.principal}  (${s.findings.length} findings)  ${s.key}`);
+  }
+  if (d.sessions.length > 20) lines.push(`  … ${d.sessions.length - 20} more`);
+  lines.push('');
+  if (d.new.baselineDays === 0) lines.push('New: no earlier days to compare with.');
+  else {
+    lines.push(`New against the last ${d.new.baselineDays} day(s) with data:`);
+    let any = false;
+    for (const k of FACT_KINDS) {
+      if (d.new[k].length === 0) continue;
+      any = true;
+      lines.push(`  ${k}: ${d.new[k].slice(0, 10).join(', ')}${d.new[k].length > 10 ? ', …' : ''}`);
+    }
+    if (!any) lines.push('  nothing');
+  }
+  if (d.topFindings.length) {
+    lines.push('', 'Top findings:');
+    for (const t of d.topFindings) {
+      lines.push(
+        `  [${t.finding.severity}] ${t.finding.title} — ${t.principal} at ${t.finding.time} (${t.sessionKey})`,
+      );
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+function parse(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      ...sourceOptionSpec,
+      date: { type: 'string' },
+      timezone: { type: 'string' },
+      'baseline-days': { type: 'string' },
+      format: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+}
+
+function usageError(message: string): number {
+  process.stderr.write(`cartographer digest: ${message}\n\n${usage}\n`);
+  return 2;
+}
