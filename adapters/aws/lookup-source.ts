@@ -8,6 +8,7 @@
  * Pages arrive newest first and interleaved across regions, so records are collected (up to the event cap) and
  * handed on in time order.
  */
+import { setMaxListeners } from 'node:events';
 import {
   CloudTrailClient,
   type CloudTrailClientConfig,
@@ -93,6 +94,8 @@ async function* readLookup(
   const cap = Math.min(query.maxEvents ?? Number.POSITIVE_INFINITY, options.maxEvents ?? 10_000);
 
   const controller = new AbortController();
+  // Every in-flight request, back-off and limiter wait listens on this one signal: one set per account-region.
+  setMaxListeners(10 + targets.length * 4, controller.signal);
   const onCallerAbort = () => controller.abort(signal?.reason);
   signal?.addEventListener('abort', onCallerAbort, { once: true });
   let timedOut = false;
