@@ -58,15 +58,32 @@ export function testSignal(t: SignalTest, given: DraftSignal | undefined, curren
   if (t.minEvents !== undefined && s.members.length < t.minEvents) return false;
   if (t.onlyEvents && !s.members.every((e) => t.onlyEvents?.includes(eventKey(e.record)))) return false;
   if (t.anyEventParams) {
-    let test = objectTests.get(t.anyEventParams);
-    if (!test) {
-      test = compileObjectTest(t.anyEventParams);
-      objectTests.set(t.anyEventParams, test);
+    const test = objectTest(t.anyEventParams);
+    if (!s.members.some((e) => test(new ObjectFacts(e.record.requestParameters, e.record.awsRegion))))
+      return false;
+  }
+  if (t.anchorEvent !== undefined && (s === NONE || eventKey(s.anchor.record) !== t.anchorEvent))
+    return false;
+  if (t.anchorParams) {
+    if (
+      s === NONE ||
+      !objectTest(t.anchorParams)(
+        new ObjectFacts(s.anchor.record.requestParameters, s.anchor.record.awsRegion),
+      )
+    ) {
+      return false;
     }
-    const tt = test;
-    if (!s.members.some((e) => tt(new ObjectFacts(e.record.requestParameters)))) return false;
   }
   return true;
+}
+
+function objectTest(t: object): (o: ObjectFacts) => boolean {
+  let test = objectTests.get(t);
+  if (!test) {
+    test = compileObjectTest(t);
+    objectTests.set(t, test);
+  }
+  return test;
 }
 
 export function testCondition(c: FollowupCondition | undefined, ctx: FollowupContext): boolean {

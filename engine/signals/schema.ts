@@ -123,6 +123,9 @@ export interface SignalTest {
   onlyEvents?: string[];
   /** Some member event satisfies these requestParameters tests. */
   anyEventParams?: ObjectTest;
+  /** The signal's anchor event has this name / these requestParameters. */
+  anchorEvent?: string;
+  anchorParams?: ObjectTest;
 }
 export const SignalTestSchema: z.ZodType<SignalTest> = z.lazy(() =>
   z.strictObject({
@@ -137,6 +140,8 @@ export const SignalTestSchema: z.ZodType<SignalTest> = z.lazy(() =>
     minEvents: z.number().int().min(0).optional(),
     onlyEvents: z.array(eventName).min(1).optional(),
     anyEventParams: ObjectTestSchema.optional(),
+    anchorEvent: eventName.optional(),
+    anchorParams: ObjectTestSchema.optional(),
   }),
 );
 
