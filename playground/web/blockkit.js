@@ -65,40 +65,42 @@ function emoji(s) {
   return s.replace(/:([a-z0-9_+-]+):/g, (m, name) => EMOJI[name] ?? m);
 }
 
-/** Inline mrkdwn (no code blocks): links, mentions, bold, italic, strike, inline code. */
+/**
+ * Inline mrkdwn (no code blocks): inline code, links, mentions, bold, italic, strike. Code spans are
+ * set aside first so their content is left alone, but formatting may wrap them, as in Slack
+ * (`*`iam:GetUser` ×81*` is bold around the code).
+ */
 function inline(text) {
-  const parts = [];
-  // Split out inline code first so its content is left alone.
-  const segments = text.split(/(`[^`\n]+`)/);
-  for (const seg of segments) {
-    if (seg.startsWith('`') && seg.endsWith('`') && seg.length > 1) {
-      parts.push(`<code>${escapeHtml(unescapeSlack(seg.slice(1, -1)))}</code>`);
-      continue;
+  const codes = [];
+  const held = text.replace(/`([^`\n]+)`/g, (_, code) => {
+    codes.push(code);
+    return `\uE000${codes.length - 1}\uE001`;
+  });
+  let html = '';
+  let last = 0;
+  const linkRe = /<([^>|]+)(?:\|([^>]+))?>/g;
+  for (let m = linkRe.exec(held); m; m = linkRe.exec(held)) {
+    html += formatText(held.slice(last, m.index));
+    const target = m[1];
+    const label = m[2];
+    if (target.startsWith('@'))
+      html += `<span class="mention">@${escapeHtml(label ?? target.slice(1))}</span>`;
+    else if (target.startsWith('#'))
+      html += `<span class="mention">#${escapeHtml(label ?? target.slice(1))}</span>`;
+    else if (target.startsWith('!'))
+      html += `<span class="mention">@${escapeHtml(target.slice(1).split('^')[0])}</span>`;
+    else {
+      const href = unescapeSlack(target);
+      const safe = /^(https?:|mailto:)/i.test(href) ? href : '#';
+      html += `<a href="${escapeHtml(safe)}" target="_blank" rel="noopener">${formatText(label ?? target)}</a>`;
     }
-    let html = '';
-    let last = 0;
-    const linkRe = /<([^>|]+)(?:\|([^>]+))?>/g;
-    for (let m = linkRe.exec(seg); m; m = linkRe.exec(seg)) {
-      html += formatText(seg.slice(last, m.index));
-      const target = m[1];
-      const label = m[2];
-      if (target.startsWith('@'))
-        html += `<span class="mention">@${escapeHtml(label ?? target.slice(1))}</span>`;
-      else if (target.startsWith('#'))
-        html += `<span class="mention">#${escapeHtml(label ?? target.slice(1))}</span>`;
-      else if (target.startsWith('!'))
-        html += `<span class="mention">@${escapeHtml(target.slice(1).split('^')[0])}</span>`;
-      else {
-        const href = unescapeSlack(target);
-        const safe = /^(https?:|mailto:)/i.test(href) ? href : '#';
-        html += `<a href="${escapeHtml(safe)}" target="_blank" rel="noopener">${formatText(label ?? target)}</a>`;
-      }
-      last = m.index + m[0].length;
-    }
-    html += formatText(seg.slice(last));
-    parts.push(html);
+    last = m.index + m[0].length;
   }
-  return parts.join('');
+  html += formatText(held.slice(last));
+  return html.replace(
+    /\uE000(\d+)\uE001/g,
+    (_, i) => `<code>${escapeHtml(unescapeSlack(codes[Number(i)]))}</code>`,
+  );
 }
 
 function formatText(raw) {
@@ -155,7 +157,7 @@ function button(element, onAction) {
   if (element.url) {
     b.addEventListener('click', () => window.open(element.url, '_blank', 'noopener'));
   } else {
-    b.addEventListener('click', () => onAction(element));
+    b.addEventListener('click', () => onAction(element, b));
   }
   return b;
 }
@@ -175,7 +177,7 @@ function renderElement(element, onAction) {
         select.appendChild(opt);
       }
       select.addEventListener('change', () =>
-        onAction({ ...element, selected_option: options.find((o) => o.value === select.value) }),
+        onAction({ ...element, selected_option: options.find((o) => o.value === select.value) }, select),
       );
       wrap.appendChild(select);
       return wrap;
@@ -194,11 +196,14 @@ function renderElement(element, onAction) {
   }
 }
 
-/** Renders an array of blocks into a container element. `onAction(element, block)` receives clicks. */
+/**
+ * Renders an array of blocks into a container element. `onAction(element, block, node)` receives
+ * clicks and selections (`node` is the button or select, so the caller can show it is busy).
+ */
 export function renderBlocks(blocks, onAction) {
   const root = el('div', 'blocks');
   for (const block of blocks ?? []) {
-    const act = (element) => onAction(element, block);
+    const act = (element, node) => onAction(element, block, node);
     switch (block.type) {
       case 'header':
         root.appendChild(el('div', 'bk-header', textObject(block.text)));
@@ -246,6 +251,9 @@ export function renderBlocks(blocks, onAction) {
         root.appendChild(img);
         break;
       }
+      case 'input':
+        root.appendChild(inputBlock(block));
+        break;
       default:
         root.appendChild(el('div', 'bk-unsupported', `[unsupported block: ${escapeHtml(block.type)}]`));
     }
@@ -280,3 +288,80 @@ function richText(block) {
     })
     .join('');
 }
+
+/** An input block of a modal: label, the control, hint and a slot for the error Slack would show. */
+function inputBlock(block) {
+  const wrap = el('div', 'bk-input');
+  wrap.dataset.blockId = block.block_id ?? '';
+  const element = block.element ?? {};
+  const id = `in-${block.block_id}-${element.action_id}`;
+  const label = el('label', 'bk-input-label', textObject(block.label));
+  label.htmlFor = id;
+  if (block.optional) label.appendChild(el('span', 'bk-optional', ' (optional)'));
+  wrap.appendChild(label);
+  let control;
+  if (element.type === 'static_select') {
+    control = el('select', 'bk-input-control');
+    const options = element.options ?? (element.option_groups ?? []).flatMap((g) => g.options);
+    if (!element.initial_option) {
+      const none = el('option', '', textObject(element.placeholder) || 'Select an item');
+      none.value = '';
+      control.appendChild(none);
+    }
+    for (const o of options) {
+      const opt = el('option', '', textObject(o.text));
+      opt.value = o.value;
+      if (element.initial_option?.value === o.value) opt.selected = true;
+      control.appendChild(opt);
+    }
+  } else if (element.type === 'plain_text_input') {
+    control = el(element.multiline ? 'textarea' : 'input', 'bk-input-control');
+    if (!element.multiline) control.type = 'text';
+    if (element.initial_value) control.value = element.initial_value;
+    if (element.placeholder) control.placeholder = element.placeholder.text ?? '';
+    if (element.max_length) control.maxLength = element.max_length;
+    if (element.min_length) control.dataset.minLength = String(element.min_length);
+  } else {
+    control = el('div', 'bk-unsupported', `[unsupported input: ${escapeHtml(element.type)}]`);
+  }
+  control.id = id;
+  control.dataset.actionId = element.action_id ?? '';
+  control.dataset.optional = block.optional ? 'true' : 'false';
+  wrap.appendChild(control);
+  if (block.hint) wrap.appendChild(el('div', 'bk-hint', textObject(block.hint)));
+  wrap.appendChild(el('div', 'bk-input-error'));
+  return wrap;
+}
+
+/**
+ * Reads a rendered modal's inputs the way Slack checks them before submitting: required fields and
+ * min/max length are enforced in the client. Returns `{ values: {block_id: {action_id: value}}, errors }`.
+ */
+export function readInputs(root) {
+  const values = {};
+  const errors = {};
+  for (const wrap of root.querySelectorAll('.bk-input')) {
+    const control = wrap.querySelector('.bk-input-control');
+    if (!control) continue;
+    const blockId = wrap.dataset.blockId;
+    const value = control.value ?? '';
+    const min = Number(control.dataset.minLength ?? 0);
+    if (!value.trim() && control.dataset.optional !== 'true')
+      errors[blockId] = 'Please complete this required field.';
+    else if (value && min && value.length < min) errors[blockId] = `Must have at least ${min} characters`;
+    values[blockId] = { [control.dataset.actionId]: value };
+  }
+  return { values, errors };
+}
+
+/** Shows errors (`{block_id: message}`, as in `response_action: errors`) under their inputs. */
+export function showInputErrors(root, errors) {
+  for (const wrap of root.querySelectorAll('.bk-input')) {
+    const message = errors[wrap.dataset.blockId];
+    wrap.classList.toggle('has-error', Boolean(message));
+    const slot = wrap.querySelector('.bk-input-error');
+    if (slot) slot.textContent = message ?? '';
+  }
+}
+
+export { escapeHtml, textObject };

@@ -1,0 +1,279 @@
+/**
+ * The playground end to end, in headless Chromium: the same `startCartographer` that `npm start`
+ * runs (no Slack credentials → the local Slack stand-in), the real bot on the bundled demo logs, and
+ * the page served by the stand-in. What the page shows is checked against the demo data itself and
+ * against the stand-in's record of what the bot posted.
+ */
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type StartedCartographer, startCartographer } from '../cli/start.ts';
+
+const CHROMIUM = '/usr/bin/chromium';
+const DEMO_DIR = join(import.meta.dirname, '..', 'demo');
+const ARTIFACTS = join(import.meta.dirname, '..', 'test-artifacts');
+
+interface DemoRecord {
+  userIdentity?: { accessKeyId?: string };
+  responseElements?: { credentials?: { sessionToken?: string; secretAccessKey?: string } } | null;
+}
+
+/** Every CloudTrail record of the bundled demo (Records files and bare arrays). */
+function demoRecords(): DemoRecord[] {
+  const out: DemoRecord[] = [];
+  const walk = (dir: string) => {
+    for (const name of readdirSync(dir)) {
+      const path = join(dir, name);
+      if (statSync(path).isDirectory()) walk(path);
+      else if (name.endsWith('.json')) {
+        const data = JSON.parse(readFileSync(path, 'utf8'));
+        out.push(...(Array.isArray(data) ? data : (data.Records ?? [])));
+      }
+    }
+  };
+  walk(DEMO_DIR);
+  return out;
+}
+
+const records = demoRecords();
+const countByKey = new Map<string, number>();
+for (const r of records) {
+  const key = r.userIdentity?.accessKeyId;
+  if (key) countByKey.set(key, (countByKey.get(key) ?? 0) + 1);
+}
+/** The demo's busiest access key: the session a newcomer is most likely to be offered first. */
+const [busiestKey, busiestCount] = [...countByKey.entries()].sort((a, b) => b[1] - a[1])[0] ?? ['', 0];
+
+let started: StartedCartographer;
+let context: BrowserContext;
+let page: Page;
+let workDir: string;
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(
+      `${CHROMIUM} is missing: the playground browser test needs Debian's chromium. Run \`apt-get install -y chromium\` (.ci/run installs it).`,
+    );
+  }
+  mkdirSync(ARTIFACTS, { recursive: true });
+  workDir = mkdtempSync(join(tmpdir(), 'cartographer-playground-'));
+  // Only what `npm start` on a fresh clone has: no Slack settings, so the stand-in starts.
+  started = await startCartographer({
+    PATH: process.env.PATH,
+    CARTOGRAPHER_PLAYGROUND_PORT: '0',
+    PORT: '0',
+    CARTOGRAPHER_DB: join(workDir, 'bot.db'),
+    CARTOGRAPHER_ALLOWLIST: join(workDir, 'allowlist.yaml'),
+    CARTOGRAPHER_LOCAL_PATH: DEMO_DIR,
+    LOG_LEVEL: 'warn',
+  });
+  context = await chromium.launchPersistentContext(join(workDir, 'chromium-profile'), {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+    viewport: { width: 1440, height: 900 },
+  });
+  page = context.pages()[0] ?? (await context.newPage());
+  const errors: string[] = [];
+  page.on('pageerror', (err) => errors.push(err.message));
+  (page as Page & { errors?: string[] }).errors = errors;
+  await page.goto(started.standin!.url);
+});
+
+afterAll(async () => {
+  await context?.close();
+  await started?.stop();
+  if (workDir) rmSync(workDir, { recursive: true, force: true });
+});
+
+function pageErrors(): string[] {
+  return (page as Page & { errors?: string[] }).errors ?? [];
+}
+
+describe('playground page in Chromium', () => {
+  it('serves the page on 127.0.0.1 and nothing outside playground/web', async () => {
+    const url = started.standin!.url;
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    const index = await fetch(`${url}/`);
+    expect(index.headers.get('content-type')).toContain('text/html');
+    expect(await index.text()).toContain('/web/app.js');
+    const script = await fetch(`${url}/web/app.js`);
+    expect(script.headers.get('content-type')).toContain('javascript');
+    // Raw paths (fetch would normalise the dots away before sending).
+    for (const sneaky of [
+      '/web/../../package.json',
+      '/web/..%2F..%2Fpackage.json',
+      '/web/serve.ts',
+      '/web/',
+    ]) {
+      const res = await rawGet(url, sneaky);
+      expect(res.status, sneaky).not.toBe(200);
+      expect(res.body, sneaky).not.toContain('devDependencies');
+      expect(res.body, sneaky).not.toContain('readFile');
+    }
+  });
+
+  it('offers the demo sessions from the bot help, runs a typed session command, shows the thread and the raw events as JSON', async () => {
+    expect(busiestCount).toBeGreaterThan(0);
+    // The first visit asks the bot for its help; the suggestions come from that answer.
+    await expect
+      .poll(() => page.locator('#suggestions .chip').allTextContents(), { timeout: 30_000 })
+      .toContain(`session ${busiestKey}`);
+    await expect
+      .poll(() => page.locator('#messages .message.ephemeral .only-you').count())
+      .toBeGreaterThan(0);
+
+    await page.locator('#composer-input').fill(`/cartographer session ${busiestKey}`);
+    await page.locator('#composer-input').press('Enter');
+
+    // The threaded summary: a header message naming the key, with a "N replies" link.
+    const summary = page
+      .locator('#messages .message', { has: page.locator('.bk-header') })
+      .filter({ hasText: busiestKey })
+      .last();
+    const threadLink = summary.locator('.thread-link');
+    await threadLink.waitFor({ timeout: 45_000 });
+    await expect
+      .poll(() => summary.textContent())
+      .toContain(`${busiestCount.toLocaleString('en-US')} events`);
+    const parentTs = await summary.getAttribute('data-ts');
+    const standin = started.standin!;
+    // The reply count on the page is the stand-in's: wait until the bot has finished the thread.
+    const finalReplies = await waitStable(() => standin.state.thread('C0SOCTRIAGE', parentTs!).length);
+    await expect.poll(() => threadLink.locator('.count').textContent()).toBe(`${finalReplies} replies`);
+    await page.screenshot({ path: join(ARTIFACTS, 'playground-channel.png') });
+
+    await threadLink.click();
+    const thread = page.locator('#thread-pane.open');
+    await thread.waitFor();
+    await expect.poll(() => thread.locator('#thread-messages .message').count()).toBe(finalReplies + 1);
+    await expect.poll(() => thread.textContent()).toContain('Timeline');
+    await page.screenshot({ path: join(ARTIFACTS, 'playground-thread.png') });
+
+    // "Show raw events" on the summary (the thread's first message) uploads the events into the thread.
+    await thread
+      .locator('#thread-messages .message')
+      .first()
+      .getByRole('button', { name: 'Show raw events' })
+      .click();
+    const rawName = `cartographer-${busiestKey}.json`;
+    const rawCard = thread.locator('.file-card').filter({ hasText: rawName });
+    await rawCard.waitFor({ timeout: 45_000 });
+    const preview = rawCard.locator('.file-preview pre');
+    await expect.poll(() => preview.textContent(), { timeout: 30_000 }).toContain('"eventVersion"');
+    await expect
+      .poll(() => rawCard.locator('.preview-more').textContent())
+      .toContain(`${busiestCount.toLocaleString('en-US')} items`);
+    await page.screenshot({ path: join(ARTIFACTS, 'playground-raw-events.png') });
+
+    // The file opens as indented JSON; its content is exactly what the stand-in received.
+    await rawCard.locator('.file').click();
+    const viewer = page.locator('#file-viewer .file-viewer');
+    await viewer.locator('.viewer-body .jk').first().waitFor();
+    const shown = (await viewer.locator('.viewer-body pre').textContent()) ?? '';
+    expect(shown.split('\n').slice(0, 3)).toEqual(['[', '  {', expect.stringMatching(/^ {4}"\w+": /)]);
+    expect(shown).toContain(`"accessKeyId": "${busiestKey}"`);
+    const file = [...standin.state.files.values()].find((f) => f.name === rawName);
+    const uploaded = JSON.parse(file?.content ?? 'null') as DemoRecord[];
+    expect(uploaded).toHaveLength(busiestCount);
+    expect(uploaded.every((r) => r.userIdentity?.accessKeyId === busiestKey)).toBe(true);
+    expect(shown.startsWith(JSON.stringify(uploaded, null, 2).split('\n').slice(0, 2000).join('\n'))).toBe(
+      true,
+    );
+    // Credentials issued to this key in the demo data never reach the page.
+    const secrets = records
+      .filter((r) => r.userIdentity?.accessKeyId === busiestKey)
+      .flatMap((r) => [
+        r.responseElements?.credentials?.sessionToken,
+        r.responseElements?.credentials?.secretAccessKey,
+      ])
+      .filter((s): s is string => typeof s === 'string' && s.length > 8);
+    const fullText = await page.evaluate(async (id) => (await fetch(`/files/${id}`)).text(), file!.id);
+    for (const secret of secrets) expect(fullText).not.toContain(secret);
+    await page.screenshot({ path: join(ARTIFACTS, 'playground-file-viewer.png') });
+    await page.keyboard.press('Escape');
+    await expect.poll(() => page.locator('#file-viewer').isHidden()).toBe(true);
+    expect(pageErrors()).toEqual([]);
+  });
+
+  it('"Run daily digest now" sends /cartographer digest, signed like Slack, and shows the answer', async () => {
+    const standin = started.standin!;
+    const before = standin.state.deliveries.length;
+    const shownBefore = await page.locator('#messages .message').count();
+    await page.getByRole('button', { name: 'Run daily digest now' }).click();
+    await expect
+      .poll(() => standin.state.deliveries.slice(before).map((d) => `${d.kind} ${d.summary} ${d.status}`))
+      .toContain('command /cartographer digest 200');
+    // The command line itself and at least one answer from the bot (a digest or a usage message).
+    await expect
+      .poll(() => page.locator('#messages .message').count(), { timeout: 45_000 })
+      .toBeGreaterThan(shownBefore + 1);
+    const last = page.locator('#messages .message').last();
+    await expect.poll(() => last.locator('.meta .name').textContent()).toBe('Cartographer');
+    await page.screenshot({ path: join(ARTIFACTS, 'playground-digest.png') });
+  });
+
+  it('answers a mistyped command with the bot usage, only visible to the user who typed it', async () => {
+    const standin = started.standin!;
+    const before = standin.state.ephemerals.length;
+    await page.locator('#composer-input').fill('/cartographer session');
+    await page.locator('#composer-input').press('Enter');
+    await expect.poll(() => standin.state.ephemerals.length, { timeout: 30_000 }).toBeGreaterThan(before);
+    const reply = standin.state.ephemerals[before]!;
+    const shown = page.locator('#messages .message.ephemeral').last();
+    await expect.poll(() => shown.textContent()).toContain('Only visible to you');
+    const gist = reply.text.split(/[.:]/)[0]!;
+    expect(gist.length).toBeGreaterThan(5);
+    expect(await shown.textContent()).toContain(gist);
+    // Another user does not see it.
+    await page.locator('#user-select').selectOption({ label: 'bob' });
+    await expect
+      .poll(() => page.locator('#messages .message.ephemeral').filter({ hasText: gist }).count())
+      .toBe(0);
+    await page.locator('#user-select').selectOption({ label: 'alice' });
+    expect(pageErrors()).toEqual([]);
+  });
+});
+
+function rawGet(base: string, path: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(`${base}/`, { path, method: 'GET' }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c) => {
+        body += c;
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** Polls until a value stops changing for a second (the bot posts a thread as a burst of replies). */
+async function waitStable(read: () => number, timeoutMs = 45_000): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  let last = read();
+  let since = Date.now();
+  while (Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 200));
+    const now = read();
+    if (now !== last) {
+      last = now;
+      since = Date.now();
+    } else if (now > 0 && Date.now() - since >= 1000) return now;
+  }
+  throw new Error(`value still changing after ${timeoutMs} ms (last ${last})`);
+}
