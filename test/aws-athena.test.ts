@@ -189,6 +189,59 @@ describe('Athena rows', () => {
     });
   });
 
+  it('drops the NULL fields of struct columns, and keeps claim maps as they are', () => {
+    const json = JSON.stringify({
+      type: 'AssumedRole',
+      principalid: 'AROA:alice',
+      arn: 'arn:aws:sts::111122223333:assumed-role/GitHubDeploy/alice',
+      accountid: '111122223333',
+      invokedby: null,
+      accesskeyid: 'ASIAEXAMPLEEXAMPLE12',
+      username: null,
+      onbehalfof: null,
+      sessioncontext: {
+        attributes: { mfaauthenticated: 'false', creationdate: '2026-11-21T10:00:00Z' },
+        sessionissuer: {
+          type: 'Role',
+          principalid: 'AROA',
+          arn: 'arn:aws:iam::111122223333:role/GitHubDeploy',
+          accountid: '111122223333',
+          username: 'GitHubDeploy',
+        },
+        ec2roledelivery: null,
+        webidfederationdata: {
+          federatedprovider: 'arn:aws:iam::111122223333:oidc-provider/token.actions.githubusercontent.com',
+          attributes: { 'token.actions.githubusercontent.com:sub': 'repo:acme/app:ref:refs/heads/main' },
+        },
+      },
+    });
+    const result = rowToRecord(
+      ['eventtime', 'eventsource', 'eventname', 'useridentity'],
+      ['2026-11-21T10:00:05Z', 'sts.amazonaws.com', 'GetCallerIdentity', json],
+    );
+    expect('record' in result && result.record.userIdentity).toEqual({
+      type: 'AssumedRole',
+      principalId: 'AROA:alice',
+      arn: 'arn:aws:sts::111122223333:assumed-role/GitHubDeploy/alice',
+      accountId: '111122223333',
+      accessKeyId: 'ASIAEXAMPLEEXAMPLE12',
+      sessionContext: {
+        attributes: { mfaAuthenticated: 'false', creationDate: '2026-11-21T10:00:00Z' },
+        sessionIssuer: {
+          type: 'Role',
+          principalId: 'AROA',
+          arn: 'arn:aws:iam::111122223333:role/GitHubDeploy',
+          accountId: '111122223333',
+          userName: 'GitHubDeploy',
+        },
+        webIdFederationData: {
+          federatedProvider: 'arn:aws:iam::111122223333:oidc-provider/token.actions.githubusercontent.com',
+          attributes: { 'token.actions.githubusercontent.com:sub': 'repo:acme/app:ref:refs/heads/main' },
+        },
+      },
+    });
+  });
+
   it('keeps an unreadable requestparameters text instead of losing the event, and rejects a row without eventtime', () => {
     const kept = rowToRecord(
       ['eventtime', 'eventsource', 'eventname', 'requestparameters'],

@@ -175,6 +175,8 @@ function renameKeys(value: unknown, names: ReadonlyMap<string, string>, opaque =
   for (const [k, v] of Object.entries(value)) {
     if (v === null || v === undefined) continue;
     const key = opaque ? k : (names.get(k.toLowerCase()) ?? k);
+    // An empty object stays: CloudTrail writes `sessionIssuer: {}` itself, and the JSON SerDe returns a struct of
+    // NULLs for it (a field the event lacks entirely comes back as NULL and is dropped above).
     out[key] = renameKeys(v, FIELD_NAMES, !opaque && OPAQUE_MAPS.has(k.toLowerCase()) && isFlatMap(v));
   }
   return out;
