@@ -48,7 +48,7 @@ const EnvSchema = z.object({
   CARTOGRAPHER_LOCAL_PATH: z.string().optional(),
   CARTOGRAPHER_ALLOWLIST: z.string().min(1).default('.cartographer/allowlist.yaml'),
   CARTOGRAPHER_LOOKUP_TIMEOUT_SECONDS: z.coerce.number().int().min(5).max(3600).default(300),
-  CARTOGRAPHER_MAX_TIMELINE_REPLIES: z.coerce.number().int().min(1).max(200).default(15),
+  CARTOGRAPHER_MAX_TIMELINE_REPLIES: z.coerce.number().int().min(1).max(200).default(10),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

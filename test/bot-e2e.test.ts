@@ -119,7 +119,7 @@ describe('slash command flow', () => {
 
     // The progress message became the parent summary.
     const parent = h.standin.state.message('C0SOCTRIAGE', progress.ts)!;
-    expect(parent.text).toMatch(/session of bert-jan/);
+    expect(parent.text).toMatch(/[Ss]ession of bert-jan/);
     expect(parent.blocks?.[0]?.type).toBe('header');
     expect(JSON.stringify(parent.blocks)).toContain(KEY);
     expect(parent.text).toContain(`${keyRecords.length} events`);
@@ -166,6 +166,7 @@ describe('slash command flow', () => {
       expect(t).not.toMatch(/at .*\.ts:\d+/); // no stack trace
     }
     expect(h.standin.state.messages).toHaveLength(0);
+    await waitFor('four audit lines', () => h!.audits().length === 4);
     expect(h.audits().map((a) => a.outcome)).toEqual(['bad-args', 'bad-args', 'bad-args', 'bad-args']);
   });
 
@@ -176,8 +177,47 @@ describe('slash command flow', () => {
     const posts = h.standin.calls.filter((c) => c.method === 'chat.postMessage');
     expect(posts[0]?.status).toBe(429);
     expect(posts[1]?.ok).toBe(true);
-    expect(parent.text).toMatch(/session of bert-jan/);
+    expect(parent.text).toMatch(/[Ss]ession of bert-jan/);
     expect(thread.length).toBeGreaterThan(0);
+  });
+});
+
+describe('lookups that find several sessions, or time out', () => {
+  it('user and ip lookups post one parent per session (worst first), each with its own thread', async () => {
+    h = await startHarness();
+    const user = await lookupAndWait(h, 'user bert-jan');
+    const parents = h.standin.state.channelMessages('C0SOCTRIAGE');
+    expect(parents.length).toBeGreaterThan(1);
+    for (const p of parents) {
+      expect(p.text).toMatch(/[Ss]ession of bert-jan/);
+      expect(h.standin.state.thread('C0SOCTRIAGE', p.ts).length).toBeGreaterThan(0);
+    }
+    expect(user.parent.blocks?.[0]?.text.text).toMatch(/\(\d\/\d\)$/);
+    const before = parents.length;
+    await lookupAndWait(h, 'ip 192.168.10.20');
+    expect(h.standin.state.channelMessages('C0SOCTRIAGE').length).toBeGreaterThan(before);
+  });
+
+  it('a lookup that outlives CARTOGRAPHER_LOOKUP_TIMEOUT_SECONDS ends in a thread message saying what to change', async () => {
+    const hanging: SourceProvider = async () => ({
+      name: 'local',
+      async *read(query, options) {
+        for await (const item of createLocalSource([FIXTURE_DIR]).read(query, options)) {
+          yield item;
+          break;
+        }
+        // Hold on until the bot gives up (the abort signal), like a source stuck on a slow API.
+        await new Promise((resolve) => options?.signal?.addEventListener('abort', resolve));
+      },
+    });
+    h = await startHarness({ sources: hanging, env: { CARTOGRAPHER_LOOKUP_TIMEOUT_SECONDS: '5' } });
+    await h.standin.sendSlashCommand(`session ${KEY}`);
+    await waitFor('the audit line', () => h!.audits().find((a) => a.outcome === 'error'));
+    const parent = h.standin.state.channelMessages('C0SOCTRIAGE')[0]!;
+    expect(parent.text).toMatch(/failed/);
+    const [reply] = h.standin.state.thread('C0SOCTRIAGE', parent.ts);
+    expect(reply?.text).toMatch(/timed out/);
+    expect(reply?.text).toMatch(/--since|CARTOGRAPHER_LOOKUP_TIMEOUT_SECONDS/);
   });
 });
 
@@ -243,7 +283,10 @@ describe('buttons', () => {
         .find((m) => /All actions, including background/.test(m.text)),
     );
     expect(h.standin.state.thread('C0SOCTRIAGE', parent.ts).length).toBeGreaterThan(thread.length);
-    expect(h.audits().find((a) => a.what === 'click all actions')?.outcome).toBe('ok');
+    const audit = await waitFor('the audit line', () =>
+      h!.audits().find((a) => a.what === 'click all actions'),
+    );
+    expect(audit.outcome).toBe('ok');
   });
 });
 
@@ -368,7 +411,10 @@ describe('Mark benign', () => {
     expect(allowlist).toContain('arn:aws:iam::123837392027:user/bert-jan');
     expect(allowlist).toContain('SEC-4711');
     expect(h.bot.services.store.listBenign()).toMatchObject([{ ruleId: RULE, by: 'U0ANALYST1', reason }]);
-    expect(h.audits().find((a) => String(a.what).startsWith('submit mark benign'))?.outcome).toBe('ok');
+    const audit = await waitFor('the audit line', () =>
+      h!.audits().find((a) => String(a.what).startsWith('submit mark benign')),
+    );
+    expect(audit.outcome).toBe('ok');
 
     // The next lookup runs with the new allow-list: the finding no longer appears, the others still do.
     const before = JSON.stringify(first.thread.filter((m) => /^Findings/.test(m.text)));

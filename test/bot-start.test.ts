@@ -42,7 +42,7 @@ describe('cartographer start without Slack credentials', () => {
         deliveries: { kind: string; status: number }[];
       };
       expect(state.ephemerals[0]?.text).toMatch(/Cartographer commands/);
-      expect(state.messages[0]?.text).toMatch(/session of bert-jan/);
+      expect(state.messages[0]?.text).toMatch(/[Ss]ession of bert-jan/);
       expect(state.deliveries.map((d) => [d.kind, d.status])).toEqual([
         ['command', 200],
         ['command', 200],

@@ -57,7 +57,7 @@ export function buildHeadline(input: HeadlineInput, makeRef: RefMaker): SlackMes
       type: 'header',
       text: {
         type: 'plain_text',
-        text: clip(`${riskWord(risk)} session of ${who}${position}`, 150),
+        text: clip(`${riskWord(risk)} of ${who}${position}`, 150),
         emoji: true,
       },
     },
@@ -105,7 +105,7 @@ export function buildHeadline(input: HeadlineInput, makeRef: RefMaker): SlackMes
   blocks.push(context(notes.join(' · ')));
 
   const text = clip(
-    `${riskWord(risk)} session of ${who}: ${plural(actions, 'action')} from ${plural(s.eventCount, 'event')}, ${s.findings.length ? `${plural(s.findings.length, 'finding')}` : 'no findings'}${risk !== undefined ? `, risk ${risk}/100` : ''}, ${utc(s.start)}`,
+    `${riskWord(risk)} of ${who}: ${plural(actions, 'action')} from ${plural(s.eventCount, 'event')}, ${s.findings.length ? `${plural(s.findings.length, 'finding')}` : 'no findings'}${risk !== undefined ? `, risk ${risk}/100` : ''}, ${utc(s.start)}`,
     1000,
   );
   return { text, blocks };
@@ -122,12 +122,13 @@ export function button(text: string, actionId: string, value: string, style?: 'p
   return b;
 }
 
+/** The first words of the headline: how worried to be, before any detail. */
 function riskWord(score: number | undefined): string {
-  if (score === undefined) return ':mag:';
-  if (score >= 70) return ':rotating_light: High-risk';
-  if (score >= 40) return ':warning: Suspicious';
-  if (score > 0) return ':large_blue_circle: Low-risk';
-  return ':white_check_mark: Quiet';
+  if (score === undefined) return ':mag: Session';
+  if (score >= 70) return ':rotating_light: High-risk session';
+  if (score >= 40) return ':warning: Suspicious session';
+  if (score > 0) return ':large_blue_circle: Low-risk session';
+  return ':white_check_mark: Quiet session';
 }
 
 function summariseFindings(findings: readonly Finding[]): string {
