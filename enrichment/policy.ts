@@ -232,6 +232,47 @@ function isEmpty(a: PolicyAnalysis): boolean {
   );
 }
 
+/** Accounts (or `all`) an EC2 snapshot/AMI or RDS snapshot is being shared with. */
+function sharedWith(record: CloudTrailRecord): string[] | undefined {
+  const rp = record.requestParameters ?? {};
+  if (record.eventSource === 'ec2.amazonaws.com') {
+    const perm = rp.createVolumePermission ?? rp.launchPermission;
+    if (!perm || typeof perm !== 'object') return undefined;
+    const add = (perm as Record<string, Json>).add;
+    const items = add && typeof add === 'object' ? asList((add as Record<string, Json>).items) : [];
+    return items.flatMap((i) => {
+      if (!i || typeof i !== 'object') return [];
+      const item = i as Record<string, Json>;
+      return [item.userId, item.group].filter((v): v is string => typeof v === 'string');
+    });
+  }
+  if (record.eventSource === 'rds.amazonaws.com' && rp.attributeName === 'restore')
+    return strings(rp.valuesToAdd);
+  return undefined;
+}
+
+/** Snapshot and image sharing: the resource-policy change of EC2 and RDS, expressed as attribute edits. */
+function analyzeSharing(
+  record: CloudTrailRecord,
+  ownAccount: string | undefined,
+): PolicyAnalysis | undefined {
+  const targets = sharedWith(record);
+  if (!targets || targets.length === 0) return undefined;
+  const isPublic = targets.includes('all');
+  const accounts = targets.filter((t) => /^\d{12}$/.test(t) && t !== ownAccount);
+  const what = record.eventName.replace(/^Modify/, '').replace(/Attribute$/, '');
+  const notes: string[] = [];
+  if (isPublic) notes.push(`${what} shared with everyone (group "all")`);
+  if (accounts.length > 0) notes.push(`${what} shared with other accounts: ${accounts.join(', ')}`);
+  return {
+    fullAdmin: false,
+    privilegeEscalationActions: [],
+    publicPrincipal: isPublic,
+    crossAccountPrincipals: accounts,
+    notes,
+  };
+}
+
 /**
  * Policy analysis of an event, or undefined when it carries no policy (most events).
  * Events whose document parses but grants nothing notable get an analysis with all flags off,
@@ -279,6 +320,9 @@ export function analyzePolicyEvent(record: CloudTrailRecord, ctx: PolicyContext)
       ? { ...analysis, notes: [`policy in requestParameters.${field}: nothing notable`] }
       : analysis;
   }
+
+  const shared = analyzeSharing(record, ownAccount);
+  if (shared) return shared;
 
   // Lambda resource policies arrive as single grants, not documents.
   if (record.eventSource === 'lambda.amazonaws.com' && record.eventName.startsWith('AddPermission')) {

@@ -202,3 +202,40 @@ describe('policy documents in all their encodings', () => {
     }
   });
 });
+
+describe('sharing snapshots and images (Stratus exfiltration techniques)', () => {
+  it('names the account an EBS snapshot, AMI or RDS snapshot is shared with', async () => {
+    const enricher = await createEnricher();
+    for (const [technique, name] of [
+      ['aws.exfiltration.ec2-share-ebs-snapshot', 'ModifySnapshotAttribute'],
+      ['aws.exfiltration.ec2-share-ami', 'ModifyImageAttribute'],
+      ['aws.exfiltration.rds-share-snapshot', 'ModifyDBSnapshotAttribute'],
+    ] as const) {
+      const event = find(observeAndEnrich(enricher, stratusLog(technique)), name);
+      const rp = JSON.stringify(event.record.requestParameters);
+      const account = /"(\d{12})"/.exec(rp)![1]!;
+      expect(account).not.toBe(event.record.recipientAccountId);
+      const policy = event.enrichment!.policy!;
+      expect(policy.crossAccountPrincipals, technique).toEqual([account]);
+      expect(policy.publicPrincipal).toBe(false);
+      expect(policy.notes[0]).toContain(account);
+    }
+  });
+
+  it('calls sharing with group "all" public', async () => {
+    const enricher = await createEnricher();
+    const base = find(stratusLog('aws.exfiltration.ec2-share-ebs-snapshot'), 'ModifySnapshotAttribute');
+    const everyone = variant(
+      base,
+      {
+        requestParameters: {
+          ...base.record.requestParameters,
+          createVolumePermission: { add: { items: [{ group: 'all' }] } },
+        },
+      },
+      'public-share',
+    );
+    observeAndEnrich(enricher, [everyone]);
+    expect(everyone.enrichment!.policy!.publicPrincipal).toBe(true);
+  });
+});
