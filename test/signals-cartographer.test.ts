@@ -22,6 +22,8 @@ interface Miss {
   firstEventTime: string;
   expectedEvents: number;
   cause: string;
+  /** Matched when same-second events are taken in Cartographer's eventID order. */
+  tieBreakOnly: boolean;
 }
 
 function explain(
@@ -57,6 +59,12 @@ function explain(
 
 describe('signal engine vs Cloud Console Cartographer sessions', async () => {
   const mapper = await createSignalMapper({ fallback: false });
+  // Cartographer visits same-second events by eventID (random); replaying that order tells which misses
+  // come only from the tie-break, not from a wrong rule.
+  const byEventId = await createSignalMapper({
+    fallback: false,
+    sameSecondOrder: (a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
+  });
   const sessions = readdirSync(root).sort();
 
   it('matches the expected signals (id and exact member events)', () => {
@@ -68,13 +76,16 @@ describe('signal engine vs Cloud Console Cartographer sessions', async () => {
       const events = readEvents(join(root, name, 'InputEvents.json'));
       const expected = readExpected(join(root, name, 'ExpectedSignals.json'));
       const { signals } = mapper.map(session, events);
-      const produced = new Set(signals.map((s) => `${s.id}|${[...s.eventIds].sort().join(',')}`));
+      const key = (s: Signal) => `${s.id}|${[...s.eventIds].sort().join(',')}`;
+      const produced = new Set(signals.map(key));
+      const producedById = new Set(byEventId.map(session, events).signals.map(key));
       const eventSignal = new Map<string, Signal>();
       for (const s of signals) for (const e of s.eventIds) eventSignal.set(e, s);
       let matched = 0;
       for (const x of expected) {
         const ids = x.AllEventIdArr.split(',').filter(Boolean);
-        if (produced.has(`${x.Label}|${[...ids].sort().join(',')}`)) matched++;
+        const want = `${x.Label}|${[...ids].sort().join(',')}`;
+        if (produced.has(want)) matched++;
         else {
           misses.push({
             session: name.slice(0, 8),
@@ -82,6 +93,7 @@ describe('signal engine vs Cloud Console Cartographer sessions', async () => {
             firstEventTime: x.FirstEventTime,
             expectedEvents: ids.length,
             cause: explain(x.Label, new Set(ids), signals, eventSignal),
+            tieBreakOnly: producedById.has(want),
           });
         }
       }
@@ -104,6 +116,7 @@ describe('signal engine vs Cloud Console Cartographer sessions', async () => {
             `${r.session}  ${String(r.expected).padStart(8)} ${String(r.matched).padStart(7)}  ${(r.rate * 100).toFixed(1).padStart(5)}%  ${String(r.produced).padStart(8)}`,
         ),
         `TOTAL     ${String(expectedTotal).padStart(8)} ${String(matchedTotal).padStart(7)}  ${(total * 100).toFixed(2).padStart(5)}%`,
+        `misses: ${misses.length}, of which ${misses.filter((m) => m.tieBreakOnly).length} only from the same-second tie-break (details: test-artifacts/signal-match.json)`,
       ].join('\n'),
     );
     mkdirSync(join(import.meta.dirname, '../test-artifacts'), { recursive: true });
@@ -113,5 +126,8 @@ describe('signal engine vs Cloud Console Cartographer sessions', async () => {
     );
     expect(sessions.length).toBe(23);
     expect(total).toBeGreaterThanOrEqual(FLOOR);
+    // Every miss must be explained: today each one is a same-second tie-break where Cartographer's random
+    // eventID order and our specificity rule pick different pages. A miss from a rule shows up here.
+    expect(misses.filter((m) => !m.tieBreakOnly).map((m) => `${m.session} ${m.id} ${m.firstEventTime}: ${m.cause}`)).toEqual([]);
   });
 });

@@ -73,11 +73,22 @@ export interface Assembled {
   used: Uint8Array;
 }
 
+export interface AssembleOptions {
+  /**
+   * How anchors sharing one second are taken: `specific-first` (default, independent of the order the
+   * events arrive in) or `as-given` (plain order of `events`; used to compare with other tools'
+   * tie-breaks, e.g. Cloud Console Cartographer's sort by eventID).
+   */
+  sameSecond?: 'specific-first' | 'as-given';
+}
+
 export function assemble(
   rules: SignalRuleSet,
   follow: FollowupRules,
   events: readonly LabelledEvent[],
+  options: AssembleOptions = {},
 ): Assembled {
+  const plain = options.sameSecond === 'as-given';
   const n = events.length;
   const used = new Uint8Array(n);
   const index = new Map<string, LabelIndex>();
@@ -157,7 +168,7 @@ export function assemble(
   };
 
   for (const group of anchorGroups(events, anchorOf)) {
-    if (group.length === 1 || group.length > MAX_TIE_GROUP) {
+    if (plain || group.length === 1 || group.length > MAX_TIE_GROUP) {
       for (const i of group) {
         if (used[i]) continue;
         const c = candidateFor(i);

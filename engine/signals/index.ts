@@ -24,6 +24,11 @@ export interface SignalMapperOptions {
   rulesDir?: string;
   /** Add page-level answers and collapsed programmatic calls (default true). */
   fallback?: boolean;
+  /**
+   * Research only: visit same-second events in this order instead of the engine's own tie-break
+   * (e.g. by eventID, as Cloud Console Cartographer does). Results then depend on that order.
+   */
+  sameSecondOrder?: (a: EngineEvent, b: EngineEvent) => number;
 }
 
 export interface LoadedSignalMapper extends SignalMapper {
@@ -48,9 +53,16 @@ export function createSignalMapperFromRules(
     problems,
     rules,
     map(_session: SessionContext, input: readonly EngineEvent[]): SignalMapping {
-      const events = isSorted(input) ? input : [...input].sort(compareEvents);
+      const tieOrder = options.sameSecondOrder;
+      const events = tieOrder
+        ? [...input].sort((a, b) => a.time - b.time || tieOrder(a, b))
+        : isSorted(input)
+          ? input
+          : [...input].sort(compareEvents);
       const labelled = events.map((e) => labelEvent(rules, e));
-      const { signals: drafts, used } = assemble(rules, follow, labelled);
+      const { signals: drafts, used } = assemble(rules, follow, labelled, {
+        sameSecond: tieOrder ? 'as-given' : 'specific-first',
+      });
       const out: { signal: Signal; anchor: EngineEvent }[] = drafts.map((d) => ({
         signal: render(rules, d),
         anchor: d.anchor,
