@@ -5,12 +5,17 @@
  * against the stand-in's record of what the bot posted.
  */
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { request } from 'node:http';
+import { createServer, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildBenignModal } from '../bot/messages/benign-modal.ts';
 import { type StartedCartographer, startCartographer } from '../cli/start.ts';
+import type { SessionSummary } from '../engine/model.ts';
+import { type SlackStandin, startSlackStandin } from '../playground/standin/server.ts';
+import { slackSignature } from '../playground/standin/signing.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const DEMO_DIR = join(import.meta.dirname, '..', 'demo');
@@ -261,6 +266,129 @@ function rawGet(base: string, path: string): Promise<{ status: number; body: str
     req.end();
   });
 }
+
+describe('modal opened by the app (views.open)', () => {
+  const secret = 'playground-modal-test-signing-secret';
+  const token = 'xoxb-playground-modal-test';
+  let standin: SlackStandin;
+  let app: Server;
+  let modalPage: Page;
+  const received: { type: string; signatureOk: boolean; payload: Record<string, unknown> }[] = [];
+
+  beforeAll(async () => {
+    standin = await startSlackStandin({ signingSecret: secret, botToken: token });
+    // A minimal app in place of the bot, so the page can be shown the bot's real "Mark benign" modal
+    // (the demo data yields no finding to click it on): it checks Slack's signature on every request.
+    app = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => {
+        body += c;
+      });
+      req.on('end', async () => {
+        const ts = Number(req.headers['x-slack-request-timestamp']);
+        const signatureOk = req.headers['x-slack-signature'] === slackSignature(secret, ts, body);
+        const form = new URLSearchParams(body);
+        const payload = form.has('payload')
+          ? (JSON.parse(form.get('payload')!) as Record<string, unknown>)
+          : Object.fromEntries(form);
+        const type = String(payload.type ?? 'command');
+        received.push({ type, signatureOk, payload });
+        if (type === 'view_submission') {
+          const values = (
+            payload.view as { state: { values: Record<string, Record<string, { value?: string }>> } }
+          ).state.values;
+          const reason = values.benign_reason?.reason?.value ?? '';
+          res.writeHead(200, { 'content-type': 'application/json' });
+          res.end(
+            reason.includes('TBD')
+              ? JSON.stringify({
+                  response_action: 'errors',
+                  errors: { benign_reason: 'Name the ticket, not TBD' },
+                })
+              : '',
+          );
+          return;
+        }
+        res.writeHead(200).end();
+        if (payload.text === 'benign') {
+          const session = {
+            key: 'AKIAEXAMPLEKEY000001',
+            principal: { arn: 'arn:aws:iam::111122223333:user/example' },
+            sourceIps: ['203.0.113.7'],
+          } as unknown as SessionSummary;
+          const view = buildBenignModal(
+            { ref: 'r1', channel: 'C0SOCTRIAGE', threadTs: '1.000001' },
+            undefined,
+            session,
+          );
+          await fetch(`${standin.apiUrl}views.open`, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+            body: JSON.stringify({ trigger_id: payload.trigger_id, view }),
+          });
+        }
+      });
+    });
+    await new Promise<void>((r) => app.listen(0, '127.0.0.1', r));
+    standin.setBotUrl(`http://127.0.0.1:${(app.address() as AddressInfo).port}/slack/events`);
+    modalPage = await context.newPage();
+    await modalPage.goto(standin.url);
+  });
+
+  afterAll(async () => {
+    await modalPage?.close();
+    await standin?.close();
+    await new Promise((r) => app?.close(r));
+  });
+
+  it('renders the inputs, checks them like Slack, shows the app errors and submits the values', async () => {
+    await modalPage.locator('#composer-input').fill('/cartographer benign');
+    await modalPage.locator('#composer-input').press('Enter');
+    const modal = modalPage.locator('#modal .modal');
+    await modal.waitFor({ timeout: 30_000 });
+    expect(await modal.locator('.modal-title').textContent()).toBe('Mark benign');
+    const reason = modal.locator('textarea');
+    const submit = modal.getByRole('button', { name: 'Mark benign' });
+
+    // Required and min_length are enforced in the client: nothing reaches the app.
+    await submit.click();
+    await expect
+      .poll(() => modal.locator('.bk-input-error').allTextContents())
+      .toContain('Please complete this required field.');
+    await reason.fill('ok');
+    await submit.click();
+    await expect
+      .poll(() => modal.locator('.bk-input-error').allTextContents())
+      .toContain('Must have at least 5 characters');
+    expect(received.filter((r) => r.type === 'view_submission')).toHaveLength(0);
+
+    // The app's own validation (response_action: errors) keeps the modal open with its message.
+    await reason.fill('TBD later');
+    await submit.click();
+    await expect
+      .poll(() => modal.locator('.bk-input-error').allTextContents())
+      .toContain('Name the ticket, not TBD');
+    await modalPage.screenshot({ path: join(ARTIFACTS, 'playground-modal.png') });
+
+    await modal.locator('select').selectOption('principal');
+    await reason.fill('approved red-team exercise, ticket SEC-1234');
+    await submit.click();
+    await expect.poll(() => modalPage.locator('#modal').isHidden()).toBe(true);
+    const submissions = received.filter((r) => r.type === 'view_submission');
+    expect(submissions).toHaveLength(2);
+    const values = (
+      submissions[1]!.payload.view as { state: { values: Record<string, Record<string, unknown>> } }
+    ).state.values;
+    expect(values.benign_reason?.reason).toEqual({
+      type: 'plain_text_input',
+      value: 'approved red-team exercise, ticket SEC-1234',
+    });
+    const scope = values.benign_scope?.scope as { selected_option?: { value: string } } | undefined;
+    expect(scope?.selected_option?.value).toBe('principal');
+    expect(received.length).toBeGreaterThanOrEqual(4);
+    expect(received.every((r) => r.signatureOk)).toBe(true);
+  });
+});
 
 /** Polls until a value stops changing for a second (the bot posts a thread as a burst of replies). */
 async function waitStable(read: () => number, timeoutMs = 45_000): Promise<number> {

@@ -353,6 +353,11 @@ function time(at) {
   return new Date(at * 1000).toLocaleTimeString([], { hour: 'numeric', minute: '2-digit' });
 }
 
+/** The short time Slack shows in the gutter of a grouped message (no AM/PM). */
+function shortTime(at) {
+  return time(at).replace(/\s?[AP]M$/i, '');
+}
+
 function dayAndTime(at) {
   const d = new Date(at * 1000);
   const today = new Date();
@@ -441,7 +446,7 @@ function messageRow(m, { inThread = false, continuation = false } = {}) {
     `message${continuation ? ' continuation' : ''}${!inThread && S.thread === m.ts ? ' selected' : ''}`,
   );
   row.dataset.ts = m.ts;
-  if (continuation) row.appendChild(el('div', 'gutter-time', time(Number(m.ts))));
+  if (continuation) row.appendChild(el('div', 'gutter-time', shortTime(Number(m.ts))));
   else row.appendChild(avatar(m.user));
   const body = el('div', 'message-body');
   if (!continuation) {
@@ -468,7 +473,17 @@ function messageRow(m, { inThread = false, continuation = false } = {}) {
     }
   }
   row.appendChild(body);
+  markRunnable(row);
   return row;
+}
+
+/** Inline `/cartographer …` code in the bot's messages can be clicked into the composer. */
+function markRunnable(node) {
+  for (const code of node.querySelectorAll('code')) {
+    if (!code.textContent.startsWith('/cartographer')) continue;
+    code.classList.add('runnable');
+    code.title = 'Click to put this command in the message box';
+  }
 }
 
 function ephemeralRow(e) {
@@ -489,6 +504,7 @@ function ephemeralRow(e) {
     body.appendChild(blocks);
   } else body.appendChild(el('div', 'message-text', mrkdwn(e.text)));
   row.appendChild(body);
+  markRunnable(row);
   return row;
 }
 
@@ -813,7 +829,7 @@ function fileCard(id) {
   head.addEventListener('click', () => openFile(id));
   card.appendChild(head);
   if (f?.hasContent !== false) {
-    const preview = el('div', 'file-preview');
+    const preview = el('div', 'file-preview loading-preview');
     preview.addEventListener('click', () => openFile(id));
     const pre = el('pre', 'code json-view', '<span class="loading">Loading preview…</span>');
     preview.appendChild(pre);
@@ -822,10 +838,14 @@ function fileCard(id) {
     loadFile(id)
       .then((file) => {
         const lines = file.pretty.split('\n');
+        const scroller = card.closest('.messages');
+        const atBottom = scroller && nearBottom(scroller);
         pre.innerHTML = lines
           .slice(0, 12)
           .map((l) => (file.json ? highlightJson(l) : escapeHtml(l)))
           .join('\n');
+        preview.classList.remove('loading-preview');
+        if (atBottom) scroller.scrollTop = scroller.scrollHeight;
         const more = preview.querySelector('.preview-more');
         more.textContent =
           file.json && Array.isArray(file.value)
@@ -1080,6 +1100,16 @@ function setupComposer() {
 
 function setup() {
   setupComposer();
+  document.addEventListener('click', (e) => {
+    const code = e.target.closest?.('code.runnable');
+    if (!code) return;
+    // A usage line (`/cartographer session <key> [--since 24h]`) fills in the command word only.
+    const text = code.textContent;
+    const command = text.split(/\s[<[]/)[0];
+    const input = $('composer-input');
+    input.value = command === text ? command : `${command} `;
+    input.focus();
+  });
   $('thread-close').addEventListener('click', () => {
     S.thread = null;
     scheduleRender();
