@@ -359,4 +359,14 @@ describe('LookupEvents source against the local endpoint', () => {
     expect(err.hint).toContain('trust policy');
     expect(endpoint!.calls('LookupEvents')).toHaveLength(0);
   });
+
+  it('shares one budget per region between look-ups running at the same time (two analysts in the bot)', async () => {
+    const ep = await serve({ records, ratePerSecond: 0 });
+    const a = collect({ user: 'bert-jan' });
+    const b = collect({ accessKeyId: KEY });
+    const [ra, rb] = await Promise.all([a, b]);
+    expect(ra.records.length).toBeGreaterThan(0);
+    expect(rb.records).toHaveLength(keyRecords.length);
+    expect(maxPerSecond(ep.calls('LookupEvents'))).toBeLessThanOrEqual(2);
+  });
 });

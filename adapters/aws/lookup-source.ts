@@ -21,7 +21,7 @@ import type { ReadOptions, RecordSource, SourceItem, SourceQuery } from '../../e
 import { type CredentialProvider, createCredentialResolver, type MemberAccount } from './credentials.ts';
 import { isAbort, isThrottling, isTransient, SourceError, toSourceError } from './errors.ts';
 import { lookupUsernameFor, matchesQuery, type QueryField } from './query-match.ts';
-import { backoffMs, RateLimiterPool, sleep } from './rate-limiter.ts';
+import { backoffMs, type RateLimiterPool, sharedLimiterPool, sleep } from './rate-limiter.ts';
 
 // The lockfile pins SDK releases that support Node 20; the SDK's notice about future releases belongs in the
 // README, not on every analyst's terminal. An operator can still turn it on by setting the variable to `false`.
@@ -43,6 +43,8 @@ export interface LookupSourceOptions {
   timeoutMs?: number;
   /** Spacing margin of the rate limiter (see rate-limiter.ts). */
   rateMarginMs?: number;
+  /** Rate limiters per account+region; default: shared by every lookup source in the process (see rate-limiter.ts). */
+  limiters?: RateLimiterPool;
   /** Extra SDK client settings (e.g. `credentials`, `endpoint`, `requestHandler`), mostly for tests. */
   clientConfig?: Partial<CloudTrailClientConfig>;
 }
@@ -72,10 +74,9 @@ export function createLookupSource(options: LookupSourceOptions): RecordSource {
     region: options.homeRegion ?? options.regions[0] ?? 'us-east-1',
     roleSessionName: options.roleSessionName,
   });
-  const limiters = new RateLimiterPool({
-    limit: options.requestsPerSecond ?? 2,
-    marginMs: options.rateMarginMs,
-  });
+  const limiters =
+    options.limiters ??
+    sharedLimiterPool({ limit: options.requestsPerSecond ?? 2, marginMs: options.rateMarginMs });
   return {
     name: 'lookup',
     read: (query, readOptions) => readLookup(query, readOptions ?? {}, options, resolveCredentials, limiters),

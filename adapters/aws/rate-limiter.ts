@@ -136,3 +136,19 @@ export function backoffMs(
   const ceiling = Math.min(capMs, baseMs * 2 ** attempt);
   return baseMs + random() * Math.max(0, ceiling - baseMs);
 }
+
+const sharedPools = new Map<string, RateLimiterPool>();
+
+/**
+ * The process-wide pool for one rate: AWS counts requests per account and region, not per query, so two analysts'
+ * look-ups running at the same time in the bot must share one budget instead of each taking 2 requests per second.
+ */
+export function sharedLimiterPool(options: RateLimiterOptions = {}): RateLimiterPool {
+  const key = `${options.limit ?? 2}/${options.windowMs ?? 1000}/${options.marginMs ?? 20}`;
+  let pool = sharedPools.get(key);
+  if (!pool) {
+    pool = new RateLimiterPool(options);
+    sharedPools.set(key, pool);
+  }
+  return pool;
+}
