@@ -12,6 +12,13 @@ import { FIXTURES, observeAndEnrich, stratusLog, traildiscoverExamples } from '.
 
 let enricher: Enricher;
 let risk: RiskClassifier;
+const techniqueTactics = (
+  parseYaml(
+    readFileSync(join(import.meta.dirname, '..', 'rules', 'enrichment', 'mitre-build-config.yaml'), 'utf8'),
+  ) as {
+    techniqueTactics: Record<string, string[]>;
+  }
+).techniqueTactics;
 beforeAll(async () => {
   enricher = await createEnricher();
   const tables = await loadEnrichmentTables();
@@ -99,7 +106,11 @@ describe('MITRE ATT&CK per event', () => {
       const t = event?.enrichment?.mitre.find((m) => m.id === id);
       expect(t, `${technique} ${eventName}`).toBeDefined();
       expect(t!.sources).toContain('stratus-red-team');
-      for (const tactic of meta.mitreAttackTactics) expect(t!.tactics).toContain(tactic);
+      // Stratus's tactic where the technique has it (T1098.001 → Persistence, Privilege Escalation), else the
+      // technique's own ATT&CK tactic (T1562.007 is Defense Evasion even in Stratus's "Exfiltration" technique).
+      const own = techniqueTactics[id] ?? techniqueTactics[id.split('.')[0]!]!;
+      const kept = meta.mitreAttackTactics.filter((x) => own.includes(x));
+      expect(t!.tactics, technique).toEqual((kept.length > 0 ? kept : own).sort());
     }
   });
 
@@ -208,5 +219,20 @@ describe('risk categories keyed on (service, action)', () => {
     expect(key.riskCategories).toEqual(
       expect.arrayContaining(['credentials-exposure', 'privilege-escalation']),
     );
+  });
+});
+
+describe('tactics per technique', () => {
+  it('pairs each technique with its own tactic when a source lists several for one event', async () => {
+    const enricher = await createEnricher();
+    const [run] = observeAndEnrich(enricher, stratusLog('aws.execution.ec2-launch-unusual-instances')).filter(
+      (e) => e.record.eventName === 'RunInstances',
+    );
+    const tacticsOf = (id: string) => run!.enrichment!.mitre.find((t) => t.id === id)?.tactics;
+    // TrailDiscover lists RunInstances with Remote Services, Account Manipulation and Resource Hijacking under
+    // "Impact, Lateral Movement, Persistence" for the event as a whole.
+    expect(tacticsOf('T1021')).toEqual(['Lateral Movement']);
+    expect(tacticsOf('T1098')).toEqual(['Persistence']);
+    expect(tacticsOf('T1496')).toEqual(['Impact']);
   });
 });
