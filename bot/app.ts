@@ -42,6 +42,8 @@ import type { BenignModalMeta } from './messages/benign-modal.ts';
 import type { SlackMessage } from './messages/limits.ts';
 import { failureMessage, refusalMessage, usageMessage } from './messages/notices.ts';
 import { createPoster, prepare } from './poster.ts';
+import { type AttachedScheduler, attachScheduler } from './scheduler/attach.ts';
+import type { Clock } from './scheduler/clock.ts';
 import type { BotServices } from './services.ts';
 
 export interface BotOptions {
@@ -51,6 +53,8 @@ export interface BotOptions {
   sources?: SourceProvider;
   analyzer?: SessionAnalyzer;
   store?: BotStore;
+  /** Scheduled scans: their settings (default process.env) and clock (tests). */
+  scheduler?: { env?: NodeJS.ProcessEnv; clock?: Clock };
 }
 
 export interface Bot {
@@ -324,15 +328,39 @@ export function createBot(options: BotOptions): Bot {
     );
   });
 
+  // Scheduled digest and alerts: the `digest` command, Open session / Snooze buttons, cron jobs.
+  const scheduled: AttachedScheduler = attachScheduler({
+    app,
+    services,
+    sources,
+    click: clickHandler,
+    ...(options.scheduler?.env ? { env: options.scheduler.env } : {}),
+    ...(options.scheduler?.clock ? { clock: options.scheduler.clock } : {}),
+  });
+
   app.error(async (err) => {
     logger.error({ err: errorSummary(err) }, 'bolt error');
   });
+
+  // Buttons stay valid for the retention period; older analyses are dropped once a day.
+  const prune = () => {
+    try {
+      const dropped = store.prune(new Date(Date.now() - config.retentionDays * 86_400_000));
+      if (dropped > 0) logger.info({ dropped, retentionDays: config.retentionDays }, 'pruned old analyses');
+    } catch (err) {
+      logger.warn({ err: errorSummary(err) }, 'pruning old analyses failed');
+    }
+  };
+  let pruneTimer: NodeJS.Timeout | undefined;
 
   let stopped = false;
   return {
     app,
     services,
     async start() {
+      await scheduled.start();
+      prune();
+      pruneTimer = setInterval(prune, 86_400_000).unref();
       if (config.socketMode) {
         await app.start();
         logger.info('connected to Slack in Socket Mode');
@@ -349,6 +377,10 @@ export function createBot(options: BotOptions): Bot {
     async stop(graceMs = 10_000) {
       if (stopped) return;
       stopped = true;
+      await scheduled
+        .stop()
+        .catch((err) => logger.warn({ err: errorSummary(err) }, 'stopping the scheduler failed'));
+      if (pruneTimer) clearInterval(pruneTimer);
       await app.stop().catch(() => {});
       if (inFlight.size > 0) {
         await Promise.race([

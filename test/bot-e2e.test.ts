@@ -170,6 +170,15 @@ describe('slash command flow', () => {
     expect(h.audits().map((a) => a.outcome)).toEqual(['bad-args', 'bad-args', 'bad-args', 'bad-args']);
   });
 
+  it('in a channel the bot was not invited to, tells the user how to invite it', async () => {
+    h = await startHarness();
+    await h.standin.sendSlashCommand(`session ${KEY}`, { channel: 'random' });
+    const reply = await waitFor('the ephemeral reply', () => h!.standin.state.ephemerals[0]);
+    expect(reply).toMatchObject({ channel: 'C0NOBOT', user: 'U0ANALYST1' });
+    expect(reply.text).toMatch(/not_in_channel.*\/invite @Cartographer/);
+    expect(h.standin.state.messages).toHaveLength(0);
+  });
+
   it('retries when Slack rate-limits a call (429 + Retry-After)', async () => {
     h = await startHarness();
     h.standin.rateLimit('chat.postMessage', 1, 1);

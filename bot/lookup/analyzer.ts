@@ -19,12 +19,17 @@ export interface AnalyzeRequest {
   query: SourceQuery;
   /** Keep only this session (session-key lookups). */
   sessionKey?: string;
+  /** How many sessions to keep with their events (default 5). */
+  keep?: number;
   signal: AbortSignal;
   onProgress: (p: SourceProgress) => void;
 }
 
 export interface AnalyzeResult {
+  /** The `keep` worst sessions (highest risk, then earliest), with their events. */
   sessions: SessionReport[];
+  /** Every other session found, by key only: memory stays bounded however wide the lookup. */
+  others: { key: string; risk?: number }[];
   inputs: InputsSummary;
   truncated?: string;
   stats?: { bytesScanned?: number; costUsd?: number };
@@ -63,18 +68,31 @@ export function createPipelineAnalyzer(options: {
       const analysisOptions: { keepEvents: boolean; sessionKey?: string } = { keepEvents: true };
       if (req.sessionKey) analysisOptions.sessionKey = req.sessionKey;
       const analysis = analyze(items, loaded, analysisOptions);
+      const keep = req.keep ?? 5;
       const sessions: SessionReport[] = [];
+      const others: { key: string; risk?: number }[] = [];
       for await (const s of analysis.sessions) {
         if (req.signal.aborted) break;
         sessions.push(s);
+        if (sessions.length > keep) {
+          sessions.sort(worstFirst);
+          const dropped = sessions.pop()!;
+          others.push(dropped.risk ? { key: dropped.key, risk: dropped.risk.score } : { key: dropped.key });
+        }
       }
       if (req.signal.aborted) throw abortReason(req.signal);
-      const result: AnalyzeResult = { sessions, inputs: analysis.inputs };
+      sessions.sort(worstFirst);
+      const result: AnalyzeResult = { sessions, others, inputs: analysis.inputs };
       if (analysis.truncated) result.truncated = analysis.truncated;
       if (analysis.stats) result.stats = analysis.stats;
       return result;
     },
   };
+}
+
+/** Highest risk first, then earliest start: the order sessions are posted in. */
+export function worstFirst(a: SessionReport, b: SessionReport): number {
+  return (b.risk?.score ?? 0) - (a.risk?.score ?? 0) || a.start.localeCompare(b.start);
 }
 
 async function* countingItems(

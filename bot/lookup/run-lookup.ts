@@ -100,7 +100,11 @@ export async function runLookup(
       signal: controller.signal,
       onProgress: (p: { message: string }) => progress.push(p.message),
     };
-    const result = await svc.analyzer.analyze(sessionKey ? { ...request, sessionKey } : request);
+    const result = await svc.analyzer.analyze(
+      sessionKey
+        ? { ...request, sessionKey, keep: MAX_SESSIONS_POSTED }
+        : { ...request, keep: MAX_SESSIONS_POSTED },
+    );
     await progress.stop();
     if (result.sessions.length === 0) {
       const rejected = result.inputs.rejected.length;
@@ -108,7 +112,7 @@ export async function runLookup(
       await poster.update(target.channel, progressTs, noResultsMessage(label, hint));
       return { outcome: 'no-results' };
     }
-    await postSessions(req, result.sessions, result.truncated, target, progressTs, svc);
+    await postSessions(req, result.sessions, result.others, result.truncated, target, progressTs, svc);
     return { outcome: 'ok', detail: `${result.sessions.length} session(s)` };
   } catch (err) {
     await progress.stop();
@@ -133,16 +137,14 @@ export async function runLookup(
 async function postSessions(
   req: LookupRequest,
   reports: SessionReport[],
+  others: { key: string; risk?: number }[],
   truncated: string | undefined,
   target: LookupTarget,
   progressTs: string,
   svc: BotServices,
 ): Promise<void> {
-  // Worst first: an analyst asking about a user wants the session that matters on top.
-  const ordered = [...reports].sort(
-    (a, b) => (b.risk?.score ?? 0) - (a.risk?.score ?? 0) || a.start.localeCompare(b.start),
-  );
-  const shown = ordered.slice(0, MAX_SESSIONS_POSTED);
+  // Worst first (the analyzer's order): an analyst asking about a user wants the session that matters on top.
+  const shown = reports.slice(0, MAX_SESSIONS_POSTED);
   const query: StoredQuery = { kind: req.kind, value: req.value, source: req.source };
   if (req.since) query.since = req.since.toISOString();
   for (const [i, report] of shown.entries()) {
@@ -173,8 +175,8 @@ async function postSessions(
     }
     await postThread(summary, records, parentTs, target.channel, makeRef, svc);
   }
-  if (ordered.length > shown.length) {
-    const rest = ordered.slice(shown.length).map((r) => r.key);
+  const rest = [...reports.slice(shown.length).map((r) => r.key), ...others.map((o) => o.key)];
+  if (rest.length > 0) {
     await svc.poster.post(
       target.channel,
       infoMessage(
