@@ -369,4 +369,25 @@ describe('LookupEvents source against the local endpoint', () => {
     expect(rb.records).toHaveLength(keyRecords.length);
     expect(maxPerSecond(ep.calls('LookupEvents'))).toBeLessThanOrEqual(2);
   });
+
+  it('under endless throttling, returns what it has at the time-out, marked truncated, instead of failing', async () => {
+    const ep = await serve({
+      records,
+      // us-east-1 answers; eu-west-1 throttles every request.
+      fault: (r) =>
+        r.region === 'eu-west-1' ? { code: 'ThrottlingException', message: 'Rate exceeded' } : undefined,
+    });
+    const { items, records: out } = await collect(
+      { accessKeyId: KEY },
+      { regions: ['us-east-1', 'eu-west-1'], timeoutMs: 2500 },
+    );
+    expect(out).toHaveLength(keyRecords.length);
+    expect(items.at(-1)).toMatchObject({
+      kind: 'truncated',
+      reason: expect.stringMatching(
+        /stopped after 2.5 s \(CARTOGRAPHER_LOOKUP_TIMEOUT\) with 1\/2 regions complete/,
+      ),
+    });
+    expect(ep.calls('LookupEvents').filter((c) => c.region === 'eu-west-1').length).toBeGreaterThan(1);
+  });
 });

@@ -254,7 +254,7 @@ async function* readLookup(
   } else if (timedOut) {
     yield {
       kind: 'truncated',
-      reason: `stopped after ${Math.round((options.timeoutMs ?? 0) / 1000)} s (CARTOGRAPHER_LOOKUP_TIMEOUT) with ${regionsDone}/${targets.length} regions complete`,
+      reason: `stopped after ${(options.timeoutMs ?? 0) / 1000} s (CARTOGRAPHER_LOOKUP_TIMEOUT) with ${regionsDone}/${targets.length} regions complete`,
     };
   }
 }
