@@ -331,6 +331,35 @@ signals:
     expect(t?.name).toBe('User unknown (looked up); unknown; 1; unknown');
   });
 
+  it('templates never print credentials, whatever the rule asks for', async () => {
+    const map = await mapperWith({
+      'labels/sts.yaml': 'events:\n  sts:GetSessionToken: [{ labels: [Token] }]\n',
+      'defs/STS.yaml': `service: STS
+signals:
+  - id: Token
+    name: 'Key {{response * credentials.accessKeyId}}'
+    summary: '{{response * credentials.sessionToken}} {{response * credentials}} {{param * password}} {{param * secretId}}'
+    anchor: [sts:GetSessionToken]
+    required: [sts:GetSessionToken]
+`,
+    });
+    const [s] = map([
+      ev('sts:GetSessionToken', 0, {
+        requestParameters: { password: 'hunter2', secretId: 'prod/db' },
+        responseElements: {
+          credentials: {
+            accessKeyId: 'ASIAEXAMPLE',
+            sessionToken: 'IQoJb3JpZ2luX2VjEXAMPLE',
+            secretAccessKey: 'wJalrEXAMPLE',
+          },
+        },
+      }),
+    ]).signals;
+    expect(s?.name).toBe('Key ASIAEXAMPLE');
+    expect(s?.summary).toBe('[redacted] [redacted] [redacted] prod/db');
+    expect(JSON.stringify(s)).not.toMatch(/IQoJb3|wJalr|hunter2/);
+  });
+
   it('same-second events give the same signals whatever their input order', async () => {
     const map = await mapperWith({
       'labels/s3.yaml': `events:

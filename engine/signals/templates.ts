@@ -6,7 +6,8 @@
 
 import type { EngineEvent } from '../model.ts';
 import { eventKey } from './conditions.ts';
-import { asString, valuesAt } from './json-path.ts';
+import { valuesAt } from './json-path.ts';
+import { displayValue } from './redact.ts';
 
 export interface TemplateContext {
   anchor: EngineEvent;
@@ -44,7 +45,7 @@ function fieldValues(
   for (const e of events) {
     for (const v of valuesAt(e.record[field], path)) {
       if (v === null || v === undefined || v === '') continue;
-      seen.add(asString(v));
+      seen.add(displayValue(path, v));
     }
   }
   return [...seen];
