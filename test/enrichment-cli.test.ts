@@ -1,0 +1,40 @@
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const ROOT = join(import.meta.dirname, '..');
+
+interface JsonEvent {
+  eventName: string;
+  enrichment?: { accessLevel?: string; riskCategories: string[]; mitre: { id: string; name: string }[] };
+}
+
+describe('cartographer summarize --format json on the bundled demo', () => {
+  it('shows access level, risk categories and MITRE techniques on events, and the table versions', () => {
+    const out = execFileSync(
+      process.execPath,
+      ['bin/cartographer.js', 'summarize', 'demo/invictus', '--format', 'json'],
+      {
+        cwd: ROOT,
+        encoding: 'utf8',
+        maxBuffer: 256 * 1024 * 1024,
+      },
+    );
+    const doc = JSON.parse(out) as {
+      sessions: { events?: JsonEvent[] }[];
+      meta: { enrichment: Record<string, string> };
+    };
+    expect(doc.meta.enrichment.iamDataVersion).toMatch(/^\d+\.\d+\.\d+$/);
+    const events = doc.sessions.flatMap((s) => s.events ?? []);
+    expect(events.length).toBeGreaterThan(2800);
+    expect(events.every((e) => e.enrichment)).toBe(true);
+    const stop = events.find((e) => e.eventName === 'StopLogging')!;
+    expect(stop.enrichment!.accessLevel).toBe('Write');
+    expect(stop.enrichment!.mitre.map((t) => `${t.id} ${t.name}`)).toContain(
+      'T1562.008 Disable or Modify Cloud Logs',
+    );
+    const attach = events.find((e) => e.eventName === 'AttachUserPolicy')!;
+    expect(attach.enrichment!.riskCategories).toContain('privilege-escalation');
+    expect(attach.enrichment!.accessLevel).toBe('Permissions management');
+  });
+});
