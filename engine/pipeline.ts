@@ -62,8 +62,13 @@ export function analyze(
           }),
         );
         if (report) ready.push(report);
+        closedSinceCheck = true;
       },
     });
+    // Whether held reports can go out changes only when a session closes or time moves on, so the check
+    // (a pass over open sessions and a sort) runs then, not once per record.
+    let closedSinceCheck = false;
+    let watermarkAtCheck = Number.NEGATIVE_INFINITY;
     let seq = 0;
     for await (const item of items) {
       switch (item.kind) {
@@ -99,7 +104,9 @@ export function analyze(
           };
           break;
       }
-      if (ready.length > 0) {
+      if (ready.length > 0 && (closedSinceCheck || sessionizer.watermark - watermarkAtCheck >= 60_000)) {
+        closedSinceCheck = false;
+        watermarkAtCheck = sessionizer.watermark;
         // Anything starting before both the open sessions and the lateness horizon is final.
         const horizon = Math.min(sessionizer.earliestOpenStart, sessionizer.watermark - latenessMs);
         yield* takeReady(ready, horizon);

@@ -90,9 +90,18 @@ export function isSuccessfulConsoleLogin(record: CloudTrailRecord): boolean {
   );
 }
 
+const canonical = new Map<string, string | undefined>();
+
 /** `2023-07-10T12:27:45Z` whatever the input spelling, so creationDate and eventTime compare equal. */
 function canonicalTime(t: string): string | undefined {
+  // Every event of a session repeats its creationDate: remember the last few thousand conversions.
+  const known = canonical.get(t);
+  if (known !== undefined || canonical.has(t)) return known;
   const ms = Date.parse(t);
-  if (!Number.isFinite(ms)) return undefined;
-  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+  const out = Number.isFinite(ms)
+    ? new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z')
+    : undefined;
+  if (canonical.size >= 4096) canonical.clear();
+  canonical.set(t, out);
+  return out;
 }
