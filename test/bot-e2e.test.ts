@@ -281,6 +281,21 @@ describe('buttons', () => {
     expect(answer.text).toMatch(/Raw events|credentials redacted/);
   });
 
+  it('a button copied into another channel does not resolve there', async () => {
+    h = await startHarness();
+    const { parent } = await lookupAndWait(h, `session ${KEY}`);
+    // The same blocks, as if the message had been copied into #general.
+    const copy = { ...parent, channel: 'C0GENERAL', ts: h.standin.state.nextTs(), history: [] };
+    h.standin.state.messages.push(copy);
+    const [raw] = buttons(copy, ACTION_SHOW_RAW);
+    await h.standin.clickButton(copy.ts, ACTION_SHOW_RAW, raw!.value);
+    const reply = await waitFor('the refusal', () =>
+      h!.standin.state.ephemerals.find((e) => e.channel === 'C0GENERAL'),
+    );
+    expect(reply.text).toMatch(/another channel/);
+    expect(h.standin.state.files.size).toBe(0);
+  });
+
   it('"All actions" posts the timeline including background actions into the thread', async () => {
     h = await startHarness();
     const { parent, thread } = await lookupAndWait(h, `session ${KEY}`);

@@ -11,6 +11,8 @@ export interface StoredQuery {
   value: string;
   source: SourceName;
   since?: string;
+  /** Channel the analysis was posted in: its buttons only work there. */
+  channel?: string;
 }
 
 /** One analysed session as posted to Slack: the summary plus the exact records behind it. */

@@ -15,7 +15,12 @@ export class StaleReference extends Error {
   override name = 'StaleReference';
 }
 
-export function resolveRef(value: string | undefined, expected: string, svc: BotServices): Resolved {
+export function resolveRef(
+  value: string | undefined,
+  expected: string,
+  svc: BotServices,
+  channel?: string,
+): Resolved {
   if (!value || !/^[A-Za-z0-9_-]{6,64}$/.test(value))
     throw new StaleReference('this button carries no valid reference');
   const ref = svc.store.getRef(value);
@@ -26,6 +31,10 @@ export function resolveRef(value: string | undefined, expected: string, svc: Bot
   }
   const session = svc.store.getSession(ref.sessionId);
   if (!session) throw new StaleReference('the analysis behind this button expired; run the command again');
+  // Raw records must not leak into another channel through a copied or replayed button.
+  if (channel && session.query.channel && session.query.channel !== channel) {
+    throw new StaleReference('this button belongs to a message in another channel');
+  }
   const records = new Map<string, CloudTrailRecord>();
   for (const r of session.records) records.set(r.id, r.record as CloudTrailRecord);
   return { ref, session, summary: session.summary as SessionSummary, records };

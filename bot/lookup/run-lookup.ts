@@ -145,7 +145,12 @@ async function postSessions(
 ): Promise<void> {
   // Worst first (the analyzer's order): an analyst asking about a user wants the session that matters on top.
   const shown = reports.slice(0, MAX_SESSIONS_POSTED);
-  const query: StoredQuery = { kind: req.kind, value: req.value, source: req.source };
+  const query: StoredQuery = {
+    kind: req.kind,
+    value: req.value,
+    source: req.source,
+    channel: target.channel,
+  };
   if (req.since) query.since = req.since.toISOString();
   for (const [i, report] of shown.entries()) {
     const { summary, records } = splitReport(report);
