@@ -1,0 +1,90 @@
+/**
+ * Plugs the scheduled scans into the bot: the `digest` command, the "Open session" and "Snooze"
+ * buttons, and a Scheduler whose cron jobs start and stop with the app. bot/app.ts calls this once.
+ */
+import type { App } from '@slack/bolt';
+import { openSchedulerState } from '../../adapters/state/sqlite-scheduler-state.ts';
+import type { ClickContext } from '../actions/handlers.ts';
+import { type CommandResult, registerCommand } from '../commands/registry.ts';
+import { BotConfigError } from '../config.ts';
+import type { SourceProvider } from '../lookup/analyzer.ts';
+import { ACTION_SNOOZE_PREFIX, SNOOZE_CHOICES } from '../messages/alert.ts';
+import { ACTION_OPEN_SESSION } from '../messages/digest.ts';
+import type { BotServices } from '../services.ts';
+import { openDigestSession, snoozeAlert } from './actions.ts';
+import type { Clock } from './clock.ts';
+import { loadSchedulerConfig, SchedulerConfigError } from './config.ts';
+import { digestCommand } from './digest-command.ts';
+import { createScheduler, type Scheduler } from './scheduler.ts';
+import { createOutboxPoster } from './slack-outbox.ts';
+import { loadScanStages } from './stages.ts';
+
+export interface AttachOptions {
+  app: App;
+  services: BotServices;
+  sources: SourceProvider;
+  /** The bot's click wrapper (ack, authorisation, audit, errors). */
+  click: (
+    name: string,
+    run: (ctx: ClickContext) => Promise<CommandResult>,
+    // biome-ignore lint/suspicious/noExplicitAny: Bolt's listener type
+  ) => any;
+  env?: NodeJS.ProcessEnv;
+  clock?: Clock;
+}
+
+export interface AttachedScheduler {
+  scheduler: Scheduler;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export function attachScheduler(options: AttachOptions): AttachedScheduler {
+  const { app, services } = options;
+  let config: ReturnType<typeof loadSchedulerConfig>;
+  try {
+    config = loadSchedulerConfig(options.env ?? process.env);
+  } catch (err) {
+    // Reported like the bot's own settings: `cartographer start` prints it and exits 2.
+    if (err instanceof SchedulerConfigError) throw new BotConfigError(err.message);
+    throw err;
+  }
+  const state = openSchedulerState(services.config.dbFile);
+  let stages: ReturnType<typeof loadScanStages> | undefined;
+  const scheduler = createScheduler({
+    config,
+    state,
+    sourceName: services.config.defaultSource,
+    source: () => options.sources(services.config.defaultSource),
+    stages: () => {
+      stages ??= loadScanStages().catch((err) => {
+        stages = undefined;
+        throw err;
+      });
+      return stages;
+    },
+    outbox: createOutboxPoster(app.client),
+    store: services.store,
+    logger: services.logger.child({ component: 'scheduler' }),
+    ...(options.clock ? { clock: options.clock } : {}),
+  });
+  registerCommand(digestCommand(scheduler));
+  app.action(
+    ACTION_OPEN_SESSION,
+    options.click('open session', (ctx) => openDigestSession(ctx)),
+  );
+  for (const c of SNOOZE_CHOICES) {
+    app.action(
+      `${ACTION_SNOOZE_PREFIX}${c.label}`,
+      options.click(`snooze ${c.label}`, (ctx) => snoozeAlert(ctx, scheduler, c.label)),
+    );
+  }
+  return {
+    scheduler,
+    start: () => scheduler.start(),
+    async stop() {
+      await scheduler.stop();
+      state.close();
+    },
+  };
+}

@@ -1,0 +1,142 @@
+/**
+ * Building and posting a digest. The scheduled one covers yesterday (local day in the configured
+ * time zone) and is posted once: a ledger row per date, written before the post and settled after
+ * (reconciled through the post's metadata after a crash). On-demand digests (`/cartographer digest`)
+ * post where they were asked for. Either way the day's facts join the baseline afterwards.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { SchedulerState } from '../../adapters/state/scheduler-state.ts';
+import type { BotStore } from '../../adapters/store/bot-store.ts';
+import { dayOf, previousDay } from '../../engine/digest/day.ts';
+import { type ProducedDigest, produceDigest } from '../../engine/digest/produce.ts';
+import type { RecordSource, SourceName } from '../../engine/source.ts';
+import type { PipelineStages } from '../../engine/stages.ts';
+import { buildDigestMessage } from '../messages/digest.ts';
+import type { SlackMessage } from '../messages/limits.ts';
+import type { Clock } from './clock.ts';
+import type { SchedulerConfig } from './config.ts';
+import type { OutboxPoster } from './slack-outbox.ts';
+
+export const SOURCE_LABEL: Record<SourceName, string> = {
+  local: 'local CloudTrail files',
+  lookup: 'CloudTrail LookupEvents',
+  athena: 'Athena',
+};
+
+const RECONCILE_SLACK_MS = 5 * 60_000;
+
+export interface DigestDeps {
+  config: SchedulerConfig;
+  clock: Clock;
+  state: SchedulerState;
+  sourceName: SourceName;
+  source: () => Promise<RecordSource>;
+  stages: () => Promise<PipelineStages>;
+  outbox: OutboxPoster;
+  store?: BotStore;
+  logger: Logger;
+}
+
+export interface DigestRequest {
+  /** `YYYY-MM-DD`; default: today (on demand). */
+  date?: string;
+  defaultDate: string;
+}
+
+/** Reads the source and builds the digest message, storing what "Open session" will need. */
+export async function composeDigest(
+  deps: DigestDeps,
+  request: DigestRequest,
+): Promise<{ produced: ProducedDigest; message: SlackMessage }> {
+  const [source, stages] = await Promise.all([deps.source(), deps.stages()]);
+  const produced = await produceDigest(source, stages, {
+    ...(request.date ? { date: request.date } : {}),
+    defaultDate: request.defaultDate,
+    timeZone: deps.config.timeZone,
+    baselineDays: deps.config.baselineDays,
+    storedBaseline: (from, before) => deps.state.baseline(from, before),
+    keepRecords: deps.store !== undefined,
+  });
+  const refs = new Map<string, string | undefined>();
+  const sessionRef = (key: string): string | undefined => {
+    if (refs.has(key)) return refs.get(key);
+    const ref = saveSessionRef(deps, produced, key);
+    refs.set(key, ref);
+    return ref;
+  };
+  const message = buildDigestMessage(produced.digest, {
+    sessionRef,
+    sourceLabel: SOURCE_LABEL[deps.sourceName],
+    notes: produced.notes,
+  });
+  return { produced, message };
+}
+
+/** The scheduled digest of yesterday, exactly once per date. Returns what happened. */
+export async function runScheduledDigest(
+  deps: DigestDeps,
+): Promise<'posted' | 'already-posted' | 'no-channel'> {
+  const channel = deps.config.digestChannel;
+  if (!channel) return 'no-channel';
+  const date = previousDay(dayOf(deps.clock.now(), deps.config.timeZone));
+  const key = `digest:${date}`;
+  const record = deps.state.getDigest(date);
+  if (record?.state === 'posted') return 'already-posted';
+  if (record?.state === 'pending') {
+    const ts = await deps.outbox.find(record.channel, key, record.createdAt - RECONCILE_SLACK_MS);
+    if (ts) {
+      deps.state.markDigestPosted(date, ts);
+      deps.logger.info({ date, ts }, 'digest was posted before the restart; recorded it');
+      return 'already-posted';
+    }
+  }
+  // The scheduled digest always covers its own date (never a replayed local day): it is about yesterday.
+  const { produced, message } = await composeDigest(deps, { date, defaultDate: date });
+  deps.state.beginDigest(date, channel, Date.now());
+  let ts: string;
+  try {
+    ts = await deps.outbox.post(channel, message, key);
+  } catch (err) {
+    deps.state.dropDigest(date);
+    throw err;
+  }
+  deps.state.markDigestPosted(date, ts);
+  deps.state.addBaseline(produced.digest.date, produced.digest.observed);
+  deps.logger.info({ date, ts, sessions: produced.digest.totals.sessions }, 'daily digest posted');
+  return 'posted';
+}
+
+/** `/cartographer digest [date]`: the same digest now, in the channel that asked. */
+export async function runDigestNow(
+  deps: DigestDeps,
+  channel: string,
+  date: string | undefined,
+): Promise<ProducedDigest> {
+  const today = dayOf(deps.clock.now(), deps.config.timeZone);
+  const { produced, message } = await composeDigest(deps, { ...(date ? { date } : {}), defaultDate: today });
+  await deps.outbox.post(channel, message, `digest-request:${produced.digest.date}:${newId()}`);
+  deps.state.addBaseline(produced.digest.date, produced.digest.observed);
+  return produced;
+}
+
+function saveSessionRef(deps: DigestDeps, produced: ProducedDigest, key: string): string | undefined {
+  const s = produced.sessions.get(key);
+  if (!deps.store || !s) return undefined;
+  const createdAt = new Date().toISOString();
+  const sessionId = newId();
+  deps.store.saveSession({
+    id: sessionId,
+    query: { kind: 'session', value: key, source: deps.sourceName },
+    summary: s.summary,
+    records: [...(s.records ?? new Map())].map(([id, record]) => ({ id, record })),
+    createdAt,
+  });
+  const ref = newId();
+  deps.store.saveRef({ id: ref, action: 'open_session', sessionId, eventIds: [], createdAt });
+  return ref;
+}
+
+function newId(): string {
+  return randomBytes(9).toString('base64url');
+}

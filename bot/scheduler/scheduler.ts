@@ -1,0 +1,152 @@
+/**
+ * The scheduled scans: node-cron runs the daily digest at the configured local time in the
+ * configured time zone (node-cron evaluates the pattern in that zone, so 08:00 stays 08:00 across
+ * daylight-saving changes) and the alert scan every N minutes. Each job is guarded: a tick that
+ * arrives while the previous run is still going is skipped with a log line, never run twice.
+ *
+ * Start-up: settle alerts left pending by a crash, then catch up a missed digest (yesterday's, if
+ * today's digest time has passed) and run one alert scan, which covers the downtime (bounded).
+ */
+import cron, { type ScheduledTask } from 'node-cron';
+import type { Logger } from 'pino';
+import type { SchedulerState } from '../../adapters/state/scheduler-state.ts';
+import type { BotStore } from '../../adapters/store/bot-store.ts';
+import { offsetMs } from '../../engine/digest/day.ts';
+import type { ProducedDigest } from '../../engine/digest/produce.ts';
+import type { RecordSource, SourceName } from '../../engine/source.ts';
+import type { PipelineStages } from '../../engine/stages.ts';
+import { type AlertScanDeps, reconcilePending, runAlertScan, type ScanResult } from './alert-scan.ts';
+import { type Clock, systemClock } from './clock.ts';
+import { alertCron, digestCron, type SchedulerConfig } from './config.ts';
+import { type DigestDeps, runDigestNow, runScheduledDigest } from './digest-job.ts';
+import { type GuardedJob, guardedJob } from './guard.ts';
+import type { OutboxPoster } from './slack-outbox.ts';
+
+export interface SchedulerOptions {
+  config: SchedulerConfig;
+  state: SchedulerState;
+  sourceName: SourceName;
+  source: () => Promise<RecordSource>;
+  stages: () => Promise<PipelineStages>;
+  outbox: OutboxPoster;
+  store?: BotStore;
+  logger: Logger;
+  clock?: Clock;
+}
+
+export interface Scheduler {
+  readonly config: SchedulerConfig;
+  readonly state: SchedulerState;
+  readonly clock: Clock;
+  /** Reconciles, catches up, and (when enabled) starts the cron jobs. */
+  start(): Promise<void>;
+  /** Stops the cron jobs and waits for running jobs. Does not close the state (the owner does). */
+  stop(): Promise<void>;
+  /** One alert scan now (skipped with a log line if one is running). */
+  scanNow(reason?: string): Promise<boolean>;
+  /** The scheduled digest job now (skipped if running; posts at most once per date). */
+  digestNow(reason?: string): Promise<boolean>;
+  /** An on-demand digest posted to `channel`. */
+  digestTo(channel: string, date: string | undefined): Promise<ProducedDigest>;
+  /** The digest job's next run times (from node-cron, in the configured time zone). */
+  nextDigestRuns(count: number): Date[];
+  readonly lastScan?: ScanResult;
+  readonly jobs: { digest: GuardedJob; scan: GuardedJob };
+}
+
+export function createScheduler(options: SchedulerOptions): Scheduler {
+  const { config, state, logger } = options;
+  const clock = options.clock ?? systemClock;
+  const deps: AlertScanDeps & DigestDeps = {
+    config,
+    clock,
+    state,
+    sourceName: options.sourceName,
+    source: options.source,
+    stages: options.stages,
+    outbox: options.outbox,
+    logger,
+    ...(options.store ? { store: options.store } : {}),
+  };
+  let lastScan: ScanResult | undefined;
+  let lastScanStart: number | undefined;
+  const scan = guardedJob(
+    'alert scan',
+    async () => {
+      lastScanStart = clock.now();
+      lastScan = await runAlertScan(deps);
+      if (lastScan.posted + lastScan.repeats + lastScan.snoozed > 0) {
+        logger.info({ ...lastScan, notes: lastScan.notes.length }, 'alert scan posted');
+      }
+    },
+    logger,
+  );
+  const digest = guardedJob(
+    'daily digest',
+    async () => {
+      await runScheduledDigest(deps);
+    },
+    logger,
+  );
+  const tasks: ScheduledTask[] = [];
+  const digestTask = cron.createTask(digestCron(config), () => digest.run('cron'), {
+    timezone: config.timeZone,
+    name: 'cartographer-digest',
+    noOverlap: true,
+  });
+  const everyMs = config.alertEveryMinutes * 60_000;
+  const scanTask = cron.createTask(
+    alertCron(config.alertEveryMinutes),
+    () => {
+      // Patterns that cannot express N (e.g. every 7 minutes) tick each minute; run when N has passed.
+      if (lastScanStart !== undefined && clock.now() - lastScanStart < everyMs - 30_000) return;
+      return scan.run('cron');
+    },
+    { timezone: config.timeZone, name: 'cartographer-alert-scan', noOverlap: false },
+  );
+
+  return {
+    config,
+    state,
+    clock,
+    get lastScan() {
+      return lastScan;
+    },
+    jobs: { digest, scan },
+    async start() {
+      await reconcilePending(deps).catch((err) =>
+        logger.error({ err: String(err) }, 'could not reconcile pending alerts (will retry next start)'),
+      );
+      if (!config.enabled) {
+        logger.info('scheduled scans are off (CARTOGRAPHER_SCHEDULE=off)');
+        return;
+      }
+      if (config.digestChannel) {
+        tasks.push(digestTask);
+        await digestTask.start();
+        if (missedToday(config, clock.now())) void digest.run('start-up catch-up');
+      } else logger.info('no CARTOGRAPHER_DIGEST_CHANNEL: the daily digest is off');
+      if (config.alertChannel) {
+        tasks.push(scanTask);
+        await scanTask.start();
+        void scan.run('start-up');
+      } else logger.info('no CARTOGRAPHER_ALERT_CHANNEL: risk alerts are off');
+    },
+    async stop() {
+      for (const t of tasks) await t.stop();
+      await Promise.all([digest.idle(), scan.idle()]);
+    },
+    scanNow: (reason = 'manual') => scan.run(reason),
+    digestNow: (reason = 'manual') => digest.run(reason),
+    digestTo: (channel, date) => runDigestNow(deps, channel, date),
+    nextDigestRuns: (count) => digestTask.getNextRuns(count),
+  };
+}
+
+/** Today's digest time has passed: yesterday's digest is due (and posted at most once). */
+export function missedToday(config: SchedulerConfig, now: number): boolean {
+  // Wall-clock minutes since local midnight (from the zone's offset, so DST days count right).
+  const local = now + offsetMs(now, config.timeZone);
+  const localMinutes = Math.floor((((local % 86_400_000) + 86_400_000) % 86_400_000) / 60_000);
+  return localMinutes >= config.digestHour * 60 + config.digestMinute;
+}
