@@ -99,6 +99,7 @@ async function* readLookup(
   setMaxListeners(10 + targets.length * 4, controller.signal);
   const onCallerAbort = () => controller.abort(signal?.reason);
   signal?.addEventListener('abort', onCallerAbort, { once: true });
+  if (signal?.aborted) onCallerAbort();
   let timedOut = false;
   const timer =
     options.timeoutMs !== undefined
