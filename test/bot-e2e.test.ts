@@ -149,6 +149,33 @@ describe('slash command flow', () => {
     for (const m of [parent, ...thread]) expect(m.text.length).toBeGreaterThan(0);
   });
 
+  it('shuts down gracefully: stops taking requests, finishes the running lookup, then closes', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    const held: SourceProvider = async () => ({
+      name: 'local',
+      async *read(query, options) {
+        await gate;
+        yield* createLocalSource([FIXTURE_DIR]).read(query, options);
+      },
+    });
+    h = await startHarness({ sources: held });
+    await h.standin.sendSlashCommand(`session ${KEY}`);
+    const progress = await waitFor('the progress message', () => h!.standin.state.messages[0]);
+    const stopping = h.stopBot();
+    // The receiver is closed at once: new requests are refused.
+    await expect(h.standin.sendSlashCommand('help')).rejects.toThrow();
+    release();
+    await stopping;
+    const parent = h.standin.state.message('C0SOCTRIAGE', progress.ts)!;
+    expect(parent.text).toMatch(/[Ss]ession of bert-jan/);
+    expect(h.standin.state.thread('C0SOCTRIAGE', progress.ts).length).toBeGreaterThan(0);
+    expect(h.audits().map((a) => a.outcome)).toEqual(['ok']);
+    await h.restartBot(); // for afterEach's close()
+  });
+
   it('answers a bad or missing argument with a short ephemeral usage message and posts nothing', async () => {
     h = await startHarness();
     await h.standin.sendSlashCommand('session');

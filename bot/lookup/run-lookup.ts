@@ -166,6 +166,7 @@ async function postSessions(
     const headlineInput = {
       session: summary,
       sourceLabel: SOURCE_LABEL[req.source],
+      requestedBy: target.user,
       index: i + 1,
       of: shown.length,
       ...(truncated ? { truncated } : {}),

@@ -15,6 +15,8 @@ export interface HeadlineInput {
   sourceLabel: string;
   /** Shown when the source stopped early. */
   truncated?: string;
+  /** Slack user id of the analyst who asked (shown so the channel knows whose lookup it is). */
+  requestedBy?: string;
   /** 1-based position when one lookup produced several sessions. */
   index?: number;
   of?: number;
@@ -101,6 +103,8 @@ export function buildHeadline(input: HeadlineInput, makeRef: RefMaker): SlackMes
     `session ${code(clip(s.key, 200))}`,
     'timeline and evidence in the thread',
   ];
+  if (input.requestedBy && /^[UW][A-Z0-9]+$/.test(input.requestedBy))
+    notes.push(`asked by <@${input.requestedBy}>`);
   if (input.truncated) notes.push(`:warning: stopped early: ${esc(clip(input.truncated, 300))}`);
   blocks.push(context(notes.join(' · ')));
 
