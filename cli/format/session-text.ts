@@ -30,14 +30,7 @@ export function formatSessionText(s: SessionReport, options: TextOptions = {}): 
   if (s.principal.accountId) row('account', s.principal.accountId);
   if (s.accessKeyIds.length > 0) row('keys', list(s.accessKeyIds, 2));
   if (s.sourceIps.length > 0) row('from', list(s.sourceIps));
-  if (s.userAgents.length > 0)
-    row(
-      'agents',
-      list(
-        s.userAgents.map((u) => shorten(u, 60)),
-        3,
-      ),
-    );
+  if (s.userAgents.length > 0) row('agents', list(groupUserAgents(s.userAgents), 3));
   if (s.regions.length > 0) row('regions', list(s.regions));
   const start = Date.parse(s.start);
   const end = Date.parse(s.end);
@@ -104,6 +97,26 @@ export function formatInputsText(inputs: InputsSummary, sessions: number, trunca
     );
   }
   return `${lines.join('\n')}\n`;
+}
+
+const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi;
+
+/**
+ * Tools stamp run IDs and build details into their user agents (Stratus Red Team adds one UUID per
+ * technique), which would list one Terraform dozens of times: agents that look the same once IDs are
+ * blanked and the text is cut to width are shown once, with how many variants they stand for.
+ */
+function groupUserAgents(agents: string[]): string[] {
+  const groups = new Map<string, string[]>();
+  for (const ua of agents) {
+    const key = shorten(ua.replace(UUID, '…'), 60);
+    const members = groups.get(key);
+    if (members) members.push(ua);
+    else groups.set(key, [ua]);
+  }
+  return [...groups].map(([key, members]) =>
+    members.length === 1 ? shorten(members[0]!, 60) : `${key} (${members.length} variants)`,
+  );
 }
 
 function list(items: string[], max = MAX_LIST): string {
