@@ -13,7 +13,7 @@ import { SOURCE_LABEL } from './digest-job.ts';
 import type { Scheduler } from './scheduler.ts';
 
 export async function openDigestSession(ctx: ClickContext): Promise<CommandResult> {
-  const r = resolveRef(ctx.value, 'open_session', ctx.svc);
+  const r = resolveRef(ctx.value, 'open_session', ctx.svc, ctx.channelId);
   const makeRef = refMaker(r.session.id, ctx.svc);
   const headline = buildHeadline(
     { session: r.summary, sourceLabel: SOURCE_LABEL[r.session.query.source] ?? r.session.query.source },

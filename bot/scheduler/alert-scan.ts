@@ -217,7 +217,12 @@ function saveEvidence(
   const createdAt = new Date().toISOString();
   deps.store.saveSession({
     id: sessionId,
-    query: { kind: 'session', value: c.session.key, source: deps.sourceName },
+    query: {
+      kind: 'session',
+      value: c.session.key,
+      source: deps.sourceName,
+      channel: deps.config.alertChannel ?? '',
+    },
     summary: { ...summary, findings: [c.finding] },
     records: [...records].map(([id, record]) => ({ id, record })),
     createdAt,

@@ -42,6 +42,8 @@ export interface DigestRequest {
   /** `YYYY-MM-DD`; default: today (on demand). */
   date?: string;
   defaultDate: string;
+  /** Where it will be posted (its buttons only work there). */
+  channel: string;
 }
 
 /** Reads the source and builds the digest message, storing what "Open session" will need. */
@@ -61,7 +63,7 @@ export async function composeDigest(
   const refs = new Map<string, string | undefined>();
   const sessionRef = (key: string): string | undefined => {
     if (refs.has(key)) return refs.get(key);
-    const ref = saveSessionRef(deps, produced, key);
+    const ref = saveSessionRef(deps, produced, key, request.channel);
     refs.set(key, ref);
     return ref;
   };
@@ -92,7 +94,7 @@ export async function runScheduledDigest(
     }
   }
   // The scheduled digest always covers its own date (never a replayed local day): it is about yesterday.
-  const { produced, message } = await composeDigest(deps, { date, defaultDate: date });
+  const { produced, message } = await composeDigest(deps, { date, defaultDate: date, channel });
   deps.state.beginDigest(date, channel, Date.now());
   let ts: string;
   try {
@@ -114,20 +116,29 @@ export async function runDigestNow(
   date: string | undefined,
 ): Promise<ProducedDigest> {
   const today = dayOf(deps.clock.now(), deps.config.timeZone);
-  const { produced, message } = await composeDigest(deps, { ...(date ? { date } : {}), defaultDate: today });
+  const { produced, message } = await composeDigest(deps, {
+    ...(date ? { date } : {}),
+    defaultDate: today,
+    channel,
+  });
   await deps.outbox.post(channel, message, `digest-request:${produced.digest.date}:${newId()}`);
   deps.state.addBaseline(produced.digest.date, produced.digest.observed);
   return produced;
 }
 
-function saveSessionRef(deps: DigestDeps, produced: ProducedDigest, key: string): string | undefined {
+function saveSessionRef(
+  deps: DigestDeps,
+  produced: ProducedDigest,
+  key: string,
+  channel: string,
+): string | undefined {
   const s = produced.sessions.get(key);
   if (!deps.store || !s) return undefined;
   const createdAt = new Date().toISOString();
   const sessionId = newId();
   deps.store.saveSession({
     id: sessionId,
-    query: { kind: 'session', value: key, source: deps.sourceName },
+    query: { kind: 'session', value: key, source: deps.sourceName, channel },
     summary: s.summary,
     records: [...(s.records ?? new Map())].map(([id, record]) => ({ id, record })),
     createdAt,
