@@ -24,7 +24,7 @@ import { createSourceClassifier } from './source-kind.ts';
 import { loadEnrichmentTables } from './tables.ts';
 import { createUserAgentClassifier } from './user-agent.ts';
 
-export { summarizeEnrichment } from './summary.ts';
+export { attachSignalEnrichment, summarizeEnrichment } from './summary.ts';
 
 export interface EnricherOptions {
   /** Directory with the enrichment tables (default: rules/enrichment). */

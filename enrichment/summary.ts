@@ -2,7 +2,7 @@
  * Enrichment of a group of events (a signal or a session): how many events per access level, the union of
  * risk categories, and the ATT&CK techniques with their tactics and sources merged. Pure; order-independent.
  */
-import type { EngineEvent, MitreTechnique, RiskCategory } from '../engine/model.ts';
+import type { EngineEvent, MitreTechnique, RiskCategory, Signal } from '../engine/model.ts';
 
 export interface EnrichmentSummary {
   accessLevels: Record<string, number>;
@@ -49,4 +49,21 @@ export function summarizeEnrichment(events: readonly EngineEvent[]): EnrichmentS
         sources: [...t.sources].sort(),
       })),
   };
+}
+
+/**
+ * Puts the enrichment summary of each signal's member events on `signal.details.enrichment`
+ * (one pass over the session's events; for the pipeline after signal mapping).
+ */
+export function attachSignalEnrichment(signals: readonly Signal[], events: readonly EngineEvent[]): void {
+  const byId = new Map<string, EngineEvent>();
+  for (const e of events) byId.set(e.id, e);
+  for (const signal of signals) {
+    const members: EngineEvent[] = [];
+    for (const id of signal.eventIds) {
+      const e = byId.get(id);
+      if (e) members.push(e);
+    }
+    signal.details.enrichment = summarizeEnrichment(members);
+  }
 }

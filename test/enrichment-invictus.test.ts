@@ -1,8 +1,8 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { EngineEvent } from '../engine/model.ts';
-import { createEnricher, summarizeEnrichment } from '../enrichment/index.ts';
+import type { EngineEvent, Signal } from '../engine/model.ts';
+import { attachSignalEnrichment, createEnricher, summarizeEnrichment } from '../enrichment/index.ts';
 import { observeAndEnrich, readEvents } from './enrichment-helpers.ts';
 
 // The bundled demo: the Invictus IR data set (Stratus Red Team in a real account, two people, Terraform).
@@ -88,5 +88,22 @@ describe('enrichment of the Invictus data set', () => {
     const risks = new Set(benjamin.flatMap((e) => e.enrichment!.riskCategories));
     expect(new Set(summary.riskCategories)).toEqual(risks);
     expect(summarizeEnrichment([])).toEqual({ accessLevels: {}, riskCategories: [], mitre: [] });
+  });
+
+  it('puts the summary of its events on each signal', () => {
+    const stratus = events.filter((e) => e.record.userAgent?.includes('stratus-red-team_')).slice(0, 40);
+    const signal: Signal = {
+      id: 'test-signal',
+      name: 'Stratus calls',
+      summary: '',
+      service: 'mixed',
+      start: stratus[0]!.record.eventTime,
+      end: stratus.at(-1)!.record.eventTime,
+      eventIds: [...stratus.map((e) => e.id), 'not-in-this-session'],
+      suppressed: false,
+      details: {},
+    };
+    attachSignalEnrichment([signal], events);
+    expect(signal.details.enrichment).toEqual(summarizeEnrichment(stratus));
   });
 });
