@@ -71,6 +71,8 @@ class LabelIndex {
 export interface Assembled {
   signals: DraftSignal[];
   used: Uint8Array;
+  /** The follow-up context after these events (pass it to the next chunk when streaming). */
+  previous: DraftSignal[];
 }
 
 export interface AssembleOptions {
@@ -80,6 +82,8 @@ export interface AssembleOptions {
    * tie-breaks, e.g. Cloud Console Cartographer's sort by eventID).
    */
   sameSecond?: 'specific-first' | 'as-given';
+  /** Signals made before these events (streaming): the context follow-up rules look back on. */
+  previous?: readonly DraftSignal[];
 }
 
 export function assemble(
@@ -111,7 +115,7 @@ export function assemble(
 
   const all: DraftSignal[] = [];
   /** Signals as the follow-up rules see them (without previousSkips; merged ones removed). */
-  let previous: DraftSignal[] = [];
+  let previous: DraftSignal[] = [...(options.previous ?? [])];
   const time = (i: number) => events[i]!.event.time;
 
   /** What anchor i would make now: its first label whose required events are in the window. */
@@ -200,7 +204,7 @@ export function assemble(
       remaining = next.filter((i) => i !== bestAt);
     }
   }
-  return { signals: all.filter((s) => s.members.length > 0), used };
+  return { signals: all.filter((s) => s.members.length > 0), used, previous };
 }
 
 interface Candidate {

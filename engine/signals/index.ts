@@ -14,10 +14,14 @@ import { fallbackSignals } from './fallback.ts';
 import { type DraftSignal, indexFollowups } from './followups.ts';
 import { type LabelledEvent, labelEvent } from './labeller.ts';
 import { DEFAULT_SIGNAL_RULES_DIR, loadSignalRules, type SignalRuleSet } from './rules.ts';
+import { compareSignals } from './signal-order.ts';
+import { createSignalStream, type SignalStream } from './stream.ts';
 import { renderTemplate } from './templates.ts';
 import type { RuleProblem } from './yaml-file.ts';
 
 export { DEFAULT_SIGNAL_RULES_DIR } from './rules.ts';
+export { compareSignals } from './signal-order.ts';
+export type { SignalStream } from './stream.ts';
 export type { RuleProblem } from './yaml-file.ts';
 
 export interface SignalMapperOptions {
@@ -35,6 +39,8 @@ export interface LoadedSignalMapper extends SignalMapper {
   /** Problems found while loading the rules (bad files are skipped, the rest still work). */
   readonly problems: readonly RuleProblem[];
   readonly rules: SignalRuleSet;
+  /** The same mapping, incrementally: push a session's events in time order, get actions once final. */
+  stream(session?: SessionContext): SignalStream;
 }
 
 export async function createSignalMapper(options: SignalMapperOptions = {}): Promise<LoadedSignalMapper> {
@@ -42,16 +48,75 @@ export async function createSignalMapper(options: SignalMapperOptions = {}): Pro
   return createSignalMapperFromRules(rules, problems, options);
 }
 
+/** One mapped piece of a session: rule signals as drafts (rendered late, follow-ups may still change them). */
+export interface MappedChunk {
+  drafts: DraftSignal[];
+  /** Page-level and collapsed signals, already final. */
+  extra: Signal[];
+  unmappedEventIds: string[];
+  previous: DraftSignal[];
+}
+
+export interface SignalEngine {
+  readonly rules: SignalRuleSet;
+  /** Maps events already in engine order, continuing from `previous` (the follow-up context). */
+  mapChunk(events: readonly EngineEvent[], previous?: readonly DraftSignal[]): MappedChunk;
+  render(d: DraftSignal): Signal;
+}
+
+export function createSignalEngine(rules: SignalRuleSet, options: SignalMapperOptions = {}): SignalEngine {
+  const follow = indexFollowups(rules.followups.followups, rules.followups.previousSkips);
+  const useFallback = options.fallback ?? true;
+  return {
+    rules,
+    render: (d) => render(rules, d),
+    mapChunk(events, previous = []) {
+      const labelled = events.map((e) => labelEvent(rules, e));
+      const assembled = assemble(rules, follow, labelled, {
+        sameSecond: options.sameSecondOrder ? 'as-given' : 'specific-first',
+        previous,
+      });
+      const leftovers: LabelledEvent[] = [];
+      for (let i = 0; i < labelled.length; i++) if (!assembled.used[i]) leftovers.push(labelled[i]!);
+      const extra: Signal[] = [];
+      let unmapped = leftovers;
+      if (useFallback && rules.fallback && leftovers.length > 0) {
+        for (const f of fallbackSignals(rules.fallback, rules.ua, leftovers)) {
+          extra.push({
+            id: f.id,
+            name: f.name,
+            summary: f.summary,
+            url: f.url,
+            service: f.service,
+            start: iso(f.members[0]!),
+            end: iso(f.members[f.members.length - 1]!),
+            eventIds: f.members.map((e) => e.id),
+            suppressed: false,
+            details: f.details,
+          });
+        }
+        unmapped = [];
+      }
+      return {
+        drafts: assembled.signals,
+        extra,
+        unmappedEventIds: unmapped.map((l) => l.event.id),
+        previous: assembled.previous,
+      };
+    },
+  };
+}
+
 export function createSignalMapperFromRules(
   rules: SignalRuleSet,
   problems: readonly RuleProblem[] = [],
   options: SignalMapperOptions = {},
 ): LoadedSignalMapper {
-  const follow = indexFollowups(rules.followups.followups, rules.followups.previousSkips);
-  const useFallback = options.fallback ?? true;
+  const engine = createSignalEngine(rules, options);
   return {
     problems,
     rules,
+    stream: () => createSignalStream(engine),
     map(_session: SessionContext, input: readonly EngineEvent[]): SignalMapping {
       const tieOrder = options.sameSecondOrder;
       const events = tieOrder
@@ -59,43 +124,10 @@ export function createSignalMapperFromRules(
         : isSorted(input)
           ? input
           : [...input].sort(compareEvents);
-      const labelled = events.map((e) => labelEvent(rules, e));
-      const { signals: drafts, used } = assemble(rules, follow, labelled, {
-        sameSecond: tieOrder ? 'as-given' : 'specific-first',
-      });
-      const out: { signal: Signal; anchor: EngineEvent }[] = drafts.map((d) => ({
-        signal: render(rules, d),
-        anchor: d.anchor,
-      }));
-      const leftovers: LabelledEvent[] = [];
-      for (let i = 0; i < labelled.length; i++) if (!used[i]) leftovers.push(labelled[i]!);
-      let unmapped = leftovers;
-      if (useFallback && rules.fallback && leftovers.length > 0) {
-        for (const f of fallbackSignals(rules.fallback, rules.ua, leftovers)) {
-          out.push({
-            anchor: f.members[0]!,
-            signal: {
-              id: f.id,
-              name: f.name,
-              summary: f.summary,
-              url: f.url,
-              service: f.service,
-              start: iso(f.members[0]!),
-              end: iso(f.members[f.members.length - 1]!),
-              eventIds: f.members.map((e) => e.id),
-              suppressed: false,
-              details: f.details,
-            },
-          });
-        }
-        unmapped = [];
-      }
-      out.sort(
-        (a, b) =>
-          (a.signal.start < b.signal.start ? -1 : a.signal.start > b.signal.start ? 1 : 0) ||
-          compareEvents(a.anchor, b.anchor),
-      );
-      return { signals: out.map((o) => o.signal), unmappedEventIds: unmapped.map((l) => l.event.id) };
+      const chunk = engine.mapChunk(events);
+      const signals = [...chunk.drafts.map((d) => engine.render(d)), ...chunk.extra];
+      signals.sort(compareSignals);
+      return { signals, unmappedEventIds: chunk.unmappedEventIds };
     },
   };
 }
