@@ -1,9 +1,27 @@
 // The playground page: a Slack-like client for the local Slack stand-in. It only reads the
 // stand-in's state (GET /api/state, server-sent events on /api/events) and asks the stand-in to act
 // as Slack would (POST /api/command, /api/click, /api/submit); the bot behind it is the real one.
-import { escapeHtml, mrkdwn, readInputs, renderBlocks, showInputErrors } from './blockkit.js';
+import {
+  escapeHtml,
+  mrkdwn,
+  readInputs,
+  renderBlocks,
+  setNameResolvers,
+  showInputErrors,
+} from './blockkit.js';
 
 const $ = (id) => document.getElementById(id);
+
+const ARRIVALS_KEY = `playground.arrivals.${location.host}`;
+
+function restoreArrivals() {
+  try {
+    const saved = JSON.parse(sessionStorage.getItem(ARRIVALS_KEY) ?? '[]');
+    return Array.isArray(saved) ? saved : [];
+  } catch {
+    return [];
+  }
+}
 
 /** Everything the page knows; rebuilt from /api/state and kept current by server-sent events. */
 const S = {
@@ -25,8 +43,8 @@ const S = {
   closedViews: new Set(),
   /** Commands sent from this page and not yet seen as deliveries. */
   pending: [],
-  /** Client-side arrival times (seconds) for items without a Slack ts: `e<seq>` / `d<seq>`. */
-  arrivals: new Map(),
+  /** Client-side arrival times (seconds) for items without a Slack ts (see arrival()). */
+  arrivals: new Map(restoreArrivals()),
   /** Parent-message and ephemeral counts last seen per channel, for unread badges. */
   seen: new Map(),
   suggestions: [],
@@ -76,8 +94,8 @@ function applySnapshot(snap) {
   }
   // Items without a Slack ts that arrived before this page loaded go after the last message.
   const lastAt = Math.max(0, ...snap.messages.map((m) => Number(m.ts)));
-  for (const e of snap.ephemerals) arrival(`e${e.seq}`, () => lastAt + e.seq * 1e-6);
-  for (const d of snap.deliveries) arrival(`d${d.seq}`, () => pendingArrival(d) ?? lastAt + d.seq * 1e-6);
+  for (const e of snap.ephemerals) arrival(ekey(e), () => lastAt + e.seq * 1e-6);
+  for (const d of snap.deliveries) arrival(dkey(d), () => pendingArrival(d) ?? lastAt + d.seq * 1e-6);
   S.ephemerals = snap.ephemerals;
   S.deliveries = snap.deliveries;
   S.files = new Map(snap.files.map((f) => [f.id, f]));
@@ -99,10 +117,25 @@ function same(a, b) {
   );
 }
 
-/** The arrival time of an item without a Slack ts, fixed the first time the page sees it. */
+/**
+ * The arrival time of an item without a Slack ts, fixed the first time the page sees it and kept in
+ * sessionStorage, so a reload puts ephemerals and commands back where they were. Keys include the
+ * text length so a restarted stand-in (whose seq starts over) does not inherit old times.
+ */
 function arrival(key, firstSeen) {
-  if (!S.arrivals.has(key)) S.arrivals.set(key, firstSeen());
+  if (!S.arrivals.has(key)) {
+    S.arrivals.set(key, firstSeen());
+    sessionStorage.setItem(ARRIVALS_KEY, JSON.stringify([...S.arrivals]));
+  }
   return S.arrivals.get(key);
+}
+
+function ekey(e) {
+  return `e${e.seq}.${e.text.length}`;
+}
+
+function dkey(d) {
+  return `d${d.seq}.${d.summary.length}`;
 }
 
 /** A command this page sent keeps the time it was typed, so the bot's answer never comes before it. */
@@ -128,7 +161,7 @@ function applyEvent(event) {
     }
     case 'ephemeral':
       if (!S.ephemerals.some((e) => e.seq === event.ephemeral.seq)) {
-        arrival(`e${event.ephemeral.seq}`, () => now);
+        arrival(ekey(event.ephemeral), () => now);
         S.ephemerals.push(event.ephemeral);
         updateSuggestions();
       }
@@ -144,7 +177,7 @@ function applyEvent(event) {
       break;
     case 'delivery':
       if (!S.deliveries.some((d) => d.seq === event.delivery.seq)) {
-        arrival(`d${event.delivery.seq}`, () => pendingArrival(event.delivery) ?? now);
+        arrival(dkey(event.delivery), () => pendingArrival(event.delivery) ?? now);
         S.deliveries.push(event.delivery);
         if (event.delivery.kind === 'click' && event.delivery.status !== 200)
           toast(`The app answered the click with HTTP ${event.delivery.status}`);
@@ -394,13 +427,13 @@ function channelItems(channelId) {
   }
   for (const e of S.ephemerals) {
     if (e.channel === channelId && e.user === S.me && !S.dismissed.has(e.seq))
-      items.push({ kind: 'ephemeral', at: S.arrivals.get(`e${e.seq}`) ?? 0, key: `e${e.seq}`, e });
+      items.push({ kind: 'ephemeral', at: S.arrivals.get(ekey(e)) ?? 0, key: `e${e.seq}`, e });
   }
   for (const d of S.deliveries) {
     if (d.kind === 'command' && d.channel === channelId && d.user === S.me)
       items.push({
         kind: 'command',
-        at: S.arrivals.get(`d${d.seq}`) ?? 0,
+        at: S.arrivals.get(dkey(d)) ?? 0,
         key: `d${d.seq}`,
         author: d.user,
         d,
@@ -493,7 +526,7 @@ function ephemeralRow(e) {
   const meta = el('div', 'meta');
   meta.appendChild(el('span', 'name', 'Cartographer'));
   meta.appendChild(el('span', 'app-badge', 'APP'));
-  meta.appendChild(el('span', 'time', time(S.arrivals.get(`e${e.seq}`) ?? Date.now() / 1000)));
+  meta.appendChild(el('span', 'time', time(S.arrivals.get(ekey(e)) ?? Date.now() / 1000)));
   body.appendChild(meta);
   body.appendChild(onlyVisible(() => S.dismissed.add(e.seq)));
   // Ephemeral messages have no ts the stand-in can resolve a click against, so their buttons are inert.
@@ -1099,6 +1132,10 @@ function setupComposer() {
 // ------------------------------------------------------------------ start
 
 function setup() {
+  setNameResolvers({
+    user: (id) => (id === S.bot.userId ? S.bot.name : userName(id)),
+    channel: (id) => S.channels.find((c) => c.id === id)?.name ?? id,
+  });
   setupComposer();
   document.addEventListener('click', (e) => {
     const code = e.target.closest?.('code.runnable');

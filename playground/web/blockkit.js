@@ -49,6 +49,14 @@ const EMOJI = {
   small_blue_diamond: '🔹',
 };
 
+/** How `<@U…>` and `<#C…>` are named; the page sets these from the workspace it shows. */
+const names = { user: (id) => id, channel: (id) => id };
+
+export function setNameResolvers({ user, channel }) {
+  if (user) names.user = user;
+  if (channel) names.channel = channel;
+}
+
 function escapeHtml(s) {
   return String(s).replace(
     /[&<>"']/g,
@@ -84,11 +92,12 @@ function inline(text) {
     const target = m[1];
     const label = m[2];
     if (target.startsWith('@'))
-      html += `<span class="mention">@${escapeHtml(label ?? target.slice(1))}</span>`;
+      html += `<span class="mention">@${escapeHtml(label ?? names.user(target.slice(1)))}</span>`;
     else if (target.startsWith('#'))
-      html += `<span class="mention">#${escapeHtml(label ?? target.slice(1))}</span>`;
+      html += `<span class="mention">#${escapeHtml(label ?? names.channel(target.slice(1)))}</span>`;
     else if (target.startsWith('!'))
-      html += `<span class="mention">@${escapeHtml(target.slice(1).split('^')[0])}</span>`;
+      // <!here>, <!channel>, <!subteam^S123|@soc-team>: the label, if any, is what Slack shows.
+      html += `<span class="mention">${escapeHtml(label ?? `@${target.slice(1).split('^')[0]}`)}</span>`;
     else {
       const href = unescapeSlack(target);
       const safe = /^(https?:|mailto:)/i.test(href) ? href : '#';
