@@ -25,6 +25,7 @@ interface TemplateSession {
 const ACCOUNT = '111122223333';
 const BATCH_SESSIONS = 40;
 const RECORDS_PER_FILE = 500;
+const FILE_SPAN_MS = 5 * 60_000;
 
 /** Mulberry32: small, fast, seeded PRNG so inputs are reproducible. */
 function prng(seed: number): () => number {
@@ -71,14 +72,24 @@ export function loadTemplates(root: string): TemplateSession[] {
   if (existsSync(sessionsDir)) {
     for (const dir of readdirSync(sessionsDir)) {
       const records = readJson(join(sessionsDir, dir, 'InputEvents.json')) as Json[];
-      templates.push(toSession(`console:${dir.slice(0, 8)}`, records.map(asConsoleRecord)));
+      const signIn = Math.min(...records.map((r) => Date.parse(String(r.eventTime))));
+      const created = new Date(signIn).toISOString().replace(/\.\d{3}Z$/, 'Z');
+      templates.push(
+        toSession(
+          `console:${dir.slice(0, 8)}`,
+          records.map((r) => asConsoleRecord(r, created)),
+        ),
+      );
     }
   }
   return templates;
 }
 
-/** Cartographer's minimized records have no identity; give them a console user's, as CloudTrail would. */
-function asConsoleRecord(r: Json): Json {
+/**
+ * Cartographer's minimized records have no identity; give them a console user's, as CloudTrail would:
+ * every call of one console sign-in carries that sign-in's time as `creationDate`.
+ */
+function asConsoleRecord(r: Json, creationDate: string): Json {
   return {
     eventVersion: '1.08',
     userIdentity: {
@@ -88,7 +99,7 @@ function asConsoleRecord(r: Json): Json {
       accountId: ACCOUNT,
       accessKeyId: 'ASIATEMPLATE',
       userName: 'template',
-      sessionContext: { attributes: { creationDate: r.eventTime, mfaAuthenticated: 'true' } },
+      sessionContext: { attributes: { creationDate, mfaAuthenticated: 'true' } },
     },
     ...r,
     sourceIPAddress: 'AWS Internal',
@@ -114,27 +125,86 @@ function uuid(rand: () => number): string {
   return `${h()}${h()}-${h()}-4${h().slice(1)}-a${h().slice(1)}-${h()}${h()}${h()}`;
 }
 
-/** A copy of a template record as one replay of its session. */
+function isoSeconds(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/**
+ * Services that log to us-east-1 whatever region the caller works in (IAM, STS's global endpoint,
+ * sign-in, Organizations…): these stay put when a session is moved to another region.
+ */
+const GLOBAL_SOURCES = new Set([
+  'iam.amazonaws.com',
+  'sts.amazonaws.com',
+  'signin.amazonaws.com',
+  'organizations.amazonaws.com',
+  'health.amazonaws.com',
+  'cloudfront.amazonaws.com',
+  'route53.amazonaws.com',
+  'support.amazonaws.com',
+  'account.amazonaws.com',
+  'billingconsole.amazonaws.com',
+]);
+const HOME_REGIONS = ['us-east-1', 'us-east-1', 'us-east-1', 'eu-west-1', 'us-west-2', 'ap-southeast-2'];
+const SWEEP_REGIONS = ['us-east-1', 'eu-west-1', 'eu-central-1', 'ap-northeast-1'];
+
+/**
+ * Where one replay of a recorded API session runs: its home region for regional calls, and for some
+ * sessions a reconnaissance sweep that spreads read-only regional calls over four regions (what
+ * enumeration tools do). Console templates keep the regions they were recorded in: they are real.
+ */
+interface Placement {
+  home: string;
+  sweep: boolean;
+}
+
+function regionFor(record: Json, placement: Placement, index: number): unknown {
+  const source = String(record.eventSource ?? '');
+  if (record.awsRegion !== 'us-east-1' || GLOBAL_SOURCES.has(source)) return record.awsRegion;
+  if (placement.sweep && /^(Describe|List|Get)/.test(String(record.eventName ?? ''))) {
+    return SWEEP_REGIONS[index % SWEEP_REGIONS.length];
+  }
+  return placement.home;
+}
+
+interface Identity {
+  key: string;
+  user: string;
+  ip: string;
+}
+
+/** A copy of a template record as one replay of its session, `shift` ms later than recorded. */
 function replay(
   record: Json,
   at: number,
-  identity: { key: string; user: string; ip: string },
+  shift: number,
+  identity: Identity,
+  placement: Placement | undefined,
+  index: number,
   rand: () => number,
 ): Json {
-  const r: Json = {
-    ...record,
-    eventTime: new Date(at).toISOString().replace(/\.\d{3}Z$/, 'Z'),
-    eventID: uuid(rand),
-  };
+  const r: Json = { ...record, eventTime: isoSeconds(at), eventID: uuid(rand) };
+  if (placement) r.awsRegion = regionFor(record, placement, index);
   const id = record.userIdentity as Json | undefined;
   if (id && (id.accessKeyId || id.userName)) {
     const key = String(id.accessKeyId ?? '');
-    r.userIdentity = {
+    const replayed: Json = {
       ...id,
       accessKeyId: key ? `${key.slice(0, 4)}${identity.key.slice(4)}` : undefined,
       userName: id.userName ? identity.user : undefined,
       arn: typeof id.arn === 'string' ? id.arn.replace(/[^/]+$/, identity.user) : id.arn,
     };
+    // The session's sign-in time moves with its events, so each replay is a session of its own.
+    const context = id.sessionContext as Json | undefined;
+    const attributes = context?.attributes as Json | undefined;
+    if (context && typeof attributes?.creationDate === 'string') {
+      const created = Date.parse(attributes.creationDate);
+      replayed.sessionContext = {
+        ...context,
+        attributes: { ...attributes, creationDate: isoSeconds(created + shift) },
+      };
+    }
+    r.userIdentity = replayed;
   }
   if (typeof record.sourceIPAddress === 'string' && /^\d+\.\d+\.\d+\.\d+$/.test(record.sourceIPAddress)) {
     r.sourceIPAddress = identity.ip;
@@ -142,66 +212,153 @@ function replay(
   return r;
 }
 
+export interface GenerateOptions {
+  seed?: number;
+  /**
+   * Also write one long console session of this many events (console templates chained under one
+   * sign-in, pauses capped at 5 minutes so it stays one session), starting with the first batch.
+   */
+  longSession?: number;
+}
+
 export interface GenerateResult {
   dir: string;
   records: number;
   files: number;
   bytes: number;
+  /** Records per region. */
+  regions: Record<string, number>;
+  /** The long session, if asked for: its user name, and its access keys (console keys rotate). */
+  longSession?: { user: string; events: number; accessKeyIds: string[] };
 }
 
-/** Writes about `count` records under `dir` (replacing it). */
-export async function generate(root: string, dir: string, count: number, seed = 7): Promise<GenerateResult> {
+interface Timed {
+  at: number;
+  record: Json;
+}
+
+/** Writes about `count` records under `dir` (replacing it), plus the long session if asked for. */
+export async function generate(
+  root: string,
+  dir: string,
+  count: number,
+  options: GenerateOptions = {},
+): Promise<GenerateResult> {
   const templates = loadTemplates(root);
   if (templates.length === 0)
     throw new Error('no template sessions found (demo/invictus, test/fixtures/cartographer)');
   rmSync(dir, { recursive: true, force: true });
-  const rand = prng(seed);
-  let written = 0;
-  let files = 0;
-  let bytes = 0;
+  const rand = prng(options.seed ?? 7);
+  const result: GenerateResult = { dir, records: 0, files: 0, bytes: 0, regions: {} };
   let clock = Date.parse('2026-01-05T00:00:00Z');
   let sessionNo = 0;
+  let long: Timed[] = [];
+  if (options.longSession) {
+    long = longSession(templates, clock, options.longSession, rand);
+    const keys = new Set(long.map((t) => String((t.record.userIdentity as Json).accessKeyId)));
+    result.longSession = { user: LONG_SESSION_USER, events: long.length, accessKeyIds: [...keys] };
+  }
+  const target = count + long.length;
 
-  while (written < count) {
+  while (result.records < target) {
     // One batch: sessions that overlap in time, sorted together, then the clock moves past them.
-    const batch: { at: number; record: Json }[] = [];
-    let batchEnd = clock;
-    for (let s = 0; s < BATCH_SESSIONS && written + batch.length < count; s++) {
+    const batch: Timed[] = long;
+    long = [];
+    let batchEnd = batch.reduce((m, t) => Math.max(m, t.at), clock);
+    const wanted = () => result.records + batch.length < target;
+    for (let s = 0; s < BATCH_SESSIONS && wanted(); s++) {
       const t = templates[Math.floor(rand() * templates.length)]!;
       const start = clock + Math.floor(rand() * 20 * 60_000);
+      const shift = start - Date.parse(String(t.records[0]!.eventTime));
       sessionNo++;
       const identity = {
         key: randomKey('ASIA', rand),
         user: `user${sessionNo % 5000}`,
         ip: `198.51.${Math.floor(rand() * 256)}.${Math.floor(rand() * 256)}`,
       };
-      for (let i = 0; i < t.records.length && written + batch.length < count; i++) {
+      const placement = t.name.startsWith('console:')
+        ? undefined
+        : { home: HOME_REGIONS[Math.floor(rand() * HOME_REGIONS.length)]!, sweep: rand() < 0.2 };
+      for (let i = 0; i < t.records.length && wanted(); i++) {
         const at = start + t.offsets[i]!;
-        batch.push({ at, record: replay(t.records[i]!, at, identity, rand) });
+        batch.push({ at, record: replay(t.records[i]!, at, shift, identity, placement, i, rand) });
         if (at > batchEnd) batchEnd = at;
       }
     }
-    batch.sort((a, b) => a.at - b.at);
-    for (let i = 0; i < batch.length; i += RECORDS_PER_FILE) {
-      const chunk = batch.slice(i, i + RECORDS_PER_FILE);
-      bytes += await writeDeliveryFile(
-        dir,
-        chunk[0]!.at,
-        files,
-        chunk.map((c) => c.record),
-      );
-      files++;
-    }
-    written += batch.length;
+    await writeBatch(dir, batch, result);
     // Leave more than any idle gap between batches, as a new working day would.
     clock = batchEnd + 2 * 3600_000;
   }
-  return { dir, records: written, files, bytes };
+  return result;
 }
 
-async function writeDeliveryFile(dir: string, at: number, n: number, records: Json[]): Promise<number> {
+const LONG_SESSION_USER = 'oncall-admin';
+const MAX_PAUSE_MS = 5 * 60_000;
+
+/** One console sign-in doing `events` calls: console templates replayed back to back. */
+function longSession(
+  templates: TemplateSession[],
+  start: number,
+  events: number,
+  rand: () => number,
+): Timed[] {
+  const consoles = templates.filter((t) => t.name.startsWith('console:'));
+  const out: Timed[] = [];
+  const identity = { key: randomKey('ASIA', rand), user: LONG_SESSION_USER, ip: '203.0.113.7' };
+  let at = start;
+  for (let n = 0; out.length < events; n++) {
+    const t = consoles[n % consoles.length]!;
+    const shift = start - Date.parse(String(t.records[0]!.eventTime));
+    for (let i = 0; i < t.records.length && out.length < events; i++) {
+      const pause = i === 0 ? 30_000 : t.offsets[i]! - t.offsets[i - 1]!;
+      at += Math.min(pause, MAX_PAUSE_MS);
+      // `shift` puts every template's sign-in at `start`: the whole chain is one console session.
+      out.push({ at, record: replay(t.records[i]!, at, shift, identity, undefined, i, rand) });
+    }
+  }
+  return out;
+}
+
+/** Writes one batch as delivery files: per region (as trails deliver), time order, ≤ 500 records and ≤ 5 min a file. */
+async function writeBatch(dir: string, batch: Timed[], result: GenerateResult): Promise<void> {
+  batch.sort((a, b) => a.at - b.at);
+  const byRegion = new Map<string, Timed[]>();
+  for (const t of batch) {
+    const region = String(t.record.awsRegion ?? 'us-east-1');
+    let list = byRegion.get(region);
+    if (!list) byRegion.set(region, (list = []));
+    list.push(t);
+  }
+  for (const [region, list] of [...byRegion].sort(([a], [b]) => a.localeCompare(b))) {
+    result.regions[region] = (result.regions[region] ?? 0) + list.length;
+    // CloudTrail delivers a region's events about every 5 minutes: a file never spans more.
+    for (let i = 0; i < list.length; ) {
+      const first = list[i]!.at;
+      let end = i + 1;
+      while (end < list.length && end - i < RECORDS_PER_FILE && list[end]!.at - first < FILE_SPAN_MS) end++;
+      const chunk = list.slice(i, end);
+      i = end;
+      result.bytes += await writeDeliveryFile(
+        dir,
+        region,
+        first,
+        result.files,
+        chunk.map((c) => c.record),
+      );
+      result.files++;
+    }
+  }
+  result.records += batch.length;
+}
+
+async function writeDeliveryFile(
+  dir: string,
+  region: string,
+  at: number,
+  n: number,
+  records: Json[],
+): Promise<number> {
   const d = new Date(at);
-  const region = 'us-east-1';
   const ymd = [d.getUTCFullYear(), pad(d.getUTCMonth() + 1), pad(d.getUTCDate())];
   const folder = join(dir, 'AWSLogs', ACCOUNT, 'CloudTrail', region, ...ymd.map(String));
   mkdirSync(folder, { recursive: true });

@@ -19,7 +19,7 @@ import { generate } from './generate.ts';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const outDir = join(root, 'bench/out');
 const sizes = (process.env.BENCH_SIZES ?? '10000,100000,1000000').split(',').map(Number);
-const GENERATOR_VERSION = '1';
+const GENERATOR_VERSION = '2';
 
 interface Row {
   metric: string;
@@ -47,7 +47,7 @@ async function dataset(size: number): Promise<string> {
   const g = await generate(root, dir, size);
   writeFileSync(marker, want);
   log(
-    `generated ${g.records} records in ${g.files} files (${(g.bytes / 2 ** 20).toFixed(0)} MiB) in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+    `generated ${g.records} records in ${g.files} files (${(g.bytes / 2 ** 20).toFixed(0)} MiB, ${Object.keys(g.regions).length} regions) in ${((performance.now() - started) / 1000).toFixed(1)} s`,
   );
   return dir;
 }
