@@ -53,7 +53,18 @@ interface RawAction {
   accessLevel?: string;
 }
 
-export async function loadIamActionIndex(): Promise<IamActionIndex> {
+let loaded: Promise<IamActionIndex> | undefined;
+
+/** The index is read-only once built, so every enricher in the process shares one (~22,000 entries). */
+export function loadIamActionIndex(): Promise<IamActionIndex> {
+  loaded ??= buildIamActionIndex().catch((err: unknown) => {
+    loaded = undefined;
+    throw err;
+  });
+  return loaded;
+}
+
+async function buildIamActionIndex(): Promise<IamActionIndex> {
   const dir = iamDataDir();
   const files = (await readdir(dir)).filter((f) => f.endsWith('.json'));
   const actions = new Map<string, IamActionInfo>();
