@@ -36,6 +36,7 @@ import { type CommandResult, commands, findCommand } from './commands/registry.t
 import type { BotConfig } from './config.ts';
 import { createPipelineAnalyzer, type SessionAnalyzer, type SourceProvider } from './lookup/analyzer.ts';
 import { collectExamples } from './lookup/examples.ts';
+import { createLimiter } from './lookup/limiter.ts';
 import { runLookup } from './lookup/run-lookup.ts';
 import { defaultSourceProvider } from './lookup/sources.ts';
 import type { BenignModalMeta } from './messages/benign-modal.ts';
@@ -115,6 +116,7 @@ export function createBot(options: BotOptions): Bot {
     store,
     poster: createPoster(app.client),
     analyzer,
+    limiter: createLimiter(config.maxConcurrentLookups),
     audit,
     logger,
     examples: () => {

@@ -48,6 +48,7 @@ const EnvSchema = z.object({
   CARTOGRAPHER_LOCAL_PATH: z.string().optional(),
   CARTOGRAPHER_ALLOWLIST: z.string().min(1).default('.cartographer/allowlist.yaml'),
   CARTOGRAPHER_LOOKUP_TIMEOUT_SECONDS: z.coerce.number().int().min(5).max(3600).default(300),
+  CARTOGRAPHER_MAX_CONCURRENT_LOOKUPS: z.coerce.number().int().min(1).max(32).default(2),
   CARTOGRAPHER_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
   CARTOGRAPHER_MAX_TIMELINE_REPLIES: z.coerce.number().int().min(1).max(200).default(10),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -72,6 +73,7 @@ export interface BotConfig {
   maxTimelineReplies: number;
   /** Cached analyses (and the buttons pointing at them) older than this are dropped. */
   retentionDays: number;
+  maxConcurrentLookups: number;
   logLevel: string;
   /** Socket Mode when an app-level token is set, HTTP otherwise. */
   socketMode: boolean;
@@ -103,6 +105,7 @@ export function loadBotConfig(env: NodeJS.ProcessEnv = process.env): BotConfig {
     lookupTimeoutMs: e.CARTOGRAPHER_LOOKUP_TIMEOUT_SECONDS * 1000,
     maxTimelineReplies: e.CARTOGRAPHER_MAX_TIMELINE_REPLIES,
     retentionDays: e.CARTOGRAPHER_RETENTION_DAYS,
+    maxConcurrentLookups: e.CARTOGRAPHER_MAX_CONCURRENT_LOOKUPS,
     logLevel: e.LOG_LEVEL,
     socketMode: Boolean(e.SLACK_APP_TOKEN),
   };

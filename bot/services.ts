@@ -6,6 +6,7 @@ import type { AuditLog } from './audit.ts';
 import type { CommandResult } from './commands/registry.ts';
 import type { BotConfig } from './config.ts';
 import type { SessionAnalyzer } from './lookup/analyzer.ts';
+import type { Limiter } from './lookup/limiter.ts';
 import type { LookupRequest } from './lookup/run-lookup.ts';
 import type { HelpExamples } from './messages/help.ts';
 import type { SlackMessage } from './messages/limits.ts';
@@ -22,6 +23,8 @@ export interface BotServices {
   store: BotStore;
   poster: Poster;
   analyzer: SessionAnalyzer;
+  /** Bounds how many lookups run at once. */
+  limiter: Limiter;
   audit: AuditLog;
   logger: Logger;
   /** Example arguments for help, from the configured data (computed once, lazily). */

@@ -37,6 +37,8 @@ const SOURCE_LABEL: Record<SourceName, string> = {
 /** Sessions posted per lookup; more are listed in one line (a user lookup can span weeks). */
 const MAX_SESSIONS_POSTED = 5;
 const PROGRESS_INTERVAL_MS = 1000;
+/** Records cached per session for the raw-events button (about 30 MB of JSON at most). */
+const MAX_CACHED_RECORDS = 20_000;
 
 export function newId(): string {
   return randomBytes(9).toString('base64url');
@@ -66,7 +68,7 @@ export async function runLookup(
   target: LookupTarget,
   svc: BotServices,
 ): Promise<CommandResult> {
-  const { poster, config, logger } = svc;
+  const { poster } = svc;
   const label = describeRequest(req);
   const where = SOURCE_LABEL[req.source];
   let progressTs: string;
@@ -84,6 +86,29 @@ export async function runLookup(
     return { outcome: 'error', detail: code ?? String(err) };
   }
 
+  return svc.limiter.run(
+    () => analyseAndPost(req, target, svc, progressTs, label, where),
+    (position) => {
+      void poster
+        .update(
+          target.channel,
+          progressTs,
+          progressMessage(`Queued: ${position} lookup(s) ahead of ${label}…`),
+        )
+        .catch(() => {});
+    },
+  );
+}
+
+async function analyseAndPost(
+  req: LookupRequest,
+  target: LookupTarget,
+  svc: BotServices,
+  progressTs: string,
+  label: string,
+  where: string,
+): Promise<CommandResult> {
+  const { poster, config, logger } = svc;
   const controller = new AbortController();
   const timer = setTimeout(
     () => controller.abort(new LookupTimeout(config.lookupTimeoutMs)),
@@ -158,7 +183,8 @@ async function postSessions(
       id: newId(),
       query,
       summary,
-      records: [...records.entries()].map(([id, record]) => ({ id, record })),
+      // Very large sessions keep the first records only; "Show raw events" says how many are missing.
+      records: [...records.entries()].slice(0, MAX_CACHED_RECORDS).map(([id, record]) => ({ id, record })),
       createdAt: new Date().toISOString(),
     };
     svc.store.saveSession(stored);
