@@ -8,7 +8,12 @@ Runs the Slack bot. Settings come from the environment:
   SLACK_APP_TOKEN                         xapp- token: use Socket Mode instead of HTTP
   SLACK_API_URL                           Web API base URL (default https://slack.com/api/)
   PORT, HOST                              where to listen (default 3000, 0.0.0.0)
-  CARTOGRAPHER_ALLOWED_CHANNELS/USERS/USERGROUP, CARTOGRAPHER_DB, CARTOGRAPHER_SOURCE, CARTOGRAPHER_LOCAL_PATH
+  CARTOGRAPHER_ALLOWED_CHANNELS, _USERS, _USERGROUP   who may use the bot (ids; none set: everyone)
+  CARTOGRAPHER_DB                         SQLite file for button references and cached analyses
+  CARTOGRAPHER_SOURCE, CARTOGRAPHER_LOCAL_PATH         default source and local CloudTrail paths
+  CARTOGRAPHER_ALLOWLIST                  allow-list file "Mark benign" appends to
+  CARTOGRAPHER_LOOKUP_TIMEOUT_SECONDS, CARTOGRAPHER_MAX_CONCURRENT_LOOKUPS,
+  CARTOGRAPHER_MAX_TIMELINE_REPLIES, CARTOGRAPHER_RETENTION_DAYS, LOG_LEVEL
 Without any Slack credentials it starts a local Slack stand-in on 127.0.0.1 and prints its URL.
 `;
 
