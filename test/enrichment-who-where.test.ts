@@ -97,7 +97,10 @@ describe('user-agent family', () => {
         'browser',
       ],
       ['lambda.amazonaws.com', 'aws-service'],
-      ['curl/8.4.0', 'other'],
+      ['curl/8.4.0', 'http-library'],
+      ['python-urllib3/2.0.7', 'http-library'],
+      ['TruffleHog', 'trufflehog', 'trufflehog'],
+      ['Jakarta Commons-HttpClient/3.1', 'other'],
     ];
     for (const [agent, family, tool] of cases) {
       const got = ua(agent);
