@@ -34,7 +34,7 @@ const EnvSchema = z.object({
     .url({ message: 'must be a URL such as https://slack.com/api/' })
     .optional()
     .or(z.literal('').transform(() => undefined)),
-  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  PORT: z.coerce.number({ message: 'must be a port number (0-65535)' }).int().min(0).max(65535).default(3000),
   HOST: z.string().min(1).default('0.0.0.0'),
   CARTOGRAPHER_ALLOWED_CHANNELS: list,
   CARTOGRAPHER_ALLOWED_USERS: list,
@@ -47,10 +47,30 @@ const EnvSchema = z.object({
   CARTOGRAPHER_SOURCE: z.enum(['local', 'lookup', 'athena']).default('local'),
   CARTOGRAPHER_LOCAL_PATH: z.string().optional(),
   CARTOGRAPHER_ALLOWLIST: z.string().min(1).default('.cartographer/allowlist.yaml'),
-  CARTOGRAPHER_LOOKUP_TIMEOUT_SECONDS: z.coerce.number().int().min(5).max(3600).default(300),
-  CARTOGRAPHER_MAX_CONCURRENT_LOOKUPS: z.coerce.number().int().min(1).max(32).default(2),
-  CARTOGRAPHER_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
-  CARTOGRAPHER_MAX_TIMELINE_REPLIES: z.coerce.number().int().min(1).max(200).default(10),
+  CARTOGRAPHER_LOOKUP_TIMEOUT_SECONDS: z.coerce
+    .number({ message: 'must be a whole number from 5 to 3600' })
+    .int()
+    .min(5, 'must be at least 5')
+    .max(3600, 'must be at most 3600')
+    .default(300),
+  CARTOGRAPHER_MAX_CONCURRENT_LOOKUPS: z.coerce
+    .number({ message: 'must be a whole number from 1 to 32' })
+    .int()
+    .min(1, 'must be at least 1')
+    .max(32, 'must be at most 32')
+    .default(2),
+  CARTOGRAPHER_RETENTION_DAYS: z.coerce
+    .number({ message: 'must be a whole number from 1 to 3650' })
+    .int()
+    .min(1, 'must be at least 1')
+    .max(3650, 'must be at most 3650')
+    .default(30),
+  CARTOGRAPHER_MAX_TIMELINE_REPLIES: z.coerce
+    .number({ message: 'must be a whole number from 1 to 200' })
+    .int()
+    .min(1, 'must be at least 1')
+    .max(200, 'must be at most 200')
+    .default(10),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
