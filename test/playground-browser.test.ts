@@ -216,17 +216,27 @@ describe('playground page in Chromium', () => {
   it('"Run daily digest now" sends /cartographer digest, signed like Slack, and shows the answer', async () => {
     const standin = started.standin!;
     const before = standin.state.deliveries.length;
-    const shownBefore = await page.locator('#messages .message').count();
+    const postedBefore = standin.state.channelMessages('C0SOCTRIAGE').length;
+    await page.locator('#thread-close').click();
     await page.getByRole('button', { name: 'Run daily digest now' }).click();
     await expect
       .poll(() => standin.state.deliveries.slice(before).map((d) => `${d.kind} ${d.summary} ${d.status}`))
       .toContain('command /cartographer digest 200');
-    // The command line itself and at least one answer from the bot (a digest or a usage message).
+    // The digest the bot posts to the channel is what the page shows last.
     await expect
-      .poll(() => page.locator('#messages .message').count(), { timeout: 45_000 })
-      .toBeGreaterThan(shownBefore + 1);
-    const last = page.locator('#messages .message').last();
-    await expect.poll(() => last.locator('.meta .name').textContent()).toBe('Cartographer');
+      .poll(() => standin.state.channelMessages('C0SOCTRIAGE').length, { timeout: 45_000 })
+      .toBeGreaterThan(postedBefore);
+    const digest = standin.state.channelMessages('C0SOCTRIAGE').at(-1)!;
+    expect(digest.bot).toBe(true);
+    const shown = page.locator(`#messages .message[data-ts="${digest.ts}"]`);
+    await shown.waitFor();
+    const header = digest.blocks?.find((b) => b.type === 'header')?.text?.text as string | undefined;
+    if (header)
+      await expect
+        .poll(() => shown.locator('.bk-header').first().textContent())
+        .toContain(header.replace(/^:\w+: /, ''));
+    else await expect.poll(() => shown.textContent()).toContain(digest.text.slice(0, 20));
+    await shown.scrollIntoViewIfNeeded();
     await page.screenshot({ path: join(ARTIFACTS, 'playground-digest.png') });
   });
 
