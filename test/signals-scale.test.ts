@@ -11,7 +11,9 @@ import { createSignalMapper } from '../engine/signals/index.ts';
 import { readEvents, session } from './signals-support.ts';
 
 describe('signal engine at scale', () => {
-  it('maps 1,100,000 events linearly with the expected number of actions', { timeout: 600_000 }, async () => {
+  it('maps 1,100,000 events linearly, in batch and streaming, with the expected number of actions', {
+    timeout: 600_000,
+  }, async () => {
     const mapper = await createSignalMapper();
     const demo = readEvents(join(import.meta.dirname, 'fixtures/cartographer/Demo/InputEvents.json'));
     const single = mapper.map(session, demo);
@@ -49,5 +51,20 @@ describe('signal engine at scale', () => {
     expect(burst?.name).toBe('`s3:GetObject` ×100000 on bucket exfil-target');
     const placed = result.signals.reduce((n, s) => n + s.eventIds.length, 0);
     expect(placed + result.unmappedEventIds.length).toBe(events.length);
+
+    // The same through the stream, one piece at a time: same actions, most of them before the end.
+    const stream = mapper.stream(session);
+    let early = 0;
+    let streamedEvents = 0;
+    for (const e of events) {
+      for (const s of stream.push(e)) {
+        early++;
+        streamedEvents += s.eventIds.length;
+      }
+    }
+    const rest = stream.end();
+    expect(early + rest.length).toBe(result.signals.length);
+    expect(early).toBeGreaterThan(result.signals.length / 2);
+    expect(streamedEvents + rest.reduce((n, s) => n + s.eventIds.length, 0)).toBe(placed);
   });
 });
