@@ -31,6 +31,8 @@ const operators = {
   lt: z.number(),
   sameAs: z.string(),
   notSameAs: z.string(),
+  /** The value is an ARN (or account id) of an AWS account other than the one in the named field. */
+  otherAccountThan: z.string(),
 } as const;
 type OperatorName = keyof typeof operators;
 const OPERATOR_NAMES = Object.keys(operators) as OperatorName[];
@@ -158,6 +160,20 @@ function compileFieldTest(t: FieldTest): CondNode {
         const n = typeof v === 'number' ? v : Number(v);
         return Number.isFinite(n) && (above ? n > bound : n < bound);
       });
+  } else if (t.otherAccountThan !== undefined) {
+    const own = compileFieldPath(t.otherAccountThan as string);
+    test = (values, event) => {
+      const mine = new Set(
+        own(event)
+          .map((v) => accountOf(asText(v)))
+          .filter((a) => a !== undefined),
+      );
+      if (mine.size === 0) return false;
+      return values.some((v) => {
+        const account = accountOf(asText(v));
+        return account !== undefined && !mine.has(account);
+      });
+    };
   } else {
     const other = compileFieldPath((t.sameAs ?? t.notSameAs) as string);
     const same = t.sameAs !== undefined;
@@ -175,6 +191,13 @@ function compileFieldTest(t: FieldTest): CondNode {
     test: (values, event) => test(values, event),
     ...(exact ? { exact } : {}),
   };
+}
+
+/** The 12-digit account of an ARN (`arn:aws:kms:us-east-1:111122223333:key/…`) or a bare account id. */
+function accountOf(text: string): string | undefined {
+  if (/^\d{12}$/.test(text)) return text;
+  const account = text.startsWith('arn:') ? text.split(':')[4] : undefined;
+  return account && /^\d{12}$/.test(account) ? account : undefined;
 }
 
 export function toPredicate(node: CondNode): Predicate {

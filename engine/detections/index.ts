@@ -22,6 +22,8 @@ import {
   RuleFileSchema,
   SequenceRuleSchema,
   ThresholdRuleSchema,
+  type Tuning,
+  TuningSchema,
 } from './rule-schema.ts';
 import { compileSigmaRule, SigmaUnsupported } from './sigma.ts';
 import { formatProblem, parseYaml, type RuleProblem, validate } from './yaml-file.ts';
@@ -50,7 +52,10 @@ export interface UnsupportedRule {
 }
 
 export interface LoadedRules {
+  /** Every rule that loaded, including the ones tuning.yaml switches off. */
   rules: CompiledRule[];
+  /** Loaded but not run (rules/detections/tuning.yaml). */
+  disabled: { id: string; reason: string }[];
   /** Errors: the rule (or file) is not loaded. */
   problems: RuleProblem[];
   /** Sigma rules using constructs Cartographer cannot evaluate, reported by name. */
@@ -65,7 +70,9 @@ export class DetectionRulesError extends Error {
 }
 
 export type CartographerDetector = Detector & {
+  /** The rules that run. */
   readonly rules: readonly CompiledRule[];
+  readonly disabled: readonly { id: string; reason: string }[];
   readonly problems: readonly RuleProblem[];
   readonly unsupported: readonly UnsupportedRule[];
 };
@@ -77,9 +84,12 @@ export async function createDetector(options: DetectorOptions = {}): Promise<Car
     options.allowlistFile ?? env.CARTOGRAPHER_ALLOWLIST,
   );
   if (loaded.problems.length > 0 && !options.lenient) throw new DetectionRulesError(loaded.problems);
-  const detector = createRuleDetector(loaded.rules, compileAllowList(...loaded.allowLists));
+  const off = new Set(loaded.disabled.map((d) => d.id));
+  const active = loaded.rules.filter((r) => !off.has(r.id));
+  const detector = createRuleDetector(active, compileAllowList(...loaded.allowLists));
   return Object.assign(detector, {
-    rules: loaded.rules,
+    rules: active,
+    disabled: loaded.disabled,
     problems: loaded.problems,
     unsupported: loaded.unsupported,
   });
@@ -153,7 +163,7 @@ export function loadDetectionRules(root: string, userAllowlistFile: string | und
 
   for (const file of listFiles(detectionsDir, ['.yaml', '.yml'])) {
     const name = basename(file);
-    if (name === 'allowlist.yaml' || name === 'attack-tactics.yaml') continue;
+    if (name === 'allowlist.yaml' || name === 'attack-tactics.yaml' || name === 'tuning.yaml') continue;
     const parsed = validate(file, readFileSync(file, 'utf8'), RuleFileSchema);
     if (!parsed.ok) {
       problems.push(...parsed.problems);
@@ -239,7 +249,24 @@ export function loadDetectionRules(root: string, userAllowlistFile: string | und
       }
     }
   }
-  return { rules, problems, unsupported, allowLists };
+  let tuning: Tuning = { disabled: [] };
+  const tuningFile = join(detectionsDir, 'tuning.yaml');
+  if (existsSync(tuningFile)) {
+    const r = validate(tuningFile, readFileSync(tuningFile, 'utf8'), TuningSchema);
+    if (!r.ok) problems.push(...r.problems);
+    else {
+      tuning = r.value;
+      tuning.disabled.forEach((d, i) => {
+        if (!seen.has(d.id))
+          problems.push({
+            file: tuningFile,
+            line: r.lineOf(['disabled', i, 'id']),
+            message: `unknown rule id '${d.id}'`,
+          });
+      });
+    }
+  }
+  return { rules, disabled: tuning.disabled, problems, unsupported, allowLists };
 }
 
 function ruleLabel(raw: unknown, i: number): string {

@@ -88,3 +88,9 @@ export const AttackTableSchema = z.strictObject({
   ),
 });
 export type AttackTable = z.infer<typeof AttackTableSchema>;
+
+/** rules/detections/tuning.yaml: rules that load but do not run, each with a reason. */
+export const TuningSchema = z.strictObject({
+  disabled: z.array(z.strictObject({ id: z.string().min(1), reason: z.string().min(1) })).default([]),
+});
+export type Tuning = z.infer<typeof TuningSchema>;
