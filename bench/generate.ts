@@ -319,15 +319,49 @@ function longSession(
   return out;
 }
 
+/**
+ * One programmatic session of `events` records (the recorded API sessions, attacks included, chained
+ * under one long-term access key), spread evenly over `regions`, for the API-source benchmarks.
+ */
+export function apiSession(
+  root: string,
+  events: number,
+  regions: readonly string[],
+  seed = 11,
+): { accessKeyId: string; records: Json[] } {
+  const rand = prng(seed);
+  const apis = loadTemplates(root).filter(
+    (t) => !t.name.startsWith('console:') && (t.records[0]?.userIdentity as Json | undefined)?.accessKeyId,
+  );
+  const identity = { key: randomKey('AKIA', rand), user: 'ci-deployer', ip: '198.51.100.23' };
+  const records: Json[] = [];
+  let at = Date.now() - 6 * 3600_000;
+  for (let n = 0; records.length < events; n++) {
+    const t = apis[n % apis.length]!;
+    const shift = at - Date.parse(String(t.records[0]!.eventTime));
+    for (let i = 0; i < t.records.length && records.length < events; i++) {
+      const pause = i === 0 ? 30_000 : t.offsets[i]! - t.offsets[i - 1]!;
+      at += Math.min(pause, MAX_PAUSE_MS);
+      const r = replay(t.records[i]!, at, shift, identity, undefined, i, rand);
+      const id = r.userIdentity as Json;
+      // One credential for the whole session, whatever key the recorded session used.
+      r.userIdentity = { ...id, accessKeyId: identity.key };
+      r.awsRegion = regions[records.length % regions.length];
+      records.push(r);
+    }
+  }
+  return { accessKeyId: identity.key, records };
+}
+
 /** Writes one batch as delivery files: per region (as trails deliver), time order, ≤ 500 records and ≤ 5 min a file. */
 async function writeBatch(dir: string, batch: Timed[], result: GenerateResult): Promise<void> {
   batch.sort((a, b) => a.at - b.at);
   const byRegion = new Map<string, Timed[]>();
   for (const t of batch) {
     const region = String(t.record.awsRegion ?? 'us-east-1');
-    let list = byRegion.get(region);
-    if (!list) byRegion.set(region, (list = []));
-    list.push(t);
+    const list = byRegion.get(region);
+    if (list) list.push(t);
+    else byRegion.set(region, [t]);
   }
   for (const [region, list] of [...byRegion].sort(([a], [b]) => a.localeCompare(b))) {
     result.regions[region] = (result.regions[region] ?? 0) + list.length;
