@@ -232,6 +232,19 @@ function isEmpty(a: PolicyAnalysis): boolean {
   );
 }
 
+/** Where this request carries a policy document: the usual fields, SQS attributes, SNS attribute edits. */
+function policyCandidates(rp: Record<string, unknown>): [string, unknown][] {
+  const out: [string, unknown][] = [];
+  for (const field of POLICY_FIELDS) if (field in rp) out.push([field, rp[field]]);
+  const attributes = rp.attributes;
+  if (attributes && typeof attributes === 'object' && 'Policy' in attributes) {
+    out.push(['attributes.Policy', (attributes as Record<string, unknown>).Policy]);
+  }
+  if (rp.attributeName === 'Policy' && 'attributeValue' in rp)
+    out.push(['attributeValue', rp.attributeValue]);
+  return out;
+}
+
 /** Accounts (or `all`) an EC2 snapshot/AMI or RDS snapshot is being shared with. */
 function sharedWith(record: CloudTrailRecord): string[] | undefined {
   const rp = record.requestParameters ?? {};
@@ -298,11 +311,10 @@ export function analyzePolicyEvent(record: CloudTrailRecord, ctx: PolicyContext)
     };
   }
 
-  for (const field of POLICY_FIELDS) {
-    if (!(field in rp)) continue;
-    const doc = parsePolicyDocument(rp[field]);
+  for (const [field, value] of policyCandidates(rp)) {
+    const doc = parsePolicyDocument(value);
     if (!doc) {
-      if (typeof rp[field] === 'string' && rp[field]) {
+      if (typeof value === 'string' && value) {
         return {
           fullAdmin: false,
           privilegeEscalationActions: [],

@@ -239,3 +239,38 @@ describe('sharing snapshots and images (Stratus exfiltration techniques)', () =>
     expect(everyone.enrichment!.policy!.publicPrincipal).toBe(true);
   });
 });
+
+describe('queue and topic policies', () => {
+  it('reads SQS attributes.Policy and SNS attributeValue documents', async () => {
+    const enricher = await createEnricher();
+    const base = find(stratusLog('aws.persistence.iam-backdoor-role'), 'UpdateAssumeRolePolicy');
+    const open = JSON.stringify({
+      Statement: [
+        { Sid: 'Anyone', Effect: 'Allow', Principal: { AWS: '*' }, Action: 'sqs:SendMessage', Resource: '*' },
+      ],
+    });
+    const sqs = variant(
+      base,
+      {
+        eventSource: 'sqs.amazonaws.com',
+        eventName: 'SetQueueAttributes',
+        requestParameters: { queueUrl: 'q', attributes: { Policy: open } },
+      },
+      'sqs',
+    );
+    const sns = variant(
+      base,
+      {
+        eventSource: 'sns.amazonaws.com',
+        eventName: 'SetTopicAttributes',
+        requestParameters: { topicArn: 't', attributeName: 'Policy', attributeValue: open },
+      },
+      'sns',
+    );
+    observeAndEnrich(enricher, [sqs, sns]);
+    for (const e of [sqs, sns]) {
+      expect(e.enrichment!.policy!.publicPrincipal, e.id).toBe(true);
+      expect(e.enrichment!.policy!.notes[0]).toContain('statement "Anyone"');
+    }
+  });
+});
