@@ -147,17 +147,20 @@ export function createBot(options: BotOptions): Bot {
       });
     };
     track(
-      handleCommand(command.text ?? '', command.user_id, command.channel_id, reply).then((result) => {
-        audit.record({
-          who: command.user_id,
-          team: command.team_id,
-          where: command.channel_id,
-          what: `${COMMAND} ${command.text ?? ''}`.trim(),
-          outcome: result.outcome,
-          durationMs: Date.now() - started,
-          ...(result.detail ? { detail: result.detail } : {}),
-        });
-      }),
+      handleCommand(command.text ?? '', command.user_id, command.channel_id, reply)
+        // Whatever happens, the command is audited.
+        .catch((err): CommandResult => ({ outcome: 'error', detail: errorSummary(err).message }))
+        .then((result) => {
+          audit.record({
+            who: command.user_id,
+            team: command.team_id,
+            where: command.channel_id,
+            what: `${COMMAND} ${command.text ?? ''}`.trim(),
+            outcome: result.outcome,
+            durationMs: Date.now() - started,
+            ...(result.detail ? { detail: result.detail } : {}),
+          });
+        }),
     );
   });
 
@@ -195,7 +198,7 @@ export function createBot(options: BotOptions): Bot {
           'Something went wrong running that command',
           'Try again; the bot log has the details.',
         ),
-      );
+      ).catch(() => {});
       return { outcome: 'error', detail: errorSummary(err).message };
     }
   }
