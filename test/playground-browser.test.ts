@@ -240,6 +240,36 @@ describe('playground page in Chromium', () => {
     await page.screenshot({ path: join(ARTIFACTS, 'playground-digest.png') });
   });
 
+  it('"Open session" on a digest finding, then "Mark benign": the bot modal, submitted and confirmed in the thread', async () => {
+    const standin = started.standin!;
+    const digest = page
+      .locator('#messages .message')
+      .filter({ has: page.getByRole('button', { name: 'Open session' }) })
+      .last();
+    await digest.getByRole('button', { name: 'Open session' }).first().click();
+    // The session summary lands in the digest's thread, which the page opens for the click.
+    const markBenign = page.locator('#thread-pane.open').getByRole('button', { name: 'Mark benign' }).first();
+    await markBenign.waitFor({ timeout: 45_000 });
+    await markBenign.click();
+    const modal = page.locator('#modal .modal');
+    await modal.waitFor({ timeout: 30_000 });
+    expect(await modal.locator('.modal-title').textContent()).toBe('Mark benign');
+    const reason = 'approved red-team exercise, ticket SEC-1234';
+    await modal.locator('textarea').fill(reason);
+    await page.screenshot({ path: join(ARTIFACTS, 'playground-mark-benign.png') });
+    await modal.getByRole('button', { name: 'Mark benign' }).click();
+    await expect.poll(() => page.locator('#modal').isHidden()).toBe(true);
+    // The bot confirms in the thread, and the exception is in its allow-list file.
+    await expect
+      .poll(() => standin.state.messages.some((m) => m.bot && m.thread_ts && m.text.includes(reason)), {
+        timeout: 30_000,
+      })
+      .toBe(true);
+    await expect.poll(() => page.locator('#thread-messages').textContent()).toContain(reason);
+    expect(readFileSync(join(workDir, 'allowlist.yaml'), 'utf8')).toContain(reason);
+    expect(pageErrors()).toEqual([]);
+  });
+
   it('answers a mistyped command with the bot usage, only visible to the user who typed it', async () => {
     const standin = started.standin!;
     const before = standin.state.ephemerals.length;
