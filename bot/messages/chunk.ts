@@ -6,7 +6,8 @@
 import { clip } from './format.ts';
 import { type Block, LIMITS } from './limits.ts';
 
-const SECTION_BUDGET = LIMITS.sectionText - 100;
+/** Room left in a section for Slack's own escaping and a safety margin. */
+export const SECTION_BUDGET = LIMITS.sectionText - 100;
 
 /** Groups lines into section texts of at most ~2,900 characters; an over-long line is clipped. */
 export function packSections(lines: string[], budget = SECTION_BUDGET): string[] {

@@ -5,7 +5,7 @@
  */
 import type { SessionSummary, Signal } from '../../engine/model.ts';
 import { ACTION_SHOW_RAW, type RefMaker } from '../actions/ids.ts';
-import { context, groupBlocks, packSections, section } from './chunk.ts';
+import { context, groupBlocks, SECTION_BUDGET, section } from './chunk.ts';
 import { clip, clock, esc, plural } from './format.ts';
 import { button } from './headline.ts';
 import type { Block, SlackMessage } from './limits.ts';
@@ -67,21 +67,19 @@ export function buildTimeline(
   const entries = collapseRepeats(signals);
   // Pack entries into sections while remembering which entries each section holds (for its button).
   const sections: { text: string; eventIds: string[] }[] = [];
-  let cur: string[] = [];
+  let cur = '';
   let curIds: string[] = [];
   for (const e of entries) {
-    const l = line(e);
-    const packed = packSections([...cur, l]);
-    if (cur.length > 0 && packed.length > 1) {
-      sections.push({ text: packSections(cur)[0] ?? '', eventIds: curIds });
-      cur = [l];
-      curIds = [...e.eventIds];
-    } else {
-      cur.push(l);
-      curIds.push(...e.eventIds);
+    const l = clip(line(e), SECTION_BUDGET);
+    if (cur && cur.length + 1 + l.length > SECTION_BUDGET) {
+      sections.push({ text: cur, eventIds: curIds });
+      cur = '';
+      curIds = [];
     }
+    cur = cur ? `${cur}\n${l}` : l;
+    curIds.push(...e.eventIds);
   }
-  if (cur.length > 0) sections.push({ text: packSections(cur)[0] ?? '', eventIds: curIds });
+  if (cur) sections.push({ text: cur, eventIds: curIds });
 
   const blocks = sections.map((s) => ({ block: section(s.text), eventIds: s.eventIds }));
   const groups = groupBlocks(
