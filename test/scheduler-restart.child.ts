@@ -1,0 +1,75 @@
+/**
+ * Child process for test/scheduler-restart.test.ts: the real scheduler (SQLite state, real Slack
+ * Web API client against the stand-in, real local source and detection stages) scanning a replay of
+ * real CloudTrail files with a clock that steps 5 minutes per tick.
+ *
+ * Resumes where the state says it stopped (the watermark), exactly as a restarted bot would.
+ * With CRASH_AFTER_POSTS=N it kills itself with SIGKILL right after Slack accepted the N-th post and
+ * before the ledger records it: the worst moment for exactly-once.
+ *
+ *   node bin/run-ts.js test/scheduler-restart.child.ts
+ *   env: DB, DATA, SLACK_API_URL, SLACK_BOT_TOKEN, CHANNEL, START, END, CRASH_AFTER_POSTS?
+ */
+import { WebClient } from '@slack/web-api';
+import pino from 'pino';
+import { openSchedulerState } from '../adapters/state/sqlite-scheduler-state.ts';
+import { manualClock } from '../bot/scheduler/clock.ts';
+import { loadSchedulerConfig } from '../bot/scheduler/config.ts';
+import { createScheduler } from '../bot/scheduler/scheduler.ts';
+import { createOutboxPoster, type OutboxPoster } from '../bot/scheduler/slack-outbox.ts';
+import { loadScanStages } from '../bot/scheduler/stages.ts';
+import { createLocalSource } from '../engine/sources/local-source.ts';
+
+const env = process.env;
+const need = (name: string): string => {
+  const v = env[name];
+  if (!v) throw new Error(`${name} is required`);
+  return v;
+};
+const SCOPE = 'local/*/*';
+const STEP = 5 * 60_000;
+
+const state = openSchedulerState(need('DB'));
+const start = Date.parse(need('START'));
+const end = Date.parse(need('END'));
+const clock = manualClock(state.getWatermark(SCOPE) ?? start);
+if (state.getWatermark(SCOPE) === undefined) state.setWatermark(SCOPE, start);
+
+const client = new WebClient(need('SLACK_BOT_TOKEN'), { slackApiUrl: need('SLACK_API_URL') });
+const real = createOutboxPoster(client);
+const crashAfter = Number(env.CRASH_AFTER_POSTS ?? 0);
+let posts = 0;
+const outbox: OutboxPoster = {
+  async post(channel, message, key, threadTs) {
+    const ts = await real.post(channel, message, key, threadTs);
+    posts++;
+    process.stdout.write(`posted ${key}\n`);
+    if (crashAfter > 0 && posts === crashAfter) process.kill(process.pid, 'SIGKILL');
+    return ts;
+  },
+  find: real.find,
+};
+
+const scheduler = createScheduler({
+  config: loadSchedulerConfig({
+    CARTOGRAPHER_ALERT_CHANNEL: need('CHANNEL'),
+    CARTOGRAPHER_ALERT_MIN_SEVERITY: 'high',
+    CARTOGRAPHER_SCHEDULE: 'off',
+  }),
+  state,
+  sourceName: 'local',
+  source: async () => createLocalSource([need('DATA')]),
+  stages: loadScanStages,
+  outbox,
+  logger: pino({ level: 'warn' }, pino.destination(2)),
+  clock,
+});
+process.stdout.write(`pending before start: ${state.pendingAlerts().length}\n`);
+await scheduler.start(); // reconciles what a previous run left pending
+process.stdout.write(`pending after start: ${state.pendingAlerts().length}\n`);
+while (clock.now() < end) {
+  clock.advance(STEP);
+  await scheduler.scanNow('tick');
+}
+process.stdout.write(`done at ${new Date(clock.now()).toISOString()}\n`);
+state.close();
