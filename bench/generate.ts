@@ -228,8 +228,10 @@ export interface GenerateResult {
   bytes: number;
   /** Records per region. */
   regions: Record<string, number>;
-  /** The long session, if asked for: its user name, and its access keys (console keys rotate). */
-  longSession?: { user: string; events: number; accessKeyIds: string[] };
+  /** The long session, if asked for: its session key (principal@sign-in time), user and access keys. */
+  longSession?: { sessionKey: string; user: string; events: number; accessKeyIds: string[] };
+  /** The first 100 user names given to replayed sessions (for lookups by user). */
+  users: string[];
 }
 
 interface Timed {
@@ -249,14 +251,19 @@ export async function generate(
     throw new Error('no template sessions found (demo/invictus, test/fixtures/cartographer)');
   rmSync(dir, { recursive: true, force: true });
   const rand = prng(options.seed ?? 7);
-  const result: GenerateResult = { dir, records: 0, files: 0, bytes: 0, regions: {} };
+  const result: GenerateResult = { dir, records: 0, files: 0, bytes: 0, regions: {}, users: [] };
   let clock = Date.parse('2026-01-05T00:00:00Z');
   let sessionNo = 0;
   let long: Timed[] = [];
   if (options.longSession) {
     long = longSession(templates, clock, options.longSession, rand);
     const keys = new Set(long.map((t) => String((t.record.userIdentity as Json).accessKeyId)));
-    result.longSession = { user: LONG_SESSION_USER, events: long.length, accessKeyIds: [...keys] };
+    result.longSession = {
+      sessionKey: `arn:aws:iam::${ACCOUNT}:user/${LONG_SESSION_USER}@${isoSeconds(clock)}`,
+      user: LONG_SESSION_USER,
+      events: long.length,
+      accessKeyIds: [...keys],
+    };
   }
   const target = count + long.length;
 
@@ -276,6 +283,8 @@ export async function generate(
         user: `user${sessionNo % 5000}`,
         ip: `198.51.${Math.floor(rand() * 256)}.${Math.floor(rand() * 256)}`,
       };
+      if (result.users.length < 100 && !result.users.includes(identity.user))
+        result.users.push(identity.user);
       const placement = t.name.startsWith('console:')
         ? undefined
         : { home: HOME_REGIONS[Math.floor(rand() * HOME_REGIONS.length)]!, sweep: rand() < 0.2 };
