@@ -49,7 +49,11 @@ describe('bot with the LookupEvents source', () => {
     const parent = h.standin.state.channelMessages('C0SOCTRIAGE')[0]!;
     const texts = [...parent.history.map((x) => x.text), parent.text];
     expect(texts[0]).toContain('CloudTrail LookupEvents');
-    expect(texts.some((t) => /pages?, \d\/2 regions done/.test(t))).toBe(true);
+    expect(
+      texts.some((t) =>
+        new RegExp(`^Looking up .*${KEY}.* in 2 regions: .*pages?, \\d/2 regions done`).test(t),
+      ),
+    ).toBe(true);
     expect(parent.text).toMatch(/[Ss]ession of bert-jan/);
     expect(aws!.calls('LookupEvents').length).toBeGreaterThanOrEqual(3);
   });

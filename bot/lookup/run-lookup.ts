@@ -114,8 +114,13 @@ async function analyseAndPost(
     () => controller.abort(new LookupTimeout(config.lookupTimeoutMs)),
     config.lookupTimeoutMs,
   );
+  // AWS sources phrase their own progress ("Looking up ASIA… in 17 regions: …"); local reads only count.
   const progress = throttledProgress((line) =>
-    poster.update(target.channel, progressTs, progressMessage(`Looking up ${label} in ${where}: ${line}`)),
+    poster.update(
+      target.channel,
+      progressTs,
+      progressMessage(/^Looking up /.test(line) ? line : `Looking up ${label} in ${where}: ${line}`),
+    ),
   );
   try {
     const { query, sessionKey } = toSourceQuery(req);
