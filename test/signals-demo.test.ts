@@ -38,6 +38,16 @@ describe('demo session', async () => {
     expect([...(users[0]?.eventIds ?? [])].sort()).toEqual(wantIds);
     expect(users[0]?.name).toContain('IAM');
     expect(users[0]?.details.eventCount).toBe(484);
+    // The users it touched, read from the member events (capped for Slack).
+    const resources = users[0]?.details.resources as string[];
+    const userNames = new Set(
+      events
+        .filter((e) => wantIds.includes(e.id))
+        .map((e) => e.record.requestParameters?.userName as string | undefined),
+    );
+    expect(resources.length).toBeGreaterThan(5);
+    expect(resources.length).toBeLessThanOrEqual(20);
+    expect(resources.every((r) => userNames.has(r))).toBe(true);
   });
 
   it('gives every event a place: signals in time order, nothing unexplained', () => {

@@ -128,9 +128,14 @@ export function fallbackSignals(
 }
 
 function resourceOf(data: FallbackFile, le: LabelledEvent): string | undefined {
-  const paths = data.collapse.resourcePaths[prefixOf(le.key)] ?? data.collapse.resourcePaths['*'] ?? [];
+  return resourceName(data, le.key, le.event);
+}
+
+/** The resource an event acts on (bucket, user, key …), by the per-service paths of fallback.yaml. */
+export function resourceName(data: FallbackFile, key: string, event: EngineEvent): string | undefined {
+  const paths = data.collapse.resourcePaths[prefixOf(key)] ?? data.collapse.resourcePaths['*'] ?? [];
   for (const p of paths) {
-    const v = valuesAt(le.event.record.requestParameters, p).find(
+    const v = valuesAt(event.record.requestParameters, p).find(
       (x) => x !== null && x !== undefined && x !== '',
     );
     if (v !== undefined) return asString(v);

@@ -10,7 +10,7 @@ import { compareEvents } from '../order.ts';
 import type { SessionContext, SignalMapper, SignalMapping } from '../stages.ts';
 import { assemble } from './assembler.ts';
 import { eventKey } from './conditions.ts';
-import { fallbackSignals } from './fallback.ts';
+import { fallbackSignals, resourceName } from './fallback.ts';
 import { type DraftSignal, indexFollowups } from './followups.ts';
 import { type LabelledEvent, labelEvent } from './labeller.ts';
 import { DEFAULT_SIGNAL_RULES_DIR, loadSignalRules, type SignalRuleSet } from './rules.ts';
@@ -137,6 +137,9 @@ function isSorted(events: readonly EngineEvent[]): boolean {
   return true;
 }
 
+/** Enough resource names to answer "which ones?" in Slack without flooding it. */
+const MAX_RESOURCES = 20;
+
 const iso = (e: EngineEvent) => new Date(e.time).toISOString().replace('.000Z', 'Z');
 
 function render(rules: SignalRuleSet, d: DraftSignal): Signal {
@@ -144,18 +147,23 @@ function render(rules: SignalRuleSet, d: DraftSignal): Signal {
   const ctx = { anchor: d.anchor, members: d.members };
   const eventNames: Record<string, number> = {};
   const regions = new Set<string>();
+  const resources = new Set<string>();
   let errors = 0;
   for (const e of d.members) {
     const k = eventKey(e.record);
     eventNames[k] = (eventNames[k] ?? 0) + 1;
     if (e.record.awsRegion) regions.add(e.record.awsRegion);
     if (e.record.errorCode) errors++;
+    const r =
+      rules.fallback && resources.size < MAX_RESOURCES ? resourceName(rules.fallback, k, e) : undefined;
+    if (r !== undefined) resources.add(r);
   }
   const details: Record<string, unknown> = {
     eventCount: d.members.length,
     eventNames,
     regions: [...regions].sort(),
   };
+  if (resources.size > 0) details.resources = [...resources];
   if (errors) details.errorCount = errors;
   if (d.defId !== d.id) details.definition = d.defId;
   return {
