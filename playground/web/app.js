@@ -229,7 +229,8 @@ function connect() {
 
 // ------------------------------------------------------------------ actions
 
-async function sendCommand(text, { silent = false } = {}) {
+/** Sends a slash command as the current user; `remember: false` keeps it out of the Up-arrow history. */
+async function sendCommand(text, { remember = true } = {}) {
   const trimmed = text.trim();
   const match = /^\/cartographer(?:\s+([\s\S]*))?$/.exec(trimmed);
   if (!match) {
@@ -249,16 +250,16 @@ async function sendCommand(text, { silent = false } = {}) {
     summary,
     at: Date.now() / 1000,
   };
-  if (!silent) {
-    S.pending.push(pending);
+  S.pending.push(pending);
+  if (remember) {
     S.history = [trimmed, ...S.history.filter((h) => h !== trimmed)].slice(0, 50);
     localStorage.setItem('playground.history', JSON.stringify(S.history));
-    stickToBottom.main = true;
-    scheduleRender();
   }
+  stickToBottom.main = true;
+  scheduleRender();
   try {
-    const result = await post('/api/command', { text: args, user: S.me, channel: S.channel });
-    if (result.status !== 200) scheduleRender();
+    // The answer (status, any immediate reply) arrives as a `delivery` event and replaces `pending`.
+    await post('/api/command', { text: args, user: S.me, channel: S.channel });
   } catch (err) {
     S.pending = S.pending.filter((p) => p !== pending);
     localNotice(`The stand-in could not deliver the command: ${err.message}`);
@@ -1181,7 +1182,7 @@ async function start() {
   const hasHelp = S.ephemerals.some((e) => e.user === S.me && /^Cartographer commands/.test(e.text));
   if (!hasHelp && !S.helpRequested) {
     S.helpRequested = true;
-    sendCommand('/cartographer help');
+    sendCommand('/cartographer help', { remember: false });
   }
   $('composer-input').focus();
 }

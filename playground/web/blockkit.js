@@ -126,7 +126,9 @@ export function mrkdwn(text) {
   const chunks = String(text ?? '').split(/```/);
   chunks.forEach((chunk, i) => {
     if (i % 2 === 1) {
-      out.push(`<pre class="code">${escapeHtml(unescapeSlack(chunk.replace(/^\n/, '')))}</pre>`);
+      out.push(
+        `<pre class="code">${escapeHtml(unescapeSlack(chunk.replace(/^\n/, '').replace(/\n$/, '')))}</pre>`,
+      );
       return;
     }
     const lines = chunk.split('\n');
