@@ -14,9 +14,10 @@ const $ = (id) => document.getElementById(id);
 
 const ARRIVALS_KEY = `playground.arrivals.${location.host}`;
 
-function restoreArrivals() {
+/** A list kept in browser storage; anything unreadable counts as empty. */
+function storedList(storage, key) {
   try {
-    const saved = JSON.parse(sessionStorage.getItem(ARRIVALS_KEY) ?? '[]');
+    const saved = JSON.parse(storage.getItem(key) ?? '[]');
     return Array.isArray(saved) ? saved : [];
   } catch {
     return [];
@@ -44,12 +45,12 @@ const S = {
   /** Commands sent from this page and not yet seen as deliveries. */
   pending: [],
   /** Client-side arrival times (seconds) for items without a Slack ts (see arrival()). */
-  arrivals: new Map(restoreArrivals()),
+  arrivals: new Map(storedList(sessionStorage, ARRIVALS_KEY)),
   /** Parent-message and ephemeral counts last seen per channel, for unread badges. */
   seen: new Map(),
   suggestions: [],
   usages: [],
-  history: JSON.parse(localStorage.getItem('playground.history') ?? '[]'),
+  history: storedList(localStorage, 'playground.history').filter((h) => typeof h === 'string'),
   historyPos: -1,
   helpRequested: false,
   /** Set by a button click: the thread its answer is expected in. */
@@ -85,6 +86,8 @@ function applySnapshot(snap) {
   S.team = snap.team;
   S.bot = snap.bot;
   S.users = snap.users;
+  // A user remembered from another stand-in may not exist in this one.
+  if (S.users.length && !S.users.some((u) => u.id === S.me)) S.me = S.users[0].id;
   S.channels = snap.channels;
   const before = S.messages;
   S.messages = new Map();
