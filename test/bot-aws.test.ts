@@ -5,8 +5,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createLookupSource } from '../adapters/aws/lookup-source.ts';
-import type { SourceProvider } from '../bot/lookup/analyzer.ts';
 import type { CloudTrailRecord } from '../engine/record.ts';
 import { type AwsEndpoint, type AwsEndpointOptions, startAwsEndpoint } from './support/aws-endpoint.ts';
 import { FIXTURE_DIR, type Harness, startHarness, waitFor } from './support/slack-harness.ts';
@@ -34,9 +32,9 @@ afterEach(async () => {
 async function withAws(options: AwsEndpointOptions): Promise<Harness> {
   aws = await startAwsEndpoint(options);
   for (const [k, v] of Object.entries(aws.env)) vi.stubEnv(k, v);
-  const sources: SourceProvider = async () =>
-    createLookupSource({ regions: ['us-east-1', 'eu-west-1'], rateMarginMs: 20, timeoutMs: 30_000 });
-  return startHarness({ sources });
+  // The production path: config/config.ts + config/source-factory.ts build the source from the environment.
+  vi.stubEnv('CARTOGRAPHER_REGIONS', 'us-east-1,eu-west-1');
+  return startHarness();
 }
 
 describe('bot with the LookupEvents source', () => {
@@ -83,5 +81,21 @@ describe('bot with the LookupEvents source', () => {
     await waitFor('help', () =>
       h!.standin.state.ephemerals.find((e) => /Cartographer commands/.test(e.text)),
     );
+  });
+
+  it('a source that is not configured gets a thread message naming the setting', async () => {
+    h = await withAws({ records });
+    for (const name of [
+      'CARTOGRAPHER_ATHENA_DATABASE',
+      'CARTOGRAPHER_ATHENA_TABLE',
+      'CARTOGRAPHER_ATHENA_OUTPUT',
+    ]) {
+      vi.stubEnv(name, '');
+    }
+    await h.standin.sendSlashCommand(`session ${KEY} --source athena`);
+    await waitFor('the audit line', () => h!.audits().find((a) => a.outcome === 'error'));
+    const parent = h.standin.state.channelMessages('C0SOCTRIAGE')[0]!;
+    const [reply] = h.standin.state.thread('C0SOCTRIAGE', parent.ts);
+    expect(reply?.text).toMatch(/CARTOGRAPHER_ATHENA_/);
   });
 });
