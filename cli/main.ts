@@ -12,6 +12,7 @@ const commands: Record<string, () => Promise<CommandModule>> = {
   rules: () => import('./commands/rules.ts'),
   start: () => import('./commands/start.ts'),
   digest: () => import('./commands/digest.ts'),
+  scan: () => import('./commands/scan.ts'),
 };
 
 async function main(argv: string[]): Promise<number> {

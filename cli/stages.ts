@@ -9,5 +9,6 @@ export async function loadDefaultStages(): Promise<PipelineStages> {
   const stages: PipelineStages = {};
   stages.enricher = await (await import('../enrichment/index.ts')).createEnricher();
   stages.signalMapper = await (await import('../engine/signals/index.ts')).createSignalMapper();
+  stages.detector = await (await import('../engine/detections/index.ts')).createDetector();
   return stages;
 }

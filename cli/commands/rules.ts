@@ -22,6 +22,10 @@ export const checkSignalRules: RuleChecker = async (rulesRoot) => {
 /** One line per rule family. */
 export const checkers: { name: string; check: RuleChecker }[] = [
   { name: 'signals', check: checkSignalRules },
+  {
+    name: 'detections',
+    check: async (root) => (await import('../../engine/detections/index.ts')).checkDetectionRules(root),
+  },
 ];
 
 const DEFAULT_RULES_ROOT = fileURLToPath(new URL('../../rules', import.meta.url));

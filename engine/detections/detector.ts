@@ -140,7 +140,7 @@ function thresholdFindings(rule: CompiledRule, sessionKey: string, matched: Engi
   const t = rule.threshold!;
   const keysOf = (e: EngineEvent): string[] => (t.distinct ? t.distinct(e) : [e.id]);
   const out: Finding[] = [];
-  for (const [group, list] of groupBy(matched, t.groupKey)) {
+  for (const list of groupBy(matched, t.groupKey).values()) {
     let start = 0;
     const counts = new Map<string, number>();
     for (let end = 0; end < list.length; end++) {
@@ -163,12 +163,7 @@ function thresholdFindings(rule: CompiledRule, sessionKey: string, matched: Engi
           : `${burst.length} matching events`;
         const minutes = t.windowMs / 60_000;
         out.push(
-          buildFinding(
-            rule,
-            sessionKey,
-            burst,
-            `${what} within ${minutes} min (threshold ${t.count}), grouped by ${group}`,
-          ),
+          buildFinding(rule, sessionKey, burst, `${what} within ${minutes} min (threshold ${t.count})`),
         );
         break;
       }

@@ -16,8 +16,9 @@ export function findingId(ruleId: string, sessionKey: string, firstEventId: stri
     .slice(0, 20);
 }
 
+/** Field names (last path segment) whose values are secrets; `passwordResetRequired` and the like are not. */
 const SECRET_KEY =
-  /(secret|password|passwd|token|credential|privatekey|private_key|sessiontoken|authorization)/i;
+  /(secret|secretaccesskey|secretstring|secretbinary|password|passwd|token|credentials?|privatekey|private_key|authorization)$/i;
 const SECRET_VALUE = /^(?:[A-Za-z0-9/+=]{40}|FwoG[A-Za-z0-9/+=]{60,}|IQo[A-Za-z0-9/+=]{60,})$/;
 
 /** Values shown to analysts (and Slack) never carry secret keys, session tokens or passwords. */

@@ -104,6 +104,7 @@ export async function checkDetectionRules(rulesRoot: string): Promise<RuleProble
       file: u.file,
       line: 1,
       message: `Sigma rule '${u.rule}' is unsupported and not loaded: ${u.reason}`,
+      severity: 'warning' as const,
     })),
   ];
 }

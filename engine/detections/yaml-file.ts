@@ -9,6 +9,8 @@ export interface RuleProblem {
   file: string;
   line: number;
   message: string;
+  /** Warnings (e.g. an unsupported Sigma rule, reported and skipped) do not fail `rules check`. */
+  severity?: 'error' | 'warning';
 }
 
 export type Parsed<T> =

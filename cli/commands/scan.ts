@@ -1,0 +1,180 @@
+/**
+ * `cartographer scan <paths…|-> [--since] [--until] [--min-severity] [--format text|json]`: runs the whole
+ * pipeline (sessions, enrichment, detections) and prints the findings, worst session first in text.
+ */
+import { parseArgs } from 'node:util';
+import { type Finding, SEVERITIES, type Severity } from '../../engine/model.ts';
+import { analyze } from '../../engine/pipeline.ts';
+import {
+  InputError,
+  resolveSource,
+  sourceOptionSpec,
+  sourceOptionsUsage,
+  UsageError,
+} from '../source-options.ts';
+import { loadDefaultStages } from '../stages.ts';
+
+export const usage = `usage: cartographer scan <files|directories|-> [options]
+
+Runs Cartographer's detections (its own rules, SigmaHQ CloudTrail rules and CloudGrappler indicators) over
+CloudTrail and prints the findings with severity, ATT&CK technique and the events behind each.
+
+options:
+  --min-severity info|low|medium|high|critical   hide findings below this (default: low)
+  --format text|json   text (default): findings grouped by session, riskiest session first;
+                       json: {"findings":[{id, ruleId, title, severity, techniques, tactics, sessionKey,
+                       principal, time, eventIds, explanation}]}
+  --idle-gap MINUTES   a pause longer than this splits a session (default 30)
+${sourceOptionsUsage}
+
+exit codes: 0 done (with or without findings) · 1 an input could not be read · 2 bad arguments`;
+
+interface ScannedSession {
+  key: string;
+  principal: string;
+  score: number;
+  reasons: string[];
+  findings: Finding[];
+}
+
+export async function run(argv: string[]): Promise<number> {
+  let values: ReturnType<typeof parse>['values'];
+  let positionals: string[];
+  try {
+    ({ values, positionals } = parse(argv));
+  } catch (e) {
+    return usageError((e as Error).message);
+  }
+  if (values.help) {
+    process.stdout.write(`${usage}\n`);
+    return 0;
+  }
+  const format = values.format ?? 'text';
+  if (format !== 'text' && format !== 'json')
+    return usageError(`--format must be text or json (got '${format}')`);
+  const minSeverity = (values['min-severity'] ?? 'low') as Severity;
+  if (!SEVERITIES.includes(minSeverity)) {
+    return usageError(`--min-severity must be one of ${SEVERITIES.join(', ')} (got '${minSeverity}')`);
+  }
+  const idleGapMinutes = values['idle-gap'] === undefined ? 30 : Number(values['idle-gap']);
+  if (!Number.isFinite(idleGapMinutes) || idleGapMinutes <= 0) {
+    return usageError(`--idle-gap must be a positive number of minutes (got '${values['idle-gap']}')`);
+  }
+
+  let resolved: Awaited<ReturnType<typeof resolveSource>>;
+  try {
+    resolved = await resolveSource(values, positionals);
+  } catch (e) {
+    if (e instanceof UsageError || (e as Error).name === 'ConfigError')
+      return usageError((e as Error).message);
+    if (e instanceof InputError) {
+      process.stderr.write(`cartographer scan: ${(e as Error).message}\n`);
+      return 1;
+    }
+    throw e;
+  }
+  // Detections are the point of this command: a broken rule file is an error, not a silent empty result.
+  const stages = await loadDefaultStages();
+  if (!stages.detector) {
+    process.stderr.write('cartographer scan: the detection stage is not available\n');
+    return 1;
+  }
+  const analysis = analyze(resolved.source.read(resolved.query), stages, { idleGapMinutes });
+  const floor = SEVERITIES.indexOf(minSeverity);
+  const sessions: ScannedSession[] = [];
+  for await (const s of analysis.sessions) {
+    const findings = s.findings.filter((f) => SEVERITIES.indexOf(f.severity) >= floor);
+    if (findings.length === 0) continue;
+    sessions.push({
+      key: s.key,
+      principal: s.principal.arn ?? s.principal.userName ?? s.principal.principalId ?? s.key,
+      score: s.risk?.score ?? 0,
+      reasons: s.risk?.reasons ?? [],
+      findings,
+    });
+  }
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    throw e;
+  });
+  if (format === 'json') {
+    const findings = sessions
+      .flatMap((s) => s.findings)
+      .sort((a, b) => a.time.localeCompare(b.time) || a.id.localeCompare(b.id));
+    const doc: Record<string, unknown> = { findings };
+    if (analysis.truncated) doc.truncated = analysis.truncated;
+    process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
+  } else {
+    process.stdout.write(
+      formatText(sessions, analysis.inputs.records, analysis.inputs.rejected.length, minSeverity),
+    );
+  }
+  const unopened = analysis.inputs.rejected.filter(
+    (r) => !/[#:]\d+$/.test(r.where) && /^cannot (read|list)/.test(r.reason) && !r.reason.includes('gzip'),
+  );
+  for (const r of analysis.inputs.rejected.slice(0, 20))
+    process.stderr.write(`cartographer scan: skipped ${r.where}: ${r.reason}\n`);
+  if (analysis.inputs.rejected.length > 20) {
+    process.stderr.write(
+      `cartographer scan: … and ${analysis.inputs.rejected.length - 20} more skipped inputs\n`,
+    );
+  }
+  return unopened.length > 0 ? 1 : 0;
+}
+
+const MARK: Record<Severity, string> = {
+  critical: 'CRIT',
+  high: 'HIGH',
+  medium: 'MED ',
+  low: 'LOW ',
+  info: 'INFO',
+};
+
+function formatText(sessions: ScannedSession[], records: number, rejected: number, min: Severity): string {
+  const lines: string[] = [];
+  const ordered = [...sessions].sort((a, b) => b.score - a.score || a.key.localeCompare(b.key));
+  for (const s of ordered) {
+    lines.push(`risk ${String(s.score).padStart(3)}  ${s.principal}  (session ${s.key})`);
+    for (const r of s.reasons.slice(0, 4)) lines.push(`          ${r}`);
+    const worstFirst = [...s.findings].sort(
+      (a, b) =>
+        SEVERITIES.indexOf(b.severity) - SEVERITIES.indexOf(a.severity) || a.time.localeCompare(b.time),
+    );
+    for (const f of worstFirst) {
+      const attack = f.techniques.length
+        ? ` [${f.techniques.join(', ')}${f.tactics.length ? ` · ${f.tactics.join(', ')}` : ''}]`
+        : '';
+      lines.push(`  ${MARK[f.severity]}  ${f.time}  ${f.title}${attack}`);
+      lines.push(`        ${f.explanation}`);
+      lines.push(
+        `        rule ${f.ruleId} · ${f.eventIds.length} event${f.eventIds.length === 1 ? '' : 's'} · id ${f.id}`,
+      );
+    }
+    lines.push('');
+  }
+  const total = sessions.reduce((n, s) => n + s.findings.length, 0);
+  lines.push(
+    `${total} finding${total === 1 ? '' : 's'} at ${min} or above in ${sessions.length} session${sessions.length === 1 ? '' : 's'}; ${records} records read${rejected ? `, ${rejected} inputs skipped (see stderr)` : ''}.`,
+  );
+  return `${lines.join('\n')}\n`;
+}
+
+function parse(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      ...sourceOptionSpec,
+      format: { type: 'string' },
+      'min-severity': { type: 'string' },
+      'idle-gap': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+}
+
+function usageError(message: string): number {
+  process.stderr.write(`cartographer scan: ${message}\n\n${usage}\n`);
+  return 2;
+}
