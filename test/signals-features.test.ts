@@ -528,3 +528,23 @@ collapse:
     expect(r.signals[2]?.summary).toContain('1 failed (AccessDenied)');
   });
 });
+
+describe('odd input', () => {
+  it('never throws on odd field shapes and still places every event', async () => {
+    const mapper = await createSignalMapper();
+    const records = [
+      ev('iam:ListUsers', 0, { requestParameters: 'maxItems=1000' }),
+      ev('iam:ListUsers', 1, { requestParameters: [1, 2, 3] }),
+      ev('s3:ListBuckets', 2, {
+        requestParameters: { Host: null, nested: { a: [null, { b: {} }] } },
+        userAgent: undefined,
+      }),
+      ev('ec2:DescribeInstances', 3, { responseElements: 'not an object', errorCode: 'AccessDenied' }),
+      ev('unknownsource:DoThing', 4, { userAgent: '' }),
+      ev('kms:Decrypt', 5, { userAgent: 42 }),
+    ];
+    const r = mapper.map(session, toEvents(records));
+    const placed = r.signals.flatMap((s) => s.eventIds);
+    expect(placed.length + r.unmappedEventIds.length).toBe(records.length);
+  });
+});

@@ -179,6 +179,7 @@ export function compileObjectTest(t: ObjectTest): ObjectPredicate {
 
 /** `iam.amazonaws.com` + `ListUsers` → `iam:ListUsers` (Cloud Console Cartographer's naming). */
 export function eventKey(record: { eventSource: string; eventName: string }): string {
-  const dot = record.eventSource.indexOf('.');
-  return `${dot < 0 ? record.eventSource : record.eventSource.slice(0, dot)}:${record.eventName}`;
+  const source = String(record.eventSource ?? '');
+  const dot = source.indexOf('.');
+  return `${dot < 0 ? source : source.slice(0, dot)}:${String(record.eventName ?? '')}`;
 }

@@ -27,8 +27,13 @@ export function labelEvent(rules: SignalRuleSet, event: EngineEvent): LabelledEv
   const family = rules.ua.family(event.record.userAgent);
   const facts = new EventFacts(event, family);
   const labels: string[] = [];
-  applyCases(rules.anyCases, facts, labels);
-  const own = rules.cases.get(key);
-  if (own) applyCases(own, facts, labels);
+  try {
+    applyCases(rules.anyCases, facts, labels);
+    const own = rules.cases.get(key);
+    if (own) applyCases(own, facts, labels);
+  } catch {
+    // A field of an unexpected shape: the event gets no labels and is explained by the fallback instead.
+    labels.length = 0;
+  }
   return { event, key, family, labels };
 }

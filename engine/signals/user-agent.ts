@@ -23,7 +23,7 @@ export function createUserAgentClassifier(file: UserAgentFile): UserAgentClassif
   return {
     known,
     family(userAgent) {
-      if (!userAgent) return 'none';
+      if (typeof userAgent !== 'string' || userAgent === '') return 'none';
       const hit = memo.get(userAgent);
       if (hit) return hit;
       let ua = userAgent;
