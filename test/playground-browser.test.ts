@@ -277,11 +277,11 @@ describe('playground page in Chromium', () => {
     await page.locator('#composer-input').press('Enter');
     await expect.poll(() => standin.state.ephemerals.length, { timeout: 30_000 }).toBeGreaterThan(before);
     const reply = standin.state.ephemerals[before]!;
-    const shown = page.locator('#messages .message.ephemeral').last();
-    await expect.poll(() => shown.textContent()).toContain('Only visible to you');
     const gist = reply.text.split(/[.:]/)[0]!;
     expect(gist.length).toBeGreaterThan(5);
-    expect(await shown.textContent()).toContain(gist);
+    const shown = page.locator('#messages .message.ephemeral').filter({ hasText: gist });
+    await expect.poll(() => shown.count()).toBe(1);
+    expect(await shown.locator('.only-you').textContent()).toContain('Only visible to you');
     // Another user does not see it.
     await page.locator('#user-select').selectOption({ label: 'bob' });
     await expect
