@@ -1,6 +1,7 @@
 /**
- * Where lookups read CloudTrail: local files (the embedded default) or the AWS sources, which are
- * loaded on first use so a bot that only reads local files needs no AWS configuration.
+ * Where lookups read CloudTrail: local files (the embedded default) or the AWS sources, built by
+ * config/source-factory.ts from the environment on first use, so a bot that only reads local files
+ * needs no AWS configuration and never loads the AWS SDK.
  */
 
 import type { RecordSource, SourceName } from '../../engine/source.ts';
@@ -22,11 +23,9 @@ export function defaultSourceProvider(localPaths: string[]): SourceProvider {
 }
 
 async function loadAwsSource(name: SourceName): Promise<RecordSource> {
-  const configModule = '../../config/config.ts';
-  const factoryModule = '../../config/source-factory.ts';
-  const { loadConfig } = (await import(configModule)) as { loadConfig: (env?: NodeJS.ProcessEnv) => unknown };
-  const { createSource } = (await import(factoryModule)) as {
-    createSource: (n: SourceName, c: unknown) => Promise<RecordSource>;
-  };
+  const [{ loadConfig }, { createSource }] = await Promise.all([
+    import('../../config/config.ts'),
+    import('../../config/source-factory.ts'),
+  ]);
   return createSource(name, loadConfig(process.env));
 }
