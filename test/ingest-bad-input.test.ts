@@ -159,8 +159,8 @@ describe('bad input is reported with its place and costs nothing else', () => {
     }
     expect(records).toBe(n);
     expect(stream.bytesRead).toBe(fileSize);
-    // Records come out while most of the file is still unread …
-    expect(bytesAtFirstRecord).toBeLessThan(fileSize / 10);
+    // Records come out while most of the file is still unread (small inputs, up to 8 MiB, are parsed whole) …
+    expect(bytesAtFirstRecord).toBeLessThan(fileSize / 4);
     // … and the heap never holds anything like the whole file (50 MB of text would be ~100 MB as UTF-16).
     expect(peak).toBeLessThan(80 * 1024 * 1024);
   });

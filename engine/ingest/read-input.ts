@@ -1,10 +1,17 @@
 import { createReadStream } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
 import { pipeline, Readable } from 'node:stream';
-import { createGunzip } from 'node:zlib';
+import { createGunzip, gunzipSync } from 'node:zlib';
 import type { Origin } from '../record.ts';
 import type { SourceItem } from '../source.ts';
 import { JsonSplitter, type Piece } from './json-splitter.ts';
 import { recordsFromValue } from './records-from-value.ts';
+
+/**
+ * Texts up to this size are parsed with one JSON.parse (the fastest path, and a CloudTrail delivery file
+ * is far smaller); anything larger goes through the streaming splitter, so memory stays at one record.
+ */
+const WHOLE_TEXT_LIMIT = 8 * 1024 * 1024;
 
 /**
  * Streams one input (a file path, or `-` for standard input) as SourceItems: a `file` item, then every
@@ -18,8 +25,13 @@ export async function* readInput(
 ): AsyncGenerator<SourceItem> {
   const file = path;
   yield { kind: 'file', origin: { file } };
-  const splitter = new JsonSplitter();
-  let records = 0;
+  if (path !== '-') {
+    const whole = await readSmallFile(path);
+    if (whole !== undefined) {
+      yield* wholeText(whole, file);
+      return;
+    }
+  }
   let text: AsyncIterable<string | Buffer>;
   try {
     text = await openText(path, stdin);
@@ -27,22 +39,96 @@ export async function* readInput(
     yield { kind: 'rejected', origin: { file }, reason: `cannot read: ${ioMessage(e)}` };
     return;
   }
+  // Small inputs are gathered and parsed whole; past the limit, what was gathered feeds the splitter.
+  let head: string[] | undefined = [];
+  let headLength = 0;
+  const splitter = new JsonSplitter();
+  let records = 0;
+  let failure: unknown;
   try {
     for await (const chunk of text) {
-      for (const item of piecesToItems(splitter.push(String(chunk)), file)) {
+      const s = String(chunk);
+      if (head) {
+        head.push(s);
+        headLength += s.length;
+        if (headLength <= WHOLE_TEXT_LIMIT) continue;
+        const gathered = head.join('');
+        head = undefined;
+        for (const item of piecesToItems(splitter.push(gathered), file)) {
+          if (item.kind === 'record') records++;
+          yield item;
+        }
+        continue;
+      }
+      for (const item of piecesToItems(splitter.push(s), file)) {
         if (item.kind === 'record') records++;
         yield item;
       }
     }
   } catch (e) {
+    failure = e;
+  }
+  if (head && failure === undefined) {
+    yield* wholeText(head.join(''), file);
+    return;
+  }
+  if (head) {
+    // The read broke off early: keep every complete record of what did arrive.
+    for (const item of piecesToItems(splitter.push(head.join('')), file)) {
+      if (item.kind === 'record') records++;
+      yield item;
+    }
+  }
+  if (failure !== undefined) {
     yield {
       kind: 'rejected',
       origin: { file, position: records + 1 },
-      reason: `cannot read: ${ioMessage(e)}`,
+      reason: `cannot read: ${ioMessage(failure)}`,
     };
     return;
   }
   yield* piecesToItems(splitter.end(), file);
+}
+
+/**
+ * The common case, a delivery file of some kilobytes, without stream machinery (which costs more than
+ * parsing such a file). Undefined whenever anything is unusual (large, unreadable, corrupt gzip): the
+ * streaming path then reads it and reports precisely what is wrong and where.
+ */
+async function readSmallFile(path: string): Promise<string | undefined> {
+  try {
+    const info = await stat(path);
+    if (!info.isFile() || info.size > WHOLE_TEXT_LIMIT) return undefined;
+    const bytes = await readFile(path);
+    if (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) {
+      return gunzipSync(bytes, { maxOutputLength: WHOLE_TEXT_LIMIT }).toString('utf8');
+    }
+    return bytes.toString('utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/** One JSON.parse for the whole text; when that fails, the splitter finds out which parts are bad. */
+function* wholeText(text: string, file: string): Generator<SourceItem> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    const splitter = new JsonSplitter();
+    yield* piecesToItems(splitter.push(text), file);
+    yield* piecesToItems(splitter.end(), file);
+    return;
+  }
+  // Same positions as the splitter gives: the n-th element of the records array, or line 1 for a single record.
+  yield* recordsFromValue(value, isWrapperOrArray(value) ? { file } : { file, line: 1 });
+}
+
+function isWrapperOrArray(v: unknown): boolean {
+  if (Array.isArray(v)) return true;
+  if (typeof v !== 'object' || v === null) return false;
+  const o = v as Record<string, unknown>;
+  return (Array.isArray(o.Records) || Array.isArray(o.Events)) && o.eventName === undefined;
 }
 
 function* piecesToItems(pieces: Piece[], file: string): Generator<SourceItem> {
