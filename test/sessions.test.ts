@@ -146,6 +146,17 @@ describe('session rules', () => {
     expect(await sessionsOf(itemsOf(clone(own)))).toHaveLength(1);
   });
 
+  it('newest-first input (LookupEvents order) splits at the same gaps', async () => {
+    const key = 'AKIATFQR7NSCUXC3DDDP';
+    const own = records.filter((r) => r.userIdentity?.accessKeyId === key);
+    const newestFirst = [...own].sort((a, b) => Date.parse(b.eventTime) - Date.parse(a.eventTime));
+    const spans = (ss: SessionReport[]) => ss.map((s) => `${s.start} ${s.end} ${s.eventCount}`).sort();
+    const forward = await sessionsOf(itemsOf(clone([...newestFirst].reverse())), { idleGapMinutes: 5 });
+    const backward = await sessionsOf(itemsOf(clone(newestFirst)), { idleGapMinutes: 5 });
+    expect(forward.length).toBeGreaterThan(1);
+    expect(spans(backward)).toEqual(spans(forward));
+  });
+
   it('shuffled input gives the same sessions with the same event order', async () => {
     let seed = 42;
     const shuffled = clone(records);

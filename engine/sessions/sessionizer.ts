@@ -37,7 +37,9 @@ export class Sessionizer {
   add(event: EngineEvent, file: string): void {
     const base = sessionKeyOf(event.record, file);
     let session = this.#open.get(base);
-    if (session && event.time - session.facts.end > this.#options.idleGapMs) {
+    // A gap on either side splits: LookupEvents and its exports list the newest events first.
+    const gap = this.#options.idleGapMs;
+    if (session && (event.time - session.facts.end > gap || session.facts.start - event.time > gap)) {
       this.#close(session);
       session = undefined;
     }
