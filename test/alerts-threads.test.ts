@@ -8,8 +8,7 @@
  *   - "Show raw events" posts the evidence in the thread;
  *   - catching up after downtime says so, and beyond the limit says what was skipped.
  */
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { WebClient } from '@slack/web-api';
 import pino from 'pino';
