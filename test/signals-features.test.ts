@@ -500,14 +500,14 @@ collapse:
     expect(r.signals[0]?.url).toBe('https://us-east-1.console.aws.amazon.com/rds/home');
   });
 
-  it('collapses repeated programmatic calls into one line per call and resource', async () => {
+  it('collapses repeated programmatic calls into one line per call', async () => {
     const map = await mapperWith({ 'fallback.yaml': fallback }, true);
     const cli = { userAgent: 'aws-cli/2.15.0 Python/3.11.6 Linux/6.1 exe/x86_64' };
+    const getObject = (second: number, bucketName: string, id: string) =>
+      ev('s3:GetObject', second, { ...cli, requestParameters: { bucketName, key: `k${second}` } }, id);
     const records = [
-      ...Array.from({ length: 120 }, (_, i) =>
-        ev('s3:GetObject', i, { ...cli, requestParameters: { bucketName: 'X', key: `k${i}` } }, `g${i}`),
-      ),
-      ev('s3:GetObject', 3, { ...cli, requestParameters: { bucketName: 'Y' } }, 'y'),
+      ...Array.from({ length: 120 }, (_, i) => getObject(i, 'X', `g${i}`)),
+      ...Array.from({ length: 40 }, (_, i) => getObject(1000 + i, `bucket-${i % 8}`, `h${i}`)),
       ev('iam:CreateUser', 200, {
         ...cli,
         requestParameters: { userName: 'eve' },
@@ -517,15 +517,17 @@ collapse:
     const r = map(records);
     expect(r.signals.map((s) => s.name)).toEqual([
       '`s3:GetObject` ×120 on bucket X',
-      '`s3:GetObject` on bucket Y',
       '`iam:CreateUser`',
+      '`s3:GetObject` ×40 on 8 buckets (bucket-0, bucket-1, bucket-2 and 5 more)',
     ]);
     expect(r.signals[0]?.details).toMatchObject({
       eventCount: 120,
       resource: 'X',
       userAgentFamily: 'aws-cli',
     });
-    expect(r.signals[2]?.summary).toContain('1 failed (AccessDenied)');
+    expect(r.signals[1]?.summary).toContain('1 failed (AccessDenied)');
+    expect(r.signals[2]?.details).toMatchObject({ resourceCount: 8 });
+    expect(r.unmappedEventIds).toEqual([]);
   });
 });
 

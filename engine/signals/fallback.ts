@@ -66,32 +66,37 @@ export function fallbackSignals(
     });
   };
 
-  // Programmatic runs: the same call on the same resource, consecutive within gapSeconds.
-  const runs = new Map<string, { members: LabelledEvent[]; last: number; resource?: string }>();
-  const closeRun = (r: { members: LabelledEvent[]; resource?: string }) => {
+  // Programmatic runs: the same call, consecutive within gapSeconds, over however many resources.
+  interface Run {
+    members: LabelledEvent[];
+    last: number;
+    resources: Map<string, number>;
+  }
+  const runs = new Map<string, Run>();
+  const closeRun = (r: Run) => {
     const first = r.members[0]!;
     const prefix = prefixOf(first.key);
     const members = r.members.map((m) => m.event);
-    const noun = data.collapse.resourceNouns[prefix];
-    const on = r.resource === undefined ? '' : ` on ${noun ? `${noun} ` : ''}${r.resource}`;
+    const on = describeResources(data.collapse.resourceNouns[prefix], r.resources);
     const times = members.length > 1 ? ` ×${members.length}` : '';
-    const errors = members.filter((e) => e.record.errorCode).length;
-    const errorCodes = tally(
-      members.filter((e) => e.record.errorCode),
-      (e) => e.record.errorCode as string,
-    );
+    const failed = members.filter((e) => e.record.errorCode);
+    const errorCodes = tally(failed, (e) => e.record.errorCode as string);
+    const resources = [...r.resources.keys()];
     out.push({
       id: members.length > 1 ? `Repeated_${idPart(first.key)}` : `Call_${idPart(first.key)}`,
       name: `\`${first.key}\`${times}${on}`,
-      summary: `Called ${first.key}${times}${on}${errors ? `; ${errors} failed (${topCalls(errorCodes)})` : ''}.`,
+      summary: `Called ${first.key}${times}${on}${failed.length ? `; ${failed.length} failed (${topCalls(errorCodes)})` : ''}.`,
       service: prefix,
       members,
       details: {
         eventCount: members.length,
         eventName: first.key,
-        resource: r.resource,
+        ...(resources.length === 1 ? { resource: resources[0] } : {}),
+        ...(resources.length > 0
+          ? { resources: resources.slice(0, 20), resourceCount: resources.length }
+          : {}),
         userAgentFamily: first.family,
-        errorCount: errors,
+        errorCount: failed.length,
         region: first.event.record.awsRegion,
       },
     });
@@ -112,19 +117,33 @@ export function fallbackSignals(
       continue;
     }
     const resource = resourceOf(data, le);
-    const group = `${le.key}\u0000${resource ?? ''}`;
-    const r = runs.get(group);
+    const r = runs.get(le.key);
     if (r && t - r.last <= data.collapse.gapSeconds * 1000) {
       r.members.push(le);
       r.last = t;
+      if (resource !== undefined) r.resources.set(resource, (r.resources.get(resource) ?? 0) + 1);
     } else {
       if (r) closeRun(r);
-      runs.set(group, { members: [le], last: t, resource });
+      runs.set(le.key, {
+        members: [le],
+        last: t,
+        resources: new Map(resource === undefined ? [] : [[resource, 1]]),
+      });
     }
   }
   for (const [prefix, v] of visits) closeVisit(prefix, v);
   for (const r of runs.values()) closeRun(r);
   return out;
+}
+
+/** " on bucket X", " on 37 buckets (a, b, c and 34 more)", or nothing. */
+function describeResources(noun: string | undefined, resources: Map<string, number>): string {
+  const names = [...resources.keys()];
+  if (names.length === 0) return '';
+  if (names.length === 1) return ` on ${noun ? `${noun} ` : ''}${names[0]}`;
+  const shown = names.slice(0, 3).join(', ');
+  const more = names.length > 3 ? ` and ${names.length - 3} more` : '';
+  return ` on ${names.length} ${noun ? `${noun}s` : 'resources'} (${shown}${more})`;
 }
 
 function resourceOf(data: FallbackFile, le: LabelledEvent): string | undefined {
