@@ -16,6 +16,13 @@ export interface AnalyzeOptions {
   keepEvents?: boolean;
   /** How late an event may arrive behind the newest one, minutes (default 15). */
   latenessMinutes?: number;
+  /**
+   * Closed sessions wait for every earlier-starting session to close, so that output is in start order.
+   * A session that never pauses (an AWS service polling all day) would hold everything behind it; past
+   * this many held events (default 200,000; only `keepEvents` reports hold events), the held reports go
+   * out anyway and the long session comes later, out of order.
+   */
+  maxHeldEvents?: number;
 }
 
 export interface SessionReport extends SessionSummary {
@@ -61,7 +68,10 @@ export function analyze(
             reason: `${stage} failed: ${(e as Error)?.message ?? e}`,
           }),
         );
-        if (report) ready.push(report);
+        if (report) {
+          ready.push(report);
+          heldEvents += report.events?.length ?? 0;
+        }
         closedSinceCheck = true;
       },
     });
@@ -69,6 +79,8 @@ export function analyze(
     // (a pass over open sessions and a sort) runs then, not once per record.
     let closedSinceCheck = false;
     let watermarkAtCheck = Number.NEGATIVE_INFINITY;
+    let heldEvents = 0;
+    const maxHeldEvents = options.maxHeldEvents ?? 200_000;
     let seq = 0;
     for await (const item of items) {
       switch (item.kind) {
@@ -108,8 +120,14 @@ export function analyze(
         closedSinceCheck = false;
         watermarkAtCheck = sessionizer.watermark;
         // Anything starting before both the open sessions and the lateness horizon is final.
-        const horizon = Math.min(sessionizer.earliestOpenStart, sessionizer.watermark - latenessMs);
-        yield* takeReady(ready, horizon);
+        const horizon =
+          heldEvents > maxHeldEvents
+            ? Number.POSITIVE_INFINITY
+            : Math.min(sessionizer.earliestOpenStart, sessionizer.watermark - latenessMs);
+        for (const report of takeReady(ready, horizon)) {
+          heldEvents -= report.events?.length ?? 0;
+          yield report;
+        }
       }
     }
     sessionizer.closeAll();

@@ -45,6 +45,40 @@ describe('pipeline', () => {
     expect(starts).toEqual([...starts].sort());
   });
 
+  it('a session that never pauses does not hold every other session in memory', async () => {
+    // One AWS service polling every minute for 10 hours, and 2-event sessions of other keys every 10 minutes.
+    const base = records.find((r) => r.userIdentity?.type === 'AWSService')!;
+    const human = records.find(
+      (r) => r.userIdentity?.accessKeyId?.startsWith('AKIA') && !r.userIdentity.sessionContext,
+    )!;
+    const t0 = Date.parse('2023-07-10T00:00:00Z');
+    const stream: CloudTrailRecord[] = [];
+    for (let m = 0; m < 600; m++) {
+      const at = (ms: number) => new Date(t0 + ms).toISOString().replace('.000Z', 'Z');
+      stream.push({ ...base, eventID: `poll-${m}`, eventTime: at(m * 60_000) });
+      if (m % 10 === 0) {
+        const userIdentity = { ...human.userIdentity, accessKeyId: `AKIAEXAMPLE${m}` };
+        stream.push({ ...human, userIdentity, eventID: `h-${m}-a`, eventTime: at(m * 60_000 + 1000) });
+        stream.push({ ...human, userIdentity, eventID: `h-${m}-b`, eventTime: at(m * 60_000 + 2000) });
+      }
+    }
+    const progress = { read: 0 };
+    const seenAt: number[] = [];
+    const analysis = analyze(itemsOf(stream, progress), {}, { keepEvents: true, maxHeldEvents: 20 });
+    const keys: string[] = [];
+    for await (const s of analysis.sessions) {
+      seenAt.push(progress.read);
+      keys.push(s.key);
+    }
+    expect(keys).toHaveLength(61);
+    // Most sessions come out long before the end of input, although the polling session is open all along.
+    expect(seenAt.filter((n) => n < stream.length / 2).length).toBeGreaterThan(20);
+    // The polling session itself comes out at the end of input, after sessions that started later.
+    const service = keys.findIndex((k) => k.startsWith('service:'));
+    expect(service).toBeGreaterThan(20);
+    expect(seenAt[service]).toBe(stream.length);
+  });
+
   it('runs the stages in the documented order and puts their output in the report', async () => {
     const observed: string[] = [];
     const enriched: EngineEvent[] = [];
