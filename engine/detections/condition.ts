@@ -33,6 +33,8 @@ const operators = {
   notSameAs: z.string(),
   /** The value is an ARN (or account id) of an AWS account other than the one in the named field. */
   otherAccountThan: z.string(),
+  /** The value equals the name at the end of the ARN in the named field (role session or user name). */
+  sameAsArnName: z.string(),
 } as const;
 type OperatorName = keyof typeof operators;
 const OPERATOR_NAMES = Object.keys(operators) as OperatorName[];
@@ -160,6 +162,12 @@ function compileFieldTest(t: FieldTest): CondNode {
         const n = typeof v === 'number' ? v : Number(v);
         return Number.isFinite(n) && (above ? n > bound : n < bound);
       });
+  } else if (t.sameAsArnName !== undefined) {
+    const arn = compileFieldPath(t.sameAsArnName as string);
+    test = (values, event) => {
+      const names = new Set(arn(event).map((a) => fold(asText(a).slice(asText(a).lastIndexOf('/') + 1))));
+      return values.some((v) => names.has(fold(asText(v))));
+    };
   } else if (t.otherAccountThan !== undefined) {
     const own = compileFieldPath(t.otherAccountThan as string);
     test = (values, event) => {
