@@ -75,4 +75,15 @@ describe('demo session', async () => {
     const text = result.signals.map((s) => `${s.name} ${s.summary}`).join('\n');
     expect(text).not.toMatch(/"SecretString"|aws_secret_access_key|sessionToken/i);
   });
+
+  it('does not read console pages into a programmatic session', () => {
+    const programmatic = mapper.map({ ...session, kind: 'programmatic' }, events);
+    expect(programmatic.signals.some((s) => s.id === 'IAM_Users')).toBe(false);
+    expect(programmatic.signals.every((s) => /^(Repeated|Call|Console)_/.test(s.id))).toBe(true);
+    // Console-agent calls still get the page-level answer; the CLI calls from CloudShell collapse.
+    expect(programmatic.signals.some((s) => s.id === 'Console_iam')).toBe(true);
+    expect(programmatic.signals.some((s) => s.id.startsWith('Call_') || s.id.startsWith('Repeated_'))).toBe(
+      true,
+    );
+  });
 });

@@ -60,7 +60,11 @@ export interface MappedChunk {
 export interface SignalEngine {
   readonly rules: SignalRuleSet;
   /** Maps events already in engine order, continuing from `previous` (the follow-up context). */
-  mapChunk(events: readonly EngineEvent[], previous?: readonly DraftSignal[]): MappedChunk;
+  mapChunk(
+    events: readonly EngineEvent[],
+    previous?: readonly DraftSignal[],
+    session?: SessionContext,
+  ): MappedChunk;
   render(d: DraftSignal): Signal;
 }
 
@@ -70,8 +74,12 @@ export function createSignalEngine(rules: SignalRuleSet, options: SignalMapperOp
   return {
     rules,
     render: (d) => render(rules, d),
-    mapChunk(events, previous = []) {
-      const labelled = events.map((e) => labelEvent(rules, e));
+    mapChunk(events, previous = [], session) {
+      // Console page definitions describe console sessions; a programmatic or AWS-service session's calls
+      // are not clicks, so they go straight to the collapsed lines (interactive CloudShell commands live
+      // in console sessions and keep their labels there).
+      const consolePages = !session || !NOT_CONSOLE.has(session.kind);
+      const labelled = events.map((e) => (consolePages ? labelEvent(rules, e) : unlabelled(rules, e)));
       const assembled = assemble(rules, follow, labelled, {
         sameSecond: options.sameSecondOrder ? 'as-given' : 'specific-first',
         previous,
@@ -116,15 +124,15 @@ export function createSignalMapperFromRules(
   return {
     problems,
     rules,
-    stream: () => createSignalStream(engine),
-    map(_session: SessionContext, input: readonly EngineEvent[]): SignalMapping {
+    stream: (session) => createSignalStream(engine, session),
+    map(session: SessionContext, input: readonly EngineEvent[]): SignalMapping {
       const tieOrder = options.sameSecondOrder;
       const events = tieOrder
         ? [...input].sort((a, b) => a.time - b.time || tieOrder(a, b))
         : isSorted(input)
           ? input
           : [...input].sort(compareEvents);
-      const chunk = engine.mapChunk(events);
+      const chunk = engine.mapChunk(events, [], session);
       const signals = [...chunk.drafts.map((d) => engine.render(d)), ...chunk.extra];
       signals.sort(compareSignals);
       return { signals, unmappedEventIds: chunk.unmappedEventIds };
@@ -135,6 +143,12 @@ export function createSignalMapperFromRules(
 function isSorted(events: readonly EngineEvent[]): boolean {
   for (let i = 1; i < events.length; i++) if (compareEvents(events[i - 1]!, events[i]!) > 0) return false;
   return true;
+}
+
+const NOT_CONSOLE: ReadonlySet<string> = new Set(['programmatic', 'service']);
+
+function unlabelled(rules: SignalRuleSet, event: EngineEvent): LabelledEvent {
+  return { event, key: eventKey(event.record), family: rules.ua.family(event.record.userAgent), labels: [] };
 }
 
 /** Enough resource names to answer "which ones?" in Slack without flooding it. */

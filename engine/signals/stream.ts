@@ -9,7 +9,7 @@
  */
 import type { EngineEvent, Signal } from '../model.ts';
 import { compareEvents } from '../order.ts';
-import type { SignalMapping } from '../stages.ts';
+import type { SessionContext, SignalMapping } from '../stages.ts';
 import type { DraftSignal } from './followups.ts';
 import type { SignalEngine } from './index.ts';
 import type { SignalRuleSet } from './rules.ts';
@@ -39,7 +39,7 @@ export function bridgeableGapMs(rules: SignalRuleSet): number {
 /** How many earlier signals follow-up rules may look at (`back`, `recent`); older ones are dropped. */
 const CONTEXT = 50;
 
-export function createSignalStream(engine: SignalEngine): SignalStream {
+export function createSignalStream(engine: SignalEngine, session?: SessionContext): SignalStream {
   const gap = bridgeableGapMs(engine.rules);
   /** Ids a later signal may rename (renamePrevious); only those are held back. */
   const renameable = new Set(
@@ -57,7 +57,7 @@ export function createSignalStream(engine: SignalEngine): SignalStream {
     held = [];
     if (buffer.length > 0) {
       buffer.sort(compareEvents);
-      const chunk = engine.mapChunk(buffer, previous);
+      const chunk = engine.mapChunk(buffer, previous, session);
       buffer = [];
       previous = chunk.previous.slice(-CONTEXT);
       unmapped.push(...chunk.unmappedEventIds);
@@ -92,8 +92,12 @@ export function createSignalStream(engine: SignalEngine): SignalStream {
 }
 
 /** Runs a whole event list through a stream (used by tests to compare with the batch result). */
-export function mapByStream(engine: SignalEngine, events: Iterable<EngineEvent>): SignalMapping {
-  const stream = createSignalStream(engine);
+export function mapByStream(
+  engine: SignalEngine,
+  events: Iterable<EngineEvent>,
+  session?: SessionContext,
+): SignalMapping {
+  const stream = createSignalStream(engine, session);
   const signals: Signal[] = [];
   for (const e of events) signals.push(...stream.push(e));
   signals.push(...stream.end());
