@@ -79,7 +79,7 @@ function timeline(signals: Signal[], unmapped: number, all: boolean): string[] {
 /** The closing lines: what was read, what was left out and why. */
 export function formatInputsText(inputs: InputsSummary, sessions: number, truncated?: string): string {
   const lines = [
-    `${sessions} session${sessions === 1 ? '' : 's'} · ${inputs.records} records from ${inputs.files} file${
+    `${sessions} session${sessions === 1 ? '' : 's'} · ${inputs.records} record${inputs.records === 1 ? '' : 's'} from ${inputs.files} file${
       inputs.files === 1 ? '' : 's'
     }${inputs.duplicates > 0 ? ` · ${inputs.duplicates} duplicates counted once` : ''}${
       inputs.rejected.length > 0 ? ` · ${inputs.rejected.length} rejected` : ''
