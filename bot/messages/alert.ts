@@ -56,7 +56,7 @@ export function buildAlert(a: AlertInput): SlackMessage {
     section(clip(`*Evidence*\n${evidence(a)}`, 2900)),
     { type: 'actions', elements: actionButtons(a, true) },
     context(
-      `rule ${code(clip(f.ruleId, 100))}${f.techniques.length ? ` · ATT&CK ${f.techniques.slice(0, 4).map(esc).join(', ')}` : ''} · session ${code(clip(a.sessionKey, 150))} · repeats within ${a.repeatWindowHours} h go into this thread`,
+      `rule ${code(clip(f.ruleId, 100))}${f.techniques.length ? ` · ATT&amp;CK ${f.techniques.slice(0, 4).map(esc).join(', ')}` : ''} · session ${code(clip(a.sessionKey, 150))} · repeats within ${a.repeatWindowHours} h go into this thread`,
     ),
   ];
   const text = clip(`${cap(f.severity)} alert: ${f.title} by ${who} at ${utc(f.time)}`, 1000);

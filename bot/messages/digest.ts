@@ -99,9 +99,9 @@ function countsLine(d: Digest): string {
 
 function tacticsLine(d: Digest): string {
   const entries = Object.entries(d.countsByTactic);
-  if (entries.length === 0) return '_No ATT&CK tactics._';
+  if (entries.length === 0) return '_No ATT&amp;CK tactics._';
   const shown = entries.slice(0, 6).map(([t, n]) => `${esc(t)} ${n}`);
-  return `ATT&CK: ${shown.join(' · ')}${entries.length > 6 ? ` · +${entries.length - 6} more` : ''}`;
+  return `ATT&amp;CK: ${shown.join(' · ')}${entries.length > 6 ? ` · +${entries.length - 6} more` : ''}`;
 }
 
 function sessionLine(s: DigestSession, i: number): string {
