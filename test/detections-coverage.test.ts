@@ -59,6 +59,19 @@ describe('Stratus Red Team', () => {
   );
 });
 
+describe('privilege-escalation paths (pathfinding.cloud sequences)', () => {
+  it('recognises stop → change user data → start on the Stratus detonation as path ec2-002', async () => {
+    const sessions = await sessionsOf([
+      join(FIXTURES, 'stratus-red-team', 'detonation-logs', 'aws.execution.ec2-user-data.json'),
+    ]);
+    const f = sessions.flatMap((s) => s.findings).find((x) => x.ruleId === 'pathfinding.ec2-002');
+    expect(f?.explanation).toMatch(
+      /ec2:StopInstances \(StopInstances\) → ec2:ModifyInstanceAttribute \(ModifyInstanceAttribute\) → ec2:StartInstances/,
+    );
+    expect(f?.eventIds).toHaveLength(3);
+  });
+});
+
 describe('Invictus data set (demo/invictus)', () => {
   let sessions: SessionReport[];
   beforeAll(async () => {
