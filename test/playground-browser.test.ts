@@ -56,6 +56,8 @@ let started: StartedCartographer;
 let context: BrowserContext;
 let page: Page;
 let workDir: string;
+// startCartographer publishes the allow-list path in process.env (detections read it); put it back after.
+const allowlistBefore = process.env.CARTOGRAPHER_ALLOWLIST;
 
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) {
@@ -101,6 +103,8 @@ afterAll(async () => {
   await context?.close();
   await started?.stop();
   if (workDir) rmSync(workDir, { recursive: true, force: true });
+  if (allowlistBefore === undefined) delete process.env.CARTOGRAPHER_ALLOWLIST;
+  else process.env.CARTOGRAPHER_ALLOWLIST = allowlistBefore;
 });
 
 function pageErrors(): string[] {

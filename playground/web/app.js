@@ -76,10 +76,24 @@ async function post(path, body) {
   return data;
 }
 
+/**
+ * Live events that arrive while a snapshot is on its way are kept and applied again on top of it:
+ * the snapshot may have been taken before them, and replacing the state would lose them.
+ */
+let snapshotsInFlight = 0;
+let heldEvents = [];
+
 async function loadState() {
-  const res = await fetch('/api/state', { cache: 'no-store' });
-  if (!res.ok) throw new Error(`GET /api/state: HTTP ${res.status}`);
-  applySnapshot(await res.json());
+  snapshotsInFlight += 1;
+  try {
+    const res = await fetch('/api/state', { cache: 'no-store' });
+    if (!res.ok) throw new Error(`GET /api/state: HTTP ${res.status}`);
+    applySnapshot(await res.json());
+    for (const event of heldEvents) applyEvent(event);
+  } finally {
+    snapshotsInFlight -= 1;
+    if (snapshotsInFlight === 0) heldEvents = [];
+  }
 }
 
 function applySnapshot(snap) {
@@ -96,7 +110,7 @@ function applySnapshot(snap) {
     S.messages.set(m.ts, withVersion(m, old && same(old, m) ? old._v : undefined));
   }
   // Items without a Slack ts that arrived before this page loaded go after the last message.
-  const lastAt = Math.max(0, ...snap.messages.map((m) => Number(m.ts)));
+  const lastAt = Math.max(0, ...snap.messages.map((m) => Number(m.ts))) || Date.now() / 1000;
   for (const e of snap.ephemerals) arrival(ekey(e), () => lastAt + e.seq * 1e-6);
   for (const d of snap.deliveries) arrival(dkey(d), () => pendingArrival(d) ?? lastAt + d.seq * 1e-6);
   S.ephemerals = snap.ephemerals;
@@ -156,6 +170,8 @@ function applyEvent(event) {
     case 'message':
     case 'update': {
       const old = S.messages.get(event.message.ts);
+      // A replayed event may be older than the snapshot: chat.update only ever adds to history.
+      if (old && old.history.length > event.message.history.length) break;
       S.messages.set(
         event.message.ts,
         withVersion(event.message, old && same(old, event.message) ? old._v : undefined),
@@ -222,7 +238,9 @@ function connect() {
   };
   source.onmessage = (e) => {
     try {
-      applyEvent(JSON.parse(e.data));
+      const event = JSON.parse(e.data);
+      if (snapshotsInFlight > 0) heldEvents.push(event);
+      applyEvent(event);
     } catch (err) {
       console.error('bad event from the stand-in', err, e.data);
     }
