@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { type FileHandle, open } from 'node:fs/promises';
 import { pipeline, Readable } from 'node:stream';
 import { createGunzip, gunzipSync } from 'node:zlib';
 import type { Origin } from '../record.ts';
@@ -22,11 +22,13 @@ const WHOLE_TEXT_LIMIT = 8 * 1024 * 1024;
 export async function* readInput(
   path: string,
   stdin: NodeJS.ReadableStream = process.stdin,
+  /** `readSmallFile(path)` started earlier, so reading the next file overlaps parsing this one. */
+  preloaded?: Promise<string | undefined>,
 ): AsyncGenerator<SourceItem> {
   const file = path;
   yield { kind: 'file', origin: { file } };
   if (path !== '-') {
-    const whole = await readSmallFile(path);
+    const whole = await (preloaded ?? readSmallFile(path));
     if (whole !== undefined) {
       yield* wholeText(whole, file);
       return;
@@ -95,17 +97,21 @@ export async function* readInput(
  * parsing such a file). Undefined whenever anything is unusual (large, unreadable, corrupt gzip): the
  * streaming path then reads it and reports precisely what is wrong and where.
  */
-async function readSmallFile(path: string): Promise<string | undefined> {
+export async function readSmallFile(path: string): Promise<string | undefined> {
+  let handle: FileHandle | undefined;
   try {
-    const info = await stat(path);
+    handle = await open(path, 'r');
+    const info = await handle.stat();
     if (!info.isFile() || info.size > WHOLE_TEXT_LIMIT) return undefined;
-    const bytes = await readFile(path);
+    const bytes = await handle.readFile();
     if (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) {
       return gunzipSync(bytes, { maxOutputLength: WHOLE_TEXT_LIMIT }).toString('utf8');
     }
     return bytes.toString('utf8');
   } catch {
     return undefined;
+  } finally {
+    await handle?.close();
   }
 }
 

@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { walkDirectory } from '../ingest/file-walk.ts';
 import { compileQuery } from '../ingest/query-filter.ts';
-import { readInput } from '../ingest/read-input.ts';
+import { readInput, readSmallFile } from '../ingest/read-input.ts';
 import type { ReadOptions, RecordSource, SourceItem, SourceQuery } from '../source.ts';
 
 /**
@@ -28,36 +28,48 @@ async function* readLocal(
   const max = query.maxEvents;
   let records = 0;
   let files = 0;
-  for (const path of paths) {
-    for await (const file of expand(path)) {
-      if (typeof file !== 'string') {
-        yield file;
-        continue;
+  const entries = expandAll(paths);
+  let next = await entries.next();
+  let preload: { path: string; text: Promise<string | undefined> } | undefined;
+  while (!next.done) {
+    const file = next.value;
+    next = await entries.next();
+    if (typeof file !== 'string') {
+      yield file;
+      continue;
+    }
+    files++;
+    const current = preload?.path === file ? preload.text : undefined;
+    // Start reading the next file now, so its I/O overlaps the parsing of this one.
+    const ahead = next.done ? undefined : next.value;
+    preload =
+      typeof ahead === 'string' && ahead !== '-' ? { path: ahead, text: readSmallFile(ahead) } : undefined;
+    for await (const item of readInput(file, stdin, current)) {
+      if (options?.signal?.aborted) {
+        yield { kind: 'truncated', reason: 'stopped: the read was cancelled' };
+        return;
       }
-      files++;
-      for await (const item of readInput(file, stdin)) {
-        if (options?.signal?.aborted) {
-          yield { kind: 'truncated', reason: 'stopped: the read was cancelled' };
+      if (item.kind === 'record') {
+        if (keep && !keep(item.record)) continue;
+        if (max !== undefined && records >= max) {
+          yield { kind: 'truncated', reason: `stopped after ${max} events (event cap)` };
           return;
         }
-        if (item.kind === 'record') {
-          if (keep && !keep(item.record)) continue;
-          if (max !== undefined && records >= max) {
-            yield { kind: 'truncated', reason: `stopped after ${max} events (event cap)` };
-            return;
-          }
-          records++;
-          if (options?.onProgress && records % 10_000 === 0) {
-            options.onProgress({
-              message: `Reading local files: ${records} events, ${files} files`,
-              records,
-            });
-          }
+        records++;
+        if (options?.onProgress && records % 10_000 === 0) {
+          options.onProgress({
+            message: `Reading local files: ${records} events, ${files} files`,
+            records,
+          });
         }
-        yield item;
       }
+      yield item;
     }
   }
+}
+
+async function* expandAll(paths: string[]): AsyncGenerator<string | SourceItem> {
+  for (const path of paths) yield* expand(path);
 }
 
 /** A path → the files to read (strings) or items explaining what was not read. */
