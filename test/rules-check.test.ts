@@ -110,6 +110,19 @@ describe('rules check', () => {
     ]);
   });
 
+  it('names the real problem inside follow-up rules and either-or fields', async () => {
+    const errors = await errorsOf({
+      'followups.yaml':
+        'followups:\n  - rename: { from: A, to: B }\n    when: { previus: { id: X } }\n  - merge: { first: A, second: B }\n',
+      'defs/IAM.yaml': goodDefs.replace('required: [iam:ListUsers]', 'required: iam:ListUsers'),
+    });
+    expect(errors.map((e) => `${e.file.replace(/.*signals[/\\]/, '')}:${e.line} ${e.message}`)).toEqual([
+      'followups.yaml:3 unknown key(s): previus at followups.0.when',
+      'followups.yaml:4 Invalid input: expected number, received undefined at followups.1.merge.withinSeconds',
+      'defs/IAM.yaml:6 Invalid input: expected "*" or expected array, received string at signals.0.required',
+    ]);
+  });
+
   it('keeps loading the good files when one is broken', async () => {
     const root = rulesRoot({ 'defs/Broken.yaml': 'service: X\nsignals: 7\n' });
     const { loadSignalRules } = await import('../engine/signals/rules.ts');

@@ -53,10 +53,18 @@ export function parseYamlText<T>(file: string, text: string, schema: z.ZodType<T
   const data = doc.toJS({ maxAliasCount: 100 }) ?? {};
   const result = schema.safeParse(data);
   if (result.success) return { value: result.data, problems: [], lineOf };
-  const problems = result.error.issues.map((issue) => {
+  const problems = result.error.issues.map((raw) => {
+    const issue = resolveUnion(raw);
     const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
     let message = issue.message;
     if (issue.code === 'unrecognized_keys') message = `unknown key(s): ${issue.keys.join(', ')}`;
+    if (issue.code === 'invalid_union' && 'errors' in issue) {
+      const alternatives = issue.errors
+        .map((list) => list[0]?.message.replace(/^Invalid input: /, ''))
+        .filter(Boolean);
+      message =
+        alternatives.length > 0 ? `Invalid input: ${[...new Set(alternatives)].join(' or ')}` : message;
+    }
     const where = path.length > 0 ? ` at ${path.join('.')}` : '';
     const keyPath = issue.code === 'unrecognized_keys' ? [...path, issue.keys[0] as string] : path;
     return {
@@ -66,6 +74,23 @@ export function parseYamlText<T>(file: string, text: string, schema: z.ZodType<T
     };
   });
   return { problems, lineOf };
+}
+
+type Issue = z.core.$ZodIssue;
+
+/**
+ * "Invalid input" for a union says nothing; report the branch that got furthest instead (the deepest
+ * path, then the fewest problems), e.g. the misspelt key inside a `rename` follow-up.
+ */
+function resolveUnion(issue: Issue): Issue {
+  if (issue.code !== 'invalid_union' || !('errors' in issue) || issue.errors.length === 0) return issue;
+  const depth = (list: Issue[]) => Math.max(...list.map((i) => i.path.length));
+  const best = [...issue.errors]
+    .filter((list) => list.length > 0)
+    .sort((a, b) => depth(b) - depth(a) || a.length - b.length)[0];
+  const first = best?.[0];
+  if (!first || depth(best) === 0) return issue;
+  return resolveUnion({ ...first, path: [...issue.path, ...first.path] } as Issue);
 }
 
 /** Line of the deepest existing node on `path` (a missing key reports its parent's line). */
