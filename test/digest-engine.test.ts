@@ -73,6 +73,12 @@ describe('digest of a day', () => {
     expect(ranks).toEqual([...ranks].sort((a, b) => b - a));
     const pairs = d.topFindings.map((t) => `${t.sessionKey} ${t.finding.ruleId}`);
     expect(new Set(pairs).size).toBe(pairs.length);
+    // One noisy session does not fill the list while other sessions have high findings too.
+    const perSession = new Map<string, number>();
+    for (const t of d.topFindings.slice(0, 5))
+      perSession.set(t.sessionKey, (perSession.get(t.sessionKey) ?? 0) + 1);
+    expect(Math.max(...perSession.values())).toBeLessThanOrEqual(3);
+    expect(perSession.size).toBeGreaterThan(1);
   });
 
   it('reports as new only what the baseline days did not see', () => {

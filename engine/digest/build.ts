@@ -116,7 +116,7 @@ export function buildDigest(inputs: readonly DigestSessionInput[], options: Dige
     countsBySeverity,
     countsByTactic: Object.fromEntries([...tactics].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))),
     new: fresh,
-    topFindings: distinctByRule(top).slice(0, options.topFindings ?? 10),
+    topFindings: spreadAcrossSessions(distinctByRule(top), options.topFindings ?? 10),
     totals,
     observed,
     quiet: !aboveInfo && !anyNew,
@@ -156,6 +156,25 @@ function distinctByRule(top: TopFinding[]): TopFinding[] {
     seen.add(k);
     return true;
   });
+}
+
+/**
+ * At most 3 of the top findings from one session while others have findings to show: one noisy
+ * session must not hide the second-worst actor of the day. Order stays worst first.
+ */
+function spreadAcrossSessions(top: TopFinding[], n: number, perSession = 3): TopFinding[] {
+  const taken = new Map<string, number>();
+  const first: TopFinding[] = [];
+  const rest: TopFinding[] = [];
+  for (const t of top) {
+    const k = taken.get(t.sessionKey) ?? 0;
+    if (k < perSession) {
+      taken.set(t.sessionKey, k + 1);
+      first.push(t);
+    } else rest.push(t);
+  }
+  const picked = new Set([...first.slice(0, n), ...rest.slice(0, Math.max(0, n - first.length))]);
+  return top.filter((t) => picked.has(t));
 }
 
 function emptySets(): FactSets {
