@@ -229,7 +229,7 @@ signals:
     anchor: [iam:ListAccessKeys]
     required: [iam:ListAccessKeys]
   - id: User
-    name: 'User {{param iam:GetUser userName}}{{ifcount iam:GetUser " (looked up)"}}; {{params * userName}}; {{eventCount}}; {{response iam:GetUser user.arn}}'
+    name: 'User {{param iam:GetUser userName}}{{ifcount iam:GetUser " (looked up)"}}; {{params * userName}}; {{eventCount}}; {{response iam:GetUser user.arn}}{{ifparams iam:GetUser userName "; users "}}'
     anchor: [iam:GetUser]
     required: [iam:GetUser]
 `;
@@ -326,7 +326,7 @@ signals:
         responseElements: { user: { arn: 'arn:aws:iam::1:user/bob' } },
       }),
     ]).signals;
-    expect(s?.name).toBe('User bob (looked up); bob; 1; arn:aws:iam::1:user/bob');
+    expect(s?.name).toBe('User bob (looked up); bob; 1; arn:aws:iam::1:user/bob; users bob');
     const [t] = map([ev('iam:GetUser', 0)]).signals;
     expect(t?.name).toBe('User unknown (looked up); unknown; 1; unknown');
   });

@@ -87,6 +87,17 @@ export function compileExpression(expr: string): (ctx: TemplateContext) => strin
       const field = op === 'params' ? 'requestParameters' : 'responseElements';
       return (c) => joinList(fieldValues(named(c, args[0]), field, args[1]));
     }
+    case 'ifparam':
+    case 'ifparams': {
+      // Text plus the value(s), or nothing at all when no member event has one.
+      need(op, args, 3);
+      const [event, path, text] = args as unknown as [string, string, string];
+      return (c) => {
+        const values = fieldValues(named(c, event), 'requestParameters', path);
+        if (values.length === 0) return '';
+        return `${text}${op === 'ifparam' ? values[0] : joinList(values)}`;
+      };
+    }
     case 'ifcount':
       need(op, args, 2);
       return (c) => (named(c, args[0]).length > 0 ? args[1] : '');
