@@ -33,7 +33,7 @@ import { type AuditLog, createAuditLog, createLogger } from './audit.ts';
 import { type Authorizer, createAuthorizer } from './authz.ts';
 import { tokenize, UsageError } from './commands/parse.ts';
 import { type CommandResult, commands, findCommand } from './commands/registry.ts';
-import type { BotConfig } from './config.ts';
+import { type BotConfig, BotConfigError } from './config.ts';
 import { createPipelineAnalyzer, type SessionAnalyzer, type SourceProvider } from './lookup/analyzer.ts';
 import { collectExamples } from './lookup/examples.ts';
 import { createLimiter } from './lookup/limiter.ts';
@@ -89,6 +89,7 @@ export function createBot(options: BotOptions): Bot {
         socketMode: true,
         clientOptions,
         logger: boltLogger(logger),
+        deferInitialization: true,
       })
     : new App({
         token: config.botToken,
@@ -96,6 +97,7 @@ export function createBot(options: BotOptions): Bot {
         endpoints: '/slack/events',
         clientOptions,
         logger: boltLogger(logger),
+        deferInitialization: true,
         customRoutes: [
           {
             path: '/healthz',
@@ -363,6 +365,16 @@ export function createBot(options: BotOptions): Bot {
     app,
     services,
     async start() {
+      // Fail at start, with a clear message, when Slack rejects the token (not at the first command):
+      // initialisation is deferred to here so Bolt's auth.test cannot reject unobserved.
+      try {
+        await app.init();
+      } catch (err) {
+        const code = (err as { data?: { error?: string } }).data?.error;
+        throw new BotConfigError(
+          `SLACK_BOT_TOKEN was not accepted by Slack${code ? ` (${code})` : ''}: ${errorSummary(err).message}`,
+        );
+      }
       await scheduled.start();
       prune();
       pruneTimer = setInterval(prune, 86_400_000).unref();

@@ -39,10 +39,18 @@ export async function startCartographer(env: NodeJS.ProcessEnv = process.env): P
       HOST: '127.0.0.1',
     });
   }
-  const config = loadBotConfig(botEnv);
-  const logger = createLogger(config.logLevel);
-  const bot = createBot({ config, logger });
-  const { port } = await bot.start();
+  let bot: ReturnType<typeof createBot> | undefined;
+  let port: number | undefined;
+  try {
+    const config = loadBotConfig(botEnv);
+    bot = createBot({ config, logger: createLogger(config.logLevel) });
+    ({ port } = await bot.start());
+  } catch (err) {
+    // Leave nothing listening behind, so a failed start exits.
+    await bot?.stop();
+    await standin?.close();
+    throw err;
+  }
   if (standin && port !== undefined) {
     standin.setBotUrl(`http://127.0.0.1:${port}/slack/events`);
     process.stdout.write(
@@ -54,7 +62,7 @@ export async function startCartographer(env: NodeJS.ProcessEnv = process.env): P
   }
   const started: StartedCartographer = {
     stop: async () => {
-      await bot.stop();
+      await bot?.stop();
       await standin?.close();
     },
   };

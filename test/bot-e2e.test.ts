@@ -173,7 +173,6 @@ describe('slash command flow', () => {
     expect(parent.text).toMatch(/[Ss]ession of bert-jan/);
     expect(h.standin.state.thread('C0SOCTRIAGE', progress.ts).length).toBeGreaterThan(0);
     expect(h.audits().map((a) => a.outcome)).toEqual(['ok']);
-    await h.restartBot(); // for afterEach's close()
   });
 
   it('answers a bad or missing argument with a short ephemeral usage message and posts nothing', async () => {
@@ -342,6 +341,12 @@ describe('buttons', () => {
 });
 
 describe('request verification and access control', () => {
+  it('refuses to start with a bot token Slack does not accept', async () => {
+    await expect(startHarness({ env: { SLACK_BOT_TOKEN: 'xoxb-revoked' } })).rejects.toThrow(
+      /SLACK_BOT_TOKEN was not accepted by Slack \(invalid_auth\)/,
+    );
+  });
+
   it('rejects a bad signature and a stale timestamp with 401', async () => {
     h = await startHarness();
     const body = new URLSearchParams({

@@ -77,11 +77,22 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       sources,
       ...(stages ? { analyzer: createPipelineAnalyzer({ sources, stages: () => stages(dir) }) } : {}),
     });
-    const { port } = await bot.start();
-    standin.setBotUrl(`http://127.0.0.1:${port}/slack/events`);
-    return { bot, port: port ?? 0 };
+    try {
+      const { port } = await bot.start();
+      standin.setBotUrl(`http://127.0.0.1:${port}/slack/events`);
+      return { bot, port: port ?? 0 };
+    } catch (err) {
+      await bot.stop();
+      throw err;
+    }
   };
-  let current = await make();
+  let current: Awaited<ReturnType<typeof make>>;
+  try {
+    current = await make();
+  } catch (err) {
+    await standin.close();
+    throw err;
+  }
   const harness: Harness = {
     standin,
     get bot() {
@@ -110,7 +121,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
 export async function waitFor<T>(
   what: string,
   check: () => T | undefined | false,
-  timeoutMs = 20_000,
+  timeoutMs = 45_000,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
