@@ -484,6 +484,7 @@ function markContinuations(items) {
   for (const it of items) {
     it.continuation = Boolean(
       prev &&
+        dayOf(prev.at) === dayOf(it.at) &&
         it.author &&
         prev.author === it.author &&
         prev.kind === it.kind &&
@@ -493,6 +494,39 @@ function markContinuations(items) {
     prev = it;
   }
   return items;
+}
+
+function dayOf(at) {
+  return new Date(at * 1000).toDateString();
+}
+
+/** Slack's date lines between days ("Today", "Yesterday", "Monday, November 16th"-like). */
+function withDayDividers(entries) {
+  const rows = [];
+  let last;
+  for (const { at, row } of entries) {
+    const day = dayOf(at);
+    if (day !== last) {
+      last = day;
+      const label = dayLabel(at);
+      rows.push({
+        key: `day-${day}`,
+        sig: label,
+        build: () => el('div', 'day-divider', `<span class="day-label">${escapeHtml(label)}</span>`),
+      });
+    }
+    rows.push(row);
+  }
+  return rows;
+}
+
+function dayLabel(at) {
+  const d = new Date(at * 1000);
+  const today = new Date();
+  const yesterday = new Date(Date.now() - 86_400_000);
+  if (d.toDateString() === today.toDateString()) return 'Today';
+  if (d.toDateString() === yesterday.toDateString()) return 'Yesterday';
+  return d.toLocaleDateString([], { weekday: 'long', month: 'long', day: 'numeric' });
 }
 
 function messageRow(m, { inThread = false, continuation = false } = {}) {
@@ -707,7 +741,7 @@ function render() {
   const items = markContinuations(channelItems(ch.id));
   reconcile(main, [
     { key: `intro-${ch.id}`, sig: ch.botMember, build: () => channelIntro(ch) },
-    ...items.map((it) => itemRow(it, false)),
+    ...withDayDividers(items.map((it) => ({ at: it.at, row: itemRow(it, false) }))),
   ]);
   if (stick) main.scrollTop = main.scrollHeight;
   stickToBottom.main = false;
