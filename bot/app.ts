@@ -372,7 +372,9 @@ export function createBot(options: BotOptions): Bot {
       } catch (err) {
         const code = (err as { data?: { error?: string } }).data?.error;
         throw new BotConfigError(
-          `SLACK_BOT_TOKEN was not accepted by Slack${code ? ` (${code})` : ''}: ${errorSummary(err).message}`,
+          code
+            ? `SLACK_BOT_TOKEN was not accepted by Slack (${code})`
+            : `could not reach Slack at ${config.slackApiUrl ?? 'https://slack.com/api/'} (check SLACK_API_URL and the network): ${errorSummary(err).message}`,
         );
       }
       await scheduled.start();
