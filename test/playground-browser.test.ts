@@ -59,6 +59,7 @@ let workDir: string;
 // startCartographer publishes the allow-list path in process.env (detections read it); put it back after.
 const allowlistBefore = process.env.CARTOGRAPHER_ALLOWLIST;
 
+// Chromium and the bot start here; on a loaded two-core CI machine that can take a while.
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) {
     throw new Error(
@@ -97,7 +98,7 @@ beforeAll(async () => {
   page.on('pageerror', (err) => errors.push(err.message));
   (page as Page & { errors?: string[] }).errors = errors;
   await page.goto(started.standin!.url);
-});
+}, 120_000);
 
 afterAll(async () => {
   await context?.close();
@@ -215,7 +216,7 @@ describe('playground page in Chromium', () => {
     await page.keyboard.press('Escape');
     await expect.poll(() => page.locator('#file-viewer').isHidden()).toBe(true);
     expect(pageErrors()).toEqual([]);
-  });
+  }, 120_000);
 
   it('"Run daily digest now" sends /cartographer digest, signed like Slack, and shows the answer', async () => {
     const standin = started.standin!;
@@ -242,7 +243,7 @@ describe('playground page in Chromium', () => {
     else await expect.poll(() => shown.textContent()).toContain(digest.text.slice(0, 20));
     await shown.scrollIntoViewIfNeeded();
     await page.screenshot({ path: join(ARTIFACTS, 'playground-digest.png') });
-  });
+  }, 120_000);
 
   it('"Open session" on a digest finding, then "Mark benign": the bot modal, submitted and confirmed in the thread', async () => {
     const standin = started.standin!;
@@ -272,7 +273,7 @@ describe('playground page in Chromium', () => {
     await expect.poll(() => page.locator('#thread-messages').textContent()).toContain(reason);
     expect(readFileSync(join(workDir, 'allowlist.yaml'), 'utf8')).toContain(reason);
     expect(pageErrors()).toEqual([]);
-  });
+  }, 120_000);
 
   it('answers a mistyped command with the bot usage, only visible to the user who typed it', async () => {
     const standin = started.standin!;
