@@ -71,7 +71,11 @@ export interface SchedulerState {
   /** Facts of the days in [fromDay, beforeDay), and how many days had any. */
   baseline(fromDay: string, beforeDay: string): { facts: FactSets; days: number };
 
-  /** Forgets ledger rows and threads older than the given time (the ledger must outlive the lateness window). */
-  prune(olderThan: number): void;
+  /**
+   * Forgets what can no longer matter: settled ledger rows written before `ledgerBefore` (wall
+   * clock; they must outlive every window that can re-read their event), threads whose last alert
+   * is older than `threadsBefore` (event time) and snoozes that ended before `snoozesBefore`.
+   */
+  prune(cutoffs: { ledgerBefore: number; threadsBefore: number; snoozesBefore: number }): void;
   close(): void;
 }

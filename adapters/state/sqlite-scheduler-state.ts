@@ -218,10 +218,10 @@ export function openSchedulerState(file: string): SchedulerState {
       }
       return { facts, days: days.size };
     },
-    prune(olderThan) {
-      q.pruneAlerts.run(olderThan);
-      q.pruneThreads.run(olderThan);
-      q.pruneSnoozes.run(olderThan);
+    prune({ ledgerBefore, threadsBefore, snoozesBefore }) {
+      q.pruneAlerts.run(ledgerBefore);
+      q.pruneThreads.run(threadsBefore);
+      q.pruneSnoozes.run(snoozesBefore);
     },
     close() {
       db.close();

@@ -34,6 +34,7 @@ const RANK: Record<Severity, number> = { info: 0, low: 1, medium: 2, high: 3, cr
 const CONTEXT_MS = 30 * 60_000;
 /** Slack ts are wall-clock; look this far before a pending row's creation when reconciling. */
 const RECONCILE_SLACK_MS = 5 * 60_000;
+const LEDGER_SPARE_MS = 7 * 86_400_000;
 
 export interface AlertScanDeps {
   config: SchedulerConfig;
@@ -107,6 +108,13 @@ export async function runAlertScan(deps: AlertScanDeps): Promise<ScanResult> {
     // Only now: everything up to `now` was posted (or is in the ledger as snoozed).
     state.setWatermark(scope.id, now);
   }
+  const now = clock.now();
+  state.prune({
+    // A finding can be re-read for catch-up + lateness + context after it happened; keep a week more.
+    ledgerBefore: Date.now() - config.catchupMaxMs - config.latenessMs - CONTEXT_MS - LEDGER_SPARE_MS,
+    threadsBefore: now - config.repeatWindowMs - config.catchupMaxMs - config.latenessMs - CONTEXT_MS,
+    snoozesBefore: now,
+  });
   return result;
 }
 
