@@ -150,4 +150,23 @@ describe('rules check', () => {
     expect(await run(['check', bad, '--format', 'json'])).toBe(1);
     expect(JSON.parse(out.join('')).errors).toBe(1);
   });
+
+  it('explain prints each event with its family, labels and the action that took it', async () => {
+    const out: string[] = [];
+    vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+      out.push(String(chunk));
+      return true;
+    });
+    const demo = join(import.meta.dirname, 'fixtures/cartographer/Demo/InputEvents.json');
+    expect(
+      await run(['explain', demo, '--from', '2024-04-13T05:12:12Z', '--to', '2024-04-13T05:12:12Z']),
+    ).toBe(0);
+    const lines = out.join('').trim().split('\n');
+    expect(lines.length).toBeGreaterThan(0);
+    expect(lines.every((l) => l.startsWith('2024-04-13T05:12:12Z'))).toBe(true);
+    expect(lines.some((l) => /iam:ListUsers\s+aws-internal\s+→ IAM_Users\s+\[.*IAM_Users/.test(l))).toBe(
+      true,
+    );
+    expect(await run(['explain'])).toBe(2);
+  });
 });

@@ -7,8 +7,15 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { toEngineEvent } from '../../engine/events.ts';
+import type { EngineEvent } from '../../engine/model.ts';
+import { formatOrigin } from '../../engine/record.ts';
+import { createSignalMapper } from '../../engine/signals/index.ts';
 import { loadSignalRules } from '../../engine/signals/rules.ts';
 import type { RuleProblem } from '../../engine/signals/yaml-file.ts';
+import { createLocalSource } from '../../engine/sources/local-source.ts';
+import type { SessionContext } from '../../engine/stages.ts';
 
 export type { RuleProblem } from '../../engine/signals/yaml-file.ts';
 export type RuleChecker = (rulesRoot: string) => Promise<RuleProblem[]>;
@@ -31,13 +38,17 @@ export const checkers: { name: string; check: RuleChecker }[] = [
 const DEFAULT_RULES_ROOT = fileURLToPath(new URL('../../rules', import.meta.url));
 
 export const usage = `usage: cartographer rules check [rules-dir] [--format text|json] [--errors-only]
+       cartographer rules explain <file|dir>… [--from TIME] [--to TIME] [--rules signals-dir]
 
-Validates every rule file under rules-dir (default: the bundled rules/) and reports each problem as
-file:line: message. Exits 1 when there is any error; warnings alone exit 0.`;
+check    validates every rule file under rules-dir (default: the bundled rules/) and reports each
+         problem as file:line: message. Exits 1 when there is any error; warnings alone exit 0.
+explain  reads CloudTrail (any supported format) as one console session and prints, per event, its
+         user-agent family, the labels the rules give it and the action that took it (rule writing aid).`;
 
 export async function run(argv: string[]): Promise<number> {
   const args = [...argv];
   const sub = args.shift();
+  if (sub === 'explain') return explain(args);
   if (sub !== 'check') {
     process.stderr.write(`${usage}\n`);
     return sub === '--help' || sub === '-h' ? 0 : 2;
@@ -92,4 +103,56 @@ export async function run(argv: string[]): Promise<number> {
     );
   }
   return errors > 0 ? 1 : 0;
+}
+
+async function explain(args: string[]): Promise<number> {
+  const parse = () =>
+    parseArgs({
+      args,
+      allowPositionals: true,
+      options: { from: { type: 'string' }, to: { type: 'string' }, rules: { type: 'string' } },
+    });
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse();
+  } catch (err) {
+    process.stderr.write(`rules explain: ${(err as Error).message}\n${usage}\n`);
+    return 2;
+  }
+  if (parsed.positionals.length === 0) {
+    process.stderr.write(`rules explain: name at least one file or folder\n${usage}\n`);
+    return 2;
+  }
+  const mapper = await createSignalMapper(
+    parsed.values.rules ? { rulesDir: resolve(parsed.values.rules) } : {},
+  );
+  for (const p of mapper.problems.filter((x) => x.severity !== 'warning')) {
+    process.stderr.write(`${p.file}:${p.line}: error: ${p.message}\n`);
+  }
+  const events: EngineEvent[] = [];
+  for await (const item of createLocalSource(parsed.positionals).read({})) {
+    if (item.kind === 'record') events.push(toEngineEvent(item.record, events.length));
+    else if (item.kind === 'rejected')
+      process.stderr.write(`skipped ${formatOrigin(item.origin)}: ${item.reason}\n`);
+  }
+  const session: SessionContext = {
+    key: 'explain',
+    kind: 'console',
+    principal: {},
+    accessKeyIds: [],
+    sourceIps: [],
+    userAgents: [],
+    regions: [],
+  };
+  const from = parsed.values.from;
+  const to = parsed.values.to;
+  for (const x of mapper.explain(session, events)) {
+    const time = x.event.record.eventTime;
+    if ((from && time < from) || (to && time > to)) continue;
+    const took = x.signal ? `${x.signal.id}${x.signal.suppressed ? ' (hidden)' : ''}` : 'unmapped';
+    process.stdout.write(
+      `${time}  ${x.event.id.slice(0, 8)}  ${x.key.padEnd(44)} ${x.family.padEnd(18)} → ${took}${x.labels.length ? `   [${x.labels.join(', ')}]` : ''}\n`,
+    );
+  }
+  return 0;
 }

@@ -41,6 +41,16 @@ export interface LoadedSignalMapper extends SignalMapper {
   readonly rules: SignalRuleSet;
   /** The same mapping, incrementally: push a session's events in time order, get actions once final. */
   stream(session?: SessionContext): SignalStream;
+  /** For rule writers: each event with its user-agent family, labels and the signal that took it. */
+  explain(session: SessionContext, events: readonly EngineEvent[]): ExplainedEvent[];
+}
+
+export interface ExplainedEvent {
+  event: EngineEvent;
+  key: string;
+  family: string;
+  labels: string[];
+  signal?: Signal;
 }
 
 export async function createSignalMapper(options: SignalMapperOptions = {}): Promise<LoadedSignalMapper> {
@@ -125,6 +135,13 @@ export function createSignalMapperFromRules(
     problems,
     rules,
     stream: (session) => createSignalStream(engine, session),
+    explain(session, input) {
+      const events = [...input].sort(compareEvents);
+      const { signals } = this.map(session, events);
+      const owner = new Map<string, Signal>();
+      for (const sig of signals) for (const id of sig.eventIds) owner.set(id, sig);
+      return events.map((e) => ({ ...labelEvent(rules, e), signal: owner.get(e.id) }));
+    },
     map(session: SessionContext, input: readonly EngineEvent[]): SignalMapping {
       const tieOrder = options.sameSecondOrder;
       const events = tieOrder
