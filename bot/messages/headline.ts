@@ -95,7 +95,11 @@ export function buildHeadline(input: HeadlineInput, makeRef: RefMaker): SlackMes
     type: 'actions',
     elements: [
       button('All actions', ACTION_ALL_ACTIONS, makeRef('all_actions', [])),
-      button('Show raw events', ACTION_SHOW_RAW, makeRef('raw', [])),
+      button(
+        `Show raw events (${s.eventCount.toLocaleString('en-US')})`,
+        ACTION_SHOW_RAW,
+        makeRef('raw', []),
+      ),
     ],
   });
   const notes = [
