@@ -275,6 +275,31 @@ describe('playground page in Chromium', () => {
     expect(pageErrors()).toEqual([]);
   }, 120_000);
 
+  it('keeps working without server-sent events, by polling the stand-in state', async () => {
+    const polling = await context.newPage();
+    try {
+      await polling.route('**/api/events', (route) => route.abort());
+      await polling.goto(started.standin!.url);
+      await expect.poll(() => polling.locator('#connection').getAttribute('data-state')).toBe('polling');
+      // What the bot posted before and after the page loaded shows up all the same.
+      await expect
+        .poll(() => polling.locator('#suggestions .chip').count(), { timeout: 30_000 })
+        .toBeGreaterThan(0);
+      await polling.locator('#composer-input').fill('/cartographer frobnicate');
+      await polling.locator('#composer-input').press('Enter');
+      await expect
+        .poll(
+          () => polling.locator('#messages .message.ephemeral').filter({ hasText: 'frobnicate' }).count(),
+          {
+            timeout: 30_000,
+          },
+        )
+        .toBe(1);
+    } finally {
+      await polling.close();
+    }
+  });
+
   it('answers a mistyped command with the bot usage, only visible to the user who typed it', async () => {
     const standin = started.standin!;
     const before = standin.state.ephemerals.length;
