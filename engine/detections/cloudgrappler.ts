@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import type { EngineEvent, Severity } from '../model.ts';
-import type { CompiledRule } from './compiled-rule.ts';
+import type { CompiledRule, Prefilter } from './compiled-rule.ts';
 import {
   ConditionSchema,
   type CondNode,
@@ -12,6 +12,7 @@ import {
   requiredEventNames,
   toPredicate,
 } from './condition.ts';
+import { asText } from './field-path.ts';
 import type { RuleProblem } from './yaml-file.ts';
 
 export const QueriesSchema = z.array(
@@ -55,7 +56,18 @@ function lastArnPart(arn: string | undefined): string | undefined {
   return arn ? arn.slice(arn.lastIndexOf('/') + 1) : undefined;
 }
 
+const namesCache = new WeakMap<EngineEvent, string[]>();
+
 function principalNames(e: EngineEvent): string[] {
+  let names = namesCache.get(e);
+  if (!names) {
+    names = computePrincipalNames(e);
+    namesCache.set(e, names);
+  }
+  return names;
+}
+
+function computePrincipalNames(e: EngineEvent): string[] {
   const id = e.record.userIdentity;
   const rp = e.record.requestParameters as Record<string, unknown> | null | undefined;
   const out = [id?.userName, lastArnPart(id?.arn), id?.sessionContext?.sessionIssuer?.userName];
@@ -63,6 +75,42 @@ function principalNames(e: EngineEvent): string[] {
     for (const k of ['userName', 'groupName', 'roleName'])
       if (typeof rp[k] === 'string') out.push(rp[k] as string);
   return out.filter((x): x is string => typeof x === 'string' && x.length > 0);
+}
+
+/** User-agent tokens: what a user-agent query's first token is looked up against. */
+const tokenCache = new Map<string, string[]>();
+const NO_TOKENS: string[] = [];
+
+function userAgentTokens(e: EngineEvent): string[] {
+  const ua = e.record.userAgent;
+  if (!ua) return NO_TOKENS;
+  let tokens = tokenCache.get(ua);
+  if (!tokens) {
+    tokens = ua.split(/[\s()[\]]+/).filter(Boolean);
+    // User agents repeat endlessly; a few thousand distinct ones cover a day.
+    if (tokenCache.size > 5000) tokenCache.clear();
+    tokenCache.set(ua, tokens);
+  }
+  return tokens;
+}
+
+function arnsOf(e: EngineEvent): string[] {
+  const id = e.record.userIdentity;
+  return [id?.arn, id?.sessionContext?.sessionIssuer?.arn].filter((a): a is string => typeof a === 'string');
+}
+
+/** Indicator kinds whose rules share one lookup per event (see Prefilter). */
+function prefilterFor(kind: string, query: string): Prefilter | undefined {
+  if (kind === 'principalName')
+    return { group: 'cloudgrappler:principalName', keys: principalNames, key: query };
+  if (kind === 'userAgent')
+    return {
+      group: 'cloudgrappler:userAgent',
+      keys: userAgentTokens,
+      key: query.split(/[\s()[\]]+/).filter(Boolean)[0] ?? query,
+    };
+  if (kind === 'arn') return { group: 'cloudgrappler:arn', keys: arnsOf, key: query };
+  return undefined;
 }
 
 function matcherNode(kind: string, query: string): CondNode {
@@ -98,7 +146,9 @@ function matcherNode(kind: string, query: string): CondNode {
           if (id?.accountId === query || e.record.recipientAccountId === query) return true;
           if (id?.arn?.split(':')[4] === query) return true;
           const rp = e.record.requestParameters;
-          return rp ? bounded.test(JSON.stringify(rp)) : false;
+          if (!rp) return false;
+          const text = asText(rp);
+          return text.includes(query) && bounded.test(text);
         },
       };
     }
@@ -184,6 +234,7 @@ export function compileCloudGrappler(
       kind: 'event',
       match: toPredicate(m.node),
       ...(names ? { eventNames: names } : {}),
+      ...(prefilterFor(m.kind, query) ? { prefilter: prefilterFor(m.kind, query)! } : {}),
     });
   }
   for (const query of mapped.keys()) {

@@ -7,6 +7,7 @@ import {
   compileMatch,
   type Predicate,
   requiredEventNames,
+  requiredEventSources,
   toPredicate,
 } from './condition.ts';
 import { asText, compileFieldPath } from './field-path.ts';
@@ -16,6 +17,17 @@ export interface CompiledStep {
   name: string;
   match: Predicate;
   eventNames?: Set<string>;
+  eventSources?: Set<string>;
+}
+
+/**
+ * Lets many indicator rules share one lookup: the detector computes `keys(event)` once per event for the
+ * group and only tests the rules whose `key` is among them (e.g. 23 user-name indicators, one Set lookup).
+ */
+export interface Prefilter {
+  group: string;
+  keys: (e: EngineEvent) => Iterable<string>;
+  key: string;
 }
 
 export interface CompiledRule {
@@ -39,6 +51,9 @@ export interface CompiledRule {
   match?: Predicate;
   /** Lower-case eventNames the rule can match (undefined: any). */
   eventNames?: Set<string>;
+  /** Lower-case eventSources the rule can match, used when eventNames is not known. */
+  eventSources?: Set<string>;
+  prefilter?: Prefilter;
   threshold?: {
     count: number;
     windowMs: number;
@@ -107,7 +122,13 @@ export function compileRule(
         steps: input.steps.map((s) => {
           const n = node(s);
           const names = requiredEventNames(n);
-          return { name: s.name, match: toPredicate(n), ...(names ? { eventNames: names } : {}) };
+          const sources = requiredEventSources(n);
+          return {
+            name: s.name,
+            match: toPredicate(n),
+            ...(names ? { eventNames: names } : {}),
+            ...(sources ? { eventSources: sources } : {}),
+          };
         }),
         windowMs: input.windowMinutes * 60_000,
         by: input.by,
@@ -116,11 +137,13 @@ export function compileRule(
   }
   const n = node(input);
   const names = requiredEventNames(n);
+  const sources = requiredEventSources(n);
   const compiled: CompiledRule = {
     ...base,
     kind: input.type,
     match: toPredicate(n),
     ...(names ? { eventNames: names } : {}),
+    ...(sources ? { eventSources: sources } : {}),
   };
   if (input.type === 'threshold') {
     const distinctGet = input.distinct ? compileFieldPath(input.distinct) : undefined;

@@ -14,6 +14,7 @@ import { z } from 'zod';
 import type { EngineEvent } from '../model.ts';
 import { cidrContains, parseCidr } from './cidr.ts';
 import { asText, compileFieldPath } from './field-path.ts';
+import { fastRegexTest } from './regex-literal.ts';
 
 const scalar = z.union([z.string(), z.number(), z.boolean()]);
 const oneOrMany = <T extends z.ZodType>(t: T) => z.union([t, z.array(t).min(1)]);
@@ -146,8 +147,8 @@ function compileFieldTest(t: FieldTest): CondNode {
     const needles = list(t.endsWith);
     test = anyText((s) => needles.some((n) => s.endsWith(n)));
   } else if (t.regex !== undefined) {
-    const re = new RegExp(t.regex as string, t.ignoreCase ? 'i' : '');
-    test = (values) => values.some((v) => re.test(asText(v)));
+    const re = fastRegexTest(new RegExp(t.regex as string, t.ignoreCase ? 'i' : ''));
+    test = (values) => values.some((v) => re(asText(v)));
   } else if (t.cidr !== undefined) {
     const nets = [t.cidr as string | string[]].flat().map((c) => parseCidr(c)!);
     test = (values) => values.some((v) => typeof v === 'string' && nets.some((n) => cidrContains(n, v)));
@@ -238,20 +239,27 @@ export function toPredicate(node: CondNode): Predicate {
   }
 }
 
+/** The eventSources (lower case) an event must have for the node to hold, or undefined when any could. */
+export function requiredEventSources(node: CondNode): Set<string> | undefined {
+  return requiredValues(node, 'eventSource');
+}
+
 /**
  * The eventNames (lower case) an event must have for the node to hold, or undefined when any name could.
  * Used to index rules so each event is only checked against rules that can match it.
  */
 export function requiredEventNames(node: CondNode): Set<string> | undefined {
+  return requiredValues(node, 'eventName');
+}
+
+function requiredValues(node: CondNode, field: string): Set<string> | undefined {
   switch (node.kind) {
     case 'test':
-      return node.field === 'eventName' && node.exact
-        ? new Set(node.exact.map((s) => s.toLowerCase()))
-        : undefined;
+      return node.field === field && node.exact ? new Set(node.exact.map((s) => s.toLowerCase())) : undefined;
     case 'all': {
       let best: Set<string> | undefined;
       for (const c of node.children) {
-        const s = requiredEventNames(c);
+        const s = requiredValues(c, field);
         if (s && (!best || s.size < best.size)) best = s;
       }
       return best;
@@ -259,7 +267,7 @@ export function requiredEventNames(node: CondNode): Set<string> | undefined {
     case 'any': {
       const union = new Set<string>();
       for (const c of node.children) {
-        const s = requiredEventNames(c);
+        const s = requiredValues(c, field);
         if (!s) return undefined;
         for (const n of s) union.add(n);
       }

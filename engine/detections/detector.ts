@@ -18,54 +18,92 @@ interface Slot {
   test: (e: EngineEvent) => boolean;
 }
 
+/** Rules sharing a prefilter: keys computed once per event, then one Map lookup per key. */
+interface PrefilterGroup {
+  keys: (e: EngineEvent) => Iterable<string>;
+  byKey: Map<string, Slot[]>;
+}
+
 export interface RuleIndex {
   byName: Map<string, Slot[]>;
+  bySource: Map<string, Slot[]>;
+  groups: PrefilterGroup[];
   always: Slot[];
   slotCount: number;
 }
 
+function push<K>(map: Map<K, Slot[]>, key: K, slot: Slot): void {
+  let list = map.get(key);
+  if (!list) {
+    list = [];
+    map.set(key, list);
+  }
+  list.push(slot);
+}
+
+/**
+ * Each rule lands in the narrowest bucket it allows: by eventName, else by eventSource, else by its
+ * indicator prefilter, else `always` (tested on every event).
+ */
 export function indexRules(rules: readonly CompiledRule[]): RuleIndex {
-  const byName = new Map<string, Slot[]>();
-  const always: Slot[] = [];
-  let slotCount = 0;
-  const add = (slot: Slot, names: Set<string> | undefined) => {
-    slotCount++;
-    if (!names) {
-      always.push(slot);
-      return;
-    }
-    for (const n of names) {
-      let list = byName.get(n);
-      if (!list) {
-        list = [];
-        byName.set(n, list);
+  const index: RuleIndex = { byName: new Map(), bySource: new Map(), groups: [], always: [], slotCount: 0 };
+  const groups = new Map<string, PrefilterGroup>();
+  const add = (slot: Slot, names?: Set<string>, sources?: Set<string>) => {
+    index.slotCount++;
+    const pre = slot.step < 0 ? slot.rule.prefilter : undefined;
+    if (names) for (const n of names) push(index.byName, n, slot);
+    else if (sources) for (const n of sources) push(index.bySource, n, slot);
+    else if (pre) {
+      let g = groups.get(pre.group);
+      if (!g) {
+        g = { keys: pre.keys, byKey: new Map() };
+        groups.set(pre.group, g);
+        index.groups.push(g);
       }
-      list.push(slot);
-    }
+      push(g.byKey, pre.key, slot);
+    } else index.always.push(slot);
   };
   for (const rule of rules) {
     if (rule.kind === 'sequence') {
       rule.sequence!.steps.forEach((s, i) => {
-        add({ rule, step: i, test: s.match }, s.eventNames);
+        add({ rule, step: i, test: s.match }, s.eventNames, s.eventSources);
       });
     } else {
-      add({ rule, step: -1, test: rule.match! }, rule.eventNames);
+      add({ rule, step: -1, test: rule.match! }, rule.eventNames, rule.eventSources);
     }
   }
-  return { byName, always, slotCount };
+  return index;
 }
 
 export function createRuleDetector(rules: readonly CompiledRule[], globalAllow: CompiledAllowList): Detector {
   const index = indexRules(rules);
   const order = new Map(rules.map((r, i) => [r.id, i]));
-  const nameCache = new Map<string, Slot[]>();
-  const candidatesFor = (eventName: string): Slot[] => {
-    let c = nameCache.get(eventName);
-    if (!c) {
-      c = [...(index.byName.get(eventName.toLowerCase()) ?? []), ...index.always];
-      nameCache.set(eventName, c);
+  // Candidate lists per (eventSource, eventName), built on first sight: a handful of pairs cover most traffic.
+  const cache = new Map<string, Map<string, Slot[]>>();
+  const candidatesFor = (e: EngineEvent): Slot[] => {
+    const { eventSource, eventName } = e.record;
+    let bySource = cache.get(eventSource);
+    if (!bySource) {
+      bySource = new Map();
+      cache.set(eventSource, bySource);
     }
-    return c;
+    let c = bySource.get(eventName);
+    if (!c) {
+      c = [
+        ...(index.byName.get(eventName.toLowerCase()) ?? []),
+        ...(index.bySource.get(eventSource.toLowerCase()) ?? []),
+        ...index.always,
+      ];
+      bySource.set(eventName, c);
+    }
+    let extra: Slot[] | undefined;
+    for (const g of index.groups) {
+      for (const k of g.keys(e)) {
+        const hit = g.byKey.get(k);
+        if (hit) extra = extra ? [...extra, ...hit] : hit;
+      }
+    }
+    return extra ? [...c, ...new Set(extra)] : c;
   };
 
   return {
@@ -74,7 +112,7 @@ export function createRuleDetector(rules: readonly CompiledRule[], globalAllow: 
       const hits = new Map<CompiledRule, EngineEvent[]>();
       const steps = new Map<CompiledRule, Map<EngineEvent, Set<number>>>();
       for (const e of events) {
-        for (const slot of candidatesFor(e.record.eventName)) {
+        for (const slot of candidatesFor(e)) {
           if (!slot.test(e)) continue;
           const rule = slot.rule;
           if (globalAllow.allows(e, rule.id) || rule.allow?.allows(e, rule.id)) continue;

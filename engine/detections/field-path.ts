@@ -83,6 +83,16 @@ function collect(value: unknown, out: unknown[]): void {
 /** The text form a string operator compares: objects as compact JSON (what Sigma's CloudTrail rules expect). */
 export function asText(value: unknown): string {
   if (typeof value === 'string') return value;
-  if (typeof value === 'object') return JSON.stringify(value);
+  if (typeof value === 'object' && value !== null) {
+    // Several rules (Sigma `requestParameters|contains`, indicators) read the same object as text: serialise once.
+    let text = textCache.get(value);
+    if (text === undefined) {
+      text = JSON.stringify(value);
+      textCache.set(value, text);
+    }
+    return text;
+  }
   return String(value);
 }
+
+const textCache = new WeakMap<object, string>();

@@ -15,6 +15,7 @@ import { cidrContains, parseCidr } from './cidr.ts';
 import type { CompiledRule } from './compiled-rule.ts';
 import { type CondNode, requiredEventNames, toPredicate } from './condition.ts';
 import { asText, compileFieldPath } from './field-path.ts';
+import { fastRegexTest } from './regex-literal.ts';
 
 export class SigmaUnsupported extends Error {}
 
@@ -276,8 +277,8 @@ function compileFieldSpec(spec: string, value: unknown, fields: Set<string>): Co
   if (has('re')) {
     const flags = `${has('i') ? 'i' : ''}${has('m') ? 'm' : ''}${has('s') ? 's' : ''}`;
     const tests = values.map((p) => {
-      const re = new RegExp(String(p), flags);
-      return (vs: unknown[]) => vs.some((v) => re.test(asText(v)));
+      const re = fastRegexTest(new RegExp(String(p), flags));
+      return (vs: unknown[]) => vs.some((v) => re(asText(v)));
     });
     return { kind: 'test', field, test: combine(tests) };
   }
