@@ -218,9 +218,13 @@ function connect() {
   };
   const startPolling = () => {
     if (pollTimer) return;
-    setConnection('polling', 'Reconnecting… (polling every 2 s)');
+    setConnection('polling', 'No live connection: updating every 2 s');
     pollTimer = setInterval(
-      () => loadState().catch(() => setConnection('down', 'Stand-in not reachable')),
+      () =>
+        loadState().then(
+          () => setConnection('polling', 'No live connection: updating every 2 s'),
+          () => setConnection('down', 'Stand-in not reachable (is `npm start` still running?)'),
+        ),
       2000,
     );
   };
