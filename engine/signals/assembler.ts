@@ -1,8 +1,8 @@
 /**
  * Assembly (FORMAT.md §2): labelled events → signals.
  *
- * Events are visited in the order of engine/order.ts (same-second anchors: most specific action first). An unused event that anchors one of its labels
- * tries them in order; the window of a label is every unused event with that label within
+ * Events are visited in the order of engine/order.ts (same-second anchors: most specific action
+ * first). An unused event that anchors one of its labels tries them in order; the window of a label is every unused event with that label within
  * [anchor − lookback, anchor + lookahead]. Each label keeps a sorted list of its events, and a
  * "next unused" skip list per label lets window scans jump over events already taken, so the whole
  * pass costs O(events × labels per event × window) and never rescans the session.
@@ -33,25 +33,24 @@ class LabelIndex {
     return this.at.length - 1;
   }
 
+  /** The first position ≥ p whose event is unused (`at.length` when none). */
   findNext(p: number, used: Uint8Array): number {
-    const root = (q: number): number => {
-      let r = q;
-      while (r < this.at.length && (this.nextFree[r] !== r || used[this.at[r]!])) {
-        if (this.nextFree[r] === r) this.nextFree[r] = r + 1;
-        r = this.nextFree[r]!;
-      }
-      // path compression
-      let c = q;
-      while (c < this.at.length && c !== r) {
-        const n = this.nextFree[c]!;
-        this.nextFree[c] = r;
-        c = n;
-      }
-      return r;
-    };
-    return root(p);
+    let r = p;
+    while (r < this.at.length && (this.nextFree[r] !== r || used[this.at[r]!])) {
+      if (this.nextFree[r] === r) this.nextFree[r] = r + 1;
+      r = this.nextFree[r]!;
+    }
+    // Path compression: later scans from anywhere on this path jump straight to r.
+    let c = p;
+    while (c < this.at.length && c !== r) {
+      const n = this.nextFree[c]!;
+      this.nextFree[c] = r;
+      c = n;
+    }
+    return r;
   }
 
+  /** The last position ≤ p whose event is unused (-1 when none). */
   findPrev(p: number, used: Uint8Array): number {
     let r = p;
     while (r >= 0 && (this.prevFree[r] !== r || used[this.at[r]!])) {
