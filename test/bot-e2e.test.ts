@@ -2,7 +2,8 @@
  * End to end: the real Bolt app on 127.0.0.1, the real engine on real CloudTrail (Invictus data set),
  * and the local Slack stand-in recording every Web API call and sending signed requests.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -194,6 +195,20 @@ describe('slash command flow', () => {
     expect(h.standin.state.messages).toHaveLength(0);
     await waitFor('four audit lines', () => h!.audits().length === 4);
     expect(h.audits().map((a) => a.outcome)).toEqual(['bad-args', 'bad-args', 'bad-args', 'bad-args']);
+  });
+
+  it('says in the summary which input could not be read, with file and position', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cartographer-input-'));
+    copyFileSync(FIXTURE_FILE, join(dir, 'trail.json'));
+    // A record without eventSource/eventName, in the same time range as the session.
+    writeFileSync(
+      join(dir, 'broken.json'),
+      JSON.stringify({ Records: [{ eventTime: '2023-07-10T12:10:00Z' }] }),
+    );
+    h = await startHarness({ env: { CARTOGRAPHER_LOCAL_PATH: dir } });
+    const { parent } = await lookupAndWait(h, `session ${KEY}`);
+    const context = JSON.stringify(parent.blocks?.at(-1));
+    expect(context).toMatch(/1 unreadable record skipped \(first: [^)]*broken\.json/);
   });
 
   it('in a channel the bot was not invited to, tells the user how to invite it', async () => {

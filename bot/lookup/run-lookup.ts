@@ -142,7 +142,20 @@ async function analyseAndPost(
       await poster.update(target.channel, progressTs, noResultsMessage(label, hint));
       return { outcome: 'no-results' };
     }
-    await postSessions(req, result.sessions, result.others, result.truncated, target, progressTs, svc);
+    const first = result.inputs.rejected[0];
+    const rejected = first
+      ? { count: result.inputs.rejected.length, first: `${first.where}: ${first.reason}` }
+      : undefined;
+    await postSessions(
+      req,
+      result.sessions,
+      result.others,
+      result.truncated,
+      rejected,
+      target,
+      progressTs,
+      svc,
+    );
     return { outcome: 'ok', detail: `${result.sessions.length} session(s)` };
   } catch (err) {
     await progress.stop();
@@ -169,6 +182,7 @@ async function postSessions(
   reports: SessionReport[],
   others: { key: string; risk?: number }[],
   truncated: string | undefined,
+  rejected: { count: number; first: string } | undefined,
   target: LookupTarget,
   progressTs: string,
   svc: BotServices,
@@ -201,6 +215,7 @@ async function postSessions(
       index: i + 1,
       of: shown.length,
       ...(truncated ? { truncated } : {}),
+      ...(rejected ? { rejected } : {}),
     };
     const headline = buildHeadline(headlineInput, makeRef);
     let parentTs: string;

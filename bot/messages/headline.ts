@@ -15,6 +15,8 @@ export interface HeadlineInput {
   sourceLabel: string;
   /** Shown when the source stopped early. */
   truncated?: string;
+  /** Input that could not be read (bad records, unreadable files): never dropped silently. */
+  rejected?: { count: number; first: string };
   /** Slack user id of the analyst who asked (shown so the channel knows whose lookup it is). */
   requestedBy?: string;
   /** 1-based position when one lookup produced several sessions. */
@@ -110,6 +112,11 @@ export function buildHeadline(input: HeadlineInput, makeRef: RefMaker): SlackMes
   if (input.requestedBy && /^[UW][A-Z0-9]+$/.test(input.requestedBy))
     notes.push(`asked by <@${input.requestedBy}>`);
   if (input.truncated) notes.push(`:warning: stopped early: ${esc(clip(input.truncated, 300))}`);
+  if (input.rejected && input.rejected.count > 0) {
+    notes.push(
+      `:warning: ${plural(input.rejected.count, 'unreadable record')} skipped (first: ${esc(clip(input.rejected.first, 300))})`,
+    );
+  }
   blocks.push(context(notes.join(' · ')));
 
   const text = clip(
