@@ -120,7 +120,16 @@ describe('every message builder stays within Slack limits', () => {
 
   it('a session of 10,000 actions: headline, timeline (split over replies, in order), all actions', () => {
     expectWithinLimits([
-      buildHeadline({ session: big, sourceLabel: 'Athena', truncated: NASTY.repeat(50) }, makeRef),
+      buildHeadline(
+        {
+          session: big,
+          sourceLabel: 'Athena',
+          truncated: NASTY.repeat(50),
+          rejected: { count: 3, first: `demo/x.json#12: ${NASTY.repeat(50)}` },
+          requestedBy: 'U0ANALYST1',
+        },
+        makeRef,
+      ),
     ]);
     const timeline = buildTimeline(big, makeRef);
     expectWithinLimits(timeline);
