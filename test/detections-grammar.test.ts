@@ -506,3 +506,31 @@ describe('findings', () => {
     expect(redact('requestParameters.userName', 'bob')).toBe('bob');
   });
 });
+
+describe('regex prefilter', () => {
+  it('finds a literal every match must contain, and never changes the result', async () => {
+    const { requiredLiteral, fastRegexTest } = await import('../engine/detections/regex-literal.ts');
+    expect(requiredLiteral('.+:assumed-role\\/aws:.+')).toBe(':assumed-role/aws:');
+    expect(requiredLiteral('Python/3\\.1[0-9]')).toBe('Python/3.1');
+    expect(requiredLiteral('abc?def')).toBe('def');
+    expect(requiredLiteral('(secret|cred)')).toBeUndefined();
+    expect(requiredLiteral('^(p\\d|g\\d)')).toBeUndefined();
+    const inputs = [
+      'arn:aws:sts::1:assumed-role/aws:ec2/i-1',
+      'arn:aws:sts::1:assumed-role/app/x',
+      'Python/3.12',
+      'PYTHON/3.11',
+      'abdef',
+      '',
+    ];
+    for (const [source, flags] of [
+      ['.+:assumed-role\\/aws:.+', ''],
+      ['Python/3\\.1[0-9]', 'i'],
+      ['abc?def', ''],
+    ] as const) {
+      const re = new RegExp(source, flags);
+      const fast = fastRegexTest(re);
+      for (const text of inputs) expect(fast(text), `${source} on ${text}`).toBe(re.test(text));
+    }
+  });
+});
