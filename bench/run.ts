@@ -11,7 +11,7 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generate } from './generate.ts';
@@ -35,6 +35,8 @@ const results: Record<string, unknown> = {
     cpuModel: cpus()[0]?.model,
     memoryGb: Math.round(totalmem() / 2 ** 30),
     node: process.version,
+    // The machines are shared: the load when the run started says how much of the cores it had.
+    loadAverage: loadavg()[0],
   },
 };
 
@@ -52,8 +54,14 @@ async function dataset(size: number): Promise<string> {
   return dir;
 }
 
-/** Runs one measurement in a child process pinned to one core where `taskset` exists. */
-function worker(script: string, args: string[]): Record<string, any> {
+// biome-ignore lint/suspicious/noExplicitAny: a worker's JSON line, read field by field below
+type WorkerResult = Record<string, any>;
+
+/**
+ * Runs one measurement in a child process; `pinned`: on one core where `taskset` exists (throughput is
+ * measured per core; the Slack bench runs the bot and the Slack stand-in as two processes and must not be).
+ */
+function worker(script: string, args: string[], pinned: boolean): WorkerResult {
   const node = [
     process.execPath,
     '--max-old-space-size=4096',
@@ -62,7 +70,7 @@ function worker(script: string, args: string[]): Record<string, any> {
     ...args,
   ];
   const hasTaskset = spawnSync('taskset', ['--version']).status === 0;
-  const cmd = hasTaskset ? ['taskset', '-c', '0', ...node] : node;
+  const cmd = pinned && hasTaskset ? ['taskset', '-c', '0', ...node] : node;
   const out = execFileSync(cmd[0]!, cmd.slice(1), {
     cwd: root,
     encoding: 'utf8',
@@ -78,11 +86,15 @@ function log(s: string) {
 }
 
 async function throughputAndScaling() {
-  const bySize: Record<number, Record<string, any>> = {};
+  const bySize: Record<number, WorkerResult> = {};
   for (const size of sizes) {
     const dir = await dataset(size);
     log(`pipeline on ${size} events…`);
-    bySize[size] = worker('bench/pipeline-worker.ts', [dir, ...(size === 100000 ? ['--baseline'] : [])]);
+    bySize[size] = worker(
+      'bench/pipeline-worker.ts',
+      [dir, ...(size === 100000 ? ['--baseline'] : [])],
+      true,
+    );
   }
   results.pipeline = bySize;
   const mid = bySize[100000];
@@ -133,7 +145,7 @@ async function main() {
   for (const section of ['bench/slack-latency.ts', 'bench/lookup-throughput.ts']) {
     if (!existsSync(join(root, section))) continue;
     log(`${section}…`);
-    const r = worker(section, []);
+    const r = worker(section, [], false);
     results[section.replace(/^bench\/|\.ts$/g, '')] = r;
     rows.push(...(r.rows as Row[]));
   }
@@ -153,7 +165,7 @@ function printTable() {
     `| ${a.padEnd(w[0]!)} | ${b.padEnd(w[1]!)} | ${c.padEnd(w[2]!)} | ${d} |`;
   const m = results.machine as Record<string, unknown>;
   process.stdout.write(
-    `\nCartographer benchmarks — ${m.cpus} × ${m.cpuModel}, ${m.memoryGb} GiB, Node ${m.node}\n\n`,
+    `\nCartographer benchmarks — ${m.cpus} × ${m.cpuModel}, ${m.memoryGb} GiB, Node ${m.node}, load ${Number(m.loadAverage).toFixed(1)}\n\n`,
   );
   process.stdout.write(`${line('metric', 'value', 'target', 'met')}\n`);
   process.stdout.write(

@@ -2,23 +2,28 @@
  * Slack latency of the real bot:
  *   node bin/run-ts.js bench/slack-latency.ts
  *
- * Starts the real Bolt app on 127.0.0.1 against the local Slack stand-in (the test harness), reading a
- * generated local corpus that holds one 10,000-event console session among ordinary ones. Then:
+ * Runs the bot the way it is deployed, `cartographer start` in its own process (HTTP receiver on
+ * 127.0.0.1), reading a generated local corpus that holds one 10,000-event console session among ordinary
+ * ones. This process plays Slack: the local stand-in (playground/standin) sends correctly signed slash
+ * commands, serves the Web API and response URLs the bot calls, and keeps the time. Then:
  *   1. command → summary: `/cartographer session <key>` for the 10,000-event session, timed from sending the
- *      signed command to the moment the parent summary (the header message) lands in the channel; three runs
- *      after one warm-up lookup (which loads the rules; its time is reported as the cold start).
- *   2. a burst of 200 concurrent correctly signed slash commands (an analyst mix: lookups of users' sessions,
- *      help, a mistyped command), each timed from sending to its HTTP answer, which is Slack's acknowledgement.
- *      Every one must be answered 200 within Slack's 3 s; p99 must be under 100 ms. The burst's lookups then
- *      run to completion (their audit lines) before the bot stops.
- * The stand-in and the bot share this process, so measured latency includes signing and sending: a
- * pessimistic measure. Prints one JSON line: `{ rows: [{ metric, value, target, met }], … }`.
+ *      signed command to the moment the parent summary (the header message) lands in the channel; median of
+ *      three runs after one warm-up lookup (which loads the rules; its time is reported as the cold start).
+ *   2. a burst of 200 concurrent slash commands (an analyst mix: 1 in 5 a lookup of a user's sessions, the
+ *      rest help and a mistyped command), each timed from sending to its HTTP answer, which is Slack's
+ *      acknowledgement: every one must be answered 200, p99 under 100 ms. The burst's commands then run to
+ *      completion (one audit line each, read from the bot's log) before the bot is stopped.
+ * Prints one JSON line: `{ rows: [{ metric, value, target, met }], … }`.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { type SlackStandin, startSlackStandin } from '../playground/standin/server.ts';
 import type { StandinEvent } from '../playground/standin/state.ts';
-import { type Harness, startHarness, waitFor } from '../test/support/slack-harness.ts';
 import { generate } from './generate.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -28,6 +33,8 @@ const BACKGROUND = 3_000;
 const BURST = 200;
 const CHANNEL = 'C0SOCTRIAGE';
 const VERSION = '1';
+const SIGNING_SECRET = 'bench-signing-secret-0123456789abcdef';
+const BOT_TOKEN = 'xoxb-bench-0000-bot-token';
 
 async function corpus(): Promise<{ sessionKey: string; users: string[] }> {
   const marker = join(CORPUS, '.generated.json');
@@ -42,12 +49,92 @@ async function corpus(): Promise<{ sessionKey: string; users: string[] }> {
   return saved;
 }
 
+function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
+/** `cartographer start` in its own process; its JSON log lines (audits among them) are collected. */
+async function startBot(
+  standin: SlackStandin,
+): Promise<{ child: ChildProcess; port: number; audits: Record<string, unknown>[] }> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'cartographer-bench-'));
+  const child = spawn(process.execPath, [join(root, 'bin/cartographer.js'), 'start'], {
+    cwd: root,
+    env: {
+      ...process.env,
+      SLACK_BOT_TOKEN: BOT_TOKEN,
+      SLACK_SIGNING_SECRET: SIGNING_SECRET,
+      SLACK_API_URL: standin.apiUrl,
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      CARTOGRAPHER_DB: join(dir, 'bot.db'),
+      CARTOGRAPHER_ALLOWLIST: join(dir, 'allowlist.yaml'),
+      CARTOGRAPHER_LOCAL_PATH: CORPUS,
+      CARTOGRAPHER_SOURCE: 'local',
+      LOG_LEVEL: 'info',
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const audits: Record<string, unknown>[] = [];
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    try {
+      const entry = JSON.parse(line) as Record<string, unknown>;
+      if (entry.audit === true) audits.push(entry);
+    } catch {
+      // not a log line
+    }
+  });
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`the bot exited with ${child.exitCode}`);
+    const up = await fetch(`http://127.0.0.1:${port}/healthz`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (up) break;
+    if (Date.now() > deadline) throw new Error('the bot did not start within 60 s');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  standin.setBotUrl(`http://127.0.0.1:${port}/slack/events`);
+  return { child, port, audits };
+}
+
+async function until(what: string, check: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** CPU milliseconds a process has used so far (Linux /proc; undefined elsewhere). */
+function cpuMs(pid: number | undefined): number | undefined {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10; // utime + stime, in 10 ms ticks
+  } catch {
+    return undefined;
+  }
+}
+
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
-/** Sends one command and resolves with the time until the parent summary (a header message) is posted. */
-async function commandToSummary(h: Harness, text: string): Promise<number> {
+const { sessionKey, users } = await corpus();
+const standin = await startSlackStandin({ signingSecret: SIGNING_SECRET, botToken: BOT_TOKEN });
+const bot = await startBot(standin);
+
+/** Sends one command; resolves with the time until the parent summary (a header message) is in the channel. */
+async function commandToSummary(text: string): Promise<number> {
   const started = performance.now();
   const posted = new Promise<number>((resolveTime, reject) => {
     const timer = setTimeout(() => reject(new Error(`no summary for '${text}' within 60 s`)), 60_000);
@@ -56,42 +143,40 @@ async function commandToSummary(h: Harness, text: string): Promise<number> {
       if (e.message.channel !== CHANNEL || e.message.thread_ts) return;
       if (e.message.blocks?.[0]?.type !== 'header') return;
       clearTimeout(timer);
-      h.standin.state.off('event', onEvent);
+      standin.state.off('event', onEvent);
       resolveTime(performance.now() - started);
     };
-    h.standin.state.on('event', onEvent);
+    standin.state.on('event', onEvent);
   });
-  const seen = h.audits().length;
-  const res = await h.standin.sendSlashCommand(text);
+  const seen = bot.audits.length;
+  const res = await standin.sendSlashCommand(text);
   if (res.status !== 200) throw new Error(`'${text}' answered ${res.status}`);
   const ms = await posted;
   // Let the thread replies finish before the next run, so runs do not overlap.
-  await waitFor(`the audit line of '${text}'`, () => h.audits().length > seen, 60_000);
+  await until(`the audit line of '${text}'`, () => bot.audits.length > seen, 60_000);
   return ms;
 }
 
-const { sessionKey, users } = await corpus();
-const h = await startHarness({ env: { CARTOGRAPHER_LOCAL_PATH: CORPUS, LOG_LEVEL: 'warn' } });
 try {
-  // Warm-up: the first lookup loads and compiles the rules.
-  const cold = await commandToSummary(h, `user ${users[0]}`);
+  const cold = await commandToSummary(`user ${users[0]}`);
   const runs: number[] = [];
-  for (let i = 0; i < 3; i++) runs.push(await commandToSummary(h, `session ${sessionKey}`));
+  for (let i = 0; i < 3; i++) runs.push(await commandToSummary(`session ${sessionKey}`));
   const summaryMs = [...runs].sort((a, b) => a - b)[1]!;
-  const parent = h.standin.state.channelMessages(CHANNEL).at(-1);
+  const parent = standin.state.channelMessages(CHANNEL).at(-1);
   const events = /([\d,]+) events/.exec(parent?.text ?? '')?.[1];
 
-  // The burst: all sent at once; the analyst mix is 1 in 5 a lookup, the rest quick commands.
   const texts = Array.from({ length: BURST }, (_, i) =>
     i % 5 === 0 ? `user ${users[(i / 5) % users.length]}` : i % 10 === 3 ? 'sesion typo' : 'help',
   );
-  const auditsBefore = h.audits().length;
+  const auditsBefore = bot.audits.length;
+  const loadBefore = loadavg()[0]!;
+  const cpuBefore = cpuMs(bot.child.pid);
   const burstStarted = performance.now();
   const results = await Promise.all(
     texts.map(async (text) => {
       const started = performance.now();
       try {
-        const res = await h.standin.sendSlashCommand(text);
+        const res = await standin.sendSlashCommand(text);
         return { status: res.status, ms: performance.now() - started };
       } catch (err) {
         return { status: 0, ms: performance.now() - started, error: (err as Error).message };
@@ -99,14 +184,18 @@ try {
     }),
   );
   const burstAckedMs = performance.now() - burstStarted;
-  await waitFor(
+  const cpuAfter = cpuMs(bot.child.pid);
+  // The bot's own CPU time while the burst was being acknowledged (background work included): what the
+  // latency would be bounded by on an idle machine, whatever else shares the cores.
+  const botCpuMs = cpuBefore !== undefined && cpuAfter !== undefined ? cpuAfter - cpuBefore : undefined;
+  await until(
     'every command of the burst to finish',
-    () => h.audits().length - auditsBefore >= BURST,
+    () => bot.audits.length - auditsBefore >= BURST,
     300_000,
   );
   const burstDoneMs = performance.now() - burstStarted;
   const outcomes: Record<string, number> = {};
-  for (const a of h.audits().slice(auditsBefore))
+  for (const a of bot.audits.slice(auditsBefore))
     outcomes[String(a.outcome)] = (outcomes[String(a.outcome)] ?? 0) + 1;
 
   const acked = results.filter((r) => r.status === 200).length;
@@ -122,7 +211,7 @@ try {
     },
     {
       metric: 'Slack: acknowledgement p50 / p99',
-      value: `${p50.toFixed(0)} ms / ${p99.toFixed(0)} ms (max ${lat.at(-1)!.toFixed(0)})`,
+      value: `${p50.toFixed(0)} ms / ${p99.toFixed(0)} ms (max ${lat.at(-1)!.toFixed(0)}; bot CPU ${botCpuMs ?? '?'} ms for the burst, load ${loadBefore.toFixed(1)})`,
       target: 'p99 < 100 ms',
       met: p99 < 100,
     },
@@ -143,10 +232,14 @@ try {
       ackMs: { p50, p99, max: lat.at(-1), min: lat[0] },
       burstAckedMs,
       burstDoneMs,
+      botCpuMs,
+      loadAverage: loadBefore,
       outcomes,
       failures: results.filter((r) => r.status !== 200),
     })}\n`,
   );
 } finally {
-  await h.close();
+  bot.child.kill('SIGTERM');
+  await new Promise((r) => bot.child.once('exit', r));
+  await standin.close();
 }
