@@ -86,4 +86,17 @@ describe('demo session', async () => {
       true,
     );
   });
+
+  it('gives the same actions for the same events in any input order', () => {
+    // A fixed shuffle (linear congruential) keeps the test repeatable.
+    const shuffled = [...events];
+    let seed = 7;
+    for (let i = shuffled.length - 1; i > 0; i--) {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      const j = seed % (i + 1);
+      [shuffled[i], shuffled[j]] = [shuffled[j]!, shuffled[i]!];
+    }
+    expect(shuffled.map((e) => e.id)).not.toEqual(events.map((e) => e.id));
+    expect(mapper.map(session, shuffled)).toEqual(result);
+  });
 });
