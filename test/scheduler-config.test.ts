@@ -46,6 +46,19 @@ describe('scheduler settings', () => {
     expect(() => loadSchedulerConfig({ [name]: value })).toThrow(`(got '${value}')`);
   });
 
+  it("scans one scope per account and region, defaulting to the AWS sources' lists", () => {
+    const c = loadSchedulerConfig({
+      CARTOGRAPHER_REGIONS: 'us-east-1,eu-west-1',
+      CARTOGRAPHER_ACCOUNTS: '111122223333,arn:aws:iam::444455556666:role/CartographerRead',
+    });
+    expect(c.regions).toEqual(['us-east-1', 'eu-west-1']);
+    expect(c.accounts).toEqual(['111122223333', '444455556666']);
+    expect(
+      loadSchedulerConfig({ CARTOGRAPHER_REGIONS: 'us-east-1', CARTOGRAPHER_SCAN_REGIONS: 'eu-central-1' })
+        .regions,
+    ).toEqual(['eu-central-1']);
+  });
+
   it('turns the alert interval into a cron pattern node-cron accepts', () => {
     expect(alertCron(1)).toBe('* * * * *');
     expect(alertCron(5)).toBe('*/5 * * * *');

@@ -102,7 +102,7 @@ describe('scheduled alert scans across a SIGKILL', () => {
     reference = postedKeys(channelId('general'));
     expect(reference.length).toBeGreaterThanOrEqual(8);
     expect(new Set(reference).size).toBe(reference.length);
-  }, 120_000);
+  }, 300_000);
 
   it('killed right after Slack accepted a post, before the ledger recorded it: nothing twice, nothing missed', async () => {
     const db = join(root, 'crash-after-post.db');
@@ -120,7 +120,7 @@ describe('scheduled alert scans across a SIGKILL', () => {
     const keys = postedKeys(channelId('soc-triage'));
     expect(new Set(keys).size).toBe(keys.length);
     expect([...keys].sort()).toEqual([...reference].sort());
-  }, 120_000);
+  }, 300_000);
 
   it('killed from outside at an arbitrary point after a few posts: nothing twice, nothing missed', async () => {
     const db = join(root, 'killed.db');
@@ -136,5 +136,5 @@ describe('scheduled alert scans across a SIGKILL', () => {
     const keys = postedKeys('C0KILLTEST');
     expect(new Set(keys).size).toBe(keys.length);
     expect([...keys].sort()).toEqual([...reference].sort());
-  }, 120_000);
+  }, 300_000);
 });

@@ -65,6 +65,9 @@ const EnvSchema = z.object({
     .default(14),
   CARTOGRAPHER_SCAN_REGIONS: optionalText,
   CARTOGRAPHER_SCAN_ACCOUNTS: optionalText,
+  // The AWS sources' own lists (config/config.ts) are the default scan scopes.
+  CARTOGRAPHER_REGIONS: optionalText,
+  CARTOGRAPHER_ACCOUNTS: optionalText,
 });
 
 export interface SchedulerConfig {
@@ -112,8 +115,11 @@ export function loadSchedulerConfig(env: NodeJS.ProcessEnv = process.env): Sched
     latenessMs: e.CARTOGRAPHER_LATE_DELIVERY_MINUTES * 60_000,
     catchupMaxMs: e.CARTOGRAPHER_CATCHUP_MAX_HOURS * 3_600_000,
     baselineDays: e.CARTOGRAPHER_BASELINE_DAYS,
-    regions: split(e.CARTOGRAPHER_SCAN_REGIONS),
-    accounts: split(e.CARTOGRAPHER_SCAN_ACCOUNTS),
+    regions: split(e.CARTOGRAPHER_SCAN_REGIONS ?? e.CARTOGRAPHER_REGIONS),
+    // Role ARNs name their account in the fifth field.
+    accounts: split(e.CARTOGRAPHER_SCAN_ACCOUNTS ?? e.CARTOGRAPHER_ACCOUNTS).map((a) =>
+      a.startsWith('arn:') ? (a.split(':')[4] ?? a) : a,
+    ),
   };
   if (e.CARTOGRAPHER_DIGEST_CHANNEL) config.digestChannel = e.CARTOGRAPHER_DIGEST_CHANNEL;
   if (e.CARTOGRAPHER_ALERT_CHANNEL) config.alertChannel = e.CARTOGRAPHER_ALERT_CHANNEL;
