@@ -16,6 +16,7 @@ import { buildDigestMessage } from '../messages/digest.ts';
 import type { SlackMessage } from '../messages/limits.ts';
 import type { Clock } from './clock.ts';
 import type { SchedulerConfig } from './config.ts';
+import { readForScan } from './scan-source.ts';
 import type { OutboxPoster } from './slack-outbox.ts';
 
 export const SOURCE_LABEL: Record<SourceName, string> = {
@@ -59,6 +60,7 @@ export async function composeDigest(
     baselineDays: deps.config.baselineDays,
     storedBaseline: (from, before) => deps.state.baseline(from, before),
     keepRecords: deps.store !== undefined,
+    read: (query, signal) => readForScan(source, query, signal),
   });
   const refs = new Map<string, string | undefined>();
   const sessionRef = (key: string): string | undefined => {

@@ -50,22 +50,34 @@ export function scanScopes(source: SourceName, accounts: string[], regions: stri
 }
 
 /** Items of one scope in [since, until), in event-time order for multi-query sources. */
-export async function* scanItems(
+export function scanItems(
   source: RecordSource,
   scope: ScanScope,
   since: number,
   until: number,
   signal?: AbortSignal,
-): AsyncGenerator<SourceItem> {
+): AsyncIterable<SourceItem> {
   const base: SourceQuery = { since: new Date(since), until: new Date(until) };
   if (scope.account) base.accounts = [scope.account];
   if (scope.region) base.regions = [scope.region];
+  return readForScan(source, base, signal);
+}
+
+/**
+ * Reads what scans and digests need. Local files and Athena: one read. LookupEvents: the write
+ * events and, one lookup each, the sensitive reads, merged in time order so sessions form as in
+ * one read (the window is bounded, so holding its records is).
+ */
+export async function* readForScan(
+  source: RecordSource,
+  base: SourceQuery,
+  signal?: AbortSignal,
+): AsyncGenerator<SourceItem> {
   const options = signal ? { signal } : {};
-  if (source.name !== 'lookup') {
+  if (source.name !== 'lookup' || base.readOnly !== undefined || base.eventNames) {
     yield* source.read(base, options);
     return;
   }
-  // Several lookups cover overlapping time: merge them in time order so sessions form as in one read.
   const records: Extract<SourceItem, { kind: 'record' }>[] = [];
   const queries: SourceQuery[] = [
     { ...base, readOnly: false },

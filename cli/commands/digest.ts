@@ -1,5 +1,6 @@
 /** `cartographer digest`: the daily digest of one day, as text for a terminal or as JSON. */
 import { parseArgs } from 'node:util';
+import { readForScan } from '../../bot/scheduler/scan-source.ts';
 import { loadScanStages } from '../../bot/scheduler/stages.ts';
 import { type Digest, digestJson } from '../../engine/digest/build.ts';
 import { dayBounds, dayOf, isValidTimeZone } from '../../engine/digest/day.ts';
@@ -81,6 +82,7 @@ export async function run(argv: string[]): Promise<number> {
     timeZone,
     baselineDays,
     query: resolved.query,
+    read: (query, signal) => readForScan(resolved.source, query, signal),
   });
   for (const note of produced.notes) process.stderr.write(`note: ${note}\n`);
   for (const r of produced.inputs.rejected.slice(0, 20)) {

@@ -8,7 +8,7 @@
  * latest day and says so in `notes`.
  */
 import type { InputsSummary } from '../model.ts';
-import type { RecordSource, SourceQuery } from '../source.ts';
+import type { RecordSource, SourceItem, SourceQuery } from '../source.ts';
 import type { PipelineStages } from '../stages.ts';
 import { buildDigest, type Digest, type DigestSessionInput } from './build.ts';
 import { baselineFrom, collectDays, latestDay } from './collect.ts';
@@ -26,6 +26,8 @@ export interface ProduceOptions {
   /** Base query (accounts, regions…); the day bounds are added here. */
   query?: SourceQuery;
   signal?: AbortSignal;
+  /** How to read a query (default `source.read`); scans pass one that pulls only what detections need. */
+  read?: (query: SourceQuery, signal?: AbortSignal) => AsyncIterable<SourceItem>;
 }
 
 export interface ProducedDigest {
@@ -51,13 +53,10 @@ export async function produceDigest(
     query.since = new Date(dayBounds(source.name === 'local' ? earliest : date, options.timeZone).start);
     query.until = new Date(dayBounds(date, options.timeZone).end);
   }
-  const readOptions = options.signal ? { signal: options.signal } : {};
-  const collected = await collectDays(
-    source.read(query, readOptions),
-    stages,
-    options.timeZone,
-    options.keepRecords ?? false,
-  );
+  const items = options.read
+    ? options.read(query, options.signal)
+    : source.read(query, options.signal ? { signal: options.signal } : {});
+  const collected = await collectDays(items, stages, options.timeZone, options.keepRecords ?? false);
   if (!options.date && source.name === 'local' && !collected.days.has(date)) {
     const last = latestDay(collected.days);
     if (last && last < date) {
