@@ -8,7 +8,9 @@ import type { PipelineStages } from '../engine/stages.ts';
 export async function loadDefaultStages(): Promise<PipelineStages> {
   const stages: PipelineStages = {};
   stages.enricher = await (await import('../enrichment/index.ts')).createEnricher();
-  stages.signalMapper = await (await import('../engine/signals/index.ts')).createSignalMapper();
+  stages.signalMapper = await (await import('../engine/signals/index.ts')).createSignalMapper({
+    warnOnRuleErrors: true,
+  });
   stages.detector = await (await import('../engine/detections/index.ts')).createDetector();
   return stages;
 }

@@ -123,12 +123,18 @@ describe('rules check', () => {
     ]);
   });
 
-  it('keeps loading the good files when one is broken', async () => {
+  it('keeps loading the good files when one is broken, and says so', async () => {
     const root = rulesRoot({ 'defs/Broken.yaml': 'service: X\nsignals: 7\n' });
     const { loadSignalRules } = await import('../engine/signals/rules.ts');
     const loaded = await loadSignalRules(join(root, 'signals'));
     expect(loaded.rules.defs.has('IAM_Users')).toBe(true);
     expect(loaded.problems.map((p) => p.line)).toEqual([2]);
+    const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => {});
+    const { createSignalMapper } = await import('../engine/signals/index.ts');
+    const mapper = await createSignalMapper({ rulesDir: join(root, 'signals'), warnOnRuleErrors: true });
+    expect(mapper.rules.defs.has('IAM_Users')).toBe(true);
+    expect(warn).toHaveBeenCalledTimes(1);
+    expect(String(warn.mock.calls[0]?.[0])).toMatch(/Broken\.yaml:2: .*signals/);
   });
 
   it('the command prints file:line: message and exits 1 on errors, 0 on warnings only', async () => {

@@ -33,6 +33,11 @@ export interface SignalMapperOptions {
    * (e.g. by eventID, as Cloud Console Cartographer does). Results then depend on that order.
    */
   sameSecondOrder?: (a: EngineEvent, b: EngineEvent) => number;
+  /**
+   * Raise a process warning for each rule file error (the file is skipped, the rest works), so a broken
+   * rule never silently removes a service's actions. Off for library use and tests.
+   */
+  warnOnRuleErrors?: boolean;
 }
 
 export interface LoadedSignalMapper extends SignalMapper {
@@ -55,6 +60,15 @@ export interface ExplainedEvent {
 
 export async function createSignalMapper(options: SignalMapperOptions = {}): Promise<LoadedSignalMapper> {
   const { rules, problems } = await loadSignalRules(options.rulesDir ?? DEFAULT_SIGNAL_RULES_DIR);
+  if (options.warnOnRuleErrors) {
+    for (const p of problems) {
+      if (p.severity === 'warning') continue;
+      process.emitWarning(
+        `${p.file}:${p.line}: ${p.message} (run: cartographer rules check)`,
+        'SignalRuleError',
+      );
+    }
+  }
   return createSignalMapperFromRules(rules, problems, options);
 }
 
