@@ -113,6 +113,15 @@ function prefilterFor(kind: string, query: string): Prefilter | undefined {
   return undefined;
 }
 
+/** Any string value anywhere inside (keys excluded), without serialising the whole object. */
+function someString(value: unknown, pred: (s: string) => boolean, depth = 0): boolean {
+  if (typeof value === 'string') return pred(value);
+  if (depth > 20 || value === null || typeof value !== 'object') return false;
+  for (const v of Array.isArray(value) ? value : Object.values(value))
+    if (someString(v, pred, depth + 1)) return true;
+  return false;
+}
+
 function matcherNode(kind: string, query: string): CondNode {
   switch (kind) {
     case 'userAgent': {
@@ -146,9 +155,7 @@ function matcherNode(kind: string, query: string): CondNode {
           if (id?.accountId === query || e.record.recipientAccountId === query) return true;
           if (id?.arn?.split(':')[4] === query) return true;
           const rp = e.record.requestParameters;
-          if (!rp) return false;
-          const text = asText(rp);
-          return text.includes(query) && bounded.test(text);
+          return rp ? someString(rp, (v) => v.includes(query) && bounded.test(v)) : false;
         },
       };
     }

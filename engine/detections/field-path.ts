@@ -34,20 +34,39 @@ function buildGetter(path: string): FieldGetter {
   }
   const fromEnrichment = segments[0] === 'enrichment';
   const rest = fromEnrichment ? segments.slice(1) : segments;
+  const NONE: unknown[] = [];
+  let read: (event: EngineEvent) => unknown[];
   if (rest.length === 1 && !rest[0]!.startsWith('[')) {
     const key = rest[0]!;
-    return (event) => {
+    read = (event) => {
       const root = fromEnrichment ? event.enrichment : event.record;
+      if (!root) return NONE;
+      const value = (root as Record<string, unknown>)[key];
+      if (value === undefined || value === null) return NONE;
+      if (!Array.isArray(value)) return [value];
       const out: unknown[] = [];
-      if (root) collect((root as Record<string, unknown>)[key], out);
+      collect(value, out);
+      return out;
+    };
+  } else {
+    read = (event) => {
+      const root = fromEnrichment ? event.enrichment : event.record;
+      if (!root) return NONE;
+      const out: unknown[] = [];
+      walk(root, rest, 0, out);
       return out;
     };
   }
+  // Getters are shared by every rule reading the same path, and rules are tried event by event: remembering
+  // the last event's values saves re-walking for the next rule. Callers never mutate the returned array.
+  let lastEvent: EngineEvent | undefined;
+  let lastValues: unknown[] = NONE;
   return (event) => {
-    const root = fromEnrichment ? event.enrichment : event.record;
-    const out: unknown[] = [];
-    if (root) walk(root, rest, 0, out);
-    return out;
+    if (event !== lastEvent) {
+      lastValues = read(event);
+      lastEvent = event;
+    }
+    return lastValues;
   };
 }
 
