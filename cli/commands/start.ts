@@ -14,6 +14,10 @@ Runs the Slack bot. Settings come from the environment:
   CARTOGRAPHER_ALLOWLIST                  allow-list file "Mark benign" appends to
   CARTOGRAPHER_LOOKUP_TIMEOUT_SECONDS, CARTOGRAPHER_MAX_CONCURRENT_LOOKUPS,
   CARTOGRAPHER_MAX_TIMELINE_REPLIES, CARTOGRAPHER_RETENTION_DAYS, LOG_LEVEL
+  CARTOGRAPHER_DIGEST_CHANNEL, _DIGEST_TIME (08:00), CARTOGRAPHER_TIMEZONE (UTC)   daily digest
+  CARTOGRAPHER_ALERT_CHANNEL, _ALERT_EVERY_MINUTES (5), _ALERT_MIN_SEVERITY (high),
+  CARTOGRAPHER_ALERT_REPEAT_WINDOW_HOURS (24), _LATE_DELIVERY_MINUTES (15), _CATCHUP_MAX_HOURS (24),
+  CARTOGRAPHER_SCHEDULE (on|off)          risk alerts and the scheduled jobs
 Without any Slack credentials it starts a local Slack stand-in on 127.0.0.1 and prints its URL.
 `;
 
