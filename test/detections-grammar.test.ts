@@ -331,6 +331,36 @@ describe('threshold and sequence rules', () => {
   });
 });
 
+describe('sequence start choice', () => {
+  it('completes from a later start when the earliest one runs out of time', async () => {
+    const root = rulesRoot({
+      'r.yaml': `rules:
+  - id: t.chain
+    title: Chain
+    description: Three steps.
+    severity: high
+    type: sequence
+    windowMinutes: 30
+    steps:
+      - { name: one, match: { eventName: CreateRole } }
+      - { name: two, match: { eventName: CreateFunction } }
+      - { name: three, match: { eventName: Invoke } }
+`,
+    });
+    const detector = await createDetector({ rulesDir: root, env: {} });
+    const at = (m: number) => `2024-05-01T10:${String(m).padStart(2, '0')}:00Z`;
+    const events = [
+      ev({ eventName: 'CreateRole' }, at(0)),
+      ev({ eventName: 'CreateFunction' }, at(5)),
+      ev({ eventName: 'CreateRole' }, at(40)),
+      ev({ eventName: 'CreateFunction' }, at(45)),
+      ev({ eventName: 'Invoke' }, at(50)),
+    ];
+    const found = detector.detect(session, events, []);
+    expect(found.map((f) => f.eventIds)).toEqual([[events[2]!.id, events[3]!.id, events[4]!.id]]);
+  });
+});
+
 describe('rule loading', () => {
   it('reports every bad rule with its file and line, and loads the good ones when lenient', async () => {
     const root = rulesRoot({
@@ -478,6 +508,16 @@ describe('allow-lists', () => {
       /needs a rule id/,
     );
     expect(() => addAllowlistEntry(userFile, { ip: 'not-an-ip', reason: 'x', by: 'U1' })).toThrow();
+  });
+});
+
+describe('bundled rules', () => {
+  it('load without problems, and `rules check` reports none', async () => {
+    const { DEFAULT_RULES_ROOT, checkDetectionRules } = await import('../engine/detections/index.ts');
+    expect(await checkDetectionRules(DEFAULT_RULES_ROOT)).toEqual([]);
+    const detector = await createDetector({ env: {} });
+    expect(detector.rules.length).toBeGreaterThan(250);
+    expect(detector.disabled.map((d) => d.id)).toEqual(['sigma:905d389b-b853-46d0-9d3d-dea0d3a3cd49']);
   });
 });
 

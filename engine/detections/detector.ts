@@ -210,35 +210,44 @@ function thresholdFindings(rule: CompiledRule, sessionKey: string, matched: Engi
   return out;
 }
 
-/** One finding per principal (or session): the earliest completion of all steps in order within the window. */
+/**
+ * One finding per principal (or session): the first time all steps complete in order within the window.
+ * Linear in events × steps: for each step it keeps only the partial chain with the latest start, which is
+ * the one most likely to finish inside the window.
+ */
 function sequenceFindings(
   rule: CompiledRule,
   sessionKey: string,
   matched: Map<EngineEvent, Set<number>>,
 ): Finding[] {
   const seq = rule.sequence!;
+  const last = seq.steps.length - 1;
   const ordered = [...matched.keys()];
   const groups = seq.by === 'session' ? new Map([['session', ordered]]) : groupBy(ordered, principalOf);
   const out: Finding[] = [];
   for (const list of groups.values()) {
-    for (let i = 0; i < list.length; i++) {
-      const start = list[i]!;
-      if (!matched.get(start)!.has(0)) continue;
-      const chain = [start];
-      let step = 1;
-      for (let j = i + 1; j < list.length && step < seq.steps.length; j++) {
-        const e = list[j]!;
-        if (e.time - start.time > seq.windowMs) break;
-        if (matched.get(e)!.has(step)) {
-          chain.push(e);
-          step++;
+    const partial: (EngineEvent[] | undefined)[] = new Array(seq.steps.length);
+    let found: EngineEvent[] | undefined;
+    for (const e of list) {
+      const steps = matched.get(e)!;
+      // Highest step first, so one event never serves two consecutive steps.
+      for (let s = last; s >= 0 && !found; s--) {
+        if (!steps.has(s)) continue;
+        let chain: EngineEvent[];
+        if (s === 0) chain = [e];
+        else {
+          const prev = partial[s - 1];
+          if (!prev || e.time - prev[0]!.time > seq.windowMs) continue;
+          chain = [...prev, e];
         }
+        if (s === last) found = chain;
+        else if (!partial[s] || chain[0]!.time >= partial[s]![0]!.time) partial[s] = chain;
       }
-      if (step === seq.steps.length) {
-        const lead = `sequence ${seq.steps.map((s, k) => `${s.name} (${chain[k]!.record.eventName})`).join(' → ')}`;
-        out.push(buildFinding(rule, sessionKey, chain, lead));
-        break;
-      }
+      if (found) break;
+    }
+    if (found) {
+      const lead = `sequence ${seq.steps.map((st, k) => `${st.name} (${found![k]!.record.eventName})`).join(' → ')}`;
+      out.push(buildFinding(rule, sessionKey, found, lead));
     }
   }
   return out;
