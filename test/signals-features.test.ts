@@ -512,6 +512,7 @@ collapse:
         ...cli,
         requestParameters: { userName: 'eve' },
         errorCode: 'AccessDenied',
+        readOnly: false,
       }),
     ];
     const r = map(records);
@@ -526,6 +527,8 @@ collapse:
       userAgentFamily: 'aws-cli',
     });
     expect(r.signals[1]?.summary).toContain('1 failed (AccessDenied)');
+    expect(r.signals[1]?.details).toMatchObject({ writeCount: 1, errorCount: 1 });
+    expect(r.signals[0]?.details.writeCount).toBe(0);
     expect(r.signals[2]?.details).toMatchObject({ resourceCount: 8 });
     expect(r.unmappedEventIds).toEqual([]);
   });

@@ -8,6 +8,7 @@ import { asString, valuesAt } from './json-path.ts';
 import type { LabelledEvent } from './labeller.ts';
 import type { FallbackFile } from './schema.ts';
 import type { UserAgentClassifier } from './user-agent.ts';
+import { changesSomething } from './writes.ts';
 
 export interface FallbackSignal {
   id: string;
@@ -97,6 +98,7 @@ export function fallbackSignals(
           : {}),
         userAgentFamily: first.family,
         errorCount: failed.length,
+        writeCount: members.filter(changesSomething).length,
         region: first.event.record.awsRegion,
       },
     });

@@ -17,6 +17,7 @@ import { DEFAULT_SIGNAL_RULES_DIR, loadSignalRules, type SignalRuleSet } from '.
 import { compareSignals } from './signal-order.ts';
 import { createSignalStream, type SignalStream } from './stream.ts';
 import { renderTemplate } from './templates.ts';
+import { changesSomething } from './writes.ts';
 import type { RuleProblem } from './yaml-file.ts';
 
 export { DEFAULT_SIGNAL_RULES_DIR } from './rules.ts';
@@ -194,11 +195,13 @@ function render(rules: SignalRuleSet, d: DraftSignal): Signal {
   const regions = new Set<string>();
   const resources = new Set<string>();
   let errors = 0;
+  let writes = 0;
   for (const e of d.members) {
     const k = eventKey(e.record);
     eventNames[k] = (eventNames[k] ?? 0) + 1;
     if (e.record.awsRegion) regions.add(e.record.awsRegion);
     if (e.record.errorCode) errors++;
+    if (changesSomething(e)) writes++;
     const r =
       rules.fallback && resources.size < MAX_RESOURCES ? resourceName(rules.fallback, k, e) : undefined;
     if (r !== undefined) resources.add(r);
@@ -210,6 +213,7 @@ function render(rules: SignalRuleSet, d: DraftSignal): Signal {
   };
   if (resources.size > 0) details.resources = [...resources];
   if (errors) details.errorCount = errors;
+  if (writes) details.writeCount = writes;
   if (d.defId !== d.id) details.definition = d.defId;
   return {
     id: d.id,
