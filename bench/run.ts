@@ -97,21 +97,28 @@ async function throughputAndScaling() {
     );
   }
   results.pipeline = bySize;
+  // Rates per CPU second of the pinned worker (the machines are shared; wall time also counts waiting for
+  // the core); wall-clock rates are shown beside them.
+  const rate = (step: WorkerResult) =>
+    `${step.perCpuSecond.toLocaleString()} ev/s per CPU s (wall ${step.perSecond.toLocaleString()} ev/s)`;
   const mid = bySize[100000];
   if (mid?.baseline) {
-    const ratio = mid.pipeline.perSecond / mid.baseline.perSecond;
+    const ratio = mid.pipeline.perCpuSecond / mid.baseline.perCpuSecond;
     rows.push({
       metric: 'JSON.parse alone (100k)',
-      value: `${mid.baseline.perSecond.toLocaleString()} ev/s`,
+      value: rate(mid.baseline),
       target: 'reference',
       met: null,
     });
-    rows.push({
-      metric: 'whole pipeline (100k)',
-      value: `${mid.pipeline.perSecond.toLocaleString()} ev/s`,
-      target: '',
-      met: null,
-    });
+    if (mid.ingest) {
+      rows.push({
+        metric: 'ingest alone: read + parse + check (100k)',
+        value: `${rate(mid.ingest)} = ${((mid.ingest.perCpuSecond / mid.baseline.perCpuSecond) * 100).toFixed(0)} %`,
+        target: '',
+        met: null,
+      });
+    }
+    rows.push({ metric: 'whole pipeline (100k)', value: rate(mid.pipeline), target: '', met: null });
     rows.push({
       metric: 'pipeline / JSON.parse',
       value: `${(ratio * 100).toFixed(0)} %`,
@@ -123,16 +130,17 @@ async function throughputAndScaling() {
     const r = bySize[size]!;
     rows.push({
       metric: `${size.toLocaleString()} events`,
-      value: `${r.pipeline.seconds.toFixed(2)} s, peak ${r.peakRssMb} MB, ${r.pipeline.sessions} sessions`,
+      value: `${r.pipeline.cpuSeconds.toFixed(1)} CPU s (wall ${r.pipeline.seconds.toFixed(1)} s), peak ${r.peakRssMb} MB, ${r.pipeline.sessions} sessions`,
       target: size >= 1000000 ? '< 1024 MB' : '',
       met: size >= 1000000 ? r.peakRssMb < 1024 : null,
     });
   }
   if (bySize[100000] && bySize[1000000]) {
-    const growth = bySize[1000000].pipeline.seconds / bySize[100000].pipeline.seconds;
+    const growth = bySize[1000000].pipeline.cpuSeconds / bySize[100000].pipeline.cpuSeconds;
+    const wallGrowth = bySize[1000000].pipeline.seconds / bySize[100000].pipeline.seconds;
     rows.push({
       metric: 'time 1M / time 100k',
-      value: `${growth.toFixed(1)}×`,
+      value: `${growth.toFixed(1)}× CPU (wall ${wallGrowth.toFixed(1)}×)`,
       target: '≤ 11×',
       met: growth <= 11,
     });
