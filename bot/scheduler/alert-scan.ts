@@ -134,9 +134,13 @@ async function findCandidates(
   const out: Candidate[] = [];
   const seen = new Set<string>();
   for await (const session of analysis.sessions) {
+    const times = new Map((session.events ?? []).map((e) => [e.id, e.time]));
     for (const f of session.findings) {
       const t = Date.parse(f.time);
-      if (RANK[f.severity] < min || t < since || t >= until) continue;
+      // New when some of its evidence is in this window: a threshold crossed now may have started in
+      // the context read before it (the first scan saw too few events to fire).
+      const last = Math.max(t, ...f.eventIds.map((id) => times.get(id) ?? t));
+      if (RANK[f.severity] < min || last < since || t >= until) continue;
       const key = alertKey(f);
       if (seen.has(key) || deps.state.getAlert(key)) continue;
       seen.add(key);
