@@ -574,3 +574,44 @@ describe('regex prefilter', () => {
     }
   });
 });
+
+describe('odd records', () => {
+  it('never throw: strings for objects, nulls, numbers, deep nesting, missing identity', async () => {
+    const detector = await createDetector({ env: {} });
+    let deep: Record<string, unknown> = { leaf: 'x' };
+    for (let i = 0; i < 200; i++) deep = { nested: deep };
+    const odd = [
+      ev({
+        eventName: 'PutBucketPolicy',
+        eventSource: 's3.amazonaws.com',
+        requestParameters: 'not-an-object' as never,
+      }),
+      ev({ eventName: 'CreateAccessKey', userIdentity: null as never, requestParameters: null }),
+      ev({
+        eventName: 'AuthorizeSecurityGroupIngress',
+        eventSource: 'ec2.amazonaws.com',
+        requestParameters: { ipPermissions: 42 } as never,
+      }),
+      ev({
+        eventName: 'ConsoleLogin',
+        eventSource: 'signin.amazonaws.com',
+        responseElements: { ConsoleLogin: ['Failure'] } as never,
+        additionalEventData: 7 as never,
+      }),
+      ev({
+        eventName: 'GetSecretValue',
+        eventSource: 'secretsmanager.amazonaws.com',
+        requestParameters: deep,
+      }),
+      ev({
+        eventName: 'StopLogging',
+        eventSource: 'cloudtrail.amazonaws.com',
+        userAgent: 12 as never,
+        sourceIPAddress: '999.1.1.1',
+      }),
+    ];
+    const findings = detector.detect(session, odd, []);
+    expect(findings.some((f) => f.ruleId === 'cartographer.cloudtrail-stopped-or-deleted')).toBe(true);
+    expect(detector.score(session, findings).score).toBeGreaterThan(0);
+  });
+});

@@ -83,7 +83,7 @@ const NO_TOKENS: string[] = [];
 
 function userAgentTokens(e: EngineEvent): string[] {
   const ua = e.record.userAgent;
-  if (!ua) return NO_TOKENS;
+  if (typeof ua !== 'string' || ua === '') return NO_TOKENS;
   let tokens = tokenCache.get(ua);
   if (!tokens) {
     tokens = ua.split(/[\s()[\]]+/).filter(Boolean);

@@ -18,6 +18,23 @@ interface Slot {
   test: (e: EngineEvent) => boolean;
 }
 
+/** A rule that throws on some odd record (a string where an object belongs …) does not match it; nothing else is lost. */
+function safeTest(slot: Slot, e: EngineEvent): boolean {
+  try {
+    return slot.test(e);
+  } catch {
+    return false;
+  }
+}
+
+function safeKeys(g: PrefilterGroup, e: EngineEvent): Iterable<string> {
+  try {
+    return g.keys(e);
+  } catch {
+    return [];
+  }
+}
+
 /** Rules sharing a prefilter: keys computed once per event, then one Map lookup per key. */
 interface PrefilterGroup {
   keys: (e: EngineEvent) => Iterable<string>;
@@ -98,7 +115,7 @@ export function createRuleDetector(rules: readonly CompiledRule[], globalAllow: 
     }
     let extra: Slot[] | undefined;
     for (const g of index.groups) {
-      for (const k of g.keys(e)) {
+      for (const k of safeKeys(g, e)) {
         const hit = g.byKey.get(k);
         if (hit) extra = extra ? [...extra, ...hit] : hit;
       }
@@ -113,7 +130,7 @@ export function createRuleDetector(rules: readonly CompiledRule[], globalAllow: 
       const steps = new Map<CompiledRule, Map<EngineEvent, Set<number>>>();
       for (const e of events) {
         for (const slot of candidatesFor(e)) {
-          if (!slot.test(e)) continue;
+          if (!safeTest(slot, e)) continue;
           const rule = slot.rule;
           if (globalAllow.allows(e, rule.id) || rule.allow?.allows(e, rule.id)) continue;
           if (slot.step < 0) {

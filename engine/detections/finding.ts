@@ -55,7 +55,7 @@ export function buildFinding(
     tactics: rule.tactics,
     sessionKey,
     ...(principal ? { principal } : {}),
-    time: new Date(first.time).toISOString(),
+    time: Number.isFinite(first.time) ? new Date(first.time).toISOString() : String(first.record.eventTime),
     eventIds: evidence.slice(0, MAX_EVIDENCE_IDS).map((e) => e.id),
     explanation: explain(rule, evidence, failed, lead),
   };
