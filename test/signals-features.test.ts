@@ -175,6 +175,11 @@ describe('label conditions (each when key)', () => {
       { requestParameters: { b: 'c', a: 1 } },
     );
     await check(
+      '{ params: { sortedJoin: { "filter.eventStatusCodes": "open,upcoming" } } }',
+      { requestParameters: { filter: { eventStatusCodes: ['upcoming', 'open'] } } },
+      { requestParameters: { filter: { eventStatusCodes: ['open'] } } },
+    );
+    await check(
       '{ params: { count: { items: 2 } } }',
       { requestParameters: { items: [1, 2] } },
       { requestParameters: { items: [1] } },

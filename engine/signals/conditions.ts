@@ -174,6 +174,13 @@ export function compileObjectTest(t: ObjectTest): ObjectPredicate {
       return arr.length === n;
     });
   }
+  for (const [path, text] of Object.entries(t.sortedJoin ?? {})) {
+    tests.push((o) => {
+      const vs = valuesAt(o.value, path);
+      const arr = vs.length === 1 && Array.isArray(vs[0]) ? vs[0] : vs;
+      return arr.map(asString).sort().join(',') === text;
+    });
+  }
   return (o) => tests.every((x) => x(o));
 }
 

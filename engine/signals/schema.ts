@@ -32,6 +32,8 @@ export const ObjectTestSchema = z.strictObject({
   notContains: z.array(z.string()).optional(),
   json: z.string().optional(),
   count: z.record(z.string(), z.number().int().min(0)).optional(),
+  /** The values at an array path, sorted and joined with ',', equal this text (`open,upcoming`). */
+  sortedJoin: z.record(z.string(), z.string()).optional(),
 });
 export type ObjectTest = z.infer<typeof ObjectTestSchema>;
 
