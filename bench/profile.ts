@@ -2,9 +2,11 @@
  * Self time per function from a V8 CPU profile (`node --cpu-prof`), heaviest first:
  *   node --cpu-prof --cpu-prof-dir=bench/out/prof bin/run-ts.js bench/pipeline-worker.ts bench/out/events-100000
  *   node bin/run-ts.js bench/profile.ts bench/out/prof/<file>.cpuprofile [top=40]
- * Also sums self time per source file, which is the level at which hot paths get fixed.
+ * Also sums self time per source file and per area (engine/signals, enrichment, a dependency, GC…).
  */
 import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 interface ProfileNode {
   id: number;
@@ -29,16 +31,28 @@ for (let i = 0; i < profile.samples.length; i++) {
 }
 const total = [...selfUs.values()].reduce((a, b) => a + b, 0);
 
-const shortUrl = (url: string) =>
-  url.replace(/^file:\/\/.*?\/(node_modules\/|work\/main\/)/, '$1') || '(native)';
+const rootUrl = `${pathToFileURL(resolve(dirname(fileURLToPath(import.meta.url)), '..')).href}/`;
+const shortUrl = (url: string) => (url.startsWith(rootUrl) ? url.slice(rootUrl.length) : url) || '(native)';
 const perFunction = new Map<string, number>();
 const perFile = new Map<string, number>();
+const perArea = new Map<string, number>();
+/** The project folder a file belongs to (engine/signals, enrichment…); dependencies and Node by package. */
+function areaOf(where: string, functionName: string): string {
+  if (where === '(native)') return `(native) ${functionName.startsWith('(') ? functionName : 'builtins'}`;
+  const own = /^(engine\/[a-z]+\/|engine\/|enrichment\/|bot\/|adapters\/|cli\/|bench\/)/.exec(where);
+  if (own) return own[1] === 'engine/' ? where : own[1]!.replace(/\/$/, '');
+  const dep = /^node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(where);
+  if (dep) return `dependency ${dep[1]}`;
+  return where.startsWith('node:') ? 'node internals' : where;
+}
 for (const [id, us] of selfUs) {
   const f = byId.get(id)!.callFrame;
   const where = shortUrl(f.url);
   const name = `${f.functionName || '(anonymous)'}  ${where}${f.url ? `:${f.lineNumber + 1}` : ''}`;
   perFunction.set(name, (perFunction.get(name) ?? 0) + us);
   perFile.set(where, (perFile.get(where) ?? 0) + us);
+  const area = areaOf(where, f.functionName);
+  perArea.set(area, (perArea.get(area) ?? 0) + us);
 }
 
 function print(title: string, m: Map<string, number>) {
@@ -51,3 +65,4 @@ function print(title: string, m: Map<string, number>) {
 }
 print('self time per function', perFunction);
 print('self time per file', perFile);
+print('self time per area', perArea);
