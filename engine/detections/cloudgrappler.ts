@@ -12,7 +12,6 @@ import {
   requiredEventNames,
   toPredicate,
 } from './condition.ts';
-import { asText } from './field-path.ts';
 import type { RuleProblem } from './yaml-file.ts';
 
 export const QueriesSchema = z.array(
