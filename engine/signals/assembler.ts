@@ -33,6 +33,18 @@ class LabelIndex {
     return this.at.length - 1;
   }
 
+  /** Where event index i sits in `at` (binary search: `at` is ascending). */
+  positionOf(i: number): number {
+    let lo = 0;
+    let hi = this.at.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.at[mid]! < i) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
   /** The first position ≥ p whose event is unused (`at.length` when none). */
   findNext(p: number, used: Uint8Array): number {
     let r = p;
@@ -96,8 +108,6 @@ export function assemble(
   const used = new Uint8Array(n);
   const index = new Map<string, LabelIndex>();
   const anchorOf = new Uint8Array(n);
-  /** positions[i][k]: where event i sits in the index of its k-th label. */
-  const positions: number[][] = events.map(() => []);
   for (let i = 0; i < n; i++) {
     const e = events[i]!;
     for (const label of e.labels) {
@@ -106,7 +116,7 @@ export function assemble(
         li = new LabelIndex();
         index.set(label, li);
       }
-      positions[i]!.push(li.add(i));
+      li.add(i);
       const def = rules.defs.get(label);
       if (def && (def.anchors === null || def.anchors.has(e.key))) anchorOf[i] = 1;
     }
@@ -120,12 +130,11 @@ export function assemble(
   /** What anchor i would make now: its first label whose required events are in the window. */
   const candidateFor = (i: number): Candidate | undefined => {
     const e = events[i]!;
-    for (let k = 0; k < e.labels.length; k++) {
-      const label = e.labels[k]!;
+    for (const label of e.labels) {
       const def = rules.defs.get(label);
       if (!def || (def.anchors !== null && !def.anchors.has(e.key))) continue;
       const li = index.get(label) as LabelIndex;
-      const p = positions[i]![k]!;
+      const p = li.positionOf(i);
       const window = collectWindow(li, p, used, time, time(i) - def.lookbackMs, time(i) + def.lookaheadMs);
       if (!requiredPresent(def, window, events)) continue;
       if (def.eachEvent) return { def, members: [i], anchor: i };
