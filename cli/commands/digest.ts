@@ -105,13 +105,18 @@ export function formatDigestText(d: Digest): string {
     .map((s) => `${d.countsBySeverity[s]} ${s}`)
     .join(', ');
   lines.push(`Digest ${d.date} (${d.timeZone})`);
-  lines.push(`  ${d.totals.sessions} sessions, ${d.totals.events} events; findings: ${sev || 'none'}`);
+  lines.push(
+    `  ${count(d.totals.sessions, 'session')}, ${count(d.totals.events, 'event')}; findings: ${sev || 'none'}`,
+  );
   const tactics = Object.entries(d.countsByTactic);
   if (tactics.length) lines.push(`  ATT&CK: ${tactics.map(([t, n]) => `${t} ${n}`).join(', ')}`);
   if (d.quiet) lines.push('  Quiet day: no findings above info, nothing new.');
   lines.push('', 'Sessions by risk:');
   for (const s of d.sessions.slice(0, 20)) {
-    lines.push(`  ${String(s.risk).padStart(3)}  ${s.principal}  (${s.findings.length} findings)  ${s.key}`);
+    const key = s.key === s.principal ? '' : `  ${s.key}`;
+    lines.push(
+      `  ${String(s.risk).padStart(3)}  ${s.principal}  (${count(s.findings.length, 'finding')})${key}`,
+    );
   }
   if (d.sessions.length > 20) lines.push(`  … ${d.sessions.length - 20} more`);
   lines.push('');
@@ -130,11 +135,15 @@ export function formatDigestText(d: Digest): string {
     lines.push('', 'Top findings:');
     for (const t of d.topFindings) {
       lines.push(
-        `  [${t.finding.severity}] ${t.finding.title} — ${t.principal} at ${t.finding.time} (${t.sessionKey})`,
+        `  [${t.finding.severity}] ${t.finding.title} — ${t.principal} at ${t.finding.time}${t.sessionKey === t.principal ? '' : ` (${t.sessionKey})`}`,
       );
     }
   }
   return `${lines.join('\n')}\n`;
+}
+
+function count(n: number, one: string): string {
+  return `${n.toLocaleString('en-US')} ${one}${n === 1 ? '' : 's'}`;
 }
 
 function parse(argv: string[]) {

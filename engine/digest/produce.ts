@@ -60,8 +60,15 @@ export async function produceDigest(
   if (!options.date && source.name === 'local' && !collected.days.has(date)) {
     const last = latestDay(collected.days);
     if (last && last < date) {
+      const others = [...collected.days.keys()]
+        .filter((d) => d !== last)
+        .sort()
+        .reverse();
       notes.push(
-        `The local CloudTrail files have no events on ${date}; they end on ${last}, so this digest covers ${last}.`,
+        `The local CloudTrail files have no events on ${date}; they end on ${last}, so this digest covers ${last}.` +
+          (others.length
+            ? ` They also hold ${others.slice(0, 5).join(', ')}${others.length > 5 ? ', …' : ''}: ask for a date to see another day.`
+            : ''),
       );
       date = last;
     }
