@@ -1,7 +1,7 @@
 /**
  * The scheduled scans: node-cron runs the daily digest at the configured local time in the
  * configured time zone (node-cron evaluates the pattern in that zone, so 08:00 stays 08:00 across
- * daylight-saving changes) and the alert scan every N minutes. Each job is guarded: a tick that
+ * daylight-saving changes) and the alert scan every N minutes. Each job is guarded (guard.ts): a tick that
  * arrives while the previous run is still going is skipped with a log line, never run twice.
  *
  * Start-up: settle alerts left pending by a crash, then catch up a missed digest (yesterday's, if
@@ -92,7 +92,8 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   const digestTask = cron.createTask(digestCron(config), () => digest.run('cron'), {
     timezone: config.timeZone,
     name: 'cartographer-digest',
-    noOverlap: true,
+    // Our guard skips overlapping ticks itself, with the log line (node-cron's noOverlap would skip silently).
+    noOverlap: false,
   });
   const everyMs = config.alertEveryMinutes * 60_000;
   const scanTask = cron.createTask(
