@@ -1,15 +1,16 @@
 /**
  * One measurement in a fresh process (so heap and peak RSS belong to it alone):
- *   node bin/run-ts.js bench/pipeline-worker.ts <dir> [--baseline]
+ *   node bin/run-ts.js bench/pipeline-worker.ts <dir> [--baseline] [--stages]
  * Prints one JSON line: records, seconds, records/s, peak RSS; with --baseline also the rate of
  * bare `JSON.parse` over the same files and of the local source alone (ingest), measured in the same
- * process just before.
+ * process just before; with --stages also the pipeline with its stages added one at a time.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadDefaultStages } from '../cli/stages.ts';
 import { analyze } from '../engine/pipeline.ts';
 import { createLocalSource } from '../engine/sources/local-source.ts';
+import type { PipelineStages } from '../engine/stages.ts';
 
 const [dir, ...flags] = process.argv.slice(2);
 if (!dir) throw new Error('usage: pipeline-worker.ts <dir> [--baseline]');
@@ -63,9 +64,12 @@ async function ingest(root: string): Promise<{ records: number } & Timing> {
   return { records, ...stop() };
 }
 
-async function pipeline(root: string) {
+type StageName = keyof PipelineStages;
+
+async function pipeline(root: string, only?: StageName[]) {
   const stagesStarted = performance.now();
-  const stages = await loadDefaultStages();
+  const all = await loadDefaultStages();
+  const stages: PipelineStages = only ? Object.fromEntries(only.map((name) => [name, all[name]])) : all;
   const loadSeconds = (performance.now() - stagesStarted) / 1000;
   const stop = clock();
   const analysis = analyze(createLocalSource([root]).read({}), stages, {});
@@ -97,6 +101,20 @@ if (flags.includes('--baseline')) {
   result.baseline = { ...b, ...rates(b.records, b) };
   const i = await ingest(dir);
   result.ingest = { ...i, ...rates(i.records, i) };
+}
+if (flags.includes('--stages')) {
+  // Where the time goes: the pipeline with the stages added one at a time (the last step is the full run below).
+  const steps: [string, StageName[]][] = [
+    ['sessions', []],
+    ['enrichment', ['enricher']],
+    ['signals', ['enricher', 'signalMapper']],
+  ];
+  const out: Record<string, unknown> = {};
+  for (const [name, only] of steps) {
+    const r = await pipeline(dir, only);
+    out[name] = { cpuSeconds: r.cpuSeconds, seconds: r.seconds };
+  }
+  result.stages = out;
 }
 const p = await pipeline(dir);
 result.pipeline = { ...p, ...rates(p.records, p) };

@@ -92,7 +92,7 @@ async function throughputAndScaling() {
     log(`pipeline on ${size} events…`);
     bySize[size] = worker(
       'bench/pipeline-worker.ts',
-      [dir, ...(size === 100000 ? ['--baseline'] : [])],
+      [dir, ...(size === 100000 ? ['--baseline', '--stages'] : [])],
       true,
     );
   }
@@ -119,6 +119,24 @@ async function throughputAndScaling() {
       });
     }
     rows.push({ metric: 'whole pipeline (100k)', value: rate(mid.pipeline), target: '', met: null });
+    if (mid.stages && mid.ingest) {
+      // CPU microseconds per event that each stage adds, from the cumulative runs.
+      const us = (cpuSeconds: number) => (cpuSeconds / mid.pipeline.records) * 1e6;
+      const steps: [string, number][] = [
+        ['JSON.parse', us(mid.baseline.cpuSeconds)],
+        ['ingest (read, parse, check)', us(mid.ingest.cpuSeconds)],
+        ['+ sessions, dedupe, order', us(mid.stages.sessions.cpuSeconds - mid.ingest.cpuSeconds)],
+        ['+ enrichment', us(mid.stages.enrichment.cpuSeconds - mid.stages.sessions.cpuSeconds)],
+        ['+ signals', us(mid.stages.signals.cpuSeconds - mid.stages.enrichment.cpuSeconds)],
+        ['+ detections', us(mid.pipeline.cpuSeconds - mid.stages.signals.cpuSeconds)],
+      ];
+      rows.push({
+        metric: 'CPU µs per event (100k)',
+        value: steps.map(([name, v]) => `${name} ${v.toFixed(1)}`).join(' · '),
+        target: '',
+        met: null,
+      });
+    }
     rows.push({
       metric: 'pipeline / JSON.parse',
       value: `${(ratio * 100).toFixed(0)} %`,
