@@ -331,6 +331,61 @@ describe('threshold and sequence rules', () => {
   });
 });
 
+describe('thresholds across sessions', () => {
+  it('counts failed sign-ins for different users, each its own session, from one address', async () => {
+    const root = rulesRoot({
+      'r.yaml': `rules:
+  - id: t.spray
+    title: Spray
+    description: Many users, one address.
+    severity: high
+    severityOnError: high
+    type: threshold
+    count: 3
+    windowMinutes: 30
+    groupBy: sourceIp
+    distinct: userIdentity.userName
+    acrossSessions: true
+    techniques: [T1110]
+    match: { eventName: ConsoleLogin }
+  - id: t.spray-per-session
+    title: Spray within one session
+    description: Same rule without memory.
+    severity: high
+    type: threshold
+    count: 3
+    windowMinutes: 30
+    groupBy: sourceIp
+    distinct: userIdentity.userName
+    match: { eventName: ConsoleLogin }
+`,
+    });
+    const detector = await createDetector({ rulesDir: root, env: {} });
+    const login = (user: string, minute: number, ip = '198.51.100.7') =>
+      ev(
+        {
+          eventName: 'ConsoleLogin',
+          eventSource: 'signin.amazonaws.com',
+          sourceIPAddress: ip,
+          errorCode: 'Failed authentication',
+          userIdentity: { type: 'IAMUser', userName: user },
+        },
+        `2024-05-01T10:${String(minute).padStart(2, '0')}:00Z`,
+      );
+    const perUser = (key: string): SessionContext => ({ ...session, key });
+    expect(detector.detect(perUser('s-ann'), [login('ann', 0)], [])).toEqual([]);
+    expect(detector.detect(perUser('s-bob'), [login('bob', 5), login('bob', 6)], [])).toEqual([]);
+    expect(detector.detect(perUser('s-other-ip'), [login('dan', 7, '203.0.113.99')], [])).toEqual([]);
+    const third = detector.detect(perUser('s-cat'), [login('cat', 9)], []);
+    expect(third.map((f) => f.ruleId)).toEqual(['t.spray']);
+    expect(third[0]!.eventIds).toHaveLength(4);
+    expect(third[0]!.explanation).toContain('counting earlier sessions');
+    expect(third[0]!.severity).toBe('high');
+    // An hour later the old attempts have left the window.
+    expect(detector.detect(perUser('s-eve'), [login('eve', 59)], [])).toEqual([]);
+  });
+});
+
 describe('sequence start choice', () => {
   it('completes from a later start when the earliest one runs out of time', async () => {
     const root = rulesRoot({

@@ -61,6 +61,7 @@ export interface CompiledRule {
     /** Every value of the `distinct` field in an event (GetParameters carries many names in one call). */
     distinct?: (e: EngineEvent) => string[];
     distinctField?: string;
+    acrossSessions: boolean;
   };
   sequence?: { steps: CompiledStep[]; windowMs: number; by: 'principal' | 'session' };
 }
@@ -152,6 +153,7 @@ export function compileRule(
       count: input.count,
       windowMs: input.windowMinutes * 60_000,
       groupKey: groupKeyOf(input.groupBy),
+      acrossSessions: input.acrossSessions,
       ...(distinct ? { distinct, distinctField: input.distinct! } : {}),
     };
   }

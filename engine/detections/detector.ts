@@ -95,6 +95,8 @@ export function indexRules(rules: readonly CompiledRule[]): RuleIndex {
 export function createRuleDetector(rules: readonly CompiledRule[], globalAllow: CompiledAllowList): Detector {
   const index = indexRules(rules);
   const order = new Map(rules.map((r, i) => [r.id, i]));
+  // Matching events of earlier sessions for `acrossSessions` thresholds, one window deep per group key.
+  const history = new Map<CompiledRule, Map<string, EngineEvent[]>>();
   // Candidate lists per (eventSource, eventName), built on first sight: a handful of pairs cover most traffic.
   const cache = new Map<string, Map<string, Slot[]>>();
   const candidatesFor = (e: EngineEvent): Slot[] => {
@@ -158,7 +160,7 @@ export function createRuleDetector(rules: readonly CompiledRule[], globalAllow: 
       const findings: Finding[] = [];
       for (const [rule, matched] of hits) {
         if (rule.kind === 'event') findings.push(buildFinding(rule, session.key, matched));
-        else findings.push(...thresholdFindings(rule, session.key, matched));
+        else findings.push(...thresholdFindings(rule, session.key, matched, history));
       }
       for (const [rule, matched] of steps) findings.push(...sequenceFindings(rule, session.key, matched));
       // Deterministic output: by time, then rule order in the rule set.
@@ -191,11 +193,35 @@ function groupBy<T>(items: readonly T[], key: (t: T) => string | undefined): Map
 }
 
 /** One finding per group: the first window of `windowMs` in which the count (or distinct count) is reached. */
-function thresholdFindings(rule: CompiledRule, sessionKey: string, matched: EngineEvent[]): Finding[] {
+/** Events kept per group key for cross-session thresholds, at most (the window bounds it first). */
+const MAX_HISTORY = 1000;
+
+/** One finding per group: the first window of `windowMs` in which the count (or distinct count) is reached. */
+function thresholdFindings(
+  rule: CompiledRule,
+  sessionKey: string,
+  matched: EngineEvent[],
+  history: Map<CompiledRule, Map<string, EngineEvent[]>>,
+): Finding[] {
   const t = rule.threshold!;
   const keysOf = (e: EngineEvent): string[] => (t.distinct ? t.distinct(e) : [e.id]);
+  let past: Map<string, EngineEvent[]> | undefined;
+  if (t.acrossSessions) {
+    past = history.get(rule);
+    if (!past) {
+      past = new Map();
+      history.set(rule, past);
+    }
+  }
   const out: Finding[] = [];
-  for (const list of groupBy(matched, t.groupKey).values()) {
+  for (const [group, current] of groupBy(matched, t.groupKey)) {
+    const earlier = past?.get(group) ?? [];
+    const list = earlier.length ? [...earlier, ...current].sort((a, b) => a.time - b.time) : current;
+    if (past) {
+      const newest = list[list.length - 1]!.time;
+      past.set(group, list.filter((x) => newest - x.time <= t.windowMs).slice(-MAX_HISTORY));
+    }
+    const mine = new Set(current);
     let start = 0;
     const counts = new Map<string, number>();
     for (let end = 0; end < list.length; end++) {
@@ -209,7 +235,8 @@ function thresholdFindings(rule: CompiledRule, sessionKey: string, matched: Engi
         }
         start++;
       }
-      if (counts.size >= t.count) {
+      // Only this session's events can complete a burst here; earlier sessions reported their own.
+      if (counts.size >= t.count && mine.has(e)) {
         // Report the whole burst: every matching event of the group within the window from its start.
         const from = list[start]!.time;
         const burst = list.filter((x) => x.time >= from && x.time <= from + t.windowMs);
@@ -217,8 +244,14 @@ function thresholdFindings(rule: CompiledRule, sessionKey: string, matched: Engi
           ? `${counts.size}+ distinct ${t.distinctField}`
           : `${burst.length} matching events`;
         const minutes = t.windowMs / 60_000;
+        const across = burst.some((x) => !mine.has(x)) ? ', counting earlier sessions' : '';
         out.push(
-          buildFinding(rule, sessionKey, burst, `${what} within ${minutes} min (threshold ${t.count})`),
+          buildFinding(
+            rule,
+            sessionKey,
+            burst,
+            `${what} within ${minutes} min (threshold ${t.count}${across})`,
+          ),
         );
         break;
       }

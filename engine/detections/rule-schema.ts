@@ -52,6 +52,11 @@ export const ThresholdRuleSchema = z
     /** `principal`, `sourceIp`, `session`, or any field path. */
     groupBy: z.string().default('principal'),
     distinct: z.string().optional(),
+    /**
+     * Also count matching events of earlier sessions (kept for one window): password spraying hits many users,
+     * and each failed sign-in can be a session of its own.
+     */
+    acrossSessions: z.boolean().default(false),
   })
   .refine((r) => r.match || r.where, { message: 'a threshold rule needs `match` or `where`' });
 
