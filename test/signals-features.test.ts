@@ -481,6 +481,7 @@ describe('page-level answers and programmatic collapse', () => {
   default: { name: 'Viewed the {{service}} console' }
   services:
     rds: { name: 'Viewed the RDS console', service: RDS, url: 'https://{{region}}.console.aws.amazon.com/rds/home' }
+    health: { name: 'AWS Health polling', suppressed: true }
 collapse:
   gapSeconds: 300
   resourcePaths: { s3: [bucketName] }
@@ -492,14 +493,16 @@ collapse:
     const records = [
       ...Array.from({ length: 45 }, (_, i) => ev('rds:DescribeDBInstances', i % 30, {}, `r${i}`)),
       ev('dynamodb:ListTables', 5),
+      ev('health:DescribeEventAggregates', 6),
       ev('rds:DescribeDBClusters', 500),
     ];
     const r = map(records);
     expect(r.unmappedEventIds).toEqual([]);
-    expect(r.signals.map((s) => [s.id, s.name, s.eventIds.length])).toEqual([
-      ['Console_rds', 'Viewed the RDS console', 45],
-      ['Console_dynamodb', 'Viewed the dynamodb console', 1],
-      ['Console_rds', 'Viewed the RDS console', 1],
+    expect(r.signals.map((s) => [s.id, s.name, s.eventIds.length, s.suppressed])).toEqual([
+      ['Console_rds', 'Viewed the RDS console', 45, false],
+      ['Console_dynamodb', 'Viewed the dynamodb console', 1, false],
+      ['Console_health', 'AWS Health polling', 1, true],
+      ['Console_rds', 'Viewed the RDS console', 1, false],
     ]);
     expect(r.signals[0]?.summary).toContain('45 events');
     expect(r.signals[0]?.url).toBe('https://us-east-1.console.aws.amazon.com/rds/home');

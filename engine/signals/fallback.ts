@@ -12,6 +12,7 @@ import { changesSomething } from './writes.ts';
 
 export interface FallbackSignal {
   id: string;
+  suppressed: boolean;
   name: string;
   summary: string;
   url?: string;
@@ -62,6 +63,7 @@ export function fallbackSignals(
       summary: `${name}: ${members.length} event${members.length === 1 ? '' : 's'} no console action explains (${topCalls(counts)}).`,
       url: page?.url !== undefined ? fill(page.url) : data.pages.default.url && fill(data.pages.default.url),
       service: page?.service ?? prefix,
+      suppressed: page?.suppressed ?? false,
       members,
       details: { pageLevel: true, eventCount: members.length, eventNames: counts, region },
     });
@@ -88,6 +90,7 @@ export function fallbackSignals(
       name: `\`${first.key}\`${times}${on}`,
       summary: `Called ${first.key}${times}${on}${failed.length ? `; ${failed.length} failed (${topCalls(errorCodes)})` : ''}.`,
       service: prefix,
+      suppressed: false,
       members,
       details: {
         eventCount: members.length,

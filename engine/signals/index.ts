@@ -124,7 +124,7 @@ export function createSignalEngine(rules: SignalRuleSet, options: SignalMapperOp
             start: iso(f.members[0]!),
             end: iso(f.members[f.members.length - 1]!),
             eventIds: f.members.map((e) => e.id),
-            suppressed: false,
+            suppressed: f.suppressed,
             details: f.details,
           });
         }

@@ -239,7 +239,13 @@ export const FallbackFileSchema = z.strictObject({
     gapSeconds: z.number().min(0),
     services: z.record(
       z.string(),
-      z.strictObject({ name: z.string().min(1), url: z.string().optional(), service: z.string().optional() }),
+      z.strictObject({
+        name: z.string().min(1),
+        url: z.string().optional(),
+        service: z.string().optional(),
+        /** Console polling rather than a page the user opened (shown only on request). */
+        suppressed: z.boolean().optional(),
+      }),
     ),
     /** For event sources not listed: `name` with {{service}} filled from the source prefix. */
     default: z.strictObject({ name: z.string().min(1), url: z.string().optional() }),
