@@ -76,10 +76,16 @@ async function pipeline(root: string, only?: StageName[]) {
   let sessions = 0;
   let signals = 0;
   let findings = 0;
+  let multiRegion = 0;
+  let console = 0;
+  let largest = 0;
   for await (const s of analysis.sessions) {
     sessions++;
     signals += s.signals.length;
     findings += s.findings.length;
+    if (s.regions.length > 1) multiRegion++;
+    if (s.kind === 'console') console++;
+    if (s.eventCount > largest) largest = s.eventCount;
   }
   const timing = stop();
   return {
@@ -88,6 +94,10 @@ async function pipeline(root: string, only?: StageName[]) {
     sessions,
     signals,
     findings,
+    /** The corpus mix as the engine saw it. */
+    multiRegionSessions: multiRegion,
+    consoleSessions: console,
+    largestSession: largest,
     ...timing,
     loadSeconds,
   };

@@ -148,7 +148,7 @@ async function throughputAndScaling() {
     const r = bySize[size]!;
     rows.push({
       metric: `${size.toLocaleString()} events`,
-      value: `${r.pipeline.cpuSeconds.toFixed(1)} CPU s (wall ${r.pipeline.seconds.toFixed(1)} s), peak ${r.peakRssMb} MB, ${r.pipeline.sessions} sessions`,
+      value: `${r.pipeline.cpuSeconds.toFixed(1)} CPU s (wall ${r.pipeline.seconds.toFixed(1)} s), peak ${r.peakRssMb} MB; ${r.pipeline.sessions} sessions (${r.pipeline.consoleSessions} console, ${r.pipeline.multiRegionSessions} multi-region, largest ${r.pipeline.largestSession} events), ${r.pipeline.findings} findings`,
       target: size >= 1000000 ? '< 1024 MB' : '',
       met: size >= 1000000 ? r.peakRssMb < 1024 : null,
     });
