@@ -160,8 +160,15 @@ async function commandToSummary(text: string): Promise<number> {
 try {
   const cold = await commandToSummary(`user ${users[0]}`);
   const runs: number[] = [];
-  for (let i = 0; i < 3; i++) runs.push(await commandToSummary(`session ${sessionKey}`));
+  const runsCpu: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const before = cpuMs(bot.child.pid) ?? 0;
+    runs.push(await commandToSummary(`session ${sessionKey}`));
+    // Includes the thread replies posted after the summary (the run waits for its audit line).
+    runsCpu.push((cpuMs(bot.child.pid) ?? 0) - before);
+  }
   const summaryMs = [...runs].sort((a, b) => a - b)[1]!;
+  const summaryCpuMs = [...runsCpu].sort((a, b) => a - b)[1]!;
   const parent = standin.state.channelMessages(CHANNEL).at(-1);
   const events = /([\d,]+) events/.exec(parent?.text ?? '')?.[1];
 
@@ -217,7 +224,7 @@ try {
     },
     {
       metric: `Slack: command → summary, ${LONG_SESSION.toLocaleString('en-US')}-event session`,
-      value: `${(summaryMs / 1000).toFixed(2)} s (median of 3; cold start ${(cold / 1000).toFixed(2)} s)`,
+      value: `${(summaryMs / 1000).toFixed(2)} s (median of 3; bot CPU ${(summaryCpuMs / 1000).toFixed(2)} s per lookup incl. thread; cold start ${(cold / 1000).toFixed(2)} s)`,
       target: '< 2 s',
       met: summaryMs < 2000,
     },
@@ -228,6 +235,7 @@ try {
       sessionKey,
       summaryEvents: events,
       summaryRunsMs: runs,
+      summaryRunsBotCpuMs: runsCpu,
       coldStartMs: cold,
       ackMs: { p50, p99, max: lat.at(-1), min: lat[0] },
       burstAckedMs,
