@@ -54,6 +54,11 @@ export interface BotOptions {
   sources?: SourceProvider;
   analyzer?: SessionAnalyzer;
   store?: BotStore;
+  /**
+   * Open access is the point of the local playground: say so at info there instead of warning
+   * (a workspace without CARTOGRAPHER_ALLOWED_* still gets the warning).
+   */
+  openAccessExpected?: boolean;
   /** Scheduled scans: their settings (default process.env) and clock (tests). */
   scheduler?: { env?: NodeJS.ProcessEnv; clock?: Clock };
 }
@@ -110,7 +115,11 @@ export function createBot(options: BotOptions): Bot {
         ],
       });
   const authz = createAuthorizer(config, app.client);
-  if (authz.open) logger.warn('no CARTOGRAPHER_ALLOWED_* setting: everyone in the workspace may use the bot');
+  if (authz.open) {
+    const note = 'no CARTOGRAPHER_ALLOWED_* setting: everyone in the workspace may use the bot';
+    if (options.openAccessExpected) logger.info(note);
+    else logger.warn(note);
+  }
 
   let examples: Promise<Awaited<ReturnType<BotServices['examples']>>> | undefined;
   const services: BotServices = {
@@ -214,7 +223,11 @@ export function createBot(options: BotOptions): Bot {
       const b = body as ClickBody;
       const userId = b.user?.id ?? 'unknown';
       const channelId = b.channel?.id ?? b.container?.channel_id ?? '';
-      const threadTs = b.message?.thread_ts ?? b.container?.message_ts ?? b.message?.ts ?? '';
+      // An ephemeral message is no thread parent (Slack sends no `message` for it): answer in its
+      // thread if it was shown in one, else in the channel.
+      const threadTs = b.container?.is_ephemeral
+        ? (b.container.thread_ts ?? '')
+        : (b.message?.thread_ts ?? b.container?.message_ts ?? b.message?.ts ?? '');
       const reply = async (m: SlackMessage) => {
         await respond({
           response_type: 'ephemeral',
@@ -417,7 +430,7 @@ interface ClickBody {
   team?: { id: string };
   channel?: { id: string };
   trigger_id?: string;
-  container?: { channel_id?: string; message_ts?: string };
+  container?: { channel_id?: string; message_ts?: string; thread_ts?: string; is_ephemeral?: boolean };
   message?: { ts?: string; thread_ts?: string };
 }
 

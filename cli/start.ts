@@ -16,7 +16,46 @@ export interface StartedCartographer {
   stop(): Promise<void>;
 }
 
-export async function startCartographer(env: NodeJS.ProcessEnv = process.env): Promise<StartedCartographer> {
+/**
+ * What `npm start` prints without Slack credentials: where to click first, then the shell way in.
+ * `url` is the stand-in's base URL (`http://127.0.0.1:3333`).
+ */
+export function playgroundBanner(url: string): string {
+  return [
+    '',
+    'Cartographer is running with a local Slack stand-in (no Slack credentials set).',
+    '',
+    `  Open in a browser:  ${url}/   (the playground: a channel, threads and buttons)`,
+    `  Or from a shell:    curl -s ${url}/api/command -H 'content-type: application/json' -d '{"text":"help"}'`,
+    '',
+    '  Start with `/cartographer help` in the playground. Ctrl+C stops everything.',
+    '  For a real workspace set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (`cartographer start --help`).',
+    '',
+    '',
+  ].join('\n');
+}
+
+/** A log destination that keeps lines until `release()`, then writes them and everything after. */
+function heldOutput(target: NodeJS.WritableStream) {
+  let held: string[] | undefined = [];
+  return {
+    write(line: string) {
+      if (held) held.push(line);
+      else target.write(line);
+    },
+    release() {
+      if (!held) return;
+      const lines = held;
+      held = undefined;
+      for (const line of lines) target.write(line);
+    },
+  };
+}
+
+export async function startCartographer(
+  env: NodeJS.ProcessEnv = process.env,
+  out: NodeJS.WritableStream = process.stdout,
+): Promise<StartedCartographer> {
   const local = !env.SLACK_BOT_TOKEN && !env.SLACK_SIGNING_SECRET && !env.SLACK_APP_TOKEN;
   let standin: SlackStandin | undefined;
   const botEnv: NodeJS.ProcessEnv = { ...env };
@@ -41,24 +80,27 @@ export async function startCartographer(env: NodeJS.ProcessEnv = process.env): P
   }
   let bot: ReturnType<typeof createBot> | undefined;
   let port: number | undefined;
+  // In playground mode the banner is the first thing a newcomer sees: start-up log lines wait behind it.
+  const logs = standin ? heldOutput(out) : undefined;
+  let logger: ReturnType<typeof createLogger> | undefined;
   try {
     const config = loadBotConfig(botEnv);
-    bot = createBot({ config, logger: createLogger(config.logLevel) });
+    logger = createLogger(config.logLevel, logs);
+    bot = createBot({ config, logger, openAccessExpected: standin !== undefined });
     ({ port } = await bot.start());
   } catch (err) {
     // Leave nothing listening behind, so a failed start exits.
     await bot?.stop();
     await standin?.close();
+    logs?.release();
     throw err;
   }
   if (standin && port !== undefined) {
-    standin.setBotUrl(`http://127.0.0.1:${port}/slack/events`);
-    process.stdout.write(
-      `Cartographer is running against a local Slack stand-in (no SLACK_BOT_TOKEN set).\n` +
-        `  Slack stand-in:  ${standin.url}\n` +
-        `  Try:             curl -s ${standin.url}/api/command -d '{"text":"help"}'\n` +
-        `  Bot endpoint:    http://127.0.0.1:${port}/slack/events\n`,
-    );
+    const botUrl = `http://127.0.0.1:${port}/slack/events`;
+    standin.setBotUrl(botUrl);
+    out.write(playgroundBanner(standin.url));
+    logs?.release();
+    logger?.info({ standin: standin.url, bot: botUrl }, 'playground: Slack stand-in and bot connected');
   }
   const started: StartedCartographer = {
     stop: async () => {

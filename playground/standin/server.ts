@@ -11,6 +11,11 @@
  *   Playground JSON API: `GET /api/state`, `POST /api/command`, `POST /api/click`, `POST /api/submit`,
  *     `GET /api/events` (server-sent events), `GET /files/<id>` (uploaded content).
  *
+ * Local only: requests whose Host header is not this server's loopback address get 403 (a page on
+ * another site reached through DNS rebinding cannot read the workspace), and the playground POSTs
+ * need `content-type: application/json` (which a cross-site form or text/plain POST cannot send
+ * without a CORS preflight, and the stand-in answers no preflight).
+ *
  * The bot cannot tell it from Slack: it is pointed here with SLACK_API_URL and receives signed
  * requests on its normal `/slack/events` endpoint. The end-to-end tests and the playground page
  * both drive it through this module.
@@ -19,7 +24,13 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { isWebPath, serveWeb } from '../web/serve.ts';
 import { signedHeaders } from './signing.ts';
-import { type ApiCall, type Delivery, type StandinMessage, StandinState } from './state.ts';
+import {
+  type ApiCall,
+  type Delivery,
+  type StandinEphemeral,
+  type StandinMessage,
+  StandinState,
+} from './state.ts';
 
 export interface StandinOptions {
   signingSecret: string;
@@ -46,6 +57,7 @@ export interface SlackStandin {
     text: string,
     options?: { user?: string; channel?: string; command?: string },
   ): Promise<SendResult>;
+  /** Clicks a button on a message or on an ephemeral message (by its `ts`), as `user` (default alice). */
   clickButton(
     messageTs: string,
     actionId: string,
@@ -70,7 +82,8 @@ export async function startSlackStandin(options: StandinOptions): Promise<SlackS
   const state = new StandinState();
   let botUrl = options.botUrl;
   const rateLimits = new Map<string, { count: number; retryAfter: number }>();
-  const responseUrls = new Map<string, { channel: string; user: string }>();
+  // Where a response_url posts: the channel and user of the command or click, and a click's thread.
+  const responseUrls = new Map<string, { channel: string; user: string; thread_ts?: string }>();
   const triggers = new Map<string, string>(); // trigger_id → user
   let base = '';
 
@@ -82,6 +95,13 @@ export async function startSlackStandin(options: StandinOptions): Promise<SlackS
   });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (!allowedHost(req.headers.host)) {
+      return json(res, 403, {
+        ok: false,
+        error: 'forbidden_host',
+        detail: `the stand-in answers only requests for ${base} (Host header was ${req.headers.host ?? 'missing'})`,
+      });
+    }
     const url = new URL(req.url ?? '/', base);
     const path = url.pathname;
     if (req.method === 'GET' && isWebPath(path)) return serveWeb(path, res);
@@ -97,7 +117,25 @@ export async function startSlackStandin(options: StandinOptions): Promise<SlackS
     if (req.method !== 'POST') return json(res, 405, { ok: false, error: 'method_not_allowed' });
     const raw = await readBody(req);
     if (path === '/api/command' || path === '/api/click' || path === '/api/submit') {
-      const body = JSON.parse(raw.toString('utf8') || '{}') as Json;
+      if (!isJson(req)) {
+        return json(res, 415, {
+          ok: false,
+          error: 'unsupported_media_type',
+          detail: `${path} takes a JSON body: send the header 'content-type: application/json'`,
+        });
+      }
+      let body: Json;
+      try {
+        const parsed: unknown = JSON.parse(raw.toString('utf8') || '{}');
+        if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object');
+        body = parsed as Json;
+      } catch (err) {
+        return json(res, 400, {
+          ok: false,
+          error: 'invalid_json',
+          detail: `${path}: the body is not a JSON object (${err instanceof Error ? err.message : String(err)})`,
+        });
+      }
       let result: SendResult;
       if (path === '/api/command') {
         result = await sendSlashCommand(String(body.text ?? ''), {
@@ -243,17 +281,21 @@ export async function startSlackStandin(options: StandinOptions): Promise<SlackS
         if (!ch.botMember) return { ok: false, error: 'not_in_channel' };
         const bad = checkContent(a);
         if (bad) return { ok: false, error: bad };
-        const e = {
+        const thread = typeof a.thread_ts === 'string' && a.thread_ts ? a.thread_ts : undefined;
+        const e: StandinEphemeral = {
           seq: state.nextSeq(),
+          at: Date.now(),
+          ts: state.nextTs(),
           channel: ch.id,
           user: String(a.user ?? ''),
           text: String(a.text ?? ''),
-          via: 'chat.postEphemeral' as const,
+          via: 'chat.postEphemeral',
+          ...(thread ? { thread_ts: thread } : {}),
           ...(Array.isArray(a.blocks) ? { blocks: a.blocks } : {}),
         };
         state.ephemerals.push(e);
         state.emitEvent({ type: 'ephemeral', ephemeral: e });
-        return { ok: true, message_ts: state.nextTs() };
+        return { ok: true, message_ts: e.ts };
       }
       case 'files.getUploadURLExternal': {
         const filename = String(a.filename ?? '');
@@ -375,12 +417,15 @@ export async function startSlackStandin(options: StandinOptions): Promise<SlackS
       state.messages.push(message);
       state.emitEvent({ type: 'message', message });
     } else {
-      const e = {
+      const e: StandinEphemeral = {
         seq: state.nextSeq(),
+        at: Date.now(),
+        ts: state.nextTs(),
         channel: target.channel,
         user: target.user,
         text: String(body.text ?? ''),
-        via: 'response_url' as const,
+        via: 'response_url',
+        ...(target.thread_ts ? { thread_ts: target.thread_ts } : {}),
         ...(Array.isArray(body.blocks) ? { blocks: body.blocks } : {}),
       };
       state.ephemerals.push(e);
@@ -403,9 +448,9 @@ export async function startSlackStandin(options: StandinOptions): Promise<SlackS
 
   // ---------------------------------------------------------------- requests to the bot
 
-  function newResponseUrl(channel: string, user: string): string {
+  function newResponseUrl(channel: string, user: string, threadTs?: string): string {
     const id = state.nextId('R');
-    responseUrls.set(id, { channel, user });
+    responseUrls.set(id, { channel, user, ...(threadTs ? { thread_ts: threadTs } : {}) });
     return `${base}/response/${id}`;
   }
 
@@ -431,6 +476,7 @@ export async function startSlackStandin(options: StandinOptions): Promise<SlackS
     const text = await res.text();
     const d: Delivery = {
       seq: state.nextSeq(),
+      at: Date.now(),
       kind,
       user,
       summary,
@@ -483,13 +529,18 @@ export async function startSlackStandin(options: StandinOptions): Promise<SlackS
   ): Promise<SendResult> {
     const user = resolveUser(opts.user);
     const message = state.findMessage(messageTs);
-    if (!message) throw new Error(`no message with ts ${messageTs}`);
-    const found = findButton(message, actionId, value);
+    const ephemeral = message ? undefined : state.findEphemeral(messageTs);
+    const target = message ?? ephemeral;
+    if (!target) throw new Error(`no message with ts ${messageTs}`);
+    // An ephemeral message is shown to one user only; nobody else has its buttons to click.
+    if (ephemeral && ephemeral.user !== user.id)
+      throw new Error(`message ${messageTs} is only visible to ${ephemeral.user}, not ${user.id}`);
+    const found = findButton(target.blocks, actionId, value);
     if (!found)
       throw new Error(
         `message ${messageTs} has no button '${actionId}'${value ? ` with value ${value}` : ''}`,
       );
-    const channel = state.channel(message.channel);
+    const channel = state.channel(target.channel);
     const payload = {
       type: 'block_actions',
       user: { id: user.id, username: user.name, name: user.name, team_id: state.team.id },
@@ -497,27 +548,32 @@ export async function startSlackStandin(options: StandinOptions): Promise<SlackS
       token: 'standin-verification-token',
       container: {
         type: 'message',
-        message_ts: message.ts,
-        channel_id: message.channel,
-        is_ephemeral: false,
-        ...(message.thread_ts ? { thread_ts: message.thread_ts } : {}),
+        message_ts: target.ts,
+        channel_id: target.channel,
+        is_ephemeral: ephemeral !== undefined,
+        ...(target.thread_ts ? { thread_ts: target.thread_ts } : {}),
       },
       trigger_id: newTrigger(user.id),
       team: { id: state.team.id, domain: state.team.domain },
       enterprise: null,
       is_enterprise_install: false,
-      channel: { id: message.channel, name: channel?.name ?? '' },
-      message: {
-        type: 'message',
-        user: message.user,
-        bot_id: state.bot.botId,
-        text: message.text,
-        ts: message.ts,
-        ...(message.thread_ts ? { thread_ts: message.thread_ts } : {}),
-        ...(message.blocks ? { blocks: message.blocks } : {}),
-      },
+      channel: { id: target.channel, name: channel?.name ?? '' },
+      // Slack sends the message itself for ordinary messages only, not for ephemeral ones.
+      ...(message
+        ? {
+            message: {
+              type: 'message',
+              user: message.user,
+              bot_id: state.bot.botId,
+              text: message.text,
+              ts: message.ts,
+              ...(message.thread_ts ? { thread_ts: message.thread_ts } : {}),
+              ...(message.blocks ? { blocks: message.blocks } : {}),
+            },
+          }
+        : {}),
       state: { values: {} },
-      response_url: newResponseUrl(message.channel, user.id),
+      response_url: newResponseUrl(target.channel, user.id, target.thread_ts),
       actions: [
         {
           action_id: found.button.action_id,
@@ -530,7 +586,7 @@ export async function startSlackStandin(options: StandinOptions): Promise<SlackS
       ],
     };
     const body = `payload=${encodeURIComponent(JSON.stringify(payload))}`;
-    return deliver('click', user.id, message.channel, `${actionId} on ${messageTs}`, body);
+    return deliver('click', user.id, target.channel, `${actionId} on ${messageTs}`, body);
   }
 
   async function submitView(
@@ -591,6 +647,17 @@ export async function startSlackStandin(options: StandinOptions): Promise<SlackS
   );
   const address = server.address() as AddressInfo;
   base = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+  const hosts = new Set(
+    [
+      new URL(base).host,
+      `127.0.0.1:${address.port}`,
+      `localhost:${address.port}`,
+      `[::1]:${address.port}`,
+    ].map((h) => h.toLowerCase()),
+  );
+  function allowedHost(host: string | undefined): boolean {
+    return host !== undefined && hosts.has(host.toLowerCase());
+  }
 
   return {
     url: base,
@@ -624,11 +691,12 @@ export async function startSlackStandin(options: StandinOptions): Promise<SlackS
 type AnyButton = any;
 
 function findButton(
-  message: StandinMessage,
+  // biome-ignore lint/suspicious/noExplicitAny: Block Kit JSON as received
+  blocks: any[] | undefined,
   actionId: string,
   value?: string,
 ): { button: AnyButton; blockId: string } | undefined {
-  for (const block of message.blocks ?? []) {
+  for (const block of blocks ?? []) {
     const elements = block.type === 'actions' ? block.elements : block.accessory ? [block.accessory] : [];
     for (const e of elements ?? []) {
       if (e.type === 'button' && e.action_id === actionId && (value === undefined || e.value === value)) {
@@ -646,6 +714,11 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
     req.on('end', () => resolve(Buffer.concat(chunks)));
     req.on('error', reject);
   });
+}
+
+function isJson(req: IncomingMessage): boolean {
+  const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  return type === 'application/json';
 }
 
 function bearer(req: IncomingMessage): string | undefined {

@@ -38,6 +38,12 @@ export interface StandinMessage {
 
 export interface StandinEphemeral {
   seq: number;
+  /** When the stand-in received it (ms since the epoch): orders it among messages after a reload. */
+  at: number;
+  /** The message_ts Slack gives an ephemeral message; button clicks on it carry this ts. */
+  ts: string;
+  /** The thread it was shown in, if any (clicks on its buttons carry it, as in Slack). */
+  thread_ts?: string;
   channel: string;
   user: string;
   text: string;
@@ -79,6 +85,8 @@ export interface ApiCall {
 /** What the stand-in sent to the bot (commands, clicks, submissions) and what came back. */
 export interface Delivery {
   seq: number;
+  /** When the stand-in sent it (ms since the epoch). */
+  at: number;
   kind: 'command' | 'click' | 'view_submission';
   user: string;
   channel?: string;
@@ -151,6 +159,10 @@ export class StandinState extends EventEmitter {
     return this.messages.find((m) => m.ts === ts);
   }
 
+  findEphemeral(ts: string): StandinEphemeral | undefined {
+    return this.ephemerals.find((e) => e.ts === ts);
+  }
+
   /** Parent messages of a channel, oldest first. */
   channelMessages(channel: string): StandinMessage[] {
     return this.messages.filter((m) => m.channel === channel && (!m.thread_ts || m.thread_ts === m.ts));
@@ -164,7 +176,8 @@ export class StandinState extends EventEmitter {
   }
 
   emitEvent(event: StandinEvent): void {
-    this.emit('event', event);
+    // Raw-event files run to megabytes: listeners get the description, the page fetches /files/<id>.
+    this.emit('event', event.type === 'file' ? { type: 'file', file: describeFile(event.file) } : event);
   }
 
   snapshot() {
@@ -175,13 +188,15 @@ export class StandinState extends EventEmitter {
       channels: this.channels,
       messages: this.messages,
       ephemerals: this.ephemerals,
-      files: [...this.files.values()].map((f) => ({
-        ...f,
-        content: undefined,
-        hasContent: f.content !== undefined,
-      })),
+      files: [...this.files.values()].map(describeFile),
       views: [...this.views.values()],
       deliveries: this.deliveries,
     };
   }
+}
+
+/** A file without its bytes (served separately at `/files/<id>`). */
+export function describeFile(file: StandinFile): StandinFile & { hasContent: boolean } {
+  const { content, ...rest } = file;
+  return { ...rest, hasContent: content !== undefined };
 }
