@@ -214,6 +214,23 @@ describe('Sigma grammar', () => {
     expect(all.match!(event({ eventName: 'A', userAgent: 'boto3' }))).toBe(false);
   });
 
+  it('finds base64-encoded values at any offset (base64offset)', () => {
+    const r = compileSigmaRule(
+      rule(`    sel:
+        requestParameters.userData|base64offset|contains: '/bin/bash'
+    condition: sel`),
+      'x.yml',
+      noTactics,
+    );
+    for (const prefix of ['', 'a', 'ab', 'abc']) {
+      const userData = Buffer.from(`#!${prefix}/bin/bash -c id`).toString('base64');
+      expect(r.match!(event({ requestParameters: { userData } })), prefix).toBe(true);
+    }
+    expect(
+      r.match!(event({ requestParameters: { userData: Buffer.from('#!/bin/sh -c id').toString('base64') } })),
+    ).toBe(false);
+  });
+
   it('compares a field with another field (fieldref)', () => {
     const r = compileSigmaRule(
       rule(`    sel:
@@ -250,8 +267,8 @@ describe('Sigma grammar', () => {
       () =>
         compileSigmaRule(rule(detection, extra), 'x.yml', noTactics);
     expect(bad(`    sel:\n        eventName: A\n    condition: sel | count() > 5`)).toThrow(SigmaUnsupported);
-    expect(bad(`    sel:\n        eventName|base64offset|contains: A\n    condition: sel`)).toThrow(
-      /modifier 'base64offset'/,
+    expect(bad(`    sel:\n        eventName|windash|contains: A\n    condition: sel`)).toThrow(
+      /modifier 'windash'/,
     );
     expect(bad(`    sel:\n        eventName: A\n    timeframe: 5m\n    condition: sel`)).toThrow(/timeframe/);
     expect(() =>

@@ -4,9 +4,9 @@
  * Rules are compiled unchanged into the same condition tree as Cartographer's own rules. Supported:
  * field maps and lists of maps, keyword lists, value lists, `null`, wildcards `*` `?` (with `\` escapes),
  * case-insensitive matching, modifiers contains / startswith / endswith / all / re (with i, m, s) / cidr /
- * exists / fieldref / cased / lt / lte / gt / gte, and conditions with and / or / not / parentheses /
+ * exists / fieldref / cased / base64 / base64offset / lt / lte / gt / gte, and conditions with and / or / not / parentheses /
  * `1 of x*` / `all of x*` / `1 of them` / `all of them`. Anything else (aggregations, `timeframe`,
- * base64 / windash / expand modifiers, other log sources) makes the rule *unsupported*: it is reported by
+ * windash / expand / utf16 modifiers, other log sources) makes the rule *unsupported*: it is reported by
  * name at load, never silently dropped.
  */
 import { parse } from 'yaml';
@@ -203,6 +203,8 @@ const KNOWN_MODIFIERS = new Set([
   'exists',
   'fieldref',
   'cased',
+  'base64',
+  'base64offset',
   'lt',
   'lte',
   'gt',
@@ -283,14 +285,11 @@ function compileFieldSpec(spec: string, value: unknown, fields: Set<string>): Co
     return { kind: 'test', field, test: combine(tests) };
   }
   // Plain, contains, startswith, endswith: wildcard patterns, case-insensitive unless `cased`.
-  const cased = has('cased');
+  // base64 / base64offset turn each value into its encoded form(s) first; encoded text is case-sensitive.
+  const encoded = has('base64') || has('base64offset');
+  const cased = has('cased') || encoded;
   let exact: string[] | undefined = [];
-  const tests = values.map((raw) => {
-    if (raw === null) {
-      exact = undefined;
-      return (vs: unknown[]) => vs.length === 0;
-    }
-    const text = typeof raw === 'object' ? JSON.stringify(raw) : String(raw);
+  const testFor = (text: string) => {
     let pattern = text;
     if (has('contains')) pattern = `*${text}*`;
     else if (has('startswith')) pattern = `${text}*`;
@@ -303,9 +302,32 @@ function compileFieldSpec(spec: string, value: unknown, fields: Set<string>): Co
     exact = undefined;
     const re = wildcardRegExp(pattern, cased);
     return (vs: unknown[]) => vs.some((v) => re.test(asText(v)));
+  };
+  const tests = values.map((raw) => {
+    if (raw === null) {
+      exact = undefined;
+      return (vs: unknown[]) => vs.length === 0;
+    }
+    const text = typeof raw === 'object' ? JSON.stringify(raw) : String(raw);
+    if (!encoded) return testFor(text);
+    const variants = (has('base64offset') ? base64Offsets(text) : [Buffer.from(text).toString('base64')]).map(
+      testFor,
+    );
+    return (vs: unknown[]) => variants.some((t) => t(vs));
   });
   const indexable = exact && !all && !has('contains') && !has('startswith') && !has('endswith') && !cased;
   return { kind: 'test', field, test: combine(tests), ...(indexable ? { exact } : {}) };
+}
+
+/** Sigma's base64offset: the value encoded at the three byte offsets it can have inside a longer string. */
+export function base64Offsets(value: string): string[] {
+  const starts = [0, 2, 3];
+  const ends = [undefined, -3, -2];
+  const length = Buffer.byteLength(value);
+  return [0, 1, 2].map((i) => {
+    const b64 = Buffer.from(' '.repeat(i) + value).toString('base64');
+    return b64.slice(starts[i], ends[(length + i) % 3]);
+  });
 }
 
 /** Sigma wildcards: `*` any run, `?` one character, `\*` `\?` `\\` literals. */
