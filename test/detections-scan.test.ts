@@ -81,4 +81,27 @@ describe('cartographer scan', () => {
     });
     await expect(scan(LOG, '--format', 'xml')).rejects.toMatchObject({ code: 2 });
   });
+
+  it('leaves findings and risk on every session of summarize --format json', async () => {
+    const { stdout } = await run(
+      'node',
+      [
+        join(ROOT, 'bin', 'cartographer.js'),
+        'summarize',
+        join(LOG, 'aws.persistence.iam-create-admin-user.json'),
+        '--format',
+        'json',
+        '--no-events',
+      ],
+      { cwd: ROOT, env: { ...process.env, CARTOGRAPHER_ALLOWLIST: '' } },
+    );
+    const doc = JSON.parse(stdout) as {
+      sessions: { findings: { ruleId: string }[]; risk?: { score: number; reasons: string[] } }[];
+    };
+    const session = doc.sessions.find((s) =>
+      s.findings.some((f) => f.ruleId === 'cartographer.admin-policy-attached'),
+    )!;
+    expect(session.risk!.score).toBeGreaterThan(50);
+    expect(session.risk!.reasons.some((r) => r.includes('Administrator access granted'))).toBe(true);
+  });
 });
