@@ -337,6 +337,27 @@ describe('buttons', () => {
     expect(h.standin.state.files.size).toBe(0);
   });
 
+  it('a button on an ephemeral message works: the answer goes to the channel (an ephemeral is no thread parent)', async () => {
+    h = await startHarness();
+    const { parent } = await lookupAndWait(h, `session ${KEY}`);
+    const [all] = buttons(parent, ACTION_ALL_ACTIONS);
+    // The bot's own button, shown to alice only (as chat.postEphemeral would), outside any thread.
+    const posted = await h.bot.app.client.chat.postEphemeral({
+      channel: 'C0SOCTRIAGE',
+      user: 'U0ANALYST1',
+      text: 'All actions?',
+      blocks: parent.blocks!.filter((b) => b.type === 'actions'),
+    });
+    const clicked = await h.standin.clickButton(posted.message_ts!, ACTION_ALL_ACTIONS, all!.value);
+    expect(clicked.status).toBe(200);
+    const answer = await waitFor('the all-actions answer', () =>
+      h!.standin.state.channelMessages('C0SOCTRIAGE').find((m) => /All actions/.test(m.text)),
+    );
+    expect(answer.thread_ts).toBeUndefined();
+    const failed = h.standin.calls.filter((c) => !c.ok);
+    expect(failed).toEqual([]);
+  });
+
   it('"All actions" posts the timeline including background actions into the thread', async () => {
     h = await startHarness();
     const { parent, thread } = await lookupAndWait(h, `session ${KEY}`);
@@ -466,7 +487,8 @@ describe('Mark benign', () => {
     expect(view.open).toBe(true);
     expect(existsSync(join(h.dir, 'allowlist.yaml'))).toBe(false);
 
-    const reason = 'Terraform clean-up run by the platform team, ticket SEC-4711';
+    // The reason is the analyst's own text: whatever markup it holds must not ping or link anyone.
+    const reason = 'Terraform clean-up run by the platform team, ticket SEC-4711 <!channel>';
     const done = await h.standin.submitView(view.id, {
       [BENIGN_REASON_BLOCK]: { [BENIGN_REASON_INPUT]: reason },
       [BENIGN_SCOPE_BLOCK]: { [BENIGN_SCOPE_INPUT]: 'rule-principal' },
@@ -477,6 +499,13 @@ describe('Mark benign', () => {
       h!.standin.state.thread('C0SOCTRIAGE', first.parent.ts).find((m) => /Marked benign by/.test(m.text)),
     );
     expect(note.text).toContain(RULE);
+    // The analyst is a real mention (Slack shows @alice); only their typed text is escaped.
+    const noteBlock = JSON.stringify(note.blocks);
+    expect(note.text).toMatch(/^Marked benign by <@U0ANALYST1>: /);
+    expect(noteBlock).toContain('<@U0ANALYST1>');
+    expect(noteBlock).not.toContain('&lt;@U0ANALYST1&gt;');
+    expect(note.text).toContain('SEC-4711 &lt;!channel&gt;');
+    expect(noteBlock).not.toContain('<!channel>');
     const allowlist = readFileSync(join(h.dir, 'allowlist.yaml'), 'utf8');
     expect(allowlist).toContain(RULE);
     expect(allowlist).toContain('arn:aws:iam::123837392027:user/bert-jan');

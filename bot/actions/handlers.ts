@@ -10,7 +10,7 @@ import { addAllowlistEntry } from '../../engine/detections/allowlist.ts';
 import type { CommandResult } from '../commands/registry.ts';
 import { postCapped, refMaker } from '../lookup/run-lookup.ts';
 import { type BenignModalMeta, buildBenignModal } from '../messages/benign-modal.ts';
-import { infoMessage } from '../messages/notices.ts';
+import { markedBenignMessage } from '../messages/notices.ts';
 import { buildRawEvents } from '../messages/raw-events.ts';
 import { buildTimeline } from '../messages/timeline.ts';
 import type { BotServices } from '../services.ts';
@@ -110,12 +110,6 @@ export async function submitBenign(
   ]
     .filter(Boolean)
     .join(' ');
-  await svc.poster.post(
-    meta.channel,
-    infoMessage(
-      `Marked benign by <@${userId}>: ${scopeText}. Reason: ${reason}. Later lookups and scans will not raise it.`,
-    ),
-    meta.threadTs,
-  );
+  await svc.poster.post(meta.channel, markedBenignMessage(userId, scopeText, reason), meta.threadTs);
   return { outcome: 'ok', detail: scopeText };
 }

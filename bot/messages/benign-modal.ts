@@ -8,7 +8,7 @@ import {
   BENIGN_SCOPE_INPUT,
   VIEW_MARK_BENIGN,
 } from '../actions/ids.ts';
-import { clip, esc } from './format.ts';
+import { bold, clip, esc } from './format.ts';
 import type { Block } from './limits.ts';
 
 export interface BenignModalMeta {
@@ -47,7 +47,7 @@ export function buildBenignModal(
         text: {
           type: 'mrkdwn',
           text: clip(
-            `*${esc(finding?.title ?? 'Finding')}*\n${esc(finding?.ruleId ?? '')} · ${esc(who)}`,
+            `${bold(finding?.title ?? 'Finding')}\n${esc(finding?.ruleId ?? '')} · ${esc(who)}`,
             2900,
           ),
         },

@@ -7,7 +7,7 @@ import type { CloudTrailRecord } from '../../engine/record.ts';
 import { ACTION_MARK_BENIGN, ACTION_SHOW_RAW, type RefMaker } from '../actions/ids.ts';
 import { redactText } from '../redact.ts';
 import { context, groupBlocks, section } from './chunk.ts';
-import { clip, clock, code, esc, plural, SEVERITY_ICON, SEVERITY_RANK } from './format.ts';
+import { bold, clip, clock, code, esc, plural, SEVERITY_ICON, SEVERITY_RANK } from './format.ts';
 import { button } from './headline.ts';
 import { type Block, blockTextLength, type SlackMessage } from './limits.ts';
 
@@ -56,7 +56,7 @@ function findingBlocks(
   records: ReadonlyMap<string, CloudTrailRecord>,
   makeRef: RefMaker,
 ): Block[] {
-  const head = `${SEVERITY_ICON[f.severity] ?? ''} *${esc(clip(f.title, 200))}* · ${f.severity}`;
+  const head = `${SEVERITY_ICON[f.severity] ?? ''} ${bold(f.title, 200)} · ${f.severity}`;
   const meta = [
     `rule ${code(clip(f.ruleId, 100))}`,
     f.techniques.length ? `ATT&CK ${f.techniques.slice(0, 5).map(esc).join(', ')}` : '',

@@ -10,6 +10,35 @@ export function code(text: string): string {
   return `\`${esc(text).replace(/`/g, "'")}\``;
 }
 
+/**
+ * Look-alikes for the characters that open or close mrkdwn emphasis and code (`*bold*`, `_italic_`,
+ * `~strike~`, `` `code` ``). Slack has no backslash escape, so a title such as
+ * `GetSecretValue.*exec-env*CloudShell` inside `*…*` would end the bold early and show stray asterisks.
+ */
+const EMPHASIS_LOOKALIKES: Record<string, string> = { '*': '∗', _: 'ˍ', '~': '∼', '`': 'ˋ' };
+
+/**
+ * Dynamic text made safe to sit inside `*…*` or `_…_`: escaped like `esc`, emphasis characters
+ * swapped for look-alikes, and line breaks and outer spaces removed (either ends the emphasis).
+ */
+export function emphasisSafe(text: string): string {
+  return esc(text)
+    .replace(/[*_~`]/g, (c) => EMPHASIS_LOOKALIKES[c] ?? c)
+    .replace(/\s*\n\s*/g, ' ')
+    .trim();
+}
+
+/** `*text*` for dynamic text, clipped to `max` characters first; empty text gives '' (not a stray `**`). */
+export function bold(text: string, max = 200): string {
+  const safe = emphasisSafe(clip(text.trim(), max));
+  return safe ? `*${safe}*` : '';
+}
+
+/** A Slack user mention for an id from Slack's own payload; anything not shaped like an id is shown escaped. */
+export function mention(userId: string): string {
+  return /^[UW][A-Z0-9]{2,}$/.test(userId) ? `<@${userId}>` : esc(userId);
+}
+
 /** Cuts text to `max` characters with an ellipsis, never splitting an `&amp;`-style entity. */
 export function clip(text: string, max: number): string {
   if (text.length <= max) return text;

@@ -6,7 +6,7 @@
 import type { Finding, SessionSummary } from '../../engine/model.ts';
 import { ACTION_ALL_ACTIONS, ACTION_SHOW_RAW, type RefMaker } from '../actions/ids.ts';
 import { context, section } from './chunk.ts';
-import { clip, code, duration, esc, plural, SEVERITY_ICON, SEVERITY_RANK, utc } from './format.ts';
+import { bold, clip, code, duration, esc, plural, SEVERITY_ICON, SEVERITY_RANK, utc } from './format.ts';
 import type { Block, SlackMessage } from './limits.ts';
 
 export interface HeadlineInput {
@@ -89,7 +89,7 @@ export function buildHeadline(input: HeadlineInput, makeRef: RefMaker): SlackMes
   if (worst.length > 0) {
     const lines = worst.map(
       (f) =>
-        `${SEVERITY_ICON[f.severity] ?? ''} *${esc(clip(f.title, 200))}* (${f.severity}${f.techniques.length ? `, ${f.techniques.slice(0, 3).map(esc).join(', ')}` : ''})`,
+        `${SEVERITY_ICON[f.severity] ?? ''} ${bold(f.title, 200)} (${f.severity}${f.techniques.length ? `, ${f.techniques.slice(0, 3).map(esc).join(', ')}` : ''})`,
     );
     blocks.push(section(lines.join('\n')));
   }

@@ -1,6 +1,6 @@
 /** Short one-off messages: progress, usage errors, refusals, failures, empty results. */
 import { context, section } from './chunk.ts';
-import { clip, esc } from './format.ts';
+import { bold, clip, esc, mention } from './format.ts';
 import type { SlackMessage } from './limits.ts';
 
 export function progressMessage(line: string): SlackMessage {
@@ -24,7 +24,7 @@ export function refusalMessage(reason: string): SlackMessage {
 /** A failure an analyst can act on: what went wrong and what to change. */
 export function failureMessage(what: string, hint?: string): SlackMessage {
   const text = clip(`${what}${hint ? ` — ${hint}` : ''}`, 1500);
-  const body = `:x: *${esc(clip(what, 600))}*${hint ? `\n*What to do:* ${esc(clip(hint, 1200))}` : ''}`;
+  const body = `:x: ${bold(what, 600)}${hint ? `\n*What to do:* ${esc(clip(hint, 1200))}` : ''}`;
   return { text, blocks: [section(body)] };
 }
 
@@ -36,4 +36,15 @@ export function noResultsMessage(what: string, hint: string): SlackMessage {
 export function infoMessage(line: string): SlackMessage {
   const text = clip(line, 1000);
   return { text, blocks: [context(esc(text))] };
+}
+
+/**
+ * The thread's note that a finding was marked benign: the analyst as a real mention, what they typed
+ * (reason) and what the entry covers escaped, so neither can mention or link anyone.
+ */
+export function markedBenignMessage(userId: string, scope: string, reason: string): SlackMessage {
+  const line =
+    `Marked benign by ${mention(userId)}: ${clip(esc(scope), 400)}. ` +
+    `Reason: ${clip(esc(reason), 500)}. Later lookups and scans will not raise it.`;
+  return { text: line, blocks: [context(line)] };
 }

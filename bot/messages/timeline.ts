@@ -6,7 +6,7 @@
 import type { SessionSummary, Signal } from '../../engine/model.ts';
 import { ACTION_SHOW_RAW, type RefMaker } from '../actions/ids.ts';
 import { context, groupBlocks, SECTION_BUDGET, section } from './chunk.ts';
-import { clip, clock, esc, plural } from './format.ts';
+import { bold, clip, clock, esc, plural } from './format.ts';
 import { button } from './headline.ts';
 import type { Block, SlackMessage } from './limits.ts';
 import { blockTextLength } from './limits.ts';
@@ -49,7 +49,7 @@ function line(e: TimelineEntry): string {
   const noise = s.suppressed ? ' _(background)_' : '';
   const summary = s.summary && s.summary !== s.name ? ` — ${esc(clip(s.summary, 400))}` : '';
   const link = s.url && /^https:\/\//.test(s.url) ? ` <${s.url.replace(/[<>|]/g, '')}|open>` : '';
-  return `\`${clock(s.start)}\` *${esc(clip(s.name, 150))}*${summary}${repeat}${noise} · ${plural(e.eventIds.length, 'event')}${link}`;
+  return `\`${clock(s.start)}\` ${bold(s.name, 150)}${summary}${repeat}${noise} · ${plural(e.eventIds.length, 'event')}${link}`;
 }
 
 /** One or more thread replies; each carries a "Show raw events" button for the events it lists. */
