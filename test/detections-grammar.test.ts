@@ -576,6 +576,35 @@ describe('bundled rules', () => {
   });
 });
 
+describe('known accounts', () => {
+  it('treat sharing with the organisation’s own accounts as known, and anything else as unknown', async () => {
+    const root = rulesRoot({
+      'r.yaml': `rules:
+  - id: t.shared
+    title: Shared
+    description: Snapshot shared with an unknown account.
+    severity: high
+    where: { field: 'requestParameters.createVolumePermission.add.items[].userId', unknownAccount: true }
+`,
+      'allowlist.yaml': `knownAccounts: ['444455556666']\n`,
+    });
+    const detector = await createDetector({ rulesDir: root, env: {} });
+    const share = (...userIds: string[]) =>
+      ev({
+        eventName: 'ModifySnapshotAttribute',
+        eventSource: 'ec2.amazonaws.com',
+        requestParameters: {
+          createVolumePermission: { add: { items: userIds.map((userId) => ({ userId })) } },
+        },
+      });
+    expect(detector.detect(session, [share('444455556666')], [])).toEqual([]);
+    expect(detector.detect(session, [share('111122223333')], [])).toEqual([]); // the event's own account
+    expect(
+      detector.detect(session, [share('444455556666', '999988887777')], []).map((f) => f.ruleId),
+    ).toEqual(['t.shared']);
+  });
+});
+
 describe('findings', () => {
   it('have ids stable across runs and distinct per rule, session and first event', () => {
     expect(findingId('r', 's', 'e')).toBe(findingId('r', 's', 'e'));

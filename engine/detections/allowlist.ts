@@ -32,16 +32,13 @@ export const AllowListSchema = z.strictObject({
   accounts: z.array(z.string().regex(/^\d{12}$/, 'an account id has 12 digits')).default([]),
   userAgents: z.array(z.string().min(1)).default([]),
   entries: z.array(AllowEntrySchema).default([]),
+  /**
+   * The organisation's own AWS accounts. Not silenced: rules that ask whether a trust policy or a shared snapshot
+   * reaches an *unknown* account treat these as known.
+   */
+  knownAccounts: z.array(z.string().regex(/^\d{12}$/, 'an account id has 12 digits')).default([]),
 });
 export type AllowList = z.infer<typeof AllowListSchema>;
-
-export const EMPTY_ALLOWLIST: AllowList = {
-  principals: [],
-  ips: [],
-  accounts: [],
-  userAgents: [],
-  entries: [],
-};
 
 /** A compiled allow-list: `allows(event, ruleId)` says the event must not count for that rule. */
 export interface CompiledAllowList {

@@ -2,6 +2,7 @@
 import type { EngineEvent, Severity } from '../model.ts';
 import type { CompiledAllowList } from './allowlist.ts';
 import {
+  type CompileContext,
   type CondNode,
   compileCondition,
   compileMatch,
@@ -76,10 +77,10 @@ export function lowerSeverity(s: Severity): Severity {
   return order[Math.max(0, order.indexOf(s) - 1)]!;
 }
 
-function node(m: { match?: Record<string, unknown>; where?: unknown }): CondNode {
+function node(m: { match?: Record<string, unknown>; where?: unknown }, ctx?: CompileContext): CondNode {
   const parts: CondNode[] = [];
   if (m.match) parts.push(compileMatch(m.match as never));
-  if (m.where) parts.push(compileCondition(m.where as never));
+  if (m.where) parts.push(compileCondition(m.where as never, ctx));
   return parts.length === 1 ? parts[0]! : { kind: 'all', children: parts };
 }
 
@@ -99,6 +100,7 @@ export function compileRule(
   where: string,
   tacticsOf: (techniques: string[]) => string[],
   allow?: CompiledAllowList,
+  ctx?: CompileContext,
 ): CompiledRule {
   const tactics = [...new Set([...tacticsOf(input.techniques), ...input.tactics])];
   const base = {
@@ -121,7 +123,7 @@ export function compileRule(
       kind: 'sequence',
       sequence: {
         steps: input.steps.map((s) => {
-          const n = node(s);
+          const n = node(s, ctx);
           const names = requiredEventNames(n);
           const sources = requiredEventSources(n);
           return {
@@ -136,7 +138,7 @@ export function compileRule(
       },
     };
   }
-  const n = node(input);
+  const n = node(input, ctx);
   const names = requiredEventNames(n);
   const sources = requiredEventSources(n);
   const compiled: CompiledRule = {

@@ -36,6 +36,8 @@ const operators = {
   otherAccountThan: z.string(),
   /** The value equals the name at the end of the ARN in the named field (role session or user name). */
   sameAsArnName: z.string(),
+  /** `true`: the value (ARN or account id) is of an account that is neither the event's own nor a known one. */
+  unknownAccount: z.literal(true),
 } as const;
 type OperatorName = keyof typeof operators;
 const OPERATOR_NAMES = Object.keys(operators) as OperatorName[];
@@ -108,11 +110,18 @@ export type CondNode =
 
 export type Predicate = (event: EngineEvent) => boolean;
 
-export function compileCondition(input: ConditionInput): CondNode {
-  if ('all' in input) return { kind: 'all', children: input.all.map(compileCondition) };
-  if ('any' in input) return { kind: 'any', children: input.any.map(compileCondition) };
-  if ('not' in input) return { kind: 'not', child: compileCondition(input.not) };
-  return compileFieldTest(input as FieldTest);
+/** Facts from configuration some operators need: the organisation's own accounts (allowlist `knownAccounts`). */
+export interface CompileContext {
+  knownAccounts: ReadonlySet<string>;
+}
+
+const NO_CONTEXT: CompileContext = { knownAccounts: new Set() };
+
+export function compileCondition(input: ConditionInput, ctx: CompileContext = NO_CONTEXT): CondNode {
+  if ('all' in input) return { kind: 'all', children: input.all.map((c) => compileCondition(c, ctx)) };
+  if ('any' in input) return { kind: 'any', children: input.any.map((c) => compileCondition(c, ctx)) };
+  if ('not' in input) return { kind: 'not', child: compileCondition(input.not, ctx) };
+  return compileFieldTest(input as FieldTest, ctx);
 }
 
 export function compileMatch(match: MatchInput): CondNode {
@@ -124,7 +133,7 @@ export function compileMatch(match: MatchInput): CondNode {
   return children.length === 1 ? children[0]! : { kind: 'all', children };
 }
 
-function compileFieldTest(t: FieldTest): CondNode {
+function compileFieldTest(t: FieldTest, ctx: CompileContext = NO_CONTEXT): CondNode {
   const fold = t.ignoreCase ? (s: string) => s.toLowerCase() : (s: string) => s;
   const anyText = (pred: (s: string) => boolean) => (values: unknown[]) => {
     for (const v of values) if (pred(fold(asText(v)))) return true;
@@ -163,6 +172,15 @@ function compileFieldTest(t: FieldTest): CondNode {
         const n = typeof v === 'number' ? v : Number(v);
         return Number.isFinite(n) && (above ? n > bound : n < bound);
       });
+  } else if (t.unknownAccount !== undefined) {
+    const own = [compileFieldPath('recipientAccountId'), compileFieldPath('userIdentity.accountId')];
+    test = (values, event) => {
+      const mine = new Set(own.flatMap((g) => g(event)).map((v) => asText(v)));
+      return values.some((v) => {
+        const account = accountOf(asText(v));
+        return account !== undefined && !mine.has(account) && !ctx.knownAccounts.has(account);
+      });
+    };
   } else if (t.sameAsArnName !== undefined) {
     const arn = compileFieldPath(t.sameAsArnName as string);
     test = (values, event) => {

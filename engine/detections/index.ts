@@ -150,6 +150,7 @@ export function loadDetectionRules(root: string, userAllowlistFile: string | und
   if (existsSync(globalAllow)) readAllowList(globalAllow);
   if (userAllowlistFile && existsSync(userAllowlistFile)) readAllowList(userAllowlistFile);
 
+  const compileContext = { knownAccounts: new Set(allowLists.flatMap((l) => l.knownAccounts)) };
   const seen = new Map<string, string>();
   const claim = (id: string, where: string): boolean => {
     const prev = seen.get(id);
@@ -203,7 +204,7 @@ export function loadDetectionRules(root: string, userAllowlistFile: string | und
         }
       }
       const allow = r.data.allow ? compileAllowList(AllowListSchema.parse(r.data.allow)) : undefined;
-      rules.push(compileRule(r.data, where, tacticsOf, allow));
+      rules.push(compileRule(r.data, where, tacticsOf, allow, compileContext));
     });
   }
 
