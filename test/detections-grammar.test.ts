@@ -376,11 +376,15 @@ describe('thresholds across sessions', () => {
     expect(detector.detect(perUser('s-ann'), [login('ann', 0)], [])).toEqual([]);
     expect(detector.detect(perUser('s-bob'), [login('bob', 5), login('bob', 6)], [])).toEqual([]);
     expect(detector.detect(perUser('s-other-ip'), [login('dan', 7, '203.0.113.99')], [])).toEqual([]);
-    const third = detector.detect(perUser('s-cat'), [login('cat', 9)], []);
+    const cat = login('cat', 9);
+    const third = detector.detect(perUser('s-cat'), [cat], []);
     expect(third.map((f) => f.ruleId)).toEqual(['t.spray']);
     expect(third[0]!.eventIds).toHaveLength(4);
     expect(third[0]!.explanation).toContain('counting earlier sessions');
     expect(third[0]!.severity).toBe('high');
+    // Seeing the same session again (a re-run) gives the same finding, its events counted once.
+    const again = detector.detect(perUser('s-cat'), [cat], []);
+    expect(again.map((f) => [f.id, f.eventIds.length])).toEqual([[third[0]!.id, 4]]);
     // An hour later the old attempts have left the window.
     expect(detector.detect(perUser('s-eve'), [login('eve', 59)], [])).toEqual([]);
   });

@@ -216,7 +216,10 @@ function thresholdFindings(
   const out: Finding[] = [];
   for (const [group, current] of groupBy(matched, t.groupKey)) {
     const earlier = past?.get(group) ?? [];
-    const list = earlier.length ? [...earlier, ...current].sort((a, b) => a.time - b.time) : current;
+    // The same detector may see the same events twice (a re-run, the bot and the digest): count each event once.
+    const seenIds = new Set(current.map((e) => e.id));
+    const older = earlier.filter((e) => !seenIds.has(e.id));
+    const list = older.length ? [...older, ...current].sort((a, b) => a.time - b.time) : current;
     if (past) {
       const newest = list[list.length - 1]!.time;
       past.set(group, list.filter((x) => newest - x.time <= t.windowMs).slice(-MAX_HISTORY));
