@@ -293,7 +293,8 @@ function analyzeSharing(
  */
 export function analyzePolicyEvent(record: CloudTrailRecord, ctx: PolicyContext): PolicyAnalysis | undefined {
   const rp = record.requestParameters;
-  if (!rp) return undefined;
+  // Records that skipped the record check (tests, other tools' logs) may carry a string here.
+  if (!rp || typeof rp !== 'object' || Array.isArray(rp)) return undefined;
   const ownAccount = record.recipientAccountId ?? record.userIdentity?.accountId;
 
   if (ATTACH_EVENTS.has(record.eventName) && typeof rp.policyArn === 'string') {

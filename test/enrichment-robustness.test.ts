@@ -28,6 +28,8 @@ describe('enrichment on odd input', () => {
         { requestParameters: { policy: { Statement: { Effect: 'Allow', Action: 7 } } } },
         'odd-policy',
       ),
+      // Other tools' logs (e.g. Panther's test events) sometimes carry requestParameters as a string.
+      variant(base, { eventName: 'PutBucketPolicy', requestParameters: 'policy=*' as never }, 'params-string'),
     ];
     expect(() => observeAndEnrich(enricher, odd)).not.toThrow();
     for (const e of odd) expect(e.enrichment, e.id).toBeDefined();
