@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ACTION_ALL_ACTIONS } from '../bot/actions/ids.ts';
 import { buildBenignModal } from '../bot/messages/benign-modal.ts';
 import { type StartedCartographer, startCartographer } from '../cli/start.ts';
 import type { SessionSummary } from '../engine/model.ts';
@@ -271,6 +272,10 @@ describe('playground page in Chromium', () => {
       })
       .toBe(true);
     await expect.poll(() => page.locator('#thread-messages').textContent()).toContain(reason);
+    // The analyst is mentioned, shown as @alice the way Slack shows a mention, not as escaped markup.
+    const note = page.locator('#thread-messages .message').filter({ hasText: 'Marked benign by' }).last();
+    expect(await note.locator('.mention').first().textContent()).toBe('@alice');
+    expect(await note.textContent()).not.toContain('U0ANALYST1');
     expect(readFileSync(join(workDir, 'allowlist.yaml'), 'utf8')).toContain(reason);
     expect(pageErrors()).toEqual([]);
   }, 120_000);
@@ -320,6 +325,81 @@ describe('playground page in Chromium', () => {
     await page.locator('#user-select').selectOption({ label: 'alice' });
     expect(pageErrors()).toEqual([]);
   });
+
+  it('clicks a button on an "only visible to you" message: the stand-in sends it as an ephemeral click', async () => {
+    const standin = started.standin!;
+    // A session summary from the earlier tests carries "All actions"; show its buttons to alice only,
+    // as the bot's chat.postEphemeral would (the stand-in's own record of an ephemeral message).
+    const parent = standin.state
+      .channelMessages('C0SOCTRIAGE')
+      .find((m) =>
+        m.blocks?.some(
+          (b) =>
+            b.type === 'actions' &&
+            b.elements.some((e: { action_id: string }) => e.action_id === ACTION_ALL_ACTIONS),
+        ),
+      );
+    expect(parent).toBeDefined();
+    const actions = parent!.blocks!.filter((b) => b.type === 'actions');
+    const button = actions[0].elements.find((e: { action_id: string }) => e.action_id === ACTION_ALL_ACTIONS);
+    const ephemeral = {
+      seq: standin.state.nextSeq(),
+      at: Date.now(),
+      ts: standin.state.nextTs(),
+      channel: 'C0SOCTRIAGE',
+      user: 'U0ANALYST1',
+      text: 'Ephemeral with buttons',
+      via: 'chat.postEphemeral' as const,
+      blocks: [{ type: 'section', text: { type: 'mrkdwn', text: 'Ephemeral with buttons' } }, ...actions],
+    };
+    standin.state.ephemerals.push(ephemeral);
+    standin.state.emitEvent({ type: 'ephemeral', ephemeral });
+    const row = page.locator('#messages .message.ephemeral').filter({ hasText: 'Ephemeral with buttons' });
+    await row.waitFor({ timeout: 30_000 });
+    const answersBefore = standin.state
+      .channelMessages('C0SOCTRIAGE')
+      .filter((m) => /All actions/.test(m.text)).length;
+    const clicksBefore = standin.state.deliveries.filter((d) => d.kind === 'click').length;
+    await row.getByRole('button', { name: button.text.text }).click();
+    await expect
+      .poll(() => standin.state.deliveries.filter((d) => d.kind === 'click').length, { timeout: 30_000 })
+      .toBe(clicksBefore + 1);
+    const click = standin.state.deliveries.filter((d) => d.kind === 'click').at(-1)!;
+    expect(click.status).toBe(200);
+    expect(click.summary).toBe(`${ACTION_ALL_ACTIONS} on ${ephemeral.ts}`);
+    // An ephemeral is no thread parent: the bot answers in the channel (the timeline may take several messages).
+    await expect
+      .poll(
+        () => standin.state.channelMessages('C0SOCTRIAGE').filter((m) => /All actions/.test(m.text)).length,
+        {
+          timeout: 45_000,
+        },
+      )
+      .toBeGreaterThan(answersBefore);
+    expect(pageErrors()).toEqual([]);
+
+    // A fresh tab (nothing remembered) places the ephemeral by the stand-in's `at`: before the answers
+    // that came after it, not after the last message.
+    const fresh = await context.newPage();
+    try {
+      await fresh.goto(standin.url);
+      const rows = fresh.locator('#messages .message');
+      await fresh
+        .locator('#messages .message.ephemeral')
+        .filter({ hasText: 'Ephemeral with buttons' })
+        .waitFor();
+      await expect
+        .poll(() => rows.filter({ hasText: /All actions/ }).count(), { timeout: 30_000 })
+        .toBeGreaterThan(0);
+      const texts = await rows.allTextContents();
+      const ephemeralAt = texts.findIndex((t) => t.includes('Ephemeral with buttons'));
+      const lastAnswerAt = texts.findLastIndex((t) => /All actions/.test(t));
+      expect(ephemeralAt).toBeGreaterThanOrEqual(0);
+      expect(ephemeralAt).toBeLessThan(lastAnswerAt);
+    } finally {
+      await fresh.close();
+    }
+  }, 120_000);
 });
 
 function rawGet(base: string, path: string): Promise<{ status: number; body: string }> {

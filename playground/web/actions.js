@@ -40,11 +40,16 @@ export async function sendCommand(text, { remember = true } = {}) {
   }
 }
 
+/**
+ * Clicks a button on a message, or on an ephemeral message (`message.ephemeral`): the stand-in finds
+ * either by ts and tells the bot which kind it was, as Slack does.
+ */
 export async function clickButton(message, element, node) {
   // What a click posts usually lands in the message's thread: follow it there when it arrives.
-  const parentTs = message.thread_ts ?? message.ts;
-  const parent = S.messages.get(parentTs);
-  S.follow = { parentTs, until: Date.now() + 30_000, replies: parent ? replies(parent).length : 0 };
+  // An ephemeral message is no thread parent; only one shown inside a thread has one to follow.
+  const parentTs = message.ephemeral ? message.thread_ts : (message.thread_ts ?? message.ts);
+  const parent = parentTs ? S.messages.get(parentTs) : undefined;
+  S.follow = parent ? { parentTs, until: Date.now() + 30_000, replies: replies(parent).length } : null;
   if (node) {
     node.disabled = true;
     node.classList.add('busy');

@@ -1,6 +1,6 @@
 // One row of the message list: bot messages (Block Kit), ephemerals, slash-command lines, notices.
 
-import { onMessageAction } from './actions.js';
+import { clickButton, onMessageAction } from './actions.js';
 import { escapeHtml, mrkdwn, renderBlocks } from './blockkit.js';
 import { dayAndTime, el, shortTime, time, toast } from './dom.js';
 import { fileCard } from './files.js';
@@ -85,11 +85,15 @@ export function ephemeralRow(e) {
   meta.appendChild(el('span', 'time', time(S.arrivals.get(ekey(e)) ?? Date.now() / 1000)));
   body.appendChild(meta);
   body.appendChild(onlyVisible(() => S.dismissed.add(e.seq)));
-  // Ephemeral messages have no ts the stand-in can resolve a click against, so their buttons are inert.
+  // The stand-in resolves clicks on ephemerals by their message_ts (an older one gave them none).
   if (e.blocks?.length) {
-    const blocks = renderBlocks(e.blocks, () =>
-      toast('Buttons on "only visible to you" messages are not clickable in the playground.'),
-    );
+    const blocks = renderBlocks(e.blocks, (element, _block, node) => {
+      if (!e.ts) toast('This stand-in does not take clicks on "only visible to you" messages.');
+      else if (element.type !== 'button')
+        toast(`The stand-in delivers button clicks only (got ${element.type}).`);
+      else
+        clickButton({ ephemeral: true, ts: e.ts, thread_ts: e.thread_ts, channel: e.channel }, element, node);
+    });
     body.appendChild(blocks);
   } else body.appendChild(el('div', 'message-text', mrkdwn(e.text)));
   row.appendChild(body);

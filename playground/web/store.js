@@ -97,10 +97,12 @@ export function applySnapshot(snap) {
     const old = before.get(m.ts);
     S.messages.set(m.ts, withVersion(m, old && same(old, m) ? old._v : undefined));
   }
-  // Items without a Slack ts that arrived before this page loaded go after the last message.
+  // The stand-in stamps ephemerals and deliveries with `at` (ms, same clock as message ts); one
+  // without it (an older stand-in) goes after the last message.
   const lastAt = Math.max(0, ...snap.messages.map((m) => Number(m.ts))) || Date.now() / 1000;
-  for (const e of snap.ephemerals) arrival(ekey(e), () => lastAt + e.seq * 1e-6);
-  for (const d of snap.deliveries) arrival(dkey(d), () => pendingArrival(d) ?? lastAt + d.seq * 1e-6);
+  for (const e of snap.ephemerals) arrival(ekey(e), () => stamped(e) ?? lastAt + e.seq * 1e-6);
+  for (const d of snap.deliveries)
+    arrival(dkey(d), () => pendingArrival(d) ?? stamped(d) ?? lastAt + d.seq * 1e-6);
   S.ephemerals = snap.ephemerals;
   S.deliveries = snap.deliveries;
   S.files = new Map(snap.files.map((f) => [f.id, f]));
@@ -124,7 +126,8 @@ export function same(a, b) {
 
 /**
  * The arrival time of an item without a Slack ts, fixed the first time the page sees it and kept in
- * sessionStorage, so a reload puts ephemerals and commands back where they were. Keys include the
+ * sessionStorage, so a reload puts ephemerals and commands back where they were (the stand-in's
+ * `at` when it has one). Keys include the
  * text length so a restarted stand-in (whose seq starts over) does not inherit old times.
  */
 export function arrival(key, firstSeen) {
@@ -133,6 +136,11 @@ export function arrival(key, firstSeen) {
     sessionStorage.setItem(ARRIVALS_KEY, JSON.stringify([...S.arrivals]));
   }
   return S.arrivals.get(key);
+}
+
+/** The stand-in's own time for an ephemeral or delivery, in seconds like a Slack ts. */
+export function stamped(item) {
+  return typeof item.at === 'number' ? item.at / 1000 : undefined;
 }
 
 export function ekey(e) {
@@ -168,7 +176,7 @@ export function applyEvent(event) {
     }
     case 'ephemeral':
       if (!S.ephemerals.some((e) => e.seq === event.ephemeral.seq)) {
-        arrival(ekey(event.ephemeral), () => now);
+        arrival(ekey(event.ephemeral), () => stamped(event.ephemeral) ?? now);
         S.ephemerals.push(event.ephemeral);
         updateSuggestions();
       }
@@ -184,7 +192,7 @@ export function applyEvent(event) {
       break;
     case 'delivery':
       if (!S.deliveries.some((d) => d.seq === event.delivery.seq)) {
-        arrival(dkey(event.delivery), () => pendingArrival(event.delivery) ?? now);
+        arrival(dkey(event.delivery), () => pendingArrival(event.delivery) ?? stamped(event.delivery) ?? now);
         S.deliveries.push(event.delivery);
         if (event.delivery.kind === 'click' && event.delivery.status !== 200)
           toast(`The app answered the click with HTTP ${event.delivery.status}`);
