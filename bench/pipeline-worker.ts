@@ -113,16 +113,22 @@ if (flags.includes('--baseline')) {
   result.ingest = { ...i, ...rates(i.records, i) };
 }
 if (flags.includes('--stages')) {
-  // Where the time goes: the pipeline with the stages added one at a time (the last step is the full run below).
-  const steps: [string, StageName[]][] = [
+  // Where the time goes: the pipeline with the stages added one at a time. Each step runs twice and keeps
+  // its lower CPU time, so JIT warm-up and an unlucky GC do not land on whichever step runs first.
+  const steps: [string, StageName[] | undefined][] = [
     ['sessions', []],
     ['enrichment', ['enricher']],
     ['signals', ['enricher', 'signalMapper']],
+    ['detections', undefined],
   ];
-  const out: Record<string, unknown> = {};
-  for (const [name, only] of steps) {
-    const r = await pipeline(dir, only);
-    out[name] = { cpuSeconds: r.cpuSeconds, seconds: r.seconds };
+  const out: Record<string, Timing> = {};
+  for (let round = 0; round < 2; round++) {
+    for (const [name, only] of steps) {
+      const r = await pipeline(dir, only);
+      const best = out[name];
+      if (!best || r.cpuSeconds < best.cpuSeconds)
+        out[name] = { cpuSeconds: r.cpuSeconds, seconds: r.seconds };
+    }
   }
   result.stages = out;
 }
