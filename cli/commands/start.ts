@@ -18,7 +18,8 @@ Runs the Slack bot. Settings come from the environment:
   CARTOGRAPHER_ALERT_CHANNEL, _ALERT_EVERY_MINUTES (5), _ALERT_MIN_SEVERITY (high),
   CARTOGRAPHER_ALERT_REPEAT_WINDOW_HOURS (24), _LATE_DELIVERY_MINUTES (15), _CATCHUP_MAX_HOURS (24),
   CARTOGRAPHER_SCHEDULE (on|off)          risk alerts and the scheduled jobs
-Without any Slack credentials it starts a local Slack stand-in on 127.0.0.1 and prints its URL.
+Without any Slack credentials it starts a local Slack stand-in and its playground page on
+127.0.0.1:3333 (CARTOGRAPHER_PLAYGROUND_PORT) and prints the address to open in a browser.
 `;
 
 export async function run(argv: string[]): Promise<number> {

@@ -99,7 +99,7 @@ export async function startSlackStandin(options: StandinOptions): Promise<SlackS
       return json(res, 403, {
         ok: false,
         error: 'forbidden_host',
-        detail: `the stand-in answers only requests for ${base} (Host header was ${req.headers.host ?? 'missing'})`,
+        detail: `the stand-in answers only requests to itself on loopback (${base}, localhost or [::1] on the same port); Host header was ${req.headers.host ?? 'missing'}`,
       });
     }
     const url = new URL(req.url ?? '/', base);

@@ -99,7 +99,8 @@ export type StandinEvent =
   | { type: 'message'; message: StandinMessage }
   | { type: 'update'; message: StandinMessage }
   | { type: 'ephemeral'; ephemeral: StandinEphemeral }
-  | { type: 'file'; file: StandinFile }
+  /** Without `content` (see describeFile): the bytes are at `GET /files/<id>`. */
+  | { type: 'file'; file: StandinFile & { hasContent?: boolean } }
   | { type: 'view'; view: StandinView }
   | { type: 'delivery'; delivery: Delivery };
 
