@@ -55,15 +55,17 @@ function lastArnPart(arn: string | undefined): string | undefined {
   return arn ? arn.slice(arn.lastIndexOf('/') + 1) : undefined;
 }
 
-const namesCache = new WeakMap<EngineEvent, string[]>();
+// Rules are tried event by event, so the prefilter and every principal-name rule ask about the same event in
+// a row: remembering the last one is enough, and unlike a WeakMap entry per event it costs the GC nothing.
+let namesEvent: EngineEvent | undefined;
+let namesOfEvent: string[] = [];
 
 function principalNames(e: EngineEvent): string[] {
-  let names = namesCache.get(e);
-  if (!names) {
-    names = computePrincipalNames(e);
-    namesCache.set(e, names);
+  if (e !== namesEvent) {
+    namesOfEvent = computePrincipalNames(e);
+    namesEvent = e;
   }
-  return names;
+  return namesOfEvent;
 }
 
 function computePrincipalNames(e: EngineEvent): string[] {
@@ -112,6 +114,18 @@ function prefilterFor(kind: string, query: string): Prefilter | undefined {
   return undefined;
 }
 
+/** The fifth `:`-separated part of an ARN (its account), as `arn.split(':')[4]` without the array per event. */
+function arnAccount(arn: string): string | undefined {
+  let start = 0;
+  for (let i = 0; i < 4; i++) {
+    const colon = arn.indexOf(':', start);
+    if (colon < 0) return undefined;
+    start = colon + 1;
+  }
+  const end = arn.indexOf(':', start);
+  return end < 0 ? arn.slice(start) : arn.slice(start, end);
+}
+
 /** Any string value anywhere inside (keys excluded), without serialising the whole object. */
 function someString(value: unknown, pred: (s: string) => boolean, depth = 0): boolean {
   if (typeof value === 'string') return pred(value);
@@ -152,7 +166,7 @@ function matcherNode(kind: string, query: string): CondNode {
         test: (_vs, e) => {
           const id = e.record.userIdentity;
           if (id?.accountId === query || e.record.recipientAccountId === query) return true;
-          if (id?.arn?.split(':')[4] === query) return true;
+          if (id?.arn && arnAccount(id.arn) === query) return true;
           const rp = e.record.requestParameters;
           return rp ? someString(rp, (v) => v.includes(query) && bounded.test(v)) : false;
         },
