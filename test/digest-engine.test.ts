@@ -119,6 +119,25 @@ describe('digest of a day', () => {
     expect(checkMessage(m)).toEqual([]);
   });
 
+  it('keeps a finding title with glob stars inside one bold run', () => {
+    const d = buildDigest(day, {
+      date: '2023-07-10',
+      timeZone: 'UTC',
+      baseline: emptyFacts(),
+      baselineDays: 0,
+    });
+    const top = d.topFindings[0]!;
+    const title = 'CloudGrappler indicator: (GetSecretValue.*exec-env*CloudShell)';
+    const withGlob = { ...d, topFindings: [{ ...top, finding: { ...top.finding, title } }] };
+    const m = buildDigestMessage(withGlob, {
+      sessionRef: () => 'ref',
+      sourceLabel: 'local CloudTrail files',
+    });
+    const line = JSON.stringify(m.blocks).match(/\*CloudGrappler indicator[^"]*/)?.[0] ?? '';
+    expect(line).toContain('*CloudGrappler indicator: (GetSecretValue.∗exec-env∗CloudShell)*');
+    expect(checkMessage(m)).toEqual([]);
+  });
+
   it('has the JSON contract of `cartographer digest --format json`', () => {
     const d = buildDigest(day, {
       date: '2023-07-10',

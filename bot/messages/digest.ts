@@ -9,7 +9,7 @@ import { worstSeverity } from '../../engine/digest/build.ts';
 import { FACT_KINDS, type FactKind } from '../../engine/digest/facts.ts';
 import { SEVERITIES } from '../../engine/model.ts';
 import { context, section } from './chunk.ts';
-import { clip, clock, code, esc, plural, SEVERITY_ICON } from './format.ts';
+import { bold, clip, clock, code, esc, plural, SEVERITY_ICON } from './format.ts';
 import { button } from './headline.ts';
 import type { Block, SlackMessage } from './limits.ts';
 
@@ -135,7 +135,7 @@ function newLine(d: Digest): string {
 function findingLine(t: TopFinding): string {
   const f = t.finding;
   return clip(
-    `${SEVERITY_ICON[f.severity] ?? ''} *${esc(clip(f.title, 150))}* · ${f.severity}\n${esc(clip(shortPrincipal(t.principal), 100))} · ${clock(f.time)} UTC${f.tactics.length ? ` · ${esc(f.tactics.slice(0, 2).join(', '))}` : ''}`,
+    `${SEVERITY_ICON[f.severity] ?? ''} ${bold(f.title, 150)} · ${f.severity}\n${esc(clip(shortPrincipal(t.principal), 100))} · ${clock(f.time)} UTC${f.tactics.length ? ` · ${esc(f.tactics.slice(0, 2).join(', '))}` : ''}`,
     2900,
   );
 }
