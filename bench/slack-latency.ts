@@ -9,7 +9,7 @@
  *   1. command → summary: `/cartographer session <key>` for the 10,000-event session, timed from sending the
  *      signed command to the moment the parent summary (the header message) lands in the channel; median of
  *      three runs after one warm-up lookup (which loads the rules; its time is reported as the cold start).
- *   2. a burst of 200 concurrent slash commands (an analyst mix: 1 in 5 a lookup of a user's sessions, the
+ *   2. two bursts of 200 concurrent slash commands (an analyst mix: 1 in 5 a lookup of a user's sessions, the
  *      rest help and a mistyped command), each timed from sending to its HTTP answer, which is Slack's
  *      acknowledgement: every one must be answered 200, p99 under 100 ms. The burst's commands then run to
  *      completion (one audit line each, read from the bot's log) before the bot is stopped.
@@ -157,6 +157,63 @@ async function commandToSummary(text: string): Promise<number> {
   return ms;
 }
 
+interface BurstResult {
+  acked: number;
+  p50: number;
+  p99: number;
+  max: number;
+  ackedAllMs: number;
+  doneMs: number;
+  botCpuMs?: number;
+  loadAverage: number;
+  outcomes: Record<string, number>;
+  failures: { status: number; ms: number; error?: string }[];
+}
+
+/** Sends every command at once; each is timed to its HTTP answer. Waits for all to finish (audit lines). */
+async function burst(texts: string[]): Promise<BurstResult> {
+  const auditsBefore = bot.audits.length;
+  const loadAverage = loadavg()[0]!;
+  const cpuBefore = cpuMs(bot.child.pid);
+  const started = performance.now();
+  const results = await Promise.all(
+    texts.map(async (text) => {
+      const sent = performance.now();
+      try {
+        const res = await standin.sendSlashCommand(text);
+        return { status: res.status, ms: performance.now() - sent };
+      } catch (err) {
+        return { status: 0, ms: performance.now() - sent, error: (err as Error).message };
+      }
+    }),
+  );
+  const ackedAllMs = performance.now() - started;
+  const cpuAfter = cpuMs(bot.child.pid);
+  await until(
+    'every command of the burst to finish',
+    () => bot.audits.length - auditsBefore >= texts.length,
+    300_000,
+  );
+  const outcomes: Record<string, number> = {};
+  for (const a of bot.audits.slice(auditsBefore))
+    outcomes[String(a.outcome)] = (outcomes[String(a.outcome)] ?? 0) + 1;
+  const lat = results.map((r) => r.ms).sort((a, b) => a - b);
+  return {
+    acked: results.filter((r) => r.status === 200).length,
+    p50: percentile(lat, 50),
+    p99: percentile(lat, 99),
+    max: lat.at(-1)!,
+    ackedAllMs,
+    doneMs: performance.now() - started,
+    // The bot's own CPU time while the burst was being acknowledged (background work included): what the
+    // latency would be bounded by on an idle machine, whatever else shares the cores.
+    ...(cpuBefore !== undefined && cpuAfter !== undefined ? { botCpuMs: cpuAfter - cpuBefore } : {}),
+    loadAverage,
+    outcomes,
+    failures: results.filter((r) => r.status !== 200),
+  };
+}
+
 try {
   const cold = await commandToSummary(`user ${users[0]}`);
   const runs: number[] = [];
@@ -175,52 +232,24 @@ try {
   const texts = Array.from({ length: BURST }, (_, i) =>
     i % 5 === 0 ? `user ${users[(i / 5) % users.length]}` : i % 10 === 3 ? 'sesion typo' : 'help',
   );
-  const auditsBefore = bot.audits.length;
-  const loadBefore = loadavg()[0]!;
-  const cpuBefore = cpuMs(bot.child.pid);
-  const burstStarted = performance.now();
-  const results = await Promise.all(
-    texts.map(async (text) => {
-      const started = performance.now();
-      try {
-        const res = await standin.sendSlashCommand(text);
-        return { status: res.status, ms: performance.now() - started };
-      } catch (err) {
-        return { status: 0, ms: performance.now() - started, error: (err as Error).message };
-      }
-    }),
-  );
-  const burstAckedMs = performance.now() - burstStarted;
-  const cpuAfter = cpuMs(bot.child.pid);
-  // The bot's own CPU time while the burst was being acknowledged (background work included): what the
-  // latency would be bounded by on an idle machine, whatever else shares the cores.
-  const botCpuMs = cpuBefore !== undefined && cpuAfter !== undefined ? cpuAfter - cpuBefore : undefined;
-  await until(
-    'every command of the burst to finish',
-    () => bot.audits.length - auditsBefore >= BURST,
-    300_000,
-  );
-  const burstDoneMs = performance.now() - burstStarted;
-  const outcomes: Record<string, number> = {};
-  for (const a of bot.audits.slice(auditsBefore))
-    outcomes[String(a.outcome)] = (outcomes[String(a.outcome)] ?? 0) + 1;
-
-  const acked = results.filter((r) => r.status === 200).length;
-  const lat = results.map((r) => r.ms).sort((a, b) => a - b);
-  const p50 = percentile(lat, 50);
-  const p99 = percentile(lat, 99);
+  // Two bursts: the first meets code paths the lookups above did not warm (help, usage replies); the
+  // second, once the first has finished, is the bot in its steady state.
+  const first = await burst(texts);
+  const second = await burst(texts);
+  const acked = first.acked + second.acked;
+  const worst = first.p99 >= second.p99 ? first : second;
   const rows = [
     {
-      metric: `Slack: ${BURST} concurrent commands acknowledged`,
-      value: `${acked}/${BURST} (HTTP 200), all in ${burstAckedMs.toFixed(0)} ms`,
-      target: `${BURST}/${BURST}`,
-      met: acked === BURST,
+      metric: `Slack: ${BURST} concurrent commands acknowledged (×2 bursts)`,
+      value: `${acked}/${2 * BURST} (HTTP 200); each burst answered in ${first.ackedAllMs.toFixed(0)} / ${second.ackedAllMs.toFixed(0)} ms`,
+      target: `${2 * BURST}/${2 * BURST}`,
+      met: acked === 2 * BURST,
     },
     {
-      metric: 'Slack: acknowledgement p50 / p99',
-      value: `${p50.toFixed(0)} ms / ${p99.toFixed(0)} ms (max ${lat.at(-1)!.toFixed(0)}; bot CPU ${botCpuMs ?? '?'} ms for the burst, load ${loadBefore.toFixed(1)})`,
+      metric: 'Slack: acknowledgement p50 / p99 (1st, 2nd burst)',
+      value: `${first.p50.toFixed(0)} / ${first.p99.toFixed(0)} ms, ${second.p50.toFixed(0)} / ${second.p99.toFixed(0)} ms (bot CPU ${first.botCpuMs ?? '?'} / ${second.botCpuMs ?? '?'} ms per burst, load ${first.loadAverage.toFixed(1)})`,
       target: 'p99 < 100 ms',
-      met: p99 < 100,
+      met: worst.p99 < 100,
     },
     {
       metric: `Slack: command → summary, ${LONG_SESSION.toLocaleString('en-US')}-event session`,
@@ -237,13 +266,7 @@ try {
       summaryRunsMs: runs,
       summaryRunsBotCpuMs: runsCpu,
       coldStartMs: cold,
-      ackMs: { p50, p99, max: lat.at(-1), min: lat[0] },
-      burstAckedMs,
-      burstDoneMs,
-      botCpuMs,
-      loadAverage: loadBefore,
-      outcomes,
-      failures: results.filter((r) => r.status !== 200),
+      bursts: [first, second],
     })}\n`,
   );
 } finally {
