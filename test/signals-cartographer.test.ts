@@ -128,6 +128,10 @@ describe('signal engine vs Cloud Console Cartographer sessions', async () => {
     expect(total).toBeGreaterThanOrEqual(FLOOR);
     // Every miss must be explained: today each one is a same-second tie-break where Cartographer's random
     // eventID order and our specificity rule pick different pages. A miss from a rule shows up here.
-    expect(misses.filter((m) => !m.tieBreakOnly).map((m) => `${m.session} ${m.id} ${m.firstEventTime}: ${m.cause}`)).toEqual([]);
+    expect(
+      misses
+        .filter((m) => !m.tieBreakOnly)
+        .map((m) => `${m.session} ${m.id} ${m.firstEventTime}: ${m.cause}`),
+    ).toEqual([]);
   });
 });
