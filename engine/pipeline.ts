@@ -179,6 +179,9 @@ function finish(
   const unmapped: SignalMapping = { signals: [], unmappedEventIds: events.map((e) => e.id) };
   const mapper = stages.signalMapper;
   const mapping = mapper ? guard('signal mapping', unmapped, () => mapper.map(ctx, events)) : unmapped;
+  if (enricher?.annotateSignals && mapping.signals.length > 0) {
+    guard('signal enrichment', undefined, () => enricher.annotateSignals?.(mapping.signals, events));
+  }
   const detector = stages.detector;
   const findings = detector
     ? guard('detection', [], () => detector.detect(ctx, events, mapping.signals))

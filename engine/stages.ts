@@ -31,6 +31,11 @@ export interface Enricher {
   enrich(event: EngineEvent): void;
   /** Facts about the tables used (e.g. iam-data version), printed in JSON output. */
   readonly info: Record<string, string>;
+  /**
+   * Adds the facts of each signal's member events to the signal (`details.enrichment`), after mapping,
+   * so an action reads "Permissions management, T1098" without the reader opening its events.
+   */
+  annotateSignals?(signals: readonly Signal[], events: readonly EngineEvent[]): void;
 }
 
 export interface SignalMapping {

@@ -21,6 +21,7 @@ import { createMitreMapper } from './mitre.ts';
 import { analyzePolicyEvent, type PolicyContext } from './policy.ts';
 import { createRiskClassifier } from './risk.ts';
 import { createSourceClassifier } from './source-kind.ts';
+import { attachSignalEnrichment } from './summary.ts';
 import { loadEnrichmentTables } from './tables.ts';
 import { createUserAgentClassifier } from './user-agent.ts';
 
@@ -119,6 +120,9 @@ export async function createEnricher(options: EnricherOptions = {}): Promise<Enr
     },
     observe(event) {
       lineage.observe(event);
+    },
+    annotateSignals(signals, events) {
+      attachSignalEnrichment(signals, events);
     },
     enrich(event: EngineEvent) {
       const r = event.record;

@@ -4,7 +4,16 @@ import { describe, expect, it } from 'vitest';
 
 const ROOT = join(import.meta.dirname, '..');
 
+interface JsonSignal {
+  id: string;
+  eventIds: string[];
+  details: {
+    enrichment?: { accessLevels: Record<string, number>; riskCategories: string[]; mitre: { id: string }[] };
+  };
+}
+
 interface JsonEvent {
+  id: string;
   eventName: string;
   enrichment?: { accessLevel?: string; riskCategories: string[]; mitre: { id: string; name: string }[] };
 }
@@ -21,7 +30,7 @@ describe('cartographer summarize --format json on the bundled demo', () => {
       },
     );
     const doc = JSON.parse(out) as {
-      sessions: { events?: JsonEvent[] }[];
+      sessions: { events?: JsonEvent[]; signals: JsonSignal[] }[];
       meta: { enrichment: Record<string, string> };
     };
     expect(doc.meta.enrichment.iamDataVersion).toMatch(/^\d+\.\d+\.\d+$/);
@@ -36,5 +45,16 @@ describe('cartographer summarize --format json on the bundled demo', () => {
     const attach = events.find((e) => e.eventName === 'AttachUserPolicy')!;
     expect(attach.enrichment!.riskCategories).toContain('privilege-escalation');
     expect(attach.enrichment!.accessLevel).toBe('Permissions management');
+
+    // Signals carry the facts of their member events.
+    const signals = doc.sessions.flatMap((s) => s.signals);
+    expect(signals.length).toBeGreaterThan(0);
+    for (const signal of signals) {
+      const levels = signal.details.enrichment?.accessLevels ?? {};
+      const counted = Object.values(levels).reduce((a, b) => a + b, 0);
+      expect(counted, signal.id).toBeLessThanOrEqual(signal.eventIds.length);
+    }
+    const stopSignal = signals.find((s) => s.eventIds.includes(stop.id));
+    expect(stopSignal?.details.enrichment?.mitre.map((t) => t.id)).toContain('T1562.008');
   });
 });
