@@ -1,5 +1,4 @@
-import { createReadStream } from 'node:fs';
-import { type FileHandle, open } from 'node:fs/promises';
+import { closeSync, createReadStream, fstatSync, openSync, readSync } from 'node:fs';
 import { pipeline, Readable } from 'node:stream';
 import { createGunzip, gunzipSync } from 'node:zlib';
 import type { Origin } from '../record.ts';
@@ -28,7 +27,7 @@ export async function* readInput(
   const file = path;
   yield { kind: 'file', origin: { file } };
   if (path !== '-') {
-    const whole = await (preloaded ?? readSmallFile(path));
+    const whole = preloaded ? await preloaded : readSmallFileSync(path);
     if (whole !== undefined) {
       yield* wholeText(whole, file);
       return;
@@ -96,14 +95,18 @@ export async function* readInput(
  * The common case, a delivery file of some kilobytes, without stream machinery (which costs more than
  * parsing such a file). Undefined whenever anything is unusual (large, unreadable, corrupt gzip): the
  * streaming path then reads it and reports precisely what is wrong and where.
+ *
+ * Synchronous on purpose: for a file of some kilobytes in the page cache, the promise API's FileHandle,
+ * four thread-pool round trips and their promises cost about three times the read itself (measured on the
+ * 100k bench corpus: 80–100 µs per file against 30 µs), and the caller parses the text synchronously anyway.
  */
-export async function readSmallFile(path: string): Promise<string | undefined> {
-  let handle: FileHandle | undefined;
+export function readSmallFileSync(path: string): string | undefined {
+  let fd: number | undefined;
   try {
-    handle = await open(path, 'r');
-    const info = await handle.stat();
+    fd = openSync(path, 'r');
+    const info = fstatSync(fd);
     if (!info.isFile() || info.size > WHOLE_TEXT_LIMIT) return undefined;
-    const bytes = await handle.readFile();
+    const bytes = readAll(fd, info.size);
     if (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) {
       return gunzipSync(bytes, { maxOutputLength: WHOLE_TEXT_LIMIT }).toString('utf8');
     }
@@ -111,8 +114,36 @@ export async function readSmallFile(path: string): Promise<string | undefined> {
   } catch {
     return undefined;
   } finally {
-    await handle?.close();
+    if (fd !== undefined) closeSync(fd);
   }
+}
+
+/** The promise form of readSmallFileSync, for callers that want one. */
+export async function readSmallFile(path: string): Promise<string | undefined> {
+  return readSmallFileSync(path);
+}
+
+/** Reads to the end, even if the file grew since fstat (a file still being written). */
+function readAll(fd: number, size: number): Buffer {
+  let buf = Buffer.allocUnsafe(Math.max(size, 1) + 1);
+  let length = 0;
+  while (true) {
+    if (length === buf.length) {
+      if (length > WHOLE_TEXT_LIMIT) throw new Error('too large');
+      const bigger = Buffer.allocUnsafe(buf.length * 2);
+      buf.copy(bigger, 0, 0, length);
+      buf = bigger;
+    }
+    const n = readSync(fd, buf, length, buf.length - length, null);
+    if (n === 0) return buf.subarray(0, length);
+    length += n;
+  }
+}
+
+/** A small file read whole: its `file` item, then its records (or rejected pieces), as readInput gives them. */
+export function* wholeFileItems(text: string, file: string): Generator<SourceItem> {
+  yield { kind: 'file', origin: { file } };
+  yield* wholeText(text, file);
 }
 
 /** One JSON.parse for the whole text; when that fails, the splitter finds out which parts are bad. */

@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { walkDirectory } from '../ingest/file-walk.ts';
 import { compileQuery } from '../ingest/query-filter.ts';
-import { readInput, readSmallFile } from '../ingest/read-input.ts';
+import { readInput, readSmallFileSync, wholeFileItems } from '../ingest/read-input.ts';
 import type { ReadOptions, RecordSource, SourceItem, SourceQuery } from '../source.ts';
 
 /**
@@ -28,42 +28,52 @@ async function* readLocal(
   const max = query.maxEvents;
   let records = 0;
   let files = 0;
-  const entries = expandAll(paths);
-  let next = await entries.next();
-  let preload: { path: string; text: Promise<string | undefined> } | undefined;
-  while (!next.done) {
-    const file = next.value;
-    next = await entries.next();
+  let stop: SourceItem | undefined;
+  /** The item to pass on (undefined: filtered out); sets `stop` when reading must end after it. */
+  const admit = (item: SourceItem): SourceItem | undefined => {
+    if (options?.signal?.aborted) {
+      stop = { kind: 'truncated', reason: 'stopped: the read was cancelled' };
+      return undefined;
+    }
+    if (item.kind !== 'record') return item;
+    if (keep && !keep(item.record)) return undefined;
+    if (max !== undefined && records >= max) {
+      stop = { kind: 'truncated', reason: `stopped after ${max} events (event cap)` };
+      return undefined;
+    }
+    records++;
+    if (options?.onProgress && records % 10_000 === 0) {
+      options.onProgress({ message: `Reading local files: ${records} events, ${files} files`, records });
+    }
+    return item;
+  };
+  for await (const file of expandAll(paths)) {
     if (typeof file !== 'string') {
       yield file;
       continue;
     }
     files++;
-    const current = preload?.path === file ? preload.text : undefined;
-    // Start reading the next file now, so its I/O overlaps the parsing of this one.
-    const ahead = next.done ? undefined : next.value;
-    preload =
-      typeof ahead === 'string' && ahead !== '-' ? { path: ahead, text: readSmallFile(ahead) } : undefined;
-    for await (const item of readInput(file, stdin, current)) {
-      if (options?.signal?.aborted) {
-        yield { kind: 'truncated', reason: 'stopped: the read was cancelled' };
-        return;
-      }
-      if (item.kind === 'record') {
-        if (keep && !keep(item.record)) continue;
-        if (max !== undefined && records >= max) {
-          yield { kind: 'truncated', reason: `stopped after ${max} events (event cap)` };
+    // Small files (every CloudTrail delivery file) are read and parsed in one synchronous step, without
+    // an async generator per file; anything else goes through readInput's streaming path.
+    const whole = file === '-' ? undefined : readSmallFileSync(file);
+    if (whole !== undefined) {
+      for (const item of wholeFileItems(whole, file)) {
+        const out = admit(item);
+        if (stop) {
+          yield stop;
           return;
         }
-        records++;
-        if (options?.onProgress && records % 10_000 === 0) {
-          options.onProgress({
-            message: `Reading local files: ${records} events, ${files} files`,
-            records,
-          });
-        }
+        if (out) yield out;
       }
-      yield item;
+      continue;
+    }
+    for await (const item of readInput(file, stdin)) {
+      const out = admit(item);
+      if (stop) {
+        yield stop;
+        return;
+      }
+      if (out) yield out;
     }
   }
 }
