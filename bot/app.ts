@@ -1,5 +1,5 @@
 /**
- * The Slack app: Bolt with the HTTP receiver on `PORT` at `/slack/events` by default, Socket Mode
+ * The Slack app: Bolt with the fast-acknowledging HTTP receiver on `PORT` at `/slack/events` by default, Socket Mode
  * when SLACK_APP_TOKEN is set. Every command and click is acknowledged first (Slack's 3-second
  * window), then re-authorised, handled in the background and audited.
  */
@@ -43,6 +43,7 @@ import type { BenignModalMeta } from './messages/benign-modal.ts';
 import type { SlackMessage } from './messages/limits.ts';
 import { failureMessage, refusalMessage, usageMessage } from './messages/notices.ts';
 import { createPoster, prepare } from './poster.ts';
+import { FastAckReceiver } from './receiver/fast-ack-receiver.ts';
 import { type AttachedScheduler, attachScheduler } from './scheduler/attach.ts';
 import type { Clock } from './scheduler/clock.ts';
 import type { BotServices } from './services.ts';
@@ -98,21 +99,16 @@ export function createBot(options: BotOptions): Bot {
       })
     : new App({
         token: config.botToken,
-        signingSecret: config.signingSecret!,
-        endpoints: '/slack/events',
+        // Answers slash commands and clicks before Bolt runs (p99 acknowledgement under a burst);
+        // serves /slack/events and GET /healthz.
+        receiver: new FastAckReceiver({
+          signingSecret: config.signingSecret!,
+          path: '/slack/events',
+          logger: boltLogger(logger),
+        }),
         clientOptions,
         logger: boltLogger(logger),
         deferInitialization: true,
-        customRoutes: [
-          {
-            path: '/healthz',
-            method: ['GET'],
-            handler: (_req, res) => {
-              res.writeHead(200, { 'content-type': 'text/plain' });
-              res.end('ok\n');
-            },
-          },
-        ],
       });
   const authz = createAuthorizer(config, app.client);
   if (authz.open) {
