@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { parseEventTime } from './ingest/event-time.ts';
 import type { EngineEvent } from './model.ts';
 import type { CloudTrailRecord } from './record.ts';
 
@@ -8,7 +9,7 @@ import type { CloudTrailRecord } from './record.ts';
  * so the same record read twice gets the same id and is de-duplicated.
  */
 export function toEngineEvent(record: CloudTrailRecord, seq: number): EngineEvent {
-  return { record, time: Date.parse(record.eventTime), id: eventIdOf(record), seq };
+  return { record, time: parseEventTime(record.eventTime), id: eventIdOf(record), seq };
 }
 
 export function eventIdOf(record: CloudTrailRecord): string {

@@ -1,4 +1,5 @@
 import { type CloudTrailRecord, CloudTrailRecordSchema } from '../record.ts';
+import { parseEventTime } from './event-time.ts';
 
 /**
  * Turns one parsed JSON value into a CloudTrail record, or says why it cannot be one.
@@ -23,26 +24,19 @@ const OPTIONAL_STRINGS = [
   'sessionCredentialFromConsole',
   'vpcEndpointId',
 ] as const;
-const OPTIONAL_OBJECTS = ['requestParameters', 'responseElements', 'additionalEventData'] as const;
-const IDENTITY_STRINGS = [
-  'type',
-  'principalId',
-  'arn',
-  'accountId',
-  'accessKeyId',
-  'userName',
-  'invokedBy',
-  'identityProvider',
-] as const;
-const ISSUER_STRINGS = ['type', 'principalId', 'arn', 'accountId', 'userName'] as const;
 
 export function checkRecord(value: unknown): CheckResult {
   if (!isPlainObject(value)) {
     return { ok: false, reason: `not a CloudTrail record: expected an object, got ${describe(value)}` };
   }
-  normalise(value);
-  if (fastShapeOk(value)) {
-    if (!Number.isFinite(Date.parse(value.eventTime as string))) {
+  // Records needing no normalisation (every CloudTrail one) pass the fast check as they are.
+  let fastOk = fastShapeOk(value);
+  if (!fastOk) {
+    normalise(value);
+    fastOk = fastShapeOk(value);
+  }
+  if (fastOk) {
+    if (!Number.isFinite(parseEventTime(value.eventTime as string))) {
       return { ok: false, reason: `eventTime is not a valid time: ${JSON.stringify(value.eventTime)}` };
     }
     return { ok: true, record: value as CloudTrailRecord };
@@ -68,14 +62,31 @@ function normalise(r: Record<string, unknown>): void {
   for (const k of OPTIONAL_STRINGS) if (r[k] === null) delete r[k];
 }
 
+/**
+ * The fields the zod schema types, named one by one rather than looped over from a list: a named property
+ * read is an inline-cached load, a read by a key from an array is a generic lookup, and this runs once per
+ * record. The strings must stay in step with OPTIONAL_STRINGS (normalise) and the schema.
+ */
 function fastShapeOk(r: Record<string, unknown>): boolean {
   if (!nonEmptyString(r.eventTime) || !nonEmptyString(r.eventSource) || !nonEmptyString(r.eventName))
     return false;
-  for (const k of OPTIONAL_STRINGS) if (!optionalString(r[k])) return false;
-  for (const k of OPTIONAL_OBJECTS) {
-    const v = r[k];
-    if (v !== undefined && v !== null && !isPlainObject(v)) return false;
-  }
+  if (
+    !optionalString(r.eventVersion) ||
+    !optionalString(r.eventID) ||
+    !optionalString(r.eventType) ||
+    !optionalString(r.eventCategory) ||
+    !optionalString(r.awsRegion) ||
+    !optionalString(r.sourceIPAddress) ||
+    !optionalString(r.userAgent) ||
+    !optionalString(r.errorCode) ||
+    !optionalString(r.errorMessage) ||
+    !optionalString(r.recipientAccountId) ||
+    !optionalString(r.sessionCredentialFromConsole) ||
+    !optionalString(r.vpcEndpointId)
+  )
+    return false;
+  if (!optionalObject(r.requestParameters) || !optionalObject(r.responseElements)) return false;
+  if (!optionalObject(r.additionalEventData)) return false;
   if (r.readOnly !== undefined && typeof r.readOnly !== 'boolean') return false;
   if (r.managementEvent !== undefined && typeof r.managementEvent !== 'boolean') return false;
   if (r.resources !== undefined) {
@@ -85,7 +96,17 @@ function fastShapeOk(r: Record<string, unknown>): boolean {
   const u = r.userIdentity;
   if (u === undefined) return true;
   if (!isPlainObject(u)) return false;
-  for (const k of IDENTITY_STRINGS) if (!optionalString(u[k])) return false;
+  if (
+    !optionalString(u.type) ||
+    !optionalString(u.principalId) ||
+    !optionalString(u.arn) ||
+    !optionalString(u.accountId) ||
+    !optionalString(u.accessKeyId) ||
+    !optionalString(u.userName) ||
+    !optionalString(u.invokedBy) ||
+    !optionalString(u.identityProvider)
+  )
+    return false;
   const ctx = u.sessionContext;
   if (ctx === undefined) return true;
   if (!isPlainObject(ctx)) return false;
@@ -98,11 +119,21 @@ function fastShapeOk(r: Record<string, unknown>): boolean {
   const issuer = ctx.sessionIssuer;
   if (issuer !== undefined) {
     if (!isPlainObject(issuer)) return false;
-    for (const k of ISSUER_STRINGS) if (!optionalString(issuer[k])) return false;
+    if (
+      !optionalString(issuer.type) ||
+      !optionalString(issuer.principalId) ||
+      !optionalString(issuer.arn) ||
+      !optionalString(issuer.accountId) ||
+      !optionalString(issuer.userName)
+    )
+      return false;
   }
   return true;
 }
 
+function optionalObject(v: unknown): boolean {
+  return v === undefined || v === null || isPlainObject(v);
+}
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }

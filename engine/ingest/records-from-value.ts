@@ -12,7 +12,11 @@ type ItemOut = Extract<SourceItem, { kind: 'record' } | { kind: 'rejected' }>;
 export function* recordsFromValue(value: unknown, origin: Origin, depth = 0): Generator<ItemOut> {
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
-      yield* recordsFromValue(value[i], { ...origin, position: i + 1 }, depth + 1);
+      const element: unknown = value[i];
+      const at: Origin = { ...origin, position: i + 1 };
+      // A plain record (the usual element of `Records`) is checked here, without a generator of its own.
+      if (isPlainRecord(element, depth + 1)) yield checked(element, at);
+      else yield* recordsFromValue(element, at, depth + 1);
     }
     return;
   }
@@ -42,7 +46,20 @@ export function* recordsFromValue(value: unknown, origin: Origin, depth = 0): Ge
       return;
     }
   }
-  const checked = checkRecord(value);
-  if (checked.ok) yield { kind: 'record', record: checked.record, origin };
-  else yield { kind: 'rejected', origin, reason: checked.reason };
+  yield checked(value, origin);
+}
+
+/** An object recordsFromValue would not unwrap (no `Records`, `Events` or `CloudTrailEvent` to look into). */
+function isPlainRecord(v: unknown, depth: number): boolean {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  if (depth >= 3) return true;
+  const o = v as Record<string, unknown>;
+  return o.Records === undefined && o.Events === undefined && o.CloudTrailEvent === undefined;
+}
+
+function checked(value: unknown, origin: Origin): ItemOut {
+  const result = checkRecord(value);
+  return result.ok
+    ? { kind: 'record', record: result.record, origin }
+    : { kind: 'rejected', origin, reason: result.reason };
 }
