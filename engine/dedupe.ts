@@ -9,12 +9,12 @@ export class EventDeduper {
 
   /** True the first time an id is seen, false for every repeat. */
   firstSighting(id: string): boolean {
-    if (this.#seen.has(id)) {
-      this.#duplicates++;
-      return false;
-    }
+    // One hash lookup instead of has() then add(): the set grows exactly when the id is new.
+    const before = this.#seen.size;
     this.#seen.add(id);
-    return true;
+    if (this.#seen.size > before) return true;
+    this.#duplicates++;
+    return false;
   }
 
   get duplicates(): number {

@@ -1,6 +1,6 @@
 import type { EngineEvent, Principal, SessionKind } from '../model.ts';
 import type { SessionContext } from '../stages.ts';
-import { isServiceIdentity, isServiceSource, principalOf } from './session-key.ts';
+import { isServiceIdentity, isServiceSource, principalOf, principalScore } from './session-key.ts';
 
 /**
  * What a session knows about itself, accumulated event by event (so it can be kept even after the
@@ -44,14 +44,19 @@ export class SessionFacts {
     if (r.userAgent) this.userAgents.set(r.userAgent, (this.userAgents.get(r.userAgent) ?? 0) + 1);
     if (r.awsRegion) this.regions.add(r.awsRegion);
     if (u) {
-      // Keep the most complete description of who this is (sign-in events often lack the ARN).
-      const p = principalOf(u);
-      const score = Object.keys(p).length;
+      // Keep the most complete description of who this is (sign-in events often lack the ARN). Scored
+      // without building it: most events of a session describe the same principal again.
+      const score = principalScore(u);
+      let p: Principal | undefined;
       if (score > this.#principalScore) {
+        p = principalOf(u);
         this.principal = p;
         this.#principalScore = score;
       }
-      if (p.type || p.arn || p.userName) this.#anyIdentity = true;
+      if (!this.#anyIdentity) {
+        p ??= principalOf(u);
+        if (p.type || p.arn || p.userName) this.#anyIdentity = true;
+      }
     }
     const mfa = u?.sessionContext?.attributes?.mfaAuthenticated;
     if (mfa === 'true') this.#mfaYes = true;
@@ -62,9 +67,14 @@ export class SessionFacts {
       if (used === 'Yes') this.#mfaYes = true;
       else if (used === 'No' && r.eventName === 'ConsoleLogin') this.#mfaNo = true;
     }
-    if (r.sessionCredentialFromConsole === 'true' || isConsoleUserAgent(r.userAgent))
+    // Both flags only ever flip one way: once flipped, their (regex) tests are skipped.
+    if (
+      !this.#consoleEvidence &&
+      (r.sessionCredentialFromConsole === 'true' || isConsoleUserAgent(r.userAgent))
+    )
       this.#consoleEvidence = true;
-    if (!((u && isServiceIdentity(u)) || isServiceSource(r.sourceIPAddress))) this.#allFromServices = false;
+    if (this.#allFromServices && !((u && isServiceIdentity(u)) || isServiceSource(r.sourceIPAddress)))
+      this.#allFromServices = false;
   }
 
   get mfa(): boolean | undefined {

@@ -64,6 +64,25 @@ export function principalOf(u: UserIdentity | undefined): Principal {
   return p;
 }
 
+/**
+ * `Object.keys(principalOf(u)).length` without building the object: sessions keep the most complete
+ * principal seen and ask this for every event, but build one only when it beats the one they hold.
+ */
+export function principalScore(u: UserIdentity): number {
+  if (isServiceIdentity(u)) return 3;
+  const issuer = u.sessionContext?.sessionIssuer;
+  const ref = principalRef(u);
+  const arn = ref?.startsWith('arn:') ? ref : undefined;
+  let n = 0;
+  if (u.type) n++;
+  if (arn) n++;
+  if (u.userName ?? issuer?.userName) n++;
+  if (u.accountId ?? issuer?.accountId) n++;
+  if (u.principalId) n++;
+  if (issuer?.arn && issuer.arn !== arn) n++;
+  return n;
+}
+
 function hasIdentity(u: UserIdentity): boolean {
   return Boolean(u.type || u.arn || u.principalId || u.accessKeyId || u.userName || u.invokedBy);
 }
