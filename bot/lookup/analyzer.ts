@@ -13,6 +13,7 @@ import type {
   SourceQuery,
 } from '../../engine/source.ts';
 import type { PipelineStages } from '../../engine/stages.ts';
+import { createTimeSlicer } from './time-slice.ts';
 
 export interface AnalyzeRequest {
   source: SourceName;
@@ -71,8 +72,10 @@ export function createPipelineAnalyzer(options: {
       const keep = req.keep ?? 5;
       const sessions: SessionReport[] = [];
       const others: { key: string; risk?: number }[] = [];
+      const slicer = createTimeSlicer();
       for await (const s of analysis.sessions) {
         if (req.signal.aborted) break;
+        await slicer.maybeYield();
         sessions.push(s);
         if (sessions.length > keep) {
           sessions.sort(worstFirst);
@@ -100,7 +103,10 @@ async function* countingItems(
   req: AnalyzeRequest,
 ): AsyncGenerator<SourceItem> {
   let records = 0;
+  // Reading and parsing run in microtasks: give Slack's requests a turn every few milliseconds.
+  const slicer = createTimeSlicer();
   for await (const item of items) {
+    await slicer.maybeYield();
     if (req.signal.aborted) throw abortReason(req.signal);
     if (item.kind === 'record') {
       records++;
