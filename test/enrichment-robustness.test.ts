@@ -29,7 +29,11 @@ describe('enrichment on odd input', () => {
         'odd-policy',
       ),
       // Other tools' logs (e.g. Panther's test events) sometimes carry requestParameters as a string.
-      variant(base, { eventName: 'PutBucketPolicy', requestParameters: 'policy=*' as never }, 'params-string'),
+      variant(
+        base,
+        { eventName: 'PutBucketPolicy', requestParameters: 'policy=*' as never },
+        'params-string',
+      ),
     ];
     expect(() => observeAndEnrich(enricher, odd)).not.toThrow();
     for (const e of odd) expect(e.enrichment, e.id).toBeDefined();
