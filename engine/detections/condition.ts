@@ -134,11 +134,19 @@ export function compileMatch(match: MatchInput): CondNode {
 }
 
 function compileFieldTest(t: FieldTest, ctx: CompileContext = NO_CONTEXT): CondNode {
-  const fold = t.ignoreCase ? (s: string) => s.toLowerCase() : (s: string) => s;
-  const anyText = (pred: (s: string) => boolean) => (values: unknown[]) => {
-    for (const v of values) if (pred(fold(asText(v)))) return true;
-    return false;
-  };
+  const ignoreCase = t.ignoreCase === true;
+  const fold = ignoreCase ? (s: string) => s.toLowerCase() : (s: string) => s;
+  // Tests run for every candidate event of every rule: without ignoreCase, no identity call per value.
+  const anyText = (pred: (s: string) => boolean) =>
+    ignoreCase
+      ? (values: unknown[]) => {
+          for (const v of values) if (pred(asText(v).toLowerCase())) return true;
+          return false;
+        }
+      : (values: unknown[]) => {
+          for (const v of values) if (pred(asText(v))) return true;
+          return false;
+        };
   const list = (v: unknown) => [v].flat().map((x) => fold(String(x)));
   let test: (values: unknown[], event: EngineEvent) => boolean;
   let exact: string[] | undefined;
@@ -157,7 +165,10 @@ function compileFieldTest(t: FieldTest, ctx: CompileContext = NO_CONTEXT): CondN
     test = anyText((s) => needles.some((n) => s.endsWith(n)));
   } else if (t.regex !== undefined) {
     const re = fastRegexTest(new RegExp(t.regex as string, t.ignoreCase ? 'i' : ''));
-    test = (values) => values.some((v) => re(asText(v)));
+    test = (values) => {
+      for (const v of values) if (re(asText(v))) return true;
+      return false;
+    };
   } else if (t.cidr !== undefined) {
     const nets = [t.cidr as string | string[]].flat().map((c) => parseCidr(c)!);
     test = (values) => values.some((v) => typeof v === 'string' && nets.some((n) => cidrContains(n, v)));
@@ -215,7 +226,7 @@ function compileFieldTest(t: FieldTest, ctx: CompileContext = NO_CONTEXT): CondN
   return {
     kind: 'test',
     field: t.field,
-    test: (values, event) => test(values, event),
+    test,
     ...(exact ? { exact } : {}),
   };
 }
