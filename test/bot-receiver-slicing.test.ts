@@ -2,6 +2,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { createTimeSlicer } from '../bot/lookup/time-slice.ts';
+import { noteRequest, QUIET_AFTER_MS, requestsArriving } from '../bot/receiver/request-pressure.ts';
 
 /** CPU-bound work of about `ms` milliseconds (stands in for parsing a CloudTrail file). */
 function spin(ms: number): void {
@@ -67,5 +68,23 @@ describe('lookup time slicing', () => {
     // b had made progress before a finished (a did not run to the end first).
     expect(progress.indexOf('b')).toBeLessThan(progress.lastIndexOf('a'));
     expect(log).toHaveLength(2);
+  });
+
+  it('a request counts as arriving for a few milliseconds only', () => {
+    noteRequest(1000);
+    expect(requestsArriving(1000 + QUIET_AFTER_MS / 2)).toBe(true);
+    expect(requestsArriving(1000 + QUIET_AFTER_MS)).toBe(false);
+  });
+
+  it('lookups step aside for arriving requests, but a request stream that never stops cannot starve them', async () => {
+    // Requests "arrive" every millisecond for as long as the lookup runs.
+    const stream = setInterval(() => noteRequest(), 1);
+    try {
+      const log: string[] = [];
+      await busyLookup('starved?', 60, log);
+      expect(log).toEqual(['starved? done']);
+    } finally {
+      clearInterval(stream);
+    }
   });
 });

@@ -4,6 +4,7 @@
  */
 import type { RecordSource } from '../../engine/source.ts';
 import type { HelpExamples } from '../messages/help.ts';
+import { createTimeSlicer } from './time-slice.ts';
 
 const SAMPLE = 5000;
 
@@ -14,7 +15,10 @@ export async function collectExamples(source: RecordSource): Promise<HelpExample
   const bump = (m: Map<string, number>, k: string | undefined) => {
     if (k) m.set(k, (m.get(k) ?? 0) + 1);
   };
+  // The first `help` of a burst reads this sample: it takes turns like a lookup.
+  const slicer = createTimeSlicer();
   for await (const item of source.read({ maxEvents: SAMPLE })) {
+    await slicer.maybeYield();
     if (item.kind !== 'record') continue;
     const r = item.record;
     const id = r.userIdentity;

@@ -10,6 +10,8 @@
  * lookup loses almost nothing.
  */
 
+import { MAX_STEP_ASIDE_MS, QUIET_AFTER_MS, requestsArriving } from '../receiver/request-pressure.ts';
+
 /** Milliseconds of lookup work per event-loop iteration. */
 export const SLICE_MS = 2;
 
@@ -21,9 +23,23 @@ export interface TimeSlicer {
 const now = () => performance.now();
 const waiting: (() => void)[] = [];
 let turnScheduled = false;
+/** Since when the next turn has been held back for arriving Slack requests. */
+let steppingAsideSince: number | undefined;
 
 function grantNextTurn(): void {
   turnScheduled = false;
+  // While a burst of Slack requests is being acknowledged, lookups wait (a bounded moment).
+  // Once that moment is used up, turns go on as usual until the requests stop (no starvation).
+  const t = now();
+  if (!requestsArriving(t)) steppingAsideSince = undefined;
+  else {
+    steppingAsideSince ??= t;
+    if (t - steppingAsideSince < MAX_STEP_ASIDE_MS) {
+      turnScheduled = true;
+      setTimeout(grantNextTurn, QUIET_AFTER_MS);
+      return;
+    }
+  }
   waiting.shift()?.();
   // Queued from inside the check phase, the next grant runs on the next iteration, after its poll.
   if (waiting.length > 0) scheduleTurn();

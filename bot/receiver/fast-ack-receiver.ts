@@ -13,6 +13,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { parse as parseQuery } from 'node:querystring';
 import type { App, Receiver, ReceiverEvent } from '@slack/bolt';
+import { MAX_STEP_ASIDE_MS, noteRequest, QUIET_AFTER_MS, requestsArriving } from './request-pressure.ts';
 
 export interface FastAckReceiverOptions {
   signingSecret: string;
@@ -79,8 +80,8 @@ export class FastAckReceiver implements Receiver {
   private readonly bodyLimit: number;
   private readonly now: () => number;
   private readonly unhandledTimeoutMs: number;
-  /** Events acknowledged already, waiting for their turn in Bolt. */
-  private readonly deferred: ReceiverEvent[] = [];
+  /** Events acknowledged already, waiting for their turn in Bolt (with when they were queued). */
+  private readonly deferred: { event: ReceiverEvent; at: number }[] = [];
   private draining = false;
 
   constructor(private readonly options: FastAckReceiverOptions) {
@@ -122,6 +123,7 @@ export class FastAckReceiver implements Receiver {
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
+    noteRequest();
     const url = req.url ?? '/';
     const path = url.split('?')[0];
     if (path === '/healthz' && (req.method === 'GET' || req.method === 'HEAD')) {
@@ -249,9 +251,12 @@ export class FastAckReceiver implements Receiver {
     });
   }
 
-  /** Queues an acknowledged event; one is handed to Bolt per loop turn so requests are read in between. */
+  /**
+   * Queues an acknowledged event. One is handed to Bolt per loop turn, so requests are read in between;
+   * while requests keep arriving (a burst), Bolt waits a few milliseconds, at most MAX_STEP_ASIDE_MS.
+   */
   private defer(event: ReceiverEvent): void {
-    this.deferred.push(event);
+    this.deferred.push({ event, at: performance.now() });
     if (!this.draining) {
       this.draining = true;
       setImmediate(() => this.drainOne());
@@ -259,8 +264,13 @@ export class FastAckReceiver implements Receiver {
   }
 
   private drainOne(): void {
-    const event = this.deferred.shift();
-    if (event) this.dispatch(event, () => {});
+    const next = this.deferred[0];
+    if (next && requestsArriving() && performance.now() - next.at < MAX_STEP_ASIDE_MS) {
+      setTimeout(() => this.drainOne(), QUIET_AFTER_MS);
+      return;
+    }
+    this.deferred.shift();
+    if (next) this.dispatch(next.event, () => {});
     if (this.deferred.length > 0) setImmediate(() => this.drainOne());
     else this.draining = false;
   }
