@@ -386,6 +386,13 @@ export function createBot(options: BotOptions): Bot {
             : `could not reach Slack at ${config.slackApiUrl ?? 'https://slack.com/api/'} (check SLACK_API_URL and the network): ${errorSummary(err).message}`,
         );
       }
+      // Rule loading takes a few hundred ms of CPU: done before listening, no burst of commands meets it.
+      // A broken rule file is reported here and again by each lookup (which retries the load).
+      await analyzer
+        .warm?.()
+        .catch((err) =>
+          logger.warn({ err: errorSummary(err) }, 'loading the rules failed; lookups will retry'),
+        );
       await scheduled.start();
       prune();
       pruneTimer = setInterval(prune, 86_400_000).unref();

@@ -40,6 +40,8 @@ export interface SessionAnalyzer {
   analyze(request: AnalyzeRequest): Promise<AnalyzeResult>;
   /** Forget loaded rules (after an allow-list change) so the next lookup sees them. */
   reloadStages(): void;
+  /** Loads the rules now (at start, before requests arrive) instead of in the first lookup. */
+  warm?(): Promise<void>;
 }
 
 export type SourceProvider = (name: SourceName) => Promise<RecordSource>;
@@ -52,16 +54,22 @@ export function createPipelineAnalyzer(options: {
   stages: () => Promise<PipelineStages>;
 }): SessionAnalyzer {
   let stages: Promise<PipelineStages> | undefined;
+  const loadStages = () => {
+    stages ??= options.stages().catch((err) => {
+      stages = undefined; // a broken rule file must not poison every later lookup
+      throw err;
+    });
+    return stages;
+  };
   return {
     reloadStages() {
       stages = undefined;
     },
+    async warm() {
+      await loadStages();
+    },
     async analyze(req) {
-      stages ??= options.stages().catch((err) => {
-        stages = undefined; // a broken rule file must not poison every later lookup
-        throw err;
-      });
-      const [source, loaded] = await Promise.all([options.sources(req.source), stages]);
+      const [source, loaded] = await Promise.all([options.sources(req.source), loadStages()]);
       const items = countingItems(
         source.read(req.query, { signal: req.signal, onProgress: req.onProgress }),
         req,
