@@ -7,13 +7,8 @@ import { dayBounds, dayOf, isValidTimeZone } from '../../engine/digest/day.ts';
 import { FACT_KINDS } from '../../engine/digest/facts.ts';
 import { produceDigest } from '../../engine/digest/produce.ts';
 import { SEVERITIES } from '../../engine/model.ts';
-import {
-  InputError,
-  resolveSource,
-  sourceOptionSpec,
-  sourceOptionsUsage,
-  UsageError,
-} from '../source-options.ts';
+import { commandErrors, parseFormat } from '../command-support.ts';
+import { sourceOptionSpec, sourceOptionsUsage } from '../source-options.ts';
 
 export const usage = `usage: cartographer digest [files|directories…] [options]
 
@@ -42,9 +37,8 @@ export async function run(argv: string[]): Promise<number> {
     process.stdout.write(`${usage}\n`);
     return 0;
   }
-  const format = values.format ?? 'text';
-  if (format !== 'text' && format !== 'json')
-    return usageError(`--format must be text or json (got '${format}')`);
+  const format = parseFormat(values.format);
+  if (typeof format === 'object') return usageError(format.error);
   const timeZone = values.timezone ?? (process.env.CARTOGRAPHER_TIMEZONE || 'UTC');
   if (!isValidTimeZone(timeZone)) return usageError(`--timezone '${timeZone}' is not an IANA time zone`);
   if (values.date !== undefined) {
@@ -63,18 +57,8 @@ export async function run(argv: string[]): Promise<number> {
   if (values.since !== undefined || values.until !== undefined) {
     return usageError('--since/--until do not apply: a digest covers one day, choose it with --date');
   }
-  let resolved: Awaited<ReturnType<typeof resolveSource>>;
-  try {
-    resolved = await resolveSource(values, positionals.length ? positionals : defaultPaths());
-  } catch (e) {
-    if (e instanceof UsageError || (e as Error).name === 'ConfigError')
-      return usageError((e as Error).message);
-    if (e instanceof InputError) {
-      process.stderr.write(`cartographer digest: ${(e as Error).message}\n`);
-      return 1;
-    }
-    throw e;
-  }
+  const resolved = await errors.resolve(values, positionals.length ? positionals : defaultPaths());
+  if (typeof resolved === 'number') return resolved;
   const stages = await loadScanStages();
   const produced = await produceDigest(resolved.source, stages, {
     ...(values.date ? { date: values.date } : {}),
@@ -161,7 +145,5 @@ function parse(argv: string[]) {
   });
 }
 
-function usageError(message: string): number {
-  process.stderr.write(`cartographer digest: ${message}\n\n${usage}\n`);
-  return 2;
-}
+const errors = commandErrors('digest', usage);
+const usageError = errors.usageError;

@@ -5,13 +5,8 @@
 import { parseArgs } from 'node:util';
 import { type Finding, SEVERITIES, type Severity } from '../../engine/model.ts';
 import { analyze } from '../../engine/pipeline.ts';
-import {
-  InputError,
-  resolveSource,
-  sourceOptionSpec,
-  sourceOptionsUsage,
-  UsageError,
-} from '../source-options.ts';
+import { commandErrors, parseFormat, parseIdleGap } from '../command-support.ts';
+import { sourceOptionSpec, sourceOptionsUsage } from '../source-options.ts';
 import { loadDefaultStages } from '../stages.ts';
 
 export const usage = `usage: cartographer scan <files|directories|-> [options]
@@ -49,30 +44,17 @@ export async function run(argv: string[]): Promise<number> {
     process.stdout.write(`${usage}\n`);
     return 0;
   }
-  const format = values.format ?? 'text';
-  if (format !== 'text' && format !== 'json')
-    return usageError(`--format must be text or json (got '${format}')`);
+  const format = parseFormat(values.format);
+  if (typeof format === 'object') return usageError(format.error);
   const minSeverity = (values['min-severity'] ?? 'low') as Severity;
   if (!SEVERITIES.includes(minSeverity)) {
     return usageError(`--min-severity must be one of ${SEVERITIES.join(', ')} (got '${minSeverity}')`);
   }
-  const idleGapMinutes = values['idle-gap'] === undefined ? 30 : Number(values['idle-gap']);
-  if (!Number.isFinite(idleGapMinutes) || idleGapMinutes <= 0) {
-    return usageError(`--idle-gap must be a positive number of minutes (got '${values['idle-gap']}')`);
-  }
+  const idleGapMinutes = parseIdleGap(values['idle-gap']);
+  if (typeof idleGapMinutes === 'object') return usageError(idleGapMinutes.error);
 
-  let resolved: Awaited<ReturnType<typeof resolveSource>>;
-  try {
-    resolved = await resolveSource(values, positionals);
-  } catch (e) {
-    if (e instanceof UsageError || (e as Error).name === 'ConfigError')
-      return usageError((e as Error).message);
-    if (e instanceof InputError) {
-      process.stderr.write(`cartographer scan: ${(e as Error).message}\n`);
-      return 1;
-    }
-    throw e;
-  }
+  const resolved = await errors.resolve(values, positionals);
+  if (typeof resolved === 'number') return resolved;
   // Detections are the point of this command: a broken rule file is an error, not a silent empty result.
   const stages = await loadDefaultStages();
   if (!stages.detector) {
@@ -174,7 +156,5 @@ function parse(argv: string[]) {
   });
 }
 
-function usageError(message: string): number {
-  process.stderr.write(`cartographer scan: ${message}\n\n${usage}\n`);
-  return 2;
-}
+const errors = commandErrors('scan', usage);
+const usageError = errors.usageError;

@@ -1,15 +1,10 @@
 import { parseArgs } from 'node:util';
 import { analyze } from '../../engine/pipeline.ts';
 import type { PipelineStages } from '../../engine/stages.ts';
+import { commandErrors, parseFormat, parseIdleGap } from '../command-support.ts';
 import { JsonDocumentWriter, streamWriter } from '../format/session-json.ts';
 import { formatInputsText, formatSessionText } from '../format/session-text.ts';
-import {
-  InputError,
-  resolveSource,
-  sourceOptionSpec,
-  sourceOptionsUsage,
-  UsageError,
-} from '../source-options.ts';
+import { sourceOptionSpec, sourceOptionsUsage } from '../source-options.ts';
 import { loadDefaultStages } from '../stages.ts';
 
 export const usage = `usage: cartographer summarize <files|directories|-> [options]
@@ -40,29 +35,13 @@ export async function run(argv: string[]): Promise<number> {
     process.stdout.write(`${usage}\n`);
     return 0;
   }
-  const format = values.format ?? 'text';
-  if (format !== 'text' && format !== 'json')
-    return usageError(`--format must be text or json (got '${format}')`);
-  let idleGapMinutes = 30;
-  if (values['idle-gap'] !== undefined) {
-    idleGapMinutes = Number(values['idle-gap']);
-    if (!Number.isFinite(idleGapMinutes) || idleGapMinutes <= 0) {
-      return usageError(`--idle-gap must be a positive number of minutes (got '${values['idle-gap']}')`);
-    }
-  }
+  const format = parseFormat(values.format);
+  if (typeof format === 'object') return usageError(format.error);
+  const idleGapMinutes = parseIdleGap(values['idle-gap']);
+  if (typeof idleGapMinutes === 'object') return usageError(idleGapMinutes.error);
 
-  let resolved: Awaited<ReturnType<typeof resolveSource>>;
-  try {
-    resolved = await resolveSource(values, positionals);
-  } catch (e) {
-    if (e instanceof UsageError || (e as Error).name === 'ConfigError')
-      return usageError((e as Error).message);
-    if (e instanceof InputError) {
-      process.stderr.write(`cartographer summarize: ${(e as Error).message}\n`);
-      return 1;
-    }
-    throw e;
-  }
+  const resolved = await errors.resolve(values, positionals);
+  if (typeof resolved === 'number') return resolved;
 
   const stages = await loadStages();
   const withEvents = format === 'json' && !values['no-events'];
@@ -136,7 +115,5 @@ async function loadStages(): Promise<PipelineStages> {
   }
 }
 
-function usageError(message: string): number {
-  process.stderr.write(`cartographer summarize: ${message}\n\n${usage}\n`);
-  return 2;
-}
+const errors = commandErrors('summarize', usage);
+const usageError = errors.usageError;

@@ -1,0 +1,58 @@
+/**
+ * What the analysis commands (summarize, scan, digest) share: how a bad argument or an unreadable input
+ * ends (usage on stderr and exit 2, or the path named and exit 1), and the options they all parse.
+ */
+import {
+  InputError,
+  type ResolvedSource,
+  resolveSource,
+  type SourceOptionValues,
+  UsageError,
+} from './source-options.ts';
+
+export interface CommandErrors {
+  /** Prints `cartographer <name>: <message>` and the usage; returns exit code 2. */
+  usageError(message: string): number;
+  /** The source for these options and paths, or the exit code to return (2 bad arguments, 1 unreadable input). */
+  resolve(values: SourceOptionValues, paths: string[]): Promise<ResolvedSource | number>;
+}
+
+export function commandErrors(name: string, usage: string): CommandErrors {
+  const usageError = (message: string): number => {
+    process.stderr.write(`cartographer ${name}: ${message}\n\n${usage}\n`);
+    return 2;
+  };
+  return {
+    usageError,
+    async resolve(values, paths) {
+      try {
+        return await resolveSource(values, paths);
+      } catch (e) {
+        if (e instanceof UsageError || (e as Error).name === 'ConfigError')
+          return usageError((e as Error).message);
+        if (e instanceof InputError) {
+          process.stderr.write(`cartographer ${name}: ${(e as Error).message}\n`);
+          return 1;
+        }
+        throw e;
+      }
+    },
+  };
+}
+
+/** `--format text|json`; the error message when it is neither. */
+export function parseFormat(raw: string | undefined): 'text' | 'json' | { error: string } {
+  const format = raw ?? 'text';
+  return format === 'text' || format === 'json'
+    ? format
+    : { error: `--format must be text or json (got '${format}')` };
+}
+
+/** `--idle-gap MINUTES` (default 30); the error message when it is not a positive number. */
+export function parseIdleGap(raw: string | undefined): number | { error: string } {
+  if (raw === undefined) return 30;
+  const minutes = Number(raw);
+  return Number.isFinite(minutes) && minutes > 0
+    ? minutes
+    : { error: `--idle-gap must be a positive number of minutes (got '${raw}')` };
+}
