@@ -13,19 +13,15 @@
  * `catchupMaxMs` and says so in the channel.
  */
 import { randomBytes } from 'node:crypto';
-import type { Logger } from 'pino';
-import type { SchedulerState } from '../../adapters/state/scheduler-state.ts';
-import type { BotStore } from '../../adapters/store/bot-store.ts';
 import type { Finding, Severity } from '../../engine/model.ts';
 import { analyze, type SessionReport } from '../../engine/pipeline.ts';
 import type { CloudTrailRecord } from '../../engine/record.ts';
-import type { RecordSource, SourceName } from '../../engine/source.ts';
+import type { RecordSource } from '../../engine/source.ts';
 import type { PipelineStages } from '../../engine/stages.ts';
 import { type AlertInput, buildAlert, buildAlertRepeat, buildCatchUpNote } from '../messages/alert.ts';
 import { duration, utc } from '../messages/format.ts';
 import { alertKey, resourceOf, threadKey } from './alert-key.ts';
-import type { Clock } from './clock.ts';
-import type { SchedulerConfig } from './config.ts';
+import type { SchedulerDeps } from './deps.ts';
 import { type ScanScope, scanItems, scanScopes } from './scan-source.ts';
 import type { OutboxPoster } from './slack-outbox.ts';
 
@@ -36,18 +32,7 @@ const CONTEXT_MS = 30 * 60_000;
 const RECONCILE_SLACK_MS = 5 * 60_000;
 const LEDGER_SPARE_MS = 7 * 86_400_000;
 
-export interface AlertScanDeps {
-  config: SchedulerConfig;
-  clock: Clock;
-  state: SchedulerState;
-  sourceName: SourceName;
-  source: () => Promise<RecordSource>;
-  stages: () => Promise<PipelineStages>;
-  outbox: OutboxPoster;
-  /** Where the evidence behind "Show raw events" is kept (the bot's store); no button without it. */
-  store?: BotStore;
-  logger: Logger;
-}
+export type AlertScanDeps = SchedulerDeps;
 
 export interface ScanResult {
   scopes: number;

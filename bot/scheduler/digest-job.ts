@@ -5,19 +5,13 @@
  * post where they were asked for. Either way the day's facts join the baseline afterwards.
  */
 import { randomBytes } from 'node:crypto';
-import type { Logger } from 'pino';
-import type { SchedulerState } from '../../adapters/state/scheduler-state.ts';
-import type { BotStore } from '../../adapters/store/bot-store.ts';
 import { dayOf, previousDay } from '../../engine/digest/day.ts';
 import { type ProducedDigest, produceDigest } from '../../engine/digest/produce.ts';
-import type { RecordSource, SourceName } from '../../engine/source.ts';
-import type { PipelineStages } from '../../engine/stages.ts';
+import type { SourceName } from '../../engine/source.ts';
 import { buildDigestMessage } from '../messages/digest.ts';
 import type { SlackMessage } from '../messages/limits.ts';
-import type { Clock } from './clock.ts';
-import type { SchedulerConfig } from './config.ts';
+import type { SchedulerDeps } from './deps.ts';
 import { readForScan } from './scan-source.ts';
-import type { OutboxPoster } from './slack-outbox.ts';
 
 export const SOURCE_LABEL: Record<SourceName, string> = {
   local: 'local CloudTrail files',
@@ -27,17 +21,7 @@ export const SOURCE_LABEL: Record<SourceName, string> = {
 
 const RECONCILE_SLACK_MS = 5 * 60_000;
 
-export interface DigestDeps {
-  config: SchedulerConfig;
-  clock: Clock;
-  state: SchedulerState;
-  sourceName: SourceName;
-  source: () => Promise<RecordSource>;
-  stages: () => Promise<PipelineStages>;
-  outbox: OutboxPoster;
-  store?: BotStore;
-  logger: Logger;
-}
+export type DigestDeps = SchedulerDeps;
 
 export interface DigestRequest {
   /** `YYYY-MM-DD`; default: today (on demand). */

@@ -8,31 +8,18 @@
  * today's digest time has passed) and run one alert scan, which covers the downtime (bounded).
  */
 import cron, { type ScheduledTask } from 'node-cron';
-import type { Logger } from 'pino';
 import type { SchedulerState } from '../../adapters/state/scheduler-state.ts';
-import type { BotStore } from '../../adapters/store/bot-store.ts';
 import { offsetMs } from '../../engine/digest/day.ts';
 import type { ProducedDigest } from '../../engine/digest/produce.ts';
-import type { RecordSource, SourceName } from '../../engine/source.ts';
-import type { PipelineStages } from '../../engine/stages.ts';
 import { type AlertScanDeps, reconcilePending, runAlertScan, type ScanResult } from './alert-scan.ts';
 import { type Clock, systemClock } from './clock.ts';
 import { alertCron, digestCron, type SchedulerConfig } from './config.ts';
+import type { SchedulerDeps } from './deps.ts';
 import { type DigestDeps, runDigestNow, runScheduledDigest } from './digest-job.ts';
 import { type GuardedJob, guardedJob } from './guard.ts';
-import type { OutboxPoster } from './slack-outbox.ts';
 
-export interface SchedulerOptions {
-  config: SchedulerConfig;
-  state: SchedulerState;
-  sourceName: SourceName;
-  source: () => Promise<RecordSource>;
-  stages: () => Promise<PipelineStages>;
-  outbox: OutboxPoster;
-  store?: BotStore;
-  logger: Logger;
-  clock?: Clock;
-}
+/** The jobs' dependencies; the clock defaults to the system clock. */
+export type SchedulerOptions = Omit<SchedulerDeps, 'clock'> & { clock?: Clock };
 
 export interface Scheduler {
   readonly config: SchedulerConfig;

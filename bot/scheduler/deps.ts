@@ -1,0 +1,22 @@
+import type { Logger } from 'pino';
+import type { SchedulerState } from '../../adapters/state/scheduler-state.ts';
+import type { BotStore } from '../../adapters/store/bot-store.ts';
+import type { RecordSource, SourceName } from '../../engine/source.ts';
+import type { PipelineStages } from '../../engine/stages.ts';
+import type { Clock } from './clock.ts';
+import type { SchedulerConfig } from './config.ts';
+import type { OutboxPoster } from './slack-outbox.ts';
+
+/** What the scheduled jobs (alert scan, digest) work with; the scheduler builds it once. */
+export interface SchedulerDeps {
+  config: SchedulerConfig;
+  clock: Clock;
+  state: SchedulerState;
+  sourceName: SourceName;
+  source: () => Promise<RecordSource>;
+  stages: () => Promise<PipelineStages>;
+  outbox: OutboxPoster;
+  /** Where the evidence behind "Show raw events" and "Open session" is kept (the bot's store); no button without it. */
+  store?: BotStore;
+  logger: Logger;
+}
