@@ -7,7 +7,7 @@
 /** A request this recent means more are probably queued behind it. */
 export const QUIET_AFTER_MS = 3;
 /** Background work never waits longer than this in one go, however long the burst. */
-export const MAX_STEP_ASIDE_MS = 200;
+export const MAX_STEP_ASIDE_MS = 400;
 
 let lastRequestAt = Number.NEGATIVE_INFINITY;
 
