@@ -74,12 +74,14 @@ export interface Cidr {
   mask: bigint;
 }
 
-export function parseCidr(text: string): Cidr {
-  const [addr, bitsText] = text.split('/');
+/** `10.0.0.0/8`, `2001:db8::/32`, or a bare address (a /32 or /128); undefined when malformed. */
+export function parseCidr(text: string): Cidr | undefined {
+  const [addr, bitsText] = text.trim().split('/');
   const ip = parseIp(addr ?? '');
-  const width = ip?.version === 6 ? 128 : 32;
-  const bits = Number(bitsText ?? width);
-  if (!ip || !Number.isInteger(bits) || bits < 0 || bits > width) throw new Error(`bad CIDR: ${text}`);
+  if (!ip) return undefined;
+  const width = ip.version === 6 ? 128 : 32;
+  const bits = bitsText === undefined ? width : Number(bitsText);
+  if (!Number.isInteger(bits) || bits < 0 || bits > width) return undefined;
   const all = (1n << BigInt(width)) - 1n;
   const mask = (all << BigInt(width - bits)) & all;
   return { version: ip.version, base: ip.value & mask, mask };
@@ -87,6 +89,12 @@ export function parseCidr(text: string): Cidr {
 
 export function inCidr(ip: IpAddress, cidr: Cidr): boolean {
   return ip.version === cidr.version && (ip.value & cidr.mask) === cidr.base;
+}
+
+/** Whether a textual address (a record's sourceIPAddress, say) is inside the range; false for non-addresses. */
+export function cidrContains(cidr: Cidr, address: string): boolean {
+  const ip = parseIp(address);
+  return ip !== undefined && inCidr(ip, cidr);
 }
 
 /** Same /24 (IPv4) or /64 (IPv6): one client's NAT pool or one host's privacy addresses. */

@@ -6,9 +6,10 @@
  * The tracker learns issuances in `observe` (every event, arrival order, any input file or source), so a key
  * issued in one file and used in another is linked. Memory is bounded: the oldest issuances are forgotten first.
  */
+
+import { sameNetwork } from '../engine/ip-address.ts';
 import type { CredentialLineage, EngineEvent } from '../engine/model.ts';
 import type { CloudTrailRecord } from '../engine/record.ts';
-import { sameNetwork } from './ip-address.ts';
 import type { SourceClass, SourceClassifier } from './source-kind.ts';
 
 const ISSUING_EVENTS = new Set([

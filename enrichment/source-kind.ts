@@ -2,7 +2,7 @@
  * Where a call came from: an AWS service principal, `AWS Internal`, a private (non-routable) address,
  * a public address, something malformed, or nothing. Table: rules/enrichment/network.yaml.
  */
-import { type Cidr, type IpAddress, inCidr, parseCidr, parseIp } from './ip-address.ts';
+import { type Cidr, type IpAddress, inCidr, parseCidr, parseIp } from '../engine/ip-address.ts';
 import type { EnrichmentTables } from './tables.ts';
 
 export type SourceKind = 'aws-service' | 'aws-internal' | 'private' | 'public' | 'malformed' | 'missing';
@@ -18,7 +18,11 @@ export type SourceClassifier = (sourceIPAddress: string | undefined) => SourceCl
 
 export function createSourceClassifier(rules: EnrichmentTables['network']): SourceClassifier {
   const internal = new Set(rules.awsInternalValues.map((v) => v.toLowerCase()));
-  const ranges: Cidr[] = rules.privateRanges.map(parseCidr);
+  const ranges: Cidr[] = rules.privateRanges.map((text) => {
+    const cidr = parseCidr(text);
+    if (!cidr) throw new Error(`bad CIDR in the private ranges table: ${text}`);
+    return cidr;
+  });
   const servicePrincipal = new RegExp(rules.servicePrincipalPattern, 'i');
   const cache = new Map<string, SourceClass>();
 

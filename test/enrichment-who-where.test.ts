@@ -1,9 +1,9 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { parseIp, parseIpv6 } from '../engine/ip-address.ts';
 import type { CloudTrailRecord } from '../engine/record.ts';
 import type { Enricher } from '../engine/stages.ts';
 import { createErrorClassifier, type ErrorClassifier } from '../enrichment/error-kind.ts';
 import { createEnricher } from '../enrichment/index.ts';
-import { parseIp, parseIpv6 } from '../enrichment/ip-address.ts';
 import { createSourceClassifier, type SourceClassifier } from '../enrichment/source-kind.ts';
 import { loadEnrichmentTables } from '../enrichment/tables.ts';
 import { createUserAgentClassifier, type UserAgentClassifier } from '../enrichment/user-agent.ts';

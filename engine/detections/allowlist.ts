@@ -6,8 +6,8 @@
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { stringify } from 'yaml';
 import { z } from 'zod';
+import { cidrContains, parseCidr } from '../ip-address.ts';
 import type { EngineEvent } from '../model.ts';
-import { cidrContains, parseCidr } from './cidr.ts';
 
 const cidrOrIp = z
   .string()

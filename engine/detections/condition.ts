@@ -11,8 +11,8 @@
  * A field test holds when ANY value reached by the path satisfies it (`exists: false` holds when none is reached).
  */
 import { z } from 'zod';
+import { cidrContains, parseCidr } from '../ip-address.ts';
 import type { EngineEvent } from '../model.ts';
-import { cidrContains, parseCidr } from './cidr.ts';
 import { asText, compileFieldPath } from './field-path.ts';
 import { fastRegexTest } from './regex-literal.ts';
 

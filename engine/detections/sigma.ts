@@ -10,8 +10,8 @@
  * name at load, never silently dropped.
  */
 import { parse } from 'yaml';
+import { cidrContains, parseCidr } from '../ip-address.ts';
 import type { EngineEvent, Severity } from '../model.ts';
-import { cidrContains, parseCidr } from './cidr.ts';
 import type { CompiledRule } from './compiled-rule.ts';
 import { type CondNode, requiredEventNames, toPredicate } from './condition.ts';
 import { asText, compileFieldPath } from './field-path.ts';
