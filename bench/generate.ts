@@ -90,6 +90,11 @@ export function loadTemplates(root: string): TemplateSession[] {
  * every call of one console sign-in carries that sign-in's time as `creationDate`.
  */
 function asConsoleRecord(r: Json, creationDate: string): Json {
+  // The minimized export writes absent fields as null (`"errorCode": null`); CloudTrail leaves them out,
+  // except the request and response bodies, which it does write as null.
+  const present = Object.fromEntries(
+    Object.entries(r).filter(([k, v]) => v !== null || k === 'requestParameters' || k === 'responseElements'),
+  );
   return {
     eventVersion: '1.08',
     userIdentity: {
@@ -101,7 +106,7 @@ function asConsoleRecord(r: Json, creationDate: string): Json {
       userName: 'template',
       sessionContext: { attributes: { creationDate, mfaAuthenticated: 'true' } },
     },
-    ...r,
+    ...present,
     sourceIPAddress: 'AWS Internal',
     eventType: 'AwsApiCall',
     recipientAccountId: ACCOUNT,

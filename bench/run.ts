@@ -19,7 +19,7 @@ import { generate } from './generate.ts';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const outDir = join(root, 'bench/out');
 const sizes = (process.env.BENCH_SIZES ?? '10000,100000,1000000').split(',').map(Number);
-const GENERATOR_VERSION = '2';
+const GENERATOR_VERSION = '3';
 
 interface Row {
   metric: string;
