@@ -27,6 +27,7 @@ import { signedHeaders } from './signing.ts';
 import {
   type ApiCall,
   type Delivery,
+  type StandinChannel,
   type StandinEphemeral,
   type StandinMessage,
   StandinState,
@@ -211,9 +212,8 @@ export async function startSlackStandin(options: StandinOptions): Promise<SlackS
           is_enterprise_install: false,
         };
       case 'chat.postMessage': {
-        const ch = state.channel(String(a.channel ?? ''));
-        if (!ch) return { ok: false, error: 'channel_not_found' };
-        if (!ch.botMember) return { ok: false, error: 'not_in_channel' };
+        const ch = memberChannel(a);
+        if ('error' in ch) return ch;
         const bad = checkContent(a);
         if (bad) return { ok: false, error: bad };
         const thread = typeof a.thread_ts === 'string' && a.thread_ts ? a.thread_ts : undefined;
@@ -235,9 +235,8 @@ export async function startSlackStandin(options: StandinOptions): Promise<SlackS
       }
       case 'conversations.history':
       case 'conversations.replies': {
-        const ch = state.channel(String(a.channel ?? ''));
-        if (!ch) return { ok: false, error: 'channel_not_found' };
-        if (!ch.botMember) return { ok: false, error: 'not_in_channel' };
+        const ch = memberChannel(a);
+        if ('error' in ch) return ch;
         const oldest = Number(a.oldest ?? 0);
         const withMeta = a.include_all_metadata === true || a.include_all_metadata === 'true';
         let list: StandinMessage[];
@@ -276,9 +275,8 @@ export async function startSlackStandin(options: StandinOptions): Promise<SlackS
         return { ok: true, channel: m.channel, ts: m.ts, text: m.text };
       }
       case 'chat.postEphemeral': {
-        const ch = state.channel(String(a.channel ?? ''));
-        if (!ch) return { ok: false, error: 'channel_not_found' };
-        if (!ch.botMember) return { ok: false, error: 'not_in_channel' };
+        const ch = memberChannel(a);
+        if ('error' in ch) return ch;
         const bad = checkContent(a);
         if (bad) return { ok: false, error: bad };
         const thread = typeof a.thread_ts === 'string' && a.thread_ts ? a.thread_ts : undefined;
@@ -368,6 +366,14 @@ export async function startSlackStandin(options: StandinOptions): Promise<SlackS
   }
 
   /** The few content rules Slack enforces that a bot can trip over (checked independently of the bot's own checker). */
+  /** The channel named by `a.channel`, or Slack's error when it is unknown or the bot was not invited. */
+  function memberChannel(a: Json): StandinChannel | { ok: false; error: string } {
+    const ch = state.channel(String(a.channel ?? ''));
+    if (!ch) return { ok: false, error: 'channel_not_found' };
+    if (!ch.botMember) return { ok: false, error: 'not_in_channel' };
+    return ch;
+  }
+
   function checkContent(a: Json): string | undefined {
     const blocks = a.blocks;
     if ((a.text === undefined || a.text === '') && !Array.isArray(blocks)) return 'no_text';
