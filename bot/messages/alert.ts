@@ -5,12 +5,11 @@
  */
 import type { Finding } from '../../engine/model.ts';
 import type { CloudTrailRecord } from '../../engine/record.ts';
-import { ACTION_SHOW_RAW } from '../actions/ids.ts';
 import { redactText } from '../redact.ts';
 import { context, section } from './chunk.ts';
 import { evidenceLine } from './findings.ts';
 import { clip, code, esc, plural, SEVERITY_ICON, utc } from './format.ts';
-import { button } from './headline.ts';
+import { button, rawEventsButton } from './headline.ts';
 import type { Block, SlackMessage } from './limits.ts';
 
 /** One action id per duration (`cartographer_snooze_24h`): Slack wants action ids unique within a block. */
@@ -106,7 +105,7 @@ function evidence(a: AlertInput): string {
 
 function actionButtons(a: AlertInput, withSnooze: boolean): Block[] {
   const out: Block[] = [];
-  if (a.rawRef) out.push(button(`Show raw events (${a.finding.eventIds.length})`, ACTION_SHOW_RAW, a.rawRef));
+  if (a.rawRef) out.push(rawEventsButton(a.finding.eventIds.length, a.rawRef));
   if (withSnooze) {
     for (const c of SNOOZE_CHOICES)
       out.push(button(`Snooze ${c.label}`, `${ACTION_SNOOZE_PREFIX}${c.label}`, a.alertKey));

@@ -4,11 +4,11 @@
  */
 import type { Finding, SessionSummary } from '../../engine/model.ts';
 import type { CloudTrailRecord } from '../../engine/record.ts';
-import { ACTION_MARK_BENIGN, ACTION_SHOW_RAW, type RefMaker } from '../actions/ids.ts';
+import { ACTION_MARK_BENIGN, type RefMaker } from '../actions/ids.ts';
 import { redactText } from '../redact.ts';
 import { context, groupBlocks, section } from './chunk.ts';
 import { bold, clip, clock, code, esc, plural, SEVERITY_ICON, SEVERITY_RANK } from './format.ts';
-import { button } from './headline.ts';
+import { button, rawEventsButton } from './headline.ts';
 import { type Block, blockTextLength, type SlackMessage } from './limits.ts';
 
 const EVIDENCE_LINES = 8;
@@ -73,11 +73,7 @@ function findingBlocks(
     {
       type: 'actions',
       elements: [
-        button(
-          `Show raw events (${f.eventIds.length})`,
-          ACTION_SHOW_RAW,
-          makeRef('raw', f.eventIds, { findingId: f.id }),
-        ),
+        rawEventsButton(f.eventIds.length, makeRef('raw', f.eventIds, { findingId: f.id })),
         button(
           'Mark benign',
           ACTION_MARK_BENIGN,

@@ -97,11 +97,7 @@ export function buildHeadline(input: HeadlineInput, makeRef: RefMaker): SlackMes
     type: 'actions',
     elements: [
       button('All actions', ACTION_ALL_ACTIONS, makeRef('all_actions', [])),
-      button(
-        `Show raw events (${s.eventCount.toLocaleString('en-US')})`,
-        ACTION_SHOW_RAW,
-        makeRef('raw', []),
-      ),
+      rawEventsButton(s.eventCount, makeRef('raw', [])),
     ],
   });
   const notes = [
@@ -135,6 +131,11 @@ export function button(text: string, actionId: string, value: string, style?: 'p
   };
   if (style) b.style = style;
   return b;
+}
+
+/** "Show raw events (1,234)": the one button every message uses to open its evidence. */
+export function rawEventsButton(count: number, ref: string): Block {
+  return button(`Show raw events (${count.toLocaleString('en-US')})`, ACTION_SHOW_RAW, ref);
 }
 
 /** The first words of the headline: how worried to be, before any detail. */

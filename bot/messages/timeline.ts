@@ -4,10 +4,10 @@
  * session's polling would otherwise bury the one click that matters.
  */
 import type { SessionSummary, Signal } from '../../engine/model.ts';
-import { ACTION_SHOW_RAW, type RefMaker } from '../actions/ids.ts';
+import type { RefMaker } from '../actions/ids.ts';
 import { context, groupBlocks, SECTION_BUDGET, section } from './chunk.ts';
 import { bold, clip, clock, esc, plural } from './format.ts';
-import { button } from './headline.ts';
+import { rawEventsButton } from './headline.ts';
 import type { Block, SlackMessage } from './limits.ts';
 import { blockTextLength } from './limits.ts';
 
@@ -97,13 +97,7 @@ export function buildTimeline(
     const out: Block[] = [context(`*${title}*${part} · ${plural(signals.length, 'action')}`), ...group];
     out.push({
       type: 'actions',
-      elements: [
-        button(
-          `Show raw events (${ids.length.toLocaleString('en-US')})`,
-          ACTION_SHOW_RAW,
-          makeRef('raw', ids),
-        ),
-      ],
+      elements: [rawEventsButton(ids.length, makeRef('raw', ids))],
     });
     messages.push({ text: `${title}${part} of ${session.key}`, blocks: out });
   });

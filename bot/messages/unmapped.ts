@@ -4,10 +4,10 @@
  */
 import type { SessionSummary } from '../../engine/model.ts';
 import type { CloudTrailRecord } from '../../engine/record.ts';
-import { ACTION_SHOW_RAW, type RefMaker } from '../actions/ids.ts';
+import type { RefMaker } from '../actions/ids.ts';
 import { context, groupBlocks, packSections, section } from './chunk.ts';
 import { clock, code, plural } from './format.ts';
-import { button } from './headline.ts';
+import { rawEventsButton } from './headline.ts';
 import { blockTextLength, type SlackMessage } from './limits.ts';
 
 export function buildUnmapped(
@@ -54,13 +54,7 @@ export function buildUnmapped(
     if (i === messages.length - 1) {
       out.push({
         type: 'actions',
-        elements: [
-          button(
-            `Show raw events (${ids.length.toLocaleString('en-US')})`,
-            ACTION_SHOW_RAW,
-            makeRef('raw', ids),
-          ),
-        ],
+        elements: [rawEventsButton(ids.length, makeRef('raw', ids))],
       });
     }
     return { text: `${plural(ids.length, 'event')} not mapped to an action${part}`, blocks: out };
