@@ -42,7 +42,7 @@ import { defaultSourceProvider } from './lookup/sources.ts';
 import type { BenignModalMeta } from './messages/benign-modal.ts';
 import type { SlackMessage } from './messages/limits.ts';
 import { failureMessage, refusalMessage, usageMessage } from './messages/notices.ts';
-import { createPoster, prepare } from './poster.ts';
+import { createPoster, prepare, slackErrorCode } from './poster.ts';
 import { FastAckReceiver } from './receiver/fast-ack-receiver.ts';
 import { type AttachedScheduler, attachScheduler } from './scheduler/attach.ts';
 import type { Clock } from './scheduler/clock.ts';
@@ -379,7 +379,7 @@ export function createBot(options: BotOptions): Bot {
       try {
         await app.init();
       } catch (err) {
-        const code = (err as { data?: { error?: string } }).data?.error;
+        const code = slackErrorCode(err);
         throw new BotConfigError(
           code
             ? `SLACK_BOT_TOKEN was not accepted by Slack (${code})`

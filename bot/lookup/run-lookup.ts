@@ -18,6 +18,7 @@ import type { SlackMessage } from '../messages/limits.ts';
 import { failureMessage, infoMessage, noResultsMessage, progressMessage } from '../messages/notices.ts';
 import { buildTimeline } from '../messages/timeline.ts';
 import { buildUnmapped } from '../messages/unmapped.ts';
+import { isNotInChannel, slackErrorCode } from '../poster.ts';
 import type { BotServices, LookupTarget } from '../services.ts';
 import { describeFailure } from './failures.ts';
 
@@ -75,11 +76,10 @@ export async function runLookup(
   try {
     progressTs = await poster.post(target.channel, progressMessage(`Looking up ${label} in ${where}…`));
   } catch (err) {
-    const code = (err as { data?: { error?: string } }).data?.error;
-    const hint =
-      code === 'not_in_channel' || code === 'channel_not_found'
-        ? 'Invite me to this channel first (`/invite @Cartographer`), or run the command where I am a member.'
-        : 'Slack refused the message; see the bot log.';
+    const code = slackErrorCode(err);
+    const hint = isNotInChannel(code)
+      ? 'Invite me to this channel first (`/invite @Cartographer`), or run the command where I am a member.'
+      : 'Slack refused the message; see the bot log.';
     await target
       .respond(failureMessage(`I could not post in this channel (${code ?? 'error'})`, hint))
       .catch(() => {});

@@ -3,6 +3,7 @@ import { dayBounds } from '../../engine/digest/day.ts';
 import { UsageError } from '../commands/parse.ts';
 import type { CommandSpec } from '../commands/registry.ts';
 import { failureMessage, infoMessage } from '../messages/notices.ts';
+import { isNotInChannel, slackErrorCode } from '../poster.ts';
 import type { Scheduler } from './scheduler.ts';
 
 const USAGE = '/cartographer digest [YYYY-MM-DD]';
@@ -30,11 +31,10 @@ export function digestCommand(scheduler: Scheduler): CommandSpec {
           detail: `digest ${produced.digest.date}: ${produced.digest.totals.sessions} sessions`,
         };
       } catch (err) {
-        const code = (err as { data?: { error?: string } }).data?.error;
-        const hint =
-          code === 'not_in_channel' || code === 'channel_not_found'
-            ? 'Invite me to this channel first (`/invite @Cartographer`).'
-            : 'The bot log has the details.';
+        const code = slackErrorCode(err);
+        const hint = isNotInChannel(code)
+          ? 'Invite me to this channel first (`/invite @Cartographer`).'
+          : 'The bot log has the details.';
         await ctx.respond(failureMessage(`The digest failed${code ? ` (${code})` : ''}`, hint));
         return { outcome: 'error', detail: code ?? (err instanceof Error ? err.message : String(err)) };
       }

@@ -4,9 +4,9 @@
  * Slack (conversations.history / conversations.replies) whether the post exists instead of posting
  * it again. Needs the `channels:history` scope (`groups:history` for private channels).
  */
-import type { KnownBlock, WebClient } from '@slack/web-api';
+import type { WebClient } from '@slack/web-api';
 import type { SlackMessage } from '../messages/limits.ts';
-import { prepare } from '../poster.ts';
+import { postMessage } from '../poster.ts';
 
 export const METADATA_EVENT = 'cartographer_post';
 
@@ -24,20 +24,11 @@ interface HistoryMessage {
 
 export function createOutboxPoster(client: WebClient): OutboxPoster {
   return {
-    async post(channel, message, key, threadTs) {
-      const safe = prepare(message, 'scheduled post');
-      const res = await client.chat.postMessage({
-        channel,
-        text: safe.text,
-        ...(safe.blocks ? { blocks: safe.blocks as KnownBlock[] } : {}),
-        ...(threadTs ? { thread_ts: threadTs } : {}),
-        metadata: { event_type: METADATA_EVENT, event_payload: { key } },
-        unfurl_links: false,
-        unfurl_media: false,
-      });
-      if (!res.ts) throw new Error('chat.postMessage returned no ts');
-      return res.ts;
-    },
+    post: (channel, message, key, threadTs) =>
+      postMessage(client, channel, message, 'scheduled post', threadTs, {
+        event_type: METADATA_EVENT,
+        event_payload: { key },
+      }),
     async find(channel, key, oldestMs, threadTs) {
       const oldest = (Math.max(0, oldestMs) / 1000).toFixed(6);
       let cursor: string | undefined;
