@@ -9,16 +9,13 @@ import { type AthenaTable, buildAthenaQuery, monthSpans, sqlString } from '../ad
 import { SourceError } from '../adapters/aws/errors.ts';
 import type { CloudTrailRecord } from '../engine/record.ts';
 import type { SourceItem, SourceProgress, SourceQuery } from '../engine/source.ts';
+import { type AwsEndpoint, type AwsEndpointOptions, startAwsEndpoint } from './support/aws-endpoint.ts';
 import {
-  type AwsEndpoint,
-  type AwsEndpointOptions,
-  loadCloudTrailDir,
-  startAwsEndpoint,
-} from './support/aws-endpoint.ts';
+  FIXTURE_KEY as KEY,
+  fixtureKeyRecords as keyRecords,
+  fixtureRecords as records,
+} from './support/aws-fixtures.ts';
 
-const records = loadCloudTrailDir('test/fixtures/aws-source');
-const KEY = 'ASIATFQR7NSCS5BLNV76';
-const keyRecords = records.filter((r) => r.userIdentity?.accessKeyId === KEY);
 const table: AthenaTable = {
   catalog: 'AwsDataCatalog',
   database: 'security',

@@ -4,16 +4,12 @@
  */
 import { spawn } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
+import { type AwsEndpoint, type AwsEndpointOptions, startAwsEndpoint } from './support/aws-endpoint.ts';
 import {
-  type AwsEndpoint,
-  type AwsEndpointOptions,
-  loadCloudTrailDir,
-  startAwsEndpoint,
-} from './support/aws-endpoint.ts';
-
-const records = loadCloudTrailDir('test/fixtures/aws-source');
-const KEY = 'ASIATFQR7NSCS5BLNV76';
-const keyRecords = records.filter((r) => r.userIdentity?.accessKeyId === KEY);
+  FIXTURE_KEY as KEY,
+  fixtureKeyRecords as keyRecords,
+  fixtureRecords as records,
+} from './support/aws-fixtures.ts';
 
 let endpoint: AwsEndpoint | undefined;
 afterEach(async () => {

@@ -10,14 +10,14 @@ import type { SourceItem, SourceProgress, SourceQuery } from '../engine/source.t
 import {
   type AwsEndpoint,
   type AwsEndpointOptions,
-  loadCloudTrailDir,
   type RecordedRequest,
   startAwsEndpoint,
 } from './support/aws-endpoint.ts';
-
-const records = loadCloudTrailDir('test/fixtures/aws-source');
-const KEY = 'ASIATFQR7NSCS5BLNV76';
-const keyRecords = records.filter((r) => r.userIdentity?.accessKeyId === KEY);
+import {
+  FIXTURE_KEY as KEY,
+  fixtureKeyRecords as keyRecords,
+  fixtureRecords as records,
+} from './support/aws-fixtures.ts';
 
 let endpoint: AwsEndpoint | undefined;
 
