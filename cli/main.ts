@@ -30,16 +30,27 @@ async function main(argv: string[]): Promise<number> {
   try {
     return await command.run(rest);
   } catch (e) {
-    // Source and configuration errors (AWS access denied, expired credentials, missing setting) carry a message
-    // written for the analyst, hint included: print that, not a stack trace.
+    // Source, configuration and rule-file errors (AWS access denied, expired credentials, a missing setting,
+    // a bad allow-list entry) carry a message written for the analyst, file and line or hint included:
+    // print that, not a stack trace.
     const err = e as Error;
-    if (err?.name === 'SourceError' || err?.name === 'ConfigError') {
-      process.stderr.write(`cartographer ${name}: ${err.message}\n`);
-      return err.name === 'ConfigError' ? 2 : 1;
+    const exitCode = err?.name ? ANALYST_ERRORS[err.name] : undefined;
+    if (exitCode === undefined) throw e;
+    process.stderr.write(`cartographer ${name}: ${err.message}\n`);
+    if (err.name === 'DetectionRulesError' || err.name === 'EnrichmentTableError') {
+      process.stderr.write('(`cartographer rules check` lists every problem in the rule files)\n');
     }
-    throw e;
+    return exitCode;
   }
 }
+
+/** Errors whose message is meant for the person at the terminal, and the exit code each ends with. */
+const ANALYST_ERRORS: Record<string, number> = {
+  ConfigError: 2,
+  SourceError: 1,
+  DetectionRulesError: 1,
+  EnrichmentTableError: 1,
+};
 
 function helpText(): string {
   return `usage: cartographer <command> [options]\n\ncommands: ${Object.keys(commands).join(', ')}\n`;

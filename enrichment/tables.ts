@@ -85,7 +85,9 @@ export interface EnrichmentTables {
   risk: z.infer<typeof RiskActionsSchema>;
 }
 
-export class EnrichmentTableError extends Error {}
+export class EnrichmentTableError extends Error {
+  override readonly name = 'EnrichmentTableError';
+}
 
 async function load<T>(dir: string, file: string, schema: z.ZodType<T>): Promise<T> {
   const path = join(dir, file);

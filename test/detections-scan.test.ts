@@ -1,6 +1,7 @@
 /** `cartographer scan`: the documented JSON shape, the severity floor, text output and argument errors. */
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -103,5 +104,23 @@ describe('cartographer scan', () => {
     )!;
     expect(session.risk!.score).toBeGreaterThan(50);
     expect(session.risk!.reasons.some((r) => r.includes('Administrator access granted'))).toBe(true);
+  });
+
+  it('reports a bad allow-list entry with its file and line, not a stack trace', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cartographer-allowlist-'));
+    const file = join(dir, 'allowlist.yaml');
+    writeFileSync(file, 'entries:\n  - ip: not-an-ip\n    reason: office\n');
+    const failed = await run('node', [join(ROOT, 'bin', 'cartographer.js'), 'scan', LOG], {
+      cwd: ROOT,
+      env: { ...process.env, CARTOGRAPHER_ALLOWLIST: file },
+    }).then(
+      () => undefined,
+      (e: { code: number; stderr: string }) => e,
+    );
+    expect(failed?.code).toBe(1);
+    expect(failed?.stderr).toContain(`${file}:2`);
+    expect(failed?.stderr).toContain('cartographer rules check');
+    expect(failed?.stderr).not.toMatch(/\n\s+at /);
+    rmSync(dir, { recursive: true, force: true });
   });
 });

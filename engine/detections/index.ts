@@ -64,6 +64,7 @@ export interface LoadedRules {
 }
 
 export class DetectionRulesError extends Error {
+  override readonly name = 'DetectionRulesError';
   constructor(readonly problems: RuleProblem[]) {
     super(`detection rules have ${problems.length} problem(s):\n${problems.map(formatProblem).join('\n')}`);
   }
