@@ -22,7 +22,7 @@ import { manualClock } from '../bot/scheduler/clock.ts';
 import { loadSchedulerConfig } from '../bot/scheduler/config.ts';
 import { createScheduler, type Scheduler } from '../bot/scheduler/scheduler.ts';
 import { createOutboxPoster } from '../bot/scheduler/slack-outbox.ts';
-import { loadScanStages } from '../bot/scheduler/stages.ts';
+import { loadDefaultStages } from '../cli/stages.ts';
 import type { Finding } from '../engine/model.ts';
 import { createLocalSource } from '../engine/sources/local-source.ts';
 import type { StandinMessage } from '../playground/standin/state.ts';
@@ -78,7 +78,7 @@ beforeAll(async () => {
     state,
     sourceName: 'local',
     source: async () => createLocalSource([data]),
-    stages: loadScanStages,
+    stages: loadDefaultStages,
     outbox: createOutboxPoster(new WebClient(BOT_TOKEN, { slackApiUrl: h.standin.apiUrl })),
     store: openSqliteStore(db),
     logger: pino({ level: 'silent' }),

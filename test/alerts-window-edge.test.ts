@@ -14,7 +14,7 @@ import { manualClock } from '../bot/scheduler/clock.ts';
 import { loadSchedulerConfig } from '../bot/scheduler/config.ts';
 import { createScheduler } from '../bot/scheduler/scheduler.ts';
 import type { OutboxPoster } from '../bot/scheduler/slack-outbox.ts';
-import { loadScanStages } from '../bot/scheduler/stages.ts';
+import { loadDefaultStages } from '../cli/stages.ts';
 import { createLocalSource } from '../engine/sources/local-source.ts';
 
 describe('alerts at a scan window edge', () => {
@@ -60,7 +60,7 @@ describe('alerts at a scan window edge', () => {
       state,
       sourceName: 'local',
       source: async () => createLocalSource([dir]),
-      stages: loadScanStages,
+      stages: loadDefaultStages,
       outbox,
       logger: pino({ level: 'silent' }),
       clock,

@@ -5,7 +5,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildDigestMessage } from '../bot/messages/digest.ts';
 import { checkMessage } from '../bot/messages/limits.ts';
-import { loadScanStages } from '../bot/scheduler/stages.ts';
+import { loadDefaultStages } from '../cli/stages.ts';
 import { buildDigest, type DigestSessionInput, digestJson } from '../engine/digest/build.ts';
 import { collectDays } from '../engine/digest/collect.ts';
 import { emptyFacts, mergeFacts, principalIdentity } from '../engine/digest/facts.ts';
@@ -17,7 +17,7 @@ const RANK: Record<Severity, number> = { info: 0, low: 1, medium: 2, high: 3, cr
 let day: DigestSessionInput[];
 
 beforeAll(async () => {
-  const stages = await loadScanStages();
+  const stages = await loadDefaultStages();
   const collected = await collectDays(createLocalSource(['demo/invictus']).read({}), stages, 'UTC');
   expect([...collected.days.keys()]).toEqual(['2023-07-10']);
   day = collected.days.get('2023-07-10')!;

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkMessage } from '../bot/messages/limits.ts';
-import { loadScanStages } from '../bot/scheduler/stages.ts';
+import { loadDefaultStages } from '../cli/stages.ts';
 import { analyze, type SessionReport } from '../engine/pipeline.ts';
 import { createLocalSource } from '../engine/sources/local-source.ts';
 import type { StandinMessage } from '../playground/standin/state.ts';
@@ -25,7 +25,7 @@ describe('/cartographer digest 2023-07-10 on the Invictus demo data', () => {
 
   beforeAll(async () => {
     h = await startHarness({ env: { CARTOGRAPHER_LOCAL_PATH: 'demo/invictus' } });
-    const analysis = analyze(createLocalSource(['demo/invictus']).read({}), await loadScanStages());
+    const analysis = analyze(createLocalSource(['demo/invictus']).read({}), await loadDefaultStages());
     sessions = [];
     for await (const s of analysis.sessions) sessions.push(s);
   }, 60_000);

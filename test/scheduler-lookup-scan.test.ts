@@ -13,7 +13,7 @@ import { loadSchedulerConfig } from '../bot/scheduler/config.ts';
 import { SENSITIVE_READ_EVENTS } from '../bot/scheduler/scan-source.ts';
 import { createScheduler } from '../bot/scheduler/scheduler.ts';
 import type { OutboxPoster } from '../bot/scheduler/slack-outbox.ts';
-import { loadScanStages } from '../bot/scheduler/stages.ts';
+import { loadDefaultStages } from '../cli/stages.ts';
 import { type AwsEndpoint, loadCloudTrailDir, startAwsEndpoint } from './support/aws-endpoint.ts';
 
 let endpoint: AwsEndpoint | undefined;
@@ -49,7 +49,7 @@ describe('alert scan over LookupEvents', () => {
       state,
       sourceName: 'lookup',
       source: async () => source,
-      stages: loadScanStages,
+      stages: loadDefaultStages,
       outbox,
       logger: pino({ level: 'silent' }),
       clock,

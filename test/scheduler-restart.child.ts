@@ -17,7 +17,7 @@ import { manualClock } from '../bot/scheduler/clock.ts';
 import { loadSchedulerConfig } from '../bot/scheduler/config.ts';
 import { createScheduler } from '../bot/scheduler/scheduler.ts';
 import { createOutboxPoster, type OutboxPoster } from '../bot/scheduler/slack-outbox.ts';
-import { loadScanStages } from '../bot/scheduler/stages.ts';
+import { loadDefaultStages } from '../cli/stages.ts';
 import { createLocalSource } from '../engine/sources/local-source.ts';
 
 const env = process.env;
@@ -59,7 +59,7 @@ const scheduler = createScheduler({
   state,
   sourceName: 'local',
   source: async () => createLocalSource([need('DATA')]),
-  stages: loadScanStages,
+  stages: loadDefaultStages,
   outbox,
   logger: pino({ level: 'warn' }, pino.destination(2)),
   clock,

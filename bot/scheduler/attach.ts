@@ -4,6 +4,7 @@
  */
 import type { App } from '@slack/bolt';
 import { openSchedulerState } from '../../adapters/state/sqlite-scheduler-state.ts';
+import { loadDefaultStages } from '../../cli/stages.ts';
 import type { ClickContext } from '../actions/handlers.ts';
 import { type CommandResult, registerCommand } from '../commands/registry.ts';
 import { BotConfigError } from '../config.ts';
@@ -17,7 +18,6 @@ import { loadSchedulerConfig, SchedulerConfigError } from './config.ts';
 import { digestCommand } from './digest-command.ts';
 import { createScheduler, type Scheduler } from './scheduler.ts';
 import { createOutboxPoster } from './slack-outbox.ts';
-import { loadScanStages } from './stages.ts';
 
 export interface AttachOptions {
   app: App;
@@ -50,14 +50,14 @@ export function attachScheduler(options: AttachOptions): AttachedScheduler {
     throw err;
   }
   const state = openSchedulerState(services.config.dbFile);
-  let stages: ReturnType<typeof loadScanStages> | undefined;
+  let stages: ReturnType<typeof loadDefaultStages> | undefined;
   const scheduler = createScheduler({
     config,
     state,
     sourceName: services.config.defaultSource,
     source: () => options.sources(services.config.defaultSource),
     stages: () => {
-      stages ??= loadScanStages().catch((err) => {
+      stages ??= loadDefaultStages().catch((err) => {
         stages = undefined;
         throw err;
       });

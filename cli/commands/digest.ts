@@ -1,7 +1,6 @@
 /** `cartographer digest`: the daily digest of one day, as text for a terminal or as JSON. */
 import { parseArgs } from 'node:util';
 import { readForScan } from '../../bot/scheduler/scan-source.ts';
-import { loadScanStages } from '../../bot/scheduler/stages.ts';
 import { type Digest, digestJson } from '../../engine/digest/build.ts';
 import { dayBounds, dayOf, isValidTimeZone } from '../../engine/digest/day.ts';
 import { FACT_KINDS } from '../../engine/digest/facts.ts';
@@ -9,6 +8,7 @@ import { produceDigest } from '../../engine/digest/produce.ts';
 import { SEVERITIES } from '../../engine/model.ts';
 import { commandErrors, parseFormat } from '../command-support.ts';
 import { sourceOptionSpec, sourceOptionsUsage } from '../source-options.ts';
+import { loadDefaultStages } from '../stages.ts';
 
 export const usage = `usage: cartographer digest [files|directories…] [options]
 
@@ -59,7 +59,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   const resolved = await errors.resolve(values, positionals.length ? positionals : defaultPaths());
   if (typeof resolved === 'number') return resolved;
-  const stages = await loadScanStages();
+  const stages = await loadDefaultStages();
   const produced = await produceDigest(resolved.source, stages, {
     ...(values.date ? { date: values.date } : {}),
     defaultDate: dayOf(Date.now(), timeZone),

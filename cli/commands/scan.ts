@@ -55,12 +55,9 @@ export async function run(argv: string[]): Promise<number> {
 
   const resolved = await errors.resolve(values, positionals);
   if (typeof resolved === 'number') return resolved;
-  // Detections are the point of this command: a broken rule file is an error, not a silent empty result.
+  // Detections are the point of this command: a broken rule file ends it (cli/main.ts prints where), rather
+  // than a silent empty result.
   const stages = await loadDefaultStages();
-  if (!stages.detector) {
-    process.stderr.write('cartographer scan: the detection stage is not available\n');
-    return 1;
-  }
   const analysis = analyze(resolved.source.read(resolved.query), stages, { idleGapMinutes });
   const floor = SEVERITIES.indexOf(minSeverity);
   const sessions: ScannedSession[] = [];
