@@ -359,9 +359,9 @@ export function createBot(options: BotOptions): Bot {
   });
 
   // Buttons stay valid for the retention period; older analyses are dropped once a day.
-  const prune = () => {
+  const prune = async () => {
     try {
-      const dropped = store.prune(new Date(Date.now() - config.retentionDays * 86_400_000));
+      const dropped = await store.prune(new Date(Date.now() - config.retentionDays * 86_400_000));
       if (dropped > 0) logger.info({ dropped, retentionDays: config.retentionDays }, 'pruned old analyses');
     } catch (err) {
       logger.warn({ err: errorSummary(err) }, 'pruning old analyses failed');
@@ -394,7 +394,7 @@ export function createBot(options: BotOptions): Bot {
           logger.warn({ err: errorSummary(err) }, 'loading the rules failed; lookups will retry'),
         );
       await scheduled.start();
-      prune();
+      void prune();
       pruneTimer = setInterval(prune, 86_400_000).unref();
       if (config.socketMode) {
         await app.start();
@@ -423,7 +423,7 @@ export function createBot(options: BotOptions): Bot {
           new Promise((r) => setTimeout(r, graceMs).unref()),
         ]);
       }
-      store.close();
+      await store.close();
     },
   };
 }

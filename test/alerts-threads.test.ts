@@ -67,7 +67,7 @@ beforeAll(async () => {
   );
   const db = join(h.dir, 'bot.db'); // the bot's own file: its buttons see the ledger and the evidence
   state = openSchedulerState(db);
-  state.setWatermark(SCOPE, clock.now()); // as if scans had been running until 11:40
+  await state.setWatermark(SCOPE, clock.now()); // as if scans had been running until 11:40
   scheduler = createScheduler({
     config: loadSchedulerConfig({
       CARTOGRAPHER_ALERT_CHANNEL: CHANNEL,
@@ -87,7 +87,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  state?.close();
+  await state?.close();
   await h?.close();
 });
 
@@ -152,7 +152,7 @@ describe('risk alerts', () => {
     );
     expect(note.text).toContain('for arn:aws:iam::123837392027:user/bert-jan');
     const repliesBefore = h.standin.state.thread(CHANNEL, sgParent.ts).length;
-    const sgRule = state.getAlert(alertKey(sgParent)!)!.ruleId;
+    const sgRule = (await state.getAlert(alertKey(sgParent)!))!.ruleId;
     await scanUntil('2023-07-10T14:20:00Z');
     expect(h.standin.state.thread(CHANNEL, sgParent.ts)).toHaveLength(repliesBefore);
     expect(
@@ -160,7 +160,7 @@ describe('risk alerts', () => {
     ).toHaveLength(1);
     // The 14:10 repeat is in the ledger as snoozed (so it never posts later either).
     const secondCopy = `${SG_EVENT_ID.slice(0, -4)}0002`;
-    const row = state.getAlert(ledgerKey({ ruleId: sgRule, eventIds: [secondCopy] } as Finding));
+    const row = await state.getAlert(ledgerKey({ ruleId: sgRule, eventIds: [secondCopy] } as Finding));
     expect(row?.state).toBe('snoozed');
     expect(row?.principal).toBe('arn:aws:iam::123837392027:user/bert-jan');
   }, 60_000);
@@ -184,6 +184,6 @@ describe('risk alerts', () => {
       .find((m) => m.text.startsWith('Alert scans were down'));
     expect(note?.text).toContain('Caught up only the last 24 h 0 min');
     expect(note?.text).toContain('was not scanned');
-    expect(state.getWatermark(SCOPE)).toBe(clock.now());
+    expect(await state.getWatermark(SCOPE)).toBe(clock.now());
   }, 60_000);
 });

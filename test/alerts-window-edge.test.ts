@@ -65,7 +65,7 @@ describe('alerts at a scan window edge', () => {
       logger: pino({ level: 'silent' }),
       clock,
     });
-    state.setWatermark('local/*/*', clock.now());
+    await state.setWatermark('local/*/*', clock.now());
     clock.set(Date.parse('2023-07-10T12:05:00Z'));
     await scheduler.scanNow('12:05');
     expect(posted.filter((t) => t.includes('Many secrets read'))).toEqual([]);
@@ -74,6 +74,6 @@ describe('alerts at a scan window edge', () => {
     clock.set(Date.parse('2023-07-10T12:15:00Z'));
     await scheduler.scanNow('12:15');
     expect(posted.filter((t) => t.includes('Many secrets read'))).toHaveLength(1);
-    state.close();
+    await state.close();
   }, 60_000);
 });

@@ -510,7 +510,9 @@ describe('Mark benign', () => {
     expect(allowlist).toContain(RULE);
     expect(allowlist).toContain('arn:aws:iam::123837392027:user/bert-jan');
     expect(allowlist).toContain('SEC-4711');
-    expect(h.bot.services.store.listBenign()).toMatchObject([{ ruleId: RULE, by: 'U0ANALYST1', reason }]);
+    expect(await h.bot.services.store.listBenign()).toMatchObject([
+      { ruleId: RULE, by: 'U0ANALYST1', reason },
+    ]);
     const audit = await waitFor('the audit line', () =>
       h!.audits().find((a) => String(a.what).startsWith('submit mark benign')),
     );

@@ -54,16 +54,16 @@ describe('scheduled digest exactly once', () => {
     expect(digests()[0]?.metadata).toMatchObject({ event_payload: { key: 'digest:2023-07-10' } });
     expect(await runScheduledDigest(deps(state))).toBe('already-posted');
     // The crash: the ledger row is back to 'pending' without the ts, as if killed right after the post.
-    state.beginDigest('2023-07-10', 'C0SOCTRIAGE', Date.now());
-    state.close();
+    await state.beginDigest('2023-07-10', 'C0SOCTRIAGE', Date.now());
+    await state.close();
 
     state = openSchedulerState(file);
-    expect(state.getDigest('2023-07-10')?.state).toBe('pending');
+    expect((await state.getDigest('2023-07-10'))?.state).toBe('pending');
     expect(await runScheduledDigest(deps(state))).toBe('already-posted');
-    expect(state.getDigest('2023-07-10')).toMatchObject({ state: 'posted', ts: digests()[0]?.ts });
+    expect(await state.getDigest('2023-07-10')).toMatchObject({ state: 'posted', ts: digests()[0]?.ts });
     expect(digests()).toHaveLength(1);
     // And the day's facts are now the baseline of the next days.
-    expect(state.baseline('2023-07-01', '2023-07-11').days).toBe(1);
-    state.close();
+    expect((await state.baseline('2023-07-01', '2023-07-11')).days).toBe(1);
+    await state.close();
   }, 60_000);
 });

@@ -49,7 +49,7 @@ afterEach(() => {
 });
 
 describe('daily digest time across daylight saving', () => {
-  it('computes 08:00 Europe/Berlin as 07:00 UTC before and 06:00 UTC after the March change', () => {
+  it('computes 08:00 Europe/Berlin as 07:00 UTC before and 06:00 UTC after the March change', async () => {
     vi.useFakeTimers({ toFake: ['Date'] });
     vi.setSystemTime(new Date('2027-03-26T12:00:00Z'));
     const { scheduler, state } = setup({
@@ -63,7 +63,7 @@ describe('daily digest time across daylight saving', () => {
       '2027-03-29T06:00:00.000Z',
       '2027-03-30T06:00:00.000Z',
     ]);
-    state.close();
+    await state.close();
   });
 
   it('the local day of the change is 23 hours long', () => {
@@ -93,6 +93,6 @@ describe('daily digest time across daylight saving', () => {
     // Each scheduled digest covers the previous local day, and says it was quiet.
     expect(posts.map((p) => p.key)).toEqual(['digest:2027-03-26', 'digest:2027-03-27', 'digest:2027-03-28']);
     expect(posts[0]?.text).toMatch(/^Quiet day 2027-03-26 \(Europe\/Berlin\): 0 sessions/);
-    state.close();
+    await state.close();
   });
 });

@@ -54,9 +54,9 @@ describe('alert scan over LookupEvents', () => {
       logger: pino({ level: 'silent' }),
       clock,
     });
-    state.setWatermark('lookup/*/us-east-1', Date.parse('2023-07-10T11:40:00Z'));
+    await state.setWatermark('lookup/*/us-east-1', Date.parse('2023-07-10T11:40:00Z'));
     expect(await scheduler.scanNow('test')).toBe(true);
-    expect(state.getWatermark('lookup/*/us-east-1')).toBe(clock.now());
+    expect(await state.getWatermark('lookup/*/us-east-1')).toBe(clock.now());
 
     const lookups = endpoint.calls('LookupEvents');
     expect(lookups.length).toBeGreaterThan(SENSITIVE_READ_EVENTS.length);
@@ -68,6 +68,6 @@ describe('alert scan over LookupEvents', () => {
     expect(attributes).toContain('[{"AttributeKey":"EventName","AttributeValue":"GetSecretValue"}]');
     expect(attributes.some((a) => a.includes('"AttributeValue":"true"'))).toBe(false);
     expect(titles.some((t) => t.includes('Many secrets read in a short time'))).toBe(true);
-    state.close();
+    await state.close();
   }, 120_000);
 });

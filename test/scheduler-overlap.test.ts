@@ -88,10 +88,10 @@ describe('overlapping ticks', () => {
     gated.release();
     expect(await first).toBe(true);
     // The watermark moved once, by the one scan that ran.
-    expect(state.getWatermark('local/*/*')).toBe(clock.now());
+    expect(await state.getWatermark('local/*/*')).toBe(clock.now());
     clock.advance(5 * 60_000);
     expect(await scheduler.scanNow('tick 3')).toBe(true);
     expect(gated.reads()).toBe(2);
-    state.close();
+    await state.close();
   });
 });

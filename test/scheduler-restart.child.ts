@@ -32,8 +32,8 @@ const STEP = 5 * 60_000;
 const state = openSchedulerState(need('DB'));
 const start = Date.parse(need('START'));
 const end = Date.parse(need('END'));
-const clock = manualClock(state.getWatermark(SCOPE) ?? start);
-if (state.getWatermark(SCOPE) === undefined) state.setWatermark(SCOPE, start);
+const clock = manualClock((await state.getWatermark(SCOPE)) ?? start);
+if ((await state.getWatermark(SCOPE)) === undefined) await state.setWatermark(SCOPE, start);
 
 const client = new WebClient(need('SLACK_BOT_TOKEN'), { slackApiUrl: need('SLACK_API_URL') });
 const real = createOutboxPoster(client);
@@ -64,12 +64,12 @@ const scheduler = createScheduler({
   logger: pino({ level: 'warn' }, pino.destination(2)),
   clock,
 });
-process.stdout.write(`pending before start: ${state.pendingAlerts().length}\n`);
+process.stdout.write(`pending before start: ${(await state.pendingAlerts()).length}\n`);
 await scheduler.start(); // reconciles what a previous run left pending
-process.stdout.write(`pending after start: ${state.pendingAlerts().length}\n`);
+process.stdout.write(`pending after start: ${(await state.pendingAlerts()).length}\n`);
 while (clock.now() < end) {
   clock.advance(STEP);
   await scheduler.scanNow('tick');
 }
 process.stdout.write(`done at ${new Date(clock.now()).toISOString()}\n`);
-state.close();
+await state.close();

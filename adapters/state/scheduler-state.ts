@@ -3,7 +3,8 @@
  * ledger of alerts (an outbox: a row is written `pending` before the Slack post and `posted` with
  * its ts after, so a crash in between is detected and reconciled at start-up instead of posting
  * twice), the alert threads repeats are replied into, snoozes, the digests posted and the digest
- * baseline (facts seen per day). A small interface so SQLite could be replaced.
+ * baseline (facts seen per day). A small asynchronous interface, so SQLite (embedded) or a shared database
+ * server can back it.
  */
 import type { FactSets } from '../../engine/digest/facts.ts';
 
@@ -45,37 +46,37 @@ export interface DigestRecord {
 }
 
 export interface SchedulerState {
-  getWatermark(scope: string): number | undefined;
-  setWatermark(scope: string, ms: number): void;
+  getWatermark(scope: string): Promise<number | undefined>;
+  setWatermark(scope: string, ms: number): Promise<void>;
 
-  getAlert(key: string): AlertRow | undefined;
+  getAlert(key: string): Promise<AlertRow | undefined>;
   /** Writes the row as `pending` (or `snoozed`); false when the key is already in the ledger. */
-  beginAlert(row: Omit<AlertRow, 'ts'>): boolean;
-  markAlertPosted(key: string, ts: string): void;
-  dropAlert(key: string): void;
-  pendingAlerts(): AlertRow[];
+  beginAlert(row: Omit<AlertRow, 'ts'>): Promise<boolean>;
+  markAlertPosted(key: string, ts: string): Promise<void>;
+  dropAlert(key: string): Promise<void>;
+  pendingAlerts(): Promise<AlertRow[]>;
 
-  getThread(threadKey: string): AlertThread | undefined;
-  touchThread(threadKey: string, thread: AlertThread): void;
+  getThread(threadKey: string): Promise<AlertThread | undefined>;
+  touchThread(threadKey: string, thread: AlertThread): Promise<void>;
 
-  snooze(ruleId: string, principal: string, until: number, by: string): void;
+  snooze(ruleId: string, principal: string, until: number, by: string): Promise<void>;
   /** The end of an active snooze of this rule for this principal, if any. */
-  snoozedUntil(ruleId: string, principal: string, now: number): number | undefined;
+  snoozedUntil(ruleId: string, principal: string, now: number): Promise<number | undefined>;
 
-  getDigest(date: string): DigestRecord | undefined;
-  beginDigest(date: string, channel: string, at: number): void;
-  markDigestPosted(date: string, ts: string): void;
-  dropDigest(date: string): void;
+  getDigest(date: string): Promise<DigestRecord | undefined>;
+  beginDigest(date: string, channel: string, at: number): Promise<void>;
+  markDigestPosted(date: string, ts: string): Promise<void>;
+  dropDigest(date: string): Promise<void>;
 
-  addBaseline(day: string, facts: FactSets): void;
+  addBaseline(day: string, facts: FactSets): Promise<void>;
   /** Facts of the days in [fromDay, beforeDay), and how many days had any. */
-  baseline(fromDay: string, beforeDay: string): { facts: FactSets; days: number };
+  baseline(fromDay: string, beforeDay: string): Promise<{ facts: FactSets; days: number }>;
 
   /**
    * Forgets what can no longer matter: settled ledger rows written before `ledgerBefore` (wall
    * clock; they must outlive every window that can re-read their event), threads whose last alert
    * is older than `threadsBefore` (event time) and snoozes that ended before `snoozesBefore`.
    */
-  prune(cutoffs: { ledgerBefore: number; threadsBefore: number; snoozesBefore: number }): void;
-  close(): void;
+  prune(cutoffs: { ledgerBefore: number; threadsBefore: number; snoozesBefore: number }): Promise<void>;
+  close(): Promise<void>;
 }

@@ -133,18 +133,18 @@ export function openSchedulerState(file: string): SchedulerState {
   });
 
   return {
-    getWatermark(scope) {
+    async getWatermark(scope) {
       const row = q.getWm.get(scope) as { until_ms: number } | undefined;
       return row?.until_ms;
     },
-    setWatermark(scope, ms) {
+    async setWatermark(scope, ms) {
       q.setWm.run(scope, ms, new Date().toISOString());
     },
-    getAlert(key) {
+    async getAlert(key) {
       const row = q.getAlert.get(key) as AlertDbRow | undefined;
       return row ? toAlert(row) : undefined;
     },
-    beginAlert(row) {
+    async beginAlert(row) {
       const r = q.insertAlert.run(
         row.key,
         row.ruleId,
@@ -160,30 +160,30 @@ export function openSchedulerState(file: string): SchedulerState {
       );
       return r.changes === 1;
     },
-    markAlertPosted(key, ts) {
+    async markAlertPosted(key, ts) {
       q.postedAlert.run(ts, key);
     },
-    dropAlert(key) {
+    async dropAlert(key) {
       q.dropAlert.run(key);
     },
-    pendingAlerts() {
+    async pendingAlerts() {
       return (q.pending.all() as AlertDbRow[]).map(toAlert);
     },
-    getThread(threadKey) {
+    async getThread(threadKey) {
       const row = q.getThread.get(threadKey) as { channel: string; ts: string; last_at: number } | undefined;
       return row ? { channel: row.channel, ts: row.ts, lastAt: row.last_at } : undefined;
     },
-    touchThread(threadKey, t) {
+    async touchThread(threadKey, t) {
       q.setThread.run(threadKey, t.channel, t.ts, t.lastAt);
     },
-    snooze(ruleId, principal, until, by) {
+    async snooze(ruleId, principal, until, by) {
       q.snooze.run(ruleId, principal, until, by);
     },
-    snoozedUntil(ruleId, principal, now) {
+    async snoozedUntil(ruleId, principal, now) {
       const row = q.snoozed.get(ruleId, principal, now) as { until_ms: number } | undefined;
       return row?.until_ms;
     },
-    getDigest(date) {
+    async getDigest(date) {
       const r = q.getDigest.get(date) as
         | { date: string; channel: string; state: string; ts: string | null; created_at: number }
         | undefined;
@@ -197,19 +197,19 @@ export function openSchedulerState(file: string): SchedulerState {
       if (r.ts) rec.ts = r.ts;
       return rec;
     },
-    beginDigest(date, channel, at) {
+    async beginDigest(date, channel, at) {
       q.beginDigest.run(date, channel, at);
     },
-    markDigestPosted(date, ts) {
+    async markDigestPosted(date, ts) {
       q.postedDigest.run(ts, date);
     },
-    dropDigest(date) {
+    async dropDigest(date) {
       q.dropDigest.run(date);
     },
-    addBaseline(day, facts) {
+    async addBaseline(day, facts) {
       addBaseline(day, facts);
     },
-    baseline(fromDay, beforeDay) {
+    async baseline(fromDay, beforeDay) {
       const facts = emptyFacts();
       const days = new Set<string>();
       for (const r of q.baseline.all(fromDay, beforeDay) as { day: string; kind: string; value: string }[]) {
@@ -218,12 +218,12 @@ export function openSchedulerState(file: string): SchedulerState {
       }
       return { facts, days: days.size };
     },
-    prune({ ledgerBefore, threadsBefore, snoozesBefore }) {
+    async prune({ ledgerBefore, threadsBefore, snoozesBefore }) {
       q.pruneAlerts.run(ledgerBefore);
       q.pruneThreads.run(threadsBefore);
       q.pruneSnoozes.run(snoozesBefore);
     },
-    close() {
+    async close() {
       db.close();
     },
   };

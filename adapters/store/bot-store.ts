@@ -1,7 +1,8 @@
 /**
  * What the Slack bot keeps between restarts: the analyses behind posted messages, the opaque
  * references that button values point at, and the record of "Mark benign" decisions.
- * A small interface so SQLite can be swapped for another store without touching bot/.
+ * A small asynchronous interface, so SQLite (embedded) or a shared database server can back it without
+ * touching bot/.
  */
 import type { SourceName } from '../../engine/source.ts';
 
@@ -51,13 +52,13 @@ export interface BenignMark {
 }
 
 export interface BotStore {
-  saveSession(session: StoredSession): void;
-  getSession(id: string): StoredSession | undefined;
-  saveRef(ref: ButtonRef): void;
-  getRef(id: string): ButtonRef | undefined;
-  recordBenign(mark: BenignMark): void;
-  listBenign(): BenignMark[];
+  saveSession(session: StoredSession): Promise<void>;
+  getSession(id: string): Promise<StoredSession | undefined>;
+  saveRef(ref: ButtonRef): Promise<void>;
+  getRef(id: string): Promise<ButtonRef | undefined>;
+  recordBenign(mark: BenignMark): Promise<void>;
+  listBenign(): Promise<BenignMark[]>;
   /** Drops analyses (and their refs) older than the given date; returns how many sessions went. */
-  prune(olderThan: Date): number;
-  close(): void;
+  prune(olderThan: Date): Promise<number>;
+  close(): Promise<void>;
 }

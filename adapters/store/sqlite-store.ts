@@ -62,7 +62,7 @@ export function openSqliteStore(file: string): BotStore {
   const deleteOldSessions = db.prepare('DELETE FROM sessions WHERE created_at < ?');
 
   return {
-    saveSession(s) {
+    async saveSession(s) {
       insertSession.run(
         s.id,
         JSON.stringify(s.query),
@@ -71,7 +71,7 @@ export function openSqliteStore(file: string): BotStore {
         s.createdAt,
       );
     },
-    getSession(id) {
+    async getSession(id) {
       const row = selectSession.get(id) as
         | { id: string; query: string; summary: string; records: string; created_at: string }
         | undefined;
@@ -84,7 +84,7 @@ export function openSqliteStore(file: string): BotStore {
         createdAt: row.created_at,
       };
     },
-    saveRef(r) {
+    async saveRef(r) {
       insertRef.run(
         r.id,
         r.action,
@@ -94,7 +94,7 @@ export function openSqliteStore(file: string): BotStore {
         r.createdAt,
       );
     },
-    getRef(id) {
+    async getRef(id) {
       const row = selectRef.get(id) as
         | {
             id: string;
@@ -116,7 +116,7 @@ export function openSqliteStore(file: string): BotStore {
       if (row.extra) ref.extra = JSON.parse(row.extra);
       return ref;
     },
-    recordBenign(m) {
+    async recordBenign(m) {
       insertBenign.run(
         m.ruleId ?? null,
         m.findingId ?? null,
@@ -128,7 +128,7 @@ export function openSqliteStore(file: string): BotStore {
         m.at,
       );
     },
-    listBenign() {
+    async listBenign() {
       const rows = selectBenign.all() as Record<string, string | null>[];
       return rows.map((r) => {
         const mark: BenignMark = {
@@ -144,7 +144,7 @@ export function openSqliteStore(file: string): BotStore {
         return mark;
       });
     },
-    prune(olderThan) {
+    async prune(olderThan) {
       const cutoff = olderThan.toISOString();
       const tx = db.transaction(() => {
         deleteOldRefs.run(cutoff);
@@ -152,7 +152,7 @@ export function openSqliteStore(file: string): BotStore {
       });
       return tx();
     },
-    close() {
+    async close() {
       if (db.open) db.close();
     },
   };

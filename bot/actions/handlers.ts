@@ -26,7 +26,7 @@ export interface ClickContext {
 }
 
 export async function showRawEvents(ctx: ClickContext): Promise<CommandResult> {
-  const r = resolveRef(ctx.value, 'raw', ctx.svc, ctx.channelId);
+  const r = await resolveRef(ctx.value, 'raw', ctx.svc, ctx.channelId);
   const ids = r.ref.eventIds.length > 0 ? r.ref.eventIds : r.session.records.map((x) => x.id);
   const found = ids.map((id) => r.records.get(id)).filter((x) => x !== undefined);
   const finding =
@@ -45,8 +45,10 @@ export async function showRawEvents(ctx: ClickContext): Promise<CommandResult> {
 }
 
 export async function showAllActions(ctx: ClickContext): Promise<CommandResult> {
-  const r = resolveRef(ctx.value, 'all_actions', ctx.svc, ctx.channelId);
-  const messages = buildTimeline(r.summary, refMaker(r.session.id, ctx.svc), { includeSuppressed: true });
+  const r = await resolveRef(ctx.value, 'all_actions', ctx.svc, ctx.channelId);
+  const makeRef = refMaker(r.session.id, ctx.svc);
+  const messages = buildTimeline(r.summary, makeRef, { includeSuppressed: true });
+  await makeRef.flush();
   await postCapped(messages, ctx.channelId, ctx.threadTs, `all-actions-${r.summary.key}`, ctx.svc);
   return { outcome: 'ok', detail: `${r.summary.signals.length} actions` };
 }
@@ -57,7 +59,7 @@ export async function openBenignModal(
   triggerId: string,
   openView: (view: Record<string, unknown>) => Promise<unknown>,
 ): Promise<CommandResult> {
-  const r = resolveRef(ctx.value, 'benign', ctx.svc, ctx.channelId);
+  const r = await resolveRef(ctx.value, 'benign', ctx.svc, ctx.channelId);
   const finding = r.summary.findings.find((f) => f.id === r.ref.extra?.findingId);
   const meta: BenignModalMeta = { ref: r.ref.id, channel: ctx.channelId, threadTs: ctx.threadTs };
   await openView(buildBenignModal(meta, finding, r.summary));
@@ -77,7 +79,7 @@ export async function submitBenign(
   userId: string,
   svc: BotServices,
 ): Promise<CommandResult> {
-  const r = resolveRef(meta.ref, 'benign', svc, meta.channel);
+  const r = await resolveRef(meta.ref, 'benign', svc, meta.channel);
   const finding = r.summary.findings.find((f) => f.id === r.ref.extra?.findingId);
   const ruleId =
     finding?.ruleId ?? (typeof r.ref.extra?.ruleId === 'string' ? r.ref.extra.ruleId : undefined);
@@ -93,7 +95,7 @@ export async function submitBenign(
   mkdirSync(dirname(svc.config.allowlistFile), { recursive: true });
   addAllowlistEntry(svc.config.allowlistFile, entry);
   svc.analyzer.reloadStages();
-  svc.store.recordBenign({
+  await svc.store.recordBenign({
     sessionId: r.session.id,
     reason,
     by: userId,

@@ -10,5 +10,14 @@ export const BENIGN_SCOPE_INPUT = 'scope';
 
 export type RefAction = 'raw' | 'all_actions' | 'benign';
 
-/** Creates an opaque, persisted reference for a button and returns its id (the button value). */
+/** Creates an opaque reference for a button and returns its id (the button value). */
 export type RefMaker = (action: RefAction, eventIds: string[], extra?: Record<string, unknown>) => string;
+
+/**
+ * A RefMaker backed by the store: ids come back at once, so message builders stay synchronous; the
+ * writes go on in the background and `flush()` must be awaited before the message carrying them is
+ * posted (it rethrows a failed write).
+ */
+export interface StoredRefMaker extends RefMaker {
+  flush(): Promise<void>;
+}

@@ -15,21 +15,21 @@ export class StaleReference extends Error {
   override name = 'StaleReference';
 }
 
-export function resolveRef(
+export async function resolveRef(
   value: string | undefined,
   expected: string,
   svc: BotServices,
   channel?: string,
-): Resolved {
+): Promise<Resolved> {
   if (!value || !/^[A-Za-z0-9_-]{6,64}$/.test(value))
     throw new StaleReference('this button carries no valid reference');
-  const ref = svc.store.getRef(value);
+  const ref = await svc.store.getRef(value);
   if (!ref || ref.action !== expected) {
     throw new StaleReference(
       'this button is no longer known (its analysis was pruned); run the command again',
     );
   }
-  const session = svc.store.getSession(ref.sessionId);
+  const session = await svc.store.getSession(ref.sessionId);
   if (!session) throw new StaleReference('the analysis behind this button expired; run the command again');
   // Raw records must not leak into another channel through a copied or replayed button.
   if (channel && session.query.channel && session.query.channel !== channel) {

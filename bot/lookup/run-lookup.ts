@@ -10,7 +10,7 @@ import type { SessionSummary } from '../../engine/model.ts';
 import type { SessionReport } from '../../engine/pipeline.ts';
 import type { CloudTrailRecord } from '../../engine/record.ts';
 import type { SourceName, SourceQuery } from '../../engine/source.ts';
-import type { RefAction, RefMaker } from '../actions/ids.ts';
+import type { RefAction, StoredRefMaker } from '../actions/ids.ts';
 import type { CommandResult } from '../commands/registry.ts';
 import { buildFindings } from '../messages/findings.ts';
 import { buildHeadline } from '../messages/headline.ts';
@@ -206,7 +206,7 @@ async function postSessions(
       records: [...records.entries()].slice(0, MAX_CACHED_RECORDS).map(([id, record]) => ({ id, record })),
       createdAt: new Date().toISOString(),
     };
-    svc.store.saveSession(stored);
+    await svc.store.saveSession(stored);
     const makeRef = refMaker(stored.id, svc);
     const headlineInput = {
       session: summary,
@@ -218,6 +218,7 @@ async function postSessions(
       ...(rejected ? { rejected } : {}),
     };
     const headline = buildHeadline(headlineInput, makeRef);
+    await makeRef.flush();
     let parentTs: string;
     if (i === 0) {
       await svc.poster.update(target.channel, progressTs, headline);
@@ -244,15 +245,17 @@ export async function postThread(
   records: ReadonlyMap<string, CloudTrailRecord>,
   parentTs: string,
   channel: string,
-  makeRef: RefMaker,
+  makeRef: StoredRefMaker,
   svc: BotServices,
   includeSuppressed = false,
 ): Promise<void> {
   const timeline = buildTimeline(summary, makeRef, { includeSuppressed });
+  await makeRef.flush();
   await postCapped(timeline, channel, parentTs, `timeline-${summary.key}`, svc);
   if (includeSuppressed) return;
-  for (const m of buildFindings(summary, records, makeRef)) await svc.poster.post(channel, m, parentTs);
-  for (const m of buildUnmapped(summary, records, makeRef)) await svc.poster.post(channel, m, parentTs);
+  const details = [...buildFindings(summary, records, makeRef), ...buildUnmapped(summary, records, makeRef)];
+  await makeRef.flush();
+  for (const m of details) await svc.poster.post(channel, m, parentTs);
 }
 
 /** Posts up to maxTimelineReplies messages; the rest goes into one text file so the thread stays readable. */
@@ -278,10 +281,11 @@ export async function postCapped(
   });
 }
 
-export function refMaker(sessionId: string, svc: BotServices): RefMaker {
-  return (action: RefAction, eventIds: string[], extra?: Record<string, unknown>) => {
+export function refMaker(sessionId: string, svc: BotServices): StoredRefMaker {
+  let pending: Promise<void>[] = [];
+  const make = (action: RefAction, eventIds: string[], extra?: Record<string, unknown>) => {
     const id = newId();
-    svc.store.saveRef({
+    const saved = svc.store.saveRef({
       id,
       action,
       sessionId,
@@ -289,8 +293,17 @@ export function refMaker(sessionId: string, svc: BotServices): RefMaker {
       createdAt: new Date().toISOString(),
       ...(extra ? { extra } : {}),
     });
+    saved.catch(() => {}); // observed by flush(), which rethrows
+    pending.push(saved);
     return id;
   };
+  return Object.assign(make, {
+    async flush() {
+      const writes = pending;
+      pending = [];
+      await Promise.all(writes);
+    },
+  });
 }
 
 /** Separates the summary (posted, cached) from the records (cached for the raw-events button). */

@@ -13,12 +13,13 @@ import { SOURCE_LABEL } from './digest-job.ts';
 import type { Scheduler } from './scheduler.ts';
 
 export async function openDigestSession(ctx: ClickContext): Promise<CommandResult> {
-  const r = resolveRef(ctx.value, 'open_session', ctx.svc, ctx.channelId);
+  const r = await resolveRef(ctx.value, 'open_session', ctx.svc, ctx.channelId);
   const makeRef = refMaker(r.session.id, ctx.svc);
   const headline = buildHeadline(
     { session: r.summary, sourceLabel: SOURCE_LABEL[r.session.query.source] ?? r.session.query.source },
     makeRef,
   );
+  await makeRef.flush();
   // Slack threads do not nest: the summary and its details all go into the digest's thread.
   await ctx.svc.poster.post(ctx.channelId, headline, ctx.threadTs);
   await postThread(r.summary, r.records, ctx.threadTs, ctx.channelId, makeRef, ctx.svc);
@@ -31,10 +32,11 @@ export async function snoozeAlert(
   label: (typeof SNOOZE_CHOICES)[number]['label'],
 ): Promise<CommandResult> {
   const choice = SNOOZE_CHOICES.find((c) => c.label === label);
-  const row = ctx.value && /^[0-9a-f]{24}$/.test(ctx.value) ? scheduler.state.getAlert(ctx.value) : undefined;
+  const row =
+    ctx.value && /^[0-9a-f]{24}$/.test(ctx.value) ? await scheduler.state.getAlert(ctx.value) : undefined;
   if (!choice || !row) throw new StaleReference('this alert is no longer in the ledger; nothing to snooze');
   const until = scheduler.clock.now() + choice.ms;
-  scheduler.state.snooze(row.ruleId, row.principal, until, ctx.userId);
+  await scheduler.state.snooze(row.ruleId, row.principal, until, ctx.userId);
   await ctx.svc.poster.post(
     ctx.channelId,
     buildSnoozeNote(ctx.userId, row.ruleId, row.principal, until),

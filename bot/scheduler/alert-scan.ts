@@ -58,7 +58,7 @@ export async function runAlertScan(deps: AlertScanDeps): Promise<ScanResult> {
   for (const scope of scanScopes(deps.sourceName, config.accounts, config.regions)) {
     result.scopes++;
     const now = clock.now();
-    const wm = state.getWatermark(scope.id);
+    const wm = await state.getWatermark(scope.id);
     let from: number;
     const notes: string[] = [];
     if (wm === undefined) {
@@ -91,10 +91,10 @@ export async function runAlertScan(deps: AlertScanDeps): Promise<ScanResult> {
       else if (outcome === 'snoozed') result.snoozed++;
     }
     // Only now: everything up to `now` was posted (or is in the ledger as snoozed).
-    state.setWatermark(scope.id, now);
+    await state.setWatermark(scope.id, now);
   }
   const now = clock.now();
-  state.prune({
+  await state.prune({
     // A finding can be re-read for catch-up + lateness + context after it happened; keep a week more.
     ledgerBefore: Date.now() - config.catchupMaxMs - config.latenessMs - CONTEXT_MS - LEDGER_SPARE_MS,
     threadsBefore: now - config.repeatWindowMs - config.catchupMaxMs - config.latenessMs - CONTEXT_MS,
@@ -127,7 +127,7 @@ async function findCandidates(
       const last = Math.max(t, ...f.eventIds.map((id) => times.get(id) ?? t));
       if (RANK[f.severity] < min || last < since || t >= until) continue;
       const key = alertKey(f);
-      if (seen.has(key) || deps.state.getAlert(key)) continue;
+      if (seen.has(key) || (await deps.state.getAlert(key))) continue;
       seen.add(key);
       out.push({ finding: f, key, session });
     }
@@ -160,14 +160,14 @@ async function deliver(deps: AlertScanDeps, channel: string, c: Candidate): Prom
     eventAt: t,
     createdAt: Date.now(),
   };
-  if (state.snoozedUntil(f.ruleId, principal, clock.now()) !== undefined) {
-    state.beginAlert({ ...row, state: 'snoozed' });
+  if ((await state.snoozedUntil(f.ruleId, principal, clock.now())) !== undefined) {
+    await state.beginAlert({ ...row, state: 'snoozed' });
     deps.logger.info({ rule: f.ruleId, principal }, 'alert snoozed: recorded, not posted');
     return 'snoozed';
   }
-  const thread = state.getThread(tk);
+  const thread = await state.getThread(tk);
   const repeat = thread && thread.channel === channel && Math.abs(t - thread.lastAt) <= config.repeatWindowMs;
-  if (!state.beginAlert({ ...row, state: 'pending', ...(repeat ? { threadTs: thread.ts } : {}) }))
+  if (!(await state.beginAlert({ ...row, state: 'pending', ...(repeat ? { threadTs: thread.ts } : {}) })))
     return 'known';
   const input: AlertInput = {
     finding: f,
@@ -178,7 +178,7 @@ async function deliver(deps: AlertScanDeps, channel: string, c: Candidate): Prom
     records,
     repeatWindowHours: Math.round(config.repeatWindowMs / 3_600_000),
   };
-  const rawRef = saveEvidence(deps, c, records);
+  const rawRef = await saveEvidence(deps, c, records);
   if (rawRef) input.rawRef = rawRef;
   let ts: string;
   try {
@@ -190,11 +190,11 @@ async function deliver(deps: AlertScanDeps, channel: string, c: Candidate): Prom
     );
   } catch (err) {
     // Not posted: forget the row so the next scan (same window, watermark unchanged) tries again.
-    state.dropAlert(c.key);
+    await state.dropAlert(c.key);
     throw err;
   }
-  state.markAlertPosted(c.key, ts);
-  state.touchThread(tk, {
+  await state.markAlertPosted(c.key, ts);
+  await state.touchThread(tk, {
     channel,
     ts: repeat ? thread.ts : ts,
     lastAt: repeat ? Math.max(thread.lastAt, t) : t,
@@ -203,16 +203,16 @@ async function deliver(deps: AlertScanDeps, channel: string, c: Candidate): Prom
 }
 
 /** Stores the finding's records in the bot's store and returns the "Show raw events" reference. */
-function saveEvidence(
+async function saveEvidence(
   deps: AlertScanDeps,
   c: Candidate,
   records: Map<string, CloudTrailRecord>,
-): string | undefined {
+): Promise<string | undefined> {
   if (!deps.store) return undefined;
   const { events: _events, ...summary } = c.session;
   const sessionId = newId();
   const createdAt = new Date().toISOString();
-  deps.store.saveSession({
+  await deps.store.saveSession({
     id: sessionId,
     query: {
       kind: 'session',
@@ -225,7 +225,7 @@ function saveEvidence(
     createdAt,
   });
   const ref = newId();
-  deps.store.saveRef({
+  await deps.store.saveRef({
     id: ref,
     action: 'raw',
     sessionId,
@@ -255,12 +255,12 @@ async function postOnce(
     eventAt: 0,
     createdAt: Date.now(),
   };
-  if (!deps.state.beginAlert({ ...row, state: 'pending' })) return;
+  if (!(await deps.state.beginAlert({ ...row, state: 'pending' }))) return;
   try {
     const ts = await deps.outbox.post(channel, message, key);
-    deps.state.markAlertPosted(key, ts);
+    await deps.state.markAlertPosted(key, ts);
   } catch (err) {
-    deps.state.dropAlert(key);
+    await deps.state.dropAlert(key);
     throw err;
   }
 }
@@ -275,16 +275,16 @@ export async function reconcilePending(
 ): Promise<{ confirmed: number; dropped: number }> {
   let confirmed = 0;
   let dropped = 0;
-  for (const row of deps.state.pendingAlerts()) {
+  for (const row of await deps.state.pendingAlerts()) {
     const ts = await deps.outbox.find(row.channel, row.key, row.createdAt - RECONCILE_SLACK_MS, row.threadTs);
     if (ts) {
-      deps.state.markAlertPosted(row.key, ts);
-      if (!row.threadTs && row.ruleId !== 'catch-up' && !deps.state.getThread(row.threadKey)) {
-        deps.state.touchThread(row.threadKey, { channel: row.channel, ts, lastAt: row.eventAt });
+      await deps.state.markAlertPosted(row.key, ts);
+      if (!row.threadTs && row.ruleId !== 'catch-up' && !(await deps.state.getThread(row.threadKey))) {
+        await deps.state.touchThread(row.threadKey, { channel: row.channel, ts, lastAt: row.eventAt });
       }
       confirmed++;
     } else {
-      deps.state.dropAlert(row.key);
+      await deps.state.dropAlert(row.key);
       dropped++;
     }
   }

@@ -84,7 +84,7 @@ export function attachScheduler(options: AttachOptions): AttachedScheduler {
     start: () => scheduler.start(),
     async stop() {
       await scheduler.stop();
-      state.close();
+      await state.close();
     },
   };
 }

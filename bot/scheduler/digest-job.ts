@@ -47,17 +47,21 @@ export async function composeDigest(
     read: (query, signal) => readForScan(source, query, signal),
   });
   const refs = new Map<string, string | undefined>();
+  const writes: Promise<void>[] = [];
   const sessionRef = (key: string): string | undefined => {
     if (refs.has(key)) return refs.get(key);
-    const ref = saveSessionRef(deps, produced, key, request.channel);
-    refs.set(key, ref);
-    return ref;
+    const saved = saveSessionRef(deps, produced, key, request.channel);
+    if (saved) writes.push(saved.write);
+    refs.set(key, saved?.ref);
+    return saved?.ref;
   };
   const message = buildDigestMessage(produced.digest, {
     sessionRef,
     sourceLabel: SOURCE_LABEL[deps.sourceName],
     notes: produced.notes,
   });
+  // The buttons' references are in the store before the message that carries them is posted.
+  await Promise.all(writes);
   return { produced, message };
 }
 
@@ -69,28 +73,28 @@ export async function runScheduledDigest(
   if (!channel) return 'no-channel';
   const date = previousDay(dayOf(deps.clock.now(), deps.config.timeZone));
   const key = `digest:${date}`;
-  const record = deps.state.getDigest(date);
+  const record = await deps.state.getDigest(date);
   if (record?.state === 'posted') return 'already-posted';
   if (record?.state === 'pending') {
     const ts = await deps.outbox.find(record.channel, key, record.createdAt - RECONCILE_SLACK_MS);
     if (ts) {
-      deps.state.markDigestPosted(date, ts);
+      await deps.state.markDigestPosted(date, ts);
       deps.logger.info({ date, ts }, 'digest was posted before the restart; recorded it');
       return 'already-posted';
     }
   }
   // The scheduled digest always covers its own date (never a replayed local day): it is about yesterday.
   const { produced, message } = await composeDigest(deps, { date, defaultDate: date, channel });
-  deps.state.beginDigest(date, channel, Date.now());
+  await deps.state.beginDigest(date, channel, Date.now());
   let ts: string;
   try {
     ts = await deps.outbox.post(channel, message, key);
   } catch (err) {
-    deps.state.dropDigest(date);
+    await deps.state.dropDigest(date);
     throw err;
   }
-  deps.state.markDigestPosted(date, ts);
-  deps.state.addBaseline(produced.digest.date, produced.digest.observed);
+  await deps.state.markDigestPosted(date, ts);
+  await deps.state.addBaseline(produced.digest.date, produced.digest.observed);
   deps.logger.info({ date, ts, sessions: produced.digest.totals.sessions }, 'daily digest posted');
   return 'posted';
 }
@@ -108,30 +112,35 @@ export async function runDigestNow(
     channel,
   });
   await deps.outbox.post(channel, message, `digest-request:${produced.digest.date}:${newId()}`);
-  deps.state.addBaseline(produced.digest.date, produced.digest.observed);
+  await deps.state.addBaseline(produced.digest.date, produced.digest.observed);
   return produced;
 }
 
+/** The "Open session" reference of a digest line, at once; `write` settles when it is stored. */
 function saveSessionRef(
   deps: DigestDeps,
   produced: ProducedDigest,
   key: string,
   channel: string,
-): string | undefined {
+): { ref: string; write: Promise<void> } | undefined {
   const s = produced.sessions.get(key);
-  if (!deps.store || !s) return undefined;
+  const store = deps.store;
+  if (!store || !s) return undefined;
   const createdAt = new Date().toISOString();
   const sessionId = newId();
-  deps.store.saveSession({
-    id: sessionId,
-    query: { kind: 'session', value: key, source: deps.sourceName, channel },
-    summary: s.summary,
-    records: [...(s.records ?? new Map())].map(([id, record]) => ({ id, record })),
-    createdAt,
-  });
   const ref = newId();
-  deps.store.saveRef({ id: ref, action: 'open_session', sessionId, eventIds: [], createdAt });
-  return ref;
+  const write = (async () => {
+    await store.saveSession({
+      id: sessionId,
+      query: { kind: 'session', value: key, source: deps.sourceName, channel },
+      summary: s.summary,
+      records: [...(s.records ?? new Map())].map(([id, record]) => ({ id, record })),
+      createdAt,
+    });
+    await store.saveRef({ id: ref, action: 'open_session', sessionId, eventIds: [], createdAt });
+  })();
+  write.catch(() => {}); // awaited with the others before the digest is posted
+  return { ref, write };
 }
 
 function newId(): string {

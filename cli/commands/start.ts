@@ -49,7 +49,7 @@ export async function run(argv: string[]): Promise<number> {
       if (stopping) return;
       stopping = true;
       process.stderr.write(`${signal}: stopping (finishing running lookups)…\n`);
-      started.stop().finally(resolve);
+      void started.stop().finally(resolve);
     };
     process.once('SIGTERM', () => shutdown('SIGTERM'));
     process.once('SIGINT', () => shutdown('SIGINT'));

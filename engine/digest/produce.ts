@@ -21,7 +21,7 @@ export interface ProduceOptions {
   timeZone: string;
   baselineDays: number;
   /** A stored baseline (the bot's), merged with the earlier days found in the source itself. */
-  storedBaseline?: (fromDay: string, beforeDay: string) => { facts: FactSets; days: number };
+  storedBaseline?: (fromDay: string, beforeDay: string) => Promise<{ facts: FactSets; days: number }>;
   keepRecords?: boolean;
   /** Base query (accounts, regions…); the day bounds are added here. */
   query?: SourceQuery;
@@ -75,7 +75,7 @@ export async function produceDigest(
   }
   const dayEarliest = previousDay(date, options.baselineDays);
   const fromData = baselineFrom(collected.days, date, dayEarliest);
-  const stored = options.storedBaseline?.(dayEarliest, date);
+  const stored = await options.storedBaseline?.(dayEarliest, date);
   const baselineFacts = stored ? mergeFacts(fromData.facts, stored.facts) : fromData.facts;
   const baselineDays = Math.max(fromData.days, stored?.days ?? 0);
   const dayInputs = collected.days.get(date) ?? [];

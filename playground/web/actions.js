@@ -77,7 +77,7 @@ export async function clickButton(message, element, node) {
 
 export function onMessageAction(message) {
   return (element, _block, node) => {
-    if (element.type === 'button') clickButton(message, element, node);
+    if (element.type === 'button') void clickButton(message, element, node);
     else toast(`The stand-in delivers button clicks only (got ${element.type}).`);
   };
 }

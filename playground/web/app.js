@@ -310,9 +310,9 @@ async function start() {
   const hasHelp = S.ephemerals.some((e) => e.user === S.me && /^Cartographer commands/.test(e.text));
   if (!hasHelp && !S.helpRequested) {
     S.helpRequested = true;
-    sendCommand('/cartographer help', { remember: false });
+    void sendCommand('/cartographer help', { remember: false });
   }
   $('composer-input').focus();
 }
 
-start();
+void start();

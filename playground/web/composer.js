@@ -49,7 +49,7 @@ export function setupComposer() {
     input.value = '';
     S.historyPos = -1;
     $('autocomplete').hidden = true;
-    sendCommand(text);
+    void sendCommand(text);
   });
   input.addEventListener('input', renderAutocomplete);
   input.addEventListener('blur', () => {

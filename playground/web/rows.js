@@ -92,7 +92,11 @@ export function ephemeralRow(e) {
       else if (element.type !== 'button')
         toast(`The stand-in delivers button clicks only (got ${element.type}).`);
       else
-        clickButton({ ephemeral: true, ts: e.ts, thread_ts: e.thread_ts, channel: e.channel }, element, node);
+        void clickButton(
+          { ephemeral: true, ts: e.ts, thread_ts: e.thread_ts, channel: e.channel },
+          element,
+          node,
+        );
     });
     body.appendChild(blocks);
   } else body.appendChild(el('div', 'message-text', mrkdwn(e.text)));
