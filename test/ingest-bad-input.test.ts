@@ -88,13 +88,13 @@ describe('bad input is reported with its place and costs nothing else', () => {
       null,
       [],
       { ...r, eventTime: 'yesterday' },
-      { ...r, eventName: 7 },
+      { ...r, eventName: { not: 'a name' } },
     ]);
     writeFileSync(path, `${text.slice(0, -1)},${JSON.stringify(demoRecords[1]).slice(0, 100)}`);
     const items = await collect([path]);
     expect(only(items, 'record')).toHaveLength(1);
     const reasons = only(items, 'rejected').map((x) => `${x.origin.position}: ${x.reason}`);
-    // 42, 'hello', null, the bad time, the numeric eventName and the cut-off record; `[]` holds no record at all.
+    // 42, 'hello', null, the bad time, the object as eventName and the cut-off record; `[]` holds no record at all.
     expect(reasons.map((x) => x.split(':')[0])).toEqual(['2', '3', '4', '6', '7', '8']);
     expect(reasons[0]).toMatch(/not a CloudTrail record: expected an object, got number/);
     expect(reasons[3]).toMatch(/eventTime is not a valid time/);

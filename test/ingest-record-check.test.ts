@@ -27,7 +27,7 @@ function mutants(r: Record<string, unknown>): Record<string, unknown>[] {
   ];
 }
 
-describe('record check: the fast path agrees with the zod schema', () => {
+describe('record check: the fast path and the normaliser agree with the zod schema', () => {
   it('accepts every real record and keeps it as the same object', () => {
     for (const r of demo) {
       const copy = structuredClone(r);
@@ -37,21 +37,20 @@ describe('record check: the fast path agrees with the zod schema', () => {
     }
   });
 
-  it('rejects exactly what zod rejects, with a reason that names the field', () => {
+  it('keeps every variant that still has a time and a name, typed as zod wants it; names what is missing', () => {
     let rejected = 0;
     for (const r of demo.slice(0, 200)) {
       for (const m of mutants(structuredClone(r))) {
-        const zodOk = CloudTrailRecordSchema.safeParse(structuredClone(m)).success;
         const res = checkRecord(m);
-        expect(res.ok).toBe(zodOk);
-        if (!res.ok) {
+        const hasName = typeof m.eventName === 'string' && m.eventName !== '';
+        expect(res.ok).toBe(hasName);
+        if (res.ok) expect(CloudTrailRecordSchema.safeParse(res.record).success).toBe(true);
+        else {
           rejected++;
-          expect(res.reason).toMatch(
-            /eventSource|eventName|awsRegion|readOnly|requestParameters|resources|userIdentity/,
-          );
+          expect(res.reason).toBe('missing eventName');
         }
       }
     }
-    expect(rejected).toBe(200 * 10);
+    expect(rejected).toBe(200);
   });
 });

@@ -17,7 +17,7 @@ export type Piece =
   | { kind: 'value'; text: string; line: number; position?: number }
   | { kind: 'error'; line: number; position?: number; reason: string };
 
-const WRAPPER_KEYS = new Set(['Records', 'Events']);
+const WRAPPER_KEYS = new Set(['Records', 'Events', 'QueryResultRows']);
 
 const QUOTE = 34; // "
 const BACKSLASH = 92;

@@ -165,7 +165,10 @@ function isWrapperOrArray(v: unknown): boolean {
   if (Array.isArray(v)) return true;
   if (typeof v !== 'object' || v === null) return false;
   const o = v as Record<string, unknown>;
-  return (Array.isArray(o.Records) || Array.isArray(o.Events)) && o.eventName === undefined;
+  return (
+    (Array.isArray(o.Records) || Array.isArray(o.Events) || Array.isArray(o.QueryResultRows)) &&
+    o.eventName === undefined
+  );
 }
 
 function* piecesToItems(pieces: Piece[], file: string): Generator<SourceItem> {

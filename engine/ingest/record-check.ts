@@ -1,12 +1,16 @@
 import { type CloudTrailRecord, CloudTrailRecordSchema } from '../record.ts';
 import { parseEventTime } from './event-time.ts';
+import { normaliseRecord } from './normalise-record.ts';
 
 /**
  * Turns one parsed JSON value into a CloudTrail record, or says why it cannot be one.
  *
- * Validation is the hot path of ingestion, so the common case is a hand-written structural check of
- * exactly the fields the zod schema types; zod runs only when that check fails, to word the reason.
- * Both must agree (test/ingest-record-check.test.ts holds them to it on real records).
+ * Validation is the hot path of ingestion, so the common case (a record as CloudTrail writes it) is a
+ * hand-written structural check of exactly the fields the zod schema types, and the record is kept as the
+ * same object. Anything else is normalised once (normalise-record.ts: exporters' spellings, nulls, types as
+ * text, other time formats) and checked again; only a record that still has no usable eventTime or
+ * eventName is refused, and zod runs only then, to word the reason.
+ * Both must agree (test/ingest-record-check.test.ts holds them to it on real records and variants).
  */
 export type CheckResult = { ok: true; record: CloudTrailRecord } | { ok: false; reason: string };
 
@@ -14,71 +18,72 @@ export function checkRecord(input: unknown): CheckResult {
   if (!isPlainObject(input)) {
     return { ok: false, reason: `not a CloudTrail record: expected an object, got ${describe(input)}` };
   }
-  let value = input;
-  // Records needing no normalisation (every CloudTrail one) pass the fast check as they are.
-  let fastOk = fastShapeOk(value);
-  if (!fastOk) {
-    value = normalise(value);
-    fastOk = fastShapeOk(value);
-  }
-  if (fastOk) {
-    if (!Number.isFinite(parseEventTime(value.eventTime as string))) {
-      return { ok: false, reason: `eventTime is not a valid time: ${JSON.stringify(value.eventTime)}` };
+  if (fastShapeOk(input) && canonicalTimeShape(input.eventTime as string)) {
+    if (Number.isFinite(parseEventTime(input.eventTime as string))) {
+      return { ok: true, record: input as CloudTrailRecord };
     }
+  }
+  const value = normaliseRecord(input);
+  if (fastShapeOk(value) && Number.isFinite(parseEventTime(value.eventTime as string))) {
     return { ok: true, record: value as CloudTrailRecord };
+  }
+  return { ok: false, reason: explain(value) };
+}
+
+/** Why a normalised record is still not one (no time, no name, or not CloudTrail at all). */
+function explain(value: Record<string, unknown>): string {
+  if (!looksLikeCloudTrail(value)) {
+    const keys = Object.keys(value);
+    const shown = keys.slice(0, 6).join(', ') + (keys.length > 6 ? ', …' : '');
+    return `valid JSON but not CloudTrail: an object with ${keys.length === 0 ? 'no keys' : `keys ${shown}`}`;
+  }
+  if (value.eventTime === undefined && value.eventTimeText !== undefined) {
+    return `eventTime is not a valid time: ${JSON.stringify(value.eventTimeText)}`;
   }
   const parsed = CloudTrailRecordSchema.safeParse(value);
-  if (parsed.success) {
-    // The fast check is stricter than zod somewhere; trust zod (and keep the record verbatim).
-    return { ok: true, record: value as CloudTrailRecord };
-  }
+  if (parsed.success) return `eventTime is not a valid time: ${JSON.stringify(value.eventTime)}`;
   const issue = parsed.error.issues[0];
   const path = issue?.path.length ? issue.path.join('.') : 'record';
   const missing = issue?.code === 'invalid_type' && readPath(value, issue.path) === undefined;
-  return { ok: false, reason: missing ? `missing ${path}` : `${path}: ${issue?.message ?? 'invalid'}` };
+  return missing ? `missing ${path}` : `${path}: ${issue?.message ?? 'invalid'}`;
 }
 
-const OPTIONAL_STRINGS = new Set([
-  'eventVersion',
+/** Fields only a CloudTrail record (or a damaged one) has; an object with none of them is something else. */
+const CLOUDTRAIL_MARKERS = [
+  'eventTime',
+  'eventTimeText',
+  'eventName',
+  'eventSource',
   'eventID',
-  'eventType',
-  'eventCategory',
+  'userIdentity',
   'awsRegion',
+  'eventVersion',
   'sourceIPAddress',
-  'userAgent',
-  'errorCode',
-  'errorMessage',
+  'requestParameters',
   'recipientAccountId',
-  'sessionCredentialFromConsole',
-  'vpcEndpointId',
-]);
+];
+function looksLikeCloudTrail(v: Record<string, unknown>): boolean {
+  for (const k of CLOUDTRAIL_MARKERS) if (v[k] !== undefined) return true;
+  return false;
+}
 
 /**
- * Other tools' spellings of the fields the engine needs: OTRF/Elastic exports use `@timestamp`, and
- * minimized or exported events write `"errorCode": null` where CloudTrail leaves the field out. A null
- * typed string means "absent", so it is left out rather than rejecting the record.
- *
- * The record is copied without those fields instead of `delete`-ing them: deleting a property puts the
- * object into V8's slow dictionary mode, and every later stage reads this record's fields many times.
+ * `YYYY-MM-DDTHH:MM:SSZ` or with `.sss`: the spellings the engine keeps as they are. Anything else (space
+ * instead of T, no zone, an offset, another precision) is rewritten by the normaliser first.
  */
-function normalise(r: Record<string, unknown>): Record<string, unknown> {
-  let out: Record<string, unknown> | undefined;
-  for (const k in r) {
-    if (r[k] !== null || !OPTIONAL_STRINGS.has(k)) continue;
-    out = {};
-    for (const key in r) if (r[key] !== null || !OPTIONAL_STRINGS.has(key)) out[key] = r[key];
-    break;
-  }
-  const record = out ?? r;
-  if (record.eventTime === undefined && typeof record['@timestamp'] === 'string')
-    record.eventTime = record['@timestamp'];
-  return record;
+function canonicalTimeShape(t: string): boolean {
+  const n = t.length;
+  return (
+    (n === 20 || (n === 24 && t.charCodeAt(19) === 46)) &&
+    t.charCodeAt(10) === 84 &&
+    t.charCodeAt(n - 1) === 90
+  );
 }
 
 /**
  * The fields the zod schema types, named one by one rather than looped over from a list: a named property
  * read is an inline-cached load, a read by a key from an array is a generic lookup, and this runs once per
- * record. The optional strings must stay in step with OPTIONAL_STRINGS (normalise) and the schema.
+ * record. Must stay in step with the schema (engine/record.ts) and with normalise-record.ts's field kinds.
  */
 function fastShapeOk(r: Record<string, unknown>): boolean {
   if (!nonEmptyString(r.eventTime) || !nonEmptyString(r.eventSource) || !nonEmptyString(r.eventName))

@@ -2,12 +2,17 @@ import type { Origin } from '../record.ts';
 import type { SourceItem } from '../source.ts';
 import { checkRecord } from './record-check.ts';
 
-type ItemOut = Extract<SourceItem, { kind: 'record' } | { kind: 'rejected' }>;
+/** How deep containers are looked into (Lake results: object → rows → row → eventJson). */
+const MAX_DEPTH = 5;
+
+type ItemOut = Extract<SourceItem, { kind: 'record' } | { kind: 'rejected' } | { kind: 'skipped' }>;
 
 /**
  * One parsed JSON value → the records in it. Besides plain records this unwraps what analysts paste or
- * export: `{"Records": […]}` (S3 delivery, e.g. one per JSON Lines line), `{"Events": […]}` and single
- * LookupEvents entries whose `CloudTrailEvent` is the record as a JSON *string*, and arrays of any of these.
+ * export: `{"Records": […]}` (S3 delivery, e.g. one per JSON Lines line; a single record in `Records` too),
+ * `{"Events": […]}` and single LookupEvents entries whose `CloudTrailEvent` is the record as a JSON *string*,
+ * CloudTrail Lake query rows (`{"eventJson": "…"}`), EventBridge envelopes (`{"detail-type": …, "detail":
+ * {record}}`), and arrays of any of these. `{"Records": null}` is a note of its own, not a bad record.
  */
 export function* recordsFromValue(value: unknown, origin: Origin, depth = 0): Generator<ItemOut> {
   if (Array.isArray(value)) {
@@ -20,7 +25,7 @@ export function* recordsFromValue(value: unknown, origin: Origin, depth = 0): Ge
     }
     return;
   }
-  if (typeof value === 'object' && value !== null && depth < 3) {
+  if (typeof value === 'object' && value !== null && depth < MAX_DEPTH) {
     const obj = value as Record<string, unknown>;
     if (Array.isArray(obj.Records) && obj.eventName === undefined) {
       yield* recordsFromValue(obj.Records, origin, depth + 1);
@@ -30,31 +35,67 @@ export function* recordsFromValue(value: unknown, origin: Origin, depth = 0): Ge
       yield* recordsFromValue(obj.Events, origin, depth + 1);
       return;
     }
-    if (typeof obj.CloudTrailEvent === 'string') {
-      let inner: unknown;
-      try {
-        inner = JSON.parse(obj.CloudTrailEvent);
-      } catch (e) {
-        yield {
-          kind: 'rejected',
-          origin,
-          reason: `CloudTrailEvent is not valid JSON: ${(e as Error).message}`,
-        };
-        return;
-      }
-      yield* recordsFromValue(inner, origin, 3);
+    if (Array.isArray(obj.QueryResultRows) && obj.eventName === undefined) {
+      yield* recordsFromValue(obj.QueryResultRows, origin, depth + 1);
+      return;
+    }
+    const wrapped = wrappedRecord(obj);
+    if (wrapped !== undefined) {
+      yield* unwrapped(wrapped, origin);
+      return;
+    }
+    if (obj.Records === null && obj.eventName === undefined) {
+      yield { kind: 'skipped', origin, reason: 'no records: "Records" is null' };
       return;
     }
   }
   yield checked(value, origin);
 }
 
+/** The record (object or JSON text) inside a LookupEvents entry, a Lake row, an EventBridge event or `Records`. */
+function wrappedRecord(obj: Record<string, unknown>): { field: string; inner: unknown } | undefined {
+  if (obj.eventName !== undefined || obj.eventname !== undefined) return undefined;
+  if (typeof obj.CloudTrailEvent === 'string')
+    return { field: 'CloudTrailEvent', inner: obj.CloudTrailEvent };
+  const lake = obj.eventJson ?? obj.eventjson;
+  if (typeof lake === 'string' || isObject(lake)) return { field: 'eventJson', inner: lake };
+  if (isObject(obj.detail) && (obj['detail-type'] !== undefined || obj.source !== undefined))
+    return { field: 'detail', inner: obj.detail };
+  if (isObject(obj.Records)) return { field: 'Records', inner: obj.Records };
+  return undefined;
+}
+
+function* unwrapped(w: { field: string; inner: unknown }, origin: Origin): Generator<ItemOut> {
+  let inner = w.inner;
+  if (typeof inner === 'string') {
+    try {
+      inner = JSON.parse(inner);
+    } catch (e) {
+      yield { kind: 'rejected', origin, reason: `${w.field} is not valid JSON: ${(e as Error).message}` };
+      return;
+    }
+  }
+  yield* recordsFromValue(inner, origin, MAX_DEPTH);
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
 /** An object recordsFromValue would not unwrap (no `Records`, `Events` or `CloudTrailEvent` to look into). */
 function isPlainRecord(v: unknown, depth: number): boolean {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
-  if (depth >= 3) return true;
+  if (depth >= MAX_DEPTH) return true;
   const o = v as Record<string, unknown>;
-  return o.Records === undefined && o.Events === undefined && o.CloudTrailEvent === undefined;
+  return (
+    o.Records === undefined &&
+    o.Events === undefined &&
+    o.QueryResultRows === undefined &&
+    o.CloudTrailEvent === undefined &&
+    o.eventJson === undefined &&
+    o.eventjson === undefined &&
+    o.detail === undefined
+  );
 }
 
 function checked(value: unknown, origin: Origin): ItemOut {
