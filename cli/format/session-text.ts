@@ -91,13 +91,22 @@ export function formatInputsText(inputs: InputsSummary, sessions: number, trunca
   if (inputs.rejected.length > shown.length) {
     lines.push(`  … and ${inputs.rejected.length - shown.length} more (--format json lists them all)`);
   }
-  if (inputs.skipped && inputs.skipped.length > 0) {
+  // Digests, hidden files and other extensions are routine in a log tree: counted. Anything else (a FIFO,
+  // a link loop, an empty file, `{"Records": null}`) is named.
+  const skipped = inputs.skipped ?? [];
+  const routine = skipped.filter((s) => ROUTINE_SKIP.test(s.reason));
+  const named = skipped.filter((s) => !ROUTINE_SKIP.test(s.reason));
+  for (const s of named.slice(0, 20)) lines.push(`  note ${s.where}: ${s.reason}`);
+  if (named.length > 20) lines.push(`  … and ${named.length - 20} more notes (--format json lists them all)`);
+  if (routine.length > 0) {
     lines.push(
-      `  skipped ${inputs.skipped.length} file(s) that are not CloudTrail logs (digests, hidden files, other types)`,
+      `  skipped ${routine.length} file(s) that are not CloudTrail logs (digests, hidden files, other types)`,
     );
   }
   return `${lines.join('\n')}\n`;
 }
+
+const ROUTINE_SKIP = /^(hidden file|CloudTrail digest|not a CloudTrail log file \(extension\))/;
 
 const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi;
 

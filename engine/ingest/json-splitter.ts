@@ -11,6 +11,9 @@
  * Anything after the first value is read as JSON Lines (one value per line), which is what JSON Lines
  * files are once their first line is read. A line that does not parse is reported with its number and
  * the next line is read normally, so one bad line costs that line only.
+ *
+ * A record (or line) longer than `maxRecordChars` is refused with an error piece at its place: once it
+ * passes the cap its text is dropped as it is scanned, so a 60 MB record costs the cap, not 60 MB.
  */
 
 export type Piece =
@@ -35,8 +38,22 @@ const BOM = 0xfeff;
 
 type Mode = 'top' | 'array' | 'object' | 'lines' | 'done';
 
+export interface SplitterOptions {
+  /** Longest record (or JSON Lines line) kept, in characters of JSON text (default: no limit). */
+  maxRecordChars?: number;
+}
+
 export class JsonSplitter {
+  readonly #maxRecord: number;
   #buf = '';
+  /** Characters dropped from the front of #buf so far (absolute offset of #buf[0]). */
+  #consumed = 0;
+  /** The record being captured passed the cap: its text is being skipped, not kept. */
+  #oversize = false;
+  /** The JSON Lines line in progress passed the cap. */
+  #oversizeLine = false;
+  /** Absolute offset where the oversize record or line began. */
+  #oversizeStart = 0;
   #pos = 0;
   /** Line number (1-based) of the character at #pos. */
   #line = 1;
@@ -58,6 +75,10 @@ export class JsonSplitter {
   #position = 0;
   #pieces: Piece[] = [];
 
+  constructor(options: SplitterOptions = {}) {
+    this.#maxRecord = options.maxRecordChars ?? Number.POSITIVE_INFINITY;
+  }
+
   /** Feeds text; returns the pieces completed by it. */
   push(chunk: string): Piece[] {
     this.#buf += chunk;
@@ -69,7 +90,7 @@ export class JsonSplitter {
   /** Ends the input; returns the last pieces (and an error if the text stopped inside a value). */
   end(): Piece[] {
     this.#run(true);
-    if (this.#mode === 'object' && !this.#topIsWrapper && this.#captureStart >= 0) {
+    if (this.#mode === 'object' && !this.#topIsWrapper && this.#captureStart >= 0 && !this.#oversize) {
       // The first "object" never closed: most likely JSON Lines whose first line is broken. Re-read the
       // captured text line by line so every good line after it still counts.
       this.#pos = this.#captureStart;
@@ -79,10 +100,15 @@ export class JsonSplitter {
       this.#lines();
     }
     if (this.#mode === 'lines') {
-      this.#flushLine(this.#buf.length);
+      if (!this.#oversizeLine && this.#buf.length - this.#pos > this.#maxRecord) {
+        this.#oversizeLine = true;
+        this.#oversizeStart = this.#consumed + this.#pos;
+      }
+      if (this.#oversizeLine) this.#refuseLine(this.#buf.length);
+      else this.#flushLine(this.#buf.length);
     } else if (this.#mode !== 'top' && this.#mode !== 'done') {
-      const where = this.#captureStart >= 0 ? this.#captureLine : this.#line;
-      const inRecord = this.#captureStart >= 0 && this.#elemDepth > 0;
+      const where = this.#inElement() ? this.#captureLine : this.#line;
+      const inRecord = this.#inElement() && this.#elemDepth > 0;
       this.#pieces.push({
         kind: 'error',
         line: where,
@@ -104,12 +130,30 @@ export class JsonSplitter {
     return out;
   }
 
-  /** Drops consumed text so the buffer holds at most the record in progress plus one chunk. */
+  /** Inside a record being captured (kept, or skipped for its size). */
+  #inElement(): boolean {
+    return this.#captureStart >= 0 || this.#oversize;
+  }
+
+  /**
+   * Drops consumed text so the buffer holds at most the record in progress plus one chunk; a record past
+   * the cap is dropped too (from then on it is only scanned for its end).
+   */
   #compact(): void {
+    if (
+      this.#captureStart >= 0 &&
+      this.#mode !== 'lines' &&
+      this.#buf.length - this.#captureStart > this.#maxRecord
+    ) {
+      this.#oversize = true;
+      this.#oversizeStart = this.#consumed + this.#captureStart;
+      this.#captureStart = -1;
+    }
     let keep = this.#mode === 'lines' ? this.#pos : this.#captureStart >= 0 ? this.#captureStart : this.#pos;
     if (this.#keyStart >= 0) keep = Math.min(keep, this.#keyStart);
     if (keep <= 0) return;
     this.#buf = this.#buf.slice(keep);
+    this.#consumed += keep;
     this.#pos -= keep;
     if (this.#captureStart >= 0) this.#captureStart -= keep;
     if (this.#keyStart >= 0) this.#keyStart -= keep;
@@ -192,7 +236,7 @@ export class JsonSplitter {
         if (this.#capturingPrimitive && this.#depth === this.#elemDepth) this.#emitCapture(i);
         continue;
       }
-      if (this.#captureStart >= 0 && this.#depth > this.#elemDepth && this.#elemDepth > 0) {
+      if (this.#inElement() && this.#depth > this.#elemDepth && this.#elemDepth > 0) {
         i = this.#skipInsideElement(i);
         continue;
       }
@@ -225,6 +269,7 @@ export class JsonSplitter {
             if (this.#pendingWrapper && c === OPEN_BRACKET) {
               this.#topIsWrapper = true;
               this.#captureStart = -1;
+              this.#oversize = false;
               this.#elemDepth = 2;
             }
             this.#pendingWrapper = false;
@@ -237,14 +282,13 @@ export class JsonSplitter {
           this.#depth--;
           i++;
           if (this.#depth < 0) return this.#syntaxError(i, `unexpected '${String.fromCharCode(c)}'`);
-          if (this.#elemDepth > 0 && this.#depth === this.#elemDepth && this.#captureStart >= 0) {
+          if (this.#elemDepth > 0 && this.#depth === this.#elemDepth && this.#inElement()) {
             this.#emitCapture(i);
           } else if (this.#elemDepth > 0 && this.#depth === this.#elemDepth - 1) {
             this.#elemDepth = 0; // the array of pieces closed
           }
           if (this.#depth === 0) {
-            if (this.#mode === 'object' && !this.#topIsWrapper && this.#captureStart >= 0)
-              this.#emitCapture(i);
+            if (this.#mode === 'object' && !this.#topIsWrapper && this.#inElement()) this.#emitCapture(i);
             this.#pos = i;
             this.#mode = 'lines';
             this.#captureStart = -1;
@@ -331,6 +375,23 @@ export class JsonSplitter {
 
   #emitCapture(end: number): void {
     this.#position++;
+    if (!this.#oversize && end - this.#captureStart > this.#maxRecord) {
+      // Arrived complete within one chunk, yet over the cap.
+      this.#oversize = true;
+      this.#oversizeStart = this.#consumed + this.#captureStart;
+    }
+    if (this.#oversize) {
+      this.#oversize = false;
+      this.#pieces.push({
+        kind: 'error',
+        line: this.#captureLine,
+        position: this.#elemDepth > 0 ? this.#position : undefined,
+        reason: this.#tooLarge(this.#consumed + end),
+      });
+      this.#capturingPrimitive = false;
+      this.#pos = end;
+      return;
+    }
     this.#pieces.push({
       kind: 'value',
       text: this.#buf.slice(this.#captureStart, end),
@@ -356,11 +417,32 @@ export class JsonSplitter {
     const buf = this.#buf;
     let nl = buf.indexOf('\n', this.#pos);
     while (nl >= 0) {
-      this.#flushLine(nl);
+      if (!this.#oversizeLine && nl - this.#pos > this.#maxRecord) {
+        this.#oversizeLine = true;
+        this.#oversizeStart = this.#consumed + this.#pos;
+      }
+      if (this.#oversizeLine) this.#refuseLine(nl);
+      else this.#flushLine(nl);
       this.#pos = nl + 1;
       this.#line++;
       nl = buf.indexOf('\n', this.#pos);
     }
+    // The line in progress: past the cap, it is skipped to its end instead of gathered.
+    if (!this.#oversizeLine && buf.length - this.#pos > this.#maxRecord) {
+      this.#oversizeLine = true;
+      this.#oversizeStart = this.#consumed + this.#pos;
+    }
+    if (this.#oversizeLine) this.#pos = buf.length;
+  }
+
+  #refuseLine(end: number): void {
+    this.#oversizeLine = false;
+    this.#pieces.push({ kind: 'error', line: this.#line, reason: this.#tooLarge(this.#consumed + end) });
+  }
+
+  #tooLarge(absoluteEnd: number): string {
+    const mb = (n: number) => `${(n / 2 ** 20).toFixed(n < 2 ** 20 ? 2 : 1)} MB`;
+    return `record too large: ${mb(absoluteEnd - this.#oversizeStart)} of JSON text, over the ${mb(this.#maxRecord)} record size cap (refused; the rest of the file is read)`;
   }
 
   #flushLine(end: number): void {

@@ -1,20 +1,29 @@
 import { stat } from 'node:fs/promises';
-import { walkDirectory } from '../ingest/file-walk.ts';
+import { fsMessage, walkDirectory } from '../ingest/file-walk.ts';
 import { compileQuery } from '../ingest/query-filter.ts';
-import { readInput, readSmallFileSync, wholeFileItems } from '../ingest/read-input.ts';
+import {
+  DEFAULT_READ_LIMITS,
+  type ReadLimits,
+  readInput,
+  readSmallFileSync,
+  wholeFileItems,
+} from '../ingest/read-input.ts';
 import type { ReadOptions, RecordSource, SourceItem, SourceQuery } from '../source.ts';
 
 /**
  * CloudTrail from local files: single files in any supported format, directory trees (S3 layout) and
  * standard input (`-`). Files are read one at a time, streamed; the SourceQuery is applied per record.
+ * `limits` bound what one record or one compressed file may cost (read-input.ts; defaults there).
  */
 export function createLocalSource(
   paths: string[],
   stdin: NodeJS.ReadableStream = process.stdin,
+  limits: Partial<ReadLimits> = {},
 ): RecordSource {
+  const bounds: ReadLimits = { ...DEFAULT_READ_LIMITS, ...limits };
   return {
     name: 'local',
-    read: (query: SourceQuery, options?: ReadOptions) => readLocal(paths, query, options, stdin),
+    read: (query: SourceQuery, options?: ReadOptions) => readLocal(paths, query, options, stdin, bounds),
   };
 }
 
@@ -23,6 +32,7 @@ async function* readLocal(
   query: SourceQuery,
   options: ReadOptions | undefined,
   stdin: NodeJS.ReadableStream,
+  limits: ReadLimits,
 ): AsyncGenerator<SourceItem> {
   const keep = compileQuery(query);
   const max = query.maxEvents;
@@ -55,7 +65,8 @@ async function* readLocal(
     files++;
     // Small files (every CloudTrail delivery file) are read and parsed in one synchronous step, without
     // an async generator per file; anything else goes through readInput's streaming path.
-    const whole = file === '-' ? undefined : readSmallFileSync(file);
+    const whole =
+      file === '-' ? undefined : readSmallFileSync(file, Math.min(limits.maxRecordChars, 8 * 2 ** 20));
     if (whole !== undefined) {
       for (const item of wholeFileItems(whole, file)) {
         const out = admit(item);
@@ -67,7 +78,7 @@ async function* readLocal(
       }
       continue;
     }
-    for await (const item of readInput(file, stdin)) {
+    for await (const item of readInput(file, stdin, limits)) {
       const out = admit(item);
       if (stop) {
         yield stop;
@@ -82,7 +93,10 @@ async function* expandAll(paths: string[]): AsyncGenerator<string | SourceItem> 
   for (const path of paths) yield* expand(path);
 }
 
-/** A path → the files to read (strings) or items explaining what was not read. */
+/**
+ * A path → the files to read (strings) or items explaining what was not read. A FIFO or device named
+ * explicitly is read (process substitution: `summarize <(zcat …)`); inside a folder it is skipped.
+ */
 async function* expand(path: string): AsyncGenerator<string | SourceItem> {
   if (path === '-') {
     yield path;
@@ -90,12 +104,14 @@ async function* expand(path: string): AsyncGenerator<string | SourceItem> {
   }
   let isDir: boolean;
   try {
-    isDir = (await stat(path)).isDirectory();
+    const info = await stat(path);
+    if (info.isSocket()) {
+      yield { kind: 'skipped', origin: { file: path }, reason: 'not a regular file (socket): not read' };
+      return;
+    }
+    isDir = info.isDirectory();
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    const reason =
-      code === 'ENOENT' ? 'no such file or directory' : code === 'EACCES' ? 'permission denied' : String(e);
-    yield { kind: 'rejected', origin: { file: path }, reason: `cannot read: ${reason}` };
+    yield { kind: 'rejected', origin: { file: path }, reason: `cannot read: ${fsMessage(e)}` };
     return;
   }
   if (!isDir) {
@@ -106,13 +122,10 @@ async function* expand(path: string): AsyncGenerator<string | SourceItem> {
   try {
     walk = await walkDirectory(path);
   } catch (e) {
-    yield {
-      kind: 'rejected',
-      origin: { file: path },
-      reason: `cannot list directory: ${(e as Error).message}`,
-    };
+    yield { kind: 'rejected', origin: { file: path }, reason: `cannot list folder: ${fsMessage(e)}` };
     return;
   }
   for (const s of walk.skipped) yield { kind: 'skipped', origin: { file: s.path }, reason: s.reason };
+  for (const u of walk.unreadable) yield { kind: 'rejected', origin: { file: u.path }, reason: u.reason };
   yield* walk.files;
 }
