@@ -18,6 +18,7 @@ export const sourceOptionSpec = {
   until: { type: 'string' },
   regions: { type: 'string' },
   'max-events': { type: 'string' },
+  'max-record-mb': { type: 'string' },
 } as const;
 
 export const sourceOptionsUsage = `source options:
@@ -28,7 +29,8 @@ export const sourceOptionsUsage = `source options:
   --since 24h|7d|<ISO time>      only events at or after this time (relative: m, h, d, w)
   --until <same>                 only events at or before this time
   --regions R1,R2                only these regions (API sources: the regions to query)
-  --max-events N                 stop after N events and say so`;
+  --max-events N                 stop after N events and say so
+  --max-record-mb N              local files: refuse (and name) any single record over N MB (default 8)`;
 
 /** Bad arguments: the command prints the message and its usage, exit code 2. */
 export class UsageError extends Error {
@@ -48,6 +50,7 @@ export interface SourceOptionValues {
   until?: string;
   regions?: string;
   'max-events'?: string;
+  'max-record-mb'?: string;
 }
 
 export interface ResolvedSource {
@@ -74,7 +77,7 @@ export async function resolveSource(
       );
     }
     await assertReadable(inputs);
-    return { source: createLocalSource(inputs), query };
+    return { source: createLocalSource(inputs, process.stdin, readLimits(values)), query };
   }
   if (paths.length > 0) throw new UsageError(`--source ${name} reads from AWS; paths are for --source local`);
   return { source: await loadAwsSource(name, env), query };
@@ -96,10 +99,23 @@ export function parseQuery(values: SourceOptionValues, now: Date = new Date()): 
   }
   if (values['max-events'] !== undefined) {
     const n = Number(values['max-events']);
-    if (!Number.isInteger(n) || n <= 0) throw new UsageError(`--max-events must be a positive whole number`);
+    if (!/^\s*\d+\s*$/.test(values['max-events']) || !Number.isSafeInteger(n) || n <= 0)
+      throw new UsageError(`--max-events must be a positive whole number (got '${values['max-events']}')`);
     q.maxEvents = n;
   }
   return q;
+}
+
+/** `--max-record-mb N`: the local source's record size cap. */
+function readLimits(values: SourceOptionValues): { maxRecordChars?: number } {
+  const raw = values['max-record-mb'];
+  if (raw === undefined) return {};
+  const mb = /^\s*\d+(\.\d+)?\s*$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!(mb > 0 && mb <= 1024))
+    throw new UsageError(
+      `--max-record-mb must be a number of megabytes above 0, at most 1024 (got '${raw}')`,
+    );
+  return { maxRecordChars: Math.round(mb * 2 ** 20) };
 }
 
 const RELATIVE = /^(\d+(?:\.\d+)?)\s*(m|min|h|d|w)$/i;

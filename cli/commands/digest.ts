@@ -1,11 +1,11 @@
 /** `cartographer digest`: the daily digest of one day, as text for a terminal or as JSON. */
-import { parseArgs } from 'node:util';
 import { readForScan } from '../../bot/scheduler/scan-source.ts';
 import { type Digest, digestJson } from '../../engine/digest/build.ts';
 import { dayBounds, dayOf, isValidTimeZone } from '../../engine/digest/day.ts';
 import { FACT_KINDS } from '../../engine/digest/facts.ts';
 import { produceDigest } from '../../engine/digest/produce.ts';
 import { SEVERITIES } from '../../engine/model.ts';
+import { parseCommandLine } from '../args.ts';
 import { commandErrors, parseFormat } from '../command-support.ts';
 import { sourceOptionSpec, sourceOptionsUsage } from '../source-options.ts';
 import { loadDefaultStages } from '../stages.ts';
@@ -131,17 +131,13 @@ function count(n: number, one: string): string {
 }
 
 function parse(argv: string[]) {
-  return parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      ...sourceOptionSpec,
-      date: { type: 'string' },
-      timezone: { type: 'string' },
-      'baseline-days': { type: 'string' },
-      format: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
+  return parseCommandLine(argv, {
+    ...sourceOptionSpec,
+    date: { type: 'string' },
+    timezone: { type: 'string' },
+    'baseline-days': { type: 'string' },
+    format: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
   });
 }
 

@@ -4,10 +4,9 @@
  * Each rule family plugs in one checker below; a checker gets the rules root (default `rules/`) and
  * returns its problems. Exit code 1 when any error is found (warnings alone pass).
  */
-import { existsSync } from 'node:fs';
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { toEngineEvent } from '../../engine/events.ts';
 import type { EngineEvent } from '../../engine/model.ts';
 import { formatOrigin } from '../../engine/record.ts';
@@ -16,6 +15,8 @@ import { loadSignalRules } from '../../engine/signals/rules.ts';
 import type { RuleProblem } from '../../engine/signals/yaml-file.ts';
 import { createLocalSource } from '../../engine/sources/local-source.ts';
 import type { SessionContext } from '../../engine/stages.ts';
+import { parseCommandLine } from '../args.ts';
+import { UsageError } from '../source-options.ts';
 
 export type { RuleProblem } from '../../engine/signals/yaml-file.ts';
 export type RuleChecker = (rulesRoot: string) => Promise<RuleProblem[]>;
@@ -48,31 +49,59 @@ explain  reads CloudTrail (any supported format) as one console session and prin
 export async function run(argv: string[]): Promise<number> {
   const args = [...argv];
   const sub = args.shift();
-  if (sub === 'explain') return explain(args);
-  if (sub !== 'check') {
-    process.stderr.write(`${usage}\n`);
-    return sub === '--help' || sub === '-h' ? 0 : 2;
+  if (sub === '--help' || sub === '-h' || sub === 'help') {
+    process.stdout.write(`${usage}\n`);
+    return 0;
   }
-  let format = 'text';
-  let errorsOnly = false;
-  let root: string | undefined;
-  while (args.length > 0) {
-    const a = args.shift() as string;
-    if (a === '--format') format = args.shift() ?? 'text';
-    else if (a === '--errors-only') errorsOnly = true;
-    else if (a === '--help' || a === '-h') {
-      process.stdout.write(`${usage}\n`);
-      return 0;
-    } else if (a.startsWith('-')) {
-      process.stderr.write(`rules check: unknown option '${a}'\n${usage}\n`);
-      return 2;
-    } else root = a;
+  try {
+    if (sub === 'explain') return await explain(args);
+    if (sub === 'check') return await check(args);
+  } catch (e) {
+    if (e instanceof UsageError) return usageError(e.message);
+    throw e;
   }
-  const rulesRoot = resolve(root ?? DEFAULT_RULES_ROOT);
-  if (!existsSync(rulesRoot)) {
-    process.stderr.write(`rules check: no such folder: ${rulesRoot}\n`);
-    return 2;
+  return usageError(
+    sub === undefined ? 'name a sub-command: check or explain' : `unknown sub-command '${sub}'`,
+  );
+}
+
+function usageError(message: string): number {
+  process.stderr.write(`cartographer rules: ${message}\n\n${usage}\n`);
+  return 2;
+}
+
+/** A rules folder given on the command line must exist and be readable: otherwise a usage error. */
+function readableFolder(path: string, what: string): string {
+  const full = resolve(path);
+  try {
+    if (!statSync(full).isDirectory()) throw new UsageError(`${what} ${path} is not a folder`);
+    accessSync(full, constants.R_OK | constants.X_OK);
+  } catch (e) {
+    if (e instanceof UsageError) throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new UsageError(
+      `cannot read ${what} ${path}: ${code === 'ENOENT' ? 'no such folder' : code === 'EACCES' ? 'permission denied' : code}`,
+    );
   }
+  return full;
+}
+
+async function check(argv: string[]): Promise<number> {
+  const { values, positionals } = parseCommandLine(argv, {
+    format: { type: 'string' },
+    'errors-only': { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (values.help) {
+    process.stdout.write(`${usage}\n`);
+    return 0;
+  }
+  const format = values.format ?? 'text';
+  if (format !== 'text' && format !== 'json')
+    throw new UsageError(`--format must be text or json (got '${format}')`);
+  if (positionals.length > 1) throw new UsageError(`one rules folder at most (got ${positionals.length})`);
+  const errorsOnly = values['errors-only'] ?? false;
+  const rulesRoot = positionals[0] ? readableFolder(positionals[0], 'rules folder') : DEFAULT_RULES_ROOT;
   const problems: (RuleProblem & { checker: string })[] = [];
   for (const c of checkers) {
     try {
@@ -106,26 +135,26 @@ export async function run(argv: string[]): Promise<number> {
 }
 
 async function explain(args: string[]): Promise<number> {
-  const parse = () =>
-    parseArgs({
-      args,
-      allowPositionals: true,
-      options: { from: { type: 'string' }, to: { type: 'string' }, rules: { type: 'string' } },
-    });
-  let parsed: ReturnType<typeof parse>;
-  try {
-    parsed = parse();
-  } catch (err) {
-    process.stderr.write(`rules explain: ${(err as Error).message}\n${usage}\n`);
-    return 2;
+  const parsed = parseCommandLine(args, {
+    from: { type: 'string' },
+    to: { type: 'string' },
+    rules: { type: 'string' },
+  });
+  if (parsed.positionals.length === 0) throw new UsageError('explain: name at least one file or folder');
+  for (const option of ['from', 'to'] as const) {
+    const t = parsed.values[option];
+    if (t !== undefined && !Number.isFinite(Date.parse(t)))
+      throw new UsageError(`--${option} must be an ISO time such as 2023-07-10T11:45:00Z (got '${t}')`);
   }
-  if (parsed.positionals.length === 0) {
-    process.stderr.write(`rules explain: name at least one file or folder\n${usage}\n`);
-    return 2;
+  const rulesDir = parsed.values.rules
+    ? readableFolder(parsed.values.rules, 'signal rules folder')
+    : undefined;
+  const missing = parsed.positionals.find((p) => p !== '-' && !existsSync(p));
+  if (missing !== undefined) {
+    process.stderr.write(`cartographer rules: cannot read ${missing}: no such file or directory\n`);
+    return 1;
   }
-  const mapper = await createSignalMapper(
-    parsed.values.rules ? { rulesDir: resolve(parsed.values.rules) } : {},
-  );
+  const mapper = await createSignalMapper(rulesDir ? { rulesDir } : {});
   for (const p of mapper.problems.filter((x) => x.severity !== 'warning')) {
     process.stderr.write(`${p.file}:${p.line}: error: ${p.message}\n`);
   }

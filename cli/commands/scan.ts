@@ -2,9 +2,9 @@
  * `cartographer scan <paths…|-> [--since] [--until] [--min-severity] [--format text|json]`: runs the whole
  * pipeline (sessions, enrichment, detections) and prints the findings, worst session first in text.
  */
-import { parseArgs } from 'node:util';
 import { type Finding, SEVERITIES, type Severity } from '../../engine/model.ts';
 import { analyze } from '../../engine/pipeline.ts';
+import { parseCommandLine } from '../args.ts';
 import { commandErrors, parseFormat, parseIdleGap } from '../command-support.ts';
 import { sourceOptionSpec, sourceOptionsUsage } from '../source-options.ts';
 import { loadDefaultStages } from '../stages.ts';
@@ -139,17 +139,12 @@ function formatText(sessions: ScannedSession[], records: number, rejected: numbe
 }
 
 function parse(argv: string[]) {
-  return parseArgs({
-    args: argv,
-    allowPositionals: true,
-    strict: true,
-    options: {
-      ...sourceOptionSpec,
-      format: { type: 'string' },
-      'min-severity': { type: 'string' },
-      'idle-gap': { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
+  return parseCommandLine(argv, {
+    ...sourceOptionSpec,
+    format: { type: 'string' },
+    'min-severity': { type: 'string' },
+    'idle-gap': { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
   });
 }
 

@@ -1,4 +1,6 @@
 /** `cartographer start`: runs the Slack bot (or the bot plus a local Slack stand-in without credentials). */
+import { parseCommandLine } from '../args.ts';
+import { UsageError } from '../source-options.ts';
 import { BotConfigError, startCartographer } from '../start.ts';
 
 export const usage = `usage: cartographer start
@@ -23,7 +25,15 @@ Without any Slack credentials it starts a local Slack stand-in and its playgroun
 `;
 
 export async function run(argv: string[]): Promise<number> {
-  if (argv.includes('--help') || argv.includes('-h')) {
+  let help: boolean | undefined;
+  try {
+    help = parseCommandLine(argv, { help: { type: 'boolean', short: 'h' } }, false).values.help;
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    process.stderr.write(`cartographer start: ${e.message} (settings come from the environment)\n\n${usage}`);
+    return 2;
+  }
+  if (help) {
     process.stdout.write(usage);
     return 0;
   }

@@ -1,6 +1,6 @@
-import { parseArgs } from 'node:util';
 import { analyze } from '../../engine/pipeline.ts';
 import type { PipelineStages } from '../../engine/stages.ts';
+import { parseCommandLine } from '../args.ts';
 import { commandErrors, parseFormat, parseIdleGap } from '../command-support.ts';
 import { JsonDocumentWriter, streamWriter } from '../format/session-json.ts';
 import { formatInputsText, formatSessionText } from '../format/session-text.ts';
@@ -87,19 +87,14 @@ export async function run(argv: string[]): Promise<number> {
 }
 
 function parse(argv: string[]) {
-  return parseArgs({
-    args: argv,
-    allowPositionals: true,
-    strict: true,
-    options: {
-      ...sourceOptionSpec,
-      format: { type: 'string' },
-      session: { type: 'string' },
-      all: { type: 'boolean' },
-      'no-events': { type: 'boolean' },
-      'idle-gap': { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
+  return parseCommandLine(argv, {
+    ...sourceOptionSpec,
+    format: { type: 'string' },
+    session: { type: 'string' },
+    all: { type: 'boolean' },
+    'no-events': { type: 'boolean' },
+    'idle-gap': { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
   });
 }
 
