@@ -43,6 +43,7 @@ import type { BenignModalMeta } from './messages/benign-modal.ts';
 import type { SlackMessage } from './messages/limits.ts';
 import { failureMessage, refusalMessage, usageMessage } from './messages/notices.ts';
 import { createPoster, prepare, slackErrorCode } from './poster.ts';
+import { dedupeRequests } from './receiver/dedupe.ts';
 import { FastAckReceiver } from './receiver/fast-ack-receiver.ts';
 import { type AttachedScheduler, attachScheduler } from './scheduler/attach.ts';
 import type { Clock } from './scheduler/clock.ts';
@@ -142,6 +143,9 @@ export function createBot(options: BotOptions): Bot {
     inFlight.add(p);
     void p.finally(() => inFlight.delete(p));
   };
+
+  // Retries, replays and double clicks reach the listeners once (across replicas: the claim is in the store).
+  app.use(dedupeRequests((key, expiresAt) => store.claimOnce(key, expiresAt), logger));
 
   app.command(COMMAND, async ({ command, ack, respond }) => {
     await ack();

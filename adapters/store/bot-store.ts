@@ -58,6 +58,12 @@ export interface BotStore {
   getRef(id: string): Promise<ButtonRef | undefined>;
   recordBenign(mark: BenignMark): Promise<void>;
   listBenign(): Promise<BenignMark[]>;
+  /**
+   * Atomically records `key` as seen until `expiresAt`: true for the first caller (do the work), false
+   * while an unexpired claim exists (a Slack retry, a replayed request, a double click). Shared by every
+   * bot replica that uses the same store, so a retry reaching another replica is still answered once.
+   */
+  claimOnce(key: string, expiresAt: Date): Promise<boolean>;
   /** Drops analyses (and their refs) older than the given date; returns how many sessions went. */
   prune(olderThan: Date): Promise<number>;
   close(): Promise<void>;

@@ -24,6 +24,10 @@ CREATE TABLE IF NOT EXISTS refs (
   created_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS refs_session ON refs(session_id);
+CREATE TABLE IF NOT EXISTS claims (
+  key TEXT PRIMARY KEY,
+  expires_at INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS benign_marks (
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
   rule_id TEXT,
@@ -60,6 +64,11 @@ export function openSqliteStore(file: string): BotStore {
     'DELETE FROM refs WHERE session_id IN (SELECT id FROM sessions WHERE created_at < ?)',
   );
   const deleteOldSessions = db.prepare('DELETE FROM sessions WHERE created_at < ?');
+  // Insert, or take over a claim that has expired; one statement, so two connections cannot both win.
+  const claim = db.prepare(
+    'INSERT INTO claims (key, expires_at) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET expires_at = excluded.expires_at WHERE claims.expires_at <= ?',
+  );
+  const deleteExpiredClaims = db.prepare('DELETE FROM claims WHERE expires_at <= ?');
 
   return {
     async saveSession(s) {
@@ -144,9 +153,13 @@ export function openSqliteStore(file: string): BotStore {
         return mark;
       });
     },
+    async claimOnce(key, expiresAt) {
+      return claim.run(key, expiresAt.getTime(), Date.now()).changes === 1;
+    },
     async prune(olderThan) {
       const cutoff = olderThan.toISOString();
       const tx = db.transaction(() => {
+        deleteExpiredClaims.run(Date.now());
         deleteOldRefs.run(cutoff);
         return deleteOldSessions.run(cutoff).changes;
       });

@@ -9,10 +9,9 @@
  * loop turn, so new requests are read between them. Interactions whose HTTP answer carries data
  * (view_submission's response_action, block_suggestion's options, …) still wait for Bolt's ack.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { parse as parseQuery } from 'node:querystring';
-import type { App, Receiver, ReceiverEvent } from '@slack/bolt';
+import { type App, type Receiver, type ReceiverEvent, verifySlackRequest } from '@slack/bolt';
 import { MAX_STEP_ASIDE_MS, noteRequest, QUIET_AFTER_MS, requestsArriving } from './request-pressure.ts';
 
 export interface FastAckReceiverOptions {
@@ -35,7 +34,11 @@ const DEFAULT_BODY_LIMIT = 4 * 1024 * 1024;
 // biome-ignore lint/suspicious/noExplicitAny: Slack bodies are open-ended JSON
 type Body = Record<string, any>;
 
-/** Checks Slack's v0 request signature; returns why it fails, or undefined when it is good. */
+/**
+ * Checks Slack's v0 request signature with Bolt's verifySlackRequest; returns why it fails, or undefined
+ * when it is good. Bolt refuses timestamps older than five minutes; one more than five minutes in the
+ * future (a clock-skewed or forged request) is refused here too.
+ */
 export function checkSlackSignature(
   signingSecret: string,
   rawBody: string,
@@ -47,11 +50,19 @@ export function checkSlackSignature(
   const ts = Number(timestamp);
   if (!Number.isInteger(ts)) return 'x-slack-request-timestamp is not a number';
   if (Math.abs(Math.floor(nowMs / 1000) - ts) > FIVE_MINUTES_S) return 'stale x-slack-request-timestamp';
-  const expected = Buffer.from(
-    `v0=${createHmac('sha256', signingSecret).update(`v0:${timestamp}:${rawBody}`).digest('hex')}`,
-  );
-  const given = Buffer.from(signature);
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return 'signature mismatch';
+  try {
+    verifySlackRequest({
+      signingSecret,
+      body: rawBody,
+      headers: { 'x-slack-signature': signature, 'x-slack-request-timestamp': ts },
+      nowMilliseconds: nowMs,
+    });
+  } catch (err) {
+    const message = (err as Error).message;
+    if (/stale/.test(message)) return 'stale x-slack-request-timestamp';
+    if (/version/.test(message)) return 'unknown signature version';
+    return 'signature mismatch';
+  }
   return undefined;
 }
 
