@@ -388,6 +388,7 @@ export class JsonSplitter {
         position: this.#elemDepth > 0 ? this.#position : undefined,
         reason: this.#tooLarge(this.#consumed + end),
       });
+      this.#captureStart = -1;
       this.#capturingPrimitive = false;
       this.#pos = end;
       return;
@@ -441,7 +442,7 @@ export class JsonSplitter {
   }
 
   #tooLarge(absoluteEnd: number): string {
-    const mb = (n: number) => `${(n / 2 ** 20).toFixed(n < 2 ** 20 ? 2 : 1)} MB`;
+    const mb = (n: number) => (n < 2 ** 20 ? `${Math.ceil(n / 1024)} KB` : `${(n / 2 ** 20).toFixed(1)} MB`);
     return `record too large: ${mb(absoluteEnd - this.#oversizeStart)} of JSON text, over the ${mb(this.#maxRecord)} record size cap (refused; the rest of the file is read)`;
   }
 
