@@ -107,7 +107,7 @@ describe('AWS errors an analyst can act on', () => {
     );
     expect(e.message).not.toContain(token.slice(0, 40));
     expect(e.message).not.toContain('abc123');
-    expect(redact('aws_session_token=FwoGZXIvYXdzE')).toBe('aws_session_token=[redacted]');
+    expect(redact('aws_session_token=FwoGZXIvYXdzE')).toBe('aws_session_token=[REDACTED]');
   });
 
   it('passes a SourceError through unchanged', () => {

@@ -623,8 +623,8 @@ describe('findings', () => {
   });
 
   it('never show secret values to the analyst', () => {
-    expect(redact('responseElements.credentials.sessionToken', 'IQoJb3JpZ2luX2VjEXAMPLE')).toBe('[redacted]');
-    expect(redact('requestParameters.masterUserPassword', 'hunter2')).toBe('[redacted]');
+    expect(redact('responseElements.credentials.sessionToken', 'IQoJb3JpZ2luX2VjEXAMPLE')).toBe('[REDACTED]');
+    expect(redact('requestParameters.masterUserPassword', 'hunter2')).toBe('[REDACTED]');
     expect(
       redact('responseElements.credentials', {
         accessKeyId: 'ASIAEXAMPLE',

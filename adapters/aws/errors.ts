@@ -2,6 +2,7 @@
  * AWS failures turned into messages an analyst can act on at 3 a.m.: what went wrong, where (source, account,
  * region), and the one thing to do about it (the missing IAM permission, the setting to fix, the region to enable).
  */
+import { REDACTED, redactText } from '../../engine/redact.ts';
 import { isOptInRegion } from './regions.ts';
 
 export type SourceErrorKind =
@@ -281,10 +282,10 @@ function firstLine(s: string): string {
   return s.split('\n')[0]!.slice(0, 300);
 }
 
-/** Long opaque tokens (session tokens, signatures) never go into messages meant for people or Slack. */
+/**
+ * Long opaque tokens (session tokens, signatures) never go into messages meant for people or Slack: the
+ * one redactor (engine/redact.ts), plus any 80+ character opaque run (a signature, a policy blob).
+ */
 export function redact(s: string): string {
-  return s
-    .replace(/[A-Za-z0-9/+=]{80,}/g, '[redacted]')
-    .replace(/(aws_session_token|x-amz-security-token|SessionToken)[=:]\s*\S+/gi, '$1=[redacted]')
-    .replace(/(aws_secret_access_key|SecretAccessKey)[=:]\s*\S+/gi, '$1=[redacted]');
+  return redactText(s).replace(/[A-Za-z0-9/+=]{80,}/g, REDACTED);
 }

@@ -1,6 +1,7 @@
 /** Building a Finding from a rule and its evidence: stable id, analyst-facing explanation, no secrets. */
 import { createHash } from 'node:crypto';
 import type { EngineEvent, Finding, Severity } from '../model.ts';
+import { isSecretName, REDACTED, redact as redactAll, redactText } from '../redact.ts';
 import type { CompiledRule } from './compiled-rule.ts';
 import { principalOf } from './compiled-rule.ts';
 import { asText, compileFieldPath } from './field-path.ts';
@@ -16,24 +17,14 @@ export function findingId(ruleId: string, sessionKey: string, firstEventId: stri
     .slice(0, 20);
 }
 
-/** Field names (last path segment) whose values are secrets; `passwordResetRequired` and the like are not. */
-const SECRET_KEY =
-  /(secret|secretaccesskey|secretstring|secretbinary|password|passwd|token|credentials?|privatekey|private_key|authorization)$/i;
-const SECRET_VALUE = /^(?:[A-Za-z0-9/+=]{40}|FwoG[A-Za-z0-9/+=]{60,}|IQo[A-Za-z0-9/+=]{60,})$/;
-
-/** Values shown to analysts (and Slack) never carry secret keys, session tokens or passwords. */
+/** Values shown to analysts (and Slack) never carry secret keys, session tokens or passwords (engine/redact.ts). */
 export function redact(path: string, value: unknown): string {
-  if (SECRET_KEY.test(path.split('.').pop() ?? '')) return '[redacted]';
-  const text = scrubObject(value);
-  if (SECRET_VALUE.test(text)) return '[redacted]';
+  if (isSecretName(path.split('.').pop() ?? '')) return REDACTED;
+  const text =
+    value === null || typeof value !== 'object'
+      ? redactText(asText(value))
+      : JSON.stringify(redactAll(value));
   return text.length > 160 ? `${text.slice(0, 157)}…` : text;
-}
-
-function scrubObject(value: unknown): string {
-  if (value === null || typeof value !== 'object') return asText(value);
-  return JSON.stringify(value, (key, v) =>
-    key && SECRET_KEY.test(key) && typeof v !== 'object' ? '[redacted]' : v,
-  );
 }
 
 export function buildFinding(
