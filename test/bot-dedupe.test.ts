@@ -120,6 +120,10 @@ async function replica(dbFile: string, handled: string[]): Promise<Replica> {
   app.event('app_mention', async ({ event }) => {
     handled.push(`mention ${event.text}`);
   });
+  app.view({ type: 'view_closed', callback_id: 'benign' }, async ({ ack }) => {
+    await ack();
+    handled.push('view closed');
+  });
   app.action(/.*/, async ({ ack, action }) => {
     await ack();
     handled.push(`click ${(action as { action_id: string }).action_id}`);
@@ -154,6 +158,26 @@ describe('Bolt apps behind a load balancer, one shared store', () => {
     expect([first.status, retry1.status, retry2.status]).toEqual([200, 200, 200]);
     await settle();
     expect(handled).toEqual(['mention hello']);
+  });
+
+  it('a replayed request without event or trigger id (view_closed) is known by its signature', async () => {
+    const handled: string[] = [];
+    const file = join(dir, 'views.db');
+    const a = await replica(file, handled);
+    const b = await replica(file, handled);
+    const body = new URLSearchParams({
+      payload: JSON.stringify({
+        type: 'view_closed',
+        team: { id: 'T1' },
+        user: { id: 'U1' },
+        api_app_id: 'A1',
+        view: { id: 'V1', callback_id: 'benign' },
+      }),
+    }).toString();
+    const headers = signed(body, FORM);
+    for (const r of [a, b, a]) expect((await post(r, body, headers)).status).toBe(200);
+    await settle();
+    expect(handled).toEqual(['view closed']);
   });
 
   it('a double click on one button of one message runs once; another button still runs', async () => {

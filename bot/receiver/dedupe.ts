@@ -20,11 +20,18 @@ export const CLICK_TTL_MS = 30_000;
 // biome-ignore lint/suspicious/noExplicitAny: Slack bodies are open-ended JSON
 type Body = Record<string, any>;
 
-/** The identity of one Slack request: its event id (events) or trigger id (commands, clicks, views). */
-export function requestKey(body: Body): string | undefined {
+/** Context property where the HTTP receiver puts the request's signature (FastAckReceiver). */
+export const SIGNATURE_PROPERTY = 'slackRequestSignature';
+
+/**
+ * The identity of one Slack request: its event id (events) or trigger id (commands, clicks, views); else,
+ * over HTTP, its signature (the same bytes at the same timestamp: a replay).
+ */
+export function requestKey(body: Body, signature?: unknown): string | undefined {
   const team = body.team_id ?? body.team?.id ?? body.authorizations?.[0]?.team_id ?? '';
   if (typeof body.event_id === 'string') return `event:${team}:${body.event_id}`;
   if (typeof body.trigger_id === 'string') return `trigger:${team}:${body.trigger_id}`;
+  if (typeof signature === 'string' && signature !== '') return `signature:${signature}`;
   return undefined;
 }
 
@@ -55,7 +62,7 @@ export function dedupeRequests(claim: Claim, logger: Log, now: () => number = Da
   return async (args: AnyMiddlewareArgs & AllMiddlewareArgs): Promise<void> => {
     const body = args.body as Body;
     const keys: [string, number][] = [];
-    const request = requestKey(body);
+    const request = requestKey(body, args.context?.[SIGNATURE_PROPERTY]);
     if (request) keys.push([request, REQUEST_KEY_TTL_MS]);
     const click = clickKey(body);
     if (click) keys.push([click, CLICK_TTL_MS]);

@@ -12,6 +12,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { parse as parseQuery } from 'node:querystring';
 import { type App, type Receiver, type ReceiverEvent, verifySlackRequest } from '@slack/bolt';
+import { SIGNATURE_PROPERTY } from './dedupe.ts';
 import { MAX_STEP_ASIDE_MS, noteRequest, QUIET_AFTER_MS, requestsArriving } from './request-pressure.ts';
 
 export interface FastAckReceiverOptions {
@@ -215,6 +216,8 @@ export class FastAckReceiver implements Receiver {
     const retry = {
       ...(retryNum !== undefined ? { retryNum: Number.parseInt(retryNum, 10) } : {}),
       ...(retryReason !== undefined ? { retryReason } : {}),
+      // The signature identifies this exact request: a replay of one without event or trigger id is still seen.
+      customProperties: { [SIGNATURE_PROPERTY]: header(req, 'x-slack-signature') },
     };
 
     if (acknowledgesAtOnce(body)) {
