@@ -7,6 +7,7 @@ import { produceDigest } from '../../engine/digest/produce.ts';
 import { SEVERITIES } from '../../engine/model.ts';
 import { parseCommandLine } from '../args.ts';
 import { commandErrors, parseFormat } from '../command-support.ts';
+import { namedNotes } from '../format/session-text.ts';
 import { sourceOptionSpec, sourceOptionsUsage } from '../source-options.ts';
 import { loadDefaultStages } from '../stages.ts';
 
@@ -72,6 +73,8 @@ export async function run(argv: string[]): Promise<number> {
   for (const r of produced.inputs.rejected.slice(0, 20)) {
     process.stderr.write(`skipped bad input at ${r.where}: ${r.reason}\n`);
   }
+  for (const n of namedNotes(produced.inputs).slice(0, 20))
+    process.stderr.write(`note: ${n.where}: ${n.reason}\n`);
   if (format === 'json') process.stdout.write(`${JSON.stringify(digestJson(produced.digest), null, 2)}\n`);
   else process.stdout.write(formatDigestText(produced.digest));
   return 0;

@@ -6,6 +6,7 @@ import { type Finding, SEVERITIES, type Severity } from '../../engine/model.ts';
 import { analyze } from '../../engine/pipeline.ts';
 import { parseCommandLine } from '../args.ts';
 import { commandErrors, parseFormat, parseIdleGap } from '../command-support.ts';
+import { namedNotes } from '../format/session-text.ts';
 import { sourceOptionSpec, sourceOptionsUsage } from '../source-options.ts';
 import { loadDefaultStages } from '../stages.ts';
 
@@ -93,6 +94,8 @@ export async function run(argv: string[]): Promise<number> {
   );
   for (const r of analysis.inputs.rejected.slice(0, 20))
     process.stderr.write(`cartographer scan: skipped ${r.where}: ${r.reason}\n`);
+  for (const n of namedNotes(analysis.inputs).slice(0, 20))
+    process.stderr.write(`cartographer scan: note ${n.where}: ${n.reason}\n`);
   if (analysis.inputs.rejected.length > 20) {
     process.stderr.write(
       `cartographer scan: … and ${analysis.inputs.rejected.length - 20} more skipped inputs\n`,

@@ -93,9 +93,8 @@ export function formatInputsText(inputs: InputsSummary, sessions: number, trunca
   }
   // Digests, hidden files and other extensions are routine in a log tree: counted. Anything else (a FIFO,
   // a link loop, an empty file, `{"Records": null}`) is named.
-  const skipped = inputs.skipped ?? [];
-  const routine = skipped.filter((s) => ROUTINE_SKIP.test(s.reason));
-  const named = skipped.filter((s) => !ROUTINE_SKIP.test(s.reason));
+  const routine = (inputs.skipped ?? []).filter((s) => ROUTINE_SKIP.test(s.reason));
+  const named = namedNotes(inputs);
   for (const s of named.slice(0, 20)) lines.push(`  note ${s.where}: ${s.reason}`);
   if (named.length > 20) lines.push(`  … and ${named.length - 20} more notes (--format json lists them all)`);
   if (routine.length > 0) {
@@ -107,6 +106,11 @@ export function formatInputsText(inputs: InputsSummary, sessions: number, trunca
 }
 
 const ROUTINE_SKIP = /^(hidden file|CloudTrail digest|not a CloudTrail log file \(extension\))/;
+
+/** Inputs left out that are worth naming one by one (a FIFO, a link loop, an empty file, `Records: null`). */
+export function namedNotes(inputs: InputsSummary): { where: string; reason: string }[] {
+  return (inputs.skipped ?? []).filter((s) => !ROUTINE_SKIP.test(s.reason));
+}
 
 const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi;
 
