@@ -390,6 +390,43 @@ signals:
     expect(ids(forward.signals)).toEqual(['Buckets']);
     expect(backward).toEqual(forward);
   });
+
+  it('the page already open keeps the calls it makes in a shared second', async () => {
+    const map = await mapperWith({
+      'labels/ec2.yaml': `events:
+  ec2:DescribeInstances: [{ labels: [List] }]
+  ec2:DescribeInstanceTypes: [{ labels: [Launch, List] }]
+  ec2:DescribeImages: [{ labels: [Launch] }]
+  ec2:DescribeVolumes: [{ labels: [Volumes] }]
+`,
+      'defs/EC2.yaml': `service: EC2
+signals:
+  - id: List
+    name: List
+    anchor: [ec2:DescribeInstances, ec2:DescribeInstanceTypes]
+    required: [ec2:DescribeInstances]
+    optional: [ec2:DescribeInstanceTypes]
+  - { id: Launch, name: Launch, anchor: [ec2:DescribeImages], required: [ec2:DescribeImages, ec2:DescribeInstanceTypes] }
+  - { id: Volumes, name: Volumes, anchor: [ec2:DescribeVolumes], required: [ec2:DescribeVolumes] }
+`,
+    });
+    const second = (id: string) => [
+      ev('ec2:DescribeImages', 20, {}, `a-${id}`),
+      ev('ec2:DescribeInstanceTypes', 20, {}, `b-${id}`),
+      ev('ec2:DescribeInstances', 21, {}, `c-${id}`),
+    ];
+    // The instance list is open and polling: its calls in the shared second stay with it.
+    const open = map([ev('ec2:DescribeInstances', 0, {}, 'list'), ...second('1')]);
+    expect(open.signals.map((s) => [s.id, s.eventIds.length])).toEqual([
+      ['List', 1],
+      ['List', 2],
+    ]);
+    // Another page was open: the action needing more calls goes first, whatever the event IDs.
+    for (const id of ['1', 'z']) {
+      const other = map([ev('ec2:DescribeVolumes', 0, {}, 'vol'), ...second(id)]);
+      expect(ids(other.signals)).toEqual(['Volumes', 'Launch', 'List']);
+    }
+  });
 });
 
 describe('follow-up rules', () => {
