@@ -14,6 +14,7 @@ import { fallbackSignals, resourceName } from './fallback.ts';
 import { type DraftSignal, indexFollowups } from './followups.ts';
 import { type LabelledEvent, labelEvent } from './labeller.ts';
 import { DEFAULT_SIGNAL_RULES_DIR, loadSignalRules, type SignalRuleSet } from './rules.ts';
+import type { SignalEngine } from './signal-engine.ts';
 import { compareSignals } from './signal-order.ts';
 import { createSignalStream, type SignalStream } from './stream.ts';
 import { renderTemplate } from './templates.ts';
@@ -21,6 +22,7 @@ import { changesSomething } from './writes.ts';
 import type { RuleProblem } from './yaml-file.ts';
 
 export { DEFAULT_SIGNAL_RULES_DIR } from './rules.ts';
+export type { MappedChunk, SignalEngine } from './signal-engine.ts';
 export { compareSignals } from './signal-order.ts';
 export type { SignalStream } from './stream.ts';
 export type { RuleProblem } from './yaml-file.ts';
@@ -71,26 +73,6 @@ export async function createSignalMapper(options: SignalMapperOptions = {}): Pro
     }
   }
   return createSignalMapperFromRules(rules, problems, options);
-}
-
-/** One mapped piece of a session: rule signals as drafts (rendered late, follow-ups may still change them). */
-export interface MappedChunk {
-  drafts: DraftSignal[];
-  /** Page-level and collapsed signals, already final. */
-  extra: Signal[];
-  unmappedEventIds: string[];
-  previous: DraftSignal[];
-}
-
-export interface SignalEngine {
-  readonly rules: SignalRuleSet;
-  /** Maps events already in engine order, continuing from `previous` (the follow-up context). */
-  mapChunk(
-    events: readonly EngineEvent[],
-    previous?: readonly DraftSignal[],
-    session?: SessionContext,
-  ): MappedChunk;
-  render(d: DraftSignal): Signal;
 }
 
 export function createSignalEngine(rules: SignalRuleSet, options: SignalMapperOptions = {}): SignalEngine {

@@ -11,8 +11,8 @@ import type { EngineEvent, Signal } from '../model.ts';
 import { compareEvents } from '../order.ts';
 import type { SessionContext, SignalMapping } from '../stages.ts';
 import type { DraftSignal } from './followups.ts';
-import type { SignalEngine } from './index.ts';
 import type { SignalRuleSet } from './rules.ts';
+import type { SignalEngine } from './signal-engine.ts';
 import { compareSignals } from './signal-order.ts';
 
 export interface SignalStream {
