@@ -191,7 +191,8 @@ export function assemble(
     // Anchors sharing one second: CloudTrail gives them no real order, so the candidates are ranked by
     // what they mean (see `better`), then engine/order.ts. Windows only shrink as events are used, so an
     // anchor with no candidate now never gets one and leaves the group.
-    const open = previous[previous.length - 1]?.id;
+    const last = previous[previous.length - 1];
+    const open = last && group.length > 0 && time(group[0]!) - last.end <= OPEN_PAGE_MS ? last.id : undefined;
     let remaining = group;
     while (remaining.length > 0) {
       let best: Candidate | undefined;
@@ -221,14 +222,18 @@ interface Candidate {
   anchor: number;
 }
 
+/** A page whose last call is at most this old still counts as open (console pages poll every few seconds). */
+const OPEN_PAGE_MS = 60_000;
+
 /** Larger same-second groups are rare and taken in plain order, keeping the pass linear. */
 const MAX_TIE_GROUP = 64;
 
 /**
  * Which of two same-second candidates goes first (FORMAT.md §2), in this order:
  * 1. a lone call never splits off from a page that needs it too (the page goes first);
- * 2. the page the user already has open (`open`: the id of the previous action) keeps the calls it makes
- *    in that second: an open console page goes on polling and loading while the next one starts;
+ * 2. the page the user already has open (`open`: the id of the previous action, if its last call is at
+ *    most a minute old) keeps the calls it makes in that second: an open console page goes on polling and
+ *    loading while the next one starts;
  * 3. the action that needs more distinct calls goes first.
  * A tie keeps the earlier anchor in engine/order.ts. Event IDs never decide.
  */

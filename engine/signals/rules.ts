@@ -6,6 +6,7 @@ import { readdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { compileWhen, type Predicate } from './conditions.ts';
+import { compilePages, type PageFileInput } from './pages.ts';
 import {
   type DefFile,
   DefFileSchema,
@@ -15,6 +16,8 @@ import {
   FollowupFileSchema,
   type LabelFile,
   LabelFileSchema,
+  type PageFile,
+  PageFileSchema,
   type UserAgentFile,
   UserAgentFileSchema,
   type When,
@@ -60,6 +63,8 @@ export interface SignalRuleSet {
   defs: ReadonlyMap<string, CompiledDef>;
   followups: FollowupFile;
   fallback?: FallbackFile;
+  /** Console pages (pages/*.yaml): a second pass over the console events these rules leave over. */
+  pages?: SignalRuleSet;
 }
 
 export interface LoadedRules {
@@ -236,7 +241,14 @@ export async function loadSignalRules(dir: string = DEFAULT_SIGNAL_RULES_DIR): P
     }
   });
 
-  return { rules: { ua, cases, anyCases, defs, followups, fallback }, problems, files };
+  const pageInputs: PageFileInput[] = [];
+  for (const file of await yamlFiles(join(dir, 'pages'))) {
+    pageInputs.push({ file: show(file), parsed: await read<PageFile>(file, PageFileSchema) });
+  }
+  const compiled = compilePages(pageInputs, ua, new Set(defs.keys()));
+  problems.push(...compiled.problems);
+  const pages = compiled.pages.defs.size > 0 ? compiled.pages : undefined;
+  return { rules: { ua, cases, anyCases, defs, followups, fallback, pages }, problems, files };
 }
 
 function unknownFamilies(when: When | undefined, ua: UserAgentClassifier): string[] {

@@ -107,6 +107,39 @@ export const DefFileSchema = z.strictObject({
 });
 export type DefFile = z.infer<typeof DefFileSchema>;
 
+/**
+ * Console pages beyond Cloud Console Cartographer's recordings (rules/signals/pages/*.yaml): one entry per
+ * page or console action, written from the calls that page makes. They name the console events the
+ * label/def rules leave over, before the page-level fallback.
+ */
+export const PageDefSchema = z.strictObject({
+  id: signalId,
+  name: z.string().min(1),
+  summary: z.string().optional(),
+  url: z.string().optional(),
+  /** Calls that show the page was opened (any one starts it). */
+  anchor: z.array(eventName).min(1),
+  /** Calls that must all be in the window (default: none beyond the anchor). */
+  required: z.array(eventName).optional(),
+  /** Every other call the page makes; the anchor and required calls are members anyway. */
+  calls: z.array(eventName).default([]),
+  /** Conditions a call must meet to count for this page (label `when` syntax), per call. */
+  match: z.record(eventName, WhenSchema).optional(),
+  lookback: z.number().min(0).max(600).optional(),
+  lookahead: z.number().min(0).max(600).optional(),
+  suppressed: z.boolean().optional(),
+  note: z.string().optional(),
+});
+export type PageDef = z.infer<typeof PageDefSchema>;
+
+export const PageFileSchema = z.strictObject({
+  service: z.string().min(1),
+  /** Where the call sets come from: recordings, AWS documentation, public data sets. Required. */
+  sources: z.array(z.string().min(1)).min(1),
+  pages: z.array(PageDefSchema),
+});
+export type PageFile = z.infer<typeof PageFileSchema>;
+
 /** Tests on one signal (the previous or the current one) in follow-up rules. */
 export interface SignalTest {
   id?: string;
