@@ -130,7 +130,7 @@ function unusedOf(labelled: readonly LabelledEvent[], used: Uint8Array): Labelle
 
 function fallbackOf(rules: SignalRuleSet, leftovers: readonly LabelledEvent[]): Signal[] {
   if (!rules.fallback || leftovers.length === 0) return [];
-  return fallbackSignals(rules.fallback, rules.ua, leftovers).map((f) => ({
+  return fallbackSignals(rules.fallback, rules.ua, rules.phrases, leftovers).map((f) => ({
     id: f.id,
     name: f.name,
     summary: f.summary,

@@ -5,6 +5,7 @@
  * its anchors, required calls and members. Compiled once at load; nothing here runs per event.
  */
 import { compileWhen } from './conditions.ts';
+import type { Phrases } from './phrases.ts';
 import type { CompiledCase, CompiledDef, SignalRuleSet } from './rules.ts';
 import type { PageDef, PageFile } from './schema.ts';
 import { templateProblems } from './templates.ts';
@@ -24,6 +25,7 @@ export function compilePages(
   inputs: readonly PageFileInput[],
   ua: UserAgentClassifier,
   takenIds: ReadonlySet<string>,
+  phrases: Phrases,
 ): { pages: SignalRuleSet; problems: RuleProblem[] } {
   const problems: RuleProblem[] = [];
   const cases = new Map<string, CompiledCase[]>();
@@ -63,7 +65,7 @@ export function compilePages(
     });
   }
   return {
-    pages: { ua, cases, anyCases: [], defs, followups: { previousSkips: [], followups: [] } },
+    pages: { ua, cases, anyCases: [], defs, followups: { previousSkips: [], followups: [] }, phrases },
     problems,
   };
 }

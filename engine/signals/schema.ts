@@ -297,3 +297,31 @@ export const FallbackFileSchema = z.strictObject({
   }),
 });
 export type FallbackFile = z.infer<typeof FallbackFileSchema>;
+
+/** Plain words for calls that are not console clicks (rules/signals/programmatic.yaml). */
+export const ProgrammaticFileSchema = z.strictObject({
+  runGapSeconds: z.number().min(0),
+  burstGapSeconds: z.number().min(0),
+  enumerateAt: z.number().int().min(1),
+  maxServicesPerBurst: z.number().int().min(1),
+  tools: z.record(
+    z.string(),
+    z.strictObject({
+      name: z.string().min(1),
+      kind: z.enum(['deployment', 'attack', 'inventory', 'cli', 'sdk']),
+      /** Regex on the user agent; its first group tells one run of the tool from another. */
+      runKey: z.string().optional(),
+      /** Regex on the user agent with two groups: the CLI command's service and operation. */
+      command: z.string().optional(),
+    }),
+  ),
+  services: z.record(z.string(), z.string().min(1)),
+  global: z.array(z.string()).default([]),
+  readVerbs: z.strictObject({ list: z.array(z.string()), read: z.array(z.string()) }),
+  verbs: z.record(z.string(), z.string().min(1)),
+  /** Reads that say more with their own verb ("Downloaded" S3 objects). */
+  readVerbOverrides: z.record(eventName, z.string().min(1)).default({}),
+  nouns: z.record(eventName, z.string().min(1)).default({}),
+  words: z.record(z.string(), z.string().min(1)).default({}),
+});
+export type ProgrammaticFile = z.infer<typeof ProgrammaticFileSchema>;
