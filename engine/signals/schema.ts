@@ -129,6 +129,20 @@ export const PageDefSchema = z.strictObject({
   lookahead: z.number().min(0).max(600).optional(),
   suppressed: z.boolean().optional(),
   note: z.string().optional(),
+  /**
+   * Events that must make this page (checked by test/signals-pages.test.ts); needed when every anchor or
+   * a required call has a `match` condition, else the test builds them from the anchor and required calls.
+   */
+  example: z
+    .array(
+      z.strictObject({
+        event: eventName,
+        params: z.record(z.string(), z.unknown()).nullable().optional(),
+        userAgent: z.string().optional(),
+      }),
+    )
+    .min(1)
+    .optional(),
 });
 export type PageDef = z.infer<typeof PageDefSchema>;
 
