@@ -101,9 +101,14 @@ export function createSignalEngine(rules: SignalRuleSet, options: SignalMapperOp
       let pagePrevious = context.pages;
       if (pages && consolePages && leftovers.length > 0) {
         // Second pass: the pages of pages/*.yaml over the console events the first pass left.
-        const relabelled = leftovers.map((l) =>
-          consoleFamilies.has(l.family) ? labelEvent(pages, l.event) : { ...l, labels: [] },
-        );
+        const relabelled: LabelledEvent[] = [];
+        for (const l of leftovers) {
+          relabelled.push(
+            consoleFamilies.has(l.family)
+              ? labelEvent(pages, l.event)
+              : { event: l.event, key: l.key, family: l.family, labels: NO_LABELS },
+          );
+        }
         const second = assemble(pages, noFollowups, relabelled, { sameSecond, previous: context.pages });
         drafts.push(...second.signals);
         pagePrevious = second.previous;
@@ -121,6 +126,7 @@ export function createSignalEngine(rules: SignalRuleSet, options: SignalMapperOp
 }
 
 const EMPTY_CONTEXT: ChunkContext = { rules: [], pages: [] };
+const NO_LABELS: string[] = [];
 
 function unusedOf(labelled: readonly LabelledEvent[], used: Uint8Array): LabelledEvent[] {
   const out: LabelledEvent[] = [];

@@ -98,14 +98,14 @@ export function writeSentence(
   const w = phrases.call(key);
   const events = members.map((le) => le.event);
   const times = members.length > 1 ? ` ×${members.length}` : '';
-  const on =
-    res.names.length === 1 ? ` ${res.names[0]}` : res.names.length > 1 ? `: ${sayList(res.names, 3)}` : '';
+  // "role app ×2" for one resource, "role ×2: app and worker" for several.
+  const what =
+    res.names.length === 1
+      ? `${w.noun} ${res.names[0]}${times}`
+      : `${w.noun}${times}${res.names.length > 1 ? `: ${sayList(res.names, 3)}` : ''}`;
   const where = regionsOf(phrases, prefix, events);
-  const name = `${w.verb} ${phrases.service(prefix)} ${w.noun}${times}${on}${failures(events)}`;
-  return {
-    name,
-    summary: `${w.verb} ${phrases.service(prefix)} ${w.noun}${times}${on}${where}${failures(events)}.`,
-  };
+  const name = `${w.verb} ${phrases.service(prefix)} ${what}${failures(events)}`;
+  return { name, summary: `${w.verb} ${phrases.service(prefix)} ${what}${where}${failures(events)}.` };
 }
 
 /** "Terraform apply: 14 changes", "Terraform destroy: 9 changes", "Terraform plan or refresh: 40 reads". */

@@ -33,8 +33,12 @@ export function bridgeableGapMs(rules: SignalRuleSet): number {
   for (const f of rules.followups.followups) {
     if ('merge' in f) seconds = Math.max(seconds, f.merge.withinSeconds, f.merge.skipWithinSeconds ?? 0);
   }
-  if (rules.fallback)
-    seconds = Math.max(seconds, rules.fallback.pages.gapSeconds, rules.fallback.collapse.gapSeconds);
+  if (rules.fallback) {
+    // Page-level visits, and the programmatic summaries' tool runs and read bursts (summaries.ts).
+    const { pages, collapse } = rules.fallback;
+    const { runGapMs, burstGapMs } = rules.phrases;
+    seconds = Math.max(seconds, pages.gapSeconds, collapse.gapSeconds, runGapMs / 1000, burstGapMs / 1000);
+  }
   return seconds * 1000;
 }
 
