@@ -12,6 +12,8 @@ export interface CallWords {
   listing: boolean;
   /** What the call is about: "DB instances", "bucket ACL", "role". */
   noun: string;
+  /** A whole phrase for the call, said instead of verb + service + noun ("Left the AWS organization"). */
+  phrase?: string;
 }
 
 export interface Tool {
@@ -47,6 +49,7 @@ export const DEFAULT_PROGRAMMATIC: ProgrammaticFile = {
   verbs: {},
   readVerbOverrides: {},
   nouns: {},
+  phrases: {},
   words: {},
 };
 
@@ -87,10 +90,12 @@ export function compilePhrases(file: ProgrammaticFile): Phrases {
     const base = `${key.slice(0, key.indexOf(':'))}:${name}`;
     const verb =
       file.readVerbOverrides[base] ?? file.verbs[lead] ?? (reading ? (listing ? 'Listed' : 'Read') : 'Ran');
-    const noun =
-      file.nouns[`${key.slice(0, key.indexOf(':'))}:${name}`] ??
-      (file.verbs[lead] || reading ? rest : parts.map(spell).join(' '));
-    return { verb, listing, noun: noun || name };
+    let noun = file.nouns[base] ?? (file.verbs[lead] || reading ? rest : parts.map(spell).join(' '));
+    // "Route 53 Resolver" + "resolver rules" → "Route 53 Resolver rules": no word said twice.
+    const lastWord = (file.services[base.slice(0, base.indexOf(':'))] ?? '').split(' ').pop()?.toLowerCase();
+    if (lastWord && noun.toLowerCase().startsWith(`${lastWord} `)) noun = noun.slice(lastWord.length + 1);
+    const phrase = file.phrases[base];
+    return { verb, listing, noun: noun || name, ...(phrase ? { phrase } : {}) };
   };
 
   return {

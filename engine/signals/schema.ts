@@ -336,6 +336,8 @@ export const ProgrammaticFileSchema = z.strictObject({
   /** Reads that say more with their own verb ("Downloaded" S3 objects). */
   readVerbOverrides: z.record(eventName, z.string().min(1)).default({}),
   nouns: z.record(eventName, z.string().min(1)).default({}),
+  /** Calls said as a whole phrase instead of verb + service + noun ("Left the AWS organization"). */
+  phrases: z.record(eventName, z.string().min(1)).default({}),
   words: z.record(z.string(), z.string().min(1)).default({}),
 });
 export type ProgrammaticFile = z.infer<typeof ProgrammaticFileSchema>;

@@ -104,8 +104,10 @@ export function writeSentence(
       ? `${w.noun} ${res.names[0]}${times}`
       : `${w.noun}${times}${res.names.length > 1 ? `: ${sayList(res.names, 3)}` : ''}`;
   const where = regionsOf(phrases, prefix, events);
-  const name = `${w.verb} ${phrases.service(prefix)} ${what}${failures(events)}`;
-  return { name, summary: `${w.verb} ${phrases.service(prefix)} ${what}${where}${failures(events)}.` };
+  const said = w.phrase
+    ? `${w.phrase}${res.names.length === 1 ? ` ${res.names[0]}${times}` : `${times}${res.names.length > 1 ? `: ${sayList(res.names, 3)}` : ''}`}`
+    : `${w.verb} ${phrases.service(prefix)} ${what}`;
+  return { name: `${said}${failures(events)}`, summary: `${said}${where}${failures(events)}.` };
 }
 
 /** "Terraform apply: 14 changes", "Terraform destroy: 9 changes", "Terraform plan or refresh: 40 reads". */
