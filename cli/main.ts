@@ -13,6 +13,7 @@ const commands: Record<string, () => Promise<CommandModule>> = {
   start: () => import('./commands/start.ts'),
   digest: () => import('./commands/digest.ts'),
   scan: () => import('./commands/scan.ts'),
+  signals: () => import('./commands/signals.ts'),
 };
 
 async function main(argv: string[]): Promise<number> {

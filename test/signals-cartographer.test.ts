@@ -11,8 +11,8 @@ import type { Signal } from '../engine/model.ts';
 import { createSignalMapper } from '../engine/signals/index.ts';
 import { readEvents, readExpected, session } from './signals-support.ts';
 
-/** Raise as rules land; the target is 0.98. */
-const FLOOR = 0.985;
+/** 1,036 of 1,040 today; the four misses are same-second ties Cartographer decided by random eventIDs. */
+const FLOOR = 0.995;
 
 const root = join(import.meta.dirname, 'fixtures/cartographer/Tests/Sessions');
 
@@ -133,5 +133,31 @@ describe('signal engine vs Cloud Console Cartographer sessions', async () => {
         .filter((m) => !m.tieBreakOnly)
         .map((m) => `${m.session} ${m.id} ${m.firstEventTime}: ${m.cause}`),
     ).toEqual([]);
+  });
+
+  it('gives the same actions whatever the input order and whatever the event IDs are', () => {
+    // Shuffle every session and give every event a new random ID: same actions, same member events.
+    let seed = 11;
+    const next = () => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed;
+    };
+    for (const name of sessions) {
+      const events = readEvents(join(root, name, 'InputEvents.json'));
+      const key = (s: Signal, id: (x: string) => string) => `${s.id}|${s.eventIds.map(id).sort().join(',')}`;
+      const want = mapper.map(session, events).signals.map((s) => key(s, (x) => x));
+      const original = new Map<string, string>();
+      const renamed = events.map((e) => {
+        const id = `${next().toString(36)}-${e.seq}`;
+        original.set(id, e.id);
+        return { ...e, id, record: { ...e.record, eventID: id } };
+      });
+      for (let i = renamed.length - 1; i > 0; i--) {
+        const j = next() % (i + 1);
+        [renamed[i], renamed[j]] = [renamed[j]!, renamed[i]!];
+      }
+      const got = mapper.map(session, renamed).signals;
+      expect(got.map((s) => key(s, (x) => original.get(x) ?? x)).sort(), name).toEqual([...want].sort());
+    }
   });
 });

@@ -12,13 +12,16 @@ import { createSignalMapper } from '../engine/signals/index.ts';
 import { ev, session, toEvents } from './signals-support.ts';
 
 const userAgents = readFileSync(join(import.meta.dirname, '../rules/signals/user-agents.yaml'), 'utf8');
+const programmatic = readFileSync(join(import.meta.dirname, '../rules/signals/programmatic.yaml'), 'utf8');
 
 /** A rules folder with the project's user-agent families and the given files. */
 async function mapperWith(files: Record<string, string>, fallback = false) {
   const dir = mkdtempSync(join(tmpdir(), 'signals-'));
   mkdirSync(join(dir, 'labels'));
   mkdirSync(join(dir, 'defs'));
+  mkdirSync(join(dir, 'pages'));
   writeFileSync(join(dir, 'user-agents.yaml'), userAgents);
+  writeFileSync(join(dir, 'programmatic.yaml'), programmatic);
   if (!files['followups.yaml']) writeFileSync(join(dir, 'followups.yaml'), 'followups: []\n');
   for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
   const mapper = await createSignalMapper({ rulesDir: dir, fallback });
@@ -393,6 +396,43 @@ signals:
     expect(ids(forward.signals)).toEqual(['Buckets']);
     expect(backward).toEqual(forward);
   });
+
+  it('the page already open keeps the calls it makes in a shared second', async () => {
+    const map = await mapperWith({
+      'labels/ec2.yaml': `events:
+  ec2:DescribeInstances: [{ labels: [List] }]
+  ec2:DescribeInstanceTypes: [{ labels: [Launch, List] }]
+  ec2:DescribeImages: [{ labels: [Launch] }]
+  ec2:DescribeVolumes: [{ labels: [Volumes] }]
+`,
+      'defs/EC2.yaml': `service: EC2
+signals:
+  - id: List
+    name: List
+    anchor: [ec2:DescribeInstances, ec2:DescribeInstanceTypes]
+    required: [ec2:DescribeInstances]
+    optional: [ec2:DescribeInstanceTypes]
+  - { id: Launch, name: Launch, anchor: [ec2:DescribeImages], required: [ec2:DescribeImages, ec2:DescribeInstanceTypes] }
+  - { id: Volumes, name: Volumes, anchor: [ec2:DescribeVolumes], required: [ec2:DescribeVolumes] }
+`,
+    });
+    const second = (id: string) => [
+      ev('ec2:DescribeImages', 20, {}, `a-${id}`),
+      ev('ec2:DescribeInstanceTypes', 20, {}, `b-${id}`),
+      ev('ec2:DescribeInstances', 21, {}, `c-${id}`),
+    ];
+    // The instance list is open and polling: its calls in the shared second stay with it.
+    const open = map([ev('ec2:DescribeInstances', 0, {}, 'list'), ...second('1')]);
+    expect(open.signals.map((s) => [s.id, s.eventIds.length])).toEqual([
+      ['List', 1],
+      ['List', 2],
+    ]);
+    // Another page was open: the action needing more calls goes first, whatever the event IDs.
+    for (const id of ['1', 'z']) {
+      const other = map([ev('ec2:DescribeVolumes', 0, {}, 'vol'), ...second(id)]);
+      expect(ids(other.signals)).toEqual(['Volumes', 'Launch', 'List']);
+    }
+  });
 });
 
 describe('follow-up rules', () => {
@@ -487,7 +527,7 @@ describe('page-level answers and programmatic collapse', () => {
     health: { name: 'AWS Health polling', suppressed: true }
 collapse:
   gapSeconds: 300
-  resourcePaths: { s3: [bucketName] }
+  resourcePaths: { s3: [bucketName], iam: [userName] }
   resourceNouns: { s3: bucket }
 `;
 
@@ -511,37 +551,138 @@ collapse:
     expect(r.signals[0]?.url).toBe('https://us-east-1.console.aws.amazon.com/rds/home');
   });
 
-  it('collapses repeated programmatic calls into one line per call', async () => {
+  it('says programmatic calls in plain words: reads per service and burst, every write on its own line', async () => {
     const map = await mapperWith({ 'fallback.yaml': fallback }, true);
     const cli = { userAgent: 'aws-cli/2.15.0 Python/3.11.6 Linux/6.1 exe/x86_64' };
     const getObject = (second: number, bucketName: string, id: string) =>
       ev('s3:GetObject', second, { ...cli, requestParameters: { bucketName, key: `k${second}` } }, id);
     const records = [
-      ...Array.from({ length: 120 }, (_, i) => getObject(i, 'X', `g${i}`)),
-      ...Array.from({ length: 40 }, (_, i) => getObject(1000 + i, `bucket-${i % 8}`, `h${i}`)),
+      ...Array.from({ length: 30 }, (_, i) => getObject(i, 'X', `g${i}`)),
+      ev('s3:ListBuckets', 5, cli),
       ev('iam:CreateUser', 200, {
         ...cli,
         requestParameters: { userName: 'eve' },
         errorCode: 'AccessDenied',
         readOnly: false,
       }),
+      ...Array.from({ length: 40 }, (_, i) => getObject(1000 + i, `bucket-${i % 8}`, `h${i}`)),
+      ev('iam:CreateUser', 1100, { ...cli, requestParameters: { userName: 'mallory' }, readOnly: false }),
+      ev('iam:CreateUser', 1101, { ...cli, requestParameters: { userName: 'trent' }, readOnly: false }),
     ];
     const r = map(records);
     expect(r.signals.map((s) => s.name)).toEqual([
-      '`s3:GetObject` ×120 on bucket X',
-      '`iam:CreateUser`',
-      '`s3:GetObject` ×40 on 8 buckets (bucket-0, bucket-1, bucket-2 and 5 more)',
+      'AWS CLI: Read S3 objects and buckets (bucket X) in us-east-1',
+      'AWS CLI: Created IAM user eve — failed (AccessDenied)',
+      'AWS CLI: Downloaded S3 objects of 8 buckets in us-east-1',
+      'AWS CLI: Created IAM user ×2: mallory and trent',
     ]);
     expect(r.signals[0]?.details).toMatchObject({
-      eventCount: 120,
-      resource: 'X',
-      userAgentFamily: 'aws-cli',
+      from: 'summary',
+      kind: 'read',
+      eventCount: 31,
+      writeCount: 0,
     });
-    expect(r.signals[1]?.summary).toContain('1 failed (AccessDenied)');
-    expect(r.signals[1]?.details).toMatchObject({ writeCount: 1, errorCount: 1 });
-    expect(r.signals[0]?.details.writeCount).toBe(0);
-    expect(r.signals[2]?.details).toMatchObject({ resourceCount: 8 });
+    expect(r.signals[1]?.details).toMatchObject({ kind: 'write', writeCount: 1, errorCount: 1 });
     expect(r.unmappedEventIds).toEqual([]);
+  });
+});
+
+describe('tool runs and console pages', () => {
+  const fallback = `pages:
+  userAgents: [console]
+  gapSeconds: 60
+  default: { name: 'Viewed the {{service}} console' }
+  services: {}
+collapse:
+  gapSeconds: 300
+  resourcePaths: { iam: [roleName], ec2: [groupId] }
+`;
+  const terraform = {
+    userAgent: 'APN/1.0 HashiCorp/1.0 Terraform/1.6.0 (+https://www.terraform.io) terraform-provider-aws/5.0',
+  };
+
+  it('gives a deployment tool run a header and keeps each of its writes on its own line', async () => {
+    const map = await mapperWith({ 'fallback.yaml': fallback }, true);
+    const write = (name: string, second: number, roleName: string) =>
+      ev(name, second, { ...terraform, readOnly: false, requestParameters: { roleName } });
+    const r = map([
+      ev('iam:GetRole', 0, terraform),
+      write('iam:CreateRole', 1, 'app'),
+      write('iam:CreateRole', 2, 'worker'),
+      write('iam:PutRolePolicy', 3, 'app'),
+      ev('iam:GetRole', 4, terraform),
+      // A plan an hour later: reads only.
+      ev('iam:GetRole', 3600, terraform),
+      ev('iam:ListRolePolicies', 3601, terraform),
+    ]);
+    expect(r.signals.map((s) => s.name)).toEqual([
+      'Terraform apply: 3 changes',
+      'Terraform: Created IAM role ×2: app and worker',
+      'Terraform: Set IAM role policy app',
+      'Terraform plan or refresh: 2 reads',
+    ]);
+    expect(r.signals[0]?.summary).toContain('created IAM role ×2');
+    expect(r.signals[0]?.eventIds).toHaveLength(2);
+  });
+
+  it("names the tool from the enrichment when the event has one, and splits runs by the tool's run id", async () => {
+    const stratus = (run: string, second: number) =>
+      ev('ec2:DescribeAccountAttributes', second, { userAgent: `stratus-red-team_${run}` });
+    const records = [stratus('aaaaaaaa-1111', 0), stratus('bbbbbbbb-2222', 1)];
+    const events = toEvents(records);
+    for (const e of events) {
+      e.enrichment = {
+        iamActions: [],
+        riskCategories: [],
+        mitre: [],
+        userAgentFamily: 'stratus-red-team',
+        offensiveTool: 'stratus-red-team',
+        sourceKind: 'public',
+      };
+    }
+    const mapper = await createSignalMapper();
+    const r = mapper.map({ ...session, kind: 'programmatic' }, events);
+    expect(r.signals.map((s) => s.name)).toEqual([
+      'Stratus Red Team: Listed EC2 account attributes in us-east-1',
+      'Stratus Red Team: Listed EC2 account attributes in us-east-1',
+    ]);
+    expect(r.signals[0]?.details).toMatchObject({ tool: 'Stratus Red Team', from: 'summary' });
+  });
+
+  it('names console events with pages/*.yaml after the definitions, and keeps console writes visible', async () => {
+    const map = await mapperWith(
+      {
+        'fallback.yaml': fallback,
+        'pages/EC2.yaml': `service: EC2
+sources: [hand-made test page]
+pages:
+  - id: Groups
+    name: 'Viewed security groups'
+    anchor: [ec2:DescribeSecurityGroups]
+    calls: [ec2:DescribeVpcs, ec2:DescribeSecurityGroupRules]
+    match:
+      ec2:DescribeVpcs: { params: { keys: [] } }
+    lookahead: 3
+`,
+      },
+      true,
+    );
+    const r = map([
+      ev('ec2:DescribeSecurityGroups', 0),
+      ev('ec2:DescribeVpcs', 1),
+      ev('ec2:DescribeVpcs', 2, { requestParameters: { vpcSet: { items: [{ vpcId: 'vpc-1' }] } } }),
+      ev('ec2:DescribeSecurityGroupRules', 9),
+      ev('ec2:AuthorizeSecurityGroupIngress', 10, {
+        readOnly: false,
+        requestParameters: { groupId: 'sg-1' },
+      }),
+    ]);
+    expect(r.signals.map((s) => [s.id, s.eventIds.length, s.details.from ?? 'page-level'])).toEqual([
+      ['Groups', 2, 'pages'],
+      ['Console_ec2', 2, 'page-level'],
+      ['Write_ec2_AuthorizeSecurityGroupIngress', 1, 'summary'],
+    ]);
+    expect(r.signals[2]?.name).toBe('Allowed EC2 inbound rule on security group sg-1');
   });
 });
 

@@ -7,7 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Signal } from '../engine/model.ts';
+import { analyze } from '../engine/pipeline.ts';
 import { createSignalMapper } from '../engine/signals/index.ts';
+import { createLocalSource } from '../engine/sources/local-source.ts';
+import { createEnricher } from '../enrichment/index.ts';
 import { ev, readEvents, session, toEvents } from './signals-support.ts';
 
 const sessions = join(import.meta.dirname, 'fixtures/cartographer/Tests/Sessions');
@@ -36,6 +39,30 @@ describe('signal stream', async () => {
       expect([...stream.unmappedEventIds].sort(), file).toEqual([...batch.unmappedEventIds].sort());
     }
     expect(early).toBeGreaterThan(0);
+  });
+
+  it('equals the batch mapping on the Invictus sessions: console pages, tool runs and programmatic sentences', async () => {
+    const stages = { enricher: await createEnricher() };
+    let programmatic = 0;
+    const analysis = analyze(
+      createLocalSource([join(import.meta.dirname, '../demo/invictus')]).read({}),
+      stages,
+      {
+        keepEvents: true,
+      },
+    );
+    for await (const report of analysis.sessions) {
+      const context = { ...session, kind: report.kind };
+      const events = report.events ?? [];
+      const batch = mapper.map(context, events);
+      const stream = mapper.stream(context);
+      const streamed: Signal[] = [];
+      for (const e of events) streamed.push(...stream.push(e));
+      streamed.push(...stream.end());
+      expect(streamed, report.key).toEqual(batch.signals);
+      if (report.kind === 'programmatic') programmatic += batch.signals.length;
+    }
+    expect(programmatic).toBeGreaterThan(100);
   });
 
   it('holds back a signal a later step may still rename, across a quiet gap', async () => {

@@ -188,10 +188,11 @@ export function assemble(
       }
       continue;
     }
-    // Anchors sharing one second: CloudTrail gives them no real order, so the more specific action (the
-    // one that needs more distinct calls) goes first, then engine/order.ts. A page that needs three calls
-    // is not broken up by a one-call page sharing its second. Windows only shrink as events are used, so
-    // an anchor with no candidate now never gets one and leaves the group.
+    // Anchors sharing one second: CloudTrail gives them no real order, so the candidates are ranked by
+    // what they mean (see `better`), then engine/order.ts. Windows only shrink as events are used, so an
+    // anchor with no candidate now never gets one and leaves the group.
+    const last = previous[previous.length - 1];
+    const open = last && group.length > 0 && time(group[0]!) - last.end <= OPEN_PAGE_MS ? last.id : undefined;
     let remaining = group;
     while (remaining.length > 0) {
       let best: Candidate | undefined;
@@ -202,7 +203,7 @@ export function assemble(
         const c = candidateFor(i);
         if (!c) continue;
         next.push(i);
-        if (!best || better(c, best)) {
+        if (!best || better(c, best, open)) {
           best = c;
           bestAt = i;
         }
@@ -221,11 +222,28 @@ interface Candidate {
   anchor: number;
 }
 
+/** A page whose last call is at most this old still counts as open (console pages poll every few seconds). */
+const OPEN_PAGE_MS = 60_000;
+
 /** Larger same-second groups are rare and taken in plain order, keeping the pass linear. */
 const MAX_TIE_GROUP = 64;
 
-/** Equal specificity keeps the earlier anchor in engine/order.ts. */
-function better(a: Candidate, b: Candidate): boolean {
+/**
+ * Which of two same-second candidates goes first (FORMAT.md §2), in this order:
+ * 1. a lone call never splits off from a page that needs it too (the page goes first);
+ * 2. the page the user already has open (`open`: the id of the previous action, if its last call is at
+ *    most a minute old) keeps the calls it makes in that second: an open console page goes on polling and
+ *    loading while the next one starts;
+ * 3. the action that needs more distinct calls goes first.
+ * A tie keeps the earlier anchor in engine/order.ts. Event IDs never decide.
+ */
+function better(a: Candidate, b: Candidate, open: string | undefined): boolean {
+  const aLone = a.members.length === 1 && b.members.length > 1 && b.members.includes(a.members[0]!);
+  const bLone = b.members.length === 1 && a.members.length > 1 && a.members.includes(b.members[0]!);
+  if (aLone !== bLone) return bLone;
+  const aOpen = open !== undefined && a.def.reportId === open;
+  const bOpen = open !== undefined && b.def.reportId === open;
+  if (aOpen !== bOpen) return aOpen;
   return (a.def.required?.length ?? 0) > (b.def.required?.length ?? 0);
 }
 

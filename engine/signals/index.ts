@@ -14,6 +14,7 @@ import { fallbackSignals, resourceName } from './fallback.ts';
 import { type DraftSignal, indexFollowups } from './followups.ts';
 import { type LabelledEvent, labelEvent } from './labeller.ts';
 import { DEFAULT_SIGNAL_RULES_DIR, loadSignalRules, type SignalRuleSet } from './rules.ts';
+import type { ChunkContext, SignalEngine } from './signal-engine.ts';
 import { compareSignals } from './signal-order.ts';
 import { createSignalStream, type SignalStream } from './stream.ts';
 import { renderTemplate } from './templates.ts';
@@ -21,6 +22,7 @@ import { changesSomething } from './writes.ts';
 import type { RuleProblem } from './yaml-file.ts';
 
 export { DEFAULT_SIGNAL_RULES_DIR } from './rules.ts';
+export type { ChunkContext, MappedChunk, SignalEngine } from './signal-engine.ts';
 export { compareSignals } from './signal-order.ts';
 export type { SignalStream } from './stream.ts';
 export type { RuleProblem } from './yaml-file.ts';
@@ -29,6 +31,8 @@ export interface SignalMapperOptions {
   rulesDir?: string;
   /** Add page-level answers and collapsed programmatic calls (default true). */
   fallback?: boolean;
+  /** Name leftover console events with the pages of rules/signals/pages (default true). */
+  pages?: boolean;
   /**
    * Research only: visit same-second events in this order instead of the engine's own tie-break
    * (e.g. by eventID, as Cloud Console Cartographer does). Results then depend on that order.
@@ -73,71 +77,77 @@ export async function createSignalMapper(options: SignalMapperOptions = {}): Pro
   return createSignalMapperFromRules(rules, problems, options);
 }
 
-/** One mapped piece of a session: rule signals as drafts (rendered late, follow-ups may still change them). */
-export interface MappedChunk {
-  drafts: DraftSignal[];
-  /** Page-level and collapsed signals, already final. */
-  extra: Signal[];
-  unmappedEventIds: string[];
-  previous: DraftSignal[];
-}
-
-export interface SignalEngine {
-  readonly rules: SignalRuleSet;
-  /** Maps events already in engine order, continuing from `previous` (the follow-up context). */
-  mapChunk(
-    events: readonly EngineEvent[],
-    previous?: readonly DraftSignal[],
-    session?: SessionContext,
-  ): MappedChunk;
-  render(d: DraftSignal): Signal;
-}
-
 export function createSignalEngine(rules: SignalRuleSet, options: SignalMapperOptions = {}): SignalEngine {
   const follow = indexFollowups(rules.followups.followups, rules.followups.previousSkips);
+  const noFollowups = indexFollowups([], []);
   const useFallback = options.fallback ?? true;
+  const sameSecond = options.sameSecondOrder ? 'as-given' : 'specific-first';
+  const consoleFamilies = new Set(
+    (rules.fallback?.pages.userAgents ?? ['console']).flatMap((n) => rules.ua.expand(n)),
+  );
+  const pages = options.pages === false ? undefined : rules.pages;
   return {
     rules,
     render: (d) => render(rules, d),
-    mapChunk(events, previous = [], session) {
+    mapChunk(events, context = EMPTY_CONTEXT, session) {
       // Console page definitions describe console sessions; a programmatic or AWS-service session's calls
       // are not clicks, so they go straight to the collapsed lines (interactive CloudShell commands live
       // in console sessions and keep their labels there).
       const consolePages = !session || !NOT_CONSOLE.has(session.kind);
       const labelled = events.map((e) => (consolePages ? labelEvent(rules, e) : unlabelled(rules, e)));
-      const assembled = assemble(rules, follow, labelled, {
-        sameSecond: options.sameSecondOrder ? 'as-given' : 'specific-first',
-        previous,
-      });
-      const leftovers: LabelledEvent[] = [];
-      for (let i = 0; i < labelled.length; i++) if (!assembled.used[i]) leftovers.push(labelled[i]!);
-      const extra: Signal[] = [];
-      let unmapped = leftovers;
-      if (useFallback && rules.fallback && leftovers.length > 0) {
-        for (const f of fallbackSignals(rules.fallback, rules.ua, leftovers)) {
-          extra.push({
-            id: f.id,
-            name: f.name,
-            summary: f.summary,
-            url: f.url,
-            service: f.service,
-            start: iso(f.members[0]!),
-            end: iso(f.members[f.members.length - 1]!),
-            eventIds: f.members.map((e) => e.id),
-            suppressed: f.suppressed,
-            details: f.details,
-          });
+      const assembled = assemble(rules, follow, labelled, { sameSecond, previous: context.rules });
+      let leftovers = unusedOf(labelled, assembled.used);
+      const drafts = assembled.signals;
+      let pagePrevious = context.pages;
+      if (pages && consolePages && leftovers.length > 0) {
+        // Second pass: the pages of pages/*.yaml over the console events the first pass left.
+        const relabelled: LabelledEvent[] = [];
+        for (const l of leftovers) {
+          relabelled.push(
+            consoleFamilies.has(l.family)
+              ? labelEvent(pages, l.event)
+              : { event: l.event, key: l.key, family: l.family, labels: NO_LABELS },
+          );
         }
-        unmapped = [];
+        const second = assemble(pages, noFollowups, relabelled, { sameSecond, previous: context.pages });
+        drafts.push(...second.signals);
+        pagePrevious = second.previous;
+        leftovers = unusedOf(relabelled, second.used);
       }
+      const extra = useFallback && rules.fallback ? fallbackOf(rules, leftovers) : [];
       return {
-        drafts: assembled.signals,
+        drafts,
         extra,
-        unmappedEventIds: unmapped.map((l) => l.event.id),
-        previous: assembled.previous,
+        unmappedEventIds: extra.length > 0 ? [] : leftovers.map((l) => l.event.id),
+        previous: { rules: assembled.previous, pages: pagePrevious },
       };
     },
   };
+}
+
+const EMPTY_CONTEXT: ChunkContext = { rules: [], pages: [] };
+const NO_LABELS: string[] = [];
+
+function unusedOf(labelled: readonly LabelledEvent[], used: Uint8Array): LabelledEvent[] {
+  const out: LabelledEvent[] = [];
+  for (let i = 0; i < labelled.length; i++) if (!used[i]) out.push(labelled[i]!);
+  return out;
+}
+
+function fallbackOf(rules: SignalRuleSet, leftovers: readonly LabelledEvent[]): Signal[] {
+  if (!rules.fallback || leftovers.length === 0) return [];
+  return fallbackSignals(rules.fallback, rules.ua, rules.phrases, leftovers).map((f) => ({
+    id: f.id,
+    name: f.name,
+    summary: f.summary,
+    url: f.url,
+    service: f.service,
+    start: iso(f.members[0]!),
+    end: iso(f.members[f.members.length - 1]!),
+    eventIds: f.members.map((e) => e.id),
+    suppressed: f.suppressed,
+    details: f.details,
+  }));
 }
 
 export function createSignalMapperFromRules(
@@ -155,7 +165,12 @@ export function createSignalMapperFromRules(
       const { signals } = this.map(session, events);
       const owner = new Map<string, Signal>();
       for (const sig of signals) for (const id of sig.eventIds) owner.set(id, sig);
-      return events.map((e) => ({ ...labelEvent(rules, e), signal: owner.get(e.id) }));
+      return events.map((e) => {
+        const l = labelEvent(rules, e);
+        // Page labels (pages/*.yaml) apply to what the label/def rules leave over; shown as `page:<id>`.
+        const pageLabels = rules.pages ? labelEvent(rules.pages, e).labels.map((x) => `page:${x}`) : [];
+        return { ...l, labels: [...l.labels, ...pageLabels], signal: owner.get(e.id) };
+      });
     },
     map(session: SessionContext, input: readonly EngineEvent[]): SignalMapping {
       const tieOrder = options.sameSecondOrder;
@@ -164,7 +179,7 @@ export function createSignalMapperFromRules(
         : isSorted(input)
           ? input
           : [...input].sort(compareEvents);
-      const chunk = engine.mapChunk(events, [], session);
+      const chunk = engine.mapChunk(events, undefined, session);
       const signals = [...chunk.drafts.map((d) => engine.render(d)), ...chunk.extra];
       signals.sort(compareSignals);
       return { signals, unmappedEventIds: chunk.unmappedEventIds };
@@ -189,7 +204,8 @@ const MAX_RESOURCES = 20;
 const iso = (e: EngineEvent) => new Date(e.time).toISOString().replace('.000Z', 'Z');
 
 function render(rules: SignalRuleSet, d: DraftSignal): Signal {
-  const def = rules.defs.get(d.defId);
+  const ruleDef = rules.defs.get(d.defId);
+  const def = ruleDef ?? rules.pages?.defs.get(d.defId);
   const ctx = { anchor: d.anchor, members: d.members };
   const eventNames: Record<string, number> = {};
   const regions = new Set<string>();
@@ -207,6 +223,7 @@ function render(rules: SignalRuleSet, d: DraftSignal): Signal {
     if (r !== undefined) resources.add(r);
   }
   const details: Record<string, unknown> = {
+    from: ruleDef ? 'defs' : 'pages',
     eventCount: d.members.length,
     eventNames,
     regions: [...regions].sort(),

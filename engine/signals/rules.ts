@@ -6,6 +6,8 @@ import { readdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { compileWhen, type Predicate } from './conditions.ts';
+import { compilePages, type PageFileInput } from './pages.ts';
+import { compilePhrases, DEFAULT_PROGRAMMATIC, type Phrases } from './phrases.ts';
 import {
   type DefFile,
   DefFileSchema,
@@ -15,6 +17,10 @@ import {
   FollowupFileSchema,
   type LabelFile,
   LabelFileSchema,
+  type PageFile,
+  PageFileSchema,
+  type ProgrammaticFile,
+  ProgrammaticFileSchema,
   type UserAgentFile,
   UserAgentFileSchema,
   type When,
@@ -60,6 +66,10 @@ export interface SignalRuleSet {
   defs: ReadonlyMap<string, CompiledDef>;
   followups: FollowupFile;
   fallback?: FallbackFile;
+  /** Console pages (pages/*.yaml): a second pass over the console events these rules leave over. */
+  pages?: SignalRuleSet;
+  /** Words for programmatic calls (programmatic.yaml; plain defaults when absent). */
+  phrases: Phrases;
 }
 
 export interface LoadedRules {
@@ -112,6 +122,8 @@ export async function loadSignalRules(dir: string = DEFAULT_SIGNAL_RULES_DIR): P
   if ((await yamlFiles(dir)).includes(fallbackFile)) {
     fallback = (await read<FallbackFile>(fallbackFile, FallbackFileSchema)).value;
   }
+
+  const phrases = await loadPhrases(dir, read, show, problems);
 
   // Definitions first, so label files can be checked against them.
   const defs = new Map<string, CompiledDef>();
@@ -236,7 +248,31 @@ export async function loadSignalRules(dir: string = DEFAULT_SIGNAL_RULES_DIR): P
     }
   });
 
-  return { rules: { ua, cases, anyCases, defs, followups, fallback }, problems, files };
+  const pageInputs: PageFileInput[] = [];
+  for (const file of await yamlFiles(join(dir, 'pages'))) {
+    pageInputs.push({ file: show(file), parsed: await read<PageFile>(file, PageFileSchema) });
+  }
+  const compiled = compilePages(pageInputs, ua, new Set(defs.keys()), phrases);
+  problems.push(...compiled.problems);
+  const pages = compiled.pages.defs.size > 0 ? compiled.pages : undefined;
+  return { rules: { ua, cases, anyCases, defs, followups, fallback, pages, phrases }, problems, files };
+}
+
+async function loadPhrases(
+  dir: string,
+  read: <T>(file: string, schema: Parameters<typeof readYamlFile<T>>[1]) => Promise<ParsedYaml<T>>,
+  show: (f: string) => string,
+  problems: RuleProblem[],
+): Promise<Phrases> {
+  const file = join(dir, 'programmatic.yaml');
+  if (!(await yamlFiles(dir)).includes(file)) return compilePhrases(DEFAULT_PROGRAMMATIC);
+  const parsed = await read<ProgrammaticFile>(file, ProgrammaticFileSchema);
+  try {
+    return compilePhrases(parsed.value ?? DEFAULT_PROGRAMMATIC);
+  } catch (err) {
+    problems.push({ file: show(file), line: 0, message: `cannot be used: ${(err as Error).message}` });
+    return compilePhrases(DEFAULT_PROGRAMMATIC);
+  }
 }
 
 function unknownFamilies(when: When | undefined, ua: UserAgentClassifier): string[] {

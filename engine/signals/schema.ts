@@ -107,6 +107,53 @@ export const DefFileSchema = z.strictObject({
 });
 export type DefFile = z.infer<typeof DefFileSchema>;
 
+/**
+ * Console pages beyond Cloud Console Cartographer's recordings (rules/signals/pages/*.yaml): one entry per
+ * page or console action, written from the calls that page makes. They name the console events the
+ * label/def rules leave over, before the page-level fallback.
+ */
+export const PageDefSchema = z.strictObject({
+  id: signalId,
+  name: z.string().min(1),
+  summary: z.string().optional(),
+  url: z.string().optional(),
+  /** Calls that show the page was opened (any one starts it). */
+  anchor: z.array(eventName).min(1),
+  /** Calls that must all be in the window (default: none beyond the anchor). */
+  required: z.array(eventName).optional(),
+  /** Every other call the page makes; the anchor and required calls are members anyway. */
+  calls: z.array(eventName).default([]),
+  /** Conditions a call must meet to count for this page (label `when` syntax), per call. */
+  match: z.record(eventName, WhenSchema).optional(),
+  lookback: z.number().min(0).max(600).optional(),
+  lookahead: z.number().min(0).max(600).optional(),
+  suppressed: z.boolean().optional(),
+  note: z.string().optional(),
+  /**
+   * Events that must make this page (checked by test/signals-pages.test.ts); needed when every anchor or
+   * a required call has a `match` condition, else the test builds them from the anchor and required calls.
+   */
+  example: z
+    .array(
+      z.strictObject({
+        event: eventName,
+        params: z.record(z.string(), z.unknown()).nullable().optional(),
+        userAgent: z.string().optional(),
+      }),
+    )
+    .min(1)
+    .optional(),
+});
+export type PageDef = z.infer<typeof PageDefSchema>;
+
+export const PageFileSchema = z.strictObject({
+  service: z.string().min(1),
+  /** Where the call sets come from: recordings, AWS documentation, public data sets. Required. */
+  sources: z.array(z.string().min(1)).min(1),
+  pages: z.array(PageDefSchema),
+});
+export type PageFile = z.infer<typeof PageFileSchema>;
+
 /** Tests on one signal (the previous or the current one) in follow-up rules. */
 export interface SignalTest {
   id?: string;
@@ -264,3 +311,33 @@ export const FallbackFileSchema = z.strictObject({
   }),
 });
 export type FallbackFile = z.infer<typeof FallbackFileSchema>;
+
+/** Plain words for calls that are not console clicks (rules/signals/programmatic.yaml). */
+export const ProgrammaticFileSchema = z.strictObject({
+  runGapSeconds: z.number().min(0),
+  burstGapSeconds: z.number().min(0),
+  enumerateAt: z.number().int().min(1),
+  maxServicesPerBurst: z.number().int().min(1),
+  tools: z.record(
+    z.string(),
+    z.strictObject({
+      name: z.string().min(1),
+      kind: z.enum(['deployment', 'attack', 'inventory', 'cli', 'sdk']),
+      /** Regex on the user agent; its first group tells one run of the tool from another. */
+      runKey: z.string().optional(),
+      /** Regex on the user agent with two groups: the CLI command's service and operation. */
+      command: z.string().optional(),
+    }),
+  ),
+  services: z.record(z.string(), z.string().min(1)),
+  global: z.array(z.string()).default([]),
+  readVerbs: z.strictObject({ list: z.array(z.string()), read: z.array(z.string()) }),
+  verbs: z.record(z.string(), z.string().min(1)),
+  /** Reads that say more with their own verb ("Downloaded" S3 objects). */
+  readVerbOverrides: z.record(eventName, z.string().min(1)).default({}),
+  nouns: z.record(eventName, z.string().min(1)).default({}),
+  /** Calls said as a whole phrase instead of verb + service + noun ("Left the AWS organization"). */
+  phrases: z.record(eventName, z.string().min(1)).default({}),
+  words: z.record(z.string(), z.string().min(1)).default({}),
+});
+export type ProgrammaticFile = z.infer<typeof ProgrammaticFileSchema>;

@@ -11,8 +11,8 @@ import type { EngineEvent, Signal } from '../model.ts';
 import { compareEvents } from '../order.ts';
 import type { SessionContext, SignalMapping } from '../stages.ts';
 import type { DraftSignal } from './followups.ts';
-import type { SignalEngine } from './index.ts';
 import type { SignalRuleSet } from './rules.ts';
+import type { ChunkContext, SignalEngine } from './signal-engine.ts';
 import { compareSignals } from './signal-order.ts';
 
 export interface SignalStream {
@@ -27,12 +27,18 @@ export interface SignalStream {
 /** Longest quiet time (ms) that a window, merge or fallback run can bridge under these rules. */
 export function bridgeableGapMs(rules: SignalRuleSet): number {
   let seconds = 0;
-  for (const d of rules.defs.values()) seconds = Math.max(seconds, (d.lookbackMs + d.lookaheadMs) / 1000);
+  for (const defs of [rules.defs, rules.pages?.defs ?? new Map()]) {
+    for (const d of defs.values()) seconds = Math.max(seconds, (d.lookbackMs + d.lookaheadMs) / 1000);
+  }
   for (const f of rules.followups.followups) {
     if ('merge' in f) seconds = Math.max(seconds, f.merge.withinSeconds, f.merge.skipWithinSeconds ?? 0);
   }
-  if (rules.fallback)
-    seconds = Math.max(seconds, rules.fallback.pages.gapSeconds, rules.fallback.collapse.gapSeconds);
+  if (rules.fallback) {
+    // Page-level visits, and the programmatic summaries' tool runs and read bursts (summaries.ts).
+    const { pages, collapse } = rules.fallback;
+    const { runGapMs, burstGapMs } = rules.phrases;
+    seconds = Math.max(seconds, pages.gapSeconds, collapse.gapSeconds, runGapMs / 1000, burstGapMs / 1000);
+  }
   return seconds * 1000;
 }
 
@@ -47,7 +53,7 @@ export function createSignalStream(engine: SignalEngine, session?: SessionContex
   );
   let buffer: EngineEvent[] = [];
   let lastTime = Number.NEGATIVE_INFINITY;
-  let previous: DraftSignal[] = [];
+  let context: ChunkContext = { rules: [], pages: [] };
   /** Rendered-late signals of earlier pieces not yet final, with the draft follow-ups may still change. */
   let held: { draft?: DraftSignal; signal?: Signal }[] = [];
   const unmapped: string[] = [];
@@ -57,9 +63,12 @@ export function createSignalStream(engine: SignalEngine, session?: SessionContex
     held = [];
     if (buffer.length > 0) {
       buffer.sort(compareEvents);
-      const chunk = engine.mapChunk(buffer, previous, session);
+      const chunk = engine.mapChunk(buffer, context, session);
       buffer = [];
-      previous = chunk.previous.slice(-CONTEXT);
+      context = {
+        rules: chunk.previous.rules.slice(-CONTEXT),
+        pages: chunk.previous.pages.slice(-CONTEXT),
+      };
       unmapped.push(...chunk.unmappedEventIds);
       for (const d of chunk.drafts) out.push({ draft: d });
       for (const s of chunk.extra) out.push({ signal: s });
@@ -70,7 +79,7 @@ export function createSignalStream(engine: SignalEngine, session?: SessionContex
     items.sort((a, b) => compareSignals(a.rendered, b.rendered));
     if (final) return items.map((x) => x.rendered);
     // The last follow-up context signal may still be renamed by the next one: hold it and everything after it.
-    const last = previous[previous.length - 1];
+    const last = context.rules[context.rules.length - 1];
     const cut = last && renameable.has(last.id) ? items.findIndex((x) => x.draft === last) : -1;
     if (cut < 0) return items.map((x) => x.rendered);
     held = items.slice(cut).map(({ draft, signal }) => (draft ? { draft } : { signal }));

@@ -32,8 +32,12 @@ function words(expr: string): string[] {
 
 const UNKNOWN = 'unknown';
 
+/** Member events named EVENT (`*` = all; `a|b` = either name). */
 function named(ctx: TemplateContext, event: string): EngineEvent[] {
-  return event === '*' ? [...ctx.members] : ctx.members.filter((e) => eventKey(e.record) === event);
+  if (event === '*') return [...ctx.members];
+  if (!event.includes('|')) return ctx.members.filter((e) => eventKey(e.record) === event);
+  const names = new Set(event.split('|'));
+  return ctx.members.filter((e) => names.has(eventKey(e.record)));
 }
 
 function fieldValues(
@@ -42,10 +46,13 @@ function fieldValues(
   path: string,
 ): string[] {
   const seen = new Set<string>();
-  for (const e of events) {
-    for (const v of valuesAt(e.record[field], path)) {
-      if (v === null || v === undefined || v === '') continue;
-      seen.add(displayValue(path, v));
+  // `a|b`: the values at either path (one request shape or another).
+  for (const p of path.split('|')) {
+    for (const e of events) {
+      for (const v of valuesAt(e.record[field], p)) {
+        if (v === null || v === undefined || v === '') continue;
+        seen.add(displayValue(p, v));
+      }
     }
   }
   return [...seen];
@@ -88,12 +95,14 @@ export function compileExpression(expr: string): (ctx: TemplateContext) => strin
       return (c) => joinList(fieldValues(named(c, args[0]), field, args[1]));
     }
     case 'ifparam':
-    case 'ifparams': {
+    case 'ifparams':
+    case 'ifresponses': {
       // Text plus the value(s), or nothing at all when no member event has one.
       need(op, args, 3);
       const [event, path, text] = args as unknown as [string, string, string];
+      const field = op === 'ifresponses' ? 'responseElements' : 'requestParameters';
       return (c) => {
-        const values = fieldValues(named(c, event), 'requestParameters', path);
+        const values = fieldValues(named(c, event), field, path);
         if (values.length === 0) return '';
         return `${text}${op === 'ifparam' ? values[0] : joinList(values)}`;
       };
@@ -106,8 +115,13 @@ export function compileExpression(expr: string): (ctx: TemplateContext) => strin
   }
 }
 
+const EVENT_ARG = /^(\*|[a-z0-9-]+:[A-Za-z0-9_]+(\|[a-z0-9-]+:[A-Za-z0-9_]+)*)$/;
+
 function need(op: string | undefined, args: string[], n: number): void {
   if (args.length !== n) throw new Error(`'{{${op} …}}' takes ${n} argument(s), got ${args.length}`);
+  if (!EVENT_ARG.test(args[0]!)) {
+    throw new Error(`'{{${op} …}}': '${args[0]}' is not an event ('source:Name', 'a:X|b:Y' or '*')`);
+  }
 }
 
 export function compileTemplate(text: string): Part[] {

@@ -1,0 +1,225 @@
+/**
+ * Calls that are not console clicks, in plain words (rules/signals/programmatic.yaml):
+ * - per tool run (the tool from the enrichment's user-agent classifier, else the console families;
+ *   a run ends after `runGapSeconds` of quiet, and some tools mark each run in their user agent),
+ * - reads in bursts become one line per service: "Listed EC2 instances, volumes and addresses in us-east-1",
+ *   or "Enumerated IAM: users, roles, …" when a burst reads many different calls of one service,
+ * - every write stays its own line, repeats of the same call merged: "Created IAM role ×2: a, b",
+ * - a deployment tool's run gets a header over its reads: "Terraform apply: 14 changes".
+ * One linear pass; words per call and tool per user agent are worked out once.
+ */
+import type { EngineEvent } from '../model.ts';
+import type { FallbackSignal } from './fallback-types.ts';
+import type { LabelledEvent } from './labeller.ts';
+import type { Phrases, Tool } from './phrases.ts';
+import type { FallbackFile } from './schema.ts';
+import { type Resources, readSentence, runHeader, sayList, writeSentence } from './sentences.ts';
+import { changesSomething } from './writes.ts';
+
+interface Group {
+  members: LabelledEvent[];
+  last: number;
+}
+
+interface Run {
+  tool: Tool;
+  deploy?: Tool;
+  last: number;
+  /** Reads of a deployment run, under its header. */
+  reads: LabelledEvent[];
+  writes: LabelledEvent[];
+  burst?: Group;
+  groups: Map<string, Group>;
+}
+
+export interface SummaryInput {
+  data: FallbackFile;
+  phrases: Phrases;
+  /** The resource a call acts on (fallback.yaml resource paths). */
+  resourceOf(key: string, event: EngineEvent): string | undefined;
+}
+
+const prefixOf = (key: string) => key.slice(0, key.indexOf(':'));
+const idPart = (s: string) => s.replace(/[^A-Za-z0-9]+/g, '_');
+
+export function summarizeCalls(input: SummaryInput, events: readonly LabelledEvent[]): FallbackSignal[] {
+  const { phrases } = input;
+  const out: FallbackSignal[] = [];
+  const runs = new Map<string, Run>();
+  const runKeys = new Map<string, string>();
+  for (const le of events) {
+    const t = le.event.time;
+    const { tool, deploy, key } = toolOf(phrases, le, runKeys);
+    let run = runs.get(key);
+    if (!run || t - run.last > phrases.runGapMs) {
+      if (run) closeRun(input, run, out);
+      run = { tool, deploy, last: t, reads: [], writes: [], groups: new Map() };
+      runs.set(key, run);
+    }
+    run.last = t;
+    if (changesSomething(le.event)) {
+      // A write splits the reads around it, so the timeline keeps the order of what happened.
+      if (run.burst) closeBurst(input, run, run.burst, out);
+      run.burst = undefined;
+      run.writes.push(le);
+      let g = run.groups.get(le.key);
+      if (g && t - g.last > phrases.runGapMs) {
+        out.push(writeLine(input, run, g.members));
+        g = undefined;
+      }
+      if (!g) {
+        g = { members: [], last: t };
+        run.groups.set(le.key, g);
+      }
+      g.members.push(le);
+      g.last = t;
+    } else if (run.deploy) {
+      run.reads.push(le);
+    } else {
+      if (run.burst && t - run.burst.last > phrases.burstGapMs) closeBurst(input, run, run.burst, out);
+      if (!run.burst || run.burst.members.length === 0) run.burst = { members: [], last: t };
+      run.burst.members.push(le);
+      run.burst.last = t;
+    }
+  }
+  for (const run of runs.values()) closeRun(input, run, out);
+  return out;
+}
+
+/** The tool behind an event: an offensive tool, else the enrichment's family, else the console family. */
+function toolOf(
+  phrases: Phrases,
+  le: LabelledEvent,
+  runKeys: Map<string, string>,
+): { tool: Tool; deploy?: Tool; key: string } {
+  const enr = le.event.enrichment;
+  const tool = phrases.tool(enr?.offensiveTool ?? enr?.userAgentFamily ?? le.family);
+  const deployId =
+    le.family === 'terraform' || enr?.userAgentFamily === 'terraform' ? 'terraform' : undefined;
+  const deploy = tool.kind === 'deployment' ? tool : deployId ? phrases.tool(deployId) : undefined;
+  const ua = typeof le.event.record.userAgent === 'string' ? le.event.record.userAgent : '';
+  let run = '';
+  if (tool.runKey && ua) {
+    const memo = `${tool.id}\n${ua}`;
+    run = runKeys.get(memo) ?? tool.runKey.exec(ua)?.[1] ?? '';
+    if (runKeys.size < 10_000) runKeys.set(memo, run);
+  }
+  return { tool, deploy, key: `${tool.id}|${deploy?.id ?? ''}|${run}` };
+}
+
+function closeRun(input: SummaryInput, run: Run, out: FallbackSignal[]): void {
+  if (run.burst) closeBurst(input, run, run.burst, out);
+  run.burst = undefined;
+  for (const g of run.groups.values()) out.push(writeLine(input, run, g.members));
+  run.groups.clear();
+  if (run.deploy && run.reads.length > 0) out.push(headerLine(input, run));
+}
+
+function closeBurst(input: SummaryInput, run: Run, burst: Group, out: FallbackSignal[]): void {
+  if (burst.members.length === 0) return;
+  const byService = new Map<string, LabelledEvent[]>();
+  for (const le of burst.members) {
+    const p = prefixOf(le.key);
+    const list = byService.get(p);
+    if (list) list.push(le);
+    else byService.set(p, [le]);
+  }
+  if (byService.size > input.phrases.maxServicesPerBurst) {
+    out.push(enumerationLine(input, run, burst.members, byService));
+  } else {
+    for (const [prefix, members] of byService) out.push(readLine(input, run, prefix, members));
+  }
+  burst.members = [];
+}
+
+function resourcesOf(input: SummaryInput, members: readonly LabelledEvent[]): Resources {
+  const names = new Set<string>();
+  for (const le of members) {
+    const r = input.resourceOf(le.key, le.event);
+    if (r !== undefined) names.add(r);
+  }
+  const prefix = prefixOf(members[0]!.key);
+  return { names: [...names], noun: input.data.collapse.resourceNouns[prefix] };
+}
+
+function readLine(input: SummaryInput, run: Run, prefix: string, members: LabelledEvent[]): FallbackSignal {
+  const text = readSentence(input.phrases, prefix, members, resourcesOf(input, members));
+  return signal(input, run, `Read_${idPart(prefix)}`, prefix, members, text, 'read');
+}
+
+function enumerationLine(
+  input: SummaryInput,
+  run: Run,
+  members: LabelledEvent[],
+  byService: Map<string, LabelledEvent[]>,
+): FallbackSignal {
+  const { phrases } = input;
+  const parts = [...byService].map(([p, list]) => {
+    const nouns = [...new Set(list.map((le) => phrases.call(le.key).noun))];
+    return `${phrases.service(p)} (${sayList(nouns, 3)})`;
+  });
+  const name = `Enumerated ${byService.size} services: ${sayList(parts, 6)}`;
+  const text = { name, summary: `${name}: ${members.length} read calls.` };
+  return signal(input, run, 'Enumerate_services', 'multiple', members, text, 'read');
+}
+
+function writeLine(input: SummaryInput, run: Run, members: LabelledEvent[]): FallbackSignal {
+  const key = members[0]!.key;
+  const text = writeSentence(input.phrases, key, members, resourcesOf(input, members));
+  return signal(input, run, `Write_${idPart(key)}`, prefixOf(key), members, text, 'write');
+}
+
+function headerLine(input: SummaryInput, run: Run): FallbackSignal {
+  const deploy = run.deploy as Tool;
+  const { text, mode } = runHeader(input.phrases, deploy, run.reads, run.writes, run.tool);
+  return signal(
+    input,
+    run,
+    `Run_${idPart(deploy.id)}_${mode}`,
+    prefixOf(run.reads[0]!.key),
+    run.reads,
+    text,
+    'run',
+  );
+}
+
+function signal(
+  input: SummaryInput,
+  run: Run,
+  id: string,
+  prefix: string,
+  list: readonly LabelledEvent[],
+  text: { name: string; summary: string },
+  kind: 'read' | 'write' | 'run',
+): FallbackSignal {
+  const members = list.map((le) => le.event);
+  const said = run.tool.kind !== 'sdk' && run.tool.kind !== 'other' && kind !== 'run';
+  const name = said ? `${run.tool.name}: ${text.name}` : text.name;
+  const failed = members.filter((e) => e.record.errorCode).length;
+  return {
+    id,
+    suppressed: false,
+    name,
+    summary: said ? `${run.tool.name}: ${text.summary}` : text.summary,
+    service: prefix === 'multiple' ? 'multiple' : input.phrases.service(prefix),
+    members,
+    details: {
+      from: 'summary',
+      kind,
+      tool: run.tool.name,
+      ...(run.deploy ? { deployedWith: run.deploy.name } : {}),
+      eventCount: members.length,
+      eventNames: tally(list),
+      userAgentFamily: list[0]!.family,
+      errorCount: failed,
+      writeCount: members.filter(changesSomething).length,
+      regions: [...new Set(members.map((e) => e.record.awsRegion ?? 'unknown'))].sort(),
+    },
+  };
+}
+
+function tally(list: readonly LabelledEvent[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const le of list) out[le.key] = (out[le.key] ?? 0) + 1;
+  return out;
+}
