@@ -17,7 +17,7 @@ import {
 } from '../bot/actions/ids.ts';
 import type { SourceProvider } from '../bot/lookup/analyzer.ts';
 import { loadDefaultStages } from '../cli/stages.ts';
-import { createDetector } from '../engine/detections/index.ts';
+import { createDetector } from '../adapters/rules/detection-rules.ts';
 import type { CloudTrailRecord } from '../engine/record.ts';
 import type { RecordSource, SourceItem } from '../engine/source.ts';
 import { createLocalSource } from '../engine/sources/local-source.ts';

@@ -6,7 +6,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type CartographerDetector, createDetector } from '../engine/detections/index.ts';
+import { type CartographerDetector, createDetector } from '../adapters/rules/detection-rules.ts';
 import { checkRecord } from '../engine/ingest/record-check.ts';
 import type { EngineEvent, Finding, Severity } from '../engine/model.ts';
 import { analyze, type SessionReport } from '../engine/pipeline.ts';
@@ -20,7 +20,7 @@ const RANK: Record<Severity, number> = { info: 0, low: 1, medium: 2, high: 3, cr
 let detector: CartographerDetector;
 
 beforeAll(async () => {
-  detector = await createDetector({ env: {} });
+  detector = await createDetector();
 });
 
 async function sessionsOf(paths: string[]): Promise<SessionReport[]> {

@@ -4,9 +4,6 @@
  *   All actions     → the timeline again, background actions included;
  *   Mark benign     → a modal asking why; on submit, an allow-list entry and a thread note.
  */
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { addAllowlistEntry } from '../../engine/detections/allowlist.ts';
 import type { CommandResult } from '../commands/registry.ts';
 import { postCapped, refMaker } from '../lookup/run-lookup.ts';
 import { type BenignModalMeta, buildBenignModal } from '../messages/benign-modal.ts';
@@ -92,9 +89,8 @@ export async function submitBenign(
   if (scope !== 'principal' && ruleId) entry.ruleId = ruleId;
   if (scope === 'rule-ip' && ip) entry.ip = ip;
   else if (principal) entry.principal = principal;
-  mkdirSync(dirname(svc.config.allowlistFile), { recursive: true });
-  addAllowlistEntry(svc.config.allowlistFile, entry);
-  svc.analyzer.reloadStages();
+  // One store for the whole app: the next lookup and the next scheduled scan both honour it.
+  svc.allowlist.add(entry);
   await svc.store.recordBenign({
     sessionId: r.session.id,
     reason,

@@ -31,7 +31,7 @@ export const checkers: { name: string; check: RuleChecker }[] = [
   { name: 'signals', check: checkSignalRules },
   {
     name: 'detections',
-    check: async (root) => (await import('../../engine/detections/index.ts')).checkDetectionRules(root),
+    check: async (root) => (await import('../../adapters/rules/detection-rules.ts')).checkDetectionRules(root),
   },
 ];
 

@@ -247,11 +247,13 @@ export function compileCloudGrappler(
             ? ['eventName', 'userAgent']
             : ['userIdentity.arn', 'eventName', 'requestParameters'],
       source: 'cloudgrappler',
+      provenance: 'cloudgrappler',
       where: file,
       author: 'Permiso Security (CloudGrappler)',
       license: 'Apache-2.0',
       references: ['https://github.com/Permiso-io-tools/CloudGrappler'],
       kind: 'event',
+      condition: m.node,
       match: toPredicate(m.node),
       ...(names ? { eventNames: names } : {}),
       ...(prefilterFor(m.kind, query) ? { prefilter: prefilterFor(m.kind, query)! } : {}),

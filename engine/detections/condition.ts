@@ -13,6 +13,7 @@
 import { z } from 'zod';
 import { cidrContains, parseCidr } from '../ip-address.ts';
 import type { EngineEvent } from '../model.ts';
+import { accountOf, type CompiledList, type ListKind, type OrgContext } from './context.ts';
 import { asText, compileFieldPath } from './field-path.ts';
 import { fastRegexTest } from './regex-literal.ts';
 
@@ -38,6 +39,8 @@ const operators = {
   sameAsArnName: z.string(),
   /** `true`: the value (ARN or account id) is of an account that is neither the event's own nor a known one. */
   unknownAccount: z.literal(true),
+  /** The value is in the named org-context list (rules/context/), by the list's kind (text, cidr, glob, account). */
+  inList: z.string().regex(/^[a-z][a-z0-9_]*$/, 'a list name is snake_case'),
 } as const;
 type OperatorName = keyof typeof operators;
 const OPERATOR_NAMES = Object.keys(operators) as OperatorName[];
@@ -106,16 +109,33 @@ export type CondNode =
       test: (values: unknown[], event: EngineEvent) => boolean;
       /** Exact values the field must equal (for indexing by eventName); absent when the test is not an equality. */
       exact?: string[];
+    }
+  | {
+      /** The field's value is in an org-context list (entries still valid at the event's time). */
+      kind: 'list';
+      field: string;
+      list: string;
+      match: ListKind;
+      /** The list's values (as written), for compilers that need them (e.g. SQL prefilters). */
+      values: string[];
+      test: (values: unknown[], event: EngineEvent) => boolean;
     };
 
 export type Predicate = (event: EngineEvent) => boolean;
 
-/** Facts from configuration some operators need: the organisation's own accounts (allowlist `knownAccounts`). */
+/**
+ * Facts from configuration some operators need: the organisation's own accounts (allow-list `knownAccounts` and
+ * the `org_accounts` context list) and the org-context lists `inList` names.
+ */
 export interface CompileContext {
   knownAccounts: ReadonlySet<string>;
+  lists?: OrgContext;
 }
 
 const NO_CONTEXT: CompileContext = { knownAccounts: new Set() };
+
+/** A rule names a list that rules/context/ does not define. */
+export class UnknownListError extends Error {}
 
 export function compileCondition(input: ConditionInput, ctx: CompileContext = NO_CONTEXT): CondNode {
   if ('all' in input) return { kind: 'all', children: input.all.map((c) => compileCondition(c, ctx)) };
@@ -134,6 +154,7 @@ export function compileMatch(match: MatchInput): CondNode {
 }
 
 function compileFieldTest(t: FieldTest, ctx: CompileContext = NO_CONTEXT): CondNode {
+  if (t.inList !== undefined) return listNode(t.field, t.inList as string, ctx);
   const ignoreCase = t.ignoreCase === true;
   const fold = ignoreCase ? (s: string) => s.toLowerCase() : (s: string) => s;
   // Tests run for every candidate event of every rule: without ignoreCase, no identity call per value.
@@ -231,11 +252,26 @@ function compileFieldTest(t: FieldTest, ctx: CompileContext = NO_CONTEXT): CondN
   };
 }
 
-/** The 12-digit account of an ARN (`arn:aws:kms:us-east-1:111122223333:key/…`) or a bare account id. */
-function accountOf(text: string): string | undefined {
-  if (/^\d{12}$/.test(text)) return text;
-  const account = text.startsWith('arn:') ? text.split(':')[4] : undefined;
-  return account && /^\d{12}$/.test(account) ? account : undefined;
+function listNode(field: string, name: string, ctx: CompileContext): CondNode {
+  const list: CompiledList | undefined = ctx.lists?.get(name);
+  if (!list) {
+    const known = [...(ctx.lists?.keys() ?? [])];
+    throw new UnknownListError(
+      `unknown org-context list '${name}' (rules/context/ defines ${known.length ? known.join(', ') : 'none'})`,
+    );
+  }
+  const has = list.has;
+  return {
+    kind: 'list',
+    field,
+    list: name,
+    match: list.kind,
+    values: list.entries.map((e) => e.value),
+    test: (values, event) => {
+      for (const v of values) if (typeof v === 'string' && has(v, event.time)) return true;
+      return false;
+    },
+  };
 }
 
 export function toPredicate(node: CondNode): Predicate {
@@ -260,7 +296,8 @@ export function toPredicate(node: CondNode): Predicate {
       const inner = toPredicate(node.child);
       return (e) => !inner(e);
     }
-    case 'test': {
+    case 'test':
+    case 'list': {
       const get = compileFieldPath(node.field);
       const test = node.test;
       return (e) => test(get(e), e);

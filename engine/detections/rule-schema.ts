@@ -94,8 +94,33 @@ export const AttackTableSchema = z.strictObject({
 });
 export type AttackTable = z.infer<typeof AttackTableSchema>;
 
-/** rules/detections/tuning.yaml: rules that load but do not run, each with a reason. */
+/**
+ * Tuning (a `tuning.yaml` beside any rule family: detections/, sigma/, cloudgrappler/, a custom folder): switch
+ * rules off, change their severity, or add exclusions, by rule id, without editing the rule. Third-party rules
+ * stay byte-identical to upstream.
+ */
+const exclusionName = z.string().regex(/^[a-zA-Z][a-zA-Z0-9]*$/, 'exclusion names are camelCase words');
+export const TuningOverrideSchema = z.strictObject({
+  id: z.string().min(1),
+  reason: z.string().min(1),
+  owner: z.string().min(1).optional(),
+  severity: SeveritySchema.optional(),
+  severityOnError: SeveritySchema.optional(),
+  /** Named exclusions (defined under `exclusions:` in any tuning file): the rule ignores events they match. */
+  exclude: z.array(exclusionName).default([]),
+  /** ARN or user-name globs the rule ignores. */
+  excludePrincipals: z.array(z.string().min(1)).default([]),
+  /** Any condition (FORMAT.md grammar): events it matches do not count for the rule. */
+  excludeWhere: ConditionSchema.optional(),
+});
+export type TuningOverride = z.infer<typeof TuningOverrideSchema>;
+
 export const TuningSchema = z.strictObject({
+  /** Reusable exclusions: SSO/SAML sessions, a principal acting on itself, service-linked roles … */
+  exclusions: z
+    .record(exclusionName, z.strictObject({ description: z.string().min(1), where: ConditionSchema }))
+    .default({}),
   disabled: z.array(z.strictObject({ id: z.string().min(1), reason: z.string().min(1) })).default([]),
+  overrides: z.array(TuningOverrideSchema).default([]),
 });
 export type Tuning = z.infer<typeof TuningSchema>;
