@@ -31,7 +31,8 @@ export const checkers: { name: string; check: RuleChecker }[] = [
   { name: 'signals', check: checkSignalRules },
   {
     name: 'detections',
-    check: async (root) => (await import('../../adapters/rules/detection-rules.ts')).checkDetectionRules(root),
+    check: async (root) =>
+      (await import('../../adapters/rules/detection-rules.ts')).checkDetectionRules(root),
   },
 ];
 

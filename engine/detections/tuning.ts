@@ -73,7 +73,10 @@ export function applyTuning(
     });
     f.tuning.overrides.forEach((o, i) => {
       const rule = byId.get(o.id);
-      if (!rule) return unknown(f, ['overrides', i, 'id'], o.id);
+      if (!rule) {
+        unknown(f, ['overrides', i, 'id'], o.id);
+        return;
+      }
       const parts: CondNode[] = [];
       for (const name of o.exclude) {
         const n = named.get(name);
