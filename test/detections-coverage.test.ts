@@ -3,7 +3,8 @@
  * detections): every Stratus Red Team detonation, Panther's rule test events, and the Invictus data set
  * with two people's console sessions around a full Stratus run.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type CartographerDetector, createDetector } from '../adapters/rules/detection-rules.ts';
@@ -38,23 +39,47 @@ describe('Stratus Red Team', () => {
     techniques: { id: string; mitreAttackTactics: string[]; detonationLogFile?: string }[];
   };
   const withLogs = index.techniques.filter((t) => t.detonationLogFile);
+  /** An ordinary SDK user agent instead of Stratus's name tag (which sits inside Terraform's or the SDK's). */
+  const PLAIN_UA = 'aws-sdk-go-v2/1.30.3 os/linux lang/go#1.22.5 md/GOOS#linux md/GOARCH#amd64 api/sts#1.30.3';
 
   it('has 35 detonation logs to check', () => {
     expect(withLogs).toHaveLength(35);
   });
 
+  const findingsOf = async (file: string, replaceUserAgent: boolean): Promise<Finding[]> => {
+    const text = readFileSync(join(FIXTURES, 'stratus-red-team', file), 'utf8');
+    const records = JSON.parse(text) as Record<string, unknown>[];
+    const fed = replaceUserAgent
+      ? records.map((r) =>
+          typeof r.userAgent === 'string' && /stratus-red-team/i.test(r.userAgent)
+            ? { ...r, userAgent: PLAIN_UA }
+            : r,
+        )
+      : records;
+    const dir = mkdtempSync(join(tmpdir(), 'stratus-'));
+    const path = join(dir, 'log.json');
+    writeFileSync(path, JSON.stringify(fed));
+    return (await sessionsOf([path])).flatMap((s) => s.findings);
+  };
+
   it.each(withLogs.map((t) => [t.id, t] as const))(
-    '%s raises a finding with its tactic',
+    '%s raises a finding with its tactic; without the Stratus user agent still at least medium',
     async (_id, technique) => {
-      const sessions = await sessionsOf([join(FIXTURES, 'stratus-red-team', technique.detonationLogFile!)]);
-      const findings = sessions.flatMap((s) => s.findings);
-      const matching = findings.filter((f) =>
-        f.tactics.some((t) => technique.mitreAttackTactics.includes(t)),
-      );
-      expect(
-        matching.map((f) => f.ruleId),
-        `findings: ${findings.map((f) => `${f.ruleId} [${f.tactics}]`).join(', ')}`,
-      ).not.toEqual([]);
+      for (const plain of [false, true]) {
+        const findings = await findingsOf(technique.detonationLogFile!, plain);
+        const matching = findings.filter((f) =>
+          f.tactics.some((t) => technique.mitreAttackTactics.includes(t)),
+        );
+        const label = `${plain ? 'plain UA' : 'as recorded'}: ${findings.map((f) => `${f.ruleId}:${f.severity} [${f.tactics}]`).join(', ')}`;
+        expect(matching.length, label).toBeGreaterThan(0);
+        if (plain) {
+          expect(findings.some((f) => f.ruleId === 'cartographer.offensive-tool-user-agent'), label).toBe(false);
+          expect(
+            matching.some((f) => RANK[f.severity] >= RANK.medium),
+            label,
+          ).toBe(true);
+        }
+      }
     },
   );
 });

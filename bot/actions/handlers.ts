@@ -91,6 +91,8 @@ export async function submitBenign(
   else if (principal) entry.principal = principal;
   // One store for the whole app: the next lookup and the next scheduled scan both honour it.
   svc.allowlist.add(entry);
+  // An analyser with stages of its own (not built on the app's store) re-reads the file on its next lookup.
+  svc.analyzer.reloadStages();
   await svc.store.recordBenign({
     sessionId: r.session.id,
     reason,

@@ -237,7 +237,7 @@ export function compileCloudGrappler(
       title: `CloudGrappler indicator: ${first.Name} (${query})`,
       description: `${first.Description ?? first.Name}${intel.length ? ` Intel: ${intel.join('; ')}.` : ''}`,
       severity,
-      severityOnError: severity === 'info' ? 'info' : severity === 'low' ? 'info' : 'low',
+      severityOnError: 'info',
       techniques: m.techniques,
       tactics: tacticsOf(m.techniques),
       show:

@@ -91,11 +91,6 @@ export function principalOf(e: EngineEvent): string | undefined {
   return id?.arn ?? id?.sessionContext?.sessionIssuer?.arn ?? id?.principalId ?? id?.userName ?? id?.type;
 }
 
-export function lowerSeverity(s: Severity): Severity {
-  const order: Severity[] = ['info', 'low', 'medium', 'high', 'critical'];
-  return order[Math.max(0, order.indexOf(s) - 1)]!;
-}
-
 function node(m: { match?: Record<string, unknown>; where?: unknown }, ctx?: CompileContext): CondNode {
   const parts: CondNode[] = [];
   if (m.match) parts.push(compileMatch(m.match as never));
@@ -128,7 +123,8 @@ export function compileRule(
     title: input.title,
     description: input.description,
     severity: input.severity,
-    severityOnError: input.severityOnError ?? lowerSeverity(input.severity),
+    // A refused attempt is context, not an alarm, unless the rule says otherwise (repeated refusals have rules of their own).
+    severityOnError: input.severityOnError ?? 'info',
     techniques: input.techniques,
     tactics,
     show: input.show,

@@ -13,7 +13,8 @@
 import { z } from 'zod';
 import { cidrContains, parseCidr } from '../ip-address.ts';
 import type { EngineEvent } from '../model.ts';
-import { accountOf, type CompiledList, type ListKind, type OrgContext } from './context.ts';
+import { accountOf } from './account.ts';
+import type { CompiledList, ListKind, OrgContext } from './context.ts';
 import { asText, compileFieldPath } from './field-path.ts';
 import { fastRegexTest } from './regex-literal.ts';
 
@@ -41,6 +42,11 @@ const operators = {
   unknownAccount: z.literal(true),
   /** The value is in the named org-context list (rules/context/), by the list's kind (text, cidr, glob, account). */
   inList: z.string().regex(/^[a-z][a-z0-9_]*$/, 'a list name is snake_case'),
+  /**
+   * The field has a value and none is in the named list. An empty list never holds: "outside the approved
+   * regions" means nothing until someone approved some.
+   */
+  notInList: z.string().regex(/^[a-z][a-z0-9_]*$/, 'a list name is snake_case'),
 } as const;
 type OperatorName = keyof typeof operators;
 const OPERATOR_NAMES = Object.keys(operators) as OperatorName[];
@@ -82,13 +88,16 @@ export type ConditionInput =
   | FieldTest
   | { all: ConditionInput[] }
   | { any: ConditionInput[] }
-  | { not: ConditionInput };
+  | { not: ConditionInput }
+  /** A named condition from rules/context/ (`human_caller`, `sso_session` …), expanded at compile time. */
+  | { ref: string };
 
 export const ConditionSchema: z.ZodType<ConditionInput> = z.lazy(() =>
   z.union([
     z.strictObject({ all: z.array(ConditionSchema).min(1) }),
     z.strictObject({ any: z.array(ConditionSchema).min(1) }),
     z.strictObject({ not: ConditionSchema }),
+    z.strictObject({ ref: z.string().regex(/^[a-z][a-z0-9_]*$/, 'a condition name is snake_case') }),
     FieldTestSchema,
   ]),
 ) as z.ZodType<ConditionInput>;
@@ -116,6 +125,8 @@ export type CondNode =
       field: string;
       list: string;
       match: ListKind;
+      /** `notInList`: a value is present, the list is not empty, and no value is in it. */
+      negated?: boolean;
       /** The list's values (as written), for compilers that need them (e.g. SQL prefilters). */
       values: string[];
       test: (values: unknown[], event: EngineEvent) => boolean;
@@ -130,18 +141,40 @@ export type Predicate = (event: EngineEvent) => boolean;
 export interface CompileContext {
   knownAccounts: ReadonlySet<string>;
   lists?: OrgContext;
+  /** Named conditions (`{ ref: name }`). */
+  conditions?: ReadonlyMap<string, ConditionInput>;
 }
 
 const NO_CONTEXT: CompileContext = { knownAccounts: new Set() };
 
-/** A rule names a list that rules/context/ does not define. */
+/** A rule names a list or condition that rules/context/ does not define (or conditions that refer to each other). */
 export class UnknownListError extends Error {}
 
-export function compileCondition(input: ConditionInput, ctx: CompileContext = NO_CONTEXT): CondNode {
-  if ('all' in input) return { kind: 'all', children: input.all.map((c) => compileCondition(c, ctx)) };
-  if ('any' in input) return { kind: 'any', children: input.any.map((c) => compileCondition(c, ctx)) };
-  if ('not' in input) return { kind: 'not', child: compileCondition(input.not, ctx) };
+export function compileCondition(
+  input: ConditionInput,
+  ctx: CompileContext = NO_CONTEXT,
+  expanding: readonly string[] = [],
+): CondNode {
+  const sub = (c: ConditionInput) => compileCondition(c, ctx, expanding);
+  if ('all' in input) return { kind: 'all', children: input.all.map(sub) };
+  if ('any' in input) return { kind: 'any', children: input.any.map(sub) };
+  if ('not' in input) return { kind: 'not', child: sub(input.not) };
+  if ('ref' in input) return expandRef(input.ref, ctx, expanding);
   return compileFieldTest(input as FieldTest, ctx);
+}
+
+function expandRef(name: string, ctx: CompileContext, expanding: readonly string[]): CondNode {
+  const def = ctx.conditions?.get(name);
+  if (!def) {
+    const known = [...(ctx.conditions?.keys() ?? [])];
+    throw new UnknownListError(
+      `unknown named condition '${name}' (rules/context/ defines ${known.length ? known.join(', ') : 'none'})`,
+    );
+  }
+  if (expanding.includes(name)) {
+    throw new UnknownListError(`named conditions refer to each other: ${[...expanding, name].join(' → ')}`);
+  }
+  return compileCondition(def, ctx, [...expanding, name]);
 }
 
 export function compileMatch(match: MatchInput): CondNode {
@@ -154,7 +187,8 @@ export function compileMatch(match: MatchInput): CondNode {
 }
 
 function compileFieldTest(t: FieldTest, ctx: CompileContext = NO_CONTEXT): CondNode {
-  if (t.inList !== undefined) return listNode(t.field, t.inList as string, ctx);
+  if (t.inList !== undefined) return listNode(t.field, t.inList as string, ctx, false);
+  if (t.notInList !== undefined) return listNode(t.field, t.notInList as string, ctx, true);
   const ignoreCase = t.ignoreCase === true;
   const fold = ignoreCase ? (s: string) => s.toLowerCase() : (s: string) => s;
   // Tests run for every candidate event of every rule: without ignoreCase, no identity call per value.
@@ -252,7 +286,7 @@ function compileFieldTest(t: FieldTest, ctx: CompileContext = NO_CONTEXT): CondN
   };
 }
 
-function listNode(field: string, name: string, ctx: CompileContext): CondNode {
+function listNode(field: string, name: string, ctx: CompileContext, negated: boolean): CondNode {
   const list: CompiledList | undefined = ctx.lists?.get(name);
   if (!list) {
     const known = [...(ctx.lists?.keys() ?? [])];
@@ -261,16 +295,22 @@ function listNode(field: string, name: string, ctx: CompileContext): CondNode {
     );
   }
   const has = list.has;
+  const values = list.entries.map((e) => e.value);
+  const inside = (vs: unknown[], time: number) => {
+    for (const v of vs) if (typeof v === 'string' && has(v, time)) return true;
+    return false;
+  };
+  const empty = values.length === 0;
   return {
     kind: 'list',
     field,
     list: name,
     match: list.kind,
-    values: list.entries.map((e) => e.value),
-    test: (values, event) => {
-      for (const v of values) if (typeof v === 'string' && has(v, event.time)) return true;
-      return false;
-    },
+    values,
+    ...(negated ? { negated: true } : {}),
+    test: negated
+      ? (vs, event) => !empty && vs.length > 0 && !inside(vs, event.time)
+      : (vs, event) => inside(vs, event.time),
   };
 }
 

@@ -1,7 +1,7 @@
 /**
- * Organisation context (rules/context/*.yaml): named lists rules refer to by name, e.g.
+ * Organisation context (rules/context/*.yaml): named lists and named conditions rules refer to by name, e.g.
  *
- *   where: { not: { field: awsRegion, inList: approved_regions } }
+ *   where: { all: [ { not: { field: awsRegion, inList: approved_regions } }, { ref: human_caller } ] }
  *
  * Lists: approved regions, expected automation principals, known-good networks, the organisation's accounts,
  * indicator (IOC) lists. Every list has an owner; any entry may carry its own owner, an expiry and a reason.
@@ -10,6 +10,8 @@
  */
 import { z } from 'zod';
 import { cidrContains, parseCidr } from '../ip-address.ts';
+import { accountOf } from './account.ts';
+import { ConditionSchema } from './condition.ts';
 import { globToRegExp } from './glob.ts';
 
 /** How a list's values are compared with a field's values. */
@@ -43,8 +45,17 @@ export const ContextListSchema = z.strictObject({
 });
 export type ContextList = z.infer<typeof ContextListSchema>;
 
+const snake = z.string().regex(/^[a-z][a-z0-9_]*$/, 'names are snake_case');
+
 export const ContextFileSchema = z.strictObject({
-  lists: z.record(z.string().regex(/^[a-z][a-z0-9_]*$/, 'list names are snake_case'), ContextListSchema),
+  lists: z.record(snake, ContextListSchema).default({}),
+  /**
+   * Named conditions rules and tuning refer to (`{ ref: human_caller }`, `exclude: [sso_session]`), so "who is a
+   * person", "what is an SSO session" is written once.
+   */
+  conditions: z
+    .record(snake, z.strictObject({ description: z.string().min(1), where: ConditionSchema }))
+    .default({}),
 });
 
 /** A list ready for matching: values normalised once, expiry as epoch ms (Infinity: none). */
@@ -99,13 +110,6 @@ function matcherFor(kind: ListKind, entries: Entry[]): (value: string, timeMs: n
   }
   const globs = entries.map((e) => ({ re: globToRegExp(e.value), until: e.expiresMs }));
   return (value, time) => globs.some((g) => !(time >= g.until) && g.re.test(value));
-}
-
-/** The 12-digit account of an ARN (`arn:aws:kms:us-east-1:111122223333:key/…`) or a bare account id. */
-export function accountOf(text: string): string | undefined {
-  if (/^\d{12}$/.test(text)) return text;
-  const account = text.startsWith('arn:') ? text.split(':')[4] : undefined;
-  return account && /^\d{12}$/.test(account) ? account : undefined;
 }
 
 /** Problems a list can have that do not stop it loading: bad CIDRs are errors, expired entries warnings. */

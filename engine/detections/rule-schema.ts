@@ -24,7 +24,7 @@ const base = {
   title: z.string().min(1),
   description: z.string().min(1),
   severity: SeveritySchema,
-  /** Severity when every matching event failed (an attempt, e.g. AccessDenied); defaults to one level lower. */
+  /** Severity when every matching event failed (an attempt, e.g. AccessDenied); default info. */
   severityOnError: SeveritySchema.optional(),
   techniques: z.array(techniqueId).default([]),
   /** Extra tactics beyond those derived from the techniques (e.g. Stratus Red Team's own classification). */
@@ -99,15 +99,15 @@ export type AttackTable = z.infer<typeof AttackTableSchema>;
  * rules off, change their severity, or add exclusions, by rule id, without editing the rule. Third-party rules
  * stay byte-identical to upstream.
  */
-const exclusionName = z.string().regex(/^[a-zA-Z][a-zA-Z0-9]*$/, 'exclusion names are camelCase words');
+const conditionName = z.string().regex(/^[a-z][a-z0-9_]*$/, 'a condition name is snake_case');
 export const TuningOverrideSchema = z.strictObject({
   id: z.string().min(1),
   reason: z.string().min(1),
   owner: z.string().min(1).optional(),
   severity: SeveritySchema.optional(),
   severityOnError: SeveritySchema.optional(),
-  /** Named exclusions (defined under `exclusions:` in any tuning file): the rule ignores events they match. */
-  exclude: z.array(exclusionName).default([]),
+  /** Named conditions (rules/context/, e.g. sso_session, self_action): the rule ignores events they match. */
+  exclude: z.array(conditionName).default([]),
   /** ARN or user-name globs the rule ignores. */
   excludePrincipals: z.array(z.string().min(1)).default([]),
   /** Any condition (FORMAT.md grammar): events it matches do not count for the rule. */
@@ -116,10 +116,6 @@ export const TuningOverrideSchema = z.strictObject({
 export type TuningOverride = z.infer<typeof TuningOverrideSchema>;
 
 export const TuningSchema = z.strictObject({
-  /** Reusable exclusions: SSO/SAML sessions, a principal acting on itself, service-linked roles … */
-  exclusions: z
-    .record(exclusionName, z.strictObject({ description: z.string().min(1), where: ConditionSchema }))
-    .default({}),
   disabled: z.array(z.strictObject({ id: z.string().min(1), reason: z.string().min(1) })).default([]),
   overrides: z.array(TuningOverrideSchema).default([]),
 });

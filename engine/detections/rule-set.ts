@@ -8,7 +8,7 @@ import { parseAllDocuments } from 'yaml';
 import { type AllowList, AllowListSchema, compileAllowList, expiredAllowItems } from './allowlist.ts';
 import { compileCloudGrappler, FieldMapSchema } from './cloudgrappler.ts';
 import { type CompiledRule, compileRule, type Provenance } from './compiled-rule.ts';
-import type { CompileContext } from './condition.ts';
+import { type CompileContext, type ConditionInput, compileCondition } from './condition.ts';
 import { type CompiledList, ContextFileSchema, compileList, listProblems } from './context.ts';
 import {
   type AttackTable,
@@ -83,12 +83,14 @@ export function compileRuleSet(sources: RuleSources): LoadedRules {
   const rules: CompiledRule[] = [];
   const tacticsOf = loadAttackTable(sources.attackTable, problems);
   const allowLists = loadAllowLists(sources.allowLists, nowMs, problems);
-  const lists = loadContext(sources.context, nowMs, problems);
+  const { lists, conditions, conditionAt } = loadContext(sources.context, nowMs, problems);
   const orgAccounts = lists.get('org_accounts')?.entries.map((e) => e.value) ?? [];
   const ctx: CompileContext = {
     knownAccounts: new Set([...allowLists.flatMap((l) => l.knownAccounts), ...orgAccounts]),
     lists,
+    conditions,
   };
+  checkConditions(ctx, conditionAt, problems);
   const seen = new Map<string, string>();
   const claim = (id: string, where: string): boolean => {
     const prev = seen.get(id);
@@ -158,13 +160,31 @@ function loadAllowLists(texts: RuleText[], nowMs: number, problems: RuleProblem[
   return out;
 }
 
-function loadContext(texts: RuleText[], nowMs: number, problems: RuleProblem[]): Map<string, CompiledList> {
+interface Context {
+  lists: Map<string, CompiledList>;
+  conditions: Map<string, ConditionInput>;
+  /** Where each named condition is defined, for messages. */
+  conditionAt: Map<string, [string, number]>;
+}
+
+function loadContext(texts: RuleText[], nowMs: number, problems: RuleProblem[]): Context {
   const lists = new Map<string, CompiledList>();
+  const conditions = new Map<string, ConditionInput>();
+  const conditionAt = new Map<string, [string, number]>();
   for (const t of texts) {
     const r = validate(t.file, t.text, ContextFileSchema);
     if (!r.ok) {
       problems.push(...r.problems);
       continue;
+    }
+    for (const [name, c] of Object.entries(r.value.conditions)) {
+      const line = r.lineOf(['conditions', name]);
+      if (conditions.has(name))
+        problems.push({ file: t.file, line, message: `condition '${name}' is defined twice` });
+      else {
+        conditions.set(name, c.where);
+        conditionAt.set(name, [t.file, line]);
+      }
     }
     for (const [name, list] of Object.entries(r.value.lists)) {
       const line = r.lineOf(['lists', name]);
@@ -184,7 +204,23 @@ function loadContext(texts: RuleText[], nowMs: number, problems: RuleProblem[]):
       lists.set(name, compileList(name, list));
     }
   }
-  return lists;
+  return { lists, conditions, conditionAt };
+}
+
+/** Every named condition compiles (names only known lists and conditions, no cycles). */
+function checkConditions(
+  ctx: CompileContext,
+  at: Map<string, [string, number]>,
+  problems: RuleProblem[],
+): void {
+  for (const [name, where] of ctx.conditions ?? []) {
+    try {
+      compileCondition(where, ctx, [name]);
+    } catch (e) {
+      const [file, line] = at.get(name) ?? ['rules/context', 1];
+      problems.push({ file, line, message: `condition '${name}': ${(e as Error).message}` });
+    }
+  }
 }
 
 function loadOwnRules(

@@ -150,13 +150,8 @@ export function compileSigmaDoc(
     title,
     description,
     severity: level,
-    // Sigma rules describe the call, not its outcome: a refused attempt is still worth a look, one level lower.
-    severityOnError:
-      level === 'info'
-        ? 'info'
-        : (['info', 'low', 'medium', 'high', 'critical'] as const)[
-            ['info', 'low', 'medium', 'high', 'critical'].indexOf(level) - 1
-          ]!,
+    // Sigma rules describe the call, not its outcome: a refused attempt is context (info), as for own rules.
+    severityOnError: 'info',
     techniques,
     tactics,
     show: [

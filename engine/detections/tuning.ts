@@ -5,7 +5,7 @@
  *     - id: sigma:77caf516-…            # any rule: own, Sigma, CloudGrappler, custom
  *       reason: SSO sign-ins carry no MFA flag; the IdP enforces MFA
  *       severity: low
- *       exclude: [ssoSessions]          # named exclusions, defined under `exclusions:`
+ *       exclude: [sso_session]          # named conditions from rules/context/
  *       excludePrincipals: ['arn:aws:iam::*:role/ci-*']
  *       excludeWhere: { field: errorCode, exists: true }
  *
@@ -40,24 +40,6 @@ export function applyTuning(
 ): TunedRules {
   const problems: RuleProblem[] = [];
   const byId = new Map(rules.map((r) => [r.id, r]));
-  const named = new Map<string, CondNode>();
-  for (const f of files) {
-    for (const [name, x] of Object.entries(f.tuning.exclusions)) {
-      if (named.has(name)) {
-        problems.push({
-          file: f.file,
-          line: f.lineOf(['exclusions', name]),
-          message: `exclusion '${name}' is defined twice`,
-        });
-        continue;
-      }
-      try {
-        named.set(name, compileCondition(x.where, ctx));
-      } catch (e) {
-        problems.push({ file: f.file, line: f.lineOf(['exclusions', name]), message: (e as Error).message });
-      }
-    }
-  }
   const disabled: { id: string; reason: string }[] = [];
   const overridden = new Map<string, string[]>();
   const unknown = (f: TuningFile, path: (string | number)[], id: string) =>
@@ -79,14 +61,15 @@ export function applyTuning(
       }
       const parts: CondNode[] = [];
       for (const name of o.exclude) {
-        const n = named.get(name);
-        if (n) parts.push(n);
-        else
+        try {
+          parts.push(compileCondition({ ref: name }, ctx));
+        } catch (e) {
           problems.push({
             file: f.file,
             line: f.lineOf(['overrides', i, 'exclude']),
-            message: `unknown exclusion '${name}' (defined: ${[...named.keys()].join(', ') || 'none'})`,
+            message: (e as Error).message,
           });
+        }
       }
       if (o.excludePrincipals.length) parts.push(principalNode(o.excludePrincipals));
       if (o.excludeWhere) {
