@@ -180,7 +180,7 @@ describe('event rules', () => {
     expect(sg.severity).toBe('high');
   });
 
-  it('lowers severity when every matching event failed, unless the rule says otherwise', async () => {
+  it('a refused attempt is context (info) when every matching event failed, unless the rule says otherwise', async () => {
     const root = rulesRoot({
       'r.yaml': `rules:
   - id: t.stop
@@ -203,7 +203,7 @@ describe('event rules', () => {
       [ev({ eventName: 'StopLogging', errorCode: 'AccessDenied' })],
       [],
     );
-    expect(failed[0]!.severity).toBe('medium');
+    expect(failed[0]!.severity).toBe('info');
     expect(failed[0]!.explanation).toContain('Every attempt failed (AccessDenied)');
     const mixed = detector.detect(
       session,

@@ -98,3 +98,14 @@ function customFolder(dir: string): RuleFolder {
 export class RuleFolderError extends Error {
   override readonly name = 'SourceError';
 }
+
+/** Test events of every family (`<family>/tests/*.yaml`) and of the custom folders (`<dir>/tests/*.yaml`). */
+export function readRuleTests(root: string, extraDirs: readonly string[] = []): RuleText[] {
+  const dirs = [
+    join(root, 'detections', 'tests'),
+    join(root, 'sigma', 'tests'),
+    join(root, 'cloudgrappler', 'tests'),
+    ...extraDirs.map((d) => join(d, 'tests')),
+  ];
+  return dirs.flatMap((d) => listFiles(d, YAML).map(read));
+}

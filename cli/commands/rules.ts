@@ -39,17 +39,26 @@ export const checkers: { name: string; check: RuleChecker }[] = [
 const DEFAULT_RULES_ROOT = fileURLToPath(new URL('../../rules', import.meta.url));
 
 export const usage = `usage: cartographer rules check [rules-dir] [--format text|json] [--errors-only]
+       cartographer rules test [RULE_ID…] [--rules DIR]… [--format text|json]
+       cartographer rules coverage [--rules DIR]… [--format text|json]
        cartographer rules explain <file|dir>… [--from TIME] [--to TIME] [--rules signals-dir]
 
-check    validates every rule file under rules-dir (default: the bundled rules/) and reports each
-         problem as file:line: message. Exits 1 when there is any error; warnings alone exit 0.
-explain  reads CloudTrail (any supported format) as one console session and prints, per event, its
-         user-agent family, the labels the rules give it and the action that took it (rule writing aid).`;
+check     validates every rule file under rules-dir (default: the bundled rules/) and reports each
+          problem as file:line: message (tuning that names a rule that no longer exists included).
+          Exits 1 when there is any error; warnings (expired list entries …) alone exit 0.
+test      runs each rule's test events (rules/<family>/tests/*.yaml, and DIR/tests/ for --rules DIR)
+          through the pipeline, each case on its own, and prints pass/fail per rule. A rule fails when
+          a case fails or it lacks a case where it fires (and, for own rules, one where it stays quiet).
+          Exits 1 when any rule fails.
+coverage  the ATT&CK techniques and tactics the rules cover, by which rules, and what has no rule.
+explain   reads CloudTrail (any supported format) as one console session and prints, per event, its
+          user-agent family, the labels the rules give it and the action that took it (rule writing aid).`;
 
 export async function run(argv: string[]): Promise<number> {
   const args = [...argv];
   const sub = args.shift();
   if (sub === 'explain') return explain(args);
+  if (sub === 'test' || sub === 'coverage') return testOrCoverage(sub, args);
   if (sub !== 'check') {
     process.stderr.write(`${usage}\n`);
     return sub === '--help' || sub === '-h' ? 0 : 2;
@@ -156,4 +165,43 @@ async function explain(args: string[]): Promise<number> {
     );
   }
   return 0;
+}
+
+async function testOrCoverage(sub: 'test' | 'coverage', args: string[]): Promise<number> {
+  const parse = () =>
+    parseArgs({
+      args,
+      allowPositionals: true,
+      options: { rules: { type: 'string', multiple: true }, format: { type: 'string' } },
+    });
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse();
+  } catch (err) {
+    process.stderr.write(`rules ${sub}: ${(err as Error).message}\n${usage}\n`);
+    return 2;
+  }
+  const format = parsed.values.format ?? 'text';
+  if (format !== 'text' && format !== 'json') {
+    process.stderr.write(`rules ${sub}: --format must be text or json (got '${format}')\n`);
+    return 2;
+  }
+  const extraRuleDirs = (parsed.values.rules ?? []).map((d) => resolve(d));
+  for (const d of extraRuleDirs) {
+    if (!existsSync(d)) {
+      process.stderr.write(`rules ${sub}: no such folder: ${d}\n`);
+      return 2;
+    }
+  }
+  if (sub === 'coverage') {
+    const { computeCoverage, formatCoverage } = await import('./rules-coverage.ts');
+    const c = await computeCoverage({ extraRuleDirs });
+    process.stdout.write(format === 'json' ? `${JSON.stringify(c, null, 2)}\n` : formatCoverage(c));
+    return 0;
+  }
+  if (sub === 'test' && parsed.positionals.length === 0 && args.includes('--help')) return 0;
+  const { formatRuleTests, ruleTestsFailed, runRuleTests } = await import('./rules-test.ts');
+  const run = await runRuleTests({ extraRuleDirs, only: parsed.positionals });
+  process.stdout.write(format === 'json' ? `${JSON.stringify(run, null, 2)}\n` : formatRuleTests(run));
+  return ruleTestsFailed(run) ? 1 : 0;
 }
