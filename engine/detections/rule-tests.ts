@@ -28,6 +28,8 @@ export const RuleTestSchema = z.strictObject({
   rule: z.string().min(1),
   name: z.string().min(1),
   fires: z.boolean(),
+  /** Where recorded events come from (data set and file); synthesised cases have none. */
+  source: z.string().min(1).optional(),
   severity: z.enum(SEVERITIES as unknown as ['info', 'low', 'medium', 'high', 'critical']).optional(),
   events: z.array(z.record(z.string(), z.unknown())).min(1),
 });
