@@ -30,7 +30,8 @@ export async function runRuleTests(options: {
   const root = options.rulesDir ?? DEFAULT_RULES_ROOT;
   const extra = options.extraRuleDirs ?? [];
   const detector = await createDetector({ rulesDir: root, extraRuleDirs: extra });
-  const { createEnricher } = await import('../../enrichment/index.ts');
+  const { createEnricherFactory } = await import('../../enrichment/index.ts');
+  const makeEnricher = await createEnricherFactory();
   const loaded = loadRuleTests(readRuleTests(root, extra));
   const wanted = options.only?.length ? new Set(options.only) : undefined;
   const active = new Set(detector.rules.map((r) => r.id));
@@ -38,7 +39,7 @@ export async function runRuleTests(options: {
   const selected = loaded.cases.filter((c) => !wanted || wanted.has(c.rule));
   const outcomes: CaseOutcome[] = [];
   for (const c of selected.filter((x) => active.has(x.rule))) {
-    outcomes.push(await runRuleTest(c, detector, () => createEnricher()));
+    outcomes.push(await runRuleTest(c, detector, async () => makeEnricher()));
   }
   const unknown = selected.filter((c) => !active.has(c.rule) && !off.has(c.rule));
   const rules = detector.rules.filter((r) => !wanted || wanted.has(r.id));
