@@ -3,7 +3,7 @@
  * detections): every Stratus Red Team detonation, Panther's rule test events, and the Invictus data set
  * with two people's console sessions around a full Stratus run.
  */
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -38,7 +38,8 @@ describe('Stratus Red Team', () => {
   };
   const withLogs = index.techniques.filter((t) => t.detonationLogFile);
   /** An ordinary SDK user agent instead of Stratus's name tag (which sits inside Terraform's or the SDK's). */
-  const PLAIN_UA = 'aws-sdk-go-v2/1.30.3 os/linux lang/go#1.22.5 md/GOOS#linux md/GOARCH#amd64 api/sts#1.30.3';
+  const PLAIN_UA =
+    'aws-sdk-go-v2/1.30.3 os/linux lang/go#1.22.5 md/GOOS#linux md/GOARCH#amd64 api/sts#1.30.3';
 
   it('has 35 detonation logs to check', () => {
     expect(withLogs).toHaveLength(35);
@@ -71,7 +72,10 @@ describe('Stratus Red Team', () => {
         const label = `${plain ? 'plain UA' : 'as recorded'}: ${findings.map((f) => `${f.ruleId}:${f.severity} [${f.tactics}]`).join(', ')}`;
         expect(matching.length, label).toBeGreaterThan(0);
         if (plain) {
-          expect(findings.some((f) => f.ruleId === 'cartographer.offensive-tool-user-agent'), label).toBe(false);
+          expect(
+            findings.some((f) => f.ruleId === 'cartographer.offensive-tool-user-agent'),
+            label,
+          ).toBe(false);
           expect(
             matching.some((f) => RANK[f.severity] >= RANK.medium),
             label,
@@ -112,6 +116,48 @@ describe('Invictus data set (demo/invictus)', () => {
         who(s),
       ).toEqual([]);
     }
+  });
+
+  it('flags every Stratus technique detonated in the data set, with its tactic, on the events that did it', () => {
+    const index = JSON.parse(
+      readFileSync(join(FIXTURES, 'stratus-red-team', 'aws-technique-events.json'), 'utf8'),
+    ) as { techniques: { id: string; mitreAttackTactics: string[]; cloudTrailEvents?: string[] }[] };
+    const dir = join(import.meta.dirname, '..', 'demo', 'invictus');
+    const records = readdirSync(dir)
+      .filter((f) => f.endsWith('.json'))
+      .flatMap(
+        (f) =>
+          (JSON.parse(readFileSync(join(dir, f), 'utf8')) as { Records: Record<string, string>[] }).Records,
+      );
+    // The technique's own actions (not the tool's incidental calls or lookups), made by the Stratus run.
+    const decisive = (pair: string) =>
+      !/:(AssumeRole|GetCallerIdentity|Describe\w*|List\w*|GetCommandInvocation)$/.test(pair);
+    const byPair = new Map<string, string[]>();
+    for (const r of records) {
+      // The run's calls: Stratus's user agent, or the roles it created (stolen instance credentials are used with
+      // an ordinary SDK).
+      const arn = (r.userIdentity as unknown as { arn?: string } | undefined)?.arn ?? '';
+      if (!/stratus-red-team/.test(r.userAgent ?? '') && !/stratus-red-team/.test(arn)) continue;
+      const pair = `${r.eventSource}:${r.eventName}`;
+      byPair.set(pair, [...(byPair.get(pair) ?? []), r.eventID!]);
+    }
+    const findings = sessions.flatMap((s) => s.findings);
+    const detonated = index.techniques.filter((t) =>
+      (t.cloudTrailEvents ?? []).some((p) => decisive(p) && byPair.has(p)),
+    );
+    expect(detonated.length).toBeGreaterThanOrEqual(20);
+    const missed: string[] = [];
+    for (const t of detonated) {
+      // Any of the technique's own calls by the run (reads included: stolen instance credentials are used to list).
+      const own = (t.cloudTrailEvents ?? []).filter((p) => !/:(AssumeRole|GetCallerIdentity)$/.test(p));
+      const ids = new Set(own.flatMap((p) => byPair.get(p) ?? []));
+      const hit = findings.some(
+        (f) =>
+          f.eventIds.some((id) => ids.has(id)) && f.tactics.some((x) => t.mitreAttackTactics.includes(x)),
+      );
+      if (!hit) missed.push(t.id);
+    }
+    expect(missed).toEqual([]);
   });
 
   it('raises the attacks, and the attack session is the riskiest', () => {

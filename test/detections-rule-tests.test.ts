@@ -10,9 +10,9 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { checkDetectionRules, DEFAULT_RULES_ROOT } from '../adapters/rules/detection-rules.ts';
+import { run } from '../cli/commands/rules.ts';
 import { computeCoverage, formatCoverage } from '../cli/commands/rules-coverage.ts';
 import { formatRuleTests, ruleTestsFailed, runRuleTests } from '../cli/commands/rules-test.ts';
-import { run } from '../cli/commands/rules.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 
@@ -159,7 +159,12 @@ describe('custom rule folders', () => {
       out.push(String(s));
       return true;
     });
-    const code = await run(['test', '--rules', customFolder({ failingTest: true }), 'acme.payroll-bucket-policy']);
+    const code = await run([
+      'test',
+      '--rules',
+      customFolder({ failingTest: true }),
+      'acme.payroll-bucket-policy',
+    ]);
     expect(code).toBe(1);
     expect(out.join('')).toMatch(/FAIL {2}acme\.payroll-bucket-policy {2}1\/2 cases/);
     expect(out.join('')).toMatch(/'the deploy role is tuned out' \(fires\): did not fire/);
@@ -174,13 +179,21 @@ describe('custom rule folders', () => {
         Records: [
           {
             eventVersion: '1.09',
-            userIdentity: { type: 'IAMUser', arn: 'arn:aws:iam::111122223333:user/dana', accountId: '111122223333', userName: 'dana' },
+            userIdentity: {
+              type: 'IAMUser',
+              arn: 'arn:aws:iam::111122223333:user/dana',
+              accountId: '111122223333',
+              userName: 'dana',
+            },
             eventTime: '2025-03-04T10:00:00Z',
             eventSource: 's3.amazonaws.com',
             eventName: 'PutBucketPolicy',
             awsRegion: 'us-east-1',
             sourceIPAddress: '198.51.100.23',
-            requestParameters: { bucketName: 'acme-payroll-2025', bucketPolicy: { Version: '2012-10-17', Statement: [] } },
+            requestParameters: {
+              bucketName: 'acme-payroll-2025',
+              bucketPolicy: { Version: '2012-10-17', Statement: [] },
+            },
             eventID: 'e-1',
             recipientAccountId: '111122223333',
           },
@@ -200,7 +213,9 @@ describe('custom rule folders', () => {
   }, 60_000);
 
   it('rules check names tuning of a rule that no longer exists', async () => {
-    const problems = await checkDetectionRules(DEFAULT_RULES_ROOT, [customFolder({ tuningTarget: 'acme.renamed-rule' })]);
+    const problems = await checkDetectionRules(DEFAULT_RULES_ROOT, [
+      customFolder({ tuningTarget: 'acme.renamed-rule' }),
+    ]);
     expect(problems.map((p) => p.message)).toContain(
       "tuning names rule 'acme.renamed-rule', which does not exist (removed or renamed upstream?)",
     );

@@ -14,7 +14,8 @@ function knownTechniques(root: string): KnownTechnique[] {
     techniques: Record<string, { name: string; tactics: string[] }>;
   };
   const out = new Map<string, KnownTechnique>();
-  for (const [id, t] of Object.entries(table.techniques)) out.set(id, { id, name: t.name, tactics: t.tactics });
+  for (const [id, t] of Object.entries(table.techniques))
+    out.set(id, { id, name: t.name, tactics: t.tactics });
   const names = parse(readFileSync(join(root, 'enrichment', 'attack-techniques.yaml'), 'utf8')) as {
     techniques: Record<string, { name: string }>;
   };
@@ -26,7 +27,10 @@ function knownTechniques(root: string): KnownTechnique[] {
   return [...out.values()];
 }
 
-export async function computeCoverage(options: { rulesDir?: string; extraRuleDirs?: string[] }): Promise<Coverage> {
+export async function computeCoverage(options: {
+  rulesDir?: string;
+  extraRuleDirs?: string[];
+}): Promise<Coverage> {
   const root = options.rulesDir ?? DEFAULT_RULES_ROOT;
   const detector = await createDetector({ rulesDir: root, extraRuleDirs: options.extraRuleDirs ?? [] });
   return ruleCoverage(detector.rules, knownTechniques(root));
@@ -40,7 +44,8 @@ export function formatCoverage(c: Coverage): string {
     '',
     'tactic                  techniques covered  rules',
     ...c.tactics.map(
-      (t) => `${t.name.padEnd(24)}${`${t.covered}/${t.techniques}`.padStart(18)}  ${String(t.rules).padStart(5)}`,
+      (t) =>
+        `${t.name.padEnd(24)}${`${t.covered}/${t.techniques}`.padStart(18)}  ${String(t.rules).padStart(5)}`,
     ),
     '',
     'technique   rules (own/sigma/cloudgrappler/custom)  name',
@@ -52,7 +57,8 @@ export function formatCoverage(c: Coverage): string {
     );
   }
   lines.push('', `no rule (${c.uncovered.length}):`);
-  for (const t of c.uncovered) lines.push(`  ${t.id.padEnd(11)} ${t.name}${t.tactics.length ? ` [${t.tactics.join(', ')}]` : ''}`);
+  for (const t of c.uncovered)
+    lines.push(`  ${t.id.padEnd(11)} ${t.name}${t.tactics.length ? ` [${t.tactics.join(', ')}]` : ''}`);
   lines.push('', `${c.unmapped.length} rules name no technique (indicators and context rules)`);
   return `${lines.join('\n')}\n`;
 }

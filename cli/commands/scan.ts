@@ -91,7 +91,11 @@ export async function run(argv: string[]): Promise<number> {
   if (format === 'json') {
     const findings = sessions
       .flatMap((s) =>
-        s.findings.map((f) => ({ ...f, provenance: provenance.get(f.ruleId) ?? 'own', sessionRisk: s.score })),
+        s.findings.map((f) => ({
+          ...f,
+          provenance: provenance.get(f.ruleId) ?? 'own',
+          sessionRisk: s.score,
+        })),
       )
       .sort((a, b) => a.time.localeCompare(b.time) || a.id.localeCompare(b.id));
     const doc: Record<string, unknown> = { findings };

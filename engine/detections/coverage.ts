@@ -61,12 +61,19 @@ export function ruleCoverage(rules: readonly CompiledRule[], known: readonly Kno
   const tactics = tacticNames.map((name) => {
     const of = techniques.filter((t) => t.tactics.includes(name));
     const ruleIds = new Set(of.flatMap((t) => t.rules.map((r) => r.id)));
-    return { name, techniques: of.length, covered: of.filter((t) => t.rules.length > 0).length, rules: ruleIds.size };
+    return {
+      name,
+      techniques: of.length,
+      covered: of.filter((t) => t.rules.length > 0).length,
+      rules: ruleIds.size,
+    };
   });
   return {
     techniques,
     tactics,
-    uncovered: techniques.filter((t) => t.rules.length === 0).map(({ id, name, tactics }) => ({ id, name, tactics })),
+    uncovered: techniques
+      .filter((t) => t.rules.length === 0)
+      .map(({ id, name, tactics }) => ({ id, name, tactics })),
     unmapped,
     byProvenance,
   };

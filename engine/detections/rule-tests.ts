@@ -59,7 +59,10 @@ export interface RuleTestReport {
   problems: string[];
 }
 
-export function loadRuleTests(texts: readonly RuleText[]): { cases: RuleTestCase[]; problems: RuleProblem[] } {
+export function loadRuleTests(texts: readonly RuleText[]): {
+  cases: RuleTestCase[];
+  problems: RuleProblem[];
+} {
   const cases: RuleTestCase[] = [];
   const problems: RuleProblem[] = [];
   for (const t of texts) {
@@ -78,7 +81,8 @@ export function loadRuleTests(texts: readonly RuleText[]): { cases: RuleTestCase
 async function* recordsOf(test: RuleTestCase, bad: string[]): AsyncGenerator<SourceItem> {
   for (const [i, raw] of test.events.entries()) {
     const checked = checkRecord(raw);
-    if (checked.ok) yield { kind: 'record', record: checked.record, origin: { file: test.file, position: i + 1 } };
+    if (checked.ok)
+      yield { kind: 'record', record: checked.record, origin: { file: test.file, position: i + 1 } };
     else bad.push(`event ${i + 1}: ${checked.reason}`);
   }
 }
@@ -104,7 +108,11 @@ export async function runRuleTest(
     return { test, passed: false, detail: `did not fire${other ? ` (fired instead: ${other})` : ''}` };
   }
   if (test.severity && !mine.some((f) => f.severity === test.severity)) {
-    return { test, passed: false, detail: `fired at ${mine.map((f) => f.severity).join(', ')}, expected ${test.severity}` };
+    return {
+      test,
+      passed: false,
+      detail: `fired at ${mine.map((f) => f.severity).join(', ')}, expected ${test.severity}`,
+    };
   }
   return { test, passed: true, detail: `fired (${mine[0]!.severity})` };
 }
@@ -123,9 +131,13 @@ export function reportRuleTests(
     const negatives = mine.length - positives;
     const problems = mine
       .filter((o) => !o.passed)
-      .map((o) => `${o.test.file}:${o.test.line}: '${o.test.name}' (${o.test.fires ? 'fires' : 'quiet'}): ${o.detail}`);
+      .map(
+        (o) =>
+          `${o.test.file}:${o.test.line}: '${o.test.name}' (${o.test.fires ? 'fires' : 'quiet'}): ${o.detail}`,
+      );
     if (positives === 0) problems.push('no test where it fires');
-    if (negatives === 0 && (r.provenance === 'own' || r.provenance === 'custom')) problems.push('no test where it stays quiet');
+    if (negatives === 0 && (r.provenance === 'own' || r.provenance === 'custom'))
+      problems.push('no test where it stays quiet');
     return {
       rule: r.id,
       provenance: r.provenance,
@@ -144,7 +156,9 @@ export function reportRuleTests(
       negatives: 0,
       passed: 0,
       failed: 1,
-      problems: [`${u.file}:${u.line}: test '${u.name}' names a rule that is not loaded (or is switched off)`],
+      problems: [
+        `${u.file}:${u.line}: test '${u.name}' names a rule that is not loaded (or is switched off)`,
+      ],
     });
   }
   return reports;
