@@ -48,13 +48,12 @@ export function formatCoverage(c: Coverage): string {
         `${t.name.padEnd(24)}${`${t.covered}/${t.techniques}`.padStart(18)}  ${String(t.rules).padStart(5)}`,
     ),
     '',
-    'technique   rules (own/sigma/cloudgrappler/custom)  name',
+    'technique   rules  own/sigma/cloudgrappler/custom  name',
   ];
   for (const t of c.techniques.filter((x) => x.rules.length > 0)) {
     const n = (prov: string) => t.rules.filter((r) => r.provenance === prov).length;
-    lines.push(
-      `${t.id.padEnd(11)} ${String(t.rules.length).padStart(3)} (${n('own')}/${n('sigma')}/${n('cloudgrappler')}/${n('custom')})${' '.repeat(22)}${t.name}`,
-    );
+    const split = `${n('own')}/${n('sigma')}/${n('cloudgrappler')}/${n('custom')}`;
+    lines.push(`${t.id.padEnd(11)} ${String(t.rules.length).padStart(5)}  ${split.padEnd(30)} ${t.name}`);
   }
   lines.push('', `no rule (${c.uncovered.length}):`);
   for (const t of c.uncovered)
