@@ -199,7 +199,6 @@ async function testOrCoverage(sub: 'test' | 'coverage', args: string[]): Promise
     process.stdout.write(format === 'json' ? `${JSON.stringify(c, null, 2)}\n` : formatCoverage(c));
     return 0;
   }
-  if (sub === 'test' && parsed.positionals.length === 0 && args.includes('--help')) return 0;
   const { formatRuleTests, ruleTestsFailed, runRuleTests } = await import('./rules-test.ts');
   const run = await runRuleTests({ extraRuleDirs, only: parsed.positionals });
   process.stdout.write(format === 'json' ? `${JSON.stringify(run, null, 2)}\n` : formatRuleTests(run));
