@@ -7,9 +7,12 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { App, type Logger as BoltLogger, LogLevel } from '@slack/bolt';
 import type { Logger } from 'pino';
+import { openAllowListStore } from '../adapters/rules/allowlist-store.ts';
+import { DEFAULT_RULES_ROOT } from '../adapters/rules/rule-files.ts';
 import type { BotStore } from '../adapters/store/bot-store.ts';
 import { openSqliteStore } from '../adapters/store/sqlite-store.ts';
 import { loadDefaultStages } from '../cli/stages.ts';
+import type { PipelineStages } from '../engine/stages.ts';
 import {
   type BenignScope,
   type ClickContext,
@@ -80,7 +83,20 @@ export function createBot(options: BotOptions): Bot {
   const { config } = options;
   const logger = options.logger ?? createLogger(config.logLevel);
   const sources = options.sources ?? defaultSourceProvider(config.localPaths);
-  const analyzer = options.analyzer ?? createPipelineAnalyzer({ sources, stages: loadDefaultStages });
+  // One allow-list and one set of stages for commands and scheduled scans: "Mark benign" counts for both at once.
+  const allowlist = openAllowListStore({
+    globalFile: `${DEFAULT_RULES_ROOT}detections/allowlist.yaml`,
+    userFile: config.allowlistFile,
+  });
+  let shared: Promise<PipelineStages> | undefined;
+  const stages = () => {
+    shared ??= loadDefaultStages({ allowlist }).catch((err) => {
+      shared = undefined; // a broken rule file must not poison every later load
+      throw err;
+    });
+    return shared;
+  };
+  const analyzer = options.analyzer ?? createPipelineAnalyzer({ sources, stages });
   const store = options.store ?? openSqliteStore(config.dbFile);
   const audit = createAuditLog(logger);
 
@@ -124,6 +140,7 @@ export function createBot(options: BotOptions): Bot {
     store,
     poster: createPoster(app.client),
     analyzer,
+    allowlist,
     limiter: createLimiter(config.maxConcurrentLookups),
     audit,
     logger,
@@ -353,6 +370,7 @@ export function createBot(options: BotOptions): Bot {
     app,
     services,
     sources,
+    stages,
     click: clickHandler,
     ...(options.scheduler?.env ? { env: options.scheduler.env } : {}),
     ...(options.scheduler?.clock ? { clock: options.scheduler.clock } : {}),

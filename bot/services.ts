@@ -1,6 +1,7 @@
 /** The collaborators a command or button handler needs, built once per running app. */
 
 import type { Logger } from 'pino';
+import type { AllowListStore } from '../adapters/rules/allowlist-store.ts';
 import type { BotStore } from '../adapters/store/bot-store.ts';
 import type { AuditLog } from './audit.ts';
 import type { CommandResult } from './commands/registry.ts';
@@ -23,6 +24,8 @@ export interface BotServices {
   store: BotStore;
   poster: Poster;
   analyzer: SessionAnalyzer;
+  /** The one allow-list every detector of this app reads ("Mark benign" writes here). */
+  allowlist: AllowListStore;
   /** Bounds how many lookups run at once. */
   limiter: Limiter;
   audit: AuditLog;

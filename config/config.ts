@@ -91,6 +91,8 @@ export const AthenaSettingsSchema = z.strictObject({
 export const ConfigSchema = z.looseObject({
   source: z.enum(SOURCE_NAMES).default('local'),
   localPaths: z.array(z.string().min(1)).default([]),
+  /** Folders of custom detection rules (own format or Sigma) added to the bundled ones. */
+  rulesDirs: z.array(z.string().min(1)).default([]),
   /** Home region: STS, and Athena unless `athena.region` says otherwise. */
   awsRegion: RegionSchema.default('us-east-1'),
   /** Regions to query; absent means the default-enabled commercial regions (adapters/aws/regions.ts). */
@@ -126,6 +128,12 @@ export const ENV_SETTINGS: readonly { env: string; path: string; parse: Parse; d
     path: 'localPaths',
     parse: 'paths',
     description: 'files or directories for the local source, separated by commas or the path delimiter',
+  },
+  {
+    env: 'CARTOGRAPHER_RULES_DIRS',
+    path: 'rulesDirs',
+    parse: 'paths',
+    description: 'folders of custom detection rules (own format or Sigma), added to the bundled ones',
   },
   { env: 'AWS_REGION', path: 'awsRegion', parse: 'string', description: 'home region for STS and Athena' },
   {

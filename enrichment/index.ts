@@ -42,7 +42,22 @@ interface ActionFacts {
 const ACTION_CACHE_LIMIT = 100_000;
 
 export async function createEnricher(options: EnricherOptions = {}): Promise<Enricher> {
+  return (await createEnricherFactory(options))();
+}
+
+/**
+ * Loads the tables once and returns a maker of fresh enrichers (own credential lineage, shared tables): for
+ * running many independent analyses (rule tests, one case at a time) without reloading the tables each time.
+ */
+export async function createEnricherFactory(options: EnricherOptions = {}): Promise<() => Enricher> {
   const [tables, index] = await Promise.all([loadEnrichmentTables(options.rulesDir), loadIamActionIndex()]);
+  return () => buildEnricher(tables, index);
+}
+
+function buildEnricher(
+  tables: Awaited<ReturnType<typeof loadEnrichmentTables>>,
+  index: Awaited<ReturnType<typeof loadIamActionIndex>>,
+): Enricher {
   const mapActions = createIamActionMapper(tables.iamActions, index);
   const risk = createRiskClassifier(tables.risk, index, tables.iamActions.notInfrastructureServices);
   const mitre = createMitreMapper(tables.mitre, tables.techniques);

@@ -6,6 +6,7 @@ import { copyFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } fr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createDetector } from '../adapters/rules/detection-rules.ts';
 import {
   ACTION_ALL_ACTIONS,
   ACTION_MARK_BENIGN,
@@ -17,7 +18,6 @@ import {
 } from '../bot/actions/ids.ts';
 import type { SourceProvider } from '../bot/lookup/analyzer.ts';
 import { loadDefaultStages } from '../cli/stages.ts';
-import { createDetector } from '../engine/detections/index.ts';
 import type { CloudTrailRecord } from '../engine/record.ts';
 import type { RecordSource, SourceItem } from '../engine/source.ts';
 import { createLocalSource } from '../engine/sources/local-source.ts';

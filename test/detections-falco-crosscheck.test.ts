@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { DEFAULT_RULES_ROOT, loadDetectionRules } from '../engine/detections/index.ts';
+import { DEFAULT_RULES_ROOT, loadDetectionRules } from '../adapters/rules/detection-rules.ts';
 import { toEngineEvent } from '../engine/events.ts';
 import type { CloudTrailRecord } from '../engine/record.ts';
 

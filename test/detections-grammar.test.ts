@@ -3,13 +3,17 @@
  * loader errors with file:line, allow-lists and the finding id. Rules are written to a temporary rules root so
  * each test says exactly what it loads.
  */
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { addAllowlistEntry } from '../engine/detections/allowlist.ts';
+import { openAllowListStore } from '../adapters/rules/allowlist-store.ts';
+import {
+  createDetector,
+  DetectionRulesError,
+  loadDetectionRules,
+} from '../adapters/rules/detection-rules.ts';
 import { findingId, redact } from '../engine/detections/finding.ts';
-import { createDetector, DetectionRulesError, loadDetectionRules } from '../engine/detections/index.ts';
 import { toEngineEvent } from '../engine/events.ts';
 import type { EngineEvent } from '../engine/model.ts';
 import type { CloudTrailRecord } from '../engine/record.ts';
@@ -122,7 +126,7 @@ describe('event rules', () => {
     where: { field: 'requestParameters.x-amz-server-side-encryption-aws-kms-key-id', otherAccountThan: recipientAccountId }
 `,
     });
-    const detector = await createDetector({ rulesDir: root, env: {} });
+    const detector = await createDetector({ rulesDir: root });
     const events = [
       ev({
         eventName: 'AuthorizeSecurityGroupIngress',
@@ -176,7 +180,7 @@ describe('event rules', () => {
     expect(sg.severity).toBe('high');
   });
 
-  it('lowers severity when every matching event failed, unless the rule says otherwise', async () => {
+  it('a refused attempt is context (info) when every matching event failed, unless the rule says otherwise', async () => {
     const root = rulesRoot({
       'r.yaml': `rules:
   - id: t.stop
@@ -193,13 +197,13 @@ describe('event rules', () => {
     match: { eventName: ConsoleLogin }
 `,
     });
-    const detector = await createDetector({ rulesDir: root, env: {} });
+    const detector = await createDetector({ rulesDir: root });
     const failed = detector.detect(
       session,
       [ev({ eventName: 'StopLogging', errorCode: 'AccessDenied' })],
       [],
     );
-    expect(failed[0]!.severity).toBe('medium');
+    expect(failed[0]!.severity).toBe('info');
     expect(failed[0]!.explanation).toContain('Every attempt failed (AccessDenied)');
     const mixed = detector.detect(
       session,
@@ -254,7 +258,7 @@ describe('threshold and sequence rules', () => {
   });
 
   it('fires a threshold only when N events fall inside the window', async () => {
-    const detector = await createDetector({ rulesDir: root, env: {} });
+    const detector = await createDetector({ rulesDir: root });
     const spread = ['10:00:00', '10:06:00', '10:12:00'].map((t) =>
       ev({ eventName: 'GetRole', errorCode: 'AccessDenied' }, `2024-05-01T${t}Z`),
     );
@@ -269,7 +273,7 @@ describe('threshold and sequence rules', () => {
   });
 
   it('counts distinct values, not events, when asked', async () => {
-    const detector = await createDetector({ rulesDir: root, env: {} });
+    const detector = await createDetector({ rulesDir: root });
     const same = [1, 2, 3, 4].map(() =>
       ev({
         eventName: 'GetSecretValue',
@@ -285,7 +289,7 @@ describe('threshold and sequence rules', () => {
   });
 
   it('needs the steps of a sequence in order, by one principal, within the window', async () => {
-    const detector = await createDetector({ rulesDir: root, env: {} });
+    const detector = await createDetector({ rulesDir: root });
     const inOrder = [
       ev({ eventName: 'CreateRole' }, '2024-05-01T10:00:00Z'),
       ev(
@@ -360,7 +364,7 @@ describe('thresholds across sessions', () => {
     match: { eventName: ConsoleLogin }
 `,
     });
-    const detector = await createDetector({ rulesDir: root, env: {} });
+    const detector = await createDetector({ rulesDir: root });
     const login = (user: string, minute: number, ip = '198.51.100.7') =>
       ev(
         {
@@ -406,7 +410,7 @@ describe('sequence start choice', () => {
       - { name: three, match: { eventName: Invoke } }
 `,
     });
-    const detector = await createDetector({ rulesDir: root, env: {} });
+    const detector = await createDetector({ rulesDir: root });
     const at = (m: number) => `2024-05-01T10:${String(m).padStart(2, '0')}:00Z`;
     const events = [
       ev({ eventName: 'CreateRole' }, at(0)),
@@ -469,8 +473,8 @@ describe('rule loading', () => {
     expect(messages).toMatch(/invalid regular expression/);
     expect(messages).toMatch(/technique T9999 is not in attack-tactics\.yaml/);
     expect(messages).toMatch(/duplicate rule id 't\.good'/);
-    await expect(createDetector({ rulesDir: root, env: {} })).rejects.toBeInstanceOf(DetectionRulesError);
-    const lenient = await createDetector({ rulesDir: root, env: {}, lenient: true });
+    await expect(createDetector({ rulesDir: root })).rejects.toBeInstanceOf(DetectionRulesError);
+    const lenient = await createDetector({ rulesDir: root, lenient: true });
     expect(lenient.rules.map((r) => r.id)).toContain('t.good');
   });
 });
@@ -496,7 +500,7 @@ describe('allow-lists', () => {
       'r.yaml': rules,
       'allowlist.yaml': `principals: ['arn:aws:iam::*:role/ci-*']\nips: [192.0.2.0/24]\naccounts: ['444455556666']\nuserAgents: ['*scanner*']\n`,
     });
-    const detector = await createDetector({ rulesDir: root, env: {} });
+    const detector = await createDetector({ rulesDir: root });
     const ids = (e: EngineEvent) =>
       detector
         .detect(session, [e], [])
@@ -523,58 +527,65 @@ describe('allow-lists', () => {
     expect(ids(ev({ eventName: 'GetUser', userAgent: 'Terraform/1.5 aws-sdk-go' }))).toEqual(['t.any-call']);
   });
 
-  it('appends Mark-benign entries to a user file that the next load honours, scoped to rule and principal', async () => {
+  it('one live allow-list: an entry added through the store counts at once for every detector built on it', async () => {
     const root = rulesRoot({ 'r.yaml': rules });
     const userFile = join(root, 'my-allowlist.yaml');
-    const entry = addAllowlistEntry(
+    writeFileSync(
       userFile,
+      '# reviewed monthly by secops\nips: [] # none yet\nentries: []\nuserAgents: []\n',
+    );
+    const store = openAllowListStore({ userFile, checkEveryMs: 0 });
+    // Two consumers (the command analyser and the scheduler) with their own detectors, one store.
+    const a = await createDetector({ rulesDir: root, allowlist: store });
+    const b = await createDetector({ rulesDir: root, allowlist: store });
+    const ids = (d: typeof a, e: EngineEvent) =>
+      d
+        .detect(session, [e], [])
+        .map((f) => f.ruleId)
+        .sort();
+    expect(ids(a, ev({ eventName: 'GetUser' }))).toEqual(['t.any-call', 't.scoped']);
+    const entry = store.add(
       {
         ruleId: 't.any-call',
         principal: 'arn:aws:iam::111122223333:user/alice',
         reason: 'break-glass drill',
-        by: 'U123',
+        by: 'slack:U123',
       },
-      new Date('2024-05-02T00:00:00Z'),
+      new Date('2024-04-30T00:00:00Z'),
     );
-    expect(entry.at).toBe('2024-05-02T00:00:00.000Z');
-    addAllowlistEntry(userFile, { ip: '198.51.100.0/24', reason: 'pentest range', by: 'U456' });
-    expect(readFileSync(userFile, 'utf8')).toContain('break-glass drill');
-    const detector = await createDetector({ rulesDir: root, env: { CARTOGRAPHER_ALLOWLIST: userFile } });
-    const ids = (e: EngineEvent) =>
-      detector
-        .detect(session, [e], [])
-        .map((f) => f.ruleId)
-        .sort();
-    expect(ids(ev({ eventName: 'GetUser' }))).toEqual(['t.scoped']);
-    expect(
-      ids(
-        ev({
-          eventName: 'GetUser',
-          userIdentity: { type: 'IAMUser', userName: 'bob', arn: 'arn:aws:iam::111122223333:user/bob' },
-        }),
-      ),
-    ).toEqual(['t.any-call', 't.scoped']);
-    expect(
-      ids(
-        ev({
-          eventName: 'GetUser',
-          sourceIPAddress: '198.51.100.9',
-          userIdentity: { type: 'IAMUser', arn: 'arn:aws:iam::111122223333:user/bob' },
-        }),
-      ),
-    ).toEqual([]);
-    expect(() => addAllowlistEntry(userFile, { reason: 'nothing named', by: 'U1' })).toThrow(
-      /needs a rule id/,
-    );
-    expect(() => addAllowlistEntry(userFile, { ip: 'not-an-ip', reason: 'x', by: 'U1' })).toThrow();
+    expect(entry).toMatchObject({ at: '2024-04-30T00:00:00.000Z', owner: 'slack:U123' });
+    expect(entry.expires).toBe('2024-07-29T00:00:00.000Z'); // 90 days unless said otherwise
+    store.add({ ip: '198.51.100.0/24', reason: 'pentest range', by: 'U456', owner: 'red-team' });
+    // Written through the YAML document: comments, order and the other keys are kept.
+    const text = readFileSync(userFile, 'utf8');
+    expect(text.startsWith('# reviewed monthly by secops\nips: [] # none yet\nentries:\n')).toBe(true);
+    expect(text).toContain('userAgents: []');
+    expect(text).toContain('break-glass drill');
+    for (const d of [a, b]) {
+      expect(ids(d, ev({ eventName: 'GetUser' }))).toEqual(['t.scoped']);
+      const bob = { type: 'IAMUser', userName: 'bob', arn: 'arn:aws:iam::111122223333:user/bob' };
+      expect(ids(d, ev({ eventName: 'GetUser', userIdentity: bob }))).toEqual(['t.any-call', 't.scoped']);
+      expect(
+        ids(d, ev({ eventName: 'GetUser', sourceIPAddress: '198.51.100.9', userIdentity: bob })),
+      ).toEqual([]);
+    }
+    // Expired entries no longer silence: an event after the expiry raises again.
+    expect(ids(a, ev({ eventName: 'GetUser' }, '2024-08-01T00:00:00Z'))).toEqual(['t.any-call', 't.scoped']);
+    // A hand edit of the file is picked up too (the store watches its modification time).
+    writeFileSync(userFile, `${readFileSync(userFile, 'utf8')}principals: ['*:user/carol']\n`);
+    const carol = { type: 'IAMUser', userName: 'carol', arn: 'arn:aws:iam::111122223333:user/carol' };
+    utimesSync(userFile, new Date(), new Date(Date.now() + 5000));
+    expect(ids(b, ev({ eventName: 'GetUser', userIdentity: carol }))).toEqual([]);
+    expect(() => store.add({ reason: 'nothing named', by: 'U1' })).toThrow(/needs a rule id/);
+    expect(() => store.add({ ip: 'not-an-ip', reason: 'x', by: 'U1' })).toThrow();
   });
 });
 
 describe('bundled rules', () => {
   it('load without problems, and `rules check` reports none', async () => {
-    const { DEFAULT_RULES_ROOT, checkDetectionRules } = await import('../engine/detections/index.ts');
+    const { DEFAULT_RULES_ROOT, checkDetectionRules } = await import('../adapters/rules/detection-rules.ts');
     expect(await checkDetectionRules(DEFAULT_RULES_ROOT)).toEqual([]);
-    const detector = await createDetector({ env: {} });
+    const detector = await createDetector();
     expect(detector.rules.length).toBeGreaterThan(250);
     expect(detector.disabled.map((d) => d.id)).toEqual(['sigma:905d389b-b853-46d0-9d3d-dea0d3a3cd49']);
   });
@@ -592,7 +603,7 @@ describe('known accounts', () => {
 `,
       'allowlist.yaml': `knownAccounts: ['444455556666']\n`,
     });
-    const detector = await createDetector({ rulesDir: root, env: {} });
+    const detector = await createDetector({ rulesDir: root });
     const share = (...userIds: string[]) =>
       ev({
         eventName: 'ModifySnapshotAttribute',
@@ -665,7 +676,7 @@ describe('regex prefilter', () => {
 
 describe('odd records', () => {
   it('never throw: strings for objects, nulls, numbers, deep nesting, missing identity', async () => {
-    const detector = await createDetector({ env: {} });
+    const detector = await createDetector();
     let deep: Record<string, unknown> = { leaf: 'x' };
     for (let i = 0; i < 200; i++) deep = { nested: deep };
     const odd = [

@@ -32,8 +32,10 @@ describe('cartographer scan', () => {
           'explanation',
           'id',
           'principal',
+          'provenance',
           'ruleId',
           'sessionKey',
+          'sessionRisk',
           'severity',
           'tactics',
           'techniques',
@@ -42,6 +44,8 @@ describe('cartographer scan', () => {
         ].sort(),
       );
       expect(['low', 'medium', 'high', 'critical']).toContain(f.severity);
+      expect(['own', 'sigma', 'cloudgrappler']).toContain(f.provenance);
+      expect(f.sessionRisk).toBeGreaterThan(0);
       for (const t of f.techniques as string[]) expect(t).toMatch(/^T\d{4}(\.\d{3})?$/);
     }
     const stop = doc.findings.find((f) => f.ruleId === 'cartographer.cloudtrail-stopped-or-deleted')!;

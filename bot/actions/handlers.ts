@@ -4,9 +4,6 @@
  *   All actions     → the timeline again, background actions included;
  *   Mark benign     → a modal asking why; on submit, an allow-list entry and a thread note.
  */
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { addAllowlistEntry } from '../../engine/detections/allowlist.ts';
 import type { CommandResult } from '../commands/registry.ts';
 import { postCapped, refMaker } from '../lookup/run-lookup.ts';
 import { type BenignModalMeta, buildBenignModal } from '../messages/benign-modal.ts';
@@ -92,8 +89,9 @@ export async function submitBenign(
   if (scope !== 'principal' && ruleId) entry.ruleId = ruleId;
   if (scope === 'rule-ip' && ip) entry.ip = ip;
   else if (principal) entry.principal = principal;
-  mkdirSync(dirname(svc.config.allowlistFile), { recursive: true });
-  addAllowlistEntry(svc.config.allowlistFile, entry);
+  // One store for the whole app: the next lookup and the next scheduled scan both honour it.
+  svc.allowlist.add(entry);
+  // An analyser with stages of its own (not built on the app's store) re-reads the file on its next lookup.
   svc.analyzer.reloadStages();
   await svc.store.recordBenign({
     sessionId: r.session.id,

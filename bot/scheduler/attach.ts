@@ -5,6 +5,7 @@
 import type { App } from '@slack/bolt';
 import { openSchedulerState } from '../../adapters/state/sqlite-scheduler-state.ts';
 import { loadDefaultStages } from '../../cli/stages.ts';
+import type { PipelineStages } from '../../engine/stages.ts';
 import type { ClickContext } from '../actions/handlers.ts';
 import { type CommandResult, registerCommand } from '../commands/registry.ts';
 import { BotConfigError } from '../config.ts';
@@ -23,6 +24,8 @@ export interface AttachOptions {
   app: App;
   services: BotServices;
   sources: SourceProvider;
+  /** The app's stages (shared with commands, so one allow-list counts for both); default: loaded here. */
+  stages?: () => Promise<PipelineStages>;
   /** The bot's click wrapper (ack, authorisation, audit, errors). */
   click: (
     name: string,
@@ -57,6 +60,7 @@ export function attachScheduler(options: AttachOptions): AttachedScheduler {
     sourceName: services.config.defaultSource,
     source: () => options.sources(services.config.defaultSource),
     stages: () => {
+      if (options.stages) return options.stages();
       stages ??= loadDefaultStages().catch((err) => {
         stages = undefined;
         throw err;

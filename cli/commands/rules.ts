@@ -32,19 +32,28 @@ export const checkers: { name: string; check: RuleChecker }[] = [
   { name: 'signals', check: checkSignalRules },
   {
     name: 'detections',
-    check: async (root) => (await import('../../engine/detections/index.ts')).checkDetectionRules(root),
+    check: async (root) =>
+      (await import('../../adapters/rules/detection-rules.ts')).checkDetectionRules(root),
   },
 ];
 
 const DEFAULT_RULES_ROOT = fileURLToPath(new URL('../../rules', import.meta.url));
 
 export const usage = `usage: cartographer rules check [rules-dir] [--format text|json] [--errors-only]
+       cartographer rules test [RULE_ID…] [--rules DIR]… [--format text|json]
+       cartographer rules coverage [--rules DIR]… [--format text|json]
        cartographer rules explain <file|dir>… [--from TIME] [--to TIME] [--rules signals-dir]
 
-check    validates every rule file under rules-dir (default: the bundled rules/) and reports each
-         problem as file:line: message. Exits 1 when there is any error; warnings alone exit 0.
-explain  reads CloudTrail (any supported format) as one console session and prints, per event, its
-         user-agent family, the labels the rules give it and the action that took it (rule writing aid).`;
+check     validates every rule file under rules-dir (default: the bundled rules/) and reports each
+          problem as file:line: message (tuning that names a rule that no longer exists included).
+          Exits 1 when there is any error; warnings (expired list entries …) alone exit 0.
+test      runs each rule's test events (rules/<family>/tests/*.yaml, and DIR/tests/ for --rules DIR)
+          through the pipeline, each case on its own, and prints pass/fail per rule. A rule fails when
+          a case fails or it lacks a case where it fires (and, for own rules, one where it stays quiet).
+          Exits 1 when any rule fails.
+coverage  the ATT&CK techniques and tactics the rules cover, by which rules, and what has no rule.
+explain   reads CloudTrail (any supported format) as one console session and prints, per event, its
+          user-agent family, the labels the rules give it and the action that took it (rule writing aid).`;
 
 export async function run(argv: string[]): Promise<number> {
   const args = [...argv];
@@ -56,12 +65,15 @@ export async function run(argv: string[]): Promise<number> {
   try {
     if (sub === 'explain') return await explain(args);
     if (sub === 'check') return await check(args);
+    if (sub === 'test' || sub === 'coverage') return await testOrCoverage(sub, args);
   } catch (e) {
     if (e instanceof UsageError) return usageError(e.message);
     throw e;
   }
   return usageError(
-    sub === undefined ? 'name a sub-command: check or explain' : `unknown sub-command '${sub}'`,
+    sub === undefined
+      ? 'name a sub-command: check, test, coverage or explain'
+      : `unknown sub-command '${sub}'`,
   );
 }
 
@@ -184,4 +196,27 @@ async function explain(args: string[]): Promise<number> {
     );
   }
   return 0;
+}
+
+async function testOrCoverage(sub: 'test' | 'coverage', argv: string[]): Promise<number> {
+  const { values, positionals } = parseCommandLine(argv, {
+    rules: { type: 'string', multiple: true },
+    format: { type: 'string' },
+  });
+  const format = values.format ?? 'text';
+  if (format !== 'text' && format !== 'json')
+    throw new UsageError(`--format must be text or json (got '${format}')`);
+  const extraRuleDirs = (values.rules ?? []).map((d) => readableFolder(d, 'rules folder'));
+  if (sub === 'coverage') {
+    if (positionals.length > 0)
+      throw new UsageError(`rules coverage takes no rule ids (got ${positionals[0]})`);
+    const { computeCoverage, formatCoverage } = await import('./rules-coverage.ts');
+    const c = await computeCoverage({ extraRuleDirs });
+    process.stdout.write(format === 'json' ? `${JSON.stringify(c, null, 2)}\n` : formatCoverage(c));
+    return 0;
+  }
+  const { formatRuleTests, ruleTestsFailed, runRuleTests } = await import('./rules-test.ts');
+  const run = await runRuleTests({ extraRuleDirs, only: positionals });
+  process.stdout.write(format === 'json' ? `${JSON.stringify(run, null, 2)}\n` : formatRuleTests(run));
+  return ruleTestsFailed(run) ? 1 : 0;
 }

@@ -2,6 +2,9 @@
  * `cartographer scan <paths…|-> [--since] [--until] [--min-severity] [--format text|json]`: runs the whole
  * pipeline (sessions, enrichment, detections) and prints the findings, worst session first in text.
  */
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { CartographerDetector } from '../../engine/detections/index.ts';
 import { type Finding, SEVERITIES, type Severity } from '../../engine/model.ts';
 import { analyze } from '../../engine/pipeline.ts';
 import { parseCommandLine } from '../args.ts';
@@ -17,9 +20,12 @@ CloudTrail and prints the findings with severity, ATT&CK technique and the event
 
 options:
   --min-severity info|low|medium|high|critical   hide findings below this (default: low)
+  --rules DIR          also run the rules in DIR (own format or Sigma; repeatable; the CARTOGRAPHER_RULES_DIRS
+                       setting adds folders too); their findings have provenance "custom"
   --format text|json   text (default): findings grouped by session, riskiest session first;
                        json: {"findings":[{id, ruleId, title, severity, techniques, tactics, sessionKey,
-                       principal, time, eventIds, explanation}]}
+                       principal, time, eventIds, explanation, provenance, sessionRisk}]}: provenance is own,
+                       sigma, cloudgrappler or custom; sessionRisk the risk score (0-100) of the finding's session
   --idle-gap MINUTES   a pause longer than this splits a session (default 30)
 ${sourceOptionsUsage}
 
@@ -54,11 +60,17 @@ export async function run(argv: string[]): Promise<number> {
   const idleGapMinutes = parseIdleGap(values['idle-gap']);
   if (typeof idleGapMinutes === 'object') return usageError(idleGapMinutes.error);
 
+  const ruleDirs = (values.rules ?? []).map((d) => resolve(d));
+  const missing = ruleDirs.find((d) => !existsSync(d));
+  if (missing) return usageError(`--rules: no such folder: ${missing}`);
   const resolved = await errors.resolve(values, positionals);
   if (typeof resolved === 'number') return resolved;
   // Detections are the point of this command: a broken rule file ends it (cli/main.ts prints where), rather
   // than a silent empty result.
-  const stages = await loadDefaultStages();
+  const stages = await loadDefaultStages({ ruleDirs });
+  const provenance = new Map(
+    ((stages.detector as CartographerDetector | undefined)?.rules ?? []).map((r) => [r.id, r.provenance]),
+  );
   const analysis = analyze(resolved.source.read(resolved.query), stages, { idleGapMinutes });
   const floor = SEVERITIES.indexOf(minSeverity);
   const sessions: ScannedSession[] = [];
@@ -79,7 +91,13 @@ export async function run(argv: string[]): Promise<number> {
   });
   if (format === 'json') {
     const findings = sessions
-      .flatMap((s) => s.findings)
+      .flatMap((s) =>
+        s.findings.map((f) => ({
+          ...f,
+          provenance: provenance.get(f.ruleId) ?? 'own',
+          sessionRisk: s.score,
+        })),
+      )
       .sort((a, b) => a.time.localeCompare(b.time) || a.id.localeCompare(b.id));
     const doc: Record<string, unknown> = { findings };
     if (analysis.truncated) doc.truncated = analysis.truncated;
@@ -145,6 +163,7 @@ function parse(argv: string[]) {
   return parseCommandLine(argv, {
     ...sourceOptionSpec,
     format: { type: 'string' },
+    rules: { type: 'string', multiple: true },
     'min-severity': { type: 'string' },
     'idle-gap': { type: 'string' },
     help: { type: 'boolean', short: 'h' },

@@ -1,17 +1,30 @@
 /**
- * Allow-lists: tune noise without editing rules. Global lists (rules/detections/allowlist.yaml and the
- * user file named by CARTOGRAPHER_ALLOWLIST), per-rule `allow:` blocks, and scoped entries such as the
- * ones the Slack "Mark benign" button appends (`addAllowlistEntry`).
+ * Allow-lists: tune noise without editing rules. Global lists (rules/detections/allowlist.yaml and the user file
+ * the Slack "Mark benign" button writes), per-rule `allow:` blocks, and scoped entries.
+ *
+ * Every list item and entry may carry an `owner` and an `expires` date: an entry silences events before its
+ * expiry (the event's own time, so re-running old logs gives the same answer), never after. Reading and writing
+ * the files is the adapter's job (adapters/rules/allowlist-store.ts); this module is the data and the matching.
  */
-import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { stringify } from 'yaml';
 import { z } from 'zod';
 import { cidrContains, parseCidr } from '../ip-address.ts';
 import type { EngineEvent } from '../model.ts';
+import { globToRegExp } from './glob.ts';
+
+export { globToRegExp } from './glob.ts';
 
 const cidrOrIp = z
   .string()
   .refine((s) => parseCidr(s) !== undefined, { message: 'not an IP address or CIDR' });
+const isoDate = z
+  .string()
+  .refine((s) => Number.isFinite(Date.parse(s)), { message: 'not a date (use 2026-12-31 or an ISO time)' });
+
+/** Who answers for an entry, and until when it holds. */
+const stewardship = {
+  owner: z.string().min(1).optional(),
+  expires: isoDate.optional(),
+};
 
 export const AllowEntrySchema = z.strictObject({
   ruleId: z.string().optional(),
@@ -20,25 +33,33 @@ export const AllowEntrySchema = z.strictObject({
   account: z.string().optional(),
   userAgent: z.string().optional(),
   reason: z.string().min(1),
+  /** Who added it (e.g. `slack:U123`); `owner` is who answers for it now. */
   by: z.string().optional(),
   at: z.string().optional(),
+  ...stewardship,
 });
 export type AllowEntry = z.infer<typeof AllowEntrySchema>;
 
+/** A list item: the value alone, or with its owner, expiry and reason. */
+const item = <T extends z.ZodType<string>>(value: T) =>
+  z.union([value, z.strictObject({ value, reason: z.string().min(1).optional(), ...stewardship })]);
+const accountId = z.string().regex(/^\d{12}$/, 'an account id has 12 digits');
+
 export const AllowListSchema = z.strictObject({
   /** ARN or user-name globs (`*` any run, `?` one character), case-insensitive. */
-  principals: z.array(z.string().min(1)).default([]),
-  ips: z.array(cidrOrIp).default([]),
-  accounts: z.array(z.string().regex(/^\d{12}$/, 'an account id has 12 digits')).default([]),
-  userAgents: z.array(z.string().min(1)).default([]),
+  principals: z.array(item(z.string().min(1))).default([]),
+  ips: z.array(item(cidrOrIp)).default([]),
+  accounts: z.array(item(accountId)).default([]),
+  userAgents: z.array(item(z.string().min(1))).default([]),
   entries: z.array(AllowEntrySchema).default([]),
   /**
    * The organisation's own AWS accounts. Not silenced: rules that ask whether a trust policy or a shared snapshot
    * reaches an *unknown* account treat these as known.
    */
-  knownAccounts: z.array(z.string().regex(/^\d{12}$/, 'an account id has 12 digits')).default([]),
+  knownAccounts: z.array(accountId).default([]),
 });
 export type AllowList = z.infer<typeof AllowListSchema>;
+type Item = AllowList['principals'][number];
 
 /** A compiled allow-list: `allows(event, ruleId)` says the event must not count for that rule. */
 export interface CompiledAllowList {
@@ -46,13 +67,7 @@ export interface CompiledAllowList {
   readonly empty: boolean;
 }
 
-export function globToRegExp(glob: string): RegExp {
-  const body = glob
-    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-    .replace(/\*/g, '.*')
-    .replace(/\?/g, '.');
-  return new RegExp(`^${body}$`, 'i');
-}
+export const EMPTY_ALLOW_LIST: CompiledAllowList = { empty: true, allows: () => false };
 
 function principalNames(e: EngineEvent): string[] {
   const id = e.record.userIdentity;
@@ -70,117 +85,156 @@ function accountOf(e: EngineEvent): string | undefined {
   return e.record.userIdentity?.accountId ?? e.record.recipientAccountId;
 }
 
+const NEVER = Number.POSITIVE_INFINITY;
+const untilOf = (expires: string | undefined) => (expires ? Date.parse(expires) : NEVER);
+/** Valid for this event: no expiry, or the event happened before it. */
+const live = (until: number, e: EngineEvent) => until === NEVER || e.time < until;
+
+interface Matcher<T> {
+  value: T;
+  until: number;
+}
+
+function items<T>(list: Item[], make: (value: string) => T | undefined): Matcher<T>[] {
+  const out: Matcher<T>[] = [];
+  for (const x of list) {
+    const { value, expires } = typeof x === 'string' ? { value: x, expires: undefined } : x;
+    const made = make(value);
+    if (made !== undefined) out.push({ value: made, until: untilOf(expires) });
+  }
+  return out;
+}
+
 interface Matchers {
-  principal?: RegExp[];
-  ip?: ReturnType<typeof parseCidr>[];
-  account?: Set<string>;
-  userAgent?: RegExp[];
+  principal: Matcher<RegExp>[];
+  ip: Matcher<NonNullable<ReturnType<typeof parseCidr>>>[];
+  account: Matcher<string>[];
+  userAgent: Matcher<RegExp>[];
 }
 
 function matchesAny(m: Matchers, e: EngineEvent): boolean {
-  if (m.principal?.length && principalNames(e).some((n) => m.principal!.some((r) => r.test(n)))) return true;
+  if (m.principal.length) {
+    const names = principalNames(e);
+    for (const r of m.principal) {
+      if (!live(r.until, e)) continue;
+      for (const n of names) if (r.value.test(n)) return true;
+    }
+  }
   const ip = e.record.sourceIPAddress;
-  if (m.ip?.length && ip && m.ip.some((c) => c && cidrContains(c, ip))) return true;
+  if (ip) for (const c of m.ip) if (live(c.until, e) && cidrContains(c.value, ip)) return true;
   const account = accountOf(e);
-  if (m.account?.size && account && m.account.has(account)) return true;
+  if (account) for (const a of m.account) if (live(a.until, e) && a.value === account) return true;
   const ua = e.record.userAgent;
-  if (m.userAgent?.length && ua && m.userAgent.some((r) => r.test(ua))) return true;
+  if (ua) for (const r of m.userAgent) if (live(r.until, e) && r.value.test(ua)) return true;
   return false;
 }
 
-/** A scoped entry holds only when every field it names matches (AND), unlike the lists (OR). */
-function matchesAll(entry: AllowEntry, e: EngineEvent, ruleId: string): boolean {
-  if (entry.ruleId && entry.ruleId !== ruleId) return false;
-  let named = false;
-  if (entry.principal) {
-    named = true;
-    const r = globToRegExp(entry.principal);
-    if (!principalNames(e).some((n) => r.test(n))) return false;
-  }
-  if (entry.ip) {
-    named = true;
-    const c = parseCidr(entry.ip);
-    if (!c || !e.record.sourceIPAddress || !cidrContains(c, e.record.sourceIPAddress)) return false;
-  }
-  if (entry.account) {
-    named = true;
-    if (accountOf(e) !== entry.account) return false;
-  }
-  if (entry.userAgent) {
-    named = true;
-    if (!e.record.userAgent || !globToRegExp(entry.userAgent).test(e.record.userAgent)) return false;
-  }
+/** A scoped entry, compiled once: holds only when every field it names matches (AND), unlike the lists (OR). */
+interface CompiledEntry {
+  ruleId?: string;
+  principal?: RegExp;
+  ip?: NonNullable<ReturnType<typeof parseCidr>>;
+  account?: string;
+  userAgent?: RegExp;
+  until: number;
+  /** Names nothing but (maybe) a rule. */
+  named: boolean;
+}
+
+function compileEntry(entry: AllowEntry): CompiledEntry {
+  const ip = entry.ip ? parseCidr(entry.ip) : undefined;
+  return {
+    ...(entry.ruleId ? { ruleId: entry.ruleId } : {}),
+    ...(entry.principal ? { principal: globToRegExp(entry.principal) } : {}),
+    ...(ip ? { ip } : {}),
+    ...(entry.account ? { account: entry.account } : {}),
+    ...(entry.userAgent ? { userAgent: globToRegExp(entry.userAgent) } : {}),
+    until: untilOf(entry.expires),
+    named: Boolean(entry.principal || entry.ip || entry.account || entry.userAgent),
+  };
+}
+
+function matchesAll(x: CompiledEntry, e: EngineEvent, ruleId: string): boolean {
+  if (x.ruleId && x.ruleId !== ruleId) return false;
+  if (!live(x.until, e)) return false;
+  if (x.principal && !anyMatches(x.principal, principalNames(e))) return false;
+  if (x.ip && (!e.record.sourceIPAddress || !cidrContains(x.ip, e.record.sourceIPAddress))) return false;
+  if (x.account && accountOf(e) !== x.account) return false;
+  if (x.userAgent && (!e.record.userAgent || !x.userAgent.test(e.record.userAgent))) return false;
   // An entry naming only a rule silences that rule everywhere; one naming nothing silences nothing.
-  return named || entry.ruleId !== undefined;
+  return x.named || x.ruleId !== undefined;
+}
+
+function anyMatches(re: RegExp, texts: string[]): boolean {
+  for (const t of texts) if (re.test(t)) return true;
+  return false;
 }
 
 export function compileAllowList(...lists: (AllowList | undefined)[]): CompiledAllowList {
   const present = lists.filter((l): l is AllowList => l !== undefined);
   const m: Matchers = {
-    principal: present.flatMap((l) => l.principals.map(globToRegExp)),
-    ip: present.flatMap((l) => l.ips.map(parseCidr)),
-    account: new Set(present.flatMap((l) => l.accounts)),
-    userAgent: present.flatMap((l) => l.userAgents.map(globToRegExp)),
+    principal: items(
+      present.flatMap((l) => l.principals),
+      globToRegExp,
+    ),
+    ip: items(
+      present.flatMap((l) => l.ips),
+      (v) => parseCidr(v),
+    ),
+    account: items(
+      present.flatMap((l) => l.accounts),
+      (v) => v,
+    ),
+    userAgent: items(
+      present.flatMap((l) => l.userAgents),
+      globToRegExp,
+    ),
   };
-  const entries = present.flatMap((l) => l.entries);
+  const entries = present.flatMap((l) => l.entries).map(compileEntry);
   const empty =
-    !m.principal?.length && !m.ip?.length && !m.account?.size && !m.userAgent?.length && !entries.length;
+    !m.principal.length && !m.ip.length && !m.account.length && !m.userAgent.length && !entries.length;
+  if (empty) return EMPTY_ALLOW_LIST;
   return {
     empty,
-    allows: empty
-      ? () => false
-      : (e, ruleId) => matchesAny(m, e) || entries.some((x) => matchesAll(x, e, ruleId)),
+    allows(e, ruleId) {
+      if (matchesAny(m, e)) return true;
+      for (const x of entries) if (matchesAll(x, e, ruleId)) return true;
+      return false;
+    },
   };
 }
 
-/**
- * Appends a scoped entry to a user allow-list file (creating it), e.g. from the Slack "Mark benign" button.
- * The file stays valid YAML that `loadAllowListFile` reads back; existing content is kept as written.
- */
-export function addAllowlistEntry(
-  file: string,
-  entry: {
-    ruleId?: string;
-    principal?: string;
-    ip?: string;
-    account?: string;
-    userAgent?: string;
-    reason: string;
-    by: string;
-  },
-  now: Date = new Date(),
-): AllowEntry {
+/** A new scoped entry, validated: it must name something to match on. */
+export function newAllowEntry(entry: Omit<AllowEntry, 'at'>, now: Date): AllowEntry {
   const full = AllowEntrySchema.parse({ ...entry, at: now.toISOString() });
   if (!full.principal && !full.ip && !full.account && !full.userAgent && !full.ruleId) {
     throw new Error('an allow-list entry needs a rule id, principal, ip, account or user agent');
   }
-  const item = stringify([full], { lineWidth: 0 });
-  if (!existsSync(file) || readFileSync(file, 'utf8').trim() === '') {
-    writeFileSync(file, `# Cartographer allow-list (entries added by analysts)\nentries:\n${indent(item)}`);
-  } else {
-    const text = readFileSync(file, 'utf8');
-    if (!/^entries:\s*$/m.test(text)) {
-      if (/^entries:/m.test(text)) throw new Error(`${file}: 'entries:' must be a block list to append to`);
-      appendFileSync(file, `${text.endsWith('\n') ? '' : '\n'}entries:\n${indent(item)}`);
-    } else if (isLastTopLevelKey(text, 'entries')) {
-      appendFileSync(file, `${text.endsWith('\n') ? '' : '\n'}${indent(item)}`);
-    } else {
-      throw new Error(`${file}: put 'entries:' last so new entries can be appended`);
-    }
-  }
   return full;
 }
 
-function indent(text: string): string {
-  return text
-    .split('\n')
-    .filter((l) => l.length > 0)
-    .map((l) => `  ${l}`)
-    .join('\n')
-    .concat('\n');
+/** Entries (and list items) past their expiry at `nowMs`, for `rules check` to name. */
+export function expiredAllowItems(
+  list: AllowList,
+  nowMs: number,
+): { path: (string | number)[]; text: string }[] {
+  const out: { path: (string | number)[]; text: string }[] = [];
+  for (const key of ['principals', 'ips', 'accounts', 'userAgents'] as const) {
+    list[key].forEach((x, i) => {
+      if (typeof x !== 'string' && x.expires && Date.parse(x.expires) <= nowMs)
+        out.push({ path: [key, i], text: `${key} '${x.value}' expired on ${x.expires}${owned(x.owner)}` });
+    });
+  }
+  list.entries.forEach((x, i) => {
+    if (x.expires && Date.parse(x.expires) <= nowMs)
+      out.push({
+        path: ['entries', i],
+        text: `entry '${x.reason}' (${x.ruleId ?? 'every rule'}) expired on ${x.expires}${owned(x.owner ?? x.by)}`,
+      });
+  });
+  return out;
 }
 
-function isLastTopLevelKey(text: string, key: string): boolean {
-  const keys = [...text.matchAll(/^([A-Za-z_][\w-]*):/gm)].map((m) => m[1]);
-  return keys[keys.length - 1] === key;
+function owned(owner: string | undefined): string {
+  return owner ? ` (owner ${owner})` : '';
 }

@@ -237,7 +237,7 @@ export function compileCloudGrappler(
       title: `CloudGrappler indicator: ${first.Name} (${query})`,
       description: `${first.Description ?? first.Name}${intel.length ? ` Intel: ${intel.join('; ')}.` : ''}`,
       severity,
-      severityOnError: severity === 'info' ? 'info' : severity === 'low' ? 'info' : 'low',
+      severityOnError: 'info',
       techniques: m.techniques,
       tactics: tacticsOf(m.techniques),
       show:
@@ -247,11 +247,13 @@ export function compileCloudGrappler(
             ? ['eventName', 'userAgent']
             : ['userIdentity.arn', 'eventName', 'requestParameters'],
       source: 'cloudgrappler',
+      provenance: 'cloudgrappler',
       where: file,
       author: 'Permiso Security (CloudGrappler)',
       license: 'Apache-2.0',
       references: ['https://github.com/Permiso-io-tools/CloudGrappler'],
       kind: 'event',
+      condition: m.node,
       match: toPredicate(m.node),
       ...(names ? { eventNames: names } : {}),
       ...(prefilterFor(m.kind, query) ? { prefilter: prefilterFor(m.kind, query)! } : {}),

@@ -16,6 +16,8 @@ import type { DetectionRuleInput } from './rule-schema.ts';
 
 export interface CompiledStep {
   name: string;
+  /** The step's event-level condition (tuning and other compilers read it). */
+  condition: CondNode;
   match: Predicate;
   eventNames?: Set<string>;
   eventSources?: Set<string>;
@@ -40,7 +42,10 @@ export interface CompiledRule {
   techniques: string[];
   tactics: string[];
   show: string[];
+  /** The rule's format. */
   source: 'cartographer' | 'sigma' | 'cloudgrappler';
+  /** Where it comes from: shipped own rules, SigmaHQ, CloudGrappler, or a custom folder (`--rules DIR`). */
+  provenance: Provenance;
   /** Where the rule was defined, for messages. */
   where: string;
   author?: string;
@@ -48,7 +53,9 @@ export interface CompiledRule {
   references: string[];
   allow?: CompiledAllowList;
   kind: 'event' | 'threshold' | 'sequence';
-  /** Event and threshold rules: which events count. */
+  /** Event and threshold rules: the event-level condition (eventSource/eventName stay discoverable here). */
+  condition?: CondNode;
+  /** Event and threshold rules: which events count (the compiled `condition`). */
   match?: Predicate;
   /** Lower-case eventNames the rule can match (undefined: any). */
   eventNames?: Set<string>;
@@ -64,17 +71,24 @@ export interface CompiledRule {
     distinctField?: string;
     acrossSessions: boolean;
   };
-  sequence?: { steps: CompiledStep[]; windowMs: number; by: 'principal' | 'session' };
+  sequence?: {
+    steps: CompiledStep[];
+    windowMs: number;
+    by: 'principal' | 'session';
+    /** false: the steps may come in any order (Sigma `temporal`); default true. */
+    ordered?: boolean;
+    /** Groups chains by this key instead of `by` (Sigma correlation `group-by`). */
+    groupKey?: (e: EngineEvent) => string | undefined;
+  };
+  /** Sigma: the base rule only feeds correlations (`generate: false`); it raises no finding of its own. */
+  silent?: boolean;
 }
+
+export type Provenance = 'own' | 'sigma' | 'cloudgrappler' | 'custom';
 
 export function principalOf(e: EngineEvent): string | undefined {
   const id = e.record.userIdentity;
   return id?.arn ?? id?.sessionContext?.sessionIssuer?.arn ?? id?.principalId ?? id?.userName ?? id?.type;
-}
-
-export function lowerSeverity(s: Severity): Severity {
-  const order: Severity[] = ['info', 'low', 'medium', 'high', 'critical'];
-  return order[Math.max(0, order.indexOf(s) - 1)]!;
 }
 
 function node(m: { match?: Record<string, unknown>; where?: unknown }, ctx?: CompileContext): CondNode {
@@ -84,7 +98,7 @@ function node(m: { match?: Record<string, unknown>; where?: unknown }, ctx?: Com
   return parts.length === 1 ? parts[0]! : { kind: 'all', children: parts };
 }
 
-function groupKeyOf(groupBy: string): (e: EngineEvent) => string | undefined {
+export function groupKeyOf(groupBy: string): (e: EngineEvent) => string | undefined {
   if (groupBy === 'principal') return principalOf;
   if (groupBy === 'session') return () => 'session';
   if (groupBy === 'sourceIp') return (e) => e.record.sourceIPAddress;
@@ -101,6 +115,7 @@ export function compileRule(
   tacticsOf: (techniques: string[]) => string[],
   allow?: CompiledAllowList,
   ctx?: CompileContext,
+  provenance: Provenance = 'own',
 ): CompiledRule {
   const tactics = [...new Set([...tacticsOf(input.techniques), ...input.tactics])];
   const base = {
@@ -108,11 +123,13 @@ export function compileRule(
     title: input.title,
     description: input.description,
     severity: input.severity,
-    severityOnError: input.severityOnError ?? lowerSeverity(input.severity),
+    // A refused attempt is context, not an alarm, unless the rule says otherwise (repeated refusals have rules of their own).
+    severityOnError: input.severityOnError ?? 'info',
     techniques: input.techniques,
     tactics,
     show: input.show,
     source: 'cartographer' as const,
+    provenance,
     where,
     references: input.references,
     ...(allow ? { allow } : {}),
@@ -128,6 +145,7 @@ export function compileRule(
           const sources = requiredEventSources(n);
           return {
             name: s.name,
+            condition: n,
             match: toPredicate(n),
             ...(names ? { eventNames: names } : {}),
             ...(sources ? { eventSources: sources } : {}),
@@ -144,6 +162,7 @@ export function compileRule(
   const compiled: CompiledRule = {
     ...base,
     kind: input.type,
+    condition: n,
     match: toPredicate(n),
     ...(names ? { eventNames: names } : {}),
     ...(sources ? { eventSources: sources } : {}),

@@ -13,6 +13,8 @@
 import { z } from 'zod';
 import { cidrContains, parseCidr } from '../ip-address.ts';
 import type { EngineEvent } from '../model.ts';
+import { accountOf } from './account.ts';
+import type { CompiledList, ListKind, OrgContext } from './context.ts';
 import { asText, compileFieldPath } from './field-path.ts';
 import { fastRegexTest } from './regex-literal.ts';
 
@@ -38,6 +40,13 @@ const operators = {
   sameAsArnName: z.string(),
   /** `true`: the value (ARN or account id) is of an account that is neither the event's own nor a known one. */
   unknownAccount: z.literal(true),
+  /** The value is in the named org-context list (rules/context/), by the list's kind (text, cidr, glob, account). */
+  inList: z.string().regex(/^[a-z][a-z0-9_]*$/, 'a list name is snake_case'),
+  /**
+   * The field has a value and none is in the named list. An empty list never holds: "outside the approved
+   * regions" means nothing until someone approved some.
+   */
+  notInList: z.string().regex(/^[a-z][a-z0-9_]*$/, 'a list name is snake_case'),
 } as const;
 type OperatorName = keyof typeof operators;
 const OPERATOR_NAMES = Object.keys(operators) as OperatorName[];
@@ -79,13 +88,16 @@ export type ConditionInput =
   | FieldTest
   | { all: ConditionInput[] }
   | { any: ConditionInput[] }
-  | { not: ConditionInput };
+  | { not: ConditionInput }
+  /** A named condition from rules/context/ (`human_caller`, `sso_session` …), expanded at compile time. */
+  | { ref: string };
 
 export const ConditionSchema: z.ZodType<ConditionInput> = z.lazy(() =>
   z.union([
     z.strictObject({ all: z.array(ConditionSchema).min(1) }),
     z.strictObject({ any: z.array(ConditionSchema).min(1) }),
     z.strictObject({ not: ConditionSchema }),
+    z.strictObject({ ref: z.string().regex(/^[a-z][a-z0-9_]*$/, 'a condition name is snake_case') }),
     FieldTestSchema,
   ]),
 ) as z.ZodType<ConditionInput>;
@@ -106,22 +118,63 @@ export type CondNode =
       test: (values: unknown[], event: EngineEvent) => boolean;
       /** Exact values the field must equal (for indexing by eventName); absent when the test is not an equality. */
       exact?: string[];
+    }
+  | {
+      /** The field's value is in an org-context list (entries still valid at the event's time). */
+      kind: 'list';
+      field: string;
+      list: string;
+      match: ListKind;
+      /** `notInList`: a value is present, the list is not empty, and no value is in it. */
+      negated?: boolean;
+      /** The list's values (as written), for compilers that need them (e.g. SQL prefilters). */
+      values: string[];
+      test: (values: unknown[], event: EngineEvent) => boolean;
     };
 
 export type Predicate = (event: EngineEvent) => boolean;
 
-/** Facts from configuration some operators need: the organisation's own accounts (allowlist `knownAccounts`). */
+/**
+ * Facts from configuration some operators need: the organisation's own accounts (allow-list `knownAccounts` and
+ * the `org_accounts` context list) and the org-context lists `inList` names.
+ */
 export interface CompileContext {
   knownAccounts: ReadonlySet<string>;
+  lists?: OrgContext;
+  /** Named conditions (`{ ref: name }`). */
+  conditions?: ReadonlyMap<string, ConditionInput>;
 }
 
 const NO_CONTEXT: CompileContext = { knownAccounts: new Set() };
 
-export function compileCondition(input: ConditionInput, ctx: CompileContext = NO_CONTEXT): CondNode {
-  if ('all' in input) return { kind: 'all', children: input.all.map((c) => compileCondition(c, ctx)) };
-  if ('any' in input) return { kind: 'any', children: input.any.map((c) => compileCondition(c, ctx)) };
-  if ('not' in input) return { kind: 'not', child: compileCondition(input.not, ctx) };
+/** A rule names a list or condition that rules/context/ does not define (or conditions that refer to each other). */
+export class UnknownListError extends Error {}
+
+export function compileCondition(
+  input: ConditionInput,
+  ctx: CompileContext = NO_CONTEXT,
+  expanding: readonly string[] = [],
+): CondNode {
+  const sub = (c: ConditionInput) => compileCondition(c, ctx, expanding);
+  if ('all' in input) return { kind: 'all', children: input.all.map(sub) };
+  if ('any' in input) return { kind: 'any', children: input.any.map(sub) };
+  if ('not' in input) return { kind: 'not', child: sub(input.not) };
+  if ('ref' in input) return expandRef(input.ref, ctx, expanding);
   return compileFieldTest(input as FieldTest, ctx);
+}
+
+function expandRef(name: string, ctx: CompileContext, expanding: readonly string[]): CondNode {
+  const def = ctx.conditions?.get(name);
+  if (!def) {
+    const known = [...(ctx.conditions?.keys() ?? [])];
+    throw new UnknownListError(
+      `unknown named condition '${name}' (rules/context/ defines ${known.length ? known.join(', ') : 'none'})`,
+    );
+  }
+  if (expanding.includes(name)) {
+    throw new UnknownListError(`named conditions refer to each other: ${[...expanding, name].join(' → ')}`);
+  }
+  return compileCondition(def, ctx, [...expanding, name]);
 }
 
 export function compileMatch(match: MatchInput): CondNode {
@@ -134,6 +187,8 @@ export function compileMatch(match: MatchInput): CondNode {
 }
 
 function compileFieldTest(t: FieldTest, ctx: CompileContext = NO_CONTEXT): CondNode {
+  if (t.inList !== undefined) return listNode(t.field, t.inList as string, ctx, false);
+  if (t.notInList !== undefined) return listNode(t.field, t.notInList as string, ctx, true);
   const ignoreCase = t.ignoreCase === true;
   const fold = ignoreCase ? (s: string) => s.toLowerCase() : (s: string) => s;
   // Tests run for every candidate event of every rule: without ignoreCase, no identity call per value.
@@ -231,11 +286,32 @@ function compileFieldTest(t: FieldTest, ctx: CompileContext = NO_CONTEXT): CondN
   };
 }
 
-/** The 12-digit account of an ARN (`arn:aws:kms:us-east-1:111122223333:key/…`) or a bare account id. */
-function accountOf(text: string): string | undefined {
-  if (/^\d{12}$/.test(text)) return text;
-  const account = text.startsWith('arn:') ? text.split(':')[4] : undefined;
-  return account && /^\d{12}$/.test(account) ? account : undefined;
+function listNode(field: string, name: string, ctx: CompileContext, negated: boolean): CondNode {
+  const list: CompiledList | undefined = ctx.lists?.get(name);
+  if (!list) {
+    const known = [...(ctx.lists?.keys() ?? [])];
+    throw new UnknownListError(
+      `unknown org-context list '${name}' (rules/context/ defines ${known.length ? known.join(', ') : 'none'})`,
+    );
+  }
+  const has = list.has;
+  const values = list.entries.map((e) => e.value);
+  const inside = (vs: unknown[], time: number) => {
+    for (const v of vs) if (typeof v === 'string' && has(v, time)) return true;
+    return false;
+  };
+  const empty = values.length === 0;
+  return {
+    kind: 'list',
+    field,
+    list: name,
+    match: list.kind,
+    values,
+    ...(negated ? { negated: true } : {}),
+    test: negated
+      ? (vs, event) => !empty && vs.length > 0 && !inside(vs, event.time)
+      : (vs, event) => inside(vs, event.time),
+  };
 }
 
 export function toPredicate(node: CondNode): Predicate {
@@ -260,7 +336,8 @@ export function toPredicate(node: CondNode): Predicate {
       const inner = toPredicate(node.child);
       return (e) => !inner(e);
     }
-    case 'test': {
+    case 'test':
+    case 'list': {
       const get = compileFieldPath(node.field);
       const test = node.test;
       return (e) => test(get(e), e);

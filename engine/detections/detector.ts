@@ -92,8 +92,15 @@ export function indexRules(rules: readonly CompiledRule[]): RuleIndex {
   return index;
 }
 
-export function createRuleDetector(rules: readonly CompiledRule[], globalAllow: CompiledAllowList): Detector {
+/**
+ * The global allow-list, asked once per session: a live one (adapters/rules/allowlist-store.ts) changes under a
+ * running detector when an analyst marks something benign, and every detector built on it sees the change.
+ */
+export type AllowSource = CompiledAllowList | (() => CompiledAllowList);
+
+export function createRuleDetector(rules: readonly CompiledRule[], allow: AllowSource): Detector {
   const index = indexRules(rules);
+  const currentAllow = typeof allow === 'function' ? allow : () => allow;
   const order = new Map(rules.map((r, i) => [r.id, i]));
   // Matching events of earlier sessions for `acrossSessions` thresholds, one window deep per group key.
   const history = new Map<CompiledRule, Map<string, EngineEvent[]>>();
@@ -130,6 +137,7 @@ export function createRuleDetector(rules: readonly CompiledRule[], globalAllow: 
       // rule → matching events (event/threshold) or per-step matches (sequence), in event order.
       const hits = new Map<CompiledRule, EngineEvent[]>();
       const steps = new Map<CompiledRule, Map<EngineEvent, Set<number>>>();
+      const globalAllow = currentAllow();
       for (const e of events) {
         for (const slot of candidatesFor(e)) {
           if (!safeTest(slot, e)) continue;
@@ -162,7 +170,10 @@ export function createRuleDetector(rules: readonly CompiledRule[], globalAllow: 
         if (rule.kind === 'event') findings.push(buildFinding(rule, session.key, matched));
         else findings.push(...thresholdFindings(rule, session.key, matched, history));
       }
-      for (const [rule, matched] of steps) findings.push(...sequenceFindings(rule, session.key, matched));
+      for (const [rule, matched] of steps) {
+        if (rule.sequence!.ordered === false) findings.push(...unorderedFindings(rule, session.key, matched));
+        else findings.push(...sequenceFindings(rule, session.key, matched));
+      }
       // Deterministic output: by time, then rule order in the rule set.
       return findings.sort(
         (a, b) =>
@@ -276,9 +287,8 @@ function sequenceFindings(
   const seq = rule.sequence!;
   const last = seq.steps.length - 1;
   const ordered = [...matched.keys()];
-  const groups = seq.by === 'session' ? new Map([['session', ordered]]) : groupBy(ordered, principalOf);
   const out: Finding[] = [];
-  for (const list of groups.values()) {
+  for (const list of sequenceGroups(seq, ordered).values()) {
     const partial: (EngineEvent[] | undefined)[] = new Array(seq.steps.length);
     let found: EngineEvent[] | undefined;
     for (const e of list) {
@@ -301,6 +311,45 @@ function sequenceFindings(
     if (found) {
       const lead = `sequence ${seq.steps.map((st, k) => `${st.name} (${found![k]!.record.eventName})`).join(' → ')}`;
       out.push(buildFinding(rule, sessionKey, found, lead));
+    }
+  }
+  return out;
+}
+
+function sequenceGroups(
+  seq: NonNullable<CompiledRule['sequence']>,
+  ordered: EngineEvent[],
+): Map<string, EngineEvent[]> {
+  if (seq.groupKey) return groupBy(ordered, seq.groupKey);
+  return seq.by === 'session' ? new Map([['session', ordered]]) : groupBy(ordered, principalOf);
+}
+
+/**
+ * Steps in any order (Sigma `temporal`): one finding per group, the first time every step has been seen within
+ * the window. Keeping the latest event per step is enough: it is the one most likely to fit the window.
+ */
+function unorderedFindings(
+  rule: CompiledRule,
+  sessionKey: string,
+  matched: Map<EngineEvent, Set<number>>,
+): Finding[] {
+  const seq = rule.sequence!;
+  const out: Finding[] = [];
+  for (const list of sequenceGroups(seq, [...matched.keys()]).values()) {
+    const latest: (EngineEvent | undefined)[] = new Array(seq.steps.length);
+    for (const e of list) {
+      for (const s of matched.get(e)!) latest[s] = e;
+      let earliest = e.time;
+      let complete = true;
+      for (const x of latest) {
+        if (!x) complete = false;
+        else if (x.time < earliest) earliest = x.time;
+      }
+      if (!complete || e.time - earliest > seq.windowMs) continue;
+      const chain = [...new Set(latest as EngineEvent[])].sort((a, b) => a.time - b.time);
+      const lead = `all of ${seq.steps.map((st, k) => `${st.name} (${latest[k]!.record.eventName})`).join(', ')} within ${seq.windowMs / 60_000} min`;
+      out.push(buildFinding(rule, sessionKey, chain, lead));
+      break;
     }
   }
   return out;

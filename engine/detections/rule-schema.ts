@@ -24,7 +24,7 @@ const base = {
   title: z.string().min(1),
   description: z.string().min(1),
   severity: SeveritySchema,
-  /** Severity when every matching event failed (an attempt, e.g. AccessDenied); defaults to one level lower. */
+  /** Severity when every matching event failed (an attempt, e.g. AccessDenied); default info. */
   severityOnError: SeveritySchema.optional(),
   techniques: z.array(techniqueId).default([]),
   /** Extra tactics beyond those derived from the techniques (e.g. Stratus Red Team's own classification). */
@@ -94,8 +94,29 @@ export const AttackTableSchema = z.strictObject({
 });
 export type AttackTable = z.infer<typeof AttackTableSchema>;
 
-/** rules/detections/tuning.yaml: rules that load but do not run, each with a reason. */
+/**
+ * Tuning (a `tuning.yaml` beside any rule family: detections/, sigma/, cloudgrappler/, a custom folder): switch
+ * rules off, change their severity, or add exclusions, by rule id, without editing the rule. Third-party rules
+ * stay byte-identical to upstream.
+ */
+const conditionName = z.string().regex(/^[a-z][a-z0-9_]*$/, 'a condition name is snake_case');
+export const TuningOverrideSchema = z.strictObject({
+  id: z.string().min(1),
+  reason: z.string().min(1),
+  owner: z.string().min(1).optional(),
+  severity: SeveritySchema.optional(),
+  severityOnError: SeveritySchema.optional(),
+  /** Named conditions (rules/context/, e.g. sso_session, self_action): the rule ignores events they match. */
+  exclude: z.array(conditionName).default([]),
+  /** ARN or user-name globs the rule ignores. */
+  excludePrincipals: z.array(z.string().min(1)).default([]),
+  /** Any condition (FORMAT.md grammar): events it matches do not count for the rule. */
+  excludeWhere: ConditionSchema.optional(),
+});
+export type TuningOverride = z.infer<typeof TuningOverrideSchema>;
+
 export const TuningSchema = z.strictObject({
   disabled: z.array(z.strictObject({ id: z.string().min(1), reason: z.string().min(1) })).default([]),
+  overrides: z.array(TuningOverrideSchema).default([]),
 });
 export type Tuning = z.infer<typeof TuningSchema>;

@@ -5,7 +5,8 @@
  * field maps and lists of maps, keyword lists, value lists, `null`, wildcards `*` `?` (with `\` escapes),
  * case-insensitive matching, modifiers contains / startswith / endswith / all / re (with i, m, s) / cidr /
  * exists / fieldref / cased / base64 / base64offset / lt / lte / gt / gte, and conditions with and / or / not / parentheses /
- * `1 of x*` / `all of x*` / `1 of them` / `all of them`. Anything else (aggregations, `timeframe`,
+ * `1 of x*` / `all of x*` / `1 of them` / `all of them`, and `| count([field]) [by field] >|>= N` aggregations with a
+ * `timeframe` (sigma-aggregation.ts; correlation rules are in sigma-correlation.ts). Anything else (`near`,
  * windash / expand / utf16 modifiers, other log sources) makes the rule *unsupported*: it is reported by
  * name at load, never silently dropped.
  */
@@ -16,8 +17,15 @@ import type { CompiledRule } from './compiled-rule.ts';
 import { type CondNode, requiredEventNames, toPredicate } from './condition.ts';
 import { asText, compileFieldPath } from './field-path.ts';
 import { fastRegexTest } from './regex-literal.ts';
+import {
+  aggregationThreshold,
+  parseAggregation,
+  parseTimespan,
+  splitAggregation,
+} from './sigma-aggregation.ts';
+import { SigmaUnsupported } from './sigma-unsupported.ts';
 
-export class SigmaUnsupported extends Error {}
+export { SigmaUnsupported };
 
 const LEVELS: Record<string, Severity> = {
   informational: 'info',
@@ -64,7 +72,15 @@ export function compileSigmaRule(
   file: string,
   tacticsOf: (techniques: string[]) => string[],
 ): CompiledRule & { sigma: SigmaRuleMeta } {
-  const doc = parse(text) as Record<string, unknown> | null;
+  return compileSigmaDoc(parse(text) as Record<string, unknown> | null, file, tacticsOf);
+}
+
+/** One parsed Sigma rule document (a file may hold several, e.g. base rules and their correlation). */
+export function compileSigmaDoc(
+  doc: Record<string, unknown> | null,
+  file: string,
+  tacticsOf: (techniques: string[]) => string[],
+): CompiledRule & { sigma: SigmaRuleMeta } {
   if (!doc || typeof doc !== 'object') throw new Error('not a YAML mapping');
   const title = str(doc.title);
   const id = str(doc.id);
@@ -78,21 +94,26 @@ export function compileSigmaRule(
   }
   const detection = doc.detection as Record<string, unknown> | undefined;
   if (!detection || typeof detection !== 'object') throw new Error('missing `detection`');
-  if (detection.timeframe !== undefined)
-    throw new SigmaUnsupported('`timeframe` (correlation) is not supported');
   const condition = detection.condition;
   if (Array.isArray(condition)) throw new SigmaUnsupported('a list of conditions is not supported');
   if (typeof condition !== 'string') throw new Error('missing `detection.condition`');
-  if (condition.includes('|'))
-    throw new SigmaUnsupported(`aggregation in condition '${condition}' is not supported`);
+  const [searchPart, aggregationPart] = splitAggregation(condition);
+  const aggregation =
+    aggregationPart === undefined ? undefined : parseAggregation(aggregationPart, condition);
+  if (detection.timeframe !== undefined && !aggregation)
+    throw new SigmaUnsupported(
+      `\`timeframe\` without an aggregation (condition '${condition}') is not supported`,
+    );
+  if (aggregation && detection.timeframe === undefined)
+    throw new SigmaUnsupported(`aggregation '${aggregationPart}' needs a \`timeframe\``);
 
   const fields = new Set<string>();
   const searches = new Map<string, CondNode>();
   for (const [name, value] of Object.entries(detection)) {
-    if (name === 'condition') continue;
+    if (name === 'condition' || name === 'timeframe') continue;
     searches.set(name, compileSearch(value, fields));
   }
-  const node = parseCondition(condition, searches);
+  const node = parseCondition(searchPart, searches);
 
   const tags = Array.isArray(doc.tags) ? doc.tags.map(String) : [];
   const techniques = tags
@@ -124,18 +145,13 @@ export function compileSigmaRule(
     ...(author ? { author } : {}),
     ...(str(doc.status) ? { status: str(doc.status)! } : {}),
   };
-  return {
+  const rule: CompiledRule & { sigma: SigmaRuleMeta } = {
     id: `sigma:${id}`,
     title,
     description,
     severity: level,
-    // Sigma rules describe the call, not its outcome: a refused attempt is still worth a look, one level lower.
-    severityOnError:
-      level === 'info'
-        ? 'info'
-        : (['info', 'low', 'medium', 'high', 'critical'] as const)[
-            ['info', 'low', 'medium', 'high', 'critical'].indexOf(level) - 1
-          ]!,
+    // Sigma rules describe the call, not its outcome: a refused attempt is context (info), as for own rules.
+    severityOnError: 'info',
     techniques,
     tactics,
     show: [
@@ -144,15 +160,22 @@ export function compileSigmaRule(
       ...[...fields].filter((f) => f !== 'eventSource' && f !== 'eventName'),
     ].slice(0, 6),
     source: 'sigma',
+    provenance: 'sigma',
     where: file,
     ...(author ? { author } : {}),
     license: 'DRL 1.1 (https://github.com/SigmaHQ/Detection-Rule-License)',
     references: Array.isArray(doc.references) ? doc.references.map(String) : [],
     kind: 'event',
+    condition: node,
     match: toPredicate(node),
     ...(names ? { eventNames: names } : {}),
     sigma: meta,
   };
+  if (aggregation) {
+    rule.kind = 'threshold';
+    rule.threshold = aggregationThreshold(aggregation, parseTimespan(String(detection.timeframe)));
+  }
+  return rule;
 }
 
 function str(v: unknown): string | undefined {

@@ -1,0 +1,137 @@
+/**
+ * Organisation context (rules/context/*.yaml): named lists and named conditions rules refer to by name, e.g.
+ *
+ *   where: { all: [ { not: { field: awsRegion, inList: approved_regions } }, { ref: human_caller } ] }
+ *
+ * Lists: approved regions, expected automation principals, known-good networks, the organisation's accounts,
+ * indicator (IOC) lists. Every list has an owner; any entry may carry its own owner, an expiry and a reason.
+ * An entry counts for events before its expiry (event time, so a re-run of old logs gives the same answer);
+ * `rules check` warns about expired entries so someone removes or renews them.
+ */
+import { z } from 'zod';
+import { cidrContains, parseCidr } from '../ip-address.ts';
+import { accountOf } from './account.ts';
+import { ConditionSchema } from './condition.ts';
+import { globToRegExp } from './glob.ts';
+
+/** How a list's values are compared with a field's values. */
+export const LIST_KINDS = ['text', 'cidr', 'glob', 'account'] as const;
+export type ListKind = (typeof LIST_KINDS)[number];
+
+const isoDate = z
+  .string()
+  .refine((s) => Number.isFinite(Date.parse(s)), { message: 'not a date (use 2026-12-31 or an ISO time)' });
+
+export const ListEntrySchema = z.union([
+  z.string().min(1),
+  z.strictObject({
+    value: z.string().min(1),
+    owner: z.string().min(1).optional(),
+    expires: isoDate.optional(),
+    reason: z.string().min(1).optional(),
+    /** Where an indicator came from (a report, a ticket). */
+    source: z.string().min(1).optional(),
+  }),
+]);
+export type ListEntry = z.infer<typeof ListEntrySchema>;
+
+export const ContextListSchema = z.strictObject({
+  kind: z.enum(LIST_KINDS).default('text'),
+  description: z.string().min(1),
+  owner: z.string().min(1),
+  /** Default expiry for entries that name none (IOC lists usually have one). */
+  expires: isoDate.optional(),
+  entries: z.array(ListEntrySchema).default([]),
+});
+export type ContextList = z.infer<typeof ContextListSchema>;
+
+const snake = z.string().regex(/^[a-z][a-z0-9_]*$/, 'names are snake_case');
+
+export const ContextFileSchema = z.strictObject({
+  lists: z.record(snake, ContextListSchema).default({}),
+  /**
+   * Named conditions rules and tuning refer to (`{ ref: human_caller }`, `exclude: [sso_session]`), so "who is a
+   * person", "what is an SSO session" is written once.
+   */
+  conditions: z
+    .record(snake, z.strictObject({ description: z.string().min(1), where: ConditionSchema }))
+    .default({}),
+});
+
+/** A list ready for matching: values normalised once, expiry as epoch ms (Infinity: none). */
+export interface CompiledList {
+  name: string;
+  kind: ListKind;
+  owner: string;
+  /** Every entry with its expiry, for reporting and for compilers that need the values (e.g. SQL prefilters). */
+  entries: { value: string; expiresMs: number; owner: string }[];
+  /** Does the value match an entry that is still valid at `timeMs`? */
+  has(value: string, timeMs: number): boolean;
+}
+
+export type OrgContext = ReadonlyMap<string, CompiledList>;
+
+export function compileList(name: string, list: ContextList): CompiledList {
+  const entries = list.entries.map((e) => {
+    const x = typeof e === 'string' ? { value: e } : e;
+    const expires = x.expires ?? list.expires;
+    return {
+      value: x.value,
+      expiresMs: expires ? Date.parse(expires) : Number.POSITIVE_INFINITY,
+      owner: x.owner ?? list.owner,
+    };
+  });
+  return { name, kind: list.kind, owner: list.owner, entries, has: matcherFor(list.kind, entries) };
+}
+
+type Entry = { value: string; expiresMs: number };
+
+function matcherFor(kind: ListKind, entries: Entry[]): (value: string, timeMs: number) => boolean {
+  if (kind === 'text' || kind === 'account') {
+    const byValue = new Map<string, number>();
+    for (const e of entries) {
+      const key = e.value.toLowerCase();
+      byValue.set(key, Math.max(byValue.get(key) ?? 0, e.expiresMs));
+    }
+    const keyOf = kind === 'account' ? accountOf : (v: string) => v.toLowerCase();
+    return (value, time) => {
+      const key = keyOf(value);
+      if (key === undefined) return false;
+      const until = byValue.get(key);
+      return until !== undefined && !(time >= until);
+    };
+  }
+  if (kind === 'cidr') {
+    const nets = entries.flatMap((e) => {
+      const c = parseCidr(e.value);
+      return c ? [{ c, until: e.expiresMs }] : [];
+    });
+    return (value, time) => nets.some((n) => !(time >= n.until) && cidrContains(n.c, value));
+  }
+  const globs = entries.map((e) => ({ re: globToRegExp(e.value), until: e.expiresMs }));
+  return (value, time) => globs.some((g) => !(time >= g.until) && g.re.test(value));
+}
+
+/** Problems a list can have that do not stop it loading: bad CIDRs are errors, expired entries warnings. */
+export function listProblems(
+  name: string,
+  list: ContextList,
+  nowMs: number,
+): { index: number; message: string; warning: boolean }[] {
+  const out: { index: number; message: string; warning: boolean }[] = [];
+  list.entries.forEach((e, index) => {
+    const x = typeof e === 'string' ? { value: e } : e;
+    if (list.kind === 'cidr' && !parseCidr(x.value))
+      out.push({ index, message: `list ${name}: '${x.value}' is not an IP address or CIDR`, warning: false });
+    if (list.kind === 'account' && !/^\d{12}$/.test(x.value))
+      out.push({ index, message: `list ${name}: '${x.value}' is not a 12-digit account id`, warning: false });
+    const expires = x.expires ?? list.expires;
+    if (expires && Date.parse(expires) <= nowMs)
+      out.push({
+        index,
+        message: `list ${name}: entry '${x.value}' expired on ${expires} (owner ${x.owner ?? list.owner}); renew or remove it`,
+        warning: true,
+      });
+  });
+  return out;
+}
