@@ -68,7 +68,7 @@ const CASES: [string, RegExp][] = [
   ['rules explain', /explain: name at least one file or folder/],
   ['rules explain demo/ --verbose', /unknown option '--verbose'/],
   ['rules frobnicate', /unknown sub-command 'frobnicate'/],
-  ['rules', /name a sub-command: check or explain/],
+  ['rules', /name a sub-command: check, test, coverage or explain/],
   ['start --port 3000', /unknown option '--port' \(settings come from the environment\)/],
   ['start now', /unexpected argument 'now'/],
 ];
