@@ -71,6 +71,32 @@ const EnvSchema = z.object({
     .min(1, 'must be at least 1')
     .max(200, 'must be at most 200')
     .default(10),
+  CARTOGRAPHER_ACCOUNT_NAMES: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      const names: Record<string, string> = {};
+      for (const entry of (v ?? '')
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean)) {
+        const m = /^(\d{12})\s*=\s*(.{1,60})$/.exec(entry);
+        if (!m) {
+          ctx.addIssue({
+            code: 'custom',
+            message: `must be 123456789012=name pairs, comma-separated (got '${entry.slice(0, 40)}')`,
+          });
+          return z.NEVER;
+        }
+        names[m[1]!] = m[2]!.trim();
+      }
+      return names;
+    }),
+  CARTOGRAPHER_ORGANIZATIONS: z.enum(['on', 'off'], { message: 'must be on or off' }).default('off'),
+  CARTOGRAPHER_ORGANIZATIONS_REGION: z
+    .string()
+    .regex(/^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$/, 'must be an AWS region name such as us-east-1')
+    .default('us-east-1'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -95,6 +121,11 @@ export interface BotConfig {
   retentionDays: number;
   maxConcurrentLookups: number;
   logLevel: string;
+  /** Account id → name shown next to account ids (CARTOGRAPHER_ACCOUNT_NAMES). */
+  accountNames: Record<string, string>;
+  /** Also name accounts from AWS Organizations (ListAccounts, cached), in this region's partition. */
+  organizationsAccountNames: boolean;
+  organizationsRegion: string;
   /** Socket Mode when an app-level token is set, HTTP otherwise. */
   socketMode: boolean;
 }
@@ -127,6 +158,9 @@ export function loadBotConfig(env: NodeJS.ProcessEnv = process.env): BotConfig {
     retentionDays: e.CARTOGRAPHER_RETENTION_DAYS,
     maxConcurrentLookups: e.CARTOGRAPHER_MAX_CONCURRENT_LOOKUPS,
     logLevel: e.LOG_LEVEL,
+    accountNames: e.CARTOGRAPHER_ACCOUNT_NAMES,
+    organizationsAccountNames: e.CARTOGRAPHER_ORGANIZATIONS === 'on',
+    organizationsRegion: e.CARTOGRAPHER_ORGANIZATIONS_REGION,
     socketMode: Boolean(e.SLACK_APP_TOKEN),
   };
   if (e.SLACK_SIGNING_SECRET) config.signingSecret = e.SLACK_SIGNING_SECRET;
