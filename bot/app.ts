@@ -9,21 +9,30 @@ import { App, type Logger as BoltLogger, LogLevel } from '@slack/bolt';
 import type { Logger } from 'pino';
 import { openAllowListStore } from '../adapters/rules/allowlist-store.ts';
 import { DEFAULT_RULES_ROOT } from '../adapters/rules/rule-files.ts';
+import { openTriageStore } from '../adapters/state/sqlite-triage-store.ts';
+import type { TriageStore } from '../adapters/state/triage-store.ts';
 import type { BotStore } from '../adapters/store/bot-store.ts';
 import { openSqliteStore } from '../adapters/store/sqlite-store.ts';
 import { loadDefaultStages } from '../cli/stages.ts';
 import type { PipelineStages } from '../engine/stages.ts';
+import { createAccountNames } from './account-names.ts';
 import {
   type BenignScope,
   type ClickContext,
   openBenignModal,
+  openSession,
   showAllActions,
   showRawEvents,
   submitBenign,
+  turnPage,
 } from './actions/handlers.ts';
+import { publishHome } from './actions/home.ts';
 import {
   ACTION_ALL_ACTIONS,
   ACTION_MARK_BENIGN,
+  ACTION_OPEN,
+  ACTION_PAGE_NEXT,
+  ACTION_PAGE_PREV,
   ACTION_SHOW_RAW,
   BENIGN_REASON_BLOCK,
   BENIGN_REASON_INPUT,
@@ -59,6 +68,7 @@ export interface BotOptions {
   sources?: SourceProvider;
   analyzer?: SessionAnalyzer;
   store?: BotStore;
+  triage?: TriageStore;
   /**
    * Open access is the point of the local playground: say so at info there instead of warning
    * (a workspace without CARTOGRAPHER_ALLOWED_* still gets the warning).
@@ -98,6 +108,7 @@ export function createBot(options: BotOptions): Bot {
   };
   const analyzer = options.analyzer ?? createPipelineAnalyzer({ sources, stages });
   const store = options.store ?? openSqliteStore(config.dbFile);
+  const triage = options.triage ?? openTriageStore(config.dbFile);
   const audit = createAuditLog(logger);
 
   const clientOptions = {
@@ -138,7 +149,9 @@ export function createBot(options: BotOptions): Bot {
   const services: BotServices = {
     config,
     store,
+    triage,
     poster: createPoster(app.client),
+    accountNames: createAccountNames(config, logger),
     analyzer,
     allowlist,
     limiter: createLimiter(config.maxConcurrentLookups),
@@ -259,7 +272,7 @@ export function createBot(options: BotOptions): Bot {
           return { outcome: 'denied', detail: decision.reason };
         }
         try {
-          return await run({ userId, channelId, threadTs, value: action?.value, svc: services }, b);
+          return await run(clickContext(b, action, { userId, channelId, threadTs, svc: services, reply }), b);
         } catch (err) {
           if (err instanceof StaleReference) {
             await reply(failureMessage(err.message)).catch(() => {});
@@ -296,6 +309,21 @@ export function createBot(options: BotOptions): Bot {
     ACTION_ALL_ACTIONS,
     clickHandler('all actions', (ctx) => showAllActions(ctx)),
   );
+  app.action(
+    ACTION_OPEN,
+    clickHandler('open session', (ctx) => openSession(ctx)),
+  );
+  for (const id of [ACTION_PAGE_NEXT, ACTION_PAGE_PREV]) {
+    app.action(
+      id,
+      clickHandler('page', (ctx) => turnPage(ctx)),
+    );
+  }
+  // App Home: the alerts I hold, the open ones, the latest digest (published when the tab opens).
+  app.event('app_home_opened', async ({ event }) => {
+    if (event.tab !== 'home') return;
+    track(publishHome(event.user, services));
+  });
   app.action(
     ACTION_MARK_BENIGN,
     clickHandler('mark benign', (ctx, body) =>
@@ -446,6 +474,7 @@ export function createBot(options: BotOptions): Bot {
         ]);
       }
       await store.close();
+      await triage.close();
     },
   };
 }
@@ -456,7 +485,25 @@ interface ClickBody {
   channel?: { id: string };
   trigger_id?: string;
   container?: { channel_id?: string; message_ts?: string; thread_ts?: string; is_ephemeral?: boolean };
-  message?: { ts?: string; thread_ts?: string };
+  message?: { ts?: string; thread_ts?: string; text?: string; blocks?: Record<string, unknown>[] };
+}
+
+/** What a handler needs of a click: the clicked element's value or selection, its block and message. */
+function clickContext(
+  b: ClickBody,
+  // biome-ignore lint/suspicious/noExplicitAny: Bolt's action union (button, users_select, static_select…)
+  action: any,
+  base: Pick<ClickContext, 'userId' | 'channelId' | 'threadTs' | 'svc' | 'reply'>,
+): ClickContext {
+  const ctx: ClickContext = { ...base, value: action?.value };
+  const messageTs = b.container?.message_ts ?? b.message?.ts;
+  if (messageTs) ctx.messageTs = messageTs;
+  if (typeof action?.block_id === 'string') ctx.blockId = action.block_id;
+  const selected = action?.selected_user ?? action?.selected_option?.value;
+  if (typeof selected === 'string') ctx.selected = selected;
+  if (b.message && !b.container?.is_ephemeral)
+    ctx.message = { text: b.message.text ?? '', blocks: b.message.blocks ?? [] };
+  return ctx;
 }
 
 function errorSummary(err: unknown): { name?: string; message: string } {

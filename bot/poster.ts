@@ -3,8 +3,8 @@
  * already redact what they take from records), the limit checker, and the plain-text fallback.
  * Rate limits (HTTP 429 + Retry-After) are retried by the WebClient itself (see app.ts retryConfig).
  */
-import type { KnownBlock, WebClient } from '@slack/web-api';
-import { assertWithinLimits, type SlackMessage } from './messages/limits.ts';
+import type { HomeView, KnownBlock, WebClient } from '@slack/web-api';
+import { assertWithinLimits, checkView, type SlackMessage } from './messages/limits.ts';
 import { redact, redactText } from './redact.ts';
 
 export interface Poster {
@@ -15,9 +15,14 @@ export interface Poster {
     threadTs: string,
     file: { filename: string; content: string; comment: string },
   ): Promise<void>;
+  /** Publishes a user's App Home tab (views.publish), redacted and limit-checked. */
+  publishHome(userId: string, view: HomeView): Promise<void>;
+  /** A link to a message (`https://<team>.slack.com/archives/<channel>/p<ts>`); the team URL is asked once. */
+  permalink(channel: string, ts: string): Promise<string>;
 }
 
 export function createPoster(client: WebClient): Poster {
+  let teamUrl: Promise<string> | undefined;
   return {
     post: (channel, message, threadTs) => postMessage(client, channel, message, 'message', threadTs),
     async update(channel, ts, message) {
@@ -33,6 +38,25 @@ export function createPoster(client: WebClient): Poster {
         content: redactText(file.content),
         initial_comment: redactText(file.comment),
       });
+    },
+    async publishHome(userId, view) {
+      const safe = redact(view) as HomeView;
+      const problems = checkView(safe);
+      if (problems.length > 0)
+        throw new Error(
+          `home view breaks Slack limits: ${problems.map((x) => `${x.path}: ${x.message}`).join('; ')}`,
+        );
+      await client.views.publish({ user_id: userId, view: safe });
+    },
+    async permalink(channel, ts) {
+      teamUrl ??= client.auth.test().then((r) => {
+        if (!r.url) throw new Error('auth.test returned no team url');
+        return r.url.endsWith('/') ? r.url : `${r.url}/`;
+      });
+      teamUrl.catch(() => {
+        teamUrl = undefined;
+      });
+      return `${await teamUrl}archives/${channel}/p${ts.replace('.', '')}`;
     },
   };
 }

@@ -2,7 +2,9 @@
 
 import type { Logger } from 'pino';
 import type { AllowListStore } from '../adapters/rules/allowlist-store.ts';
+import type { TriageStore } from '../adapters/state/triage-store.ts';
 import type { BotStore } from '../adapters/store/bot-store.ts';
+import type { AccountNamer } from './account-names.ts';
 import type { AuditLog } from './audit.ts';
 import type { CommandResult } from './commands/registry.ts';
 import type { BotConfig } from './config.ts';
@@ -22,7 +24,11 @@ export interface LookupTarget {
 export interface BotServices {
   config: BotConfig;
   store: BotStore;
+  /** Alert cases (acknowledge, assign, resolve, reopen) and the latest digest headline. */
+  triage: TriageStore;
   poster: Poster;
+  /** Names for account ids (configured map, AWS Organizations when allowed). */
+  accountNames(): Promise<AccountNamer>;
   analyzer: SessionAnalyzer;
   /** The one allow-list every detector of this app reads ("Mark benign" writes here). */
   allowlist: AllowListStore;

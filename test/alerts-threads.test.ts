@@ -115,6 +115,9 @@ describe('risk alerts', () => {
       expect(checkMessage({ text: m.text, blocks: m.blocks ?? [] })).toEqual([]);
       const buttons = (m.blocks ?? []).flatMap((b) => (b.type === 'actions' ? b.elements : []));
       expect(buttons.map((b: { action_id: string }) => b.action_id)).toEqual([
+        'cartographer_alert_ack',
+        'cartographer_alert_assign',
+        'cartographer_alert_resolve',
         'cartographer_show_raw',
         'cartographer_snooze_1h',
         'cartographer_snooze_24h',

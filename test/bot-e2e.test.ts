@@ -10,6 +10,9 @@ import { createDetector } from '../adapters/rules/detection-rules.ts';
 import {
   ACTION_ALL_ACTIONS,
   ACTION_MARK_BENIGN,
+  ACTION_OPEN,
+  ACTION_PAGE_NEXT,
+  ACTION_PAGE_PREV,
   ACTION_SHOW_RAW,
   BENIGN_REASON_BLOCK,
   BENIGN_REASON_INPUT,
@@ -17,6 +20,7 @@ import {
   BENIGN_SCOPE_INPUT,
 } from '../bot/actions/ids.ts';
 import type { SourceProvider } from '../bot/lookup/analyzer.ts';
+import { checkMessage } from '../bot/messages/limits.ts';
 import { loadDefaultStages } from '../cli/stages.ts';
 import type { CloudTrailRecord } from '../engine/record.ts';
 import type { RecordSource, SourceItem } from '../engine/source.ts';
@@ -233,19 +237,66 @@ describe('slash command flow', () => {
 });
 
 describe('lookups that find several sessions, or time out', () => {
-  it('user and ip lookups post one parent per session (worst first), each with its own thread', async () => {
+  it('user and ip lookups answer with one overview message (sessions by risk, quiet ones folded); Open fills its thread', async () => {
     h = await startHarness();
     const user = await lookupAndWait(h, 'user bert-jan');
     const parents = h.standin.state.channelMessages('C0SOCTRIAGE');
-    expect(parents.length).toBeGreaterThan(1);
-    for (const p of parents) {
-      expect(p.text).toMatch(/[Ss]ession of bert-jan/);
-      expect(h.standin.state.thread('C0SOCTRIAGE', p.ts).length).toBeGreaterThan(0);
-    }
-    expect(user.parent.blocks?.[0]?.text.text).toMatch(/\(\d\/\d\)$/);
-    const before = parents.length;
+    expect(parents).toHaveLength(1);
+    expect(user.thread).toHaveLength(0);
+    const overview = user.parent;
+    expect(overview.blocks?.[0]?.text.text).toMatch(/bert-jan: \d+ sessions, worst risk \d+\/100$/);
+    const lines = (overview.blocks ?? []).filter(
+      (b) => b.type === 'section' && b.accessory?.action_id === ACTION_OPEN,
+    );
+    expect(lines.length).toBeGreaterThanOrEqual(1);
+    const total = Number(/: (\d+) sessions/.exec(overview.blocks?.[0]?.text.text)?.[1]);
+    expect(total).toBeGreaterThan(lines.length);
+    // Ranked by risk: the score leads each line.
+    const scores = lines.map((b) => Number(/\*(\d+)\*/.exec(b.text.text)?.[1]));
+    expect(scores).toEqual([...scores].sort((a, b) => b - a));
+    expect(JSON.stringify(overview.blocks)).toMatch(/quiet session/);
+    expect(checkMessage({ text: overview.text, blocks: overview.blocks ?? [] })).toEqual([]);
+
+    // Open: the worst session's summary, then its three-reply thread, all in the overview's thread.
+    await h.standin.clickButton(overview.ts, ACTION_OPEN, lines[0]!.accessory.value);
+    const thread = await waitFor('the opened session', () => {
+      const t = h!.standin.state.thread('C0SOCTRIAGE', overview.ts);
+      return t.some((m) => /not mapped|Every event was mapped/.test(m.text)) ? t : undefined;
+    });
+    expect(thread[0]?.text).toMatch(/[Ss]ession of bert-jan/);
+    expect(
+      thread.slice(1).map((m) => /^(Timeline|Findings|Every event|\d+ events? not mapped)/.exec(m.text)?.[1]),
+    ).toEqual(['Timeline', 'Findings', expect.stringMatching(/Every event|not mapped/)]);
+    expect(thread).toHaveLength(4);
+
     await lookupAndWait(h, 'ip 192.168.10.20');
-    expect(h.standin.state.channelMessages('C0SOCTRIAGE').length).toBeGreaterThan(before);
+    expect(h.standin.state.channelMessages('C0SOCTRIAGE')).toHaveLength(2);
+  });
+
+  it('"Show N more" pages a long timeline in place: the same reply, the next actions, and back', async () => {
+    h = await startHarness();
+    const { parent, thread } = await lookupAndWait(h, `session ${KEY}`);
+    expect(thread.length).toBeLessThanOrEqual(6);
+    const timeline = thread.find((m) => /^Timeline/.test(m.text))!;
+    const [more] = buttons(timeline, ACTION_PAGE_NEXT);
+    expect(more?.text).toMatch(/^Show \d+ more actions$/);
+    const firstPage = timeline.text;
+    await h.standin.clickButton(timeline.ts, ACTION_PAGE_NEXT, more!.value);
+    await waitFor(
+      'the second page',
+      () => h!.standin.state.message('C0SOCTRIAGE', timeline.ts)!.history.length > 0,
+    );
+    const turned = h.standin.state.message('C0SOCTRIAGE', timeline.ts)!;
+    expect(turned.text).toMatch(/page 2 of/);
+    expect(JSON.stringify(turned.blocks)).toMatch(/actions \d+–\d+ of \d+/);
+    expect(h.standin.state.thread('C0SOCTRIAGE', parent.ts)).toHaveLength(thread.length);
+    const [back] = buttons(turned, ACTION_PAGE_PREV);
+    await h.standin.clickButton(turned.ts, ACTION_PAGE_PREV, back!.value);
+    await waitFor(
+      'the first page again',
+      () => h!.standin.state.message('C0SOCTRIAGE', timeline.ts)!.history.length > 1,
+    );
+    expect(h.standin.state.message('C0SOCTRIAGE', timeline.ts)!.text).toBe(firstPage);
   });
 
   it('a lookup that outlives CARTOGRAPHER_LOOKUP_TIMEOUT_SECONDS ends in a thread message saying what to change', async () => {

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { buildBenignModal } from '../bot/messages/benign-modal.ts';
-import { buildFindings } from '../bot/messages/findings.ts';
+import { buildFindingsPage } from '../bot/messages/findings.ts';
 import { bold, emphasisSafe, mention } from '../bot/messages/format.ts';
 import { buildHeadline } from '../bot/messages/headline.ts';
 import { failureMessage, markedBenignMessage } from '../bot/messages/notices.ts';
@@ -129,7 +129,7 @@ describe('the builders that bold dynamic text', () => {
   const makeRef = () => 'ref0000000001';
   const built = {
     headline: mrkdwnTexts(buildHeadline({ session: summary, sourceLabel: 'local files' }, makeRef).blocks),
-    findings: buildFindings(summary, new Map(), makeRef).flatMap((m) => mrkdwnTexts(m.blocks)),
+    findings: mrkdwnTexts(buildFindingsPage(summary, new Map(), makeRef).blocks),
     timeline: buildTimeline(summary, makeRef).flatMap((m) => mrkdwnTexts(m.blocks)),
     modal: mrkdwnTexts(
       buildBenignModal({ ref: 'r', channel: 'C1', threadTs: '1.1' }, summary.findings[0], summary).blocks,

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { RefAction } from '../bot/actions/ids.ts';
 import { commands } from '../bot/commands/registry.ts';
 import { buildBenignModal } from '../bot/messages/benign-modal.ts';
-import { buildFindings } from '../bot/messages/findings.ts';
+import { buildFindingsPage, GROUPS_PER_PAGE, groupFindings } from '../bot/messages/findings.ts';
 import { buildHeadline } from '../bot/messages/headline.ts';
 import { buildHelp } from '../bot/messages/help.ts';
 import { checkMessage, checkModal, LIMITS, type SlackMessage } from '../bot/messages/limits.ts';
@@ -147,25 +147,40 @@ describe('every message builder stays within Slack limits', () => {
     expect(times.length).toBe(collapseRepeats(big.signals).length);
   });
 
-  it('150 findings with evidence, 5,000 unmapped events in 300 kinds', () => {
-    const findings = buildFindings(big, recs, makeRef);
+  it('150 findings with evidence (grouped by rule, paged in one reply), 5,000 unmapped events in 300 kinds', () => {
+    const groups = groupFindings(big.findings);
+    const pages = Math.ceil(groups.length / GROUPS_PER_PAGE);
+    const findings = Array.from({ length: pages + 1 }, (_, i) => buildFindingsPage(big, recs, makeRef, i));
     expectWithinLimits(findings);
-    expect(findings.length).toBeGreaterThan(1);
-    // Worst first across the split.
-    const order = findings.flatMap((m) =>
-      (m.blocks ?? []).filter((b) => b.type === 'section').map((b) => /· (\w+)\n/.exec(b.text.text)?.[1]),
-    );
+    // Past the last page it shows the last page again.
+    expect(findings.at(-1)?.text).toBe(findings.at(-2)?.text);
+    expect(findings[0]?.text).toMatch(/^Findings \(page 1 of \d+\): 150 findings from \d+ rules/);
+    // Worst first across the pages, every finding counted once.
+    const order = findings
+      .slice(0, pages)
+      .flatMap((m) =>
+        (m.blocks ?? [])
+          .filter((b) => b.type === 'section')
+          .map((b) => /· (critical|high|medium|low|info) ·/.exec(b.text.text)?.[1]),
+      );
+    const rank = ['info', 'low', 'medium', 'high', 'critical'];
+    expect(order).toHaveLength(groups.length);
     expect(order[0]).toBe('critical');
-    expect(order.at(-1)).toBe('info');
+    expect(order.map((o) => rank.indexOf(o ?? ''))).toEqual(
+      order.map((o) => rank.indexOf(o ?? '')).sort((a, b) => b - a),
+    );
+    expect(groups.reduce((n, g) => n + g.findings.length, 0)).toBe(150);
     expect(findings.map((m) => JSON.stringify(m)).join('')).not.toContain('hunter2');
-    expectWithinLimits(buildUnmapped(big, recs, makeRef));
+    const unmapped = buildUnmapped(big, recs, makeRef);
+    expect(unmapped).toHaveLength(1);
+    expectWithinLimits(unmapped);
   });
 
   it('small and empty sessions, notices, help, raw events, modal', () => {
     const small = session(3, 0, 0);
     expectWithinLimits([buildHeadline({ session: small, sourceLabel: 'local files' }, makeRef)]);
     expectWithinLimits(buildTimeline(session(0, 0, 0), makeRef));
-    expectWithinLimits(buildFindings(small, new Map(), makeRef));
+    expectWithinLimits([buildFindingsPage(small, new Map(), makeRef)]);
     expectWithinLimits(buildUnmapped(small, new Map(), makeRef));
     expectWithinLimits([
       progressMessage(`Looking up ${NASTY.repeat(100)}`),

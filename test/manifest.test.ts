@@ -56,6 +56,10 @@ const METHOD_SCOPES: Record<string, string[]> = {
   'conversations.history': ['channels:history', 'groups:history'],
   'conversations.replies': ['channels:history', 'groups:history'],
   'views.open': [],
+  // App Home (no scope; the app_home_opened event comes with the Home tab)
+  'views.publish': [],
+  // the workspace URL, for links to alert and digest messages
+  'auth.test': [],
 };
 
 function botSources(dir = 'bot'): string {
@@ -102,6 +106,13 @@ describe('manifest.yml', () => {
     ]);
     broken.settings.socket_mode_enabled = true;
     expect(crossFieldProblems(broken).filter((p) => p.includes('Socket Mode'))).toEqual([]);
+  });
+
+  it('has the Home tab on and subscribes to app_home_opened, which the bot handles', () => {
+    expect(manifest.features.app_home.home_tab_enabled).toBe(true);
+    expect(manifest.settings.event_subscriptions.bot_events).toEqual(['app_home_opened']);
+    expect(botSources()).toContain("app.event('app_home_opened'");
+    expect(new URL(manifest.settings.event_subscriptions.request_url).pathname).toBe('/slack/events');
   });
 
   it('points Slack at the bot: /cartographer, requests to /slack/events', () => {

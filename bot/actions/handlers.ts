@@ -2,16 +2,23 @@
  * What the buttons do, once Bolt has acknowledged the click and the user was re-authorised:
  *   Show raw events → the exact records (redacted) in the thread, inline or as a .json file;
  *   All actions     → the timeline again, background actions included;
+ *   Open            → a session of a user/ip overview: its summary and details in the overview's thread;
+ *   N more / Previous → the next or previous page of a timeline or findings reply, in place;
  *   Mark benign     → a modal asking why; on submit, an allow-list entry and a thread note.
+ * (The alert lifecycle buttons are in alert-lifecycle.ts.)
  */
 import type { CommandResult } from '../commands/registry.ts';
-import { postCapped, refMaker } from '../lookup/run-lookup.ts';
+import { postCapped, postThread, refMaker, SOURCE_LABEL } from '../lookup/run-lookup.ts';
 import { type BenignModalMeta, buildBenignModal } from '../messages/benign-modal.ts';
+import { buildFindingsPage } from '../messages/findings.ts';
+import { buildHeadline } from '../messages/headline.ts';
+import type { Block, SlackMessage } from '../messages/limits.ts';
 import { markedBenignMessage } from '../messages/notices.ts';
+import type { PagedView } from '../messages/pager.ts';
 import { buildRawEvents } from '../messages/raw-events.ts';
-import { buildTimeline } from '../messages/timeline.ts';
+import { buildTimeline, buildTimelinePage } from '../messages/timeline.ts';
 import type { BotServices } from '../services.ts';
-import { resolveRef } from './resolve.ts';
+import { resolveRef, StaleReference } from './resolve.ts';
 
 export interface ClickContext {
   userId: string;
@@ -20,6 +27,16 @@ export interface ClickContext {
   threadTs: string;
   value: string | undefined;
   svc: BotServices;
+  /** The clicked message's ts (what an in-place update replaces). */
+  messageTs?: string;
+  /** The block the clicked element sits in. */
+  blockId?: string;
+  /** What a select menu picked: the user of a users_select, the option value of a static_select. */
+  selected?: string;
+  /** The clicked message as Slack sent it with the click (not sent for ephemeral messages). */
+  message?: { text: string; blocks?: Block[] };
+  /** Answers only the user who clicked (ephemeral). */
+  reply?: (message: SlackMessage) => Promise<void>;
 }
 
 export async function showRawEvents(ctx: ClickContext): Promise<CommandResult> {
@@ -48,6 +65,42 @@ export async function showAllActions(ctx: ClickContext): Promise<CommandResult> 
   await makeRef.flush();
   await postCapped(messages, ctx.channelId, ctx.threadTs, `all-actions-${r.summary.key}`, ctx.svc);
   return { outcome: 'ok', detail: `${r.summary.signals.length} actions` };
+}
+
+/** "Open" on an overview line: the session's summary, then its details, into the overview's thread. */
+export async function openSession(ctx: ClickContext): Promise<CommandResult> {
+  const r = await resolveRef(ctx.value, 'open_session', ctx.svc, ctx.channelId);
+  const makeRef = refMaker(r.session.id, ctx.svc);
+  const headline = buildHeadline(
+    {
+      session: r.summary,
+      sourceLabel: SOURCE_LABEL[r.session.query.source] ?? r.session.query.source,
+      requestedBy: ctx.userId,
+      accountName: await ctx.svc.accountNames(),
+    },
+    makeRef,
+  );
+  await makeRef.flush();
+  // Slack threads do not nest: the summary and its details all go into the overview's thread.
+  await ctx.svc.poster.post(ctx.channelId, headline, ctx.threadTs);
+  await postThread(r.summary, r.records, ctx.threadTs, ctx.channelId, makeRef, ctx.svc);
+  return { outcome: 'ok', detail: `session ${r.summary.key}` };
+}
+
+/** "Show N more" / "Previous" on a paged reply: the same message, updated to the other page. */
+export async function turnPage(ctx: ClickContext): Promise<CommandResult> {
+  const r = await resolveRef(ctx.value, 'page', ctx.svc, ctx.channelId);
+  if (!ctx.messageTs) throw new StaleReference('this page button is not on a message');
+  const view = r.ref.extra?.view as PagedView | undefined;
+  const page = Number(r.ref.extra?.page ?? 0);
+  const makeRef = refMaker(r.session.id, ctx.svc);
+  const message =
+    view === 'findings'
+      ? buildFindingsPage(r.summary, r.records, makeRef, page)
+      : buildTimelinePage(r.summary, makeRef, page, { includeSuppressed: view === 'all_actions' });
+  await makeRef.flush();
+  await ctx.svc.poster.update(ctx.channelId, ctx.messageTs, message);
+  return { outcome: 'ok', detail: `${view ?? 'timeline'} page ${page + 1} of ${r.summary.key}` };
 }
 
 /** First step of Mark benign: open the modal (needs the click's trigger_id within 3 s). */

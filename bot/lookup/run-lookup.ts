@@ -1,7 +1,9 @@
 /**
  * One lookup, start to finish, after the command was acknowledged:
  *   progress message in the channel → updated (at most once a second) as the source reports →
- *   replaced by the parent summary → thread replies in order (timeline, findings, unmapped).
+ *   replaced by the answer: for a session, its summary with a thread of three replies (timeline,
+ *   findings by rule, unmapped events; long ones page in place); for a user or an IP, one overview
+ *   message ranking the sessions, each opened into the thread on request.
  * Failures end in a thread message that says what to fix; nothing here may throw into Bolt.
  */
 import { randomBytes } from 'node:crypto';
@@ -12,11 +14,12 @@ import type { CloudTrailRecord } from '../../engine/record.ts';
 import type { SourceName, SourceQuery } from '../../engine/source.ts';
 import type { RefAction, StoredRefMaker } from '../actions/ids.ts';
 import type { CommandResult } from '../commands/registry.ts';
-import { buildFindings } from '../messages/findings.ts';
+import { buildFindingsPage } from '../messages/findings.ts';
 import { buildHeadline } from '../messages/headline.ts';
 import type { SlackMessage } from '../messages/limits.ts';
 import { failureMessage, infoMessage, noResultsMessage, progressMessage } from '../messages/notices.ts';
-import { buildTimeline } from '../messages/timeline.ts';
+import { buildOverview, isQuiet } from '../messages/overview.ts';
+import { buildTimelinePage } from '../messages/timeline.ts';
 import { buildUnmapped } from '../messages/unmapped.ts';
 import { isNotInChannel, slackErrorCode } from '../poster.ts';
 import type { BotServices, LookupTarget } from '../services.ts';
@@ -30,13 +33,15 @@ export interface LookupRequest {
 }
 
 const ACCESS_KEY = /^(AKIA|ASIA)[A-Z0-9]{12,}$/;
-const SOURCE_LABEL: Record<SourceName, string> = {
+export const SOURCE_LABEL: Record<SourceName, string> = {
   local: 'local CloudTrail files',
   lookup: 'CloudTrail LookupEvents',
   athena: 'Athena',
 };
-/** Sessions posted per lookup; more are listed in one line (a user lookup can span weeks). */
+/** Sessions posted per session-key lookup; more are listed in one line. */
 const MAX_SESSIONS_POSTED = 5;
+/** Sessions a user/ip overview lists with an "Open" button; more are counted (a user lookup can span weeks). */
+const MAX_OVERVIEW_SESSIONS = 10;
 const PROGRESS_INTERVAL_MS = 1000;
 /** Records cached per session for the raw-events button (about 30 MB of JSON at most). */
 const MAX_CACHED_RECORDS = 20_000;
@@ -130,10 +135,9 @@ async function analyseAndPost(
       signal: controller.signal,
       onProgress: (p: { message: string }) => progress.push(p.message),
     };
+    const keep = req.kind === 'session' ? MAX_SESSIONS_POSTED : MAX_OVERVIEW_SESSIONS;
     const result = await svc.analyzer.analyze(
-      sessionKey
-        ? { ...request, sessionKey, keep: MAX_SESSIONS_POSTED }
-        : { ...request, keep: MAX_SESSIONS_POSTED },
+      sessionKey ? { ...request, sessionKey, keep } : { ...request, keep },
     );
     await progress.stop();
     if (result.sessions.length === 0) {
@@ -177,6 +181,13 @@ async function analyseAndPost(
   }
 }
 
+interface Outcome {
+  reports: SessionReport[];
+  others: { key: string; risk?: number }[];
+  truncated: string | undefined;
+  rejected: { count: number; first: string } | undefined;
+}
+
 async function postSessions(
   req: LookupRequest,
   reports: SessionReport[],
@@ -187,37 +198,28 @@ async function postSessions(
   progressTs: string,
   svc: BotServices,
 ): Promise<void> {
-  // Worst first (the analyzer's order): an analyst asking about a user wants the session that matters on top.
+  const accountName = await svc.accountNames();
+  const outcome: Outcome = { reports, others, truncated, rejected };
+  if (req.kind !== 'session') return postOverview(req, outcome, target, progressTs, svc, accountName);
+  // Worst first (the analyzer's order): the session that matters on top.
   const shown = reports.slice(0, MAX_SESSIONS_POSTED);
-  const query: StoredQuery = {
-    kind: req.kind,
-    value: req.value,
-    source: req.source,
-    channel: target.channel,
-  };
-  if (req.since) query.since = req.since.toISOString();
   for (const [i, report] of shown.entries()) {
     const { summary, records } = splitReport(report);
-    const stored: StoredSession = {
-      id: newId(),
-      query,
-      summary,
-      // Very large sessions keep the first records only; "Show raw events" says how many are missing.
-      records: [...records.entries()].slice(0, MAX_CACHED_RECORDS).map(([id, record]) => ({ id, record })),
-      createdAt: new Date().toISOString(),
-    };
-    await svc.store.saveSession(stored);
+    const stored = await storeSession(req, target.channel, summary, records, svc);
     const makeRef = refMaker(stored.id, svc);
-    const headlineInput = {
-      session: summary,
-      sourceLabel: SOURCE_LABEL[req.source],
-      requestedBy: target.user,
-      index: i + 1,
-      of: shown.length,
-      ...(truncated ? { truncated } : {}),
-      ...(rejected ? { rejected } : {}),
-    };
-    const headline = buildHeadline(headlineInput, makeRef);
+    const headline = buildHeadline(
+      {
+        session: summary,
+        sourceLabel: SOURCE_LABEL[req.source],
+        requestedBy: target.user,
+        index: i + 1,
+        of: shown.length,
+        accountName,
+        ...(truncated ? { truncated } : {}),
+        ...(rejected ? { rejected } : {}),
+      },
+      makeRef,
+    );
     await makeRef.flush();
     let parentTs: string;
     if (i === 0) {
@@ -239,7 +241,69 @@ async function postSessions(
   }
 }
 
-/** Thread replies in order: timeline (capped, rest as a file), findings, unmapped events. */
+/** A user or IP lookup: one overview message in place of the progress line; sessions open on request. */
+async function postOverview(
+  req: LookupRequest,
+  outcome: Outcome,
+  target: LookupTarget,
+  progressTs: string,
+  svc: BotServices,
+  accountName: (id: string) => string | undefined,
+): Promise<void> {
+  const summaries = outcome.reports.map(splitReport);
+  const refs: (string | undefined)[] = [];
+  for (const { summary, records } of summaries) {
+    // Quiet sessions are folded into a count: nothing to open, nothing to keep.
+    if (isQuiet(summary)) {
+      refs.push(undefined);
+      continue;
+    }
+    const stored = await storeSession(req, target.channel, summary, records, svc);
+    const makeRef = refMaker(stored.id, svc);
+    refs.push(makeRef('open_session', []));
+    await makeRef.flush();
+  }
+  const overview = buildOverview({
+    kind: req.kind === 'ip' ? 'ip' : 'user',
+    value: req.value,
+    sessions: summaries.map((x) => x.summary),
+    others: outcome.others,
+    openRef: (i) => refs[i],
+    sourceLabel: SOURCE_LABEL[req.source],
+    requestedBy: target.user,
+    accountName,
+    ...(outcome.truncated ? { truncated: outcome.truncated } : {}),
+    ...(outcome.rejected ? { rejected: outcome.rejected } : {}),
+  });
+  await svc.poster.update(target.channel, progressTs, overview);
+}
+
+/** Keeps a posted session (summary and records) for its buttons. */
+async function storeSession(
+  req: LookupRequest,
+  channel: string,
+  summary: SessionSummary,
+  records: Map<string, CloudTrailRecord>,
+  svc: BotServices,
+): Promise<StoredSession> {
+  const query: StoredQuery = { kind: req.kind, value: req.value, source: req.source, channel };
+  if (req.since) query.since = req.since.toISOString();
+  const stored: StoredSession = {
+    id: newId(),
+    query,
+    summary,
+    // Very large sessions keep the first records only; "Show raw events" says how many are missing.
+    records: [...records.entries()].slice(0, MAX_CACHED_RECORDS).map(([id, record]) => ({ id, record })),
+    createdAt: new Date().toISOString(),
+  };
+  await svc.store.saveSession(stored);
+  return stored;
+}
+
+/**
+ * The thread of a session: three replies whatever its size — the timeline and the findings (grouped
+ * by rule) each as one reply that pages in place ("Show N more"), then the events no action explains.
+ */
 export async function postThread(
   summary: SessionSummary,
   records: ReadonlyMap<string, CloudTrailRecord>,
@@ -247,15 +311,14 @@ export async function postThread(
   channel: string,
   makeRef: StoredRefMaker,
   svc: BotServices,
-  includeSuppressed = false,
 ): Promise<void> {
-  const timeline = buildTimeline(summary, makeRef, { includeSuppressed });
+  const replies = [
+    buildTimelinePage(summary, makeRef, 0),
+    buildFindingsPage(summary, records, makeRef, 0),
+    ...buildUnmapped(summary, records, makeRef),
+  ];
   await makeRef.flush();
-  await postCapped(timeline, channel, parentTs, `timeline-${summary.key}`, svc);
-  if (includeSuppressed) return;
-  const details = [...buildFindings(summary, records, makeRef), ...buildUnmapped(summary, records, makeRef)];
-  await makeRef.flush();
-  for (const m of details) await svc.poster.post(channel, m, parentTs);
+  for (const m of replies) await svc.poster.post(channel, m, parentTs);
 }
 
 /** Posts up to maxTimelineReplies messages; the rest goes into one text file so the thread stays readable. */

@@ -1,15 +1,16 @@
 /**
  * The daily digest as one Slack message, readable in ten seconds: a header with the day, one line
- * of counts, the riskiest sessions, what is new against the baseline, and the top findings, each
- * with "Open session" (the session's full summary goes into the digest's thread). A quiet day is
- * one line.
+ * of counts, the day's alerts nobody has resolved yet and who holds them, the riskiest sessions,
+ * what is new against the baseline, and the top findings, each with "Open session" (the session's
+ * full summary goes into the digest's thread). A quiet day is one line.
  */
+import type { AlertCase } from '../../adapters/state/triage-store.ts';
 import type { Digest, DigestSession, TopFinding } from '../../engine/digest/build.ts';
 import { worstSeverity } from '../../engine/digest/build.ts';
 import { FACT_KINDS, type FactKind } from '../../engine/digest/facts.ts';
 import { SEVERITIES } from '../../engine/model.ts';
 import { context, section } from './chunk.ts';
-import { bold, clip, clock, code, esc, plural, SEVERITY_ICON } from './format.ts';
+import { bold, clip, clock, code, esc, mention, plural, SEVERITY_ICON } from './format.ts';
 import { button } from './headline.ts';
 import type { Block, SlackMessage } from './limits.ts';
 
@@ -25,7 +26,11 @@ export interface DigestMessageOptions {
   sourceLabel: string;
   /** Notes shown under the header (data's own day chosen, source stopped early…). */
   notes?: string[];
+  /** The day's alerts not resolved yet, newest first (absent: no triage store, no section). */
+  openAlerts?: AlertCase[];
 }
+
+const OPEN_ALERTS_SHOWN = 8;
 
 const NEW_LABEL: Record<FactKind, [string, string]> = {
   principals: ['principal', 'principals'],
@@ -39,9 +44,13 @@ export function buildDigestMessage(d: Digest, options: DigestMessageOptions): Sl
   const notes = (options.notes ?? []).map((n) => esc(clip(n, 300)));
   if (d.quiet) {
     const line = `Quiet day ${d.date} (${d.timeZone}): ${plural(d.totals.sessions, 'session')}, ${plural(d.totals.events, 'event')}, no findings above info, nothing new.`;
+    const open = options.openAlerts?.length ? [section(openAlertsSection(d.date, options.openAlerts))] : [];
     return {
       text: line,
-      blocks: [section(`:white_check_mark: ${esc(line)}${notes.length ? ` ${notes.join(' ')}` : ''}`)],
+      blocks: [
+        section(`:white_check_mark: ${esc(line)}${notes.length ? ` ${notes.join(' ')}` : ''}`),
+        ...open,
+      ],
     };
   }
   const blocks: Block[] = [
@@ -52,6 +61,7 @@ export function buildDigestMessage(d: Digest, options: DigestMessageOptions): Sl
   ];
   if (notes.length) blocks.push(context(`:information_source: ${notes.join(' ')}`));
   blocks.push(section(`${countsLine(d)}\n${tacticsLine(d)}`));
+  if (options.openAlerts) blocks.push(section(openAlertsSection(d.date, options.openAlerts)));
   blocks.push(
     section(`*Riskiest sessions*\n${d.sessions.slice(0, TOP_SESSIONS).map(sessionLine).join('\n')}`),
   );
@@ -78,6 +88,29 @@ export function buildDigestMessage(d: Digest, options: DigestMessageOptions): Sl
     1000,
   );
   return { text, blocks };
+}
+
+/** The day's unresolved alerts: what, about whom, and who holds each (or that nobody does). */
+function openAlertsSection(date: string, cases: AlertCase[]): string {
+  if (cases.length === 0) return `*Open alerts from ${date}*: none, every alert of the day is resolved.`;
+  const held = cases.filter((c) => c.assignee).length;
+  const lines = cases.slice(0, OPEN_ALERTS_SHOWN).map((c) => {
+    const holder = c.assignee
+      ? `held by ${mention(c.assignee)}`
+      : c.acknowledgedBy
+        ? `acknowledged by ${mention(c.acknowledgedBy)}, nobody assigned`
+        : '*nobody holds it*';
+    return `• ${SEVERITY_ICON[c.severity] ?? ''} ${bold(c.title, 120)} · ${esc(clip(shortPrincipal(c.principal), 80))} · ${holder}`;
+  });
+  const channels = [...new Set(cases.map((c) => c.channel))]
+    .slice(0, 3)
+    .map((ch) => (/^[CG][A-Z0-9]{2,}$/.test(ch) ? `<#${ch}>` : esc(ch.startsWith('#') ? ch : `#${ch}`)));
+  const more =
+    cases.length > OPEN_ALERTS_SHOWN ? `\n_…and ${plural(cases.length - OPEN_ALERTS_SHOWN, 'more')}_` : '';
+  return clip(
+    `*Open alerts from ${date}* (${cases.length}, ${held} held) · in ${channels.join(', ')}\n${lines.join('\n')}${more}`,
+    2900,
+  );
 }
 
 function severityCounts(d: Digest): string {

@@ -1,31 +1,40 @@
 /**
- * Findings with their evidence, worst first, as thread replies. Each finding gets
- * "Show raw events" (its evidence, exact records) and "Mark benign" (feeds the allow-list).
+ * Findings as one thread reply: grouped by rule ("Many secrets read ×3"), worst first, each group
+ * with its count, the top evidence lines (linked to the event in CloudTrail and to the resource's
+ * console page), "Show raw events" and "Mark benign". A few groups per page; "Show N more findings"
+ * updates the same reply in place.
  */
 import type { Finding, SessionSummary } from '../../engine/model.ts';
 import type { CloudTrailRecord } from '../../engine/record.ts';
 import { ACTION_MARK_BENIGN, type RefMaker } from '../actions/ids.ts';
 import { redactText } from '../redact.ts';
-import { context, groupBlocks, section } from './chunk.ts';
+import { context, section } from './chunk.ts';
+import { eventLink, mrkdwnLink, placeOf, resourceLink } from './console-links.ts';
 import { bold, clip, clock, code, esc, plural, SEVERITY_ICON, SEVERITY_RANK } from './format.ts';
 import { button, rawEventsButton } from './headline.ts';
-import { type Block, blockTextLength, type SlackMessage } from './limits.ts';
+import type { Block, SlackMessage } from './limits.ts';
+import { pagerButtons } from './pager.ts';
 
-const EVIDENCE_LINES = 8;
+const EVIDENCE_LINES = 3;
+/** Rule groups per page: six groups with evidence stay near 6,000 characters and 14 blocks. */
+export const GROUPS_PER_PAGE = 6;
 
 export function evidenceLine(id: string, record: CloudTrailRecord | undefined): string {
   if (!record) return `• event ${code(id)}`;
+  const { partition, region } = placeOf(record);
   const parts = [
-    `\`${clock(record.eventTime)}\` ${code(`${record.eventSource.replace('.amazonaws.com', '')}:${record.eventName}`)}`,
+    `${mrkdwnLink(eventLink(record.eventID ?? id, partition, region), clock(record.eventTime))} ${code(`${record.eventSource.replace('.amazonaws.com', '')}:${record.eventName}`)}`,
   ];
   if (record.sourceIPAddress) parts.push(`from ${code(record.sourceIPAddress)}`);
   if (record.awsRegion) parts.push(`in ${esc(record.awsRegion)}`);
   if (record.errorCode) parts.push(`→ ${esc(record.errorCode)}`);
   const target = describeTarget(record);
-  if (target) parts.push(`on ${code(clip(target, 120))}`);
+  if (target) {
+    const res = resourceLink(record);
+    parts.push(`on ${res ? mrkdwnLink(res, esc(clip(target, 120))) : code(clip(target, 120))}`);
+  }
   return `• ${parts.join(' ')}`;
 }
-
 /** A short name for what the call touched, from the resources list or common request fields. */
 function describeTarget(r: CloudTrailRecord): string | undefined {
   const res = r.resources?.[0];
@@ -51,70 +60,109 @@ function describeTarget(r: CloudTrailRecord): string | undefined {
   return undefined;
 }
 
-function findingBlocks(
-  f: Finding,
+/** Findings of one rule in a session, as one line of the reply. */
+export interface RuleGroup {
+  ruleId: string;
+  title: string;
+  severity: Finding['severity'];
+  findings: Finding[];
+  /** Evidence of every finding of the group, in order, without repeats. */
+  eventIds: string[];
+}
+
+/** Findings grouped by rule: worst severity first, then the most findings, then the earliest. */
+export function groupFindings(findings: readonly Finding[]): RuleGroup[] {
+  const groups = new Map<string, RuleGroup>();
+  const sorted = [...findings].sort((a, b) => a.time.localeCompare(b.time) || a.id.localeCompare(b.id));
+  for (const f of sorted) {
+    let g = groups.get(f.ruleId);
+    if (!g) {
+      g = { ruleId: f.ruleId, title: f.title, severity: f.severity, findings: [], eventIds: [] };
+      groups.set(f.ruleId, g);
+    }
+    g.findings.push(f);
+    if ((SEVERITY_RANK[f.severity] ?? 0) > (SEVERITY_RANK[g.severity] ?? 0)) g.severity = f.severity;
+  }
+  for (const g of groups.values()) g.eventIds = [...new Set(g.findings.flatMap((f) => f.eventIds))];
+  return [...groups.values()].sort(
+    (a, b) =>
+      (SEVERITY_RANK[b.severity] ?? 0) - (SEVERITY_RANK[a.severity] ?? 0) ||
+      b.findings.length - a.findings.length ||
+      (a.findings[0]?.time ?? '').localeCompare(b.findings[0]?.time ?? ''),
+  );
+}
+
+function groupBlocks(
+  g: RuleGroup,
   records: ReadonlyMap<string, CloudTrailRecord>,
   makeRef: RefMaker,
 ): Block[] {
-  const head = `${SEVERITY_ICON[f.severity] ?? ''} ${bold(f.title, 200)} · ${f.severity}`;
-  const meta = [
-    `rule ${code(clip(f.ruleId, 100))}`,
-    f.techniques.length ? `ATT&CK ${f.techniques.slice(0, 5).map(esc).join(', ')}` : '',
-    f.tactics.length ? esc(f.tactics.slice(0, 3).join(', ')) : '',
-    `at ${clock(f.time)}`,
-  ].filter(Boolean);
-  const explanation = esc(clip(redactText(f.explanation), 900));
-  const evidence = f.eventIds.slice(0, EVIDENCE_LINES).map((id) => evidenceLine(id, records.get(id)));
-  if (f.eventIds.length > EVIDENCE_LINES)
-    evidence.push(`_…and ${plural(f.eventIds.length - EVIDENCE_LINES, 'more event')}_`);
-  const text = clip(`${head}\n${meta.join(' · ')}\n${explanation}\n*Evidence*\n${evidence.join('\n')}`, 2900);
+  const first = g.findings[0]!;
+  const last = g.findings.at(-1)!;
+  const times = first.time === last.time ? clock(first.time) : `${clock(first.time)}–${clock(last.time)}`;
+  const count = g.findings.length > 1 ? ` ×${g.findings.length}` : '';
+  const techniques = [...new Set(g.findings.flatMap((f) => f.techniques))];
+  const head = `${SEVERITY_ICON[g.severity] ?? ''} ${bold(g.title, 200)}${count} · ${g.severity} · ${plural(g.eventIds.length, 'event')} · ${times}`;
+  const meta = `rule ${code(clip(g.ruleId, 100))}${techniques.length ? ` · ATT&amp;CK ${techniques.slice(0, 5).map(esc).join(', ')}` : ''}`;
+  const evidence = g.eventIds.slice(0, EVIDENCE_LINES).map((id) => evidenceLine(id, records.get(id)));
+  if (g.eventIds.length > EVIDENCE_LINES)
+    evidence.push(`_…and ${plural(g.eventIds.length - EVIDENCE_LINES, 'more event')} (Show raw events)_`);
+  const explanation = esc(clip(redactText(first.explanation), 400));
   return [
-    section(text),
+    section(clip(`${head}\n${meta}\n${explanation}\n${evidence.join('\n')}`, 2900)),
     {
       type: 'actions',
       elements: [
-        rawEventsButton(f.eventIds.length, makeRef('raw', f.eventIds, { findingId: f.id })),
+        rawEventsButton(g.eventIds.length, makeRef('raw', g.eventIds, { findingId: first.id })),
         button(
           'Mark benign',
           ACTION_MARK_BENIGN,
-          makeRef('benign', f.eventIds, { findingId: f.id, ruleId: f.ruleId }),
+          makeRef('benign', g.eventIds, { findingId: first.id, ruleId: g.ruleId }),
         ),
       ],
     },
   ];
 }
 
-export function buildFindings(
+/**
+ * Page `page` (0-based, clamped) of the findings reply: a few rule groups with evidence and buttons,
+ * then "Previous" / "Show N more findings", which update this same reply.
+ */
+export function buildFindingsPage(
   session: SessionSummary,
   records: ReadonlyMap<string, CloudTrailRecord>,
   makeRef: RefMaker,
-): SlackMessage[] {
+  page = 0,
+): SlackMessage {
   if (session.findings.length === 0) {
-    return [
-      { text: 'Findings: none', blocks: [section('*Findings*\nNo detection rule matched this session.')] },
-    ];
-  }
-  const sorted = [...session.findings].sort(
-    (a, b) =>
-      (SEVERITY_RANK[b.severity] ?? 0) - (SEVERITY_RANK[a.severity] ?? 0) || a.time.localeCompare(b.time),
-  );
-  // Keep each finding's section and buttons together: group pairs, then split the groups.
-  const pairs = sorted.map((f) => findingBlocks(f, records, makeRef));
-  const units: Block[] = pairs.map((p) => ({ type: '_unit', blocks: p }));
-  const groups = groupBlocks(
-    units,
-    (u) => u.blocks.reduce((n: number, b: Block) => n + blockTextLength(b), 0),
-    26,
-    300,
-  );
-  return groups.map((g, i) => {
-    const part = groups.length > 1 ? ` (part ${i + 1} of ${groups.length})` : '';
     return {
-      text: `Findings${part}: ${plural(sorted.length, 'finding')} in ${session.key}`,
-      blocks: [
-        context(`*Findings*${part} · ${plural(sorted.length, 'finding')}, worst first`),
-        ...g.flatMap((u) => u.blocks),
-      ],
+      text: 'Findings: none',
+      blocks: [section('*Findings*\nNo detection rule matched this session.')],
     };
-  });
+  }
+  const groups = groupFindings(session.findings);
+  const pages = Math.ceil(groups.length / GROUPS_PER_PAGE);
+  const i = Math.min(Math.max(0, page), pages - 1);
+  const shown = groups.slice(i * GROUPS_PER_PAGE, (i + 1) * GROUPS_PER_PAGE);
+  const after = groups.slice((i + 1) * GROUPS_PER_PAGE).reduce((n, g) => n + g.findings.length, 0);
+  const total = `${plural(session.findings.length, 'finding')} from ${plural(groups.length, 'rule')}`;
+  const range =
+    pages > 1
+      ? ` · rules ${i * GROUPS_PER_PAGE + 1}–${i * GROUPS_PER_PAGE + shown.length}, page ${i + 1} of ${pages}`
+      : '';
+  const pager = pagerButtons(
+    { view: 'findings', page: i },
+    pages,
+    after > 0 ? `Show ${plural(after, 'more finding')}` : undefined,
+    makeRef,
+  );
+  const blocks: Block[] = [
+    context(`*Findings* · ${total}, worst first${range}`),
+    ...shown.flatMap((g) => groupBlocks(g, records, makeRef)),
+  ];
+  if (pager.length > 0) blocks.push({ type: 'actions', elements: pager });
+  return {
+    text: `Findings${pages > 1 ? ` (page ${i + 1} of ${pages})` : ''}: ${total} in ${session.key}`,
+    blocks,
+  };
 }

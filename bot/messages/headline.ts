@@ -6,6 +6,7 @@
 import type { Finding, SessionSummary } from '../../engine/model.ts';
 import { ACTION_ALL_ACTIONS, ACTION_SHOW_RAW, type RefMaker } from '../actions/ids.ts';
 import { context, section } from './chunk.ts';
+import { accessKeyLink, accountLabel, mrkdwnLink, partitionOfArn, principalLink } from './console-links.ts';
 import { bold, clip, code, duration, esc, plural, SEVERITY_ICON, SEVERITY_RANK, utc } from './format.ts';
 import type { Block, SlackMessage } from './limits.ts';
 
@@ -19,6 +20,8 @@ export interface HeadlineInput {
   rejected?: { count: number; first: string };
   /** Slack user id of the analyst who asked (shown so the channel knows whose lookup it is). */
   requestedBy?: string;
+  /** Account names (configured map or AWS Organizations), when known. */
+  accountName?: (accountId: string) => string | undefined;
   /** 1-based position when one lookup produced several sessions. */
   index?: number;
   of?: number;
@@ -67,8 +70,15 @@ export function buildHeadline(input: HeadlineInput, makeRef: RefMaker): SlackMes
     },
   ];
   const fields = [
-    `*Who*\n${esc(clip(s.principal.arn ?? who, 300))}${s.principal.issuerArn && s.principal.issuerArn !== s.principal.arn ? `\nrole ${esc(clip(s.principal.issuerArn, 200))}` : ''}`,
-    `*Key*\n${s.accessKeyIds.length ? s.accessKeyIds.slice(0, 3).map(code).join(', ') : 'none recorded'}${s.accessKeyIds.length > 3 ? ` +${s.accessKeyIds.length - 3}` : ''}${s.mfa === undefined ? '' : s.mfa ? ' · MFA' : ' · no MFA'}`,
+    whoField(s, who, input.accountName),
+    `*Key*\n${
+      s.accessKeyIds.length
+        ? s.accessKeyIds
+            .slice(0, 3)
+            .map((k) => keyLink(s, k))
+            .join(', ')
+        : 'none recorded'
+    }${s.accessKeyIds.length > 3 ? ` +${s.accessKeyIds.length - 3}` : ''}${s.mfa === undefined ? '' : s.mfa ? ' · MFA' : ' · no MFA'}`,
     `*Client*\n${kind}${s.userAgents.length ? ` · ${esc(clip(s.userAgents[0] ?? '', 120))}` : ''}`,
     `*From*\n${s.sourceIps.length ? s.sourceIps.slice(0, 4).map(code).join(', ') : 'unknown'}${s.sourceIps.length > 4 ? ` +${s.sourceIps.length - 4}` : ''}${s.regions.length ? `\n${s.regions.slice(0, 4).map(esc).join(', ')}${s.regions.length > 4 ? ` +${s.regions.length - 4}` : ''}` : ''}`,
     `*When*\n${utc(s.start)}\nfor ${duration(s.start, s.end)}`,
@@ -122,6 +132,25 @@ export function buildHeadline(input: HeadlineInput, makeRef: RefMaker): SlackMes
   return { text, blocks };
 }
 
+/** Principal (linked to its IAM page), the role behind an assumed role, the account with its name. */
+function whoField(s: SessionSummary, who: string, accountName: HeadlineInput['accountName']): string {
+  const p = s.principal;
+  const arn = p.arn ?? p.issuerArn;
+  const role =
+    p.issuerArn && p.issuerArn !== p.arn
+      ? `\nrole ${mrkdwnLink(principalLink(p.issuerArn), esc(clip(p.issuerArn, 200)))}`
+      : '';
+  const account = p.accountId ? `\naccount ${accountLabel(p.accountId, accountName?.(p.accountId))}` : '';
+  return `*Who*\n${mrkdwnLink(principalLink(arn), esc(clip(arn ?? who, 300)))}${role}${account}`;
+}
+
+/** An access key linked to CloudTrail's event history filtered on it (the session's first region). */
+function keyLink(s: SessionSummary, key: string): string {
+  const region = s.regions[0] ?? 'us-east-1';
+  const partition = partitionOfArn(s.principal.arn ?? s.principal.issuerArn) ?? 'aws';
+  return mrkdwnLink(accessKeyLink(key, partition, region), code(key));
+}
+
 export function button(text: string, actionId: string, value: string, style?: 'primary' | 'danger'): Block {
   const b: Block = {
     type: 'button',
@@ -141,10 +170,21 @@ export function rawEventsButton(count: number, ref: string): Block {
 /** The first words of the headline: how worried to be, before any detail. */
 function riskWord(score: number | undefined): string {
   if (score === undefined) return ':mag: Session';
-  if (score >= 70) return ':rotating_light: High-risk session';
-  if (score >= 40) return ':warning: Suspicious session';
-  if (score > 0) return ':large_blue_circle: Low-risk session';
-  return ':white_check_mark: Quiet session';
+  return `${riskEmoji(score)} ${score >= 70 ? 'High-risk' : score >= 40 ? 'Suspicious' : score > 0 ? 'Low-risk' : 'Quiet'} session`;
+}
+
+/** The emoji of a risk score (the same bands everywhere a session is listed). */
+export function riskEmoji(score: number | undefined): string {
+  if (score === undefined) return ':mag:';
+  if (score >= 70) return ':rotating_light:';
+  if (score >= 40) return ':warning:';
+  if (score > 0) return ':large_blue_circle:';
+  return ':white_check_mark:';
+}
+
+/** Severity counts, worst first: `18 high, 19 medium`. */
+export function severityCounts(findings: readonly Finding[]): string {
+  return summariseFindings(findings);
 }
 
 function summariseFindings(findings: readonly Finding[]): string {

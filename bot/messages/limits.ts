@@ -5,7 +5,9 @@
  *
  * Limits (Slack Block Kit reference): 50 blocks per message, 3,000 characters per section text,
  * 10 section fields of 2,000, 150 per header, 75 per button text, 2,000 per button value,
- * 255 per action_id / block_id, 25 elements per actions block, 10 per context block. Slack
+ * 255 per action_id / block_id, 25 elements per actions block, 10 per context block; select menus:
+ * a placeholder of 150, at most 100 options of 75 characters with values of 150; a modal or Home
+ * tab holds 100 blocks. Slack
  * truncates messages past roughly 40,000 characters and becomes unreadable long before; we keep a
  * hard cap of 12,000 characters of text per message and builders split at about 8,000.
  */
@@ -29,6 +31,10 @@ export const LIMITS = {
   messageTextSplit: 8000,
   modalTitle: 24,
   inputLabel: 2000,
+  placeholder: 150,
+  selectOptions: 100,
+  optionText: 75,
+  optionValue: 150,
 } as const;
 
 /** The subset of Block Kit the bot builds; kept loose so any block can be checked. */
@@ -83,6 +89,22 @@ export function checkModal(view: Block): LimitViolation[] {
   if (typeof title !== 'string' || title.length === 0 || title.length > LIMITS.modalTitle) {
     v.push({ path: 'view.title', message: `modal title must be 1-${LIMITS.modalTitle} chars` });
   }
+  const blocks: Block[] = view.blocks ?? [];
+  if (blocks.length > LIMITS.blocksPerModal) {
+    v.push({ path: 'view.blocks', message: `${blocks.length} blocks (max ${LIMITS.blocksPerModal})` });
+  }
+  blocks.forEach((b, i) => {
+    checkBlock(b, `view.blocks[${i}]`, v);
+  });
+  return v;
+}
+
+/** Checks a Home tab view (views.publish): at most 100 blocks, the same per-block limits. */
+export function checkView(view: Block): LimitViolation[] {
+  if (view.type === 'modal') return checkModal(view);
+  const v: LimitViolation[] = [];
+  if (view.type !== 'home')
+    v.push({ path: 'view.type', message: `view type '${String(view.type)}' is not home or modal` });
   const blocks: Block[] = view.blocks ?? [];
   if (blocks.length > LIMITS.blocksPerModal) {
     v.push({ path: 'view.blocks', message: `${blocks.length} blocks (max ${LIMITS.blocksPerModal})` });
@@ -203,6 +225,7 @@ function checkBlock(b: Block, path: string, v: LimitViolation[]): void {
 
 function checkElement(e: Block, path: string, v: LimitViolation[]): void {
   checkId(e.action_id, `${path}.action_id`, LIMITS.actionId, v);
+  if (e.type === 'static_select' || e.type === 'users_select') checkSelect(e, path, v);
   if (e.type === 'button') {
     checkText(e.text, `${path}.text`, LIMITS.buttonText, v);
     if (e.text?.type !== 'plain_text')
@@ -211,4 +234,22 @@ function checkElement(e: Block, path: string, v: LimitViolation[]): void {
       v.push({ path: `${path}.value`, message: `button value longer than ${LIMITS.buttonValue} chars` });
     }
   }
+}
+
+function checkSelect(e: Block, path: string, v: LimitViolation[]): void {
+  if (e.placeholder) checkText(e.placeholder, `${path}.placeholder`, LIMITS.placeholder, v);
+  if (e.type !== 'static_select') return;
+  const options: Block[] = e.options ?? [];
+  if (options.length === 0 || options.length > LIMITS.selectOptions) {
+    v.push({ path: `${path}.options`, message: `${options.length} options (1-${LIMITS.selectOptions})` });
+  }
+  options.forEach((o, i) => {
+    checkText(o.text, `${path}.options[${i}].text`, LIMITS.optionText, v);
+    if (typeof o.value !== 'string' || o.value.length === 0 || o.value.length > LIMITS.optionValue) {
+      v.push({
+        path: `${path}.options[${i}].value`,
+        message: `option value must be 1-${LIMITS.optionValue} chars`,
+      });
+    }
+  });
 }

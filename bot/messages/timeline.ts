@@ -10,6 +10,7 @@ import { bold, clip, clock, esc, plural } from './format.ts';
 import { rawEventsButton } from './headline.ts';
 import type { Block, SlackMessage } from './limits.ts';
 import { blockTextLength } from './limits.ts';
+import { pagerButtons } from './pager.ts';
 
 export interface TimelineOptions {
   /** Include actions the signal engine marked as background noise. */
@@ -52,54 +53,118 @@ function line(e: TimelineEntry): string {
   return `\`${clock(s.start)}\` ${bold(s.name, 150)}${summary}${repeat}${noise} · ${plural(e.eventIds.length, 'event')}${link}`;
 }
 
+interface TimelinePage {
+  sections: { text: string; eventIds: string[] }[];
+  /** 1-based positions of the first and last action on the page. */
+  from: number;
+  to: number;
+}
+
+/** The timeline cut into pages that each fit one message (~7,600 characters, under 50 blocks). */
+function timelinePages(signals: readonly Signal[]): TimelinePage[] {
+  // Pack entries into sections while remembering which entries (and actions) each section holds.
+  const sections: { text: string; eventIds: string[]; from: number; to: number }[] = [];
+  let cur: (typeof sections)[number] | undefined;
+  let position = 0;
+  for (const e of collapseRepeats(signals)) {
+    const l = clip(line(e), SECTION_BUDGET);
+    if (cur && cur.text.length + 1 + l.length > SECTION_BUDGET) {
+      sections.push(cur);
+      cur = undefined;
+    }
+    cur ??= { text: '', eventIds: [], from: position + 1, to: position };
+    cur.text = cur.text ? `${cur.text}\n${l}` : l;
+    cur.eventIds.push(...e.eventIds);
+    position += e.count;
+    cur.to = position;
+  }
+  if (cur) sections.push(cur);
+  const groups = groupBlocks(
+    sections.map((x) => section(x.text)),
+    (b) => blockTextLength(b),
+    4,
+    400,
+  );
+  const pages: TimelinePage[] = [];
+  let offset = 0;
+  for (const group of groups) {
+    const mine = sections.slice(offset, offset + group.length);
+    offset += group.length;
+    pages.push({ sections: mine, from: mine[0]?.from ?? 1, to: mine.at(-1)?.to ?? 0 });
+  }
+  return pages;
+}
+
+function selectSignals(session: SessionSummary, options: TimelineOptions) {
+  const signals = options.includeSuppressed ? session.signals : session.signals.filter((s) => !s.suppressed);
+  const title = options.includeSuppressed ? 'All actions, including background' : 'Timeline';
+  return { signals, title };
+}
+
+function emptyTimeline(title: string, options: TimelineOptions): SlackMessage {
+  const text = `${title}: no ${options.includeSuppressed ? '' : 'user '}actions recognised in this session.`;
+  return { text, blocks: [section(`*${title}*\nNo actions recognised in this session.`)] };
+}
+
 /** One or more thread replies; each carries a "Show raw events" button for the events it lists. */
 export function buildTimeline(
   session: SessionSummary,
   makeRef: RefMaker,
   options: TimelineOptions = {},
 ): SlackMessage[] {
-  const signals = options.includeSuppressed ? session.signals : session.signals.filter((s) => !s.suppressed);
-  const title = options.includeSuppressed ? 'All actions, including background' : 'Timeline';
-  if (signals.length === 0) {
-    const text = `${title}: no ${options.includeSuppressed ? '' : 'user '}actions recognised in this session.`;
-    return [{ text, blocks: [section(`*${title}*\nNo actions recognised in this session.`)] }];
-  }
-  const entries = collapseRepeats(signals);
-  // Pack entries into sections while remembering which entries each section holds (for its button).
-  const sections: { text: string; eventIds: string[] }[] = [];
-  let cur = '';
-  let curIds: string[] = [];
-  for (const e of entries) {
-    const l = clip(line(e), SECTION_BUDGET);
-    if (cur && cur.length + 1 + l.length > SECTION_BUDGET) {
-      sections.push({ text: cur, eventIds: curIds });
-      cur = '';
-      curIds = [];
-    }
-    cur = cur ? `${cur}\n${l}` : l;
-    curIds.push(...e.eventIds);
-  }
-  if (cur) sections.push({ text: cur, eventIds: curIds });
-
-  const blocks = sections.map((s) => ({ block: section(s.text), eventIds: s.eventIds }));
-  const groups = groupBlocks(
-    blocks.map((b) => b.block),
-    (b) => blockTextLength(b),
-    4,
-    400,
-  );
-  const messages: SlackMessage[] = [];
-  let offset = 0;
-  groups.forEach((group, i) => {
-    const ids = blocks.slice(offset, offset + group.length).flatMap((b) => b.eventIds);
-    offset += group.length;
-    const part = groups.length > 1 ? ` (part ${i + 1} of ${groups.length})` : '';
-    const out: Block[] = [context(`*${title}*${part} · ${plural(signals.length, 'action')}`), ...group];
-    out.push({
-      type: 'actions',
-      elements: [rawEventsButton(ids.length, makeRef('raw', ids))],
-    });
-    messages.push({ text: `${title}${part} of ${session.key}`, blocks: out });
+  const { signals, title } = selectSignals(session, options);
+  if (signals.length === 0) return [emptyTimeline(title, options)];
+  const pages = timelinePages(signals);
+  return pages.map((page, i) => {
+    const ids = page.sections.flatMap((x) => x.eventIds);
+    const part = pages.length > 1 ? ` (part ${i + 1} of ${pages.length})` : '';
+    const out: Block[] = [
+      context(`*${title}*${part} · ${plural(signals.length, 'action')}`),
+      ...page.sections.map((x) => section(x.text)),
+      { type: 'actions', elements: [rawEventsButton(ids.length, makeRef('raw', ids))] },
+    ];
+    return { text: `${title}${part} of ${session.key}`, blocks: out };
   });
-  return messages;
+}
+
+/**
+ * One page of the timeline as one thread reply: "Show N more actions" and "Previous" update this
+ * same message in place (`page` is 0-based and clamped), so a long session costs one reply.
+ */
+export function buildTimelinePage(
+  session: SessionSummary,
+  makeRef: RefMaker,
+  page: number,
+  options: TimelineOptions = {},
+): SlackMessage {
+  const { signals, title } = selectSignals(session, options);
+  if (signals.length === 0) return emptyTimeline(title, options);
+  const pages = timelinePages(signals);
+  const i = Math.min(Math.max(0, page), pages.length - 1);
+  const p = pages[i]!;
+  const ids = p.sections.flatMap((x) => x.eventIds);
+  const range =
+    pages.length > 1
+      ? ` · actions ${p.from}–${p.to} of ${signals.length}`
+      : ` · ${plural(signals.length, 'action')}`;
+  const rest = signals.length - p.to;
+  const view = options.includeSuppressed ? 'all_actions' : 'timeline';
+  const elements = [
+    rawEventsButton(ids.length, makeRef('raw', ids)),
+    ...pagerButtons(
+      { view, page: i },
+      pages.length,
+      rest > 0 ? `Show ${plural(rest, 'more action')}` : undefined,
+      makeRef,
+    ),
+  ];
+  const blocks: Block[] = [
+    context(`*${title}*${range}${pages.length > 1 ? ` · page ${i + 1} of ${pages.length}` : ''}`),
+    ...p.sections.map((x) => section(x.text)),
+    { type: 'actions', elements },
+  ];
+  return {
+    text: `${title}${pages.length > 1 ? ` (page ${i + 1} of ${pages.length})` : ''} of ${session.key}`,
+    blocks,
+  };
 }

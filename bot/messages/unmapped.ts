@@ -1,14 +1,17 @@
 /**
  * Events the signal engine could not attribute to any user action, grouped by API call so an
- * analyst sees "what else happened" without 500 lines of noise.
+ * analyst sees "what else happened" without 500 lines of noise: one reply, most frequent first.
  */
 import type { SessionSummary } from '../../engine/model.ts';
 import type { CloudTrailRecord } from '../../engine/record.ts';
 import type { RefMaker } from '../actions/ids.ts';
-import { context, groupBlocks, packSections, section } from './chunk.ts';
+import { context, packSections, section } from './chunk.ts';
 import { clock, code, plural } from './format.ts';
 import { rawEventsButton } from './headline.ts';
-import { blockTextLength, type SlackMessage } from './limits.ts';
+import type { SlackMessage } from './limits.ts';
+
+/** Characters of kinds listed in the one reply (the message stays well under Slack's limits). */
+const UNMAPPED_BUDGET = 6000;
 
 export function buildUnmapped(
   session: SessionSummary,
@@ -41,22 +44,24 @@ export function buildUnmapped(
       ([key, g]) =>
         `• ${code(key)} ×${g.count.toLocaleString('en-US')}${g.first ? ` · ${clock(g.first)}${g.last !== g.first ? `–${clock(g.last)}` : ''}` : ''}${g.errors ? ` · ${plural(g.errors, 'error')}` : ''}`,
     );
-  const sections = packSections(lines).map(section);
-  const messages = groupBlocks(sections, blockTextLength, 4, 400);
-  return messages.map((blocks, i) => {
-    const part = messages.length > 1 ? ` (part ${i + 1} of ${messages.length})` : '';
-    const out = [
-      context(
-        `*Not mapped to an action*${part} · ${plural(ids.length, 'event')}, ${plural(groups.size, 'kind')}`,
-      ),
-      ...blocks,
-    ];
-    if (i === messages.length - 1) {
-      out.push({
-        type: 'actions',
-        elements: [rawEventsButton(ids.length, makeRef('raw', ids))],
-      });
-    }
-    return { text: `${plural(ids.length, 'event')} not mapped to an action${part}`, blocks: out };
-  });
+  // One reply: the most frequent kinds that fit; the rest is counted (Show raw events has every event).
+  const shown: string[] = [];
+  let chars = 0;
+  for (const l of lines) {
+    if (chars + l.length + 1 > UNMAPPED_BUDGET) break;
+    shown.push(l);
+    chars += l.length + 1;
+  }
+  if (shown.length < lines.length)
+    shown.push(`_…and ${plural(lines.length - shown.length, 'more kind')} (Show raw events)_`);
+  return [
+    {
+      text: `${plural(ids.length, 'event')} not mapped to an action`,
+      blocks: [
+        context(`*Not mapped to an action* · ${plural(ids.length, 'event')}, ${plural(groups.size, 'kind')}`),
+        ...packSections(shown).map(section),
+        { type: 'actions', elements: [rawEventsButton(ids.length, makeRef('raw', ids))] },
+      ],
+    },
+  ];
 }

@@ -180,6 +180,8 @@ async function deliver(deps: AlertScanDeps, channel: string, c: Candidate): Prom
   };
   const rawRef = await saveEvidence(deps, c, records);
   if (rawRef) input.rawRef = rawRef;
+  const accountName = await deps.accountNames?.();
+  if (accountName) input.accountName = accountName;
   let ts: string;
   try {
     ts = await deps.outbox.post(
@@ -194,12 +196,42 @@ async function deliver(deps: AlertScanDeps, channel: string, c: Candidate): Prom
     throw err;
   }
   await state.markAlertPosted(c.key, ts);
+  if (!repeat) await openCase(deps, { ...row, ts, title: f.title });
   await state.touchThread(tk, {
     channel,
     ts: repeat ? thread.ts : ts,
     lastAt: repeat ? Math.max(thread.lastAt, t) : t,
   });
   return repeat ? 'repeat' : 'posted';
+}
+
+/** The alert's case (acknowledge, assign, resolve); a failure only delays it to the first click. */
+async function openCase(
+  deps: AlertScanDeps,
+  a: {
+    key: string;
+    channel: string;
+    ts: string;
+    ruleId: string;
+    title: string;
+    severity: string;
+    principal: string;
+    eventAt: number;
+  },
+): Promise<void> {
+  await deps.triage
+    ?.openCase({
+      key: a.key,
+      channel: a.channel,
+      ts: a.ts,
+      ruleId: a.ruleId,
+      title: a.title,
+      severity: a.severity,
+      principal: a.principal,
+      eventAt: a.eventAt,
+      lastAt: Date.now(),
+    })
+    .catch((err) => deps.logger.warn({ err: String(err), key: a.key }, 'could not open the alert case'));
 }
 
 /** Stores the finding's records in the bot's store and returns the "Show raw events" reference. */

@@ -6,7 +6,14 @@ import type { App } from '@slack/bolt';
 import { openSchedulerState } from '../../adapters/state/sqlite-scheduler-state.ts';
 import { loadDefaultStages } from '../../cli/stages.ts';
 import type { PipelineStages } from '../../engine/stages.ts';
+import { changeAlert } from '../actions/alert-lifecycle.ts';
 import type { ClickContext } from '../actions/handlers.ts';
+import {
+  ACTION_ALERT_ACK,
+  ACTION_ALERT_ASSIGN,
+  ACTION_ALERT_REOPEN,
+  ACTION_ALERT_RESOLVE,
+} from '../actions/ids.ts';
 import { type CommandResult, registerCommand } from '../commands/registry.ts';
 import { BotConfigError } from '../config.ts';
 import type { SourceProvider } from '../lookup/analyzer.ts';
@@ -69,6 +76,8 @@ export function attachScheduler(options: AttachOptions): AttachedScheduler {
     },
     outbox: createOutboxPoster(app.client),
     store: services.store,
+    triage: services.triage,
+    accountNames: services.accountNames,
     logger: services.logger.child({ component: 'scheduler' }),
     ...(options.clock ? { clock: options.clock } : {}),
   });
@@ -81,6 +90,19 @@ export function attachScheduler(options: AttachOptions): AttachedScheduler {
     app.action(
       `${ACTION_SNOOZE_PREFIX}${c.label}`,
       options.click(`snooze ${c.label}`, (ctx) => snoozeAlert(ctx, scheduler, c.label)),
+    );
+  }
+  // The alert lifecycle: Acknowledge, Assign to…, Resolve as…, Reopen (the ledger names old alerts).
+  const lifecycle = [
+    [ACTION_ALERT_ACK, 'acknowledge'],
+    [ACTION_ALERT_ASSIGN, 'assign'],
+    [ACTION_ALERT_RESOLVE, 'resolve'],
+    [ACTION_ALERT_REOPEN, 'reopen'],
+  ] as const;
+  for (const [id, kind] of lifecycle) {
+    app.action(
+      id,
+      options.click(`${kind} alert`, (ctx) => changeAlert(ctx, kind, { ledger: state })),
     );
   }
   return {

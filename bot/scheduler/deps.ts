@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { SchedulerState } from '../../adapters/state/scheduler-state.ts';
+import type { TriageStore } from '../../adapters/state/triage-store.ts';
 import type { BotStore } from '../../adapters/store/bot-store.ts';
 import type { RecordSource, SourceName } from '../../engine/source.ts';
 import type { PipelineStages } from '../../engine/stages.ts';
@@ -18,5 +19,9 @@ export interface SchedulerDeps {
   outbox: OutboxPoster;
   /** Where the evidence behind "Show raw events" and "Open session" is kept (the bot's store); no button without it. */
   store?: BotStore;
+  /** Alert cases: opened when an alert is posted; the digest lists the day's open ones. */
+  triage?: TriageStore;
+  /** Names for account ids in alerts (configured map, AWS Organizations). */
+  accountNames?: () => Promise<(accountId: string) => string | undefined>;
   logger: Logger;
 }

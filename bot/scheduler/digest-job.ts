@@ -5,7 +5,8 @@
  * post where they were asked for. Either way the day's facts join the baseline afterwards.
  */
 import { randomBytes } from 'node:crypto';
-import { dayOf, previousDay } from '../../engine/digest/day.ts';
+import type { AlertCase } from '../../adapters/state/triage-store.ts';
+import { dayBounds, dayOf, previousDay } from '../../engine/digest/day.ts';
 import { type ProducedDigest, produceDigest } from '../../engine/digest/produce.ts';
 import type { SourceName } from '../../engine/source.ts';
 import { buildDigestMessage } from '../messages/digest.ts';
@@ -59,6 +60,7 @@ export async function composeDigest(
     sessionRef,
     sourceLabel: SOURCE_LABEL[deps.sourceName],
     notes: produced.notes,
+    ...(deps.triage ? { openAlerts: await openAlertsOf(deps, produced.digest.date) } : {}),
   });
   // The buttons' references are in the store before the message that carries them is posted.
   await Promise.all(writes);
@@ -94,6 +96,7 @@ export async function runScheduledDigest(
     throw err;
   }
   await deps.state.markDigestPosted(date, ts);
+  await recordHeadline(deps, produced.digest.date, channel, ts, message.text);
   await deps.state.addBaseline(produced.digest.date, produced.digest.observed);
   deps.logger.info({ date, ts, sessions: produced.digest.totals.sessions }, 'daily digest posted');
   return 'posted';
@@ -111,9 +114,30 @@ export async function runDigestNow(
     defaultDate: today,
     channel,
   });
-  await deps.outbox.post(channel, message, `digest-request:${produced.digest.date}:${newId()}`);
+  const ts = await deps.outbox.post(channel, message, `digest-request:${produced.digest.date}:${newId()}`);
+  await recordHeadline(deps, produced.digest.date, channel, ts, message.text);
   await deps.state.addBaseline(produced.digest.date, produced.digest.observed);
   return produced;
+}
+
+/** Alerts raised on the digest's day that nobody has resolved yet (with who holds them). */
+async function openAlertsOf(deps: DigestDeps, date: string): Promise<AlertCase[]> {
+  const { start, end } = dayBounds(date, deps.config.timeZone);
+  return (
+    (await deps.triage?.listCases({
+      states: ['open', 'acknowledged'],
+      eventFrom: start,
+      eventBefore: end,
+      limit: 200,
+    })) ?? []
+  );
+}
+
+/** The App Home tab shows the latest digest's headline. */
+async function recordHeadline(deps: DigestDeps, date: string, channel: string, ts: string, text: string) {
+  await deps.triage
+    ?.recordDigest({ date, channel, ts, text, postedAt: Date.now() })
+    .catch((err) => deps.logger.warn({ err: String(err) }, 'could not record the digest headline'));
 }
 
 /** The "Open session" reference of a digest line, at once; `write` settles when it is stored. */

@@ -54,6 +54,8 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     outbox: options.outbox,
     logger,
     ...(options.store ? { store: options.store } : {}),
+    ...(options.triage ? { triage: options.triage } : {}),
+    ...(options.accountNames ? { accountNames: options.accountNames } : {}),
   };
   let lastScan: ScanResult | undefined;
   let lastScanStart: number | undefined;

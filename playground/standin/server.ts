@@ -4,11 +4,13 @@
  *   Web API (`POST /api/<method>`): auth.test, chat.postMessage, chat.update, chat.postEphemeral,
  *     conversations.history, conversations.replies (with message metadata),
  *     files.getUploadURLExternal + the upload POST (`/upload/<file id>`) + files.completeUploadExternal,
- *     views.open, usergroups.users.list. Bearer token checked, 429 + Retry-After on demand.
+ *     views.open, views.publish (App Home), usergroups.users.list. Bearer token checked, 429 + Retry-After on demand.
  *   response_url endpoints (`POST /response/<id>`), as given to the bot in commands and clicks.
- *   Outbound: slash commands, button clicks and modal submissions sent to the bot's request URL,
- *     form-encoded and signed exactly like Slack (v0 HMAC-SHA256).
+ *   Outbound: slash commands, clicks and picks (buttons, users_select, static_select), modal
+ *     submissions and the App Home's `app_home_opened` event, sent to the bot's request URL and signed
+ *     exactly like Slack (v0 HMAC-SHA256).
  *   Playground JSON API: `GET /api/state`, `POST /api/command`, `POST /api/click`, `POST /api/submit`,
+ *     `POST /api/home`,
  *     `GET /api/events` (server-sent events), `GET /files/<id>` (uploaded content).
  *
  * Local only: requests whose Host header is not this server's loopback address get 403 (a page on
@@ -23,6 +25,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { isWebPath, serveWeb } from '../web/serve.ts';
+import { actionPayload, findElement, homeOpenedEvent } from './interactions.ts';
 import { signedHeaders } from './signing.ts';
 import {
   type ApiCall,
@@ -58,13 +61,18 @@ export interface SlackStandin {
     text: string,
     options?: { user?: string; channel?: string; command?: string },
   ): Promise<SendResult>;
-  /** Clicks a button on a message or on an ephemeral message (by its `ts`), as `user` (default alice). */
+  /**
+   * Clicks a button on a message or on an ephemeral message (by its `ts`), as `user` (default alice);
+   * for a users_select or static_select, `selected` is the user or option value picked.
+   */
   clickButton(
     messageTs: string,
     actionId: string,
     value?: string,
-    options?: { user?: string },
+    options?: { user?: string; selected?: string },
   ): Promise<SendResult>;
+  /** Opens the app's Home tab as `user`: the app gets `app_home_opened` and answers with views.publish. */
+  openHome(options?: { user?: string }): Promise<SendResult>;
   submitView(
     viewId: string,
     values: Record<string, Record<string, string>>,
@@ -117,7 +125,7 @@ export async function startSlackStandin(options: StandinOptions): Promise<SlackS
     }
     if (req.method !== 'POST') return json(res, 405, { ok: false, error: 'method_not_allowed' });
     const raw = await readBody(req);
-    if (path === '/api/command' || path === '/api/click' || path === '/api/submit') {
+    if (path === '/api/command' || path === '/api/click' || path === '/api/submit' || path === '/api/home') {
       if (!isJson(req)) {
         return json(res, 415, {
           ok: false,
@@ -148,8 +156,13 @@ export async function startSlackStandin(options: StandinOptions): Promise<SlackS
           String(body.messageTs ?? ''),
           String(body.actionId ?? ''),
           typeof body.value === 'string' ? body.value : undefined,
-          typeof body.user === 'string' ? { user: body.user } : {},
+          {
+            ...(typeof body.user === 'string' ? { user: body.user } : {}),
+            ...(typeof body.selected === 'string' ? { selected: body.selected } : {}),
+          },
         );
+      } else if (path === '/api/home') {
+        result = await openHome(typeof body.user === 'string' ? { user: body.user } : {});
       } else {
         result = await submitView(
           String(body.viewId ?? ''),
@@ -356,6 +369,18 @@ export async function startSlackStandin(options: StandinOptions): Promise<SlackS
         state.emitEvent({ type: 'view', view: v });
         return { ok: true, view: v.view };
       }
+      case 'views.publish': {
+        const user = state.user(String(a.user_id ?? ''));
+        const view = typeof a.view === 'string' ? JSON.parse(a.view) : a.view;
+        if (!user) return { ok: false, error: 'user_not_found' };
+        if (view?.type !== 'home') return { ok: false, error: 'invalid_arguments' };
+        if (!Array.isArray(view.blocks) || view.blocks.length > 100)
+          return { ok: false, error: 'invalid_blocks' };
+        const home = { user: user.id, view: { ...view, id: `VH${user.id}` }, at: Date.now() };
+        state.homes.set(user.id, home);
+        state.emitEvent({ type: 'home', home });
+        return { ok: true, view: home.view };
+      }
       case 'usergroups.users.list': {
         const members = state.usergroups.get(String(a.usergroup ?? ''));
         return members ? { ok: true, users: members } : { ok: false, error: 'no_such_subteam' };
@@ -474,9 +499,10 @@ export async function startSlackStandin(options: StandinOptions): Promise<SlackS
     body: string,
   ): Promise<SendResult> {
     if (!botUrl) throw new Error('the stand-in has no bot URL yet (setBotUrl)');
+    const type = kind === 'event' ? 'application/json' : 'application/x-www-form-urlencoded';
     const res = await fetch(botUrl, {
       method: 'POST',
-      headers: signedHeaders(options.signingSecret, body),
+      headers: signedHeaders(options.signingSecret, body, undefined, type),
       body,
     });
     const text = await res.text();
@@ -527,11 +553,17 @@ export async function startSlackStandin(options: StandinOptions): Promise<SlackS
     return deliver('command', user.id, channel.id, `${command} ${text}`, form.toString());
   }
 
+  async function openHome(opts: { user?: string } = {}): Promise<SendResult> {
+    const user = resolveUser(opts.user);
+    const event = homeOpenedEvent(state.team, state.bot.appId, user.id, state.homes.get(user.id)?.view);
+    return deliver('event', user.id, undefined, 'app_home_opened', JSON.stringify(event));
+  }
+
   async function clickButton(
     messageTs: string,
     actionId: string,
     value?: string,
-    opts: { user?: string } = {},
+    opts: { user?: string; selected?: string } = {},
   ): Promise<SendResult> {
     const user = resolveUser(opts.user);
     const message = state.findMessage(messageTs);
@@ -541,11 +573,12 @@ export async function startSlackStandin(options: StandinOptions): Promise<SlackS
     // An ephemeral message is shown to one user only; nobody else has its buttons to click.
     if (ephemeral && ephemeral.user !== user.id)
       throw new Error(`message ${messageTs} is only visible to ${ephemeral.user}, not ${user.id}`);
-    const found = findButton(target.blocks, actionId, value);
+    const found = findElement(target.blocks, actionId, value);
     if (!found)
       throw new Error(
         `message ${messageTs} has no button '${actionId}'${value ? ` with value ${value}` : ''}`,
       );
+    const action = actionPayload(found.element, found.blockId, opts.selected);
     const channel = state.channel(target.channel);
     const payload = {
       type: 'block_actions',
@@ -580,19 +613,11 @@ export async function startSlackStandin(options: StandinOptions): Promise<SlackS
         : {}),
       state: { values: {} },
       response_url: newResponseUrl(target.channel, user.id, target.thread_ts),
-      actions: [
-        {
-          action_id: found.button.action_id,
-          block_id: found.blockId,
-          text: found.button.text,
-          value: found.button.value,
-          type: 'button',
-          action_ts: String(Date.now() / 1000),
-        },
-      ],
+      actions: [action],
     };
     const body = `payload=${encodeURIComponent(JSON.stringify(payload))}`;
-    return deliver('click', user.id, target.channel, `${actionId} on ${messageTs}`, body);
+    const what = `${actionId}${opts.selected ? `=${opts.selected}` : ''} on ${messageTs}`;
+    return deliver('click', user.id, target.channel, what, body);
   }
 
   async function submitView(
@@ -675,6 +700,7 @@ export async function startSlackStandin(options: StandinOptions): Promise<SlackS
     },
     sendSlashCommand,
     clickButton,
+    openHome,
     submitView,
     rateLimit(method, count = 1, retryAfterSeconds = 1) {
       rateLimits.set(method, { count, retryAfter: retryAfterSeconds });
@@ -691,26 +717,6 @@ export async function startSlackStandin(options: StandinOptions): Promise<SlackS
       });
     },
   };
-}
-
-// biome-ignore lint/suspicious/noExplicitAny: Block Kit JSON as received
-type AnyButton = any;
-
-function findButton(
-  // biome-ignore lint/suspicious/noExplicitAny: Block Kit JSON as received
-  blocks: any[] | undefined,
-  actionId: string,
-  value?: string,
-): { button: AnyButton; blockId: string } | undefined {
-  for (const block of blocks ?? []) {
-    const elements = block.type === 'actions' ? block.elements : block.accessory ? [block.accessory] : [];
-    for (const e of elements ?? []) {
-      if (e.type === 'button' && e.action_id === actionId && (value === undefined || e.value === value)) {
-        return { button: e, blockId: block.block_id ?? 'standin-block' };
-      }
-    }
-  }
-  return undefined;
 }
 
 function readBody(req: IncomingMessage): Promise<Buffer> {

@@ -12,9 +12,10 @@ export function signedHeaders(
   signingSecret: string,
   body: string,
   timestamp = Math.floor(Date.now() / 1000),
+  contentType = 'application/x-www-form-urlencoded',
 ) {
   return {
-    'content-type': 'application/x-www-form-urlencoded',
+    'content-type': contentType,
     'x-slack-request-timestamp': String(timestamp),
     'x-slack-signature': slackSignature(signingSecret, timestamp, body),
   };

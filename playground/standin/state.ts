@@ -72,6 +72,15 @@ export interface StandinView {
   view: any;
 }
 
+/** A user's App Home tab as the app last published it (views.publish). */
+export interface StandinHome {
+  user: string;
+  // biome-ignore lint/suspicious/noExplicitAny: Block Kit JSON as received
+  view: any;
+  /** When it was published (ms since the epoch). */
+  at: number;
+}
+
 export interface ApiCall {
   seq: number;
   method: string;
@@ -87,7 +96,7 @@ export interface Delivery {
   seq: number;
   /** When the stand-in sent it (ms since the epoch). */
   at: number;
-  kind: 'command' | 'click' | 'view_submission';
+  kind: 'command' | 'click' | 'view_submission' | 'event';
   user: string;
   channel?: string;
   summary: string;
@@ -102,6 +111,7 @@ export type StandinEvent =
   /** Without `content` (see describeFile): the bytes are at `GET /files/<id>`. */
   | { type: 'file'; file: StandinFile & { hasContent?: boolean } }
   | { type: 'view'; view: StandinView }
+  | { type: 'home'; home: StandinHome }
   | { type: 'delivery'; delivery: Delivery };
 
 export class StandinState extends EventEmitter {
@@ -114,6 +124,7 @@ export class StandinState extends EventEmitter {
   ];
   readonly channels: StandinChannel[] = [
     { id: 'C0SOCTRIAGE', name: 'soc-triage', botMember: true },
+    { id: 'C0SOCALERTS', name: 'soc-alerts', botMember: true },
     { id: 'C0GENERAL', name: 'general', botMember: true },
     { id: 'C0NOBOT', name: 'random', botMember: false },
   ];
@@ -122,6 +133,8 @@ export class StandinState extends EventEmitter {
   readonly ephemerals: StandinEphemeral[] = [];
   readonly files = new Map<string, StandinFile>();
   readonly views = new Map<string, StandinView>();
+  /** App Home tabs by user id. */
+  readonly homes = new Map<string, StandinHome>();
   readonly calls: ApiCall[] = [];
   readonly deliveries: Delivery[] = [];
   private seq = 0;
@@ -191,6 +204,7 @@ export class StandinState extends EventEmitter {
       ephemerals: this.ephemerals,
       files: [...this.files.values()].map(describeFile),
       views: [...this.views.values()],
+      homes: [...this.homes.values()],
       deliveries: this.deliveries,
     };
   }
