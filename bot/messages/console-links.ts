@@ -210,7 +210,7 @@ const EC2_KIND: Record<string, string> = {
 
 /** `<url|text>` for mrkdwn: text escaped, the URL safe inside Slack's link syntax. */
 export function mrkdwnLink(l: ConsoleLink | undefined, text: string): string {
-  if (!l || !/^https:\/\//.test(l.url)) return text;
+  if (!l || !/^https?:\/\//.test(l.url)) return text;
   const url = l.url.replace(/[<>|\s]/g, (c) => encodeURIComponent(c)).replace(/&/g, '&amp;');
   return `<${url}|${text.replace(/[<>|]/g, '')}>`;
 }
