@@ -208,9 +208,12 @@ const EC2_KIND: Record<string, string> = {
   volume: 'volume',
 };
 
+const MAX_URL = 400;
+
 /** `<url|text>` for mrkdwn: text escaped, the URL safe inside Slack's link syntax. */
 export function mrkdwnLink(l: ConsoleLink | undefined, text: string): string {
-  if (!l || !/^https?:\/\//.test(l.url)) return text;
+  // A link longer than any real console or Slack URL would only crowd the message: show the text.
+  if (!l || !/^https?:\/\//.test(l.url) || l.url.length > MAX_URL) return text;
   const url = l.url.replace(/[<>|\s]/g, (c) => encodeURIComponent(c)).replace(/&/g, '&amp;');
   return `<${url}|${text.replace(/[<>|]/g, '')}>`;
 }
