@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { createBot } from '../bot/app.ts';
 import { createLogger } from '../bot/audit.ts';
 import { BotConfigError, loadBotConfig } from '../bot/config.ts';
+import { type PlaygroundSetup, playgroundSetup } from '../playground/replay.ts';
 import { type SlackStandin, startSlackStandin } from '../playground/standin/server.ts';
 
 export interface StartedCartographer {
@@ -58,6 +59,7 @@ export async function startCartographer(
 ): Promise<StartedCartographer> {
   const local = !env.SLACK_BOT_TOKEN && !env.SLACK_SIGNING_SECRET && !env.SLACK_APP_TOKEN;
   let standin: SlackStandin | undefined;
+  let playground: PlaygroundSetup | undefined;
   const botEnv: NodeJS.ProcessEnv = { ...env };
   // Detections read the user allow-list from CARTOGRAPHER_ALLOWLIST; the bot writes "Mark benign" there.
   botEnv.CARTOGRAPHER_ALLOWLIST ??= '.cartographer/allowlist.yaml';
@@ -77,6 +79,9 @@ export async function startCartographer(
       SLACK_API_URL: standin.apiUrl,
       HOST: '127.0.0.1',
     });
+    // Alerts in #soc-alerts on a replay clock, a per-run database, the demo account's name.
+    playground = await playgroundSetup(botEnv, loadBotConfig(botEnv).localPaths);
+    Object.assign(botEnv, playground.env);
   }
   let bot: ReturnType<typeof createBot> | undefined;
   let port: number | undefined;
@@ -86,12 +91,18 @@ export async function startCartographer(
   try {
     const config = loadBotConfig(botEnv);
     logger = createLogger(config.logLevel, logs);
-    bot = createBot({ config, logger, openAccessExpected: standin !== undefined });
+    bot = createBot({
+      config,
+      logger,
+      openAccessExpected: standin !== undefined,
+      scheduler: { env: botEnv, ...(playground?.clock ? { clock: playground.clock } : {}) },
+    });
     ({ port } = await bot.start());
   } catch (err) {
     // Leave nothing listening behind, so a failed start exits.
     await bot?.stop();
     await standin?.close();
+    playground?.cleanup();
     logs?.release();
     throw err;
   }
@@ -101,11 +112,17 @@ export async function startCartographer(
     out.write(playgroundBanner(standin.url));
     logs?.release();
     logger?.info({ standin: standin.url, bot: botUrl }, 'playground: Slack stand-in and bot connected');
+    if (playground?.replay)
+      logger?.info(
+        { ...playground.replay, channel: '#soc-alerts' },
+        'playground: alert scans replay the busiest day of the local data',
+      );
   }
   const started: StartedCartographer = {
     stop: async () => {
       await bot?.stop();
       await standin?.close();
+      playground?.cleanup();
     },
   };
   if (port !== undefined) started.botPort = port;

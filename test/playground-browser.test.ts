@@ -4,7 +4,16 @@
  * the page served by the stand-in. What the page shows is checked against the demo data itself and
  * against the stand-in's record of what the bot posted.
  */
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -54,6 +63,8 @@ for (const r of records) {
 const [busiestKey, busiestCount] = [...countByKey.entries()].sort((a, b) => b[1] - a[1])[0] ?? ['', 0];
 
 let started: StartedCartographer;
+/** Figures the report quotes, written to test-artifacts/playground-measured.json. */
+const measured: Record<string, unknown> = {};
 let context: BrowserContext;
 let page: Page;
 let workDir: string;
@@ -102,6 +113,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
+  writeFileSync(join(ARTIFACTS, 'playground-measured.json'), `${JSON.stringify(measured, null, 2)}\n`);
   await context?.close();
   await started?.stop();
   if (workDir) rmSync(workDir, { recursive: true, force: true });
@@ -166,12 +178,30 @@ describe('playground page in Chromium', () => {
     await expect.poll(() => threadLink.locator('.count').textContent()).toBe(`${finalReplies} replies`);
     await page.screenshot({ path: join(ARTIFACTS, 'playground-channel.png') });
 
+    // A 2,000-event session's thread is a handful of replies: timeline, findings by rule, unmapped events.
+    expect(busiestCount).toBeGreaterThan(2000);
+    expect(finalReplies).toBeLessThanOrEqual(6);
+    measured.threadReplies = { key: busiestKey, events: busiestCount, replies: finalReplies };
+
     await threadLink.click();
     const thread = page.locator('#thread-pane.open');
     await thread.waitFor();
     await expect.poll(() => thread.locator('#thread-messages .message').count()).toBe(finalReplies + 1);
     await expect.poll(() => thread.textContent()).toContain('Timeline');
+    await expect
+      .poll(() => thread.textContent())
+      .toMatch(/Findings · \d+ findings from \d+ rules, worst first/);
     await page.screenshot({ path: join(ARTIFACTS, 'playground-thread.png') });
+
+    // "Show N more" pages the findings reply in place: the same reply, the next rules.
+    const findings = thread.locator('#thread-messages .message').filter({ hasText: 'Findings ·' });
+    const firstRule = await findings.locator('.bk-section').first().textContent();
+    await findings.getByRole('button', { name: /^Show \d+ more findings$/ }).click();
+    await expect.poll(() => findings.textContent(), { timeout: 30_000 }).toMatch(/page 2 of/);
+    expect(await findings.locator('.bk-section').first().textContent()).not.toBe(firstRule);
+    await expect.poll(() => thread.locator('#thread-messages .message').count()).toBe(finalReplies + 1);
+    await findings.scrollIntoViewIfNeeded();
+    await page.screenshot({ path: join(ARTIFACTS, 'playground-thread-more-findings.png') });
 
     // "Show raw events" on the summary (the thread's first message) uploads the events into the thread.
     await thread
@@ -277,6 +307,116 @@ describe('playground page in Chromium', () => {
     expect(await note.locator('.mention').first().textContent()).toBe('@alice');
     expect(await note.textContent()).not.toContain('U0ANALYST1');
     expect(readFileSync(join(workDir, 'allowlist.yaml'), 'utf8')).toContain(reason);
+    expect(pageErrors()).toEqual([]);
+  }, 120_000);
+
+  it('a user query is answered by one overview message; Open puts a session in its thread', async () => {
+    const standin = started.standin!;
+    await page.locator('#thread-close').click();
+    const parentsBefore = standin.state.channelMessages('C0SOCTRIAGE').length;
+    await page.locator('#composer-input').fill('/cartographer user bert-jan');
+    await page.locator('#composer-input').press('Enter');
+    const overview = page
+      .locator('#messages .message', {
+        has: page.locator('.bk-header', { hasText: /bert-jan: \d+ sessions/ }),
+      })
+      .last();
+    await overview.waitFor({ timeout: 45_000 });
+    // One answer: exactly one new message in the channel, no thread until a session is opened.
+    await waitStable(() => standin.state.channelMessages('C0SOCTRIAGE').length);
+    expect(standin.state.channelMessages('C0SOCTRIAGE').length).toBe(parentsBefore + 1);
+    const ts = (await overview.getAttribute('data-ts'))!;
+    expect(standin.state.thread('C0SOCTRIAGE', ts)).toHaveLength(0);
+    const opens = overview.getByRole('button', { name: 'Open' });
+    const sessionsListed = await opens.count();
+    measured.overview = {
+      parents: 1,
+      sessionsListed,
+      header: (await overview.locator('.bk-header').textContent()) ?? '',
+    };
+    expect(sessionsListed).toBeGreaterThan(0);
+    await expect.poll(() => overview.textContent()).toMatch(/quiet session/);
+    await overview.scrollIntoViewIfNeeded();
+    await page.screenshot({ path: join(ARTIFACTS, 'playground-user-overview.png') });
+
+    await opens.first().click();
+    const thread = page.locator('#thread-pane.open');
+    await expect.poll(() => thread.textContent(), { timeout: 45_000 }).toContain('Findings ·');
+    await page.screenshot({ path: join(ARTIFACTS, 'playground-user-overview-open.png') });
+    await page.locator('#thread-close').click();
+    expect(pageErrors()).toEqual([]);
+  }, 120_000);
+
+  it('an alert in #soc-alerts: acknowledged, assigned, resolved as benign (Mark benign offered), reopened, in place', async () => {
+    const standin = started.standin!;
+    const alert = await pollValue(
+      () =>
+        standin.state
+          .channelMessages('C0SOCALERTS')
+          .find((m) => m.text.includes('Security group opened to the whole internet')),
+      45_000,
+    );
+    await page.locator('.sidebar .channel[data-channel="soc-alerts"]').click();
+    const row = page.locator(`#messages .message[data-ts="${alert.ts}"]`);
+    await row.waitFor({ timeout: 30_000 });
+    await row.scrollIntoViewIfNeeded();
+    const header = row.locator('.bk-header');
+    const state = row.locator('.bk-context').first();
+    await expect.poll(() => state.textContent()).toContain('Open · nobody has acknowledged it yet');
+    await row.screenshot({ path: join(ARTIFACTS, 'playground-alert-1-open.png') });
+    const steps: string[] = [];
+    const updated = async (name: string, headerText: string, line: RegExp) => {
+      await expect.poll(() => header.textContent(), { timeout: 30_000 }).toContain(headerText);
+      await expect
+        .poll(() => row.locator('.bk-context').allTextContents())
+        .toContainEqual(expect.stringMatching(line));
+      await row.scrollIntoViewIfNeeded();
+      await row.screenshot({ path: join(ARTIFACTS, `playground-alert-${name}.png`) });
+      steps.push(
+        `${(await header.textContent())?.trim()} | ${standin.state.message('C0SOCALERTS', alert.ts)!.history.length}`,
+      );
+    };
+
+    await row.getByRole('button', { name: 'Acknowledge' }).click();
+    await updated('2-acknowledged', '👀 Acknowledged', /Acknowledged by @alice at \d{4}-/);
+    await row.locator('select[data-action-id="cartographer_alert_assign"]').selectOption({ label: 'bob' });
+    await updated('3-assigned', '👤 Assigned', /Assigned to @bob by @alice at /);
+    await row
+      .locator('select[data-action-id="cartographer_alert_resolve"]')
+      .selectOption({ label: 'Benign' });
+    await updated(
+      '4-resolved-benign',
+      '✅ Resolved: benign',
+      /Resolved as benign by @alice at .* · held by @bob/,
+    );
+    // Mark benign is offered on a benign outcome: the existing modal opens for the alert's rule.
+    await row.getByRole('button', { name: 'Mark benign' }).click();
+    const modal = page.locator('#modal .modal');
+    await modal.waitFor({ timeout: 30_000 });
+    expect(await modal.textContent()).toContain('Security group opened to the whole internet');
+    await page.screenshot({ path: join(ARTIFACTS, 'playground-alert-5-mark-benign-offered.png') });
+    await modal.getByRole('button', { name: 'Cancel' }).click();
+    await row.getByRole('button', { name: 'Reopen' }).click();
+    await updated('6-reopened', '🔁 Reopened', /Reopened by @alice at .* · held by @bob/);
+    await expect.poll(() => row.getByRole('button', { name: 'Acknowledge' }).count()).toBe(1);
+    // One message, updated in place four times; the thread stays empty.
+    expect(standin.state.message('C0SOCALERTS', alert.ts)!.history).toHaveLength(4);
+    expect(standin.state.thread('C0SOCALERTS', alert.ts)).toHaveLength(0);
+    measured.alertSteps = steps;
+
+    // App Home: the open alerts, and under bob the alert he holds.
+    await page.locator('#app-home').click();
+    const home = page.locator('#home-view');
+    await expect.poll(() => home.textContent(), { timeout: 30_000 }).toMatch(/Open alerts \(\d+\)/);
+    await page.locator('#user-select').selectOption({ label: 'bob' });
+    await expect.poll(() => home.textContent(), { timeout: 30_000 }).toContain('Assigned to you (1)');
+    await page.screenshot({ path: join(ARTIFACTS, 'playground-home.png') });
+    // Its link opens the alert message on the page.
+    await home.getByRole('link', { name: 'Security group opened to the whole internet' }).first().click();
+    await expect.poll(() => page.locator('#home-view').isHidden()).toBe(true);
+    await expect.poll(() => page.locator('#channel-title').textContent()).toBe('# soc-alerts');
+    await page.locator('#user-select').selectOption({ label: 'alice' });
+    await page.locator('.sidebar .channel[data-channel="soc-triage"]').click();
     expect(pageErrors()).toEqual([]);
   }, 120_000);
 
@@ -539,6 +679,17 @@ describe('modal opened by the app (views.open)', () => {
     expect(received.every((r) => r.signatureOk)).toBe(true);
   });
 });
+
+/** Polls until `read` returns a value. */
+async function pollValue<T>(read: () => T | undefined, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = read();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`nothing after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
 
 /** Polls until a value stops changing for a second (the bot posts a thread as a burst of replies). */
 async function waitStable(read: () => number, timeoutMs = 45_000): Promise<number> {

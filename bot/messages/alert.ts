@@ -23,6 +23,7 @@ import { context, section } from './chunk.ts';
 import {
   accessKeyLink,
   accountLabel,
+  linkedCode,
   mrkdwnLink,
   placeOf,
   principalLink,
@@ -109,13 +110,13 @@ function whoLines(a: AlertInput, first: CloudTrailRecord | undefined): string[] 
   const { partition, region } = placeOf(first);
   const account = first?.recipientAccountId ?? /^arn:[\w-]+:[\w-]+::(\d{12}):/.exec(who)?.[1];
   const key = /^(AKIA|ASIA)[A-Z0-9]{12,}$/.test(a.sessionKey)
-    ? mrkdwnLink(accessKeyLink(a.sessionKey, partition, region), code(a.sessionKey))
+    ? linkedCode(accessKeyLink(a.sessionKey, partition, region), a.sessionKey)
     : '';
   const lines = [
     `*Who* ${mrkdwnLink(principalLink(who), esc(clip(who, 300)))}${key ? ` · *key* ${key}` : ''}`,
     `*When* ${utc(f.time)}${a.sourceIps.length ? ` · *from* ${a.sourceIps.slice(0, 3).map(code).join(', ')}` : ''}${account ? ` · *account* ${accountLabel(account, a.accountName?.(account))}` : ''}`,
   ];
-  if (a.resource) lines.push(`*On* ${mrkdwnLink(resourceLink(first), code(clip(a.resource, 200)))}`);
+  if (a.resource) lines.push(`*On* ${linkedCode(resourceLink(first), a.resource, 200)}`);
   lines.push(esc(clip(redactText(f.explanation), 900)));
   return lines;
 }

@@ -6,7 +6,7 @@
  */
 import { partitionOf } from '../../adapters/aws/regions.ts';
 import type { CloudTrailRecord } from '../../engine/record.ts';
-import { clip, esc } from './format.ts';
+import { clip, code, esc } from './format.ts';
 
 export interface ConsoleLink {
   url: string;
@@ -216,6 +216,16 @@ export function mrkdwnLink(l: ConsoleLink | undefined, text: string): string {
   if (!l || !/^https?:\/\//.test(l.url) || l.url.length > MAX_URL) return text;
   const url = l.url.replace(/[<>|\s]/g, (c) => encodeURIComponent(c)).replace(/&/g, '&amp;');
   return `<${url}|${text.replace(/[<>|]/g, '')}>`;
+}
+
+/**
+ * An identifier as a link when there is a page for it, else as `code` (Slack shows no formatting
+ * inside a link's text, so a linked identifier is plain text).
+ */
+export function linkedCode(l: ConsoleLink | undefined, raw: string, max = 200): string {
+  const text = clip(raw, max);
+  const linked = mrkdwnLink(l, esc(text));
+  return linked === esc(text) ? code(text) : linked;
 }
 
 /** An account id with its name: `218007301253 (prod)`. */

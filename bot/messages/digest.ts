@@ -106,7 +106,9 @@ function openAlertsSection(date: string, cases: AlertCase[]): string {
     .slice(0, 3)
     .map((ch) => (/^[CG][A-Z0-9]{2,}$/.test(ch) ? `<#${ch}>` : esc(ch.startsWith('#') ? ch : `#${ch}`)));
   const more =
-    cases.length > OPEN_ALERTS_SHOWN ? `\n_…and ${plural(cases.length - OPEN_ALERTS_SHOWN, 'more')}_` : '';
+    cases.length > OPEN_ALERTS_SHOWN
+      ? `\n_…and ${plural(cases.length - OPEN_ALERTS_SHOWN, 'more', 'more')}_`
+      : '';
   return clip(
     `*Open alerts from ${date}* (${cases.length}, ${held} held) · in ${channels.join(', ')}\n${lines.join('\n')}${more}`,
     2900,

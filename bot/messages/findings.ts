@@ -10,7 +10,17 @@ import { ACTION_MARK_BENIGN, type RefMaker } from '../actions/ids.ts';
 import { redactText } from '../redact.ts';
 import { context, section } from './chunk.ts';
 import { eventLink, mrkdwnLink, placeOf, resourceLink } from './console-links.ts';
-import { bold, clip, clock, code, esc, plural, SEVERITY_ICON, SEVERITY_RANK } from './format.ts';
+import {
+  bold,
+  clip,
+  clock,
+  code,
+  emphasisSafe,
+  esc,
+  plural,
+  SEVERITY_ICON,
+  SEVERITY_RANK,
+} from './format.ts';
 import { button, rawEventsButton } from './headline.ts';
 import type { Block, SlackMessage } from './limits.ts';
 import { pagerButtons } from './pager.ts';
@@ -124,6 +134,21 @@ function groupBlocks(
   ];
 }
 
+/** The rules on later pages at a glance: `Next: 🟡 New route added · 🔵 IAM user created ×2 · … +12 more`. */
+function nextRules(rest: RuleGroup[]): string | undefined {
+  if (rest.length === 0) return undefined;
+  const parts: string[] = [];
+  let chars = 0;
+  for (const g of rest) {
+    const part = `${SEVERITY_ICON[g.severity] ?? ''} ${emphasisSafe(clip(g.title, 80))}${g.findings.length > 1 ? ` ×${g.findings.length}` : ''}`;
+    if (chars + part.length > 1700) break;
+    parts.push(part);
+    chars += part.length + 3;
+  }
+  const more = rest.length - parts.length;
+  return `*Next:* ${parts.join(' · ')}${more > 0 ? ` · +${more} more` : ''}`;
+}
+
 /**
  * Page `page` (0-based, clamped) of the findings reply: a few rule groups with evidence and buttons,
  * then "Previous" / "Show N more findings", which update this same reply.
@@ -160,6 +185,8 @@ export function buildFindingsPage(
     context(`*Findings* · ${total}, worst first${range}`),
     ...shown.flatMap((g) => groupBlocks(g, records, makeRef)),
   ];
+  const next = nextRules(groups.slice((i + 1) * GROUPS_PER_PAGE));
+  if (next) blocks.push(context(next));
   if (pager.length > 0) blocks.push({ type: 'actions', elements: pager });
   return {
     text: `Findings${pages > 1 ? ` (page ${i + 1} of ${pages})` : ''}: ${total} in ${session.key}`,

@@ -6,7 +6,14 @@
 import type { Finding, SessionSummary } from '../../engine/model.ts';
 import { ACTION_ALL_ACTIONS, ACTION_SHOW_RAW, type RefMaker } from '../actions/ids.ts';
 import { context, section } from './chunk.ts';
-import { accessKeyLink, accountLabel, mrkdwnLink, partitionOfArn, principalLink } from './console-links.ts';
+import {
+  accessKeyLink,
+  accountLabel,
+  linkedCode,
+  mrkdwnLink,
+  partitionOfArn,
+  principalLink,
+} from './console-links.ts';
 import { bold, clip, code, duration, esc, plural, SEVERITY_ICON, SEVERITY_RANK, utc } from './format.ts';
 import type { Block, SlackMessage } from './limits.ts';
 
@@ -148,7 +155,7 @@ function whoField(s: SessionSummary, who: string, accountName: HeadlineInput['ac
 function keyLink(s: SessionSummary, key: string): string {
   const region = s.regions[0] ?? 'us-east-1';
   const partition = partitionOfArn(s.principal.arn ?? s.principal.issuerArn) ?? 'aws';
-  return mrkdwnLink(accessKeyLink(key, partition, region), code(key));
+  return linkedCode(accessKeyLink(key, partition, region), key);
 }
 
 export function button(text: string, actionId: string, value: string, style?: 'primary' | 'danger'): Block {

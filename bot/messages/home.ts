@@ -34,7 +34,7 @@ export function buildHome(input: HomeInput): HomeView {
     ) as KnownBlock,
     { type: 'divider' },
     section(
-      `*Open alerts* (${input.openTotal})\n${input.open.length ? lines(input.open.slice(0, SHOWN), input) : '_None open._'}${input.openTotal > Math.min(input.open.length, SHOWN) ? `\n_…and ${plural(input.openTotal - Math.min(input.open.length, SHOWN), 'more')}_` : ''}`,
+      `*Open alerts* (${input.openTotal})\n${input.open.length ? lines(input.open.slice(0, SHOWN), input) : '_None open._'}${input.openTotal > Math.min(input.open.length, SHOWN) ? `\n_…and ${plural(input.openTotal - Math.min(input.open.length, SHOWN), 'more', 'more')}_` : ''}`,
     ) as KnownBlock,
     { type: 'divider' },
     section(digestLine(input)) as KnownBlock,

@@ -7,7 +7,7 @@ import type { SectionBlock } from '@slack/types';
 import type { SessionSummary } from '../../engine/model.ts';
 import { ACTION_OPEN } from '../actions/ids.ts';
 import { context, section } from './chunk.ts';
-import { accessKeyLink, accountLabel, mrkdwnLink, principalLink } from './console-links.ts';
+import { accessKeyLink, accountLabel, linkedCode, mrkdwnLink, principalLink } from './console-links.ts';
 import { clip, clock, code, duration, esc, plural, utc } from './format.ts';
 import { principalLabel, riskEmoji, severityCounts } from './headline.ts';
 import type { Block, SlackMessage } from './limits.ts';
@@ -84,7 +84,7 @@ function sessionLine(
   const parts = [
     `${riskEmoji(s.risk?.score)} *${s.risk?.score ?? '–'}*`,
     mrkdwnLink(principalLink(arn), esc(clip(principalLabel(s), 80))),
-    key ? mrkdwnLink(accessKeyLink(key, partition, region), code(key)) : code(clip(s.key, 80)),
+    key ? linkedCode(accessKeyLink(key, partition, region), key) : code(clip(s.key, 80)),
     KIND[s.kind] ?? esc(s.kind),
     `${utc(s.start).replace(/:\d\d UTC$/, '')}–${clock(s.end).slice(0, 5)} UTC (${duration(s.start, s.end)})`,
     `${plural(s.signals.filter((x) => !x.suppressed).length, 'action')} / ${plural(s.eventCount, 'event')}`,

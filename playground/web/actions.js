@@ -41,8 +41,9 @@ export async function sendCommand(text, { remember = true } = {}) {
 }
 
 /**
- * Clicks a button on a message, or on an ephemeral message (`message.ephemeral`): the stand-in finds
- * either by ts and tells the bot which kind it was, as Slack does.
+ * Clicks a button (or picks in a users_select / static_select) on a message, or on an ephemeral
+ * message (`message.ephemeral`): the stand-in finds either by ts and tells the bot which kind it was,
+ * as Slack does.
  */
 export async function clickButton(message, element, node) {
   // What a click posts usually lands in the message's thread: follow it there when it arrives.
@@ -55,11 +56,13 @@ export async function clickButton(message, element, node) {
     node.classList.add('busy');
   }
   try {
+    const selected = element.selected_user ?? element.selected_option?.value;
     const result = await post('/api/click', {
       messageTs: message.ts,
       actionId: element.action_id,
       value: element.value,
       user: S.me,
+      ...(selected ? { selected } : {}),
     });
     if (result.status !== 200) toast(`The app answered the click with HTTP ${result.status}`);
   } catch (err) {
@@ -77,8 +80,9 @@ export async function clickButton(message, element, node) {
 
 export function onMessageAction(message) {
   return (element, _block, node) => {
-    if (element.type === 'button') void clickButton(message, element, node);
-    else toast(`The stand-in delivers button clicks only (got ${element.type}).`);
+    if (['button', 'users_select', 'static_select'].includes(element.type))
+      void clickButton(message, element, node);
+    else toast(`The stand-in delivers buttons and select menus only (got ${element.type}).`);
   };
 }
 

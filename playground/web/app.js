@@ -4,9 +4,9 @@
 // This module lays out the channel and thread views and starts everything.
 
 import { followClick, localNotices, sendCommand } from './actions.js';
-import { escapeHtml, setNameResolvers } from './blockkit.js';
+import { escapeHtml, renderBlocks, setNameResolvers } from './blockkit.js';
 import { setupComposer } from './composer.js';
-import { $, dayLabel, dayOf, el, nearBottom } from './dom.js';
+import { $, dayLabel, dayOf, el, nearBottom, toast } from './dom.js';
 import { closeFile } from './files.js';
 import { forgetShownModal, renderModal } from './modal.js';
 import { channelIntro, commandRow, ephemeralRow, messageRow, noticeRow, userName } from './rows.js';
@@ -16,6 +16,7 @@ import {
   ekey,
   isParent,
   loadState,
+  post,
   replies,
   S,
   scheduleRender,
@@ -142,6 +143,16 @@ function render() {
   if (!ch) return;
   S.channel = ch.id;
   renderSidebar();
+  const home = S.view === 'home';
+  $('messages').hidden = home;
+  $('composer-area').hidden = home;
+  $('digest-button').hidden = home;
+  $('home-view').hidden = !home;
+  if (home) {
+    renderHome();
+    renderModal();
+    return;
+  }
   $('channel-title').textContent = `# ${ch.name}`;
   $('channel-topic').textContent = ch.botMember
     ? 'CloudTrail triage with Cartographer · demo data, local stand-in'
@@ -172,14 +183,60 @@ function unreadBase(channelId) {
   );
 }
 
+/** The app's Home tab, as the bot last published it for the current user. */
+function renderHome() {
+  $('channel-title').textContent = 'cartographer';
+  $('channel-topic').textContent = 'Home · published by the app (views.publish)';
+  const box = $('home-view');
+  const home = S.homes.get(S.me);
+  const sig = `${S.me}|${home?.at ?? 0}`;
+  if (box.dataset.sig === sig) return;
+  box.dataset.sig = sig;
+  box.replaceChildren(
+    home
+      ? renderBlocks(home.view.blocks, () =>
+          toast('The Home tab has no buttons; its links open the messages.'),
+        )
+      : el('div', 'channel-intro', '<p>Opening the Home tab…</p>'),
+  );
+}
+
+/** Opens the app's Home tab: the stand-in tells the bot (app_home_opened), the bot publishes it. */
+function openHome() {
+  S.view = 'home';
+  S.thread = null;
+  scheduleRender();
+  post('/api/home', { user: S.me }).catch((err) => toast(`Home not delivered: ${err.message}`));
+}
+
+/** A Slack message link (`/archives/<channel>/p<ts>`) on this page: show that message and its thread. */
+export function openPermalink(path) {
+  const m = /^\/archives\/([A-Z0-9]+)\/p(\d{10})(\d{6})$/.exec(path);
+  if (!m) return false;
+  const ts = `${m[2]}.${m[3]}`;
+  S.view = 'channel';
+  S.channel = m[1];
+  const message = S.messages.get(ts);
+  const parent = message?.thread_ts && message.thread_ts !== ts ? message.thread_ts : ts;
+  S.thread = message ? parent : null;
+  scheduleRender();
+  requestAnimationFrame(() =>
+    requestAnimationFrame(() =>
+      document.querySelector(`#messages .message[data-ts="${parent}"]`)?.scrollIntoView({ block: 'center' }),
+    ),
+  );
+  return true;
+}
+
 function renderSidebar() {
   $('team-name').textContent = S.team.name;
+  $('app-home').classList.toggle('active', S.view === 'home');
   const list = $('channel-list');
   list.replaceChildren(
     ...S.channels.map((c) => {
       const node = el(
         'div',
-        `channel${c.id === S.channel ? ' active' : ''}`,
+        `channel${c.id === S.channel && S.view !== 'home' ? ' active' : ''}`,
         `<span class="hash">#</span> ${escapeHtml(c.name)}`,
       );
       node.dataset.channel = c.name;
@@ -189,6 +246,7 @@ function renderSidebar() {
         node.appendChild(el('span', 'count', String(unread)));
       }
       node.addEventListener('click', () => {
+        S.view = 'channel';
         S.channel = c.id;
         S.thread = null;
         stickToBottom.main = true;
@@ -264,6 +322,15 @@ function setup() {
   setNameResolvers({
     user: (id) => (id === S.bot.userId ? S.bot.name : userName(id)),
     channel: (id) => S.channels.find((c) => c.id === id)?.name ?? id,
+    users: () => S.users,
+  });
+  $('app-home').addEventListener('click', openHome);
+  // Links to Slack messages (alerts and digests in App Home, the digest) open them on this page.
+  document.addEventListener('click', (e) => {
+    const a = e.target.closest?.('a[href]');
+    if (!a) return;
+    const url = new URL(a.href, location.href);
+    if (url.origin === location.origin && openPermalink(url.pathname)) e.preventDefault();
   });
   setupComposer();
   document.addEventListener('click', (e) => {
@@ -284,6 +351,7 @@ function setup() {
   $('user-select').addEventListener('change', (e) => {
     S.me = e.target.value;
     localStorage.setItem('playground.user', S.me);
+    if (S.view === 'home') openHome();
     forgetShownModal();
     stickToBottom.main = true;
     scheduleRender();
@@ -306,6 +374,8 @@ async function start() {
     $('connection').textContent = `Stand-in not reachable: ${err.message}`;
   }
   connect();
+  // Opened from a message link (`/archives/<channel>/p<ts>`): go to that message.
+  if (openPermalink(location.pathname)) history.replaceState(null, '', '/');
   // A first visit starts with the bot's help: it lists the commands and the demo's example sessions.
   const hasHelp = S.ephemerals.some((e) => e.user === S.me && /^Cartographer commands/.test(e.text));
   if (!hasHelp && !S.helpRequested) {

@@ -25,6 +25,8 @@ const EMOJI = {
   page_facing_up: '📄',
   calendar: '📅',
   zzz: '💤',
+  repeat: '🔁',
+  dart: '🎯',
   bell: '🔔',
   shield: '🛡️',
   chart_with_upwards_trend: '📈',
@@ -49,12 +51,13 @@ const EMOJI = {
   small_blue_diamond: '🔹',
 };
 
-/** How `<@U…>` and `<#C…>` are named; the page sets these from the workspace it shows. */
-const names = { user: (id) => id, channel: (id) => id };
+/** How `<@U…>` and `<#C…>` are named, and who a users_select offers; the page sets these from its workspace. */
+const names = { user: (id) => id, channel: (id) => id, users: () => [] };
 
-export function setNameResolvers({ user, channel }) {
+export function setNameResolvers({ user, channel, users }) {
   if (user) names.user = user;
   if (channel) names.channel = channel;
+  if (users) names.users = users;
 }
 
 function escapeHtml(s) {
@@ -178,20 +181,17 @@ function renderElement(element, onAction) {
     case 'button':
       return button(element, onAction);
     case 'static_select': {
-      const wrap = el('span', 'bk-select');
-      const select = el('select');
-      select.appendChild(el('option', '', textObject(element.placeholder) || 'Choose…'));
       const options = element.options ?? (element.option_groups ?? []).flatMap((g) => g.options);
-      for (const o of options) {
-        const opt = el('option', '', textObject(o.text));
-        opt.value = o.value;
-        select.appendChild(opt);
-      }
-      select.addEventListener('change', () =>
-        onAction({ ...element, selected_option: options.find((o) => o.value === select.value) }, select),
+      const choices = options.map((o) => ({ value: o.value, label: textObject(o.text) }));
+      return selectMenu(element, choices, element.initial_option?.value, (value) =>
+        onAction({ ...element, selected_option: options.find((o) => o.value === value) }),
       );
-      wrap.appendChild(select);
-      return wrap;
+    }
+    case 'users_select': {
+      const choices = names.users().map((u) => ({ value: u.id, label: escapeHtml(u.name) }));
+      return selectMenu(element, choices, element.initial_user, (value) =>
+        onAction({ ...element, selected_user: value }),
+      );
     }
     case 'image': {
       const img = el('img', 'bk-image');
@@ -205,6 +205,29 @@ function renderElement(element, onAction) {
     default:
       return el('span', 'bk-unsupported', `[${escapeHtml(element.type)}]`);
   }
+}
+
+/** A select menu as Slack shows it in a message: the placeholder until something is picked. */
+function selectMenu(element, choices, initial, onPick) {
+  const wrap = el('span', 'bk-select');
+  const select = el('select');
+  select.dataset.actionId = element.action_id ?? '';
+  select.setAttribute('aria-label', element.placeholder?.text ?? 'Choose');
+  const none = el('option', '', textObject(element.placeholder) || 'Choose…');
+  none.value = '';
+  none.disabled = true;
+  select.appendChild(none);
+  for (const c of choices) {
+    const opt = el('option', '', c.label);
+    opt.value = c.value;
+    select.appendChild(opt);
+  }
+  select.value = choices.some((c) => c.value === initial) ? initial : '';
+  select.addEventListener('change', () => {
+    if (select.value) onPick(select.value);
+  });
+  wrap.appendChild(select);
+  return wrap;
 }
 
 /**

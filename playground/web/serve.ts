@@ -24,13 +24,17 @@ async function servable(): Promise<Set<string>> {
   return new Set((await readdir(WEB_DIR)).filter((n) => TYPES[extname(n)]));
 }
 
-/** True when `path` is a playground page path (`/`, `/index.html`, `/web/…`). */
+/** True when `path` is a playground page path (`/`, `/index.html`, `/web/…`, a message link `/archives/…`). */
 export function isWebPath(path: string): boolean {
-  return path === '/' || path === '/index.html' || path.startsWith('/web/');
+  return path === '/' || path === '/index.html' || path.startsWith('/web/') || ARCHIVES.test(path);
 }
 
+/** Slack's message links (`/archives/<channel>/p<ts>`): the page opens that message. */
+const ARCHIVES = /^\/archives\/[A-Z0-9]+\/p\d{16}$/;
+
 export async function serveWeb(path: string, res: ServerResponse): Promise<void> {
-  const name = path === '/' || path === '/index.html' ? 'index.html' : path.slice('/web/'.length);
+  const page = path === '/' || path === '/index.html' || ARCHIVES.test(path);
+  const name = page ? 'index.html' : path.slice('/web/'.length);
   const files = await servable();
   if (!files.has(name)) {
     res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });

@@ -25,7 +25,11 @@ export const S = {
   ephemerals: [],
   files: new Map(),
   views: new Map(),
+  /** App Home tabs by user id (views.publish). */
+  homes: new Map(),
   deliveries: [],
+  /** What the main pane shows: a channel, or the app's Home tab. */
+  view: 'channel',
   me: localStorage.getItem('playground.user') ?? 'U0ANALYST1',
   channel: 'C0SOCTRIAGE',
   /** ts of the open thread's parent. */
@@ -107,6 +111,7 @@ export function applySnapshot(snap) {
   S.deliveries = snap.deliveries;
   S.files = new Map(snap.files.map((f) => [f.id, f]));
   S.views = new Map(snap.views.map((v) => [v.id, v]));
+  S.homes = new Map((snap.homes ?? []).map((h) => [h.user, h]));
   updateSuggestions();
   scheduleRender();
 }
@@ -189,6 +194,9 @@ export function applyEvent(event) {
     }
     case 'view':
       S.views.set(event.view.id, event.view);
+      break;
+    case 'home':
+      S.homes.set(event.home.user, event.home);
       break;
     case 'delivery':
       if (!S.deliveries.some((d) => d.seq === event.delivery.seq)) {
