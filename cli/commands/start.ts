@@ -16,12 +16,15 @@ Runs the Slack bot. Settings come from the environment:
   CARTOGRAPHER_ALLOWLIST                  allow-list file "Mark benign" appends to
   CARTOGRAPHER_LOOKUP_TIMEOUT_SECONDS, CARTOGRAPHER_MAX_CONCURRENT_LOOKUPS,
   CARTOGRAPHER_MAX_TIMELINE_REPLIES, CARTOGRAPHER_RETENTION_DAYS, LOG_LEVEL
+  CARTOGRAPHER_ACCOUNT_NAMES (id=name,…), CARTOGRAPHER_ORGANIZATIONS (on|off), _ORGANIZATIONS_REGION   account names
   CARTOGRAPHER_DIGEST_CHANNEL, _DIGEST_TIME (08:00), CARTOGRAPHER_TIMEZONE (UTC)   daily digest
   CARTOGRAPHER_ALERT_CHANNEL, _ALERT_EVERY_MINUTES (5), _ALERT_MIN_SEVERITY (high),
   CARTOGRAPHER_ALERT_REPEAT_WINDOW_HOURS (24), _LATE_DELIVERY_MINUTES (15), _CATCHUP_MAX_HOURS (24),
   CARTOGRAPHER_SCHEDULE (on|off)          risk alerts and the scheduled jobs
 Without any Slack credentials it starts a local Slack stand-in and its playground page on
-127.0.0.1:3333 (CARTOGRAPHER_PLAYGROUND_PORT) and prints the address to open in a browser.
+127.0.0.1:3333 (CARTOGRAPHER_PLAYGROUND_PORT) and prints the address to open in a browser; there,
+risk alerts of the local data's busiest day go to #soc-alerts (a replay clock) and the database lasts
+for the run.
 `;
 
 export async function run(argv: string[]): Promise<number> {
