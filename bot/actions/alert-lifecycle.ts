@@ -49,6 +49,8 @@ export async function changeAlert(
   const current = (await svc.triage.getCase(key)) ?? (await caseFromLedger(key, ctx, deps));
   if (!current)
     throw new StaleReference('this alert is no longer known (its ledger row was pruned); nothing to change');
+  if (current.channel !== ctx.channelId)
+    throw new StaleReference('this button belongs to a message in another channel');
   const t = transition(current, command, ctx.userId, Date.now());
   if ('refused' in t) {
     await ctx.reply?.(infoMessage(`Nothing changed: ${t.refused}.`));
