@@ -218,6 +218,14 @@ describe('alert lifecycle', () => {
       'acknowledged → resolved (benign)',
       'resolved (benign) → open',
     ]);
+    // Acknowledge again at once: the same button of a later state is a new click, not a double click.
+    await act(ACTION_ALERT_ACK, { user: BOB });
+    expect(header()).toMatch(/^:bust_in_silhouette: Assigned · High/);
+    expect(await triage.getCase(key())).toMatchObject({
+      state: 'acknowledged',
+      acknowledgedBy: BOB,
+      version: 6,
+    });
     // Every other part of the message is as posted.
     const kept = (m: { blocks?: { block_id?: string }[] }) =>
       JSON.stringify(

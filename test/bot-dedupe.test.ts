@@ -86,6 +86,13 @@ describe('request and click keys', () => {
     });
     expect(clickKey(click('1'))).toBe(clickKey(click('2')));
     expect(clickKey(click('1'))).not.toBe(clickKey(click('1', 'all_actions')));
+    // A select menu: picking another user or option is another act, picking the same one again is not.
+    const pick = (trigger: string, user: string) => ({
+      ...click(trigger, 'assign'),
+      actions: [{ action_id: 'assign', block_id: 'b', type: 'users_select', selected_user: user }],
+    });
+    expect(clickKey(pick('1', 'U1'))).toBe(clickKey(pick('2', 'U1')));
+    expect(clickKey(pick('1', 'U1'))).not.toBe(clickKey(pick('2', 'U2')));
   });
 });
 

@@ -273,30 +273,33 @@ describe('lookups that find several sessions, or time out', () => {
     expect(h.standin.state.channelMessages('C0SOCTRIAGE')).toHaveLength(2);
   });
 
-  it('"Show N more" pages a long timeline in place: the same reply, the next actions, and back', async () => {
+  it('"Show N more" pages the findings reply in place: the same reply, the next rules, and back', async () => {
     h = await startHarness();
     const { parent, thread } = await lookupAndWait(h, `session ${KEY}`);
     expect(thread.length).toBeLessThanOrEqual(6);
-    const timeline = thread.find((m) => /^Timeline/.test(m.text))!;
-    const [more] = buttons(timeline, ACTION_PAGE_NEXT);
-    expect(more?.text).toMatch(/^Show \d+ more actions$/);
-    const firstPage = timeline.text;
-    await h.standin.clickButton(timeline.ts, ACTION_PAGE_NEXT, more!.value);
+    const findings = thread.find((m) => /^Findings/.test(m.text))!;
+    const [more] = buttons(findings, ACTION_PAGE_NEXT);
+    expect(more?.text).toMatch(/^Show \d+ more findings?$/);
+    const firstPage = findings.text;
+    await h.standin.clickButton(findings.ts, ACTION_PAGE_NEXT, more!.value);
     await waitFor(
       'the second page',
-      () => h!.standin.state.message('C0SOCTRIAGE', timeline.ts)!.history.length > 0,
+      () => h!.standin.state.message('C0SOCTRIAGE', findings.ts)!.history.length > 0,
     );
-    const turned = h.standin.state.message('C0SOCTRIAGE', timeline.ts)!;
+    const turned = h.standin.state.message('C0SOCTRIAGE', findings.ts)!;
     expect(turned.text).toMatch(/page 2 of/);
-    expect(JSON.stringify(turned.blocks)).toMatch(/actions \d+–\d+ of \d+/);
+    expect(JSON.stringify(turned.blocks)).toMatch(/rules \d+–\d+, page 2 of \d+/);
+    expect(checkMessage({ text: turned.text, blocks: turned.blocks ?? [] })).toEqual([]);
     expect(h.standin.state.thread('C0SOCTRIAGE', parent.ts)).toHaveLength(thread.length);
     const [back] = buttons(turned, ACTION_PAGE_PREV);
     await h.standin.clickButton(turned.ts, ACTION_PAGE_PREV, back!.value);
     await waitFor(
       'the first page again',
-      () => h!.standin.state.message('C0SOCTRIAGE', timeline.ts)!.history.length > 1,
+      () => h!.standin.state.message('C0SOCTRIAGE', findings.ts)!.history.length > 1,
     );
-    expect(h.standin.state.message('C0SOCTRIAGE', timeline.ts)!.text).toBe(firstPage);
+    expect(h.standin.state.message('C0SOCTRIAGE', findings.ts)!.text).toBe(firstPage);
+    const audit = await waitFor('the audit line', () => h!.audits().find((a) => a.what === 'click page'));
+    expect(audit.outcome).toBe('ok');
   });
 
   it('a lookup that outlives CARTOGRAPHER_LOOKUP_TIMEOUT_SECONDS ends in a thread message saying what to change', async () => {

@@ -21,6 +21,7 @@ import { buildDigestMessage } from '../bot/messages/digest.ts';
 import { buildHome } from '../bot/messages/home.ts';
 import { checkMessage, checkView, LIMITS } from '../bot/messages/limits.ts';
 import { buildOverview } from '../bot/messages/overview.ts';
+import { buildTimelinePage } from '../bot/messages/timeline.ts';
 import type { Digest } from '../engine/digest/build.ts';
 import type { Finding, SessionSummary } from '../engine/model.ts';
 import type { CloudTrailRecord } from '../engine/record.ts';
@@ -252,6 +253,46 @@ function session(i: number, risk: number, findings: number): SessionSummary {
     risk: { score: risk, reasons: [] },
   };
 }
+
+describe('the timeline reply, paged in place', () => {
+  it('pages cover every action once, in order, each page within limits with Previous / Show N more', () => {
+    const signals = Array.from({ length: 3000 }, (_, i) => ({
+      id: `s${i}`,
+      name: `Changed thing ${i} ${NASTY}`,
+      summary: `Changed thing ${i} with a long summary ${'x'.repeat(i % 200)}`,
+      service: 'ec2',
+      start: new Date(Date.parse('2023-07-10T00:00:00Z') + i * 1000).toISOString(),
+      end: new Date(Date.parse('2023-07-10T00:00:00Z') + i * 1000).toISOString(),
+      eventIds: [`e${i}`],
+      suppressed: false,
+      details: {},
+    }));
+    const s = { ...session(1, 50, 0), signals };
+    let n = 0;
+    const makeRef = () => `ref${String(++n).padStart(10, '0')}`;
+    const ranges: [number, number][] = [];
+    for (let page = 0; ; page++) {
+      const m = buildTimelinePage(s, makeRef, page);
+      expect(checkMessage(m)).toEqual([]);
+      const range = /actions (\d+)–(\d+) of 3000 · page (\d+) of (\d+)/.exec(JSON.stringify(m.blocks));
+      expect(range).not.toBeNull();
+      ranges.push([Number(range![1]), Number(range![2])]);
+      const buttons = (m.blocks ?? []).filter((b) => b.type === 'actions').flatMap((b) => b.elements);
+      const ids = buttons.map((b: { action_id: string }) => b.action_id);
+      expect(ids.includes('cartographer_page_prev')).toBe(page > 0);
+      if (Number(range![3]) === Number(range![4])) {
+        expect(ids).not.toContain('cartographer_page_next');
+        break;
+      }
+      expect(
+        buttons.find((b: { action_id: string }) => b.action_id === 'cartographer_page_next').text.text,
+      ).toBe(`Show ${(3000 - Number(range![2])).toLocaleString('en-US')} more actions`);
+    }
+    expect(ranges[0]![0]).toBe(1);
+    expect(ranges.at(-1)![1]).toBe(3000);
+    for (let i = 1; i < ranges.length; i++) expect(ranges[i]![0]).toBe(ranges[i - 1]![1] + 1);
+  });
+});
 
 describe('the user/ip overview', () => {
   it('ranks sessions with an Open button each, folds quiet ones, stays within limits at its largest', () => {

@@ -85,7 +85,7 @@ function alertKeyOf(ctx: ClickContext): string {
   const fromBlock = ctx.blockId?.startsWith(ALERT_CASE_BLOCK_PREFIX)
     ? ctx.blockId.slice(ALERT_CASE_BLOCK_PREFIX.length)
     : undefined;
-  const key = fromBlock ?? ctx.value;
+  const key = fromBlock ?? ctx.value?.split('.')[0];
   if (!key || !/^[0-9a-f]{24}$/.test(key)) throw new StaleReference('this button carries no alert reference');
   return key;
 }

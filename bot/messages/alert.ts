@@ -77,6 +77,7 @@ export type CaseView = Pick<
   | 'lastAction'
   | 'lastBy'
   | 'lastAt'
+  | 'version'
 >;
 
 export function buildAlert(a: AlertInput): SlackMessage {
@@ -89,6 +90,7 @@ export function buildAlert(a: AlertInput): SlackMessage {
     state: 'open',
     lastAction: 'opened',
     lastAt: Date.parse(f.time),
+    version: 1,
   };
   const blocks: Block[] = [
     headerBlock(view),
@@ -234,7 +236,8 @@ function caseActions(c: CaseView, benignRef?: string): ActionsBlock {
       type: 'button',
       text: { type: 'plain_text', text: 'Reopen' },
       action_id: ACTION_ALERT_REOPEN,
-      value: c.key,
+      // The case's version too: the same button of a later state is another click (see receiver/dedupe.ts).
+      value: `${c.key}.${c.version}`,
     });
     if (c.outcome === 'benign' && benignRef) {
       elements.push({
@@ -250,7 +253,8 @@ function caseActions(c: CaseView, benignRef?: string): ActionsBlock {
         type: 'button',
         text: { type: 'plain_text', text: 'Acknowledge' },
         action_id: ACTION_ALERT_ACK,
-        value: c.key,
+        // The case's version too: the same button of a later state is another click (see receiver/dedupe.ts).
+        value: `${c.key}.${c.version}`,
         style: 'primary',
       });
     }

@@ -35,7 +35,10 @@ export function requestKey(body: Body, signature?: unknown): string | undefined 
   return undefined;
 }
 
-/** The identity of a click: which button (action id, block, value) on which message or view. */
+/**
+ * The identity of a click: which button (action id, block, value) on which message or view; for a select
+ * menu also what was picked (assigning an alert to one person, then correcting it to another, is two acts).
+ */
 export function clickKey(body: Body): string | undefined {
   if (body.type !== 'block_actions' || !Array.isArray(body.actions) || body.actions.length === 0)
     return undefined;
@@ -45,7 +48,8 @@ export function clickKey(body: Body): string | undefined {
   if (where === undefined || typeof a?.action_id !== 'string') return undefined;
   const channel = body.channel?.id ?? body.container?.channel_id ?? '';
   const team = body.team?.id ?? '';
-  return `click:${team}:${channel}:${where}:${a.action_id}:${a.block_id ?? ''}:${a.value ?? ''}`;
+  const picked = a.selected_user ?? a.selected_option?.value ?? '';
+  return `click:${team}:${channel}:${where}:${a.action_id}:${a.block_id ?? ''}:${a.value ?? ''}:${picked}`;
 }
 
 interface Log {
