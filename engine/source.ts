@@ -34,7 +34,8 @@ export interface SourceProgress {
 
 export type SourceItem =
   | { kind: 'record'; record: CloudTrailRecord; origin: Origin }
-  | { kind: 'rejected'; origin: Origin; reason: string }
+  /** `unreadable`: the input itself broke off (truncated gzip, I/O error), not just one record in it. */
+  | { kind: 'rejected'; origin: Origin; reason: string; unreadable?: boolean }
   /** A whole input file was opened (counts towards `inputs.files`). */
   | { kind: 'file'; origin: Origin }
   /** A file left out on purpose (digest file, `.DS_Store` in a log tree): a note, not an error. */

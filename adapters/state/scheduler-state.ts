@@ -54,6 +54,12 @@ export interface SchedulerState {
   beginAlert(row: Omit<AlertRow, 'ts'>): Promise<boolean>;
   markAlertPosted(key: string, ts: string): Promise<void>;
   dropAlert(key: string): Promise<void>;
+  /**
+   * Drops the row only while it is still the `pending` row written at `createdAt` (compare-and-delete):
+   * how one replica takes over an alert another replica left pending when it died. False when the row
+   * was settled, dropped or re-taken meanwhile (by someone else, who then owns it).
+   */
+  dropPendingAlert(key: string, createdAt: number): Promise<boolean>;
   pendingAlerts(): Promise<AlertRow[]>;
 
   getThread(threadKey: string): Promise<AlertThread | undefined>;
@@ -71,6 +77,14 @@ export interface SchedulerState {
   addBaseline(day: string, facts: FactSets): Promise<void>;
   /** Facts of the days in [fromDay, beforeDay), and how many days had any. */
   baseline(fromDay: string, beforeDay: string): Promise<{ facts: FactSets; days: number }>;
+
+  /**
+   * Takes or renews the named lease for `holder` for `ttlMs` (wall clock): true when `holder` holds it
+   * now. A lease held by someone else is free again once it expired (its holder died or stopped renewing).
+   */
+  acquireLease(name: string, holder: string, ttlMs: number): Promise<boolean>;
+  /** Gives the lease up if `holder` holds it. */
+  releaseLease(name: string, holder: string): Promise<void>;
 
   /**
    * Forgets what can no longer matter: settled ledger rows written before `ledgerBefore` (wall

@@ -46,6 +46,11 @@ CREATE TABLE IF NOT EXISTS sched_digests (
   ts TEXT,
   created_at INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS sched_leases (
+  name TEXT PRIMARY KEY,
+  holder TEXT NOT NULL,
+  expires_at INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS sched_baseline (
   day TEXT NOT NULL,
   kind TEXT NOT NULL,
@@ -89,6 +94,13 @@ export function openSchedulerState(file: string): SchedulerState {
     ),
     postedAlert: db.prepare("UPDATE sched_alerts SET state = 'posted', ts = ? WHERE key = ?"),
     dropAlert: db.prepare('DELETE FROM sched_alerts WHERE key = ?'),
+    dropPending: db.prepare(
+      "DELETE FROM sched_alerts WHERE key = ? AND state = 'pending' AND created_at = ?",
+    ),
+    lease: db.prepare(
+      'INSERT INTO sched_leases (name, holder, expires_at) VALUES (?, ?, ?) ON CONFLICT(name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at WHERE sched_leases.holder = excluded.holder OR sched_leases.expires_at <= ?',
+    ),
+    releaseLease: db.prepare('DELETE FROM sched_leases WHERE name = ? AND holder = ?'),
     pending: db.prepare("SELECT * FROM sched_alerts WHERE state = 'pending' ORDER BY created_at, key"),
     getThread: db.prepare('SELECT channel, ts, last_at FROM sched_threads WHERE thread_key = ?'),
     setThread: db.prepare(
@@ -166,6 +178,9 @@ export function openSchedulerState(file: string): SchedulerState {
     async dropAlert(key) {
       q.dropAlert.run(key);
     },
+    async dropPendingAlert(key, createdAt) {
+      return q.dropPending.run(key, createdAt).changes === 1;
+    },
     async pendingAlerts() {
       return (q.pending.all() as AlertDbRow[]).map(toAlert);
     },
@@ -217,6 +232,13 @@ export function openSchedulerState(file: string): SchedulerState {
         facts[r.kind as FactKind]?.add(r.value);
       }
       return { facts, days: days.size };
+    },
+    async acquireLease(name, holder, ttlMs) {
+      const now = Date.now();
+      return q.lease.run(name, holder, now + ttlMs, now).changes === 1;
+    },
+    async releaseLease(name, holder) {
+      q.releaseLease.run(name, holder);
     },
     async prune({ ledgerBefore, threadsBefore, snoozesBefore }) {
       q.pruneAlerts.run(ledgerBefore);

@@ -54,11 +54,38 @@ export async function* readInput(
       return;
     }
   }
+  yield* streamItems(
+    file,
+    () => openText(path === '-' ? stdin : createReadStream(path, { highWaterMark: 1 << 18 })),
+    wholeLimit,
+    limits,
+  );
+}
+
+/**
+ * A byte stream read like a file named `file` (an S3 object's body, say): a `file` item, then its records,
+ * gzip or not, parsed whole when small and split when large, with the same limits as readInput.
+ */
+export async function* readStream(
+  file: string,
+  stream: NodeJS.ReadableStream,
+  limits: ReadLimits = DEFAULT_READ_LIMITS,
+): AsyncGenerator<SourceItem> {
+  yield { kind: 'file', origin: { file } };
+  yield* streamItems(file, () => openText(stream), Math.min(WHOLE_TEXT_LIMIT, limits.maxRecordChars), limits);
+}
+
+async function* streamItems(
+  file: string,
+  open: () => Promise<TextInput>,
+  wholeLimit: number,
+  limits: ReadLimits,
+): AsyncGenerator<SourceItem> {
   let input: TextInput;
   try {
-    input = await openText(path, stdin);
+    input = await open();
   } catch (e) {
-    yield { kind: 'rejected', origin: { file }, reason: `cannot read: ${ioMessage(e)}` };
+    yield { kind: 'rejected', origin: { file }, reason: `cannot read: ${ioMessage(e)}`, unreadable: true };
     return;
   }
   yield* streamed(input, file, wholeLimit, limits);
@@ -109,7 +136,7 @@ async function* streamed(
   if (head) yield* counting(piecesToItems(splitter.push(head.join('')), file), counted);
   if (failure !== undefined || bomb !== undefined) {
     const reason = bomb ?? `cannot read: ${ioMessage(failure)}`;
-    yield { kind: 'rejected', origin: { file, position: counted.records + 1 }, reason };
+    yield { kind: 'rejected', origin: { file, position: counted.records + 1 }, reason, unreadable: true };
     return;
   }
   yield* piecesToItems(splitter.end(), file);
@@ -276,9 +303,7 @@ interface TextInput {
   bytesRead(): number;
 }
 
-async function openText(path: string, stdin: NodeJS.ReadableStream): Promise<TextInput> {
-  const raw: NodeJS.ReadableStream =
-    path === '-' ? stdin : createReadStream(path, { highWaterMark: 1 << 18 });
+async function openText(raw: NodeJS.ReadableStream): Promise<TextInput> {
   const chunks = raw[Symbol.asyncIterator]() as AsyncIterator<Buffer | string>;
   const first = await chunks.next();
   let read = 0;

@@ -1,0 +1,46 @@
+/**
+ * Opens the bot's two stores from one setting: an embedded SQLite file (the default, one process) or,
+ * with a `postgres://` URL, a PostgreSQL database that several bot replicas share. Both stores of a
+ * process share one connection pool.
+ */
+import { createPgSchedulerState, SCHEDULER_STATE_SCHEMA } from '../state/pg-scheduler-state.ts';
+import type { SchedulerState } from '../state/scheduler-state.ts';
+import { openSchedulerState } from '../state/sqlite-scheduler-state.ts';
+import type { BotStore } from './bot-store.ts';
+import { BOT_STORE_SCHEMA, createPgStore } from './pg-store.ts';
+import { openPostgres } from './postgres.ts';
+import { openSqliteStore } from './sqlite-store.ts';
+
+export interface StoreSettings {
+  /** SQLite file (used when no databaseUrl). */
+  dbFile: string;
+  /** `postgres://…`: a shared PostgreSQL database instead. */
+  databaseUrl?: string;
+}
+
+export interface Stores {
+  bot: BotStore;
+  scheduler: SchedulerState;
+  /** True for a database several processes share (replicas must then coordinate through it). */
+  shared: boolean;
+  /** Resolves when the database is reachable and its schema exists (rejects with the reason). */
+  ready: Promise<void>;
+}
+
+export function openStores(settings: StoreSettings): Stores {
+  if (settings.databaseUrl) {
+    const db = openPostgres(settings.databaseUrl, `${BOT_STORE_SCHEMA}\n${SCHEDULER_STATE_SCHEMA}`, 2);
+    return {
+      bot: createPgStore(db),
+      scheduler: createPgSchedulerState(db),
+      shared: true,
+      ready: db.ready,
+    };
+  }
+  return {
+    bot: openSqliteStore(settings.dbFile),
+    scheduler: openSchedulerState(settings.dbFile),
+    shared: false,
+    ready: Promise.resolve(),
+  };
+}
