@@ -13,6 +13,7 @@
  * `catchupMaxMs` and says so in the channel.
  */
 import { randomBytes } from 'node:crypto';
+import type { AlertRow } from '../../adapters/state/scheduler-state.ts';
 import type { Finding, Severity } from '../../engine/model.ts';
 import { analyze, type SessionReport } from '../../engine/pipeline.ts';
 import type { CloudTrailRecord } from '../../engine/record.ts';
@@ -42,7 +43,8 @@ export interface ScanResult {
   notes: string[];
 }
 
-interface Candidate {
+/** A finding to alert on, keyed for the ledger (also built by the SQS consumer, bot/queue/). */
+export interface Candidate {
   finding: Finding;
   key: string;
   session: SessionReport;
@@ -138,9 +140,10 @@ async function findCandidates(
   return out.sort((a, b) => a.finding.time.localeCompare(b.finding.time) || a.key.localeCompare(b.key));
 }
 
-type Outcome = 'posted' | 'repeat' | 'snoozed' | 'known';
+export type Outcome = 'posted' | 'repeat' | 'snoozed' | 'known';
 
-async function deliver(deps: AlertScanDeps, channel: string, c: Candidate): Promise<Outcome> {
+/** Ledger row 'pending' → Slack post (thread for a repeat, none when snoozed) → 'posted'. */
+export async function deliver(deps: AlertScanDeps, channel: string, c: Candidate): Promise<Outcome> {
   const { state, config, clock } = deps;
   const f = c.finding;
   const records = new Map<string, CloudTrailRecord>();
@@ -304,26 +307,42 @@ async function postOnce(
  */
 export async function reconcilePending(
   deps: Pick<AlertScanDeps, 'state' | 'outbox' | 'logger'>,
+  /** Only rows at least this old (ms): with replicas, a younger row may be one another replica is posting. */
+  minAgeMs = 0,
 ): Promise<{ confirmed: number; dropped: number }> {
   let confirmed = 0;
   let dropped = 0;
+  const before = Date.now() - minAgeMs;
   for (const row of await deps.state.pendingAlerts()) {
-    const ts = await deps.outbox.find(row.channel, row.key, row.createdAt - RECONCILE_SLACK_MS, row.threadTs);
-    if (ts) {
-      await deps.state.markAlertPosted(row.key, ts);
-      if (!row.threadTs && row.ruleId !== 'catch-up' && !(await deps.state.getThread(row.threadKey))) {
-        await deps.state.touchThread(row.threadKey, { channel: row.channel, ts, lastAt: row.eventAt });
-      }
-      confirmed++;
-    } else {
-      await deps.state.dropAlert(row.key);
-      dropped++;
-    }
+    if (row.createdAt > before) continue;
+    const outcome = await settlePending(deps, row);
+    if (outcome === 'confirmed') confirmed++;
+    else if (outcome === 'dropped') dropped++;
   }
   if (confirmed + dropped > 0) {
     deps.logger.info({ confirmed, dropped }, 'reconciled alerts left pending by the previous run');
   }
   return { confirmed, dropped };
+}
+
+/**
+ * One row left 'pending' (its poster crashed): 'confirmed' when Slack has the post (now 'posted'),
+ * 'dropped' when it has not (the row is gone, the alert may be posted again), 'taken' when someone else
+ * settled or re-took the row meanwhile (compare-and-delete, so two replicas never both re-post it).
+ */
+export async function settlePending(
+  deps: Pick<AlertScanDeps, 'state' | 'outbox'>,
+  row: AlertRow,
+): Promise<'confirmed' | 'dropped' | 'taken'> {
+  const ts = await deps.outbox.find(row.channel, row.key, row.createdAt - RECONCILE_SLACK_MS, row.threadTs);
+  if (ts) {
+    await deps.state.markAlertPosted(row.key, ts);
+    if (!row.threadTs && row.ruleId !== 'catch-up' && !(await deps.state.getThread(row.threadKey))) {
+      await deps.state.touchThread(row.threadKey, { channel: row.channel, ts, lastAt: row.eventAt });
+    }
+    return 'confirmed';
+  }
+  return (await deps.state.dropPendingAlert(row.key, row.createdAt)) ? 'dropped' : 'taken';
 }
 
 function iso(ms: number): string {

@@ -1,0 +1,113 @@
+/**
+ * One CloudTrail object from the queue, end to end: GetObject → the same ingest and detections as every
+ * other source → alert candidates → the scheduler's delivery path (ledger, thread, snooze, Slack post).
+ * The object is analysed on its own (a delivery file holds ~5 minutes of one account and region), so
+ * rules that need events from other files do not fire here; the daily digest still sees those.
+ *
+ * Alert keys are the ledger keys of the scheduled scan: a second delivery of the same object, or an
+ * event already alerted on by a scan, is a no-op. A row left 'pending' by a replica that died is taken
+ * over once it is older than the visibility timeout (by then that replica's message is back in the queue).
+ */
+import type { S3ObjectRef } from '../../adapters/aws/sqs-notification.ts';
+import { objectName } from '../../adapters/aws/sqs-objects.ts';
+import { SEVERITIES } from '../../engine/model.ts';
+import { analyze } from '../../engine/pipeline.ts';
+import type { SourceItem } from '../../engine/source.ts';
+import { type Candidate, deliver, type Outcome, settlePending } from '../scheduler/alert-scan.ts';
+import { alertKey } from '../scheduler/alert-key.ts';
+import type { QueueAlertDeps } from './deps.ts';
+
+export interface ObjectOutcome {
+  records: number;
+  rejected: number;
+  posted: number;
+  repeats: number;
+  snoozed: number;
+  known: number;
+}
+
+/** The object cannot be used as it is (truncated gzip, nothing but unreadable records). */
+export class ObjectFailure extends Error {
+  override readonly name = 'ObjectFailure';
+}
+
+export async function alertOnObject(
+  deps: QueueAlertDeps,
+  ref: S3ObjectRef,
+  signal?: AbortSignal,
+): Promise<ObjectOutcome> {
+  const name = objectName(ref);
+  const [items, stages] = await Promise.all([deps.objects.open(ref, signal), deps.stages()]);
+  const broken: { reason?: string } = {};
+  const analysis = analyze(watchUnreadable(items, broken), stages, { keepEvents: true });
+  const candidates: Candidate[] = [];
+  const seen = new Set<string>();
+  const min = SEVERITIES.indexOf(deps.config.alertMinSeverity);
+  for await (const session of analysis.sessions) {
+    for (const finding of session.findings) {
+      const key = alertKey(finding);
+      if (SEVERITIES.indexOf(finding.severity) < min || seen.has(key)) continue;
+      seen.add(key);
+      candidates.push({ finding, key, session });
+    }
+  }
+  candidates.sort((a, b) => a.finding.time.localeCompare(b.finding.time) || a.key.localeCompare(b.key));
+  const { inputs } = analysis;
+  const outcome: ObjectOutcome = {
+    records: inputs.records,
+    rejected: inputs.rejected.length,
+    posted: 0,
+    repeats: 0,
+    snoozed: 0,
+    known: 0,
+  };
+  // Every good record counts, even those before a break: their alerts go out before the object fails.
+  for (const c of candidates) count(outcome, await deliverOnce(deps, c));
+  if (broken.reason) throw new ObjectFailure(`${name}: ${broken.reason} after ${inputs.records} records`);
+  if (inputs.records === 0 && inputs.rejected.length > 0) {
+    const first = inputs.rejected[0]!;
+    throw new ObjectFailure(`${name}: no CloudTrail record in it (${first.where}: ${first.reason})`);
+  }
+  if (inputs.rejected.length > 0) {
+    deps.logger.warn(
+      { object: name, rejected: inputs.rejected.length, first: inputs.rejected.slice(0, 3) },
+      'sqs: records of this object could not be used (the others were analysed)',
+    );
+  }
+  return outcome;
+}
+
+/** The ledger decides: known keys are no-ops, stale 'pending' rows of a dead replica are taken over. */
+async function deliverOnce(deps: QueueAlertDeps, c: Candidate): Promise<Outcome> {
+  const channel = deps.config.alertChannel!;
+  const row = await deps.state.getAlert(c.key);
+  if (row) {
+    if (row.state !== 'pending' || Date.now() - row.createdAt < deps.queueSettings.visibilitySeconds * 1000) {
+      return 'known';
+    }
+    const settled = await settlePending(deps, row);
+    deps.logger.info(
+      { key: c.key, rule: c.finding.ruleId, settled },
+      'sqs: alert left pending by another replica settled',
+    );
+    if (settled !== 'dropped') return 'known';
+  }
+  return deliver(deps, channel, c);
+}
+
+function count(o: ObjectOutcome, outcome: Outcome): void {
+  if (outcome === 'posted') o.posted++;
+  else if (outcome === 'repeat') o.repeats++;
+  else if (outcome === 'snoozed') o.snoozed++;
+  else o.known++;
+}
+
+async function* watchUnreadable(
+  items: AsyncIterable<SourceItem>,
+  broken: { reason?: string },
+): AsyncGenerator<SourceItem> {
+  for await (const item of items) {
+    if (item.kind === 'rejected' && item.unreadable) broken.reason = item.reason;
+    yield item;
+  }
+}
