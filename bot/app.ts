@@ -12,7 +12,7 @@ import { DEFAULT_RULES_ROOT } from '../adapters/rules/rule-files.ts';
 import { openTriageStore } from '../adapters/state/sqlite-triage-store.ts';
 import type { TriageStore } from '../adapters/state/triage-store.ts';
 import type { BotStore } from '../adapters/store/bot-store.ts';
-import { openSqliteStore } from '../adapters/store/sqlite-store.ts';
+import { openStores } from '../adapters/store/open-stores.ts';
 import { loadDefaultStages } from '../cli/stages.ts';
 import type { PipelineStages } from '../engine/stages.ts';
 import { createAccountNames } from './account-names.ts';
@@ -107,7 +107,14 @@ export function createBot(options: BotOptions): Bot {
     return shared;
   };
   const analyzer = options.analyzer ?? createPipelineAnalyzer({ sources, stages });
-  const store = options.store ?? openSqliteStore(config.dbFile);
+  // SQLite file by default; with CARTOGRAPHER_DATABASE_URL one PostgreSQL database shared by replicas.
+  const stores = options.store
+    ? undefined
+    : openStores({
+        dbFile: config.dbFile,
+        ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}),
+      });
+  const store = options.store ?? stores!.bot;
   const triage = options.triage ?? openTriageStore(config.dbFile);
   const audit = createAuditLog(logger);
 
@@ -402,6 +409,7 @@ export function createBot(options: BotOptions): Bot {
     click: clickHandler,
     ...(options.scheduler?.env ? { env: options.scheduler.env } : {}),
     ...(options.scheduler?.clock ? { clock: options.scheduler.clock } : {}),
+    ...(stores ? { state: stores.scheduler, shared: stores.shared } : {}),
   });
 
   app.error(async (err) => {
@@ -443,6 +451,11 @@ export function createBot(options: BotOptions): Bot {
         .catch((err) =>
           logger.warn({ err: errorSummary(err) }, 'loading the rules failed; lookups will retry'),
         );
+      await stores?.ready.catch((err) => {
+        throw new BotConfigError(
+          `CARTOGRAPHER_DATABASE_URL: cannot use the database (${errorSummary(err).message})`,
+        );
+      });
       await scheduled.start();
       void prune();
       pruneTimer = setInterval(prune, 86_400_000).unref();

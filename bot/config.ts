@@ -44,6 +44,14 @@ const EnvSchema = z.object({
     .optional()
     .or(z.literal('').transform(() => undefined)),
   CARTOGRAPHER_DB: z.string().min(1).default('.cartographer/bot.db'),
+  CARTOGRAPHER_DATABASE_URL: z
+    .string()
+    .regex(
+      /^postgres(ql)?:\/\/\S+$/,
+      'must be a PostgreSQL URL such as postgres://user@host:5432/cartographer',
+    )
+    .optional()
+    .or(z.literal('').transform(() => undefined)),
   CARTOGRAPHER_SOURCE: z.enum(['local', 'lookup', 'athena']).default('local'),
   CARTOGRAPHER_LOCAL_PATH: z.string().optional(),
   CARTOGRAPHER_ALLOWLIST: z.string().min(1).default('.cartographer/allowlist.yaml'),
@@ -112,6 +120,8 @@ export interface BotConfig {
   allowedUsers: string[];
   allowedUsergroup?: string;
   dbFile: string;
+  /** A shared PostgreSQL database instead of the SQLite file (several replicas). */
+  databaseUrl?: string;
   defaultSource: SourceName;
   localPaths: string[];
   allowlistFile: string;
@@ -167,6 +177,7 @@ export function loadBotConfig(env: NodeJS.ProcessEnv = process.env): BotConfig {
   if (e.SLACK_APP_TOKEN) config.appToken = e.SLACK_APP_TOKEN;
   if (e.SLACK_API_URL)
     config.slackApiUrl = e.SLACK_API_URL.endsWith('/') ? e.SLACK_API_URL : `${e.SLACK_API_URL}/`;
+  if (e.CARTOGRAPHER_DATABASE_URL) config.databaseUrl = e.CARTOGRAPHER_DATABASE_URL;
   if (e.CARTOGRAPHER_ALLOWED_USERGROUP) config.allowedUsergroup = e.CARTOGRAPHER_ALLOWED_USERGROUP;
   return config;
 }

@@ -88,6 +88,21 @@ export const AthenaSettingsSchema = z.strictObject({
   defaultLookbackDays: z.number().positive().max(3650).default(7),
 });
 
+/** The SQS queue of S3 notifications that near-real-time alerts read (`CARTOGRAPHER_ALERT_SOURCE=sqs`). */
+export const SqsSettingsSchema = z.strictObject({
+  queueUrl: z
+    .url({ message: 'is not a URL (https://sqs.<region>.amazonaws.com/<account>/<queue>)' })
+    .optional(),
+  /** Region of the queue and the bucket; default: the one in the queue URL, else `awsRegion`. */
+  region: RegionSchema.optional(),
+  batchSize: z.number().int().min(1).max(10, 'must be at most 10 (SQS limit)').default(10),
+  concurrency: z.number().int().min(1).max(32).default(4),
+  /** The queue's RedrivePolicy maxReceiveCount (deploy/sqs-alerts.yaml uses the same default). */
+  maxReceives: z.number().int().min(1).max(1000).default(5),
+  visibilitySeconds: z.number().int().min(1).max(43_200).default(60),
+  waitSeconds: z.number().int().min(0).max(20, 'must be at most 20 (SQS long-poll limit)').default(20),
+});
+
 export const ConfigSchema = z.looseObject({
   source: z.enum(SOURCE_NAMES).default('local'),
   localPaths: z.array(z.string().min(1)).default([]),
@@ -104,6 +119,7 @@ export const ConfigSchema = z.looseObject({
     .default('cartographer'),
   lookup: LookupSettingsSchema.default(LookupSettingsSchema.parse({})),
   athena: AthenaSettingsSchema.default(AthenaSettingsSchema.parse({})),
+  sqs: SqsSettingsSchema.default(SqsSettingsSchema.parse({})),
 });
 
 export type CartographerConfig = z.infer<typeof ConfigSchema> & {
@@ -250,6 +266,48 @@ export const ENV_SETTINGS: readonly { env: string; path: string; parse: Parse; d
     parse: 'number',
     description: 'default 7',
   },
+  {
+    env: 'CARTOGRAPHER_SQS_QUEUE_URL',
+    path: 'sqs.queueUrl',
+    parse: 'string',
+    description: 'queue of S3 notifications (alert source sqs)',
+  },
+  {
+    env: 'CARTOGRAPHER_SQS_REGION',
+    path: 'sqs.region',
+    parse: 'string',
+    description: 'default: from the queue URL',
+  },
+  {
+    env: 'CARTOGRAPHER_SQS_BATCH_SIZE',
+    path: 'sqs.batchSize',
+    parse: 'number',
+    description: 'messages per receive, 1-10 (default 10)',
+  },
+  {
+    env: 'CARTOGRAPHER_SQS_CONCURRENCY',
+    path: 'sqs.concurrency',
+    parse: 'number',
+    description: 'messages processed at once per replica (default 4)',
+  },
+  {
+    env: 'CARTOGRAPHER_SQS_MAX_RECEIVES',
+    path: 'sqs.maxReceives',
+    parse: 'number',
+    description: "the queue's redrive maxReceiveCount (default 5)",
+  },
+  {
+    env: 'CARTOGRAPHER_SQS_VISIBILITY_SECONDS',
+    path: 'sqs.visibilitySeconds',
+    parse: 'number',
+    description: 'visibility timeout, renewed while processing (default 60)',
+  },
+  {
+    env: 'CARTOGRAPHER_SQS_WAIT_SECONDS',
+    path: 'sqs.waitSeconds',
+    parse: 'number',
+    description: 'long-poll wait, 0-20 (default 20)',
+  },
 ];
 
 /**
@@ -305,6 +363,16 @@ export function requireAthenaSettings(config: CartographerConfig): void {
     throw new ConfigError(
       'CARTOGRAPHER_ATHENA_DATABASE is not set: the Athena source needs the Glue database of the CloudTrail table.',
       'CARTOGRAPHER_ATHENA_DATABASE',
+    );
+  }
+}
+
+/** The queue alerts read from; called when the sqs alert source is chosen (bot setting or `watch --source sqs`). */
+export function requireSqsSettings(config: CartographerConfig): void {
+  if (!config.sqs.queueUrl) {
+    throw new ConfigError(
+      'CARTOGRAPHER_SQS_QUEUE_URL is not set: the sqs source needs the URL of the queue the CloudTrail bucket notifies.',
+      'CARTOGRAPHER_SQS_QUEUE_URL',
     );
   }
 }

@@ -46,7 +46,9 @@ export function parseNotification(body: string): Notification {
   if (Array.isArray(value.Records)) return fromS3Records(value.Records);
   if (typeof value.s3Bucket === 'string' && Array.isArray(value.s3ObjectKey)) {
     const bucket = value.s3Bucket;
-    const objects = value.s3ObjectKey.filter((k): k is string => typeof k === 'string').map((key) => ({ bucket, key }));
+    const objects = value.s3ObjectKey
+      .filter((k): k is string => typeof k === 'string')
+      .map((key) => ({ bucket, key }));
     return { kind: 'objects', objects, envelope: 'cloudtrail-sns' };
   }
   if (value.source === 'aws.s3' && isObject(value.detail)) return fromEventBridge(value);
@@ -71,7 +73,8 @@ function fromS3Records(records: unknown[]): Notification {
     if (typeof object.size === 'number') ref.size = object.size;
     objects.push(ref);
   }
-  if (objects.length === 0 && other > 0) return { kind: 'ignore', reason: 'S3 events other than ObjectCreated' };
+  if (objects.length === 0 && other > 0)
+    return { kind: 'ignore', reason: 'S3 events other than ObjectCreated' };
   return { kind: 'objects', objects, envelope: 's3' };
 }
 
@@ -83,7 +86,10 @@ function fromEventBridge(value: Json): Notification {
   const bucket = isObject(detail.bucket) ? detail.bucket.name : undefined;
   const object = isObject(detail.object) ? detail.object : undefined;
   if (typeof bucket !== 'string' || !object || typeof object.key !== 'string') {
-    return { kind: 'invalid', reason: 'EventBridge S3 event without detail.bucket.name and detail.object.key' };
+    return {
+      kind: 'invalid',
+      reason: 'EventBridge S3 event without detail.bucket.name and detail.object.key',
+    };
   }
   const ref: S3ObjectRef = { bucket, key: object.key };
   if (typeof object.size === 'number') ref.size = object.size;

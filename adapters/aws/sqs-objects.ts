@@ -57,7 +57,13 @@ function objectError(name: string, err: unknown): S3ObjectError {
     return new S3ObjectError(`${name}: the object is gone (404 ${code})`, 'gone');
   }
   if (status === 403 || code === 'AccessDenied') {
-    return new S3ObjectError(`${name}: access denied (403 ${code}): the role needs s3:GetObject on it`, 'denied');
+    return new S3ObjectError(
+      `${name}: access denied (403 ${code}): the role needs s3:GetObject on it`,
+      'denied',
+    );
   }
-  return new S3ObjectError(`${name}: GetObject failed (${status ?? 'no status'} ${code}: ${e.message ?? ''})`, 'other');
+  return new S3ObjectError(
+    `${name}: GetObject failed (${status ?? 'no status'} ${code}: ${e.message ?? ''})`,
+    'other',
+  );
 }

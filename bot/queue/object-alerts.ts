@@ -13,8 +13,8 @@ import { objectName } from '../../adapters/aws/sqs-objects.ts';
 import { SEVERITIES } from '../../engine/model.ts';
 import { analyze } from '../../engine/pipeline.ts';
 import type { SourceItem } from '../../engine/source.ts';
-import { type Candidate, deliver, type Outcome, settlePending } from '../scheduler/alert-scan.ts';
 import { alertKey } from '../scheduler/alert-key.ts';
+import { type Candidate, deliver, type Outcome, settlePending } from '../scheduler/alert-scan.ts';
 import type { QueueAlertDeps } from './deps.ts';
 
 export interface ObjectOutcome {

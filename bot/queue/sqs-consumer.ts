@@ -12,7 +12,7 @@
  *     moves it), and other messages go on meanwhile;
  *   - notifications about other objects (digest files, CloudTrail-Insight, folders) are deleted with a debug line.
  */
-import { type S3ObjectRef, parseNotification, skipReason } from '../../adapters/aws/sqs-notification.ts';
+import { parseNotification, type S3ObjectRef, skipReason } from '../../adapters/aws/sqs-notification.ts';
 import { objectName } from '../../adapters/aws/sqs-objects.ts';
 import type { QueueMessage } from '../../adapters/aws/sqs-queue.ts';
 import type { QueueAlertDeps } from './deps.ts';
@@ -41,7 +41,15 @@ const MAX_BACKOFF_MS = 30_000;
 
 export function createQueueConsumer(deps: QueueAlertDeps): QueueConsumer {
   const s = deps.queueSettings;
-  const stats: ConsumerStats = { messages: 0, deleted: 0, failed: 0, objects: 0, skipped: 0, records: 0, posted: 0 };
+  const stats: ConsumerStats = {
+    messages: 0,
+    deleted: 0,
+    failed: 0,
+    objects: 0,
+    skipped: 0,
+    records: 0,
+    posted: 0,
+  };
   const inHand = new Set<Promise<void>>();
   const abort = new AbortController();
   let loop: Promise<void> | undefined;
@@ -65,7 +73,10 @@ export function createQueueConsumer(deps: QueueAlertDeps): QueueConsumer {
       } catch (err) {
         if (abort.signal.aborted) break;
         backoff = Math.min(MAX_BACKOFF_MS, backoff ? backoff * 2 : 1000);
-        deps.logger.warn({ queue: deps.queue.url, err: errText(err), retryInMs: backoff }, 'sqs: receive failed');
+        deps.logger.warn(
+          { queue: deps.queue.url, err: errText(err), retryInMs: backoff },
+          'sqs: receive failed',
+        );
         await sleep(backoff, abort.signal);
         continue;
       }
@@ -82,7 +93,8 @@ export function createQueueConsumer(deps: QueueAlertDeps): QueueConsumer {
       () => {
         deps.queue.extend(m, s.visibilitySeconds).then(
           () => deps.logger.debug({ messageId: m.id }, 'sqs: visibility extended while processing'),
-          (err) => deps.logger.warn({ messageId: m.id, err: errText(err) }, 'sqs: could not extend visibility'),
+          (err) =>
+            deps.logger.warn({ messageId: m.id, err: errText(err) }, 'sqs: could not extend visibility'),
         );
       },
       Math.max(250, (s.visibilitySeconds * 1000) / 3),
@@ -126,7 +138,10 @@ export function createQueueConsumer(deps: QueueAlertDeps): QueueConsumer {
     stats.objects++;
     stats.records += outcome.records;
     stats.posted += outcome.posted + outcome.repeats;
-    deps.logger.info({ object: objectName(ref), ...outcome, ms: Date.now() - started }, 'sqs: object analysed');
+    deps.logger.info(
+      { object: objectName(ref), ...outcome, ms: Date.now() - started },
+      'sqs: object analysed',
+    );
   }
 
   function logFailure(m: QueueMessage, object: string | undefined, err: unknown): void {
@@ -138,7 +153,10 @@ export function createQueueConsumer(deps: QueueAlertDeps): QueueConsumer {
       maxReceives: s.maxReceives,
     };
     if (m.receiveCount >= s.maxReceives) {
-      deps.logger.error(fields, 'sqs: message failed on its last receive: the queue moves it to the dead-letter queue');
+      deps.logger.error(
+        fields,
+        'sqs: message failed on its last receive: the queue moves it to the dead-letter queue',
+      );
     } else {
       deps.logger.warn(fields, 'sqs: message failed; it comes back after the visibility timeout');
     }

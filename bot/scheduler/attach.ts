@@ -3,6 +3,7 @@
  * buttons, and a Scheduler whose cron jobs start and stop with the app. bot/app.ts calls this once.
  */
 import type { App } from '@slack/bolt';
+import type { SchedulerState } from '../../adapters/state/scheduler-state.ts';
 import { openSchedulerState } from '../../adapters/state/sqlite-scheduler-state.ts';
 import { loadDefaultStages } from '../../cli/stages.ts';
 import type { PipelineStages } from '../../engine/stages.ts';
@@ -19,6 +20,8 @@ import { BotConfigError } from '../config.ts';
 import type { SourceProvider } from '../lookup/analyzer.ts';
 import { ACTION_SNOOZE_PREFIX, SNOOZE_CHOICES } from '../messages/alert.ts';
 import { ACTION_OPEN_SESSION } from '../messages/digest.ts';
+import { startQueueAlerts } from '../queue/attach-queue.ts';
+import type { QueueConsumer } from '../queue/sqs-consumer.ts';
 import type { BotServices } from '../services.ts';
 import { openDigestSession, snoozeAlert } from './actions.ts';
 import type { Clock } from './clock.ts';
@@ -41,6 +44,9 @@ export interface AttachOptions {
   ) => any;
   env?: NodeJS.ProcessEnv;
   clock?: Clock;
+  /** The scheduler's state (default: the SQLite file); `shared` when replicas use the same database. */
+  state?: SchedulerState;
+  shared?: boolean;
 }
 
 export interface AttachedScheduler {
@@ -54,14 +60,20 @@ export function attachScheduler(options: AttachOptions): AttachedScheduler {
   let config: ReturnType<typeof loadSchedulerConfig>;
   try {
     config = loadSchedulerConfig(options.env ?? process.env);
+    if (config.alertSource === 'sqs' && !config.alertChannel) {
+      throw new SchedulerConfigError(
+        'CARTOGRAPHER_ALERT_SOURCE=sqs needs CARTOGRAPHER_ALERT_CHANNEL (where alerts go)',
+      );
+    }
   } catch (err) {
     // Reported like the bot's own settings: `cartographer start` prints it and exits 2.
     if (err instanceof SchedulerConfigError) throw new BotConfigError(err.message);
     throw err;
   }
-  const state = openSchedulerState(services.config.dbFile);
+  const env = options.env ?? process.env;
+  const state = options.state ?? openSchedulerState(services.config.dbFile);
   let stages: ReturnType<typeof loadDefaultStages> | undefined;
-  const scheduler = createScheduler({
+  const deps = {
     config,
     state,
     sourceName: services.config.defaultSource,
@@ -79,8 +91,13 @@ export function attachScheduler(options: AttachOptions): AttachedScheduler {
     triage: services.triage,
     accountNames: services.accountNames,
     logger: services.logger.child({ component: 'scheduler' }),
+  };
+  const scheduler = createScheduler({
+    ...deps,
     ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.shared ? { shared: true } : {}),
   });
+  let queue: QueueConsumer | undefined;
   registerCommand(digestCommand(scheduler));
   app.action(
     ACTION_OPEN_SESSION,
@@ -107,8 +124,15 @@ export function attachScheduler(options: AttachOptions): AttachedScheduler {
   }
   return {
     scheduler,
-    start: () => scheduler.start(),
+    async start() {
+      await scheduler.start();
+      if (config.alertSource === 'sqs') {
+        const logger = services.logger.child({ component: 'sqs' });
+        queue = await startQueueAlerts({ ...deps, logger, clock: scheduler.clock }, env);
+      }
+    },
     async stop() {
+      await queue?.stop();
       await scheduler.stop();
       await state.close();
     },

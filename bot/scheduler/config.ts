@@ -31,6 +31,9 @@ const EnvSchema = z.object({
     .default('UTC')
     .refine(isValidTimeZone, 'must be an IANA time zone such as Europe/Berlin or UTC'),
   CARTOGRAPHER_ALERT_CHANNEL: optionalText,
+  CARTOGRAPHER_ALERT_SOURCE: z
+    .enum(['scan', 'sqs'], { message: 'must be scan (scan CARTOGRAPHER_SOURCE every few minutes) or sqs' })
+    .default('scan'),
   CARTOGRAPHER_ALERT_EVERY_MINUTES: z.coerce
     .number({ message: 'must be a whole number of minutes' })
     .int('must be a whole number of minutes')
@@ -78,6 +81,8 @@ export interface SchedulerConfig {
   digestMinute: number;
   timeZone: string;
   alertChannel?: string;
+  /** `scan`: the scheduled scan of the bot's source; `sqs`: the queue of S3 notifications (bot/queue/). */
+  alertSource: 'scan' | 'sqs';
   alertEveryMinutes: number;
   alertMinSeverity: Severity;
   repeatWindowMs: number;
@@ -109,6 +114,7 @@ export function loadSchedulerConfig(env: NodeJS.ProcessEnv = process.env): Sched
     digestHour: hour,
     digestMinute: minute,
     timeZone: e.CARTOGRAPHER_TIMEZONE,
+    alertSource: e.CARTOGRAPHER_ALERT_SOURCE,
     alertEveryMinutes: e.CARTOGRAPHER_ALERT_EVERY_MINUTES,
     alertMinSeverity: e.CARTOGRAPHER_ALERT_MIN_SEVERITY,
     repeatWindowMs: e.CARTOGRAPHER_ALERT_REPEAT_WINDOW_HOURS * 3_600_000,

@@ -7,6 +7,8 @@
  * Start-up: settle alerts left pending by a crash, then catch up a missed digest (yesterday's, if
  * today's digest time has passed) and run one alert scan, which covers the downtime (bounded).
  */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import cron, { type ScheduledTask } from 'node-cron';
 import type { SchedulerState } from '../../adapters/state/scheduler-state.ts';
 import { offsetMs } from '../../engine/digest/day.ts';
@@ -18,8 +20,16 @@ import type { SchedulerDeps } from './deps.ts';
 import { type DigestDeps, runDigestNow, runScheduledDigest } from './digest-job.ts';
 import { type GuardedJob, guardedJob } from './guard.ts';
 
-/** The jobs' dependencies; the clock defaults to the system clock. */
-export type SchedulerOptions = Omit<SchedulerDeps, 'clock'> & { clock?: Clock };
+/**
+ * The jobs' dependencies; the clock defaults to the system clock. `shared`: the state is a database
+ * several replicas use (then only rows older than `staleMs` are reconciled at start-up: younger ones may
+ * be another replica's posts in progress).
+ */
+export type SchedulerOptions = Omit<SchedulerDeps, 'clock'> & {
+  clock?: Clock;
+  shared?: boolean;
+  staleMs?: number;
+};
 
 export interface Scheduler {
   readonly config: SchedulerConfig;
@@ -59,21 +69,28 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   };
   let lastScan: ScanResult | undefined;
   let lastScanStart: number | undefined;
+  const lease = createLeases(state, logger);
   const scan = guardedJob(
     'alert scan',
     async () => {
-      lastScanStart = clock.now();
-      lastScan = await runAlertScan(deps);
-      if (lastScan.posted + lastScan.repeats + lastScan.snoozed > 0) {
-        logger.info({ ...lastScan, notes: lastScan.notes.length }, 'alert scan posted');
-      }
+      await lease.run('alert scan', async () => {
+        lastScanStart = clock.now();
+        lastScan = await runAlertScan(deps);
+        if (lastScan.posted + lastScan.repeats + lastScan.snoozed > 0) {
+          logger.info({ ...lastScan, notes: lastScan.notes.length }, 'alert scan posted');
+        }
+      });
     },
     logger,
   );
-  const digest = guardedJob(
+  const digest: GuardedJob = guardedJob(
     'daily digest',
     async () => {
-      await runScheduledDigest(deps);
+      const ran = await lease.run('daily digest', async () => {
+        await runScheduledDigest(deps);
+      });
+      // Held elsewhere: look again once that lease can have lapsed (its holder may die before posting).
+      if (!ran) lease.retryLater(() => void digest.run('lease retry'));
     },
     logger,
   );
@@ -104,7 +121,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     },
     jobs: { digest, scan },
     async start() {
-      await reconcilePending(deps).catch((err) =>
+      await reconcilePending(deps, options.shared ? (options.staleMs ?? LEASE_MS) : 0).catch((err) =>
         logger.error({ err: String(err) }, 'could not reconcile pending alerts (will retry next start)'),
       );
       if (!config.enabled) {
@@ -116,7 +133,11 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
         await digestTask.start();
         if (missedToday(config, clock.now())) void digest.run('start-up catch-up');
       } else logger.info('no CARTOGRAPHER_DIGEST_CHANNEL: the daily digest is off');
-      if (config.alertChannel) {
+      if (config.alertChannel && config.alertSource === 'sqs') {
+        logger.info(
+          'alerts come from the SQS queue (CARTOGRAPHER_ALERT_SOURCE=sqs): no scheduled alert scan',
+        );
+      } else if (config.alertChannel) {
         tasks.push(scanTask);
         await scanTask.start();
         void scan.run('start-up');
@@ -124,6 +145,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     },
     async stop() {
       for (const t of tasks) await t.stop();
+      lease.stop();
       await Promise.all([digest.idle(), scan.idle()]);
     },
     scanNow: (reason = 'manual') => scan.run(reason),
@@ -139,4 +161,47 @@ export function missedToday(config: SchedulerConfig, now: number): boolean {
   const local = now + offsetMs(now, config.timeZone);
   const localMinutes = Math.floor((((local % 86_400_000) + 86_400_000) % 86_400_000) / 60_000);
   return localMinutes >= config.digestHour * 60 + config.digestMinute;
+}
+
+/** How long a job's lease lasts without renewal (renewed every third of it while the job runs). */
+const LEASE_MS = 60_000;
+
+/**
+ * Scheduled jobs run on one replica at a time: a lease in the state store, taken before the job, renewed
+ * while it runs and given up after. A replica that finds the lease held skips the run with a log line.
+ */
+function createLeases(state: SchedulerState, logger: SchedulerOptions['logger']) {
+  const holder = `${hostname()}/${process.pid}/${randomBytes(3).toString('hex')}`;
+  const timers = new Set<NodeJS.Timeout>();
+  return {
+    /** Runs `job` under the lease `name`; false when another replica holds it. */
+    async run(name: string, job: () => Promise<void>): Promise<boolean> {
+      if (!(await state.acquireLease(name, holder, LEASE_MS))) {
+        logger.info({ job: name }, `${name}: another replica holds the lease and runs it`);
+        return false;
+      }
+      const renew = setInterval(() => {
+        state.acquireLease(name, holder, LEASE_MS).catch(() => {});
+      }, LEASE_MS / 3);
+      try {
+        await job();
+      } finally {
+        clearInterval(renew);
+        await state.releaseLease(name, holder).catch(() => {});
+      }
+      return true;
+    },
+    retryLater(again: () => void) {
+      const t = setTimeout(() => {
+        timers.delete(t);
+        again();
+      }, LEASE_MS + 1000);
+      t.unref();
+      timers.add(t);
+    },
+    stop() {
+      for (const t of timers) clearTimeout(t);
+      timers.clear();
+    },
+  };
 }

@@ -73,7 +73,14 @@ export async function startS3Endpoint(): Promise<S3Endpoint> {
       const [, bucket = '', ...rest] = url.pathname.split('/');
       const key = rest.map((p) => decodeURIComponent(p)).join('/');
       const accessKeyId = /Credential=([^/]+)\//.exec(String(req.headers.authorization ?? ''))?.[1] ?? '';
-      const record: S3Request = { time: Date.now(), method: req.method ?? 'GET', bucket, key, accessKeyId, status: 200 };
+      const record: S3Request = {
+        time: Date.now(),
+        method: req.method ?? 'GET',
+        bucket,
+        key,
+        accessKeyId,
+        status: 200,
+      };
       requests.push(record);
       if (throttled > 0) {
         throttled--;
@@ -106,7 +113,14 @@ export async function startS3Endpoint(): Promise<S3Endpoint> {
   return endpoint;
 }
 
-function xmlError(res: ServerResponse, record: S3Request, status: number, code: string, message: string, key: string): void {
+function xmlError(
+  res: ServerResponse,
+  record: S3Request,
+  status: number,
+  code: string,
+  message: string,
+  key: string,
+): void {
   record.status = status;
   const text = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message><Key>${escapeXml(key)}</Key><RequestId>${randomUUID()}</RequestId></Error>`;
   res.writeHead(status, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(text) });

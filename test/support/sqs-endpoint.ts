@@ -118,7 +118,8 @@ export async function startSqsEndpoint(options: SqsEndpointOptions = {}): Promis
       record.status = status;
       record.errorCode = code;
       // SQS's own errors carry their query-protocol code; throttling is the generic AWS one.
-      if (code !== 'ThrottlingException') res.setHeader('x-amzn-query-error', `AWS.SimpleQueueService.${code};Sender`);
+      if (code !== 'ThrottlingException')
+        res.setHeader('x-amzn-query-error', `AWS.SimpleQueueService.${code};Sender`);
       reply(res, status, { __type: `com.amazonaws.sqs#${code}`, message });
     };
     const left = throttles.get(operation) ?? 0;
@@ -149,8 +150,10 @@ export async function startSqsEndpoint(options: SqsEndpointOptions = {}): Promis
       }
       case 'ChangeMessageVisibility': {
         const m = queue.messages.find((x) => x.receipt === body.ReceiptHandle);
-        if (!m) return fail(400, 'ReceiptHandleIsInvalid', 'The receipt handle is not valid for this message.');
-        if (m.visibleAt <= Date.now()) return fail(400, 'MessageNotInflight', 'The message is not in flight.');
+        if (!m)
+          return fail(400, 'ReceiptHandleIsInvalid', 'The receipt handle is not valid for this message.');
+        if (m.visibleAt <= Date.now())
+          return fail(400, 'MessageNotInflight', 'The message is not in flight.');
         m.visibleAt = Date.now() + Number(body.VisibilityTimeout ?? 0) * 1000;
         if (Number(body.VisibilityTimeout ?? 0) === 0) arrivals.emit(queue.name);
         return reply(res, 200, {});
@@ -172,7 +175,7 @@ export async function startSqsEndpoint(options: SqsEndpointOptions = {}): Promis
 
   /** Hands out visible messages; with WaitTimeSeconds, waits for one (a send or a visibility expiry). */
   async function receive(
-    req: IncomingMessage,
+    _req: IncomingMessage,
     res: ServerResponse,
     queue: QueueState,
     body: Record<string, unknown>,
@@ -182,7 +185,7 @@ export async function startSqsEndpoint(options: SqsEndpointOptions = {}): Promis
     const visibility = Number(body.VisibilityTimeout ?? 30);
     const deadline = Date.now() + Number(body.WaitTimeSeconds ?? 0) * 1000;
     let gone = false;
-    req.socket.once('close', () => {
+    res.once('close', () => {
       gone = true;
     });
     for (;;) {
@@ -213,7 +216,13 @@ export async function startSqsEndpoint(options: SqsEndpointOptions = {}): Promis
       if (queue.redrive && m.receiveCount >= queue.redrive.maxReceiveCount) {
         queue.messages.splice(queue.messages.indexOf(m), 1);
         const dlq = queues.get(queue.redrive.deadLetter);
-        dlq?.messages.push({ ...m, receiveCount: 0, visibleAt: now, receives: [...m.receives], movedFrom: queue.name });
+        dlq?.messages.push({
+          ...m,
+          receiveCount: 0,
+          visibleAt: now,
+          receives: [...m.receives],
+          movedFrom: queue.name,
+        });
         continue;
       }
       m.receiveCount++;
@@ -229,7 +238,14 @@ export async function startSqsEndpoint(options: SqsEndpointOptions = {}): Promis
     const queue = queues.get(name);
     if (!queue) throw new Error(`no queue ${name}`);
     const now = Date.now();
-    const m: StoredMessage = { id: randomUUID(), body: text, sentAt: now, receiveCount: 0, visibleAt: now, receives: [] };
+    const m: StoredMessage = {
+      id: randomUUID(),
+      body: text,
+      sentAt: now,
+      receiveCount: 0,
+      visibleAt: now,
+      receives: [],
+    };
     queue.messages.push(m);
     arrivals.emit(name);
     return m;
@@ -241,7 +257,13 @@ export async function startSqsEndpoint(options: SqsEndpointOptions = {}): Promis
     url: base,
     requests,
     createQueue(name, redrive) {
-      const q: QueueState = { name, url: `${base}/${ACCOUNT}/${name}`, messages: [], deleted: [], ...(redrive ? { redrive } : {}) };
+      const q: QueueState = {
+        name,
+        url: `${base}/${ACCOUNT}/${name}`,
+        messages: [],
+        deleted: [],
+        ...(redrive ? { redrive } : {}),
+      };
       queues.set(name, q);
       return q;
     },
