@@ -6,7 +6,7 @@
  *
  * Alert keys are the ledger keys of the scheduled scan: a second delivery of the same object, or an
  * event already alerted on by a scan, is a no-op. A row left 'pending' by a replica that died is taken
- * over once it is older than the visibility timeout (by then that replica's message is back in the queue).
+ * over once it is older than twice the visibility timeout (that replica's message is back in the queue by then).
  */
 import type { S3ObjectRef } from '../../adapters/aws/sqs-notification.ts';
 import { objectName } from '../../adapters/aws/sqs-objects.ts';
@@ -77,22 +77,30 @@ export async function alertOnObject(
   return outcome;
 }
 
-/** The ledger decides: known keys are no-ops, stale 'pending' rows of a dead replica are taken over. */
+/**
+ * The ledger decides: a settled key is a no-op; a key another replica is posting right now is waited for
+ * (this message stays ours meanwhile: its visibility is renewed); a 'pending' row older than twice the
+ * visibility timeout belongs to a replica that died and is taken over (found in Slack, or posted once).
+ */
 async function deliverOnce(deps: QueueAlertDeps, c: Candidate): Promise<Outcome> {
-  const channel = deps.config.alertChannel!;
-  const row = await deps.state.getAlert(c.key);
-  if (row) {
-    if (row.state !== 'pending' || Date.now() - row.createdAt < deps.queueSettings.visibilitySeconds * 1000) {
-      return 'known';
+  const staleMs = 2 * deps.queueSettings.visibilitySeconds * 1000;
+  for (;;) {
+    const row = await deps.state.getAlert(c.key);
+    if (!row) break;
+    if (row.state !== 'pending') return 'known';
+    if (Date.now() - row.createdAt < staleMs) {
+      await new Promise((r) => setTimeout(r, Math.min(250, staleMs / 4)));
+      continue;
     }
     const settled = await settlePending(deps, row);
     deps.logger.info(
       { key: c.key, rule: c.finding.ruleId, settled },
-      'sqs: alert left pending by another replica settled',
+      'sqs: alert left pending by a replica that stopped, settled',
     );
-    if (settled !== 'dropped') return 'known';
+    if (settled === 'dropped') break;
+    if (settled === 'confirmed') return 'known';
   }
-  return deliver(deps, channel, c);
+  return deliver(deps, deps.config.alertChannel!, c);
 }
 
 function count(o: ObjectOutcome, outcome: Outcome): void {
