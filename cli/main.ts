@@ -14,6 +14,7 @@ const commands: Record<string, () => Promise<CommandModule>> = {
   digest: () => import('./commands/digest.ts'),
   scan: () => import('./commands/scan.ts'),
   signals: () => import('./commands/signals.ts'),
+  watch: () => import('./commands/watch.ts'),
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -5,6 +5,7 @@
  * a file big enough that its visibility must be extended, and the takeover of alerts a dead replica left
  * pending. Replicas as separate processes are in sqs-replicas.test.ts.
  */
+import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +19,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createS3ObjectReader } from '../adapters/aws/sqs-objects.ts';
 import { createSqsQueue } from '../adapters/aws/sqs-queue.ts';
 import { openStores, type Stores } from '../adapters/store/open-stores.ts';
+import type { QueueAlertDeps } from '../bot/queue/deps.ts';
+import { alertOnObject } from '../bot/queue/object-alerts.ts';
 import { createQueueConsumer, type QueueConsumer } from '../bot/queue/sqs-consumer.ts';
 import { systemClock } from '../bot/scheduler/clock.ts';
 import { loadSchedulerConfig } from '../bot/scheduler/config.ts';
@@ -89,7 +92,7 @@ function startRun(settings: { visibilitySeconds?: number; maxReceives?: number }
       done();
     },
   });
-  const consumer = createQueueConsumer({
+  const deps: QueueAlertDeps = {
     config: loadSchedulerConfig({
       CARTOGRAPHER_ALERT_CHANNEL: channel,
       CARTOGRAPHER_ALERT_SOURCE: 'sqs',
@@ -119,7 +122,8 @@ function startRun(settings: { visibilitySeconds?: number; maxReceives?: number }
       visibilitySeconds: settings.visibilitySeconds ?? 2,
       waitSeconds: 1,
     },
-  });
+  };
+  const consumer = createQueueConsumer({ ...deps, onObject: (ref) => alertOnObject(deps, ref) });
   consumer.start();
   return {
     consumer,
@@ -311,4 +315,56 @@ describe('sqs alert source (one replica, real SDK clients, local SQS and S3)', (
     expect(await run.stores.scheduler.pendingAlerts()).toEqual([]);
     await run.stop();
   }, 60_000);
+
+  it('`cartographer watch --source sqs` prints each file\'s findings from the queue and deletes the messages', async () => {
+    const n = ++scenario;
+    const queue = sqs.createQueue(`watch-${n}`);
+    const files = buildDeliveryFiles(2);
+    put(files);
+    const expected = await expectedAlertKeys(files, 'medium');
+    for (const f of files) sqs.send(queue.name, eventBridgeNotification(BUCKET, f.key));
+    sqs.send(queue.name, s3Notification(BUCKET, 'AWSLogs/o-exampleorg/218007301253/CloudTrail-Digest/x.json.gz'));
+    const env = {
+      PATH: process.env.PATH ?? '',
+      CARTOGRAPHER_SQS_QUEUE_URL: queue.url,
+      CARTOGRAPHER_SQS_WAIT_SECONDS: '1',
+      AWS_ENDPOINT_URL_SQS: sqs.url,
+      AWS_ENDPOINT_URL_S3: s3.url,
+      AWS_ACCESS_KEY_ID: 'AKIAWATCHTERMINAL01',
+      AWS_SECRET_ACCESS_KEY: 'x',
+      AWS_REGION: REGION,
+      NODE_NO_WARNINGS: '1',
+    };
+    const out = await runCli(['watch', '--source', 'sqs', '--format', 'json', '--max-messages', '3'], env);
+    expect(out.code, out.stderr).toBe(0);
+    const lines = out.stdout.trim().split('\n').map((l) => JSON.parse(l) as { object: string; finding: { ruleId: string } });
+    for (const f of files) {
+      const printed = lines.filter((l) => l.object === `s3://${BUCKET}/${f.key}`);
+      expect(printed.length).toBe(expected.get(f.key)?.length);
+    }
+    expect(out.stderr).toContain('3 messages, 2 files');
+    expect(queue.messages).toHaveLength(0);
+    const noQueue = await runCli(['watch', '--source', 'sqs'], { PATH: env.PATH });
+    expect(noQueue.code).toBe(2);
+    expect(noQueue.stderr).toContain('CARTOGRAPHER_SQS_QUEUE_URL is not set');
+    const wrong = await runCli(['watch', '--source', 'local'], { PATH: env.PATH });
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toContain('use `cartographer scan`');
+  }, 60_000);
 });
+
+function runCli(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['bin/cartographer.js', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c) => {
+      stdout += String(c);
+    });
+    child.stderr.on('data', (c) => {
+      stderr += String(c);
+    });
+    child.on('error', reject);
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}

@@ -6,15 +6,17 @@
 import { loadConfig } from '../../config/config.ts';
 import { createQueueSource } from '../../config/queue-factory.ts';
 import type { SchedulerDeps } from '../scheduler/deps.ts';
+import { alertOnObject } from './object-alerts.ts';
 import { createQueueConsumer, type QueueConsumer } from './sqs-consumer.ts';
 
 export async function startQueueAlerts(deps: SchedulerDeps, env: NodeJS.ProcessEnv): Promise<QueueConsumer> {
   const source = await createQueueSource(loadConfig(env));
+  const alertDeps = { ...deps, queue: source.queue, objects: source.objects, queueSettings: source.settings };
   const consumer = createQueueConsumer({
-    ...deps,
     queue: source.queue,
-    objects: source.objects,
     queueSettings: source.settings,
+    logger: deps.logger,
+    onObject: (ref) => alertOnObject(alertDeps, ref),
   });
   consumer.start();
   deps.logger.info(

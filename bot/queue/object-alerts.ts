@@ -10,7 +10,7 @@
  */
 import type { S3ObjectRef } from '../../adapters/aws/sqs-notification.ts';
 import { objectName } from '../../adapters/aws/sqs-objects.ts';
-import { SEVERITIES } from '../../engine/model.ts';
+import { SEVERITIES, type Severity } from '../../engine/model.ts';
 import { analyze } from '../../engine/pipeline.ts';
 import type { SourceItem } from '../../engine/source.ts';
 import { alertKey } from '../scheduler/alert-key.ts';
@@ -31,18 +31,30 @@ export class ObjectFailure extends Error {
   override readonly name = 'ObjectFailure';
 }
 
-export async function alertOnObject(
-  deps: QueueAlertDeps,
+/** What one object holds: its alert candidates (≥ the minimum severity) and how its input went. */
+export interface ObjectFindings {
+  candidates: Candidate[];
+  records: number;
+  rejected: { where: string; reason: string }[];
+}
+
+/**
+ * Fetches and analyses one object. Throws S3ObjectError when S3 refuses it and ObjectFailure when it
+ * cannot be used (after `onCandidates` has seen the findings of the records read before a break).
+ */
+export async function readObjectFindings(
+  deps: Pick<QueueAlertDeps, 'objects' | 'stages'>,
   ref: S3ObjectRef,
-  signal?: AbortSignal,
-): Promise<ObjectOutcome> {
+  minSeverity: Severity,
+  onCandidates?: (candidates: Candidate[]) => Promise<void>,
+): Promise<ObjectFindings> {
   const name = objectName(ref);
-  const [items, stages] = await Promise.all([deps.objects.open(ref, signal), deps.stages()]);
+  const [items, stages] = await Promise.all([deps.objects.open(ref), deps.stages()]);
   const broken: { reason?: string } = {};
   const analysis = analyze(watchUnreadable(items, broken), stages, { keepEvents: true });
   const candidates: Candidate[] = [];
   const seen = new Set<string>();
-  const min = SEVERITIES.indexOf(deps.config.alertMinSeverity);
+  const min = SEVERITIES.indexOf(minSeverity);
   for await (const session of analysis.sessions) {
     for (const finding of session.findings) {
       const key = alertKey(finding);
@@ -53,24 +65,27 @@ export async function alertOnObject(
   }
   candidates.sort((a, b) => a.finding.time.localeCompare(b.finding.time) || a.key.localeCompare(b.key));
   const { inputs } = analysis;
-  const outcome: ObjectOutcome = {
-    records: inputs.records,
-    rejected: inputs.rejected.length,
-    posted: 0,
-    repeats: 0,
-    snoozed: 0,
-    known: 0,
-  };
-  // Every good record counts, even those before a break: their alerts go out before the object fails.
-  for (const c of candidates) count(outcome, await deliverOnce(deps, c));
+  // Every good record counts, even those before a break: their findings go out before the object fails.
+  await onCandidates?.(candidates);
   if (broken.reason) throw new ObjectFailure(`${name}: ${broken.reason} after ${inputs.records} records`);
   if (inputs.records === 0 && inputs.rejected.length > 0) {
     const first = inputs.rejected[0]!;
     throw new ObjectFailure(`${name}: no CloudTrail record in it (${first.where}: ${first.reason})`);
   }
-  if (inputs.rejected.length > 0) {
+  return { candidates, records: inputs.records, rejected: inputs.rejected };
+}
+
+/** The bot's handling of one object: its findings as Slack alerts, each exactly once. */
+export async function alertOnObject(deps: QueueAlertDeps, ref: S3ObjectRef): Promise<ObjectOutcome> {
+  const outcome: ObjectOutcome = { records: 0, rejected: 0, posted: 0, repeats: 0, snoozed: 0, known: 0 };
+  const found = await readObjectFindings(deps, ref, deps.config.alertMinSeverity, async (candidates) => {
+    for (const c of candidates) count(outcome, await deliverOnce(deps, c));
+  });
+  outcome.records = found.records;
+  outcome.rejected = found.rejected.length;
+  if (found.rejected.length > 0) {
     deps.logger.warn(
-      { object: name, rejected: inputs.rejected.length, first: inputs.rejected.slice(0, 3) },
+      { object: objectName(ref), rejected: found.rejected.length, first: found.rejected.slice(0, 3) },
       'sqs: records of this object could not be used (the others were analysed)',
     );
   }

@@ -15,8 +15,27 @@
 import { parseNotification, type S3ObjectRef, skipReason } from '../../adapters/aws/sqs-notification.ts';
 import { objectName } from '../../adapters/aws/sqs-objects.ts';
 import type { QueueMessage } from '../../adapters/aws/sqs-queue.ts';
-import type { QueueAlertDeps } from './deps.ts';
-import { alertOnObject, type ObjectOutcome } from './object-alerts.ts';
+import type { Logger } from 'pino';
+import type { MessageQueue } from '../../adapters/aws/sqs-queue.ts';
+import type { QueueSettings } from './deps.ts';
+
+/** What happened to one object (the bot posts alerts; `cartographer watch` prints findings). */
+export interface ObjectResult {
+  records: number;
+  /** Alerts posted (or findings printed). */
+  posted: number;
+  repeats?: number;
+}
+
+export interface ConsumerDeps {
+  queue: MessageQueue;
+  queueSettings: QueueSettings;
+  logger: Logger;
+  /** Handles one CloudTrail object; throws when the object cannot be used (the message then stays). */
+  onObject(ref: S3ObjectRef): Promise<ObjectResult>;
+  /** Leave handled messages in the queue (a terminal that only watches); default: delete them. */
+  keepMessages?: boolean;
+}
 
 export interface ConsumerStats {
   messages: number;
@@ -39,7 +58,7 @@ export interface QueueConsumer {
 
 const MAX_BACKOFF_MS = 30_000;
 
-export function createQueueConsumer(deps: QueueAlertDeps): QueueConsumer {
+export function createQueueConsumer(deps: ConsumerDeps): QueueConsumer {
   const s = deps.queueSettings;
   const stats: ConsumerStats = {
     messages: 0,
@@ -102,8 +121,10 @@ export function createQueueConsumer(deps: QueueAlertDeps): QueueConsumer {
     const current: { object?: string } = {};
     try {
       await processMessage(m, current);
-      await deps.queue.delete(m);
-      stats.deleted++;
+      if (!deps.keepMessages) {
+        await deps.queue.delete(m);
+        stats.deleted++;
+      }
     } catch (err) {
       stats.failed++;
       logFailure(m, current.object, err);
@@ -134,10 +155,10 @@ export function createQueueConsumer(deps: QueueAlertDeps): QueueConsumer {
     }
     const started = Date.now();
     // Not cancelled by stop(): a message in hand is finished (or, if the process dies, redelivered).
-    const outcome: ObjectOutcome = await alertOnObject(deps, ref);
+    const outcome = await deps.onObject(ref);
     stats.objects++;
     stats.records += outcome.records;
-    stats.posted += outcome.posted + outcome.repeats;
+    stats.posted += outcome.posted + (outcome.repeats ?? 0);
     deps.logger.info(
       { object: objectName(ref), ...outcome, ms: Date.now() - started },
       'sqs: object analysed',
