@@ -6,6 +6,7 @@
  *   2. scaling at 10k / 100k / 1M events: time and peak memory, each in a fresh process
  *   3. Slack: 200 concurrent signed slash commands against the real bot; command → summary time
  *   4. LookupEvents: 5,000-event session over 4 regions against an endpoint enforcing 2 req/s/region
+ *   5. SQS: records/s per replica from queue to decision; notification → Slack alert for a 1 MB gzip file
  *
  * Prints a table and writes bench/results.json.
  */
@@ -173,7 +174,7 @@ const generatedNow: string[] = [];
 async function main() {
   mkdirSync(outDir, { recursive: true });
   await throughputAndScaling();
-  for (const section of ['bench/slack-latency.ts', 'bench/lookup-throughput.ts']) {
+  for (const section of ['bench/slack-latency.ts', 'bench/lookup-throughput.ts', 'bench/sqs.ts']) {
     if (!existsSync(join(root, section))) continue;
     log(`${section}…`);
     const r = worker(section, [], false);
