@@ -66,7 +66,12 @@ async function corpus(): Promise<CorpusFile[]> {
   return files.sort((a, b) => a.key.localeCompare(b.key));
 }
 
-function startReplica(standin: SlackStandin, sqs: SqsEndpoint, s3: S3Endpoint, queueUrl: string): ChildProcess {
+function startReplica(
+  standin: SlackStandin,
+  sqs: SqsEndpoint,
+  s3: S3Endpoint,
+  queueUrl: string,
+): ChildProcess {
   const dir = mkdtempSync(join(tmpdir(), 'cartographer-bench-sqs-'));
   return spawn(process.execPath, [join(root, 'bin/cartographer.js'), 'start'], {
     cwd: root,
@@ -112,7 +117,9 @@ function largeRecords(files: CorpusFile[], bytes: number): Json[] {
 
 /** Those records with every eventID tagged (new alerts each round), gzipped. */
 function largeFile(records: Json[], tag: string): Buffer {
-  return gzipSync(JSON.stringify({ Records: records.map((r) => ({ ...r, eventID: `${String(r.eventID)}-${tag}` })) }));
+  return gzipSync(
+    JSON.stringify({ Records: records.map((r) => ({ ...r, eventID: `${String(r.eventID)}-${tag}` })) }),
+  );
 }
 
 async function until(what: string, check: () => boolean, timeoutMs: number): Promise<void> {

@@ -11,19 +11,29 @@ import { parseDocument, type Tags } from 'yaml';
 import { loadConfig } from '../config/config.ts';
 
 /** CloudFormation's short-form tags, read as their long forms ({ Ref: … }, { 'Fn::GetAtt': … }). */
-const tags: Tags = ['Ref', 'GetAtt', 'Sub', 'If', 'Equals', 'Not', 'Condition', 'And', 'Or', 'Join', 'Select'].flatMap(
-  (name) => {
-    const key = name === 'Ref' || name === 'Condition' ? name : `Fn::${name}`;
-    const wrap = (value: unknown) => ({
-      [key]: name === 'GetAtt' && typeof value === 'string' ? value.split('.') : value,
-    });
-    return [
-      { tag: `!${name}`, resolve: (v: string) => wrap(v) },
-      { tag: `!${name}`, collection: 'seq' as const, resolve: (v: { toJSON(): unknown }) => wrap(v.toJSON()) },
-      { tag: `!${name}`, collection: 'map' as const, resolve: (v: { toJSON(): unknown }) => wrap(v.toJSON()) },
-    ];
-  },
-) as Tags;
+const tags: Tags = [
+  'Ref',
+  'GetAtt',
+  'Sub',
+  'If',
+  'Equals',
+  'Not',
+  'Condition',
+  'And',
+  'Or',
+  'Join',
+  'Select',
+].flatMap((name) => {
+  const key = name === 'Ref' || name === 'Condition' ? name : `Fn::${name}`;
+  const wrap = (value: unknown) => ({
+    [key]: name === 'GetAtt' && typeof value === 'string' ? value.split('.') : value,
+  });
+  return [
+    { tag: `!${name}`, resolve: (v: string) => wrap(v) },
+    { tag: `!${name}`, collection: 'seq' as const, resolve: (v: { toJSON(): unknown }) => wrap(v.toJSON()) },
+    { tag: `!${name}`, collection: 'map' as const, resolve: (v: { toJSON(): unknown }) => wrap(v.toJSON()) },
+  ];
+}) as Tags;
 
 type Json = Record<string, unknown>;
 const doc = parseDocument(readFileSync('deploy/sqs-alerts.yaml', 'utf8'), { customTags: tags });
@@ -46,11 +56,18 @@ describe('deploy/sqs-alerts.yaml', () => {
   it('parses, and every Ref, GetAtt, Sub variable and condition names something defined', () => {
     expect(doc.errors).toEqual([]);
     const names = new Set([...Object.keys(template.Parameters), ...Object.keys(template.Resources)]);
-    const pseudo = new Set(['AWS::AccountId', 'AWS::Region', 'AWS::Partition', 'AWS::StackName', 'AWS::NoValue']);
+    const pseudo = new Set([
+      'AWS::AccountId',
+      'AWS::Region',
+      'AWS::Partition',
+      'AWS::StackName',
+      'AWS::NoValue',
+    ]);
     const conditions = new Set(Object.keys(template.Conditions));
     const problems: string[] = [];
     walk([template.Resources, template.Outputs, template.Conditions], (node) => {
-      if (typeof node.Ref === 'string' && !names.has(node.Ref) && !pseudo.has(node.Ref)) problems.push(`Ref ${node.Ref}`);
+      if (typeof node.Ref === 'string' && !names.has(node.Ref) && !pseudo.has(node.Ref))
+        problems.push(`Ref ${node.Ref}`);
       const att = node['Fn::GetAtt'] as string[] | undefined;
       if (att && !template.Resources[att[0]!]) problems.push(`GetAtt ${att.join('.')}`);
       const sub = node['Fn::Sub'];
@@ -61,7 +78,8 @@ describe('deploy/sqs-alerts.yaml', () => {
           if (!names.has(v) && !pseudo.has(v) && !(v in vars)) problems.push(`Sub \${${m[1]}}`);
         }
       }
-      if (typeof node.Condition === 'string' && !conditions.has(node.Condition)) problems.push(`Condition ${node.Condition}`);
+      if (typeof node.Condition === 'string' && !conditions.has(node.Condition))
+        problems.push(`Condition ${node.Condition}`);
       const fnIf = node['Fn::If'] as unknown[] | undefined;
       if (fnIf && !conditions.has(String(fnIf[0]))) problems.push(`If ${String(fnIf[0])}`);
     });
@@ -99,7 +117,10 @@ describe('deploy/sqs-alerts.yaml', () => {
 
   it('a dead-letter queue behind the queue, with the defaults the bot assumes', () => {
     const queue = template.Resources.AlertQueue!;
-    const redrive = queue.Properties.RedrivePolicy as { deadLetterTargetArn: unknown; maxReceiveCount: unknown };
+    const redrive = queue.Properties.RedrivePolicy as {
+      deadLetterTargetArn: unknown;
+      maxReceiveCount: unknown;
+    };
     expect(redrive.deadLetterTargetArn).toEqual({ 'Fn::GetAtt': ['DeadLetterQueue', 'Arn'] });
     expect(redrive.maxReceiveCount).toEqual({ Ref: 'MaxReceiveCount' });
     const defaults = loadConfig({}).sqs;

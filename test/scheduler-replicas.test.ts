@@ -56,7 +56,11 @@ describe.each(backends)('scheduled digest with three replicas ($name)', (backend
   it('is posted once: one replica holds the lease, the others skip with a log line', async () => {
     const open = await backend.open();
     const channel = `C0LEASE${backend.name.toUpperCase()}`;
-    standin.state.channels.push({ id: channel, name: `lease-${backend.name.toLowerCase()}`, botMember: true });
+    standin.state.channels.push({
+      id: channel,
+      name: `lease-${backend.name.toLowerCase()}`,
+      botMember: true,
+    });
     const lines: Record<string, unknown>[] = [];
     const sink = new Writable({
       write(chunk, _e, done) {
@@ -82,7 +86,9 @@ describe.each(backends)('scheduled digest with three replicas ($name)', (backend
     await Promise.all(schedulers.map((s) => s.digestNow('cron')));
     const digests = standin.state.channelMessages(channel).filter((m) => /2023-07-10/.test(m.text));
     expect(digests).toHaveLength(1);
-    const skipped = lines.filter((l) => l.msg === 'daily digest: another replica holds the lease and runs it');
+    const skipped = lines.filter(
+      (l) => l.msg === 'daily digest: another replica holds the lease and runs it',
+    );
     expect(skipped).toHaveLength(2);
     expect(new Set(skipped.map((l) => l.replica)).size).toBe(2);
     // Later ticks (the lease is free again) find the day posted.

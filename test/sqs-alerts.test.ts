@@ -316,14 +316,17 @@ describe('sqs alert source (one replica, real SDK clients, local SQS and S3)', (
     await run.stop();
   }, 60_000);
 
-  it('`cartographer watch --source sqs` prints each file\'s findings from the queue and deletes the messages', async () => {
+  it("`cartographer watch --source sqs` prints each file's findings from the queue and deletes the messages", async () => {
     const n = ++scenario;
     const queue = sqs.createQueue(`watch-${n}`);
     const files = buildDeliveryFiles(2);
     put(files);
     const expected = await expectedAlertKeys(files, 'medium');
     for (const f of files) sqs.send(queue.name, eventBridgeNotification(BUCKET, f.key));
-    sqs.send(queue.name, s3Notification(BUCKET, 'AWSLogs/o-exampleorg/218007301253/CloudTrail-Digest/x.json.gz'));
+    sqs.send(
+      queue.name,
+      s3Notification(BUCKET, 'AWSLogs/o-exampleorg/218007301253/CloudTrail-Digest/x.json.gz'),
+    );
     const env = {
       PATH: process.env.PATH ?? '',
       CARTOGRAPHER_SQS_QUEUE_URL: queue.url,
@@ -337,7 +340,10 @@ describe('sqs alert source (one replica, real SDK clients, local SQS and S3)', (
     };
     const out = await runCli(['watch', '--source', 'sqs', '--format', 'json', '--max-messages', '3'], env);
     expect(out.code, out.stderr).toBe(0);
-    const lines = out.stdout.trim().split('\n').map((l) => JSON.parse(l) as { object: string; finding: { ruleId: string } });
+    const lines = out.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { object: string; finding: { ruleId: string } });
     for (const f of files) {
       const printed = lines.filter((l) => l.object === `s3://${BUCKET}/${f.key}`);
       expect(printed.length).toBe(expected.get(f.key)?.length);
@@ -353,9 +359,15 @@ describe('sqs alert source (one replica, real SDK clients, local SQS and S3)', (
   }, 60_000);
 });
 
-function runCli(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function runCli(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['bin/cartographer.js', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['bin/cartographer.js', ...args], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c) => {

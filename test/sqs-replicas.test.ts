@@ -163,7 +163,8 @@ describe('two bot replicas (processes) on one queue and one PostgreSQL database'
     const target: DeliveryFile = files[70]!;
     const targetKeys = new Set(expected.get(target.key));
     standin.state.on('event', (event: { type: string; message?: { metadata?: unknown } }) => {
-      const key = (event.message?.metadata as { event_payload?: { key?: string } } | undefined)?.event_payload?.key;
+      const key = (event.message?.metadata as { event_payload?: { key?: string } } | undefined)?.event_payload
+        ?.key;
       if (event.type !== 'message' || !key || !targetKeys.has(key) || kills.length !== 1) return;
       const fetcher = [...s3.requests].reverse().find((r) => r.key === target.key);
       const victim = fetcher && replicas.get(fetcher.accessKeyId);
@@ -220,7 +221,11 @@ describe('two bot replicas (processes) on one queue and one PostgreSQL database'
     expect(String(dlqLine?.reason)).toMatch(/truncated gzip|no CloudTrail record/);
     // Skipped keys: deleted with a debug line, never fetched.
     const skipLines = lines.filter((l) => l.msg === 'sqs: skipped, not a CloudTrail log file');
-    expect(skipLines.map((l) => l.reason).sort()).toEqual(['CloudTrail Insights file', 'CloudTrail digest file', 'folder marker']);
+    expect(skipLines.map((l) => l.reason).sort()).toEqual([
+      'CloudTrail Insights file',
+      'CloudTrail digest file',
+      'folder marker',
+    ]);
     expect(s3.requests.filter((r) => skipped.includes(r.key))).toHaveLength(0);
     // The second victim died with its post in Slack and its ledger row 'pending': a survivor found the
     // post by its metadata instead of posting again.

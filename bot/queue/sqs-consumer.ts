@@ -12,11 +12,11 @@
  *     moves it), and other messages go on meanwhile;
  *   - notifications about other objects (digest files, CloudTrail-Insight, folders) are deleted with a debug line.
  */
+
+import type { Logger } from 'pino';
 import { parseNotification, type S3ObjectRef, skipReason } from '../../adapters/aws/sqs-notification.ts';
 import { objectName } from '../../adapters/aws/sqs-objects.ts';
-import type { QueueMessage } from '../../adapters/aws/sqs-queue.ts';
-import type { Logger } from 'pino';
-import type { MessageQueue } from '../../adapters/aws/sqs-queue.ts';
+import type { MessageQueue, QueueMessage } from '../../adapters/aws/sqs-queue.ts';
 import type { QueueSettings } from './deps.ts';
 
 /** What happened to one object (the bot posts alerts; `cartographer watch` prints findings). */

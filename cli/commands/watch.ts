@@ -36,7 +36,13 @@ a receive that failed (retried with backoff); LOG_LEVEL=debug also shows skipped
 
 exit codes: 0 stopped · 2 bad arguments or settings`;
 
-const MARK: Record<Severity, string> = { critical: 'CRIT', high: 'HIGH', medium: 'MED ', low: 'LOW ', info: 'INFO' };
+const MARK: Record<Severity, string> = {
+  critical: 'CRIT',
+  high: 'HIGH',
+  medium: 'MED ',
+  low: 'LOW ',
+  info: 'INFO',
+};
 const errors = commandErrors('watch', usage);
 
 export async function run(argv: string[]): Promise<number> {
@@ -61,7 +67,11 @@ export async function run(argv: string[]): Promise<number> {
     logger,
     keepMessages: checked.keep,
     async onObject(ref) {
-      const found = await readObjectFindings({ objects: source.objects, stages: () => stages }, ref, checked.minSeverity);
+      const found = await readObjectFindings(
+        { objects: source.objects, stages: () => stages },
+        ref,
+        checked.minSeverity,
+      );
       for (const c of found.candidates) print(c.finding, objectName(ref), checked.format);
       return { records: found.records, posted: found.candidates.length };
     },
@@ -96,7 +106,8 @@ function checkOptions(values: ReturnType<typeof parse>['values']): WatchOptions 
   const out: WatchOptions = { minSeverity, format, keep: values.keep === true };
   if (values['max-messages'] !== undefined) {
     const n = Number(values['max-messages']);
-    if (!Number.isInteger(n) || n < 1) return `--max-messages must be a whole number ≥ 1 (got '${values['max-messages']}')`;
+    if (!Number.isInteger(n) || n < 1)
+      return `--max-messages must be a whole number ≥ 1 (got '${values['max-messages']}')`;
     out.maxMessages = n;
   }
   return out;
@@ -107,7 +118,9 @@ function print(f: Finding, object: string, format: 'text' | 'json'): void {
     process.stdout.write(`${JSON.stringify({ object, finding: f })}\n`);
     return;
   }
-  process.stdout.write(`${f.time}  ${MARK[f.severity]}  ${f.title}  ${f.principal ?? ''}  rule ${f.ruleId}  ${object}\n`);
+  process.stdout.write(
+    `${f.time}  ${MARK[f.severity]}  ${f.title}  ${f.principal ?? ''}  rule ${f.ruleId}  ${object}\n`,
+  );
 }
 
 /** Until N messages were handled, or SIGINT/SIGTERM. */
