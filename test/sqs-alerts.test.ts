@@ -261,11 +261,11 @@ describe('sqs alert source (one replica, real SDK clients, local SQS and S3)', (
   }, 90_000);
 
   it('a file that takes longer than the visibility timeout keeps its message: visibility is extended, one receive, one post each', async () => {
-    const run = startRun({ visibilitySeconds: 1, maxReceives: 5 });
-    const big = buildLargeFile(300_000, 'slow');
+    const run = startRun({ visibilitySeconds: 3, maxReceives: 5 });
+    const big = buildLargeFile(100_000, 'slow');
     s3.put(BUCKET, big.key, big.body);
     // Half the object at once, the rest 3.5 visibility timeouts later.
-    s3.slow(BUCKET, big.key, { firstBytes: Math.floor(big.body.length / 2), holdMs: 3500 });
+    s3.slow(BUCKET, big.key, { firstBytes: Math.floor(big.body.length / 2), holdMs: 10_500 });
     const expected = (await expectedAlertKeys([big], 'medium')).get(big.key) ?? [];
     const message = sqs.send(run.queue, s3Notification(BUCKET, big.key, big.body.length));
     await waitFor('the big file handled', () => drained(run)() && run.consumer.stats.deleted === 1, 60_000);

@@ -69,7 +69,8 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   };
   let lastScan: ScanResult | undefined;
   let lastScanStart: number | undefined;
-  const lease = createLeases(state, logger);
+  // One process on its own file needs no lease (and must not wait for one a killed predecessor still holds).
+  const lease = createLeases(state, logger, options.shared === true);
   const scan = guardedJob(
     'alert scan',
     async () => {
@@ -170,12 +171,16 @@ const LEASE_MS = 60_000;
  * Scheduled jobs run on one replica at a time: a lease in the state store, taken before the job, renewed
  * while it runs and given up after. A replica that finds the lease held skips the run with a log line.
  */
-function createLeases(state: SchedulerState, logger: SchedulerOptions['logger']) {
+function createLeases(state: SchedulerState, logger: SchedulerOptions['logger'], shared: boolean) {
   const holder = `${hostname()}/${process.pid}/${randomBytes(3).toString('hex')}`;
   const timers = new Set<NodeJS.Timeout>();
   return {
     /** Runs `job` under the lease `name`; false when another replica holds it. */
     async run(name: string, job: () => Promise<void>): Promise<boolean> {
+      if (!shared) {
+        await job();
+        return true;
+      }
       if (!(await state.acquireLease(name, holder, LEASE_MS))) {
         logger.info({ job: name }, `${name}: another replica holds the lease and runs it`);
         return false;
