@@ -349,6 +349,7 @@ describe('sqs alert source (one replica, real SDK clients, local SQS and S3)', (
       expect(printed.length).toBe(expected.get(f.key)?.length);
     }
     expect(out.stderr).toContain('3 messages, 2 files');
+    expect(out.stderr).toContain('queue: 0 waiting, 0 in flight');
     expect(queue.messages).toHaveLength(0);
     const noQueue = await runCli(['watch', '--source', 'sqs'], { PATH: env.PATH });
     expect(noQueue.code).toBe(2);

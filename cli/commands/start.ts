@@ -12,6 +12,7 @@ Runs the Slack bot. Settings come from the environment:
   PORT, HOST                              where to listen (default 3000, 0.0.0.0)
   CARTOGRAPHER_ALLOWED_CHANNELS, _USERS, _USERGROUP   who may use the bot (ids; none set: everyone)
   CARTOGRAPHER_DB                         SQLite file for button references and cached analyses
+  CARTOGRAPHER_DATABASE_URL               postgres://… shared by several bot replicas instead of the SQLite file
   CARTOGRAPHER_SOURCE, CARTOGRAPHER_LOCAL_PATH         default source and local CloudTrail paths
   CARTOGRAPHER_ALLOWLIST                  allow-list file "Mark benign" appends to
   CARTOGRAPHER_LOOKUP_TIMEOUT_SECONDS, CARTOGRAPHER_MAX_CONCURRENT_LOOKUPS,
@@ -21,6 +22,9 @@ Runs the Slack bot. Settings come from the environment:
   CARTOGRAPHER_ALERT_CHANNEL, _ALERT_EVERY_MINUTES (5), _ALERT_MIN_SEVERITY (high),
   CARTOGRAPHER_ALERT_REPEAT_WINDOW_HOURS (24), _LATE_DELIVERY_MINUTES (15), _CATCHUP_MAX_HOURS (24),
   CARTOGRAPHER_SCHEDULE (on|off)          risk alerts and the scheduled jobs
+  CARTOGRAPHER_ALERT_SOURCE (scan|sqs), CARTOGRAPHER_SQS_QUEUE_URL, _SQS_REGION, _SQS_BATCH_SIZE (10),
+  _SQS_CONCURRENCY (4), _SQS_MAX_RECEIVES (5), _SQS_VISIBILITY_SECONDS (60), _SQS_WAIT_SECONDS (20)
+                                          near-real-time alerts from the trail bucket's SQS notifications
 Without any Slack credentials it starts a local Slack stand-in and its playground page on
 127.0.0.1:3333 (CARTOGRAPHER_PLAYGROUND_PORT) and prints the address to open in a browser; there,
 risk alerts of the local data's busiest day go to #soc-alerts (a replay clock) and the database lasts

@@ -80,8 +80,12 @@ export async function run(argv: string[]): Promise<number> {
   await untilDone(consumer, checked.maxMessages);
   await consumer.stop();
   const s = consumer.stats;
+  const depth = await source.queue.depth().then(
+    (d) => `; queue: ${d.visible} waiting, ${d.inFlight} in flight`,
+    () => '',
+  );
   process.stderr.write(
-    `cartographer watch: ${s.messages} messages, ${s.objects} files (${s.records} records), ${s.posted} findings, ${s.skipped} keys skipped, ${s.failed} failed\n`,
+    `cartographer watch: ${s.messages} messages, ${s.objects} files (${s.records} records), ${s.posted} findings, ${s.skipped} keys skipped, ${s.failed} failed${depth}\n`,
   );
   return 0;
 }
