@@ -128,7 +128,10 @@ export function attachScheduler(options: AttachOptions): AttachedScheduler {
       await scheduler.start();
       if (config.alertSource === 'sqs') {
         const logger = services.logger.child({ component: 'sqs' });
-        queue = await startQueueAlerts({ ...deps, logger, clock: scheduler.clock }, env);
+        queue = await startQueueAlerts({ ...deps, logger, clock: scheduler.clock }, env).catch((err) => {
+          // A missing or bad CARTOGRAPHER_SQS_* setting ends `cartographer start` like the bot's own settings.
+          throw (err as Error).name === 'ConfigError' ? new BotConfigError((err as Error).message) : err;
+        });
       }
     },
     async stop() {
