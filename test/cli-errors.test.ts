@@ -15,6 +15,7 @@ const commands: Record<string, () => Promise<Command>> = {
   digest: () => import('../cli/commands/digest.ts'),
   rules: () => import('../cli/commands/rules.ts'),
   start: () => import('../cli/commands/start.ts'),
+  watch: () => import('../cli/commands/watch.ts'),
 };
 
 async function runCommand(line: string): Promise<{ code: number; stderr: string; usage: string }> {
@@ -71,6 +72,10 @@ const CASES: [string, RegExp][] = [
   ['rules', /name a sub-command: check, test, coverage or explain/],
   ['start --port 3000', /unknown option '--port' \(settings come from the environment\)/],
   ['start now', /unexpected argument 'now'/],
+  ['watch --sorce sqs', /unknown option '--sorce' \(did you mean --source\?\)/],
+  ['watch --source local', /--source local: watch reads a queue/],
+  ['watch --source sqs --max-messages 0', /--max-messages must be a whole number ≥ 1 \(got '0'\)/],
+  ['watch --source sqs now', /unexpected argument 'now'/],
 ];
 
 describe('bad arguments: our message, the usage, exit code 2', () => {

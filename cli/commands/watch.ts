@@ -3,7 +3,6 @@
  * S3 notifications (CARTOGRAPHER_SQS_*), reads each new CloudTrail object once from S3 and prints its
  * findings as they arrive, with the same consumer the bot uses for its alerts.
  */
-import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { objectName } from '../../adapters/aws/sqs-objects.ts';
 import { readObjectFindings } from '../../bot/queue/object-alerts.ts';
@@ -11,6 +10,7 @@ import { createQueueConsumer } from '../../bot/queue/sqs-consumer.ts';
 import { loadConfig } from '../../config/config.ts';
 import { createQueueSource } from '../../config/queue-factory.ts';
 import { type Finding, SEVERITIES, type Severity } from '../../engine/model.ts';
+import { parseCommandLine } from '../args.ts';
 import { commandErrors, parseFormat } from '../command-support.ts';
 import { loadDefaultStages } from '../stages.ts';
 
@@ -144,11 +144,9 @@ function untilDone(consumer: ReturnType<typeof createQueueConsumer>, max: number
 }
 
 function parse(argv: string[]) {
-  return parseArgs({
-    args: argv,
-    allowPositionals: false,
-    strict: true,
-    options: {
+  return parseCommandLine(
+    argv,
+    {
       source: { type: 'string' },
       'min-severity': { type: 'string' },
       format: { type: 'string' },
@@ -156,5 +154,6 @@ function parse(argv: string[]) {
       'max-messages': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
-  });
+    false,
+  );
 }
