@@ -1,7 +1,7 @@
 /**
  * CloudTrail delivery files for the queue tests and the bench, made from the real Invictus records in
- * demo/invictus (see demo/invictus/SOURCE.md): file i holds a slice of those records plus one DeleteTrail
- * record, every eventID suffixed with `-f<i>` so each file's findings are its own alerts. Gzipped and
+ * demo/invictus (see demo/invictus/SOURCE.md): file i holds a slice of those records plus one successful
+ * DeleteTrail record, every eventID suffixed with `-f<i>` so each file's findings are its own alerts. Gzipped and
  * named like CloudTrail names its objects. `expectedAlertKeys` runs the real detections over each file
  * alone, as the consumer does, to give the reference set the tests compare Slack against.
  */
@@ -41,8 +41,9 @@ export function objectKey(i: number, account = ACCOUNT): string {
 /** `count` files of `perFile` demo records (plus the DeleteTrail record) each. */
 export function buildDeliveryFiles(count: number, perFile = 20): DeliveryFile[] {
   const all = demoRecords();
-  const trigger = all.find((r) => r.eventName === 'DeleteTrail');
-  if (!trigger) throw new Error('demo/invictus has no DeleteTrail record');
+  // A DeleteTrail that succeeded (a failed call is evidence of an attempt only: its findings are info).
+  const trigger = all.find((r) => r.eventName === 'DeleteTrail' && !r.errorCode);
+  if (!trigger) throw new Error('demo/invictus has no successful DeleteTrail record');
   const files: DeliveryFile[] = [];
   for (let i = 0; i < count; i++) {
     const start = (i * perFile) % Math.max(1, all.length - perFile);
