@@ -406,6 +406,7 @@ export function createBot(options: BotOptions): Bot {
     services,
     sources,
     stages,
+    allowlist,
     click: clickHandler,
     ...(options.scheduler?.env ? { env: options.scheduler.env } : {}),
     ...(options.scheduler?.clock ? { clock: options.scheduler.clock } : {}),

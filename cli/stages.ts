@@ -14,18 +14,26 @@ export interface StageOptions {
 
 /** Builds the stages once (tables and rules are loaded here, not per event). */
 export async function loadDefaultStages(options: StageOptions = {}): Promise<PipelineStages> {
-  const stages: PipelineStages = {};
-  stages.enricher = await (await import('../enrichment/index.ts')).createEnricher();
-  stages.signalMapper = await (await import('../engine/signals/index.ts')).createSignalMapper({
+  return (await loadStageFactory(options))();
+}
+
+/**
+ * Tables and rules loaded once; each call of the result gives stages with fresh per-analysis state (the
+ * enricher's credential lineage, the detector's cross-session thresholds), so an analysis depends on its own
+ * input only: the SQS consumer analyses each object this way, whatever a replica analysed before.
+ */
+export async function loadStageFactory(options: StageOptions = {}): Promise<() => PipelineStages> {
+  const enrichers = await (await import('../enrichment/index.ts')).createEnricherFactory();
+  const signalMapper = await (await import('../engine/signals/index.ts')).createSignalMapper({
     warnOnRuleErrors: true,
   });
-  const { createDetector } = await import('../adapters/rules/detection-rules.ts');
+  const { createDetectorFactory } = await import('../adapters/rules/detection-rules.ts');
   const allowlistFile = process.env.CARTOGRAPHER_ALLOWLIST;
-  stages.detector = await createDetector({
+  const detectors = await createDetectorFactory({
     ...(options.allowlist ? { allowlist: options.allowlist } : allowlistFile ? { allowlistFile } : {}),
     extraRuleDirs: [...(await configuredRuleDirs()), ...(options.ruleDirs ?? [])],
   });
-  return stages;
+  return () => ({ enricher: enrichers(), signalMapper, detector: detectors() });
 }
 
 /** The `rulesDirs` setting (CARTOGRAPHER_RULES_DIRS or the config file); read only when one of them is set. */

@@ -25,7 +25,7 @@ import { createQueueConsumer, type QueueConsumer } from '../bot/queue/sqs-consum
 import { systemClock } from '../bot/scheduler/clock.ts';
 import { loadSchedulerConfig } from '../bot/scheduler/config.ts';
 import { createOutboxPoster } from '../bot/scheduler/slack-outbox.ts';
-import { loadDefaultStages } from '../cli/stages.ts';
+import { loadStageFactory } from '../cli/stages.ts';
 import type { PipelineStages } from '../engine/stages.ts';
 import { type SlackStandin, startSlackStandin } from '../playground/standin/server.ts';
 import {
@@ -48,7 +48,7 @@ const CREDENTIALS = { accessKeyId: 'AKIASQSTESTREPLICA1', secretAccessKey: 'test
 let standin: SlackStandin;
 let sqs: SqsEndpoint;
 let s3: S3Endpoint;
-let stages: PipelineStages;
+let stages: () => PipelineStages;
 let scenario = 0;
 
 beforeAll(async () => {
@@ -56,7 +56,7 @@ beforeAll(async () => {
     startSlackStandin({ signingSecret: 'sqs-alerts-secret', botToken: TOKEN }),
     startSqsEndpoint(),
     startS3Endpoint(),
-    loadDefaultStages(),
+    loadStageFactory(),
   ]);
 }, 60_000);
 afterAll(async () => {
@@ -103,7 +103,7 @@ function startRun(settings: { visibilitySeconds?: number; maxReceives?: number }
     store: stores.bot,
     sourceName: 'local',
     source: () => Promise.reject(new Error('the queue consumer reads no RecordSource')),
-    stages: async () => stages,
+    stages: async () => stages(),
     outbox: createOutboxPoster(new WebClient(TOKEN, { slackApiUrl: standin.apiUrl })),
     logger: pino({ level: 'debug' }, sink),
     queue: createSqsQueue({

@@ -53,6 +53,16 @@ export function loadDetectionRules(
 }
 
 export async function createDetector(options: DetectorOptions = {}): Promise<CartographerDetector> {
+  return (await createDetectorFactory(options))();
+}
+
+/**
+ * Loads and compiles the rules once; each call of the result is a fresh detector on them (its own
+ * cross-session threshold history), for analyses that must not depend on each other (one SQS object each).
+ */
+export async function createDetectorFactory(
+  options: DetectorOptions = {},
+): Promise<() => CartographerDetector> {
   const root = options.rulesDir ?? DEFAULT_RULES_ROOT;
   const store =
     options.allowlist ??
@@ -61,10 +71,13 @@ export async function createDetector(options: DetectorOptions = {}): Promise<Car
       ...(options.allowlistFile ? { userFile: options.allowlistFile } : {}),
     });
   const loaded = loadDetectionRules(root, store.file, options.extraRuleDirs, options.nowMs);
-  return buildDetector(loaded, {
-    allow: () => store.current(),
-    ...(options.lenient ? { lenient: true } : {}),
-  });
+  const build = () =>
+    buildDetector(loaded, {
+      allow: () => store.current(),
+      ...(options.lenient ? { lenient: true } : {}),
+    });
+  build(); // bad rules are reported now, not at the first analysis
+  return build;
 }
 
 /** `cartographer rules check` hook: every problem in the detection, Sigma and CloudGrappler rules, as file:line. */

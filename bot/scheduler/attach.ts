@@ -3,6 +3,7 @@
  * buttons, and a Scheduler whose cron jobs start and stop with the app. bot/app.ts calls this once.
  */
 import type { App } from '@slack/bolt';
+import type { AllowListStore } from '../../adapters/rules/allowlist-store.ts';
 import type { SchedulerState } from '../../adapters/state/scheduler-state.ts';
 import { openSchedulerState } from '../../adapters/state/sqlite-scheduler-state.ts';
 import { loadDefaultStages } from '../../cli/stages.ts';
@@ -44,6 +45,8 @@ export interface AttachOptions {
   ) => any;
   env?: NodeJS.ProcessEnv;
   clock?: Clock;
+  /** The bot's live allow-list (the queue consumer's per-object stages use it too). */
+  allowlist?: AllowListStore;
   /** The scheduler's state (default: the SQLite file); `shared` when replicas use the same database. */
   state?: SchedulerState;
   shared?: boolean;
@@ -128,7 +131,8 @@ export function attachScheduler(options: AttachOptions): AttachedScheduler {
       await scheduler.start();
       if (config.alertSource === 'sqs') {
         const logger = services.logger.child({ component: 'sqs' });
-        queue = await startQueueAlerts({ ...deps, logger, clock: scheduler.clock }, env).catch((err) => {
+        const queueDeps = { ...deps, logger, clock: scheduler.clock };
+        queue = await startQueueAlerts(queueDeps, env, options.allowlist).catch((err) => {
           // A missing or bad CARTOGRAPHER_SQS_* setting ends `cartographer start` like the bot's own settings.
           throw (err as Error).name === 'ConfigError' ? new BotConfigError((err as Error).message) : err;
         });

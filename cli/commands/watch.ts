@@ -12,7 +12,7 @@ import { createQueueSource } from '../../config/queue-factory.ts';
 import { type Finding, SEVERITIES, type Severity } from '../../engine/model.ts';
 import { parseCommandLine } from '../args.ts';
 import { commandErrors, parseFormat } from '../command-support.ts';
-import { loadDefaultStages } from '../stages.ts';
+import { loadStageFactory } from '../stages.ts';
 
 export const usage = `usage: cartographer watch --source sqs [options]
 
@@ -59,7 +59,7 @@ export async function run(argv: string[]): Promise<number> {
   const checked = checkOptions(values);
   if (typeof checked === 'string') return errors.usageError(checked);
   const source = await createQueueSource(loadConfig(process.env));
-  const stages = loadDefaultStages();
+  const stages = await loadStageFactory();
   const logger = pino({ level: process.env.LOG_LEVEL ?? 'warn' }, pino.destination(2));
   const consumer = createQueueConsumer({
     queue: source.queue,
@@ -68,7 +68,7 @@ export async function run(argv: string[]): Promise<number> {
     keepMessages: checked.keep,
     async onObject(ref) {
       const found = await readObjectFindings(
-        { objects: source.objects, stages: () => stages },
+        { objects: source.objects, stages: async () => stages() },
         ref,
         checked.minSeverity,
       );

@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { alertKey } from '../../bot/scheduler/alert-key.ts';
-import { loadDefaultStages } from '../../cli/stages.ts';
+import { loadStageFactory } from '../../cli/stages.ts';
 import { SEVERITIES, type Severity } from '../../engine/model.ts';
 import { analyze } from '../../engine/pipeline.ts';
 import type { CloudTrailRecord } from '../../engine/record.ts';
@@ -72,12 +72,12 @@ export function buildLargeFile(bytes: number, tag: string): DeliveryFile {
   return { key: objectKey(0), body, records };
 }
 
-/** Alert keys the detections give for each file analysed alone, at or above `min`. */
+/** Alert keys the detections give for each file analysed alone (fresh stages, as the consumer does), ≥ `min`. */
 export async function expectedAlertKeys(
   files: DeliveryFile[],
   min: Severity = 'high',
 ): Promise<Map<string, string[]>> {
-  const stages = await loadDefaultStages();
+  const fresh = await loadStageFactory();
   const floor = SEVERITIES.indexOf(min);
   const out = new Map<string, string[]>();
   for (const file of files) {
@@ -86,7 +86,7 @@ export async function expectedAlertKeys(
         yield { kind: 'record' as const, record, origin: { file: file.key } };
     })();
     const keys = new Set<string>();
-    for await (const s of analyze(items, stages, {}).sessions) {
+    for await (const s of analyze(items, fresh(), {}).sessions) {
       for (const f of s.findings) if (SEVERITIES.indexOf(f.severity) >= floor) keys.add(alertKey(f));
     }
     out.set(file.key, [...keys]);
