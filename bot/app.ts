@@ -115,7 +115,8 @@ export function createBot(options: BotOptions): Bot {
         ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}),
       });
   const store = options.store ?? stores!.bot;
-  const triage = options.triage ?? openTriageStore(config.dbFile);
+  const triage = options.triage ?? stores?.triage ?? openTriageStore(config.dbFile);
+  if (options.triage && stores) void stores.triage.close();
   const audit = createAuditLog(logger);
 
   const clientOptions = {

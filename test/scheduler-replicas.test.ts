@@ -98,6 +98,7 @@ describe.each(backends)('scheduled digest with three replicas ($name)', (backend
     for (const r of replicas) {
       await r.bot.close();
       await r.scheduler.close();
+      await r.triage.close();
     }
   }, 60_000);
 });

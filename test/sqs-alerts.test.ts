@@ -141,6 +141,7 @@ function startRun(settings: { visibilitySeconds?: number; maxReceives?: number }
       await consumer.stop();
       await stores.bot.close();
       await stores.scheduler.close();
+      await stores.triage.close();
     },
   };
 }

@@ -54,7 +54,20 @@ const backends: Backend[] = [
 async function closeAll(s: Stores): Promise<void> {
   await s.bot.close();
   await s.scheduler.close();
+  await s.triage.close();
 }
+
+const aCase = (key: string, eventAt: number) => ({
+  key,
+  channel: 'C1',
+  ts: `${eventAt}.000100`,
+  ruleId: 'rule-a',
+  title: 'Trail deleted',
+  severity: 'high',
+  principal: 'alice',
+  eventAt,
+  lastAt: eventAt,
+});
 
 const alertRow = (key: string, createdAt = 1_000) => ({
   key,
@@ -267,6 +280,94 @@ describe.each(backends)('$name stores', (backend) => {
     await closeAll(stores);
   });
 
+  it('triage: cases open once, change only from their version, list by state/holder/time, keep history and the digest headline', async () => {
+    const open = await backend.fresh();
+    const stores = open();
+    const t = stores.triage;
+    expect(await t.openCase(aCase('a1', 1_000))).toBe(true);
+    expect(await t.openCase(aCase('a1', 1_000))).toBe(false);
+    expect(await t.openCase(aCase('a2', 2_000))).toBe(true);
+    expect(await t.openCase(aCase('a3', 3_000))).toBe(true);
+    const a1 = (await t.getCase('a1'))!;
+    expect(a1).toMatchObject({ state: 'open', lastAction: 'opened', version: 1, eventAt: 1_000 });
+    const acked = await t.changeCase(
+      {
+        ...a1,
+        state: 'acknowledged',
+        acknowledgedBy: 'U1',
+        acknowledgedAt: 5_000,
+        assignee: 'U1',
+        lastAction: 'acknowledged',
+        lastBy: 'U1',
+        lastAt: 5_000,
+      },
+      1,
+    );
+    expect(acked).toMatchObject({ state: 'acknowledged', assignee: 'U1', acknowledgedAt: 5_000, version: 2 });
+    // A change made from a stale version loses.
+    expect(
+      await t.changeCase(
+        { ...a1, state: 'resolved', outcome: 'benign', lastAction: 'resolved', lastAt: 6_000 },
+        1,
+      ),
+    ).toBeUndefined();
+    const resolved = await t.changeCase(
+      {
+        ...acked!,
+        state: 'resolved',
+        outcome: 'benign',
+        lastAction: 'resolved',
+        lastBy: 'U2',
+        lastAt: 7_000,
+      },
+      2,
+    );
+    expect(resolved).toMatchObject({ state: 'resolved', outcome: 'benign', version: 3, lastBy: 'U2' });
+    expect(await t.changeCase({ ...a1, key: 'missing' }, 1)).toBeUndefined();
+    expect((await t.listCases({ states: ['open'], limit: 10 })).map((c) => c.key)).toEqual(['a3', 'a2']);
+    expect((await t.listCases({ states: ['open'], limit: 1 })).map((c) => c.key)).toEqual(['a3']);
+    expect(
+      (
+        await t.listCases({ states: ['open', 'resolved'], eventFrom: 1_000, eventBefore: 3_000, limit: 10 })
+      ).map((c) => c.key),
+    ).toEqual(['a2', 'a1']);
+    expect(
+      (await t.listCases({ states: ['resolved'], assignee: 'U1', limit: 10 })).map((c) => c.key),
+    ).toEqual(['a1']);
+    expect((await t.listCases({ states: [], limit: 10 })).map((c) => c.key)).toEqual([]);
+    expect((await t.caseHistory('a1')).map((h) => [h.version, h.action, h.by, h.state, h.outcome])).toEqual([
+      [1, 'opened', undefined, 'open', undefined],
+      [2, 'acknowledged', 'U1', 'acknowledged', undefined],
+      [3, 'resolved', 'U2', 'resolved', 'benign'],
+    ]);
+    expect(await t.latestDigest()).toBeUndefined();
+    await t.recordDigest({
+      date: '2023-07-10',
+      channel: 'C2',
+      ts: '1.1',
+      text: 'Digest 2023-07-10',
+      postedAt: 10,
+    });
+    await t.recordDigest({
+      date: '2023-07-11',
+      channel: 'C2',
+      ts: '2.2',
+      text: 'Digest 2023-07-11',
+      postedAt: 20,
+    });
+    expect(await t.latestDigest()).toEqual({
+      date: '2023-07-11',
+      channel: 'C2',
+      ts: '2.2',
+      text: 'Digest 2023-07-11',
+      postedAt: 20,
+    });
+    await closeAll(stores);
+    const again = open();
+    expect((await again.triage.getCase('a1'))?.version).toBe(3);
+    await closeAll(again);
+  });
+
   it('leases: one holder at a time, renewable, released, and free again once expired', async () => {
     const open = await backend.fresh();
     const a = open();
@@ -286,7 +387,7 @@ describe.each(backends)('$name stores', (backend) => {
     await closeAll(b);
   });
 
-  it('two openings of one database (two replicas) racing: every ledger key, a request claim and the lease are won exactly once', async () => {
+  it('two openings of one database (two replicas) racing: every ledger key, a request claim, a case change and the lease are won exactly once', async () => {
     const open = await backend.fresh();
     const replicas = [open(), open(), open()];
     const keys = Array.from({ length: 40 }, (_, i) => `race-${i}`);
@@ -299,6 +400,17 @@ describe.each(backends)('$name stores', (backend) => {
     // Taking over one stale row: only one of the replicas' compare-and-deletes succeeds.
     const drops = await Promise.all(replicas.map((r) => r.scheduler.dropPendingAlert('race-0', 1_000)));
     expect(drops.filter(Boolean)).toHaveLength(1);
+    await replicas[0]!.triage.openCase(aCase('race-case', 1));
+    const base = (await replicas[0]!.triage.getCase('race-case'))!;
+    const changes = await Promise.all(
+      replicas.map((r, i) =>
+        r.triage.changeCase(
+          { ...base, state: 'acknowledged', assignee: `U${i}`, lastAction: 'acknowledged', lastAt: 2 },
+          1,
+        ),
+      ),
+    );
+    expect(changes.filter(Boolean)).toHaveLength(1);
     const claims = await Promise.all(
       replicas.map((r) => r.bot.claimOnce('request-1', new Date(Date.now() + 60_000))),
     );

@@ -54,7 +54,7 @@ CREATE TABLE IF NOT EXISTS triage_digests (
 );
 `;
 
-interface CaseRow {
+export interface CaseRow {
   key: string;
   channel: string;
   ts: string;
@@ -202,7 +202,7 @@ export function openTriageStore(file: string): TriageStore {
   };
 }
 
-function toRow(c: AlertCase): CaseRow {
+export function toRow(c: AlertCase): CaseRow {
   return {
     key: c.key,
     channel: c.channel,
@@ -224,7 +224,7 @@ function toRow(c: AlertCase): CaseRow {
   };
 }
 
-function fromRow(r: CaseRow): AlertCase {
+export function fromRow(r: CaseRow): AlertCase {
   const c: AlertCase = {
     key: r.key,
     channel: r.channel,

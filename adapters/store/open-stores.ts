@@ -1,11 +1,14 @@
 /**
- * Opens the bot's two stores from one setting: an embedded SQLite file (the default, one process) or,
- * with a `postgres://` URL, a PostgreSQL database that several bot replicas share. Both stores of a
+ * Opens the bot's three stores from one setting: an embedded SQLite file (the default, one process) or,
+ * with a `postgres://` URL, a PostgreSQL database that several bot replicas share. The stores of a
  * process share one connection pool.
  */
 import { createPgSchedulerState, SCHEDULER_STATE_SCHEMA } from '../state/pg-scheduler-state.ts';
+import { createPgTriageStore, TRIAGE_SCHEMA } from '../state/pg-triage-store.ts';
 import type { SchedulerState } from '../state/scheduler-state.ts';
 import { openSchedulerState } from '../state/sqlite-scheduler-state.ts';
+import { openTriageStore } from '../state/sqlite-triage-store.ts';
+import type { TriageStore } from '../state/triage-store.ts';
 import type { BotStore } from './bot-store.ts';
 import { BOT_STORE_SCHEMA, createPgStore } from './pg-store.ts';
 import { openPostgres } from './postgres.ts';
@@ -21,6 +24,7 @@ export interface StoreSettings {
 export interface Stores {
   bot: BotStore;
   scheduler: SchedulerState;
+  triage: TriageStore;
   /** True for a database several processes share (replicas must then coordinate through it). */
   shared: boolean;
   /** Resolves when the database is reachable and its schema exists (rejects with the reason). */
@@ -29,10 +33,12 @@ export interface Stores {
 
 export function openStores(settings: StoreSettings): Stores {
   if (settings.databaseUrl) {
-    const db = openPostgres(settings.databaseUrl, `${BOT_STORE_SCHEMA}\n${SCHEDULER_STATE_SCHEMA}`, 2);
+    const schema = `${BOT_STORE_SCHEMA}\n${SCHEDULER_STATE_SCHEMA}\n${TRIAGE_SCHEMA}`;
+    const db = openPostgres(settings.databaseUrl, schema, 3);
     return {
       bot: createPgStore(db),
       scheduler: createPgSchedulerState(db),
+      triage: createPgTriageStore(db),
       shared: true,
       ready: db.ready,
     };
@@ -40,6 +46,7 @@ export function openStores(settings: StoreSettings): Stores {
   return {
     bot: openSqliteStore(settings.dbFile),
     scheduler: openSchedulerState(settings.dbFile),
+    triage: openTriageStore(settings.dbFile),
     shared: false,
     ready: Promise.resolve(),
   };
