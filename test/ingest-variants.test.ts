@@ -7,7 +7,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadDefaultStages } from '../cli/stages.ts';
+import { loadStageFactory } from '../cli/stages.ts';
 import { checkRecord } from '../engine/ingest/record-check.ts';
 import { analyze, type SessionReport } from '../engine/pipeline.ts';
 import { createLocalSource } from '../engine/sources/local-source.ts';
@@ -167,11 +167,11 @@ const VARIANTS: Record<string, (rs: Obj[]) => string> = {
 const tmp = mkdtempSync(join(tmpdir(), 'cartographer-variants-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-let stages: PipelineStages;
+let stages: () => PipelineStages;
 let baseline: { sessions: string[]; findings: string[] };
 
 async function run(path: string) {
-  const analysis = analyze(createLocalSource([path]).read({}), stages);
+  const analysis = analyze(createLocalSource([path]).read({}), stages());
   const sessions: SessionReport[] = [];
   for await (const s of analysis.sessions) sessions.push(s);
   return {
@@ -182,7 +182,7 @@ async function run(path: string) {
 }
 
 beforeAll(async () => {
-  stages = await loadDefaultStages();
+  stages = await loadStageFactory();
   const b = await run(DEMO);
   baseline = { sessions: b.sessions, findings: b.findings };
 }, 60_000);
