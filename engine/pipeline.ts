@@ -5,7 +5,7 @@ import { compareEvents } from './order.ts';
 import { formatOrigin } from './record.ts';
 import { type OpenSession, Sessionizer } from './sessions/sessionizer.ts';
 import type { SourceItem } from './source.ts';
-import type { PipelineStages, SignalMapping } from './stages.ts';
+import type { PipelineStages, SignalMapping, StreamDetector } from './stages.ts';
 
 export interface AnalyzeOptions {
   /** Idle gap that splits a session, minutes (default 30). */
@@ -40,7 +40,7 @@ export interface Analysis {
 
 /**
  * Source items in, session reports out:
- *   dedupe by event id → Enricher.observe (arrival order) → sessionizer → on close, in time order:
+ *   dedupe by event id → Enricher.observe, StreamDetector.observe (arrival order) → sessionizer → on close, in time order:
  *   Enricher.enrich each event → SignalMapper.map → Detector.detect → Detector.score.
  * Closed sessions are held (as summaries, events dropped unless `keepEvents`) only until every session
  * that could start earlier has closed, so reports come out in start order with bounded memory.
@@ -58,11 +58,14 @@ export function analyze(
   async function* run(): AsyncGenerator<SessionReport> {
     const dedupe = new EventDeduper();
     const ready: SessionReport[] = [];
+    // Rules counting across sessions see every event as it arrives (their own history, for this run only).
+    const stream = stages.detector?.begin?.({ latenessMs });
+    const active: PipelineStages = stream ? { ...stages, detector: stream } : stages;
     const sessionizer = new Sessionizer({
       idleGapMs,
       latenessMs,
       onClose: (s) => {
-        const report = finish(s, stages, options, (stage, e) =>
+        const report = finish(s, active, options, (stage, e) =>
           inputs.rejected.push({
             where: `session ${s.facts.key}`,
             reason: `${stage} failed: ${(e as Error)?.message ?? e}`,
@@ -92,6 +95,7 @@ export function analyze(
             break;
           }
           stages.enricher?.observe(event);
+          stream?.observe(event);
           sessionizer.add(event, item.origin.file);
           break;
         }
@@ -160,7 +164,10 @@ function finish(
   options: AnalyzeOptions,
   onStageError: (stage: string, error: unknown) => void,
 ): SessionReport | undefined {
-  if (options.sessionKey !== undefined && !matchesKey(s, options.sessionKey)) return undefined;
+  if (options.sessionKey !== undefined && !matchesKey(s, options.sessionKey)) {
+    (stages.detector as StreamDetector | undefined)?.forget?.(s.events);
+    return undefined;
+  }
   const events = s.events.sort(compareEvents);
   const facts = s.facts;
   const ctx = facts.context();

@@ -1,7 +1,7 @@
 /**
  * The stages of the analysis pipeline, as small interfaces.
  *
- *   source items ─▶ dedupe ─▶ Enricher.observe (every event, arrival order)
+ *   source items ─▶ dedupe ─▶ Enricher.observe, StreamDetector.observe (every event, arrival order)
  *                          ─▶ sessionizer ─▶ on session close:
  *                                 Enricher.enrich (each event, time order)
  *                                 SignalMapper.map (session events, time order)
@@ -53,6 +53,18 @@ export interface Detector {
   detect(session: SessionContext, events: readonly EngineEvent[], signals: readonly Signal[]): Finding[];
   /** 0–100 risk with reasons, from the session's findings. */
   score(session: SessionContext, findings: readonly Finding[]): SessionRisk;
+  /**
+   * A detector for one analysis, for rules that count across sessions: the pipeline hands it every event as it
+   * arrives, so what a session's findings count depends on the events, not on the order sessions close.
+   */
+  begin?(stream: { latenessMs: number }): StreamDetector;
+}
+
+export interface StreamDetector extends Detector {
+  /** Every event once, in arrival order, before its session closes. Cheap. */
+  observe(event: EngineEvent): void;
+  /** A session closed without `detect` (filtered out): its events are done with. */
+  forget(events: readonly EngineEvent[]): void;
 }
 
 /** The stages the pipeline runs; any may be absent (e.g. sessions only). */

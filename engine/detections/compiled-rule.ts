@@ -70,6 +70,8 @@ export interface CompiledRule {
     distinct?: (e: EngineEvent) => string[];
     distinctField?: string;
     acrossSessions: boolean;
+    /** Field paths the group key and `distinct` read (checked like the condition's). */
+    reads?: string[];
   };
   sequence?: {
     steps: CompiledStep[];
@@ -170,12 +172,14 @@ export function compileRule(
   if (input.type === 'threshold') {
     const distinctGet = input.distinct ? compileFieldPath(input.distinct) : undefined;
     const distinct = distinctGet ? (e: EngineEvent) => distinctGet(e).map(asText) : undefined;
+    const named = ['principal', 'session', 'sourceIp'].includes(input.groupBy);
     compiled.threshold = {
       count: input.count,
       windowMs: input.windowMinutes * 60_000,
       groupKey: groupKeyOf(input.groupBy),
       acrossSessions: input.acrossSessions,
       ...(distinct ? { distinct, distinctField: input.distinct! } : {}),
+      reads: [...(named ? [] : [input.groupBy]), ...(input.distinct ? [input.distinct] : [])],
     };
   }
   return compiled;

@@ -118,6 +118,8 @@ export type CondNode =
       test: (values: unknown[], event: EngineEvent) => boolean;
       /** Exact values the field must equal (for indexing by eventName); absent when the test is not an equality. */
       exact?: string[];
+      /** Other field paths the test reads (`sameAs`, `otherAccountThan`, Sigma `fieldref` …). */
+      reads?: string[];
     }
   | {
       /** The field's value is in an org-context list (entries still valid at the event's time). */
@@ -205,6 +207,7 @@ function compileFieldTest(t: FieldTest, ctx: CompileContext = NO_CONTEXT): CondN
   const list = (v: unknown) => [v].flat().map((x) => fold(String(x)));
   let test: (values: unknown[], event: EngineEvent) => boolean;
   let exact: string[] | undefined;
+  const other = (t.sameAs ?? t.notSameAs ?? t.otherAccountThan ?? t.sameAsArnName) as string | undefined;
   if (t.equals !== undefined || t.in !== undefined) {
     const wanted = new Set(list(t.equals ?? t.in));
     test = anyText((s) => wanted.has(s));
@@ -283,6 +286,7 @@ function compileFieldTest(t: FieldTest, ctx: CompileContext = NO_CONTEXT): CondN
     field: t.field,
     test,
     ...(exact ? { exact } : {}),
+    ...(other !== undefined ? { reads: [other] } : {}),
   };
 }
 
@@ -343,6 +347,31 @@ export function toPredicate(node: CondNode): Predicate {
       return (e) => test(get(e), e);
     }
   }
+}
+
+/** Every field path the node reads, in tree order (repeats kept). */
+export function fieldsRead(node: CondNode, out: string[] = []): string[] {
+  switch (node.kind) {
+    case 'all':
+    case 'any':
+      for (const c of node.children) fieldsRead(c, out);
+      break;
+    case 'not':
+      fieldsRead(node.child, out);
+      break;
+    case 'test':
+      out.push(node.field, ...(node.reads ?? []));
+      break;
+    case 'list':
+      out.push(node.field);
+      break;
+  }
+  return out;
+}
+
+/** A path into `event.enrichment` (filled in when a session closes), not into the record. */
+export function isEnrichmentPath(path: string): boolean {
+  return /^enrichment(?:$|[.[])/.test(path);
 }
 
 /** The eventSources (lower case) an event must have for the node to hold, or undefined when any could. */

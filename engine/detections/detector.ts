@@ -1,96 +1,17 @@
 /**
- * Runs compiled rules over one session's events. Rules are indexed by eventName once, so each event is
- * only tested against rules that can match it (the rest of the ~300 rules are never looked at).
+ * Runs compiled rules over one session's events (rule-index.ts picks the rules each event can match).
+ * Thresholds counted across sessions read a per-analysis history instead (cross-session.ts): `begin()` opens one
+ * for a pipeline run, which hands it every event as it arrives.
  */
 import type { EngineEvent, Finding, Signal } from '../model.ts';
-import type { Detector, SessionContext } from '../stages.ts';
+import type { Detector, SessionContext, StreamDetector } from '../stages.ts';
 import type { CompiledAllowList } from './allowlist.ts';
 import type { CompiledRule } from './compiled-rule.ts';
 import { principalOf } from './compiled-rule.ts';
+import { CrossSessionMemory, isCrossSession } from './cross-session.ts';
 import { buildFinding } from './finding.ts';
 import { scoreSession } from './risk.ts';
-
-/** A rule (or one step of a sequence rule) waiting for events. */
-interface Slot {
-  rule: CompiledRule;
-  /** -1 for event/threshold rules, else the sequence step. */
-  step: number;
-  test: (e: EngineEvent) => boolean;
-}
-
-/** A rule that throws on some odd record (a string where an object belongs …) does not match it; nothing else is lost. */
-function safeTest(slot: Slot, e: EngineEvent): boolean {
-  try {
-    return slot.test(e);
-  } catch {
-    return false;
-  }
-}
-
-function safeKeys(g: PrefilterGroup, e: EngineEvent): Iterable<string> {
-  try {
-    return g.keys(e);
-  } catch {
-    return [];
-  }
-}
-
-/** Rules sharing a prefilter: keys computed once per event, then one Map lookup per key. */
-interface PrefilterGroup {
-  keys: (e: EngineEvent) => Iterable<string>;
-  byKey: Map<string, Slot[]>;
-}
-
-export interface RuleIndex {
-  byName: Map<string, Slot[]>;
-  bySource: Map<string, Slot[]>;
-  groups: PrefilterGroup[];
-  always: Slot[];
-  slotCount: number;
-}
-
-function push<K>(map: Map<K, Slot[]>, key: K, slot: Slot): void {
-  let list = map.get(key);
-  if (!list) {
-    list = [];
-    map.set(key, list);
-  }
-  list.push(slot);
-}
-
-/**
- * Each rule lands in the narrowest bucket it allows: by eventName, else by eventSource, else by its
- * indicator prefilter, else `always` (tested on every event).
- */
-export function indexRules(rules: readonly CompiledRule[]): RuleIndex {
-  const index: RuleIndex = { byName: new Map(), bySource: new Map(), groups: [], always: [], slotCount: 0 };
-  const groups = new Map<string, PrefilterGroup>();
-  const add = (slot: Slot, names?: Set<string>, sources?: Set<string>) => {
-    index.slotCount++;
-    const pre = slot.step < 0 ? slot.rule.prefilter : undefined;
-    if (names) for (const n of names) push(index.byName, n, slot);
-    else if (sources) for (const n of sources) push(index.bySource, n, slot);
-    else if (pre) {
-      let g = groups.get(pre.group);
-      if (!g) {
-        g = { keys: pre.keys, byKey: new Map() };
-        groups.set(pre.group, g);
-        index.groups.push(g);
-      }
-      push(g.byKey, pre.key, slot);
-    } else index.always.push(slot);
-  };
-  for (const rule of rules) {
-    if (rule.kind === 'sequence') {
-      rule.sequence!.steps.forEach((s, i) => {
-        add({ rule, step: i, test: s.match }, s.eventNames, s.eventSources);
-      });
-    } else {
-      add({ rule, step: -1, test: rule.match! }, rule.eventNames, rule.eventSources);
-    }
-  }
-  return index;
-}
+import { candidateLookup, indexRules, type Slot, safeTest } from './rule-index.ts';
 
 /**
  * The global allow-list, asked once per session: a live one (adapters/rules/allowlist-store.ts) changes under a
@@ -99,81 +20,13 @@ export function indexRules(rules: readonly CompiledRule[]): RuleIndex {
 export type AllowSource = CompiledAllowList | (() => CompiledAllowList);
 
 export function createRuleDetector(rules: readonly CompiledRule[], allow: AllowSource): Detector {
-  const index = indexRules(rules);
+  const candidatesFor = candidateLookup(indexRules(rules.filter((r) => !isCrossSession(r))));
   const currentAllow = typeof allow === 'function' ? allow : () => allow;
   const order = new Map(rules.map((r, i) => [r.id, i]));
-  // Matching events of earlier sessions for `acrossSessions` thresholds, one window deep per group key.
-  const history = new Map<CompiledRule, Map<string, EngineEvent[]>>();
-  // Candidate lists per (eventSource, eventName), built on first sight: a handful of pairs cover most traffic.
-  const cache = new Map<string, Map<string, Slot[]>>();
-  const candidatesFor = (e: EngineEvent): Slot[] => {
-    const { eventSource, eventName } = e.record;
-    let bySource = cache.get(eventSource);
-    if (!bySource) {
-      bySource = new Map();
-      cache.set(eventSource, bySource);
-    }
-    let c = bySource.get(eventName);
-    if (!c) {
-      c = [
-        ...(index.byName.get(eventName.toLowerCase()) ?? []),
-        ...(index.bySource.get(eventSource.toLowerCase()) ?? []),
-        ...index.always,
-      ];
-      bySource.set(eventName, c);
-    }
-    let extra: Slot[] | undefined;
-    for (const g of index.groups) {
-      for (const k of safeKeys(g, e)) {
-        const hit = g.byKey.get(k);
-        if (hit) extra = extra ? [...extra, ...hit] : hit;
-      }
-    }
-    return extra ? [...c, ...new Set(extra)] : c;
-  };
-
-  return {
+  const withMemory = (memory: CrossSessionMemory): Detector => ({
     detect(session: SessionContext, events: readonly EngineEvent[], _signals: readonly Signal[]): Finding[] {
-      // rule → matching events (event/threshold) or per-step matches (sequence), in event order.
-      const hits = new Map<CompiledRule, EngineEvent[]>();
-      const steps = new Map<CompiledRule, Map<EngineEvent, Set<number>>>();
-      const globalAllow = currentAllow();
-      for (const e of events) {
-        for (const slot of candidatesFor(e)) {
-          if (!safeTest(slot, e)) continue;
-          const rule = slot.rule;
-          if (globalAllow.allows(e, rule.id) || rule.allow?.allows(e, rule.id)) continue;
-          if (slot.step < 0) {
-            let list = hits.get(rule);
-            if (!list) {
-              list = [];
-              hits.set(rule, list);
-            }
-            list.push(e);
-          } else {
-            let m = steps.get(rule);
-            if (!m) {
-              m = new Map();
-              steps.set(rule, m);
-            }
-            let s = m.get(e);
-            if (!s) {
-              s = new Set();
-              m.set(e, s);
-            }
-            s.add(slot.step);
-          }
-        }
-      }
-      const findings: Finding[] = [];
-      for (const [rule, matched] of hits) {
-        if (rule.kind === 'event') findings.push(buildFinding(rule, session.key, matched));
-        else findings.push(...thresholdFindings(rule, session.key, matched, history));
-      }
-      for (const [rule, matched] of steps) {
-        if (rule.sequence!.ordered === false) findings.push(...unorderedFindings(rule, session.key, matched));
-        else findings.push(...sequenceFindings(rule, session.key, matched));
-      }
+      const findings = sessionFindings(session.key, events, candidatesFor, currentAllow());
+      findings.push(...memory.sessionFindings(session.key, events));
       // Deterministic output: by time, then rule order in the rule set.
       return findings.sort(
         (a, b) =>
@@ -185,7 +38,71 @@ export function createRuleDetector(rules: readonly CompiledRule[], allow: AllowS
     score(session, findings) {
       return scoreSession(session, findings);
     },
+  });
+  // Called directly, session after session (tests, one-off checks): sessions bring their own events, in time order.
+  const detector = withMemory(
+    new CrossSessionMemory(rules, currentAllow, { latenessMs: 0, observed: false }),
+  );
+  detector.begin = (stream): StreamDetector => {
+    const memory = new CrossSessionMemory(rules, currentAllow, {
+      latenessMs: stream.latenessMs,
+      observed: true,
+    });
+    return Object.assign(withMemory(memory), {
+      observe: (e: EngineEvent) => memory.observe(e),
+      forget: (events: readonly EngineEvent[]) => memory.forget(events),
+    });
   };
+  return detector;
+}
+
+/** Event, within-session threshold and sequence rules over one session's events. */
+function sessionFindings(
+  sessionKey: string,
+  events: readonly EngineEvent[],
+  candidatesFor: (e: EngineEvent) => Slot[],
+  globalAllow: CompiledAllowList,
+): Finding[] {
+  // rule → matching events (event/threshold) or per-step matches (sequence), in event order.
+  const hits = new Map<CompiledRule, EngineEvent[]>();
+  const steps = new Map<CompiledRule, Map<EngineEvent, Set<number>>>();
+  for (const e of events) {
+    for (const slot of candidatesFor(e)) {
+      if (!safeTest(slot, e)) continue;
+      const rule = slot.rule;
+      if (globalAllow.allows(e, rule.id) || rule.allow?.allows(e, rule.id)) continue;
+      if (slot.step < 0) {
+        let list = hits.get(rule);
+        if (!list) {
+          list = [];
+          hits.set(rule, list);
+        }
+        list.push(e);
+      } else {
+        let m = steps.get(rule);
+        if (!m) {
+          m = new Map();
+          steps.set(rule, m);
+        }
+        let s = m.get(e);
+        if (!s) {
+          s = new Set();
+          m.set(e, s);
+        }
+        s.add(slot.step);
+      }
+    }
+  }
+  const findings: Finding[] = [];
+  for (const [rule, matched] of hits) {
+    if (rule.kind === 'event') findings.push(buildFinding(rule, sessionKey, matched));
+    else findings.push(...thresholdFindings(rule, sessionKey, matched));
+  }
+  for (const [rule, matched] of steps) {
+    if (rule.sequence!.ordered === false) findings.push(...unorderedFindings(rule, sessionKey, matched));
+    else findings.push(...sequenceFindings(rule, sessionKey, matched));
+  }
+  return findings;
 }
 
 function groupBy<T>(items: readonly T[], key: (t: T) => string | undefined): Map<string, T[]> {
@@ -204,38 +121,11 @@ function groupBy<T>(items: readonly T[], key: (t: T) => string | undefined): Map
 }
 
 /** One finding per group: the first window of `windowMs` in which the count (or distinct count) is reached. */
-/** Events kept per group key for cross-session thresholds, at most (the window bounds it first). */
-const MAX_HISTORY = 1000;
-
-/** One finding per group: the first window of `windowMs` in which the count (or distinct count) is reached. */
-function thresholdFindings(
-  rule: CompiledRule,
-  sessionKey: string,
-  matched: EngineEvent[],
-  history: Map<CompiledRule, Map<string, EngineEvent[]>>,
-): Finding[] {
+function thresholdFindings(rule: CompiledRule, sessionKey: string, matched: EngineEvent[]): Finding[] {
   const t = rule.threshold!;
   const keysOf = (e: EngineEvent): string[] => (t.distinct ? t.distinct(e) : [e.id]);
-  let past: Map<string, EngineEvent[]> | undefined;
-  if (t.acrossSessions) {
-    past = history.get(rule);
-    if (!past) {
-      past = new Map();
-      history.set(rule, past);
-    }
-  }
   const out: Finding[] = [];
-  for (const [group, current] of groupBy(matched, t.groupKey)) {
-    const earlier = past?.get(group) ?? [];
-    // The same detector may see the same events twice (a re-run, the bot and the digest): count each event once.
-    const seenIds = new Set(current.map((e) => e.id));
-    const older = earlier.filter((e) => !seenIds.has(e.id));
-    const list = older.length ? [...older, ...current].sort((a, b) => a.time - b.time) : current;
-    if (past) {
-      const newest = list[list.length - 1]!.time;
-      past.set(group, list.filter((x) => newest - x.time <= t.windowMs).slice(-MAX_HISTORY));
-    }
-    const mine = new Set(current);
+  for (const list of groupBy(matched, t.groupKey).values()) {
     let start = 0;
     const counts = new Map<string, number>();
     for (let end = 0; end < list.length; end++) {
@@ -249,8 +139,7 @@ function thresholdFindings(
         }
         start++;
       }
-      // Only this session's events can complete a burst here; earlier sessions reported their own.
-      if (counts.size >= t.count && mine.has(e)) {
+      if (counts.size >= t.count) {
         // Report the whole burst: every matching event of the group within the window from its start.
         const from = list[start]!.time;
         const burst = list.filter((x) => x.time >= from && x.time <= from + t.windowMs);
@@ -258,14 +147,8 @@ function thresholdFindings(
           ? `${counts.size}+ distinct ${t.distinctField}`
           : `${burst.length} matching events`;
         const minutes = t.windowMs / 60_000;
-        const across = burst.some((x) => !mine.has(x)) ? ', counting earlier sessions' : '';
         out.push(
-          buildFinding(
-            rule,
-            sessionKey,
-            burst,
-            `${what} within ${minutes} min (threshold ${t.count}${across})`,
-          ),
+          buildFinding(rule, sessionKey, burst, `${what} within ${minutes} min (threshold ${t.count})`),
         );
         break;
       }

@@ -10,6 +10,7 @@ import { compileCloudGrappler, FieldMapSchema } from './cloudgrappler.ts';
 import { type CompiledRule, compileRule, type Provenance } from './compiled-rule.ts';
 import { type CompileContext, type ConditionInput, compileCondition } from './condition.ts';
 import { type CompiledList, ContextFileSchema, compileList, listProblems } from './context.ts';
+import { observeTimeProblem } from './cross-session.ts';
 import {
   type AttackTable,
   AttackTableSchema,
@@ -102,7 +103,13 @@ export function compileRuleSet(sources: RuleSources): LoadedRules {
     seen.set(id, where);
     return true;
   };
-  const add = (rule: CompiledRule) => {
+  const add = (rule: CompiledRule, line?: number) => {
+    const refused = observeTimeProblem(rule);
+    if (refused) {
+      const [file, at] = splitWhere(rule.where);
+      problems.push({ file, line: line ?? at, message: `rule ${rule.id}: ${refused}` });
+      return;
+    }
     if (claim(rule.id, rule.where)) rules.push(rule);
   };
   const tuningFiles: TuningFile[] = [];
@@ -281,7 +288,7 @@ function loadSigma(
   tacticsOf: TacticsOf,
   problems: RuleProblem[],
   unsupported: UnsupportedRule[],
-  add: (r: CompiledRule) => void,
+  add: (r: CompiledRule, line?: number) => void,
 ): void {
   const bases = new Map<string, SigmaBase>();
   const correlations: { file: string; doc: Record<string, unknown> }[] = [];
@@ -308,7 +315,7 @@ function loadSigma(
       try {
         const rule = compileSigmaDoc(doc, f.file, tacticsOf);
         rule.provenance = folder.provenance;
-        add(rule);
+        add(rule, check.lineOf(['detection']));
         const base: SigmaBase = { rule, generate: doc.generate === true };
         if (typeof doc.name === 'string') {
           base.name = doc.name;

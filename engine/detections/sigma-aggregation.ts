@@ -85,6 +85,7 @@ export function aggregationThreshold(
     windowMs,
     groupKey: groupKeyOfFields(agg.groupBy),
     acrossSessions: true,
+    reads: [...agg.groupBy, ...(agg.distinct ? [agg.distinct] : [])],
     ...(distinctGet
       ? { distinct: (e: EngineEvent) => distinctGet(e).map(asText), distinctField: agg.distinct! }
       : {}),

@@ -163,6 +163,7 @@ function countCorrelation(
       windowMs,
       groupKey: groupKeyOfFields(groupBy),
       acrossSessions: true,
+      reads: [...groupBy, ...(distinctGet ? [field!] : [])],
       ...(distinctGet ? { distinct: (e) => distinctGet(e).map(asText), distinctField: field! } : {}),
     },
   };

@@ -267,7 +267,7 @@ function compileFieldSpec(spec: string, value: unknown, fields: Set<string>): Co
         return vs.some((v) => others.has(asText(v).toLowerCase()));
       };
     });
-    return { kind: 'test', field, test: combine(tests) };
+    return { kind: 'test', field, test: combine(tests), reads: values.map(String) };
   }
   if (has('cidr')) {
     const nets = values.map((v) => {

@@ -14,7 +14,15 @@
  */
 
 import type { CompiledRule } from './compiled-rule.ts';
-import { type CompileContext, type CondNode, compileCondition, toPredicate } from './condition.ts';
+import {
+  type CompileContext,
+  type ConditionInput,
+  type CondNode,
+  compileCondition,
+  fieldsRead,
+  toPredicate,
+} from './condition.ts';
+import { observeTimeFieldProblem } from './cross-session.ts';
 import { globToRegExp } from './glob.ts';
 import type { Tuning } from './rule-schema.ts';
 import type { RuleProblem } from './yaml-file.ts';
@@ -60,29 +68,25 @@ export function applyTuning(
         return;
       }
       const parts: CondNode[] = [];
-      for (const name of o.exclude) {
+      const exclusion = (input: ConditionInput, key: 'exclude' | 'excludeWhere') => {
         try {
-          parts.push(compileCondition({ ref: name }, ctx));
+          const part = compileCondition(input, ctx);
+          const refused = rule.threshold?.acrossSessions
+            ? observeTimeFieldProblem(fieldsRead(part))
+            : undefined;
+          if (refused) throw new Error(`rule ${rule.id}: this exclusion ${refused}`);
+          parts.push(part);
         } catch (e) {
           problems.push({
             file: f.file,
-            line: f.lineOf(['overrides', i, 'exclude']),
+            line: f.lineOf(['overrides', i, key]),
             message: (e as Error).message,
           });
         }
-      }
+      };
+      for (const name of o.exclude) exclusion({ ref: name }, 'exclude');
       if (o.excludePrincipals.length) parts.push(principalNode(o.excludePrincipals));
-      if (o.excludeWhere) {
-        try {
-          parts.push(compileCondition(o.excludeWhere, ctx));
-        } catch (e) {
-          problems.push({
-            file: f.file,
-            line: f.lineOf(['overrides', i, 'excludeWhere']),
-            message: (e as Error).message,
-          });
-        }
-      }
+      if (o.excludeWhere) exclusion(o.excludeWhere, 'excludeWhere');
       const tuned = narrow(rule, parts);
       if (o.severity) {
         tuned.severity = o.severity;
