@@ -199,7 +199,7 @@ export class CrossSessionMemory {
       const cutoff = this.#watermark - this.#options.latenessMs - windowMs;
       for (const [key, g] of groups) {
         if (g.oldest >= cutoff) continue;
-        if (g.open > 0 && g.entries.length < 2 * g.trimmedAt + 16) continue;
+        if (g.open > 0 && g.entries.length < 2 * g.trimmedAt) continue;
         this.#trim(g, cutoff, windowMs);
         if (g.entries.length === 0) groups.delete(key);
       }
