@@ -6,6 +6,8 @@
  *   const loaded = compileRuleSet(sources);                  // every problem as file:line
  *   const detector = buildDetector(loaded, { allow });       // throws DetectionRulesError on a bad rule
  *   detector.detect(session, events, signals) → Finding[]
+ *   detector.begin({ latenessMs }) → the same for one pipeline run, fed every event as it arrives (observe), so
+ *                                    thresholds counted across sessions do not depend on arrival order
  *   detector.score(session, findings) → { score, reasons }
  */
 import type { Detector } from '../stages.ts';
