@@ -154,6 +154,9 @@ export interface InputsSummary {
   records: number;
   duplicates: number;
   rejected: Rejected[];
-  /** Files left out on purpose (digest files, hidden files): notes, not errors. */
+  /**
+   * Notes, not errors: files left out on purpose (digest files, hidden files), and (`where: 'sessions'`) records
+   * that came later than the lateness allowance or a memory valve that put sessions out of start order.
+   */
   skipped?: Rejected[];
 }

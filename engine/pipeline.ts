@@ -1,7 +1,6 @@
 import { EventDeduper } from './dedupe.ts';
 import { toEngineEvent } from './events.ts';
 import type { EngineEvent, InputsSummary, SessionSummary } from './model.ts';
-import { compareEvents } from './order.ts';
 import { formatOrigin } from './record.ts';
 import { type OpenSession, Sessionizer } from './sessions/sessionizer.ts';
 import type { SourceItem } from './source.ts';
@@ -20,7 +19,8 @@ export interface AnalyzeOptions {
    * Closed sessions wait for every earlier-starting session to close, so that output is in start order.
    * A session that never pauses (an AWS service polling all day) would hold everything behind it; past
    * this many held events (default 200,000; only `keepEvents` reports hold events), the held reports go
-   * out anyway and the long session comes later, out of order.
+   * out anyway and the long session comes later, out of order (said in `inputs.skipped`). The same number
+   * bounds events in open sessions when input comes far out of time order (engine/sessions/sessionizer.ts).
    */
   maxHeldEvents?: number;
 }
@@ -61,9 +61,11 @@ export function analyze(
     // Rules counting across sessions see every event as it arrives (their own history, for this run only).
     const stream = stages.detector?.begin?.({ latenessMs });
     const active: PipelineStages = stream ? { ...stages, detector: stream } : stages;
+    const maxHeldEvents = options.maxHeldEvents ?? 200_000;
     const sessionizer = new Sessionizer({
       idleGapMs,
       latenessMs,
+      maxOpenEvents: maxHeldEvents,
       onClose: (s) => {
         const report = finish(s, active, options, (stage, e) =>
           inputs.rejected.push({
@@ -83,7 +85,7 @@ export function analyze(
     let closedSinceCheck = false;
     let watermarkAtCheck = Number.NEGATIVE_INFINITY;
     let heldEvents = 0;
-    const maxHeldEvents = options.maxHeldEvents ?? 200_000;
+    const valve = { reports: 0, behind: '' };
     let seq = 0;
     for await (const item of items) {
       switch (item.kind) {
@@ -124,18 +126,27 @@ export function analyze(
         closedSinceCheck = false;
         watermarkAtCheck = sessionizer.watermark;
         // Anything starting before both the open sessions and the lateness horizon is final.
-        const horizon =
-          heldEvents > maxHeldEvents
-            ? Number.POSITIVE_INFINITY
-            : Math.min(sessionizer.earliestOpenStart, sessionizer.watermark - latenessMs);
+        const inOrder = Math.min(sessionizer.earliestOpenStart, sessionizer.watermark - latenessMs);
+        const horizon = heldEvents > maxHeldEvents ? Number.POSITIVE_INFINITY : inOrder;
         for (const report of takeReady(ready, horizon)) {
           heldEvents -= report.events?.length ?? 0;
+          if (Date.parse(report.start) >= inOrder) {
+            valve.reports++;
+            valve.behind ||= sessionizer.earliestOpenKey ?? '';
+          }
           yield report;
         }
       }
     }
     sessionizer.closeAll();
     inputs.duplicates = dedupe.duplicates;
+    const notes = sessionizer.notes();
+    if (valve.reports > 0)
+      notes.push({
+        where: 'sessions',
+        reason: `${valve.reports} session report(s) went out before a session that started earlier and had not paused (${valve.behind}), because more than ${maxHeldEvents} events of finished sessions were waiting behind it: the output is not in start order there`,
+      });
+    if (notes.length > 0) inputs.skipped = [...(inputs.skipped ?? []), ...notes];
     yield* takeReady(ready, Number.POSITIVE_INFINITY);
   }
 
@@ -168,7 +179,7 @@ function finish(
     (stages.detector as StreamDetector | undefined)?.forget?.(s.events);
     return undefined;
   }
-  const events = s.events.sort(compareEvents);
+  const events = s.events; // already in the one event order
   const facts = s.facts;
   const ctx = facts.context();
   const guard = <T>(stage: string, fallback: T, run: () => T): T => {

@@ -77,6 +77,13 @@ describe('pipeline', () => {
     const service = keys.findIndex((k) => k.startsWith('service:'));
     expect(service).toBeGreaterThan(20);
     expect(seenAt[service]).toBe(stream.length);
+    // …and the run says so.
+    const notes = analysis.inputs.skipped?.filter((n) => n.where === 'sessions') ?? [];
+    expect(notes).toHaveLength(1);
+    expect(Number.parseInt(notes[0]!.reason, 10)).toBeGreaterThan(20);
+    expect(notes[0]!.reason).toMatch(
+      /^\d+ session report\(s\) went out before a session that started earlier and had not paused \(service:[^)]+\), because more than 20 events of finished sessions were waiting behind it/,
+    );
   });
 
   it('runs the stages in the documented order and puts their output in the report', async () => {

@@ -146,14 +146,16 @@ describe('session rules', () => {
     expect(await sessionsOf(itemsOf(clone(own)))).toHaveLength(1);
   });
 
-  it('newest-first input (LookupEvents order) splits at the same gaps', async () => {
+  it('newest-first input (LookupEvents order) splits at the same gaps, numbered oldest first', async () => {
     const key = 'AKIATFQR7NSCUXC3DDDP';
     const own = records.filter((r) => r.userIdentity?.accessKeyId === key);
     const newestFirst = [...own].sort((a, b) => Date.parse(b.eventTime) - Date.parse(a.eventTime));
-    const spans = (ss: SessionReport[]) => ss.map((s) => `${s.start} ${s.end} ${s.eventCount}`).sort();
+    const spans = (ss: SessionReport[]) => ss.map((s) => `${s.key} ${s.start} ${s.end} ${s.eventCount}`);
     const forward = await sessionsOf(itemsOf(clone([...newestFirst].reverse())), { idleGapMinutes: 5 });
     const backward = await sessionsOf(itemsOf(clone(newestFirst)), { idleGapMinutes: 5 });
     expect(forward.length).toBeGreaterThan(1);
+    expect(forward[0]!.key).toBe(key);
+    // Was compared without keys: newest-first input used to name the newest part `KEY` and the older ones `KEY#2`….
     expect(spans(backward)).toEqual(spans(forward));
   });
 

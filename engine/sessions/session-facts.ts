@@ -1,16 +1,21 @@
 import type { EngineEvent, Principal, SessionKind } from '../model.ts';
+import { compareEvents } from '../order.ts';
 import type { SessionContext } from '../stages.ts';
 import { isServiceIdentity, isServiceSource, principalOf, principalScore } from './session-key.ts';
 
 /**
  * What a session knows about itself, accumulated event by event (so it can be kept even after the
- * events are dropped): principal, keys, MFA, console or not, where from, when, how much.
+ * events are dropped): principal, keys, MFA, console or not, where from, when, how much. The result
+ * does not depend on the order events are added in, and two parts' facts merge into the facts of both.
  */
 export class SessionFacts {
-  readonly key: string;
+  /** The session's name; the sessionizer sets it when the session closes (`KEY#2` …). */
+  key: string;
   readonly baseKey: string;
   principal: Principal = {};
   #principalScore = -1;
+  /** The event the principal was taken from: among equally complete ones, the first in event order. */
+  #principalFrom: EngineEvent | undefined;
   readonly accessKeyIds = new Set<string>();
   /** Value → number of events, so lists can put the usual value first. */
   readonly sourceIps = new Map<string, number>();
@@ -48,10 +53,16 @@ export class SessionFacts {
       // without building it: most events of a session describe the same principal again.
       const score = principalScore(u);
       let p: Principal | undefined;
-      if (score > this.#principalScore) {
+      if (
+        score > this.#principalScore ||
+        (score === this.#principalScore &&
+          event.time <= this.#principalFrom!.time &&
+          compareEvents(event, this.#principalFrom!) < 0)
+      ) {
         p = principalOf(u);
         this.principal = p;
         this.#principalScore = score;
+        this.#principalFrom = event;
       }
       if (!this.#anyIdentity) {
         p ??= principalOf(u);
@@ -75,6 +86,33 @@ export class SessionFacts {
       this.#consoleEvidence = true;
     if (this.#allFromServices && !((u && isServiceIdentity(u)) || isServiceSource(r.sourceIPAddress)))
       this.#allFromServices = false;
+  }
+
+  /** Takes in another part's facts (a late event bridged the two parts). */
+  merge(other: SessionFacts): void {
+    this.eventCount += other.eventCount;
+    this.errorCount += other.errorCount;
+    if (other.start < this.start) this.start = other.start;
+    if (other.end > this.end) this.end = other.end;
+    for (const k of other.accessKeyIds) this.accessKeyIds.add(k);
+    for (const r of other.regions) this.regions.add(r);
+    for (const [v, n] of other.sourceIps) this.sourceIps.set(v, (this.sourceIps.get(v) ?? 0) + n);
+    for (const [v, n] of other.userAgents) this.userAgents.set(v, (this.userAgents.get(v) ?? 0) + n);
+    const from = other.#principalFrom;
+    if (
+      from &&
+      (other.#principalScore > this.#principalScore ||
+        (other.#principalScore === this.#principalScore && compareEvents(from, this.#principalFrom!) < 0))
+    ) {
+      this.principal = other.principal;
+      this.#principalScore = other.#principalScore;
+      this.#principalFrom = from;
+    }
+    this.#mfaYes ||= other.#mfaYes;
+    this.#mfaNo ||= other.#mfaNo;
+    this.#consoleEvidence ||= other.#consoleEvidence;
+    this.#allFromServices &&= other.#allFromServices;
+    this.#anyIdentity ||= other.#anyIdentity;
   }
 
   get mfa(): boolean | undefined {
