@@ -22,6 +22,8 @@ export class KeyParts {
   readonly prefix: string;
   /** Open parts, oldest first; consecutive parts are more than the idle gap apart. */
   readonly open: Part[] = [];
+  /** The newest open part (the last of `open`). */
+  newest: Part | undefined;
   closed = 0;
   /** End of the newest closed part: an event within the idle gap after it belonged in a part already closed. */
   closedEnd = Number.NEGATIVE_INFINITY;
@@ -64,6 +66,7 @@ export class KeyParts {
       part = { facts: new SessionFacts(this.base, this.base), events: [] };
       open.splice(i + 1, 0, part);
     }
+    this.newest = open[open.length - 1];
     part.facts.add(event);
     part.events.push(event);
   }
@@ -71,6 +74,7 @@ export class KeyParts {
   /** Removes the oldest open part and names it: `prefix` for the first, `prefix#n` for the n-th. */
   closeOldest(): Part {
     const part = this.open.shift()!;
+    this.newest = this.open[this.open.length - 1];
     const n = ++this.closed;
     if (part.facts.end > this.closedEnd) this.closedEnd = part.facts.end;
     part.facts.key = n === 1 ? this.prefix : `${this.prefix}#${n}`;

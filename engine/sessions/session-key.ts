@@ -25,7 +25,8 @@ export function sessionKeyOf(record: CloudTrailRecord, file: string): string {
   const created = u.sessionContext?.attributes?.creationDate;
   const temporary = key?.startsWith('ASIA') || created !== undefined;
   if (who && temporary && isOnBehalfCall(record, u)) return `${who} via AWS services`;
-  if (who && temporary && created && canonicalTime(created)) return `${who}@${canonicalTime(created)}`;
+  const since = temporary && created ? canonicalTime(created) : undefined;
+  if (who && since) return `${who}@${since}`;
   if (who && isSuccessfulConsoleLogin(record))
     return `${who}@${canonicalTime(record.eventTime) ?? record.eventTime}`;
   if (key) return key;

@@ -87,8 +87,7 @@ export class Sessionizer {
     const parts = this.#keys.get(base);
     const t = event.time;
     // Almost every event: on time, inside or just after its key's newest part (which no older part can reach).
-    const open = parts?.open;
-    const last = open?.[open.length - 1];
+    const last = parts?.newest;
     if (last && t >= this.#onTimeFrom && t >= last.facts.start && t - last.facts.end <= this.#gap) {
       last.facts.add(event);
       last.events.push(event);
@@ -211,5 +210,6 @@ export class Sessionizer {
 
 function minutes(ms: number): string {
   const m = ms / 60_000;
+  if (m >= 120) return `${(m / 60).toFixed(1)} h`;
   return `${Number.isInteger(m) ? m : m.toFixed(1)} min`;
 }
