@@ -218,6 +218,20 @@ describe('event rules', () => {
       [],
     );
     expect(login[0]!.severity).toBe('medium');
+    // Sign-in events record their outcome in responseElements, with no errorCode: a failure is still an attempt.
+    const password = detector.detect(
+      session,
+      [ev({ eventName: 'StopLogging', responseElements: { StopLogging: 'Failure' } })],
+      [],
+    );
+    expect(password[0]!.severity).toBe('info');
+    expect(password[0]!.explanation).toContain('Every attempt failed (StopLogging: Failure)');
+    const succeeded = detector.detect(
+      session,
+      [ev({ eventName: 'StopLogging', responseElements: { StopLogging: 'Success' } })],
+      [],
+    );
+    expect(succeeded[0]!.severity).toBe('high');
   });
 });
 
@@ -617,6 +631,36 @@ describe('known accounts', () => {
     expect(
       detector.detect(session, [share('444455556666', '999988887777')], []).map((f) => f.ruleId),
     ).toEqual(['t.shared']);
+  });
+
+  it('compare account ids that lost their leading zeros, and placeholder ids, as accounts', async () => {
+    const root = rulesRoot({
+      'r.yaml': `rules:
+  - id: t.other
+    title: Other account
+    description: Copied to another account.
+    severity: medium
+    where: { field: 'resources[].accountId', otherAccountThan: recipientAccountId }
+`,
+    });
+    const detector = await createDetector({ rulesDir: root });
+    const copy = (recipient: string, ...accounts: string[]) =>
+      ev({
+        eventName: 'CopyObject',
+        eventSource: 's3.amazonaws.com',
+        recipientAccountId: recipient,
+        resources: accounts.map((accountId) => ({ accountId, type: 'AWS::S3::Bucket' })),
+      } as Partial<CloudTrailRecord> & { eventName: string });
+    // 012345678901 stored as a number reads 12345678901: the same account.
+    expect(detector.detect(session, [copy('012345678901', '12345678901')], [])).toEqual([]);
+    expect(detector.detect(session, [copy('012345678901', '12345678902')], []).map((f) => f.ruleId)).toEqual([
+      't.other',
+    ]);
+    // Hand-written or anonymised records: 5- and 14-digit ids are compared as written.
+    expect(detector.detect(session, [copy('12345', '54321')], []).map((f) => f.ruleId)).toEqual(['t.other']);
+    expect(detector.detect(session, [copy('12948575929274', '12948575929274')], [])).toEqual([]);
+    // Not account ids: short numbers and words.
+    expect(detector.detect(session, [copy('111122223333', '42', 'all')], [])).toEqual([]);
   });
 });
 

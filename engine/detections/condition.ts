@@ -244,7 +244,7 @@ function compileFieldTest(t: FieldTest, ctx: CompileContext = NO_CONTEXT): CondN
   } else if (t.unknownAccount !== undefined) {
     const own = [compileFieldPath('recipientAccountId'), compileFieldPath('userIdentity.accountId')];
     test = (values, event) => {
-      const mine = new Set(own.flatMap((g) => g(event)).map((v) => asText(v)));
+      const mine = new Set(own.flatMap((g) => g(event)).map((v) => accountOf(asText(v)) ?? asText(v)));
       return values.some((v) => {
         const account = accountOf(asText(v));
         return account !== undefined && !mine.has(account) && !ctx.knownAccounts.has(account);

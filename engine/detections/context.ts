@@ -90,7 +90,7 @@ function matcherFor(kind: ListKind, entries: Entry[]): (value: string, timeMs: n
   if (kind === 'text' || kind === 'account') {
     const byValue = new Map<string, number>();
     for (const e of entries) {
-      const key = e.value.toLowerCase();
+      const key = (kind === 'account' ? accountOf(e.value) : undefined) ?? e.value.toLowerCase();
       byValue.set(key, Math.max(byValue.get(key) ?? 0, e.expiresMs));
     }
     const keyOf = kind === 'account' ? accountOf : (v: string) => v.toLowerCase();

@@ -27,6 +27,24 @@ export function redact(path: string, value: unknown): string {
   return text.length > 160 ? `${text.slice(0, 157)}…` : text;
 }
 
+/**
+ * The call did not happen: it carries an errorCode or errorMessage, or (sign-in service events: ConsoleLogin,
+ * PasswordUpdated, SwitchRole …) its outcome is recorded as `responseElements.<eventName>: "Failure"`.
+ */
+export function failedCall(record: EngineEvent['record']): boolean {
+  if (record.errorCode !== undefined && record.errorCode !== '') return true;
+  if (typeof record.errorMessage === 'string' && record.errorMessage !== '') return true;
+  const outcome = record.responseElements?.[record.eventName];
+  return outcome === 'Failure';
+}
+
+function failureText(record: EngineEvent['record']): string {
+  if (record.errorCode) return record.errorCode;
+  return typeof record.errorMessage === 'string' && record.errorMessage
+    ? record.errorMessage
+    : `${record.eventName}: Failure`;
+}
+
 export function buildFinding(
   rule: CompiledRule,
   sessionKey: string,
@@ -34,7 +52,7 @@ export function buildFinding(
   lead?: string,
 ): Finding {
   const first = evidence[0]!;
-  const failed = evidence.every((e) => e.record.errorCode !== undefined && e.record.errorCode !== '');
+  const failed = evidence.every((e) => failedCall(e.record));
   const severity: Severity = failed ? rule.severityOnError : rule.severity;
   const principal = principalOf(first);
   return {
@@ -70,7 +88,7 @@ function explain(
   if (who) parts.push(`by ${who}`);
   if (r.sourceIPAddress) parts.push(`from ${r.sourceIPAddress}`);
   let text = `${parts.join(' ')}.`;
-  if (failed) text += ` Every attempt failed (${r.errorCode}), so this was tried, not done.`;
+  if (failed) text += ` Every attempt failed (${failureText(r)}), so this was tried, not done.`;
   const shown: string[] = [];
   for (const path of rule.show) {
     const values = compileFieldPath(path)(first);
