@@ -19,10 +19,6 @@ import { type AthenaTable, buildAthenaQuery, type TableStyle } from './athena-sq
 import { athenaQueryFailure, type ErrorContext, isAbort, SourceError, toSourceError } from './errors.ts';
 import { sleep } from './rate-limiter.ts';
 
-// The lockfile pins SDK releases that support Node 20; the SDK's notice about future releases belongs in the
-// README, not on every analyst's terminal. An operator can still turn it on by setting the variable to `false`.
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-
 export interface AthenaSourceOptions {
   region: string;
   catalog?: string;

@@ -23,10 +23,6 @@ import { isAbort, isThrottling, isTransient, SourceError, toSourceError } from '
 import { lookupUsernameFor, matchesQuery, type QueryField } from './query-match.ts';
 import { backoffMs, type RateLimiterPool, sharedLimiterPool, sleep } from './rate-limiter.ts';
 
-// The lockfile pins SDK releases that support Node 20; the SDK's notice about future releases belongs in the
-// README, not on every analyst's terminal. An operator can still turn it on by setting the variable to `false`.
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-
 export interface LookupSourceOptions {
   /** Regions to query when the query names none. */
   regions: readonly string[];

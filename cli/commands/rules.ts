@@ -4,7 +4,7 @@
  * Each rule family plugs in one checker below; a checker gets the rules root (default `rules/`) and
  * returns its problems. Exit code 1 when any error is found (warnings alone pass).
  */
-import { accessSync, constants, existsSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, realpathSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { toEngineEvent } from '../../engine/events.ts';
@@ -37,7 +37,8 @@ export const checkers: { name: string; check: RuleChecker }[] = [
   },
 ];
 
-const DEFAULT_RULES_ROOT = fileURLToPath(new URL('../../rules', import.meta.url));
+// realpath: compiled code reaches rules/ through the dist/rules link; problems name the file to edit.
+const DEFAULT_RULES_ROOT = realpathSync(fileURLToPath(new URL('../../rules', import.meta.url)));
 
 export const usage = `usage: cartographer rules check [rules-dir] [--format text|json] [--errors-only]
        cartographer rules test [RULE_ID…] [--rules DIR]… [--format text|json]
