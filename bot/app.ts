@@ -11,8 +11,11 @@ import { openAllowListStore } from '../adapters/rules/allowlist-store.ts';
 import { DEFAULT_RULES_ROOT } from '../adapters/rules/rule-files.ts';
 import { openTriageStore } from '../adapters/state/sqlite-triage-store.ts';
 import type { TriageStore } from '../adapters/state/triage-store.ts';
+import { metrics } from '../adapters/observability/metrics.ts';
+import { newRequestId, type RequestKind, withRequest } from '../adapters/observability/request-context.ts';
 import type { BotStore } from '../adapters/store/bot-store.ts';
 import { openStores } from '../adapters/store/open-stores.ts';
+import { sqliteWriteProbe } from '../adapters/store/sqlite-probe.ts';
 import { loadDefaultStages } from '../cli/stages.ts';
 import type { PipelineStages } from '../engine/stages.ts';
 import { createAccountNames } from './account-names.ts';
@@ -46,20 +49,33 @@ import { type Authorizer, createAuthorizer } from './authz.ts';
 import { tokenize, UsageError } from './commands/parse.ts';
 import { type CommandResult, commands, findCommand } from './commands/registry.ts';
 import { type BotConfig, BotConfigError } from './config.ts';
+import {
+  createHealth,
+  type Health,
+  type HealthCheck,
+  healthRoutes,
+  schedulerCheck,
+  throwingCheck,
+} from './health.ts';
 import { createPipelineAnalyzer, type SessionAnalyzer, type SourceProvider } from './lookup/analyzer.ts';
 import { collectExamples } from './lookup/examples.ts';
 import { createLimiter } from './lookup/limiter.ts';
+import { meteredSources } from './lookup/metered-sources.ts';
 import { runLookup } from './lookup/run-lookup.ts';
 import { defaultSourceProvider } from './lookup/sources.ts';
 import type { BenignModalMeta } from './messages/benign-modal.ts';
 import type { SlackMessage } from './messages/limits.ts';
 import { failureMessage, refusalMessage, usageMessage } from './messages/notices.ts';
+import { startOpsServer } from './ops-server.ts';
 import { createPoster, prepare, slackErrorCode } from './poster.ts';
 import { dedupeRequests } from './receiver/dedupe.ts';
 import { FastAckReceiver } from './receiver/fast-ack-receiver.ts';
+import { socketModeReceiver } from './receiver/socket-mode.ts';
 import { type AttachedScheduler, attachScheduler } from './scheduler/attach.ts';
 import type { Clock } from './scheduler/clock.ts';
+import { HEARTBEAT_EVERY_MS } from './scheduler/scheduler.ts';
 import type { BotServices } from './services.ts';
+import { instrumentedSlackFetch } from './slack-telemetry.ts';
 
 export interface BotOptions {
   config: BotConfig;
@@ -69,6 +85,8 @@ export interface BotOptions {
   analyzer?: SessionAnalyzer;
   store?: BotStore;
   triage?: TriageStore;
+  /** Throws when the state store cannot be written (health check); default: a write to the SQLite file. */
+  storeProbe?: () => void | Promise<void>;
   /**
    * Open access is the point of the local playground: say so at info there instead of warning
    * (a workspace without CARTOGRAPHER_ALLOWED_* still gets the warning).
@@ -81,7 +99,9 @@ export interface BotOptions {
 export interface Bot {
   app: App;
   services: BotServices;
-  /** Starts listening; resolves with the bound port (HTTP mode). */
+  /** What /healthz, /readyz and Docker's HEALTHCHECK report. */
+  health: Health;
+  /** Starts listening; resolves with the bound port (HTTP: Slack's and the health routes; Socket Mode: health). */
   start(): Promise<{ port?: number }>;
   /** Stops accepting requests, lets running lookups finish (up to `graceMs`), closes the store. */
   stop(graceMs?: number): Promise<void>;
@@ -92,7 +112,7 @@ const COMMAND = '/cartographer';
 export function createBot(options: BotOptions): Bot {
   const { config } = options;
   const logger = options.logger ?? createLogger(config.logLevel);
-  const sources = options.sources ?? defaultSourceProvider(config.localPaths);
+  const sources = meteredSources(options.sources ?? defaultSourceProvider(config.localPaths));
   // One allow-list and one set of stages for commands and scheduled scans: "Mark benign" counts for both at once.
   const allowlist = openAllowListStore({
     globalFile: `${DEFAULT_RULES_ROOT}detections/allowlist.yaml`,
@@ -124,28 +144,43 @@ export function createBot(options: BotOptions): Bot {
     // 429s are retried after Retry-After; other failures a few times with backoff, then surfaced.
     retryConfig: { retries: 4, factor: 2, minTimeout: 500, maxTimeout: 30_000, randomize: true },
   };
-  const app = config.socketMode
-    ? new App({
-        token: config.botToken,
-        appToken: config.appToken!,
-        socketMode: true,
-        clientOptions,
+  const socket = config.socketMode ? socketModeReceiver(config, boltLogger(logger)) : undefined;
+  const health = createHealth([
+    { name: 'slack', run: () => slackCheck.run() },
+    throwingCheck('store', 'writable', options.storeProbe ?? sqliteWriteProbe(config.dbFile)),
+    schedulerCheck(
+      () => scheduled.scheduler.heartbeat(),
+      () => scheduled.scheduler.clock.now(),
+      HEARTBEAT_EVERY_MS,
+    ),
+  ]);
+  const routes = healthRoutes(health);
+  // Answers slash commands and clicks before Bolt runs (p99 acknowledgement under a burst);
+  // serves /slack/events and the health and metrics routes.
+  const http = socket
+    ? undefined
+    : new FastAckReceiver({
+        signingSecret: config.signingSecret!,
+        path: '/slack/events',
         logger: boltLogger(logger),
-        deferInitialization: true,
-      })
-    : new App({
-        token: config.botToken,
-        // Answers slash commands and clicks before Bolt runs (p99 acknowledgement under a burst);
-        // serves /slack/events and GET /healthz.
-        receiver: new FastAckReceiver({
-          signingSecret: config.signingSecret!,
-          path: '/slack/events',
-          logger: boltLogger(logger),
-        }),
-        clientOptions,
-        logger: boltLogger(logger),
-        deferInitialization: true,
+        routes,
       });
+  const slackCheck: HealthCheck = socket
+    ? socket.check
+    : {
+        name: 'slack',
+        run: () =>
+          http!.listening
+            ? { ok: true, detail: 'HTTP receiver listening' }
+            : { ok: false, detail: 'HTTP receiver not listening' },
+      };
+  const app = new App({
+    token: config.botToken,
+    receiver: socket?.receiver ?? http!,
+    clientOptions: { ...clientOptions, fetch: instrumentedSlackFetch(logger) },
+    logger: boltLogger(logger),
+    deferInitialization: true,
+  });
   const authz = createAuthorizer(config, app.client);
   if (authz.open) {
     const note = 'no CARTOGRAPHER_ALLOWED_* setting: everyone in the workspace may use the bot';
@@ -185,9 +220,22 @@ export function createBot(options: BotOptions): Bot {
   // Retries, replays and double clicks reach the listeners once (across replicas: the claim is in the store).
   app.use(dedupeRequests((key, expiresAt) => store.claimOnce(key, expiresAt), logger));
 
+  /** Runs a command's, click's or submission's work as one request (request-context.ts: one reqId in its logs). */
+  const asRequest = <T>(kind: RequestKind, work: () => T): T =>
+    withRequest({ id: newRequestId(kind), logger }, work);
+
   app.command(COMMAND, async ({ command, ack, respond }) => {
     await ack();
+    asRequest('command', () => runCommand(command, respond));
+  });
+
+  function runCommand(
+    command: { text?: string; user_id: string; channel_id: string; team_id: string },
+    // biome-ignore lint/suspicious/noExplicitAny: Bolt's respond takes its own message union
+    respond: (message: any) => Promise<unknown>,
+  ): void {
     const started = Date.now();
+    const name = commandLabel(command.text ?? '');
     const reply = async (m: SlackMessage) => {
       await respond({
         response_type: 'ephemeral',
@@ -200,6 +248,7 @@ export function createBot(options: BotOptions): Bot {
         // Whatever happens, the command is audited.
         .catch((err): CommandResult => ({ outcome: 'error', detail: errorSummary(err).message }))
         .then((result) => {
+          metrics.commands.inc({ command: name, outcome: result.outcome });
           audit.record({
             who: command.user_id,
             team: command.team_id,
@@ -211,7 +260,7 @@ export function createBot(options: BotOptions): Bot {
           });
         }),
     );
-  });
+  }
 
   async function handleCommand(
     text: string,
@@ -273,7 +322,7 @@ export function createBot(options: BotOptions): Bot {
           ...prepare(m, 'ephemeral reply'),
         });
       };
-      const work = (async (): Promise<CommandResult> => {
+      const work = asRequest('action', async (): Promise<CommandResult> => {
         const decision = await authz.check(userId, channelId);
         if (!decision.allowed) {
           await reply(refusalMessage(decision.reason)).catch(() => {});
@@ -292,8 +341,9 @@ export function createBot(options: BotOptions): Bot {
           );
           return { outcome: 'error', detail: errorSummary(err).message };
         }
-      })();
-      const audited = work.then((result) =>
+      });
+      const audited = work.then((result) => {
+        metrics.commands.inc({ command: `button:${name}`, outcome: result.outcome });
         audit.record({
           who: userId,
           team: b.team?.id,
@@ -302,8 +352,8 @@ export function createBot(options: BotOptions): Bot {
           outcome: result.outcome,
           durationMs: Date.now() - started,
           ...(result.detail ? { detail: result.detail } : {}),
-        }),
-      );
+        });
+      });
       // Modals must open within the trigger's 3 s: that one is awaited, the others run in the background.
       if (name === 'mark benign') await audited;
       else track(audited);
@@ -363,7 +413,7 @@ export function createBot(options: BotOptions): Bot {
       return;
     }
     await ack();
-    const work = (async (): Promise<CommandResult> => {
+    const work = asRequest('view', async (): Promise<CommandResult> => {
       if (!meta) return { outcome: 'error', detail: 'modal without metadata' };
       const decision = await authz.check(userId, meta.channel);
       if (!decision.allowed) {
@@ -385,9 +435,10 @@ export function createBot(options: BotOptions): Bot {
           .catch(() => {});
         return { outcome: 'error', detail: errorSummary(err).message };
       }
-    })();
+    });
     track(
-      work.then((result) =>
+      work.then((result) => {
+        metrics.commands.inc({ command: 'modal:mark benign', outcome: result.outcome });
         audit.record({
           who: userId,
           team: body.team?.id,
@@ -396,8 +447,8 @@ export function createBot(options: BotOptions): Bot {
           outcome: result.outcome,
           durationMs: Date.now() - started,
           ...(result.detail ? { detail: result.detail } : {}),
-        }),
-      ),
+        });
+      }),
     );
   });
 
@@ -430,9 +481,11 @@ export function createBot(options: BotOptions): Bot {
   let pruneTimer: NodeJS.Timeout | undefined;
 
   let stopped = false;
+  let opsServer: Server | undefined;
   return {
     app,
     services,
+    health,
     async start() {
       // Fail at start, with a clear message, when Slack rejects the token (not at the first command):
       // initialisation is deferred to here so Bolt's auth.test cannot reject unobserved.
@@ -464,7 +517,11 @@ export function createBot(options: BotOptions): Bot {
       if (config.socketMode) {
         await app.start();
         logger.info('connected to Slack in Socket Mode');
-        return {};
+        opsServer = await startOpsServer(routes, config.port, config.host);
+        const port = (opsServer.address() as AddressInfo).port;
+        logger.info({ port, host: config.host }, 'serving /healthz, /readyz and /metrics');
+        health.setReady(true);
+        return { port };
       }
       const server = (await app.start({
         port: config.port,
@@ -472,11 +529,14 @@ export function createBot(options: BotOptions): Bot {
       } as never)) as unknown as Server;
       const port = (server.address() as AddressInfo).port;
       logger.info({ port, host: config.host, path: '/slack/events' }, 'listening for Slack requests');
+      health.setReady(true);
       return { port };
     },
     async stop(graceMs = 10_000) {
       if (stopped) return;
       stopped = true;
+      health.setReady(false);
+      if (opsServer) await new Promise((r) => opsServer!.close(r));
       await scheduled
         .stop()
         .catch((err) => logger.warn({ err: errorSummary(err) }, 'stopping the scheduler failed'));
@@ -519,6 +579,12 @@ function clickContext(
   if (b.message && !b.container?.is_ephemeral)
     ctx.message = { text: b.message.text ?? '', blocks: b.message.blocks ?? [] };
   return ctx;
+}
+
+/** The metrics label of a slash command: its sub-command when known, else `unknown`. */
+function commandLabel(text: string): string {
+  const first = text.trim().split(/\s+/)[0] || 'help';
+  return findCommand(first)?.name ?? 'unknown';
 }
 
 function errorSummary(err: unknown): { name?: string; message: string } {

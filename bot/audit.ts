@@ -4,6 +4,7 @@
  * signing secret is ever passed to the logger.
  */
 import pino, { type Logger } from 'pino';
+import { currentRequest } from '../adapters/observability/request-context.ts';
 import { redactText } from './redact.ts';
 
 export interface AuditEntry {
@@ -40,6 +41,11 @@ export function createLogger(level: string, destination?: pino.DestinationStream
     level,
     redact: { paths: LOG_REDACT_PATHS, censor: '[REDACTED]' },
     base: { app: 'cartographer' },
+    // Every line written while serving a command, click or scheduled run names it (request-context.ts).
+    mixin: () => {
+      const request = currentRequest();
+      return request ? { reqId: request.id } : {};
+    },
   };
   return destination ? pino(options, destination) : pino(options);
 }

@@ -14,6 +14,7 @@ import {
   StopQueryExecutionCommand,
 } from '@aws-sdk/client-athena';
 import type { ReadOptions, RecordSource, SourceItem, SourceQuery } from '../../engine/source.ts';
+import { instrumentAwsClient } from '../observability/aws-telemetry.ts';
 import { rowToRecord } from './athena-rows.ts';
 import { type AthenaTable, buildAthenaQuery, type TableStyle } from './athena-sql.ts';
 import { athenaQueryFailure, type ErrorContext, isAbort, SourceError, toSourceError } from './errors.ts';
@@ -84,7 +85,9 @@ async function* readAthena(
     table: `${table.database}.${table.table}`,
     outputLocation: options.outputLocation,
   };
-  const client = new AthenaClient({ region: options.region, maxAttempts: 5, ...options.clientConfig });
+  const client = instrumentAwsClient(
+    new AthenaClient({ region: options.region, maxAttempts: 5, ...options.clientConfig }),
+  );
   const timeoutMs = options.timeoutMs ?? 300_000;
   const deadline = Date.now() + timeoutMs;
   let queryId: string | undefined;

@@ -4,6 +4,7 @@
  * configured for it with STS AssumeRole. Assumed credentials are cached and renewed shortly before they expire.
  */
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
+import { instrumentAwsClient } from '../observability/aws-telemetry.ts';
 import { SourceError, toSourceError } from './errors.ts';
 
 /** Structurally the SDK's AwsCredentialIdentity, so it can be passed as a client's `credentials`. */
@@ -51,7 +52,7 @@ export function createCredentialResolver(
     const provider: CredentialProvider = async () => {
       if (current?.expiration && current.expiration.getTime() - margin > Date.now()) return current;
       pending ??= (async () => {
-        sts ??= new STSClient({ region: options.region, maxAttempts: 3 });
+        sts ??= instrumentAwsClient(new STSClient({ region: options.region, maxAttempts: 3 }));
         try {
           const out = await sts.send(
             new AssumeRoleCommand({

@@ -18,6 +18,7 @@ import {
 } from '@aws-sdk/client-cloudtrail';
 import { type CloudTrailRecord, CloudTrailRecordSchema, type Origin } from '../../engine/record.ts';
 import type { ReadOptions, RecordSource, SourceItem, SourceQuery } from '../../engine/source.ts';
+import { instrumentAwsClient } from '../observability/aws-telemetry.ts';
 import { type CredentialProvider, createCredentialResolver, type MemberAccount } from './credentials.ts';
 import { isAbort, isThrottling, isTransient, SourceError, toSourceError } from './errors.ts';
 import { lookupUsernameFor, matchesQuery, type QueryField } from './query-match.ts';
@@ -128,13 +129,15 @@ async function* readLookup(
   }
 
   async function runTarget(target: Target): Promise<void> {
-    const client = new CloudTrailClient({
-      region: target.region,
-      credentials: target.account ? resolveCredentials(target.account) : undefined,
-      // Retries are ours: the rate limiter must see every attempt, and throttling must never end a query.
-      maxAttempts: 1,
-      ...options.clientConfig,
-    });
+    const client = instrumentAwsClient(
+      new CloudTrailClient({
+        region: target.region,
+        credentials: target.account ? resolveCredentials(target.account) : undefined,
+        // Retries are ours: the rate limiter must see every attempt, and throttling must never end a query.
+        maxAttempts: 1,
+        ...options.clientConfig,
+      }),
+    );
     clients.push(client);
     const limiter = limiters.for(`${target.account?.id ?? 'default'}/${target.region}`);
     let nextToken: string | undefined;

@@ -27,6 +27,8 @@ export interface FastAckReceiverOptions {
   now?: () => number;
   /** How long an event that waits for Bolt's ack may take before Slack gets a 404 (Bolt's 3001 ms). */
   unhandledTimeoutMs?: number;
+  /** GET/HEAD routes served beside Slack's path (the bot's /healthz, /readyz, /metrics); default: /healthz 'ok'. */
+  routes?: ReadonlyMap<string, (req: IncomingMessage, res: ServerResponse) => void>;
 }
 
 const FIVE_MINUTES_S = 5 * 60;
@@ -107,6 +109,11 @@ export class FastAckReceiver implements Receiver {
     this.app = app;
   }
 
+  /** Whether the HTTP server is accepting connections. */
+  get listening(): boolean {
+    return this.server?.listening ?? false;
+  }
+
   /** Listens on `port` (0: any) and `host`; resolves with the server. */
   start(options: { port?: number; host?: string } | number = {}): Promise<Server> {
     const { port = 3000, host } = typeof options === 'number' ? { port: options } : options;
@@ -137,11 +144,18 @@ export class FastAckReceiver implements Receiver {
   private handle(req: IncomingMessage, res: ServerResponse): void {
     noteRequest();
     const url = req.url ?? '/';
-    const path = url.split('?')[0];
-    if (path === '/healthz' && (req.method === 'GET' || req.method === 'HEAD')) {
-      res.writeHead(200, { 'content-type': 'text/plain' });
-      res.end('ok\n');
-      return;
+    const path = url.split('?')[0] ?? '/';
+    if (req.method === 'GET' || req.method === 'HEAD') {
+      const route = this.options.routes?.get(path);
+      if (route) {
+        route(req, res);
+        return;
+      }
+      if (!this.options.routes && path === '/healthz') {
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        res.end('ok\n');
+        return;
+      }
     }
     if (path !== this.path || req.method !== 'POST') {
       res.writeHead(404);

@@ -4,6 +4,8 @@
  * covers runs started by hand, e.g. `/cartographer digest`, and the start-up catch-up).
  */
 import type { Logger } from 'pino';
+import { metrics } from '../../adapters/observability/metrics.ts';
+import { newRequestId, withRequest } from '../../adapters/observability/request-context.ts';
 
 export interface GuardedJob {
   /** Runs the job unless it is already running; resolves to false when the tick was skipped. */
@@ -28,8 +30,13 @@ export function guardedJob(name: string, job: () => Promise<void>, logger: Logge
         return false;
       }
       const started = Date.now();
-      current = job()
+      const observe = (outcome: string) =>
+        metrics.scanDuration.observe({ job: name, outcome }, (Date.now() - started) / 1000);
+      // One request id per run: its AWS queries and Slack posts log under it.
+      current = withRequest({ id: newRequestId('job'), logger }, job)
+        .then(() => observe('ok'))
         .catch((err) => {
+          observe('error');
           logger.error(
             { job: name, err: err instanceof Error ? { name: err.name, message: err.message } : String(err) },
             `${name} failed`,

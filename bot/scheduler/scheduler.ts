@@ -49,7 +49,12 @@ export interface Scheduler {
   nextDigestRuns(count: number): Date[];
   readonly lastScan?: ScanResult;
   readonly jobs: { digest: GuardedJob; scan: GuardedJob };
+  /** For the health check: whether any job is scheduled, when the cron timers last ticked and when it started. */
+  heartbeat(): { enabled: boolean; lastTickAt?: number; startedAt?: number };
 }
+
+/** The heartbeat ticks every minute while any job is scheduled (bot/health.ts checks it is recent). */
+export const HEARTBEAT_EVERY_MS = 60_000;
 
 export function createScheduler(options: SchedulerOptions): Scheduler {
   const { config, state, logger } = options;
@@ -96,6 +101,15 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     logger,
   );
   const tasks: ScheduledTask[] = [];
+  let lastTickAt: number | undefined;
+  let startedAt: number | undefined;
+  const heartbeatTask = cron.createTask(
+    '* * * * *',
+    () => {
+      lastTickAt = clock.now();
+    },
+    { name: 'cartographer-heartbeat', noOverlap: false },
+  );
   const digestTask = cron.createTask(digestCron(config), () => digest.run('cron'), {
     timezone: config.timeZone,
     name: 'cartographer-digest',
@@ -121,6 +135,11 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       return lastScan;
     },
     jobs: { digest, scan },
+    heartbeat: () => ({
+      enabled: tasks.length > 0,
+      ...(lastTickAt !== undefined ? { lastTickAt } : {}),
+      ...(startedAt !== undefined ? { startedAt } : {}),
+    }),
     async start() {
       await reconcilePending(deps, options.shared ? (options.staleMs ?? LEASE_MS) : 0).catch((err) =>
         logger.error({ err: String(err) }, 'could not reconcile pending alerts (will retry next start)'),
@@ -143,6 +162,11 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
         await scanTask.start();
         void scan.run('start-up');
       } else logger.info('no CARTOGRAPHER_ALERT_CHANNEL: risk alerts are off');
+      if (tasks.length > 0) {
+        startedAt = clock.now();
+        tasks.push(heartbeatTask);
+        await heartbeatTask.start();
+      }
     },
     async stop() {
       for (const t of tasks) await t.stop();

@@ -39,6 +39,8 @@ export interface HarnessOptions {
   sources?: SourceProvider;
   /** Replace the analysis stages (called lazily, on the first lookup, and again after an allow-list change). */
   stages?: (dir: string) => Promise<PipelineStages>;
+  /** Log level of the bot's logger (default info). */
+  logLevel?: string;
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
@@ -73,7 +75,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     const stages = options.stages;
     const bot = createBot({
       config,
-      logger: createLogger('info', sink),
+      logger: createLogger(options.logLevel ?? 'info', sink),
       sources,
       ...(stages ? { analyzer: createPipelineAnalyzer({ sources, stages: () => stages(dir) }) } : {}),
     });

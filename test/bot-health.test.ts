@@ -1,0 +1,179 @@
+/**
+ * The health check tells the truth: /healthz (what Docker's HEALTHCHECK and Kubernetes ask) fails while the Slack
+ * Socket Mode connection is down and while the state store cannot be written, names the failing check, and
+ * recovers with them. The read-only store is a real one: the compiled bot (`bin/cartographer.js start`) runs as an
+ * unprivileged user (root ignores file modes) and its database file and directory are made read-only under it.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { chmodSync, chownSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type Bot, createBot } from '../bot/app.ts';
+import { createLogger } from '../bot/audit.ts';
+import { loadBotConfig } from '../bot/config.ts';
+import { createHealth, schedulerCheck } from '../bot/health.ts';
+import { manualClock } from '../bot/scheduler/clock.ts';
+import { FIXTURE_DIR, waitFor } from './support/slack-harness.ts';
+import { type SocketModeSlack, startSocketModeSlack } from './support/socket-mode-slack.ts';
+
+interface Probe {
+  status: number;
+  body: { status: string; ready: boolean; checks: Record<string, { ok: boolean; detail: string }> };
+}
+
+async function probe(port: number, path = '/healthz'): Promise<Probe> {
+  const res = await fetch(`http://127.0.0.1:${port}${path}`);
+  return { status: res.status, body: (await res.json()) as Probe['body'] };
+}
+
+/** Polls `path` until its answer satisfies `want`. */
+async function until(port: number, what: string, want: (p: Probe) => boolean, path = '/healthz') {
+  let last: Probe | undefined;
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    last = await probe(port, path).catch(() => undefined);
+    if (last && want(last)) return last;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out waiting for ${what}; last answer: ${JSON.stringify(last)}`);
+}
+
+const quiet = new Writable({ write: (_c, _e, done) => done() });
+
+let slack: SocketModeSlack | undefined;
+let bot: Bot | undefined;
+let child: ChildProcess | undefined;
+afterEach(async () => {
+  await bot?.stop();
+  await slack?.close();
+  child?.kill('SIGTERM');
+  bot = undefined;
+  slack = undefined;
+  child = undefined;
+});
+
+describe('health check', () => {
+  it('Socket Mode: fails while the Slack connection is down, passes again once it is back', async () => {
+    slack = await startSocketModeSlack();
+    const dir = mkdtempSync(join(tmpdir(), 'cartographer-health-'));
+    const clock = manualClock(Date.now());
+    const config = loadBotConfig({
+      SLACK_BOT_TOKEN: 'xoxb-health-test',
+      SLACK_APP_TOKEN: 'xapp-1-health-test',
+      SLACK_API_URL: slack.apiUrl,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      CARTOGRAPHER_DB: join(dir, 'bot.db'),
+      CARTOGRAPHER_ALLOWLIST: join(dir, 'allowlist.yaml'),
+      CARTOGRAPHER_LOCAL_PATH: FIXTURE_DIR,
+    });
+    bot = createBot({
+      config,
+      logger: createLogger('info', quiet),
+      scheduler: { env: { CARTOGRAPHER_ALERT_CHANNEL: 'C0ALERTS' }, clock },
+    });
+    const { port } = await bot.start();
+    expect(config.socketMode).toBe(true);
+
+    const up = await until(port!, 'healthy', (p) => p.status === 200);
+    expect(up.body.checks.slack).toEqual({ ok: true, detail: 'Socket Mode connected' });
+    expect(up.body.checks.store).toEqual({ ok: true, detail: 'writable' });
+    expect(up.body.checks.scheduler?.ok).toBe(true);
+    expect((await probe(port!, '/readyz')).status).toBe(200);
+
+    // Slack drops the connection; the reconnection is held back until the probe has seen the outage.
+    slack.hold();
+    slack.drop();
+    const down = await until(port!, 'unhealthy', (p) => p.status === 503);
+    expect(down.body.status).toBe('failing');
+    expect(down.body.checks.slack?.ok).toBe(false);
+    expect(down.body.checks.slack?.detail).toMatch(
+      /^Socket Mode (disconnected|reconnecting|connecting|socket closed)/,
+    );
+    expect(down.body.checks.store?.ok).toBe(true);
+    expect((await probe(port!, '/readyz')).status).toBe(503);
+
+    slack.release();
+    const back = await until(port!, 'healthy again', (p) => p.status === 200);
+    expect(back.body.checks.slack?.ok).toBe(true);
+    expect(slack.connections).toBe(2);
+
+    // The scheduler's heartbeat ticks once a minute: ten minutes without a tick is a stopped scheduler.
+    clock.advance(10 * 60_000);
+    const stale = await probe(port!);
+    expect(stale.status).toBe(503);
+    expect(stale.body.checks.scheduler).toMatchObject({ ok: false });
+    expect(stale.body.checks.scheduler?.detail).toMatch(/expected every 60 s/);
+  }, 60_000);
+
+  it('fails while the state store is read-only (compiled bot, unprivileged user), passes once writable again', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cartographer-health-ro-'));
+    const asRoot = process.getuid?.() === 0;
+    // Root writes through any file mode: run the bot as `nobody`, like the image's non-root user.
+    if (asRoot) chownSync(dir, 65534, 65534);
+    child = spawn(process.execPath, ['bin/cartographer.js', 'start'], {
+      env: {
+        PATH: process.env.PATH,
+        PORT: '0',
+        CARTOGRAPHER_PLAYGROUND_PORT: '0',
+        CARTOGRAPHER_DB: join(dir, 'bot.db'),
+        CARTOGRAPHER_ALLOWLIST: join(dir, 'allowlist.yaml'),
+        CARTOGRAPHER_LOCAL_PATH: FIXTURE_DIR,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      ...(asRoot ? { uid: 65534, gid: 65534 } : {}),
+    });
+    let out = '';
+    child.stdout!.on('data', (d) => {
+      out += d;
+    });
+    child.stderr!.resume();
+    const port = await waitFor('the bot to listen', () => {
+      const line = out.split('\n').find((l) => l.includes('"listening for Slack requests"'));
+      return line ? (JSON.parse(line) as { port: number }).port : undefined;
+    });
+    const up = await until(port, 'healthy', (p) => p.status === 200);
+    expect(up.body.checks.store).toEqual({ ok: true, detail: 'writable' });
+
+    chmodSync(join(dir, 'bot.db'), 0o444);
+    chmodSync(dir, 0o555);
+    const down = await probe(port);
+    expect(down.status).toBe(503);
+    expect(down.body.checks.store?.ok).toBe(false);
+    expect(down.body.checks.store?.detail).toMatch(/ is not writable \(EACCES\)$/);
+    expect(down.body.checks.slack?.ok).toBe(true);
+
+    chmodSync(dir, 0o755);
+    chmodSync(join(dir, 'bot.db'), 0o644);
+    expect((await probe(port)).status).toBe(200);
+  }, 60_000);
+
+  it('the scheduler check: recent heartbeat passes, none for three intervals fails, no jobs passes', async () => {
+    let now = 1_000_000;
+    let beat: { enabled: boolean; lastTickAt?: number; startedAt?: number } = {
+      enabled: true,
+      startedAt: now,
+    };
+    const health = createHealth([
+      schedulerCheck(
+        () => beat,
+        () => now,
+        60_000,
+      ),
+    ]);
+    expect((await health.report()).ok).toBe(true);
+    now += 179_000;
+    expect((await health.report()).ok).toBe(true);
+    now += 2_000;
+    expect((await health.report()).checks.scheduler).toEqual({
+      ok: false,
+      detail: 'started 181 s ago (expected every 60 s)',
+    });
+    beat = { ...beat, lastTickAt: now - 30_000 };
+    expect((await health.report()).checks.scheduler).toEqual({ ok: true, detail: 'last tick 30 s ago' });
+    beat = { enabled: false };
+    expect((await health.report()).checks.scheduler).toEqual({ ok: true, detail: 'no scheduled jobs' });
+  });
+});
