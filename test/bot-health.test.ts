@@ -1,11 +1,13 @@
 /**
  * The health check tells the truth: /healthz (what Docker's HEALTHCHECK and Kubernetes ask) fails while the Slack
  * Socket Mode connection is down and while the state store cannot be written, names the failing check, and
- * recovers with them. The read-only store is a real one: the compiled bot (`bin/cartographer.js start`) runs as an
- * unprivileged user (root ignores file modes) and its database file and directory are made read-only under it.
+ * recovers with them. The read-only store is a real one: the compiled bot (`bin/cartographer.js start`) runs in its
+ * own process and its database file and directory are made read-only under it (as root, the process runs without
+ * the capability to override file modes, through util-linux's setpriv, so the modes bind it as they bind a
+ * non-root user).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { chmodSync, chownSync, mkdtempSync } from 'node:fs';
+import { chmodSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -108,12 +110,14 @@ describe('health check', () => {
     expect(stale.body.checks.scheduler?.detail).toMatch(/expected every 60 s/);
   }, 60_000);
 
-  it('fails while the state store is read-only (compiled bot, unprivileged user), passes once writable again', async () => {
+  it('fails while the state store is read-only (the compiled bot in its own process), passes once writable again', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cartographer-health-ro-'));
-    const asRoot = process.getuid?.() === 0;
-    // Root writes through any file mode: run the bot as `nobody`, like the image's non-root user.
-    if (asRoot) chownSync(dir, 65534, 65534);
-    child = spawn(process.execPath, ['bin/cartographer.js', 'start'], {
+    const bot = [process.execPath, 'bin/cartographer.js', 'start'];
+    // Root writes through any file mode (CAP_DAC_OVERRIDE): drop that capability for the bot's process.
+    const caps = '-dac_override,-dac_read_search';
+    const argv =
+      process.getuid?.() === 0 ? ['setpriv', `--inh-caps=${caps}`, `--bounding-set=${caps}`, ...bot] : bot;
+    child = spawn(argv[0]!, argv.slice(1), {
       env: {
         PATH: process.env.PATH,
         PORT: '0',
@@ -123,7 +127,10 @@ describe('health check', () => {
         CARTOGRAPHER_LOCAL_PATH: FIXTURE_DIR,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
-      ...(asRoot ? { uid: 65534, gid: 65534 } : {}),
+    });
+    let spawnError: Error | undefined;
+    child.on('error', (err) => {
+      spawnError = err;
     });
     let out = '';
     child.stdout!.on('data', (d) => {
@@ -131,6 +138,8 @@ describe('health check', () => {
     });
     child.stderr!.resume();
     const port = await waitFor('the bot to listen', () => {
+      if (spawnError) throw spawnError;
+      if (child!.exitCode !== null) throw new Error(`the bot exited with ${child!.exitCode}: ${out}`);
       const line = out.split('\n').find((l) => l.includes('"listening for Slack requests"'));
       return line ? (JSON.parse(line) as { port: number }).port : undefined;
     });
