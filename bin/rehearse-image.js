@@ -149,7 +149,8 @@ function runPart(stage, part) {
       PATH: `${stage.nodeHome}/bin:${process.env.PATH}`,
       npm_config_nodedir: stage.nodeHome,
     },
-    stdio: ['ignore', 'inherit', 'inherit'],
+    // Its output goes to stderr: stdout carries the summary line (and bench/startup.ts's JSON).
+    stdio: ['ignore', 2, 2],
   });
   if (r.status !== 0) throw new Error(`RUN ${part.trim()} failed (exit ${r.status ?? r.signal})`);
   return `ran \`${part.trim()}\``;
@@ -327,11 +328,17 @@ function makeWritable(path) {
   if (existsSync(path)) spawnSync('chmod', ['-R', 'u+w', path]);
 }
 
-/** `--read-only`: every file of the image read-only, the volumes writable by the runtime user. */
-function readOnlyRoot(image) {
-  spawnSync('chmod', ['-R', 'a-w', image.root]);
+/**
+ * `--read-only`: every file of the image read-only, the volumes writable by the runtime user (`fresh`: emptied
+ * first, as a new named volume starts out).
+ */
+function readOnlyRoot(image, fresh) {
+  // Everything but the volumes (whose files, like a Docker volume's, keep their modes from run to run).
+  const prune = image.volumes.flatMap((v) => ['-path', join(image.root, v), '-prune', '-o']);
+  spawnSync('find', [image.root, ...prune, '-exec', 'chmod', 'a-w', '{}', '+']);
   for (const v of image.volumes) {
     const dir = join(image.root, v);
+    if (fresh) rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true });
     chmodSync(dir, 0o755);
     if (asRoot) chownSync(dir, RUN_AS.uid, RUN_AS.gid);
@@ -356,9 +363,9 @@ function command(image, argv) {
   return [cmd === 'node' ? join(image.nodeHome, 'bin/node') : cmd, args];
 }
 
-/** `docker run --read-only` of the image: its CMD as the runtime user; `env` as with `-e`. */
-export function startContainer(image, env = {}) {
-  readOnlyRoot(image);
+/** `docker run --read-only` of the image: its CMD as the runtime user; `env` as with `-e`; new volumes by default. */
+export function startContainer(image, env = {}, { freshVolumes = true } = {}) {
+  readOnlyRoot(image, freshVolumes);
   const [cmd, args] = command(image, image.cmd);
   const marker = join(tmpdir(), `cartographer-image-start-${process.pid}`);
   writeFileSync(marker, '');
