@@ -7,12 +7,12 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { App, type Logger as BoltLogger, LogLevel } from '@slack/bolt';
 import type { Logger } from 'pino';
+import { metrics } from '../adapters/observability/metrics.ts';
+import { newRequestId, type RequestKind, withRequest } from '../adapters/observability/request-context.ts';
 import { openAllowListStore } from '../adapters/rules/allowlist-store.ts';
 import { DEFAULT_RULES_ROOT } from '../adapters/rules/rule-files.ts';
 import { openTriageStore } from '../adapters/state/sqlite-triage-store.ts';
 import type { TriageStore } from '../adapters/state/triage-store.ts';
-import { metrics } from '../adapters/observability/metrics.ts';
-import { newRequestId, type RequestKind, withRequest } from '../adapters/observability/request-context.ts';
 import type { BotStore } from '../adapters/store/bot-store.ts';
 import { openStores } from '../adapters/store/open-stores.ts';
 import { sqliteWriteProbe } from '../adapters/store/sqlite-probe.ts';
@@ -380,7 +380,7 @@ export function createBot(options: BotOptions): Bot {
   // App Home: the alerts I hold, the open ones, the latest digest (published when the tab opens).
   app.event('app_home_opened', async ({ event }) => {
     if (event.tab !== 'home') return;
-    track(publishHome(event.user, services));
+    asRequest('event', () => track(publishHome(event.user, services)));
   });
   app.action(
     ACTION_MARK_BENIGN,

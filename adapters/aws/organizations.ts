@@ -5,6 +5,7 @@
  * `onError` (with the permission or setting to fix) and the listing is retried after a pause.
  */
 import { OrganizationsClient, paginateListAccounts } from '@aws-sdk/client-organizations';
+import { instrumentAwsClient } from '../observability/aws-telemetry.ts';
 
 export interface OrganizationsDirectoryOptions {
   /** Region of the Organizations endpoint (us-east-1 for the aws partition). */
@@ -33,7 +34,7 @@ export function createOrganizationsDirectory(options: OrganizationsDirectoryOpti
   let nextRefresh = 0;
   let pending: Promise<ReadonlyMap<string, string>> | undefined;
   const refresh = async () => {
-    client ??= new OrganizationsClient({ region: options.region, maxAttempts: 3 });
+    client ??= instrumentAwsClient(new OrganizationsClient({ region: options.region, maxAttempts: 3 }));
     const fresh = new Map<string, string>();
     try {
       for await (const page of paginateListAccounts({ client, pageSize: 20 }, {})) {
