@@ -2,8 +2,6 @@
  * `cartographer <command> …`: dispatches to one module per command in cli/commands/.
  * Each command module exports `run(argv: string[]): Promise<number>` (the exit code) and `usage`.
  */
-import { nodeSupportNotice } from './node-support.ts';
-
 interface CommandModule {
   run(argv: string[]): Promise<number>;
   usage: string;
@@ -20,8 +18,6 @@ const commands: Record<string, () => Promise<CommandModule>> = {
 };
 
 async function main(argv: string[]): Promise<number> {
-  const notice = nodeSupportNotice();
-  if (notice) process.stderr.write(`${notice}\n`);
   const [name, ...rest] = argv;
   if (!name || name === 'help' || name === '--help' || name === '-h') {
     process.stdout.write(helpText());

@@ -1,5 +1,6 @@
 /** `cartographer start`: runs the Slack bot (or the bot plus a local Slack stand-in without credentials). */
 import { parseCommandLine } from '../args.ts';
+import { nodeSupportNotice } from '../node-support.ts';
 import { UsageError } from '../source-options.ts';
 import { BotConfigError, startCartographer } from '../start.ts';
 
@@ -44,6 +45,9 @@ export async function run(argv: string[]): Promise<number> {
     process.stdout.write(usage);
     return 0;
   }
+  // Once, before anything else the bot says: a Node.js it is not tested on.
+  const notice = nodeSupportNotice();
+  if (notice) process.stderr.write(`${notice}\n`);
   let started: Awaited<ReturnType<typeof startCartographer>>;
   try {
     started = await startCartographer(process.env);
