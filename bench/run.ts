@@ -177,7 +177,12 @@ async function main() {
   await throughputAndScaling();
   // The Slack and start-up sections run the compiled bot (dist/).
   execFileSync(process.execPath, [join(root, 'bin/build.js'), '--if-stale'], { stdio: 'inherit' });
-  for (const section of ['bench/slack-latency.ts', 'bench/lookup-throughput.ts', 'bench/sqs.ts', 'bench/startup.ts']) {
+  for (const section of [
+    'bench/slack-latency.ts',
+    'bench/lookup-throughput.ts',
+    'bench/sqs.ts',
+    'bench/startup.ts',
+  ]) {
     if (!existsSync(join(root, section))) continue;
     log(`${section}…`);
     const r = worker(section, [], false);

@@ -94,7 +94,6 @@ function startReplica(
       AWS_ACCESS_KEY_ID: 'AKIABENCHREPLICA0001',
       AWS_SECRET_ACCESS_KEY: 'bench-secret',
       AWS_REGION: 'us-east-1',
-      NODE_NO_WARNINGS: '1',
     },
     stdio: ['ignore', process.env.BENCH_SQS_LOG_LEVEL ? 'inherit' : 'ignore', 'inherit'],
   });

@@ -85,7 +85,7 @@ export interface BotOptions {
   analyzer?: SessionAnalyzer;
   store?: BotStore;
   triage?: TriageStore;
-  /** Throws when the state store cannot be written (health check); default: a write to the SQLite file. */
+  /** Throws when the state store cannot be written (health check); default: the stores' own probe. */
   storeProbe?: () => void | Promise<void>;
   /**
    * Open access is the point of the local playground: say so at info there instead of warning
@@ -147,7 +147,11 @@ export function createBot(options: BotOptions): Bot {
   const socket = config.socketMode ? socketModeReceiver(config, boltLogger(logger)) : undefined;
   const health = createHealth([
     { name: 'slack', run: () => slackCheck.run() },
-    throwingCheck('store', 'writable', options.storeProbe ?? sqliteWriteProbe(config.dbFile)),
+    throwingCheck(
+      'store',
+      'writable',
+      options.storeProbe ?? stores?.probe ?? sqliteWriteProbe(config.dbFile),
+    ),
     schedulerCheck(
       () => scheduled.scheduler.heartbeat(),
       () => scheduled.scheduler.clock.now(),

@@ -11,12 +11,15 @@ import { chmodSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
+import { openStores } from '../adapters/store/open-stores.ts';
 import { type Bot, createBot } from '../bot/app.ts';
 import { createLogger } from '../bot/audit.ts';
 import { loadBotConfig } from '../bot/config.ts';
 import { createHealth, schedulerCheck } from '../bot/health.ts';
 import { manualClock } from '../bot/scheduler/clock.ts';
+import { startPostgres } from './support/postgres.ts';
 import { FIXTURE_DIR, waitFor } from './support/slack-harness.ts';
 import { type SocketModeSlack, startSocketModeSlack } from './support/socket-mode-slack.ts';
 
@@ -40,6 +43,16 @@ async function until(port: number, what: string, want: (p: Probe) => boolean, pa
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`timed out waiting for ${what}; last answer: ${JSON.stringify(last)}`);
+}
+
+/** Calls `get` until its value satisfies `done` (at most 20 tries, 100 ms apart); returns the last value. */
+async function poll<T>(get: () => Promise<T>, done: (v: T) => boolean): Promise<T> {
+  let v = await get();
+  for (let i = 0; i < 20 && !done(v); i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    v = await get();
+  }
+  return v;
 }
 
 const quiet = new Writable({ write: (_c, _e, done) => done() });
@@ -158,6 +171,42 @@ describe('health check', () => {
     chmodSync(join(dir, 'bot.db'), 0o644);
     expect((await probe(port)).status).toBe(200);
   }, 60_000);
+
+  it('PostgreSQL store: the probe fails while the database accepts only reads, passes once it accepts writes', async () => {
+    const server = await startPostgres();
+    const url = await server.createDatabase('health_probe');
+    const stores = openStores({ dbFile: '', databaseUrl: url });
+    const admin = new pg.Client({ connectionString: url });
+    try {
+      await stores.ready;
+      await stores.probe();
+      await admin.connect();
+      // As after a fail-over to a standby: new sessions are read-only; the pool's connections are dropped.
+      const setReadOnly = async (on: boolean) => {
+        await admin.query(
+          `ALTER DATABASE health_probe SET default_transaction_read_only = ${on ? 'on' : 'off'}`,
+        );
+        await admin.query(
+          'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()',
+        );
+      };
+      const outcome = () =>
+        stores.probe().then(
+          () => 'ok',
+          (e: Error) => e.message,
+        );
+      await setReadOnly(true);
+      // The first query after the drop may meet a connection the server just closed: poll for the answer.
+      const failed = await poll(outcome, (o) => /read-only transaction/.test(o));
+      expect(failed).toMatch(/cannot execute INSERT in a read-only transaction/);
+      await setReadOnly(false);
+      expect(await poll(outcome, (o) => o === 'ok')).toBe('ok');
+    } finally {
+      await admin.end().catch(() => {});
+      await Promise.all([stores.bot.close(), stores.scheduler.close(), stores.triage.close()]);
+      await server.stop();
+    }
+  }, 120_000);
 
   it('the scheduler check: recent heartbeat passes, none for three intervals fails, no jobs passes', async () => {
     let now = 1_000_000;

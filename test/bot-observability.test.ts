@@ -4,10 +4,16 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import pino from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { createSqsQueue } from '../adapters/aws/sqs-queue.ts';
+import { registry } from '../adapters/observability/metrics.ts';
+import { pollQueueDepth } from '../bot/queue/attach-queue.ts';
 import type { CloudTrailRecord } from '../engine/record.ts';
 import { type AwsEndpoint, startAwsEndpoint } from './support/aws-endpoint.ts';
 import { FIXTURE_DIR, type Harness, startHarness, waitFor } from './support/slack-harness.ts';
+import { startSqsEndpoint } from './support/sqs-endpoint.ts';
 
 const KEY = 'AKIATFQR7NSC8Q4X20BJ';
 const records = (
@@ -100,5 +106,34 @@ describe('request ids and metrics', () => {
       delta(before, after, 'cartographer_scan_duration_seconds_count{job="read:lookup",outcome="ok"}'),
     ).toBe(1);
     expect(after.get('process_resident_memory_bytes')).toBeGreaterThan(0);
+  });
+
+  it('where alerts come from SQS, the queue depth is read into cartographer_sqs_queue_depth', async () => {
+    const sqs = await startSqsEndpoint();
+    try {
+      const q = sqs.createQueue('depth-test');
+      for (let i = 0; i < 3; i++) sqs.send(q.name, `{"n":${i}}`);
+      const client = new SQSClient({
+        region: 'us-east-1',
+        endpoint: sqs.url,
+        credentials: { accessKeyId: 'AKIADEPTHTEST000001', secretAccessKey: 'x' },
+      });
+      const queue = createSqsQueue({ queueUrl: q.url, region: 'us-east-1', client });
+      const stop = pollQueueDepth(queue, pino({ level: 'silent' }));
+      try {
+        const depth = async () =>
+          (await registry.getSingleMetric('cartographer_sqs_queue_depth')!.get()).values
+            .filter((v) => v.labels.queue === q.url)
+            .map((v) => `${v.labels.state}=${v.value}`)
+            .sort();
+        await vi.waitFor(async () => expect(await depth()).toEqual(['in_flight=0', 'visible=3']));
+        expect(sqs.calls('GetQueueAttributes').length).toBeGreaterThanOrEqual(1);
+      } finally {
+        stop();
+        client.destroy();
+      }
+    } finally {
+      await sqs.close();
+    }
   });
 });

@@ -337,7 +337,6 @@ describe('sqs alert source (one replica, real SDK clients, local SQS and S3)', (
       AWS_ACCESS_KEY_ID: 'AKIAWATCHTERMINAL01',
       AWS_SECRET_ACCESS_KEY: 'x',
       AWS_REGION: REGION,
-      NODE_NO_WARNINGS: '1',
     };
     const out = await runCli(['watch', '--source', 'sqs', '--format', 'json', '--max-messages', '3'], env);
     expect(out.code, out.stderr).toBe(0);

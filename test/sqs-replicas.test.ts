@@ -93,7 +93,6 @@ function startReplica(name: string, queueUrl: string): Replica {
       AWS_ACCESS_KEY_ID: key,
       AWS_SECRET_ACCESS_KEY: 'replica-test-secret',
       AWS_REGION: 'us-east-1',
-      NODE_NO_WARNINGS: '1',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -7,6 +7,7 @@
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { readStream } from '../../engine/ingest/read-input.ts';
 import type { SourceItem } from '../../engine/source.ts';
+import { instrumentAwsClient } from '../observability/aws-telemetry.ts';
 import type { S3ObjectRef } from './sqs-notification.ts';
 
 export class S3ObjectError extends Error {
@@ -26,7 +27,9 @@ export interface ObjectReader {
 }
 
 export function createS3ObjectReader(options: { region: string; client?: S3Client }): ObjectReader {
-  const client = options.client ?? new S3Client({ region: options.region, followRegionRedirects: true });
+  const client =
+    options.client ??
+    instrumentAwsClient(new S3Client({ region: options.region, followRegionRedirects: true }));
   return {
     async open(ref, signal) {
       const name = objectName(ref);

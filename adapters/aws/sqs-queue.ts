@@ -11,6 +11,7 @@ import {
   ReceiveMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
+import { instrumentAwsClient } from '../observability/aws-telemetry.ts';
 
 export interface QueueMessage {
   id: string;
@@ -47,7 +48,7 @@ export interface SqsQueueOptions {
 }
 
 export function createSqsQueue(options: SqsQueueOptions): MessageQueue {
-  const client = options.client ?? new SQSClient({ region: options.region });
+  const client = options.client ?? instrumentAwsClient(new SQSClient({ region: options.region }));
   const QueueUrl = options.queueUrl;
   return {
     url: QueueUrl,

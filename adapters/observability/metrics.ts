@@ -56,8 +56,8 @@ export const metrics = {
   }),
   queueDepth: new Gauge({
     name: 'cartographer_sqs_queue_depth',
-    help: 'Messages waiting in an SQS notification queue (ApproximateNumberOfMessages), where the SQS source is used',
-    labelNames: ['queue'] as const,
+    help: 'Messages in the SQS notification queue, where alerts come from SQS: state=visible (waiting) or in_flight',
+    labelNames: ['queue', 'state'] as const,
     registers,
   }),
   healthCheck: new Gauge({
