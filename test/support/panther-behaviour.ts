@@ -34,6 +34,8 @@ const Behaviour = z
     panther: z.string(),
     severity: z.enum(['info', 'low', 'medium', 'high', 'critical']),
     enabled: z.boolean().default(true),
+    /** Removed from Panther's tree (or an earlier version's logic); its old test events still exist. */
+    retired: z.boolean().default(false),
     logic: z.string(),
     event: Obj.default({}),
     /** The logic requires a call that succeeded (no errorCode/errorMessage): a refused variant goes to quiet. */
@@ -177,7 +179,6 @@ function lowerKeys(r: Rec): Rec {
 function record(spec: BehaviourSpec, variant: Rec, who: Identity, i: number): Rec {
   const account = pick(ACCOUNTS, i);
   const agent = who === 'AWSService' ? (identity(who, i, account).invokedBy as string) : pick(AGENTS, i);
-  const console = agent.startsWith('Mozilla') && who !== 'IAMUser';
   const { expect: _e, identities: _i, note: _n, ...patch } = variant;
   const seconds = String(i % 60).padStart(2, '0');
   const base: Rec = {
@@ -196,18 +197,35 @@ function record(spec: BehaviourSpec, variant: Rec, who: Identity, i: number): Re
     managementEvent: true,
     recipientAccountId: account,
     eventCategory: 'Management',
-    ...(console ? { sessionCredentialFromConsole: 'true' } : {}),
   };
   // The behaviour file writes the caller's own account as OWN_ACCOUNT; any other account id is a foreign one.
   const withSpec = JSON.parse(
     JSON.stringify(merge(merge(base, spec.event), patch)).replaceAll(OWN_ACCOUNT, account),
   ) as Rec;
+  // A browser's call with temporary credentials is a console session's.
+  const browser = typeof withSpec.userAgent === 'string' && withSpec.userAgent.startsWith('Mozilla');
+  if (browser && !['IAMUser', 'AWSService'].includes(who) && withSpec.sessionCredentialFromConsole === undefined)
+    withSpec.sessionCredentialFromConsole = 'true';
   const id = withSpec.userIdentity as Rec;
   if (isObj(id) && typeof id.accountId === 'string' && withSpec.recipientAccountId === undefined)
     withSpec.recipientAccountId = id.accountId;
   for (const k of ['requestParameters', 'responseElements'])
     if (withSpec[k] === undefined) withSpec[k] = null;
   return withSpec;
+}
+
+/** The shape of a record exported from a log platform: its own time field, JSON nulls, a boolean console flag. */
+function exportShape(r: Rec): Rec {
+  const { eventTime, ...rest } = r;
+  const id = isObj(r.userIdentity) ? r.userIdentity : {};
+  return {
+    ...rest,
+    p_event_time: String(eventTime).replace('T', ' ').replace('Z', '.000000000'),
+    p_log_type: 'AWS.CloudTrail',
+    userIdentity: { invokedBy: null, ...id },
+    resources: r.resources ?? null,
+    ...(r.sessionCredentialFromConsole === 'true' ? { sessionCredentialFromConsole: true } : {}),
+  };
 }
 
 const DEFAULT_IDS: Identity[] = ['IAMUser', 'AssumedRole', 'SSO', 'FederatedUser', 'Root'];
@@ -229,6 +247,7 @@ export function expand(spec: BehaviourSpec): GeneratedCase[] {
     }
     const first = ids[0]!;
     add(lowerKeys(record(spec, v, first, n++)), want, `fires#${vi + 1} ${first} lower-case keys`);
+    add(exportShape(record(spec, v, first, n++)), want, `fires#${vi + 1} ${first} exported shape`);
     const failed = merge(record(spec, v, first, n++), 'errorCode' in v ? {} : FAILED);
     if (!('errorCode' in v)) add(failed, spec.success ? 'quiet' : 'flag', `fires#${vi + 1} ${first} refused`);
   });
