@@ -18,7 +18,7 @@ import { z } from 'zod';
 import type { PantherCase } from './panther-cases.ts';
 
 export type Expect = 'alarm' | 'flag' | 'quiet';
-const IDENTITIES = ['IAMUser', 'AssumedRole', 'SSO', 'FederatedUser', 'Root', 'AWSService'] as const;
+const IDENTITIES = ['IAMUser', 'AssumedRole', 'SSO', 'FederatedUser', 'Root', 'AWSService', 'AWSAccount', 'WebIdentityUser'] as const;
 type Identity = (typeof IDENTITIES)[number];
 
 const Obj = z.record(z.string(), z.unknown());
@@ -41,6 +41,11 @@ const Behaviour = z
     /** The logic requires a call that succeeded (no errorCode/errorMessage): a refused variant goes to quiet. */
     success: z.boolean().default(false),
     identities: z.array(z.enum(IDENTITIES)).optional(),
+    /** false: the default callers leave out AWS services (the logic excludes them, or ours does on purpose: see note). */
+    services: z.boolean().default(true),
+    /** false: the default callers leave out another account's principal (the logic compares the caller's account). */
+    accounts: z.boolean().default(true),
+    note: z.string().optional(),
     /** What a firing variant needs by default (otherwise: alarm for medium and worse, flag below). */
     level: z.enum(['alarm', 'flag']).optional(),
     fires: z.array(Variant).default([]),
@@ -146,6 +151,16 @@ function identity(kind: Identity, i: number, account: string): Record<string, un
         accountId: account,
         accessKeyId: `ASIA${String(700000 + i)}EXAMPLEKEY`,
       };
+    case 'AWSAccount':
+      // A principal of another account acting on a shared resource: only its account and principal id are recorded.
+      return { type: 'AWSAccount', principalId: `AIDA${String(800000 + i)}EXAMPLEID`, accountId: '999988887777' };
+    case 'WebIdentityUser':
+      return {
+        type: 'WebIdentityUser',
+        principalId: `cognito-identity.amazonaws.com:us-east-1:0f1e2d3c-${String(1000 + i)}:us-east-1:abcd-${i}`,
+        userName: `us-east-1:abcd-${i}`,
+        identityProvider: 'cognito-identity.amazonaws.com',
+      };
     case 'AWSService':
       return { type: 'AWSService', invokedBy: pick(['cloudformation.amazonaws.com', 'config.amazonaws.com'], i) };
   }
@@ -228,8 +243,12 @@ function exportShape(r: Rec): Rec {
   };
 }
 
-const DEFAULT_IDS: Identity[] = ['IAMUser', 'AssumedRole', 'SSO', 'FederatedUser', 'Root'];
+const DEFAULT_IDS: Identity[] = ['IAMUser', 'AssumedRole', 'SSO', 'FederatedUser', 'Root', 'AWSAccount', 'WebIdentityUser', 'AWSService'];
 const FAILED = { errorCode: 'AccessDenied', errorMessage: 'User is not authorized to perform this operation' };
+
+function defaultCallers(spec: BehaviourSpec): Identity[] {
+  return DEFAULT_IDS.filter((k) => (k !== 'AWSService' || spec.services) && (k !== 'AWSAccount' || spec.accounts));
+}
 
 /** Every generated case of one behaviour. */
 export function expand(spec: BehaviourSpec): GeneratedCase[] {
@@ -239,7 +258,7 @@ export function expand(spec: BehaviourSpec): GeneratedCase[] {
     out.push({ rule_id: spec.panther, test_name: variant, expected: want !== 'quiet', log, want, variant });
   const strong = ['medium', 'high', 'critical'].includes(spec.severity);
   spec.fires.forEach((v, vi) => {
-    const ids = v.identities ?? spec.identities ?? DEFAULT_IDS;
+    const ids = v.identities ?? spec.identities ?? defaultCallers(spec);
     const want = v.expect ?? spec.level ?? (strong ? 'alarm' : 'flag');
     for (const who of ids) {
       const log = record(spec, v, who, n++);
