@@ -18,7 +18,11 @@ describe("Panther's CloudTrail rule behaviours, generated", () => {
     for (const s of specs) {
       const cases = expand(s);
       if (s.notGenerated) expect(cases, s.panther).toHaveLength(0);
-      else expect(cases.some((c) => c.want !== 'quiet'), s.panther).toBe(true);
+      else
+        expect(
+          cases.some((c) => c.want !== 'quiet'),
+          s.panther,
+        ).toBe(true);
     }
   });
 

@@ -21,18 +21,25 @@ for (const r of rows) {
   bad += r.failures.length;
 }
 if (args.includes('--table')) {
-  console.log('| Panther rule | Panther severity | behaviour (from its logic) | our rules answering | variants as the logic says |');
+  console.log(
+    '| Panther rule | Panther severity | behaviour (from its logic) | our rules answering | variants as the logic says |',
+  );
   console.log('|---|---|---|---|---|');
   for (const r of rows) {
     const ours = r.spec.notGenerated ? `— (${r.spec.notGenerated})` : r.ours.join(', ') || '—';
     const logic = r.spec.logic.replace(/\|/g, '\\|');
-    console.log(`| ${r.spec.panther} | ${r.spec.severity} | ${logic} | ${ours} | ${r.total - r.failures.length}/${r.total} |`);
+    console.log(
+      `| ${r.spec.panther} | ${r.spec.severity} | ${logic} | ${ours} | ${r.total - r.failures.length}/${r.total} |`,
+    );
   }
 } else {
   for (const r of rows)
-    console.log(`${r.failures.length ? 'FAIL' : 'ok  '} ${r.spec.panther}: ${r.total - r.failures.length}/${r.total}  ${r.ours.join(' ')}`);
+    console.log(
+      `${r.failures.length ? 'FAIL' : 'ok  '} ${r.spec.panther}: ${r.total - r.failures.length}/${r.total}  ${r.ours.join(' ')}`,
+    );
 }
 if (args.includes('--failures'))
   for (const r of rows)
-    for (const f of r.failures) console.log(`  ${r.spec.panther} | ${f.variant} | want ${f.want} | got ${f.got}`);
+    for (const f of r.failures)
+      console.log(`  ${r.spec.panther} | ${f.variant} | want ${f.want} | got ${f.got}`);
 console.log(`${rows.length} Panther rules, ${cases} generated variants, ${bad} not as the logic says`);

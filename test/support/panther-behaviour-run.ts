@@ -27,7 +27,13 @@ export async function runBehaviours(
       row.total++;
       const ok = c.want === 'alarm' ? r.alarmed : c.want === 'flag' ? r.flagged : !r.alarmed;
       if (c.want !== 'quiet') for (const f of r.findings) ours.add(f.replace(/:[a-z]+$/, ''));
-      if (!ok) row.failures.push({ variant: c.variant, want: c.want, got: r.findings.join(' ') || 'nothing', log: c.log });
+      if (!ok)
+        row.failures.push({
+          variant: c.variant,
+          want: c.want,
+          got: r.findings.join(' ') || 'nothing',
+          log: c.log,
+        });
     }
     row.ours = [...ours].sort();
     rows.push(row);

@@ -18,7 +18,16 @@ import { z } from 'zod';
 import type { PantherCase } from './panther-cases.ts';
 
 export type Expect = 'alarm' | 'flag' | 'quiet';
-const IDENTITIES = ['IAMUser', 'AssumedRole', 'SSO', 'FederatedUser', 'Root', 'AWSService', 'AWSAccount', 'WebIdentityUser'] as const;
+const IDENTITIES = [
+  'IAMUser',
+  'AssumedRole',
+  'SSO',
+  'FederatedUser',
+  'Root',
+  'AWSService',
+  'AWSAccount',
+  'WebIdentityUser',
+] as const;
 type Identity = (typeof IDENTITIES)[number];
 
 const Obj = z.record(z.string(), z.unknown());
@@ -56,7 +65,14 @@ const Behaviour = z
   .strict();
 export type BehaviourSpec = z.infer<typeof Behaviour>;
 
-export const BEHAVIOUR_FILE = join(import.meta.dirname, '..', '..', 'rules', 'panther-behaviour', 'behaviours.yaml');
+export const BEHAVIOUR_FILE = join(
+  import.meta.dirname,
+  '..',
+  '..',
+  'rules',
+  'panther-behaviour',
+  'behaviours.yaml',
+);
 
 export function loadBehaviours(file = BEHAVIOUR_FILE): BehaviourSpec[] {
   const doc = parse(readFileSync(file, 'utf8')) as { behaviours: unknown[] };
@@ -73,7 +89,14 @@ export interface GeneratedCase extends PantherCase {
 }
 
 const REGIONS = ['us-east-1', 'eu-west-1', 'ap-southeast-2', 'us-west-2', 'eu-central-1', 'sa-east-1'];
-const IPS = ['84.17.35.10', '177.54.144.3', '36.110.45.9', '2a01:4f8:c17:1b2::2', '81.2.69.160', '102.89.34.7'];
+const IPS = [
+  '84.17.35.10',
+  '177.54.144.3',
+  '36.110.45.9',
+  '2a01:4f8:c17:1b2::2',
+  '81.2.69.160',
+  '102.89.34.7',
+];
 const AGENTS = [
   'aws-cli/2.15.30 md/awscrt#0.19.19 ua/2.0 os/linux#6.5.0 md/arch#x86_64 lang/python#3.11.8 prompt/off',
   'Boto3/1.34.70 md/Botocore#1.34.70 ua/2.0 os/macos#23.4.0 md/arch#arm64 lang/python#3.12.2 cfg/retry-mode#legacy',
@@ -81,7 +104,14 @@ const AGENTS = [
   'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/123.0.0.0 Safari/537.36',
   'aws-sdk-js/3.540.0 ua/2.0 os/linux#5.10 lang/js md/nodejs#20.12.0 api/x#3.540.0',
 ];
-const PEOPLE = ['mara.lindqvist', 'devops-deployer', 'k.osei', 'analytics-svc', 'p.ramirez', 'ops-automation'];
+const PEOPLE = [
+  'mara.lindqvist',
+  'devops-deployer',
+  'k.osei',
+  'analytics-svc',
+  'p.ramirez',
+  'ops-automation',
+];
 const ROLES = ['PlatformEngineer', 'DataPipelineRole', 'IncidentResponder', 'app-backend-role', 'BuildAgent'];
 const OWN_ACCOUNT = '210987654321';
 const ACCOUNTS = ['210987654322', '334455667788', '909182736450', '123400009876'];
@@ -124,7 +154,11 @@ function identity(kind: Identity, i: number, account: string): Record<string, un
     case 'AssumedRole':
       return roleSession(role, `session-${1700000000 + i}`, 'false');
     case 'SSO':
-      return roleSession(`AWSReservedSSO_${pick(['AdministratorAccess', 'PowerUserAccess'], i)}_5f2c${i}ab1`, `${person}@example.org`, 'false');
+      return roleSession(
+        `AWSReservedSSO_${pick(['AdministratorAccess', 'PowerUserAccess'], i)}_5f2c${i}ab1`,
+        `${person}@example.org`,
+        'false',
+      );
     case 'FederatedUser':
       return {
         type: 'FederatedUser',
@@ -153,7 +187,11 @@ function identity(kind: Identity, i: number, account: string): Record<string, un
       };
     case 'AWSAccount':
       // A principal of another account acting on a shared resource: only its account and principal id are recorded.
-      return { type: 'AWSAccount', principalId: `AIDA${String(800000 + i)}EXAMPLEID`, accountId: '999988887777' };
+      return {
+        type: 'AWSAccount',
+        principalId: `AIDA${String(800000 + i)}EXAMPLEID`,
+        accountId: '999988887777',
+      };
     case 'WebIdentityUser':
       return {
         type: 'WebIdentityUser',
@@ -162,7 +200,10 @@ function identity(kind: Identity, i: number, account: string): Record<string, un
         identityProvider: 'cognito-identity.amazonaws.com',
       };
     case 'AWSService':
-      return { type: 'AWSService', invokedBy: pick(['cloudformation.amazonaws.com', 'config.amazonaws.com'], i) };
+      return {
+        type: 'AWSService',
+        invokedBy: pick(['cloudformation.amazonaws.com', 'config.amazonaws.com'], i),
+      };
   }
 }
 
@@ -180,7 +221,12 @@ function merge(base: Rec, patch: Rec): Rec {
   return out;
 }
 
-const OPAQUE = new Set(['requestParameters', 'responseElements', 'additionalEventData', 'serviceEventDetails']);
+const OPAQUE = new Set([
+  'requestParameters',
+  'responseElements',
+  'additionalEventData',
+  'serviceEventDetails',
+]);
 function lowerKeys(r: Rec): Rec {
   const out: Rec = {};
   for (const [k, v] of Object.entries(r)) {
@@ -219,7 +265,11 @@ function record(spec: BehaviourSpec, variant: Rec, who: Identity, i: number): Re
   ) as Rec;
   // A browser's call with temporary credentials is a console session's.
   const browser = typeof withSpec.userAgent === 'string' && withSpec.userAgent.startsWith('Mozilla');
-  if (browser && !['IAMUser', 'AWSService'].includes(who) && withSpec.sessionCredentialFromConsole === undefined)
+  if (
+    browser &&
+    !['IAMUser', 'AWSService'].includes(who) &&
+    withSpec.sessionCredentialFromConsole === undefined
+  )
     withSpec.sessionCredentialFromConsole = 'true';
   const id = withSpec.userIdentity as Rec;
   if (isObj(id) && typeof id.accountId === 'string' && withSpec.recipientAccountId === undefined)
@@ -243,11 +293,25 @@ function exportShape(r: Rec): Rec {
   };
 }
 
-const DEFAULT_IDS: Identity[] = ['IAMUser', 'AssumedRole', 'SSO', 'FederatedUser', 'Root', 'AWSAccount', 'WebIdentityUser', 'AWSService'];
-const FAILED = { errorCode: 'AccessDenied', errorMessage: 'User is not authorized to perform this operation' };
+const DEFAULT_IDS: Identity[] = [
+  'IAMUser',
+  'AssumedRole',
+  'SSO',
+  'FederatedUser',
+  'Root',
+  'AWSAccount',
+  'WebIdentityUser',
+  'AWSService',
+];
+const FAILED = {
+  errorCode: 'AccessDenied',
+  errorMessage: 'User is not authorized to perform this operation',
+};
 
 function defaultCallers(spec: BehaviourSpec): Identity[] {
-  return DEFAULT_IDS.filter((k) => (k !== 'AWSService' || spec.services) && (k !== 'AWSAccount' || spec.accounts));
+  return DEFAULT_IDS.filter(
+    (k) => (k !== 'AWSService' || spec.services) && (k !== 'AWSAccount' || spec.accounts),
+  );
 }
 
 /** Every generated case of one behaviour. */
