@@ -33,7 +33,7 @@ describe("Panther's CloudTrail rule behaviours, generated", () => {
     const failures = rows.flatMap((r) =>
       r.failures.map((f) => `${r.spec.panther} | ${f.variant} | want ${f.want} | got ${f.got}`),
     );
-    expect(rows.reduce((n, r) => n + r.total, 0)).toBeGreaterThan(2500);
+    expect(rows.reduce((n, r) => n + r.total, 0)).toBeGreaterThan(4500);
     expect(failures).toEqual([]);
   }, 300_000);
 });

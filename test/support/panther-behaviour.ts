@@ -27,6 +27,7 @@ const IDENTITIES = [
   'AWSService',
   'AWSAccount',
   'WebIdentityUser',
+  'NoIdentity',
 ] as const;
 type Identity = (typeof IDENTITIES)[number];
 
@@ -199,6 +200,9 @@ function identity(kind: Identity, i: number, account: string): Record<string, un
         userName: `us-east-1:abcd-${i}`,
         identityProvider: 'cognito-identity.amazonaws.com',
       };
+    case 'NoIdentity':
+      // Hand-written and partially exported records often carry no caller at all.
+      return {};
     case 'AWSService':
       return {
         type: 'AWSService',
@@ -260,6 +264,7 @@ function record(spec: BehaviourSpec, variant: Rec, who: Identity, i: number): Re
     eventCategory: 'Management',
   };
   // The behaviour file writes the caller's own account as OWN_ACCOUNT; any other account id is a foreign one.
+  if (who === 'NoIdentity') delete base.userIdentity;
   const withSpec = JSON.parse(
     JSON.stringify(merge(merge(base, spec.event), patch)).replaceAll(OWN_ACCOUNT, account),
   ) as Rec;
@@ -302,6 +307,7 @@ const DEFAULT_IDS: Identity[] = [
   'AWSAccount',
   'WebIdentityUser',
   'AWSService',
+  'NoIdentity',
 ];
 const FAILED = {
   errorCode: 'AccessDenied',
