@@ -7,7 +7,7 @@ import { evaluateCase } from './panther-cases.ts';
 export interface BehaviourRow {
   spec: BehaviourSpec;
   total: number;
-  /** Our rules raising a finding on the firing variants. */
+  /** Our rules raising a finding on at least half of the variants of one of its firing branches. */
   ours: string[];
   failures: { variant: string; want: Expect; got: string; log: Record<string, unknown> }[];
 }
@@ -21,12 +21,20 @@ export async function runBehaviours(
   for (const spec of loadBehaviours()) {
     if (only.length && !only.includes(spec.panther)) continue;
     const row: BehaviourRow = { spec, total: 0, ours: [], failures: [] };
-    const ours = new Set<string>();
+    // Per branch (fires#N): how many of its variants each of our rules answered.
+    const branches = new Map<string, { variants: number; by: Map<string, number> }>();
     for (const c of expand(spec)) {
       const r = await evaluateCase(c, detector, enricher);
       row.total++;
       const ok = c.want === 'alarm' ? r.alarmed : c.want === 'flag' ? r.flagged : !r.alarmed;
-      if (c.want !== 'quiet') for (const f of r.findings) ours.add(f.replace(/:[a-z]+$/, ''));
+      if (c.want !== 'quiet') {
+        const key = c.variant.split(' ')[0]!;
+        const b = branches.get(key) ?? { variants: 0, by: new Map<string, number>() };
+        branches.set(key, b);
+        b.variants++;
+        for (const id of new Set(r.findings.map((f) => f.replace(/:[a-z]+$/, ''))))
+          b.by.set(id, (b.by.get(id) ?? 0) + 1);
+      }
       if (!ok)
         row.failures.push({
           variant: c.variant,
@@ -35,6 +43,9 @@ export async function runBehaviours(
           log: c.log,
         });
     }
+    // The rules that answer the behaviour: in some branch, on at least half of its variants.
+    const ours = new Set<string>();
+    for (const b of branches.values()) for (const [id, n] of b.by) if (n * 2 >= b.variants) ours.add(id);
     row.ours = [...ours].sort();
     rows.push(row);
   }
