@@ -10,6 +10,7 @@
  *
  * `engine/pipeline.ts` wires them; each stage lives in its own module and knows nothing of the others.
  */
+import type { DescribeDerivedField } from './detections/event-filter.ts';
 import type { EngineEvent, Finding, Principal, SessionKind, SessionRisk, Signal } from './model.ts';
 
 /** What the pipeline knows about a session when it hands it to a stage. */
@@ -36,6 +37,11 @@ export interface Enricher {
    * so an action reads "Permissions management, T1098" without the reader opening its events.
    */
   annotateSignals?(signals: readonly Signal[], events: readonly EngineEvent[]): void;
+  /**
+   * A test on one of the enricher's fields (`enrichment.sourceKind` …) in terms of record fields, so stores that
+   * filter (Athena) can be asked for the events it can hold for (engine/detections/pushdown.ts).
+   */
+  describeField?: DescribeDerivedField;
 }
 
 export interface SignalMapping {

@@ -19,6 +19,7 @@ import { createIamActionMapper } from './iam-action.ts';
 import { CredentialLineageTracker } from './lineage.ts';
 import { createMitreMapper } from './mitre.ts';
 import { analyzePolicyEvent, type PolicyContext } from './policy.ts';
+import { createFieldDescriber } from './pushdown.ts';
 import { createRiskClassifier } from './risk.ts';
 import { createSourceClassifier } from './source-kind.ts';
 import { attachSignalEnrichment } from './summary.ts';
@@ -136,6 +137,7 @@ function buildEnricher(
     observe(event) {
       lineage.observe(event);
     },
+    describeField: createFieldDescriber(tables),
     annotateSignals(signals, events) {
       attachSignalEnrichment(signals, events);
     },

@@ -72,13 +72,7 @@ describe('cartographer summarize with AWS sources', () => {
   });
 
   it('--source athena runs the query with the configured table and prints the session', async () => {
-    const ep = await serve({
-      records,
-      athena: {
-        select: ({ parameters }) =>
-          records.filter((r) => parameters.includes(`'${r.userIdentity?.accessKeyId}'`)),
-      },
-    });
+    const ep = await serve({ records });
     const res = await cli(
       [
         'summarize',

@@ -11,6 +11,8 @@
  * Cost: every query prunes partitions (account, region, date) so Athena reads only the S3 prefixes it needs.
  */
 import type { SourceQuery } from '../../engine/source.ts';
+import { selectList } from './athena-columns.ts';
+import { param, Sql, sql } from './athena-filter-sql.ts';
 import { SourceError } from './errors.ts';
 import { isRegionName } from './regions.ts';
 
@@ -56,38 +58,8 @@ const SOURCE_IP = /^[A-Za-z0-9:._-]{1,253}$/;
 /** Principal names and ARNs never contain quotes, backslashes, semicolons, backticks or control characters. */
 const UNSAFE_IN_NAME = /['"`\\;\p{Cc}]/u;
 
-/**
- * Struct columns come back as JSON text (`CAST(… AS JSON)`), so nested fields keep their names and types instead of
- * Hive's `{key=value, …}` rendering, which cannot be parsed reliably when values contain commas or `=`.
- */
-export const SELECT_COLUMNS: readonly string[] = [
-  'eventversion',
-  'json_format(CAST(useridentity AS JSON)) AS useridentity',
-  'eventtime',
-  'eventsource',
-  'eventname',
-  'awsregion',
-  'sourceipaddress',
-  'useragent',
-  'errorcode',
-  'errormessage',
-  'requestparameters',
-  'responseelements',
-  'additionaleventdata',
-  'requestid',
-  'eventid',
-  'readonly',
-  'json_format(CAST(resources AS JSON)) AS resources',
-  'eventtype',
-  'apiversion',
-  'recipientaccountid',
-  'serviceeventdetails',
-  'sharedeventid',
-  'vpcendpointid',
-  'eventcategory',
-  'sessioncredentialfromconsole',
-  'json_format(CAST(tlsdetails AS JSON)) AS tlsdetails',
-];
+/** Every column of the table (athena-columns.ts), struct columns as JSON text. */
+export const SELECT_COLUMNS: readonly string[] = selectList();
 
 export function validateTable(table: AthenaTable): void {
   for (const [name, value] of [
@@ -116,50 +88,17 @@ export function buildAthenaQuery(
   options: PlanOptions,
 ): AthenaQueryPlan {
   validateTable(table);
-  const parameters: string[] = [];
-  const param = (value: string) => {
-    parameters.push(sqlString(value));
-    return '?';
-  };
-  const list = (values: readonly string[]) => `(${values.map(param).join(', ')})`;
-  const where: string[] = [];
-
   const now = options.now ?? new Date();
   const until = query.until ?? now;
   const since = query.since ?? new Date(until.getTime() - (options.defaultLookbackDays ?? 7) * 86_400_000);
-  if (!(since.getTime() <= until.getTime())) {
-    throw invalid('since', `${since.toISOString()} is after until ${until.toISOString()}`);
-  }
-
-  const accounts = query.accounts?.length ? query.accounts : (options.accounts ?? []);
-  const regions = query.regions?.length ? query.regions : (options.regions ?? []);
-  for (const a of accounts) if (!ACCOUNT.test(a)) throw invalid('account', a, 'an account ID has 12 digits');
-  for (const r of regions) if (!isRegionName(r)) throw invalid('region', r, 'e.g. us-east-1');
-
-  // Partition pruning first: these predicates decide how many bytes Athena reads.
-  if (table.style !== 'none') {
-    if (accounts.length) where.push(`account IN ${list(accounts)}`);
-    if (regions.length) where.push(`region IN ${list(regions)}`);
-    // CloudTrail files land under the date they were delivered, up to ~15 minutes after the event: an event just
-    // before midnight sits in the next day's prefix, so the date range reaches one day past `until`.
-    const firstDay = utcDay(since);
-    const lastDay = utcDay(new Date(until.getTime() + 86_400_000));
-    if (table.style === 'projection') {
-      where.push(`"timestamp" BETWEEN ${param(slashDate(firstDay))} AND ${param(slashDate(lastDay))}`);
-    } else {
-      const months = monthSpans(firstDay, lastDay).map(
-        (m) =>
-          `(year = ${param(m.year)} AND month = ${param(m.month)} AND day BETWEEN ${param(m.fromDay)} AND ${param(m.toDay)})`,
-      );
-      where.push(months.length === 1 ? months[0]! : `(${months.join(' OR ')})`);
-    }
-  }
-  // eventtime is ISO-8601 text ("2023-07-10T12:27:45Z"), so string order is time order.
-  where.push(`eventtime >= ${param(isoSeconds(since))}`);
-  where.push(`eventtime <= ${param(isoSeconds(until))}`);
-  if (accounts.length && table.style === 'none') where.push(`recipientaccountid IN ${list(accounts)}`);
-  if (regions.length && table.style === 'none') where.push(`awsregion IN ${list(regions)}`);
-
+  const where: Sql[] = [
+    scopeWhere(table, {
+      since,
+      until,
+      accounts: query.accounts?.length ? query.accounts : (options.accounts ?? []),
+      regions: query.regions?.length ? query.regions : (options.regions ?? []),
+    }),
+  ];
   if (query.accessKeyId !== undefined) {
     if (!ACCESS_KEY.test(query.accessKeyId)) {
       throw invalid(
@@ -168,50 +107,102 @@ export function buildAthenaQuery(
         'an access key ID is 16+ upper-case letters and digits, e.g. ASIA…',
       );
     }
-    where.push(`useridentity.accesskeyid = ${param(query.accessKeyId)}`);
+    where.push(sql`useridentity.accesskeyid = ${param(query.accessKeyId)}`);
   }
-  if (query.user !== undefined) {
-    const user = query.user;
-    if (!user || user.length > 512 || UNSAFE_IN_NAME.test(user)) {
-      throw invalid('user', user, 'a user name or ARN has no quotes, semicolons, backslashes or line breaks');
-    }
-    if (user.startsWith('arn:')) {
-      where.push(
-        `(useridentity.arn = ${param(user)} OR useridentity.sessioncontext.sessionissuer.arn = ${param(user)})`,
-      );
-    } else {
-      // The name of an IAM user, of the role behind a session, or of the session itself (last part of its ARN).
-      where.push(
-        `(useridentity.username = ${param(user)} OR useridentity.sessioncontext.sessionissuer.username = ${param(user)}` +
-          ` OR element_at(split(useridentity.arn, '/'), -1) = ${param(user)})`,
-      );
-    }
-  }
+  if (query.user !== undefined) where.push(userWhere(query.user));
   if (query.sourceIp !== undefined) {
     if (!SOURCE_IP.test(query.sourceIp))
       throw invalid('source IP', query.sourceIp, 'an IP address or AWS service name');
-    where.push(`sourceipaddress = ${param(query.sourceIp)}`);
+    where.push(sql`sourceipaddress = ${param(query.sourceIp)}`);
   }
   if (query.eventNames?.length) {
     for (const n of query.eventNames)
       if (!EVENT_NAME.test(n)) throw invalid('event name', n, 'e.g. ConsoleLogin');
-    where.push(`eventname IN ${list(query.eventNames)}`);
+    where.push(sql`eventname IN ${list(query.eventNames)}`);
   }
-  if (query.readOnly !== undefined) where.push(`readonly = ${param(String(query.readOnly))}`);
+  if (query.readOnly !== undefined) where.push(sql`readonly = ${param(String(query.readOnly))}`);
 
   const limit = Math.floor(options.limit);
   if (!Number.isSafeInteger(limit) || limit < 1)
     throw invalid('event cap', String(options.limit), 'a positive integer');
-  const source = `"${table.catalog}"."${table.database}"."${table.table}"`;
-  const sql = [
-    `SELECT ${SELECT_COLUMNS.join(', ')}`,
-    `FROM ${source}`,
-    `WHERE ${where.join('\n  AND ')}`,
-    // A deterministic order: records stream out in time order, ties broken by meaningful fields (engine/order.ts).
-    'ORDER BY eventtime, eventsource, eventname, eventid',
-    `LIMIT ${limit + 1}`,
-  ].join('\n');
-  return { sql, parameters, since, until };
+  const statement = Sql.join(
+    [
+      `SELECT ${SELECT_COLUMNS.join(', ')}`,
+      `FROM ${tableName(table)}`,
+      Sql.join(['WHERE ', Sql.join(where, '\n  AND ')]),
+      // A deterministic order: records stream out in time order, ties broken by meaningful fields (engine/order.ts).
+      'ORDER BY eventtime, eventsource, eventname, eventid',
+      `LIMIT ${limit + 1}`,
+    ],
+    '\n',
+  );
+  return { sql: statement.text, parameters: statement.params.map(sqlString), since, until };
+}
+
+/** `"catalog"."database"."table"` (validated identifiers). */
+export function tableName(table: AthenaTable): string {
+  validateTable(table);
+  return `"${table.catalog}"."${table.database}"."${table.table}"`;
+}
+
+export interface Scope {
+  since: Date;
+  until: Date;
+  accounts: readonly string[];
+  regions: readonly string[];
+  /** CloudTrail delivers up to ~15 minutes late, into the prefix of the day it delivers on (default 15 min). */
+  latenessMs?: number;
+}
+
+/**
+ * The rows of a scope: partition predicates first (they decide how many bytes Athena reads: the accounts, the
+ * regions, and only the days from `since` to `until` plus late delivery), then the event-time range (inclusive, to
+ * the second, as the local source reads it).
+ */
+export function scopeWhere(table: AthenaTable, scope: Scope): Sql {
+  const { since, until, accounts, regions } = scope;
+  if (!(since.getTime() <= until.getTime())) {
+    throw invalid('since', `${since.toISOString()} is after until ${until.toISOString()}`);
+  }
+  for (const a of accounts) if (!ACCOUNT.test(a)) throw invalid('account', a, 'an account ID has 12 digits');
+  for (const r of regions) if (!isRegionName(r)) throw invalid('region', r, 'e.g. us-east-1');
+  const where: Sql[] = [];
+  if (table.style !== 'none') {
+    if (accounts.length) where.push(sql`account IN ${list(accounts)}`);
+    if (regions.length) where.push(sql`region IN ${list(regions)}`);
+    const firstDay = utcDay(since);
+    const lastDay = utcDay(new Date(until.getTime() + (scope.latenessMs ?? 15 * 60_000)));
+    if (table.style === 'projection') {
+      where.push(sql`"timestamp" BETWEEN ${param(slashDate(firstDay))} AND ${param(slashDate(lastDay))}`);
+    } else {
+      const months = monthSpans(firstDay, lastDay).map(
+        (m) =>
+          sql`(year = ${param(m.year)} AND month = ${param(m.month)} AND day BETWEEN ${param(m.fromDay)} AND ${param(m.toDay)})`,
+      );
+      where.push(months.length === 1 ? months[0]! : Sql.join(['(', Sql.join(months, ' OR '), ')']));
+    }
+  }
+  // eventtime is ISO-8601 text ("2023-07-10T12:27:45Z"), so string order is time order; times are whole seconds.
+  where.push(sql`eventtime >= ${param(isoSeconds(new Date(Math.ceil(since.getTime() / 1000) * 1000)))}`);
+  where.push(sql`eventtime <= ${param(isoSeconds(until))}`);
+  if (accounts.length && table.style === 'none') where.push(sql`recipientaccountid IN ${list(accounts)}`);
+  if (regions.length && table.style === 'none') where.push(sql`awsregion IN ${list(regions)}`);
+  return Sql.join(where, '\n  AND ');
+}
+
+function list(values: readonly string[]): Sql {
+  return Sql.join(['(', Sql.join(values.map(param), ', '), ')']);
+}
+
+/** The name of an IAM user, of the role behind a session, or of the session itself (last part of its ARN). */
+function userWhere(user: string): Sql {
+  if (!user || user.length > 512 || UNSAFE_IN_NAME.test(user)) {
+    throw invalid('user', user, 'a user name or ARN has no quotes, semicolons, backslashes or line breaks');
+  }
+  if (user.startsWith('arn:')) {
+    return sql`(useridentity.arn = ${param(user)} OR useridentity.sessioncontext.sessionissuer.arn = ${param(user)})`;
+  }
+  return sql`(useridentity.username = ${param(user)} OR useridentity.sessioncontext.sessionissuer.username = ${param(user)} OR element_at(split(useridentity.arn, '/'), -1) = ${param(user)})`;
 }
 
 function invalid(what: string, value: string, expected?: string): SourceError {

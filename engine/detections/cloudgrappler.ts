@@ -12,6 +12,7 @@ import {
   requiredEventNames,
   toPredicate,
 } from './condition.ts';
+import { field, or } from './event-filter.ts';
 import type { RuleProblem } from './yaml-file.ts';
 
 export const QueriesSchema = z.array(
@@ -144,12 +145,24 @@ function matcherNode(kind: string, query: string): CondNode {
         kind: 'test',
         field: 'userAgent',
         test: (vs) => vs.some((v) => typeof v === 'string' && re.test(v)),
+        describe: { filter: field('userAgent', 'regex', [re.source]), exact: true },
       };
     }
     case 'eventName':
-      return { kind: 'test', field: 'eventName', test: (vs) => vs.includes(query), exact: [query] };
+      return {
+        kind: 'test',
+        field: 'eventName',
+        test: (vs) => vs.includes(query),
+        exact: [query],
+        describe: { filter: field('eventName', 'equals', [query]), exact: true },
+      };
     case 'principalName':
-      return { kind: 'test', field: '', test: (_vs, e) => principalNames(e).includes(query) };
+      return {
+        kind: 'test',
+        field: '',
+        test: (_vs, e) => principalNames(e).includes(query),
+        describe: { filter: principalNameFilter(query), exact: false },
+      };
     case 'arn':
       return {
         kind: 'test',
@@ -157,6 +170,13 @@ function matcherNode(kind: string, query: string): CondNode {
         test: (_vs, e) =>
           e.record.userIdentity?.arn === query ||
           e.record.userIdentity?.sessionContext?.sessionIssuer?.arn === query,
+        describe: {
+          filter: or([
+            field('userIdentity.arn', 'equals', [query]),
+            field('userIdentity.sessionContext.sessionIssuer.arn', 'equals', [query]),
+          ]),
+          exact: false,
+        },
       };
     default: {
       const bounded = new RegExp(`(^|\\D)${escapeRegExp(query)}(\\D|$)`);
@@ -170,9 +190,29 @@ function matcherNode(kind: string, query: string): CondNode {
           const rp = e.record.requestParameters;
           return rp ? someString(rp, (v) => v.includes(query) && bounded.test(v)) : false;
         },
+        describe: {
+          filter: or([
+            field('userIdentity.accountId', 'equals', [query]),
+            field('recipientAccountId', 'equals', [query]),
+            field('userIdentity.arn', 'contains', [query]),
+            field('requestParameters', 'contains', [query]),
+          ]),
+          exact: false,
+        },
       };
     }
   }
+}
+
+/** Wider than principalNames(e).includes(query): the same fields, arrays walked. */
+function principalNameFilter(query: string) {
+  return or([
+    field('userIdentity.userName', 'equals', [query]),
+    field('userIdentity.arn', 'endsWith', [`/${query}`]),
+    field('userIdentity.arn', 'equals', [query]),
+    field('userIdentity.sessionContext.sessionIssuer.userName', 'equals', [query]),
+    ...['userName', 'groupName', 'roleName'].map((k) => field(`requestParameters.${k}`, 'equals', [query])),
+  ]);
 }
 
 const SEVERITY: Record<string, Severity> = {

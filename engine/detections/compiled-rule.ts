@@ -66,6 +66,8 @@ export interface CompiledRule {
     count: number;
     windowMs: number;
     groupKey: (e: EngineEvent) => string | undefined;
+    /** What `groupKey` reads (`principal`, `session`, `sourceIp` or a field path), for compilers that need it. */
+    groupBy?: string;
     /** Every value of the `distinct` field in an event (GetParameters carries many names in one call). */
     distinct?: (e: EngineEvent) => string[];
     distinctField?: string;
@@ -177,6 +179,7 @@ export function compileRule(
       count: input.count,
       windowMs: input.windowMinutes * 60_000,
       groupKey: groupKeyOf(input.groupBy),
+      groupBy: input.groupBy,
       acrossSessions: input.acrossSessions,
       ...(distinct ? { distinct, distinctField: input.distinct! } : {}),
       reads: [...(named ? [] : [input.groupBy]), ...(input.distinct ? [input.distinct] : [])],

@@ -15,6 +15,7 @@ import { cidrContains, parseCidr } from '../ip-address.ts';
 import type { EngineEvent } from '../model.ts';
 import { accountOf } from './account.ts';
 import type { CompiledList, ListKind, OrgContext } from './context.ts';
+import { type FilterDescription, field as fieldFilter, not as notFilter } from './event-filter.ts';
 import { asText, compileFieldPath } from './field-path.ts';
 import { fastRegexTest } from './regex-literal.ts';
 
@@ -120,6 +121,8 @@ export type CondNode =
       exact?: string[];
       /** Other field paths the test reads (`sameAs`, `otherAccountThan`, Sigma `fieldref` …). */
       reads?: string[];
+      /** The test as a backend-neutral filter (event-filter.ts), for pushing it down to a store; absent: opaque. */
+      describe?: FilterDescription;
     }
   | {
       /** The field's value is in an org-context list (entries still valid at the event's time). */
@@ -287,6 +290,7 @@ function compileFieldTest(t: FieldTest, ctx: CompileContext = NO_CONTEXT): CondN
     test,
     ...(exact ? { exact } : {}),
     ...(other !== undefined ? { reads: [other] } : {}),
+    describe: describeFieldTest(t),
   };
 }
 
@@ -317,6 +321,26 @@ function listNode(field: string, name: string, ctx: CompileContext, negated: boo
       : (vs, event) => inside(vs, event.time),
   };
 }
+
+/** The field test as an event filter: exact for the text operators, wider (the field is reached) for the rest. */
+function describeFieldTest(t: FieldTest): FilterDescription {
+  const opts = { ignoreCase: t.ignoreCase === true };
+  const texts = (v: unknown) => [v].flat().map((x) => String(x));
+  if (t.equals !== undefined || t.in !== undefined)
+    return { filter: fieldFilter(t.field, 'equals', texts(t.equals ?? t.in), opts), exact: true };
+  for (const op of ['contains', 'startsWith', 'endsWith'] as const) {
+    if (t[op] !== undefined) return { filter: fieldFilter(t.field, op, texts(t[op]), opts), exact: true };
+  }
+  if (t.regex !== undefined)
+    return { filter: fieldFilter(t.field, 'regex', [t.regex as string], opts), exact: true };
+  if (t.exists !== undefined) {
+    const present = fieldFilter(t.field, 'exists', [], { nonEmpty: true });
+    return { filter: t.exists ? present : notFilter(present), exact: true };
+  }
+  // cidr, gt/lt and the cross-field operators only hold for a value that is there.
+  return { filter: fieldFilter(t.field, 'exists', []), exact: false };
+}
+
 
 export function toPredicate(node: CondNode): Predicate {
   switch (node.kind) {

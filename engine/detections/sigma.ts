@@ -15,6 +15,7 @@ import { cidrContains, parseCidr } from '../ip-address.ts';
 import type { EngineEvent, Severity } from '../model.ts';
 import type { CompiledRule } from './compiled-rule.ts';
 import { type CondNode, requiredEventNames, toPredicate } from './condition.ts';
+import { and, type EventFilter, type FilterDescription, field as fieldFilter, not, or } from './event-filter.ts';
 import { asText, compileFieldPath } from './field-path.ts';
 import { fastRegexTest } from './regex-literal.ts';
 import {
@@ -257,8 +258,16 @@ function compileFieldSpec(spec: string, value: unknown, fields: Set<string>): Co
   if (!field) throw new SigmaUnsupported(`a field name is missing in '${spec}'`);
   if (has('exists')) {
     const want = values[0] === true || String(values[0]).toLowerCase() === 'true';
-    return { kind: 'test', field, test: (vs) => vs.length > 0 === want };
+    const present = fieldFilter(field, 'exists', []);
+    return {
+      kind: 'test',
+      field,
+      test: (vs) => vs.length > 0 === want,
+      describe: { filter: want ? present : not(present), exact: true },
+    };
   }
+  // fieldref, cidr and the numeric modifiers only hold for a value that is there.
+  const reached: FilterDescription = { filter: fieldFilter(field, 'exists', []), exact: false };
   if (has('fieldref')) {
     const tests = values.map((ref) => {
       const other = compileFieldPath(String(ref));
@@ -267,7 +276,7 @@ function compileFieldSpec(spec: string, value: unknown, fields: Set<string>): Co
         return vs.some((v) => others.has(asText(v).toLowerCase()));
       };
     });
-    return { kind: 'test', field, test: combine(tests), reads: values.map(String) };
+    return { kind: 'test', field, test: combine(tests), reads: values.map(String), describe: reached };
   }
   if (has('cidr')) {
     const nets = values.map((v) => {
@@ -278,7 +287,7 @@ function compileFieldSpec(spec: string, value: unknown, fields: Set<string>): Co
     const tests = nets.map(
       (n) => (vs: unknown[]) => vs.some((v) => typeof v === 'string' && cidrContains(n, v)),
     );
-    return { kind: 'test', field, test: combine(tests) };
+    return { kind: 'test', field, test: combine(tests), describe: reached };
   }
   const numeric = ['lt', 'lte', 'gt', 'gte'].find(has);
   if (numeric) {
@@ -297,7 +306,7 @@ function compileFieldSpec(spec: string, value: unknown, fields: Set<string>): Co
                 : n >= bound;
         });
     });
-    return { kind: 'test', field, test: combine(tests) };
+    return { kind: 'test', field, test: combine(tests), describe: reached };
   }
   if (has('re')) {
     const flags = `${has('i') ? 'i' : ''}${has('m') ? 'm' : ''}${has('s') ? 's' : ''}`;
@@ -305,7 +314,10 @@ function compileFieldSpec(spec: string, value: unknown, fields: Set<string>): Co
       const re = fastRegexTest(new RegExp(String(p), flags));
       return (vs: unknown[]) => vs.some((v) => re(asText(v)));
     });
-    return { kind: 'test', field, test: combine(tests) };
+    const exact = !has('m') && !has('s');
+    const parts = values.map((p) => fieldFilter(field, 'regex', [String(p)], { ignoreCase: has('i') }));
+    const describe = exact ? { filter: all ? and(parts) : or(parts), exact } : reached;
+    return { kind: 'test', field, test: combine(tests), describe };
   }
   // Plain, contains, startswith, endswith: wildcard patterns, case-insensitive unless `cased`.
   // base64 / base64offset turn each value into its encoded form(s) first; encoded text is case-sensitive.
@@ -339,7 +351,37 @@ function compileFieldSpec(spec: string, value: unknown, fields: Set<string>): Co
     return (vs: unknown[]) => variants.some((t) => t(vs));
   });
   const indexable = exact && !all && !has('contains') && !has('startswith') && !has('endswith') && !cased;
-  return { kind: 'test', field, test: combine(tests), ...(indexable ? { exact } : {}) };
+  return {
+    kind: 'test',
+    field,
+    test: combine(tests),
+    ...(indexable ? { exact } : {}),
+    describe: describePatterns(field, mods, values),
+  };
+}
+
+/** The plain / contains / startswith / endswith values as filters, exactly as testFor matches them. */
+function describePatterns(field: string, mods: string[], values: unknown[]): FilterDescription {
+  const has = (m: string) => mods.includes(m);
+  const encoded = has('base64') || has('base64offset');
+  const cased = has('cased') || encoded;
+  const one = (text: string): EventFilter => {
+    let pattern = text;
+    if (has('contains')) pattern = `*${text}*`;
+    else if (has('startswith')) pattern = `${text}*`;
+    else if (has('endswith')) pattern = `*${text}`;
+    if (!/(^|[^\\])[*?]/.test(pattern) && !pattern.includes('\\'))
+      return fieldFilter(field, 'equals', [text], { ignoreCase: !cased });
+    return fieldFilter(field, 'regex', [wildcardRegExp(pattern, true).source], { ignoreCase: !cased });
+  };
+  const parts = values.map((raw): EventFilter => {
+    if (raw === null) return not(fieldFilter(field, 'exists', []));
+    const text = typeof raw === 'object' ? JSON.stringify(raw) : String(raw);
+    if (!encoded) return one(text);
+    const variants = has('base64offset') ? base64Offsets(text) : [Buffer.from(text).toString('base64')];
+    return or(variants.map(one));
+  });
+  return { filter: has('all') ? and(parts) : or(parts), exact: true };
 }
 
 /** Sigma's base64offset: the value encoded at the three byte offsets it can have inside a longer string. */

@@ -4,9 +4,11 @@
  * - CloudTrail `LookupEvents` (AWS JSON 1.1): per-region data (taken from each record's `awsRegion`), 50 events per
  *   page, newest first, `NextToken` paging, lookup attributes and time range applied, and a per account+region rate
  *   limit that answers `ThrottlingException` like AWS does (2 requests per second by default).
- * - Athena `StartQueryExecution`, `GetQueryExecution`, `GetQueryResults`, `StopQueryExecution` (AWS JSON 1.1): queries
- *   go QUEUED → RUNNING → SUCCEEDED over a few polls; results are the records a test-supplied `select` returns, shaped
- *   the way Athena returns the columns the SQL selects (header row first, 1000 rows per page).
+ * - Athena `StartQueryExecution`, `GetQueryExecution`, paged `GetQueryResults`, `StopQueryExecution`,
+ *   `GetTableMetadata` and `GetWorkGroup` (AWS JSON 1.1): the SQL really runs, in DuckDB over the endpoint's records
+ *   loaded as a CloudTrail-shaped table (athena-duckdb.ts, with its documented dialect shim); queries go
+ *   QUEUED → RUNNING → SUCCEEDED over a few polls, results come back as Athena returns them (header row first,
+ *   1000 rows per page, every value as text), with DataScannedInBytes modelled per partition read.
  * - STS `AssumeRole` (AWS Query protocol, XML): issues temporary keys bound to the role's account, so the other two
  *   APIs can tell member accounts apart.
  *
@@ -20,6 +22,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { CloudTrailRecord } from '../../engine/record.ts';
+import { AthenaQueryError, DuckAthena, type TableName } from './athena-duckdb.ts';
 
 export type AwsService = 'cloudtrail' | 'athena' | 'sts';
 
@@ -50,18 +53,24 @@ export interface AwsFault {
 }
 
 export interface AthenaOptions {
-  /** Which records a query returns; default: all records of the query's account. */
-  select?: (query: { sql: string; parameters: string[] }) => CloudTrailRecord[];
-  /** GetQueryExecution calls answered QUEUED/RUNNING before SUCCEEDED (default 2). */
+  /** The table the records are served as (default AwsDataCatalog.security.cloudtrail_logs). */
+  table?: TableName;
+  /** GetQueryExecution calls answered QUEUED/RUNNING before the query is run (default 2). */
   pollsBeforeDone?: number;
   /** Never finish: stay RUNNING until StopQueryExecution (for cancellation tests). */
   hang?: boolean;
-  /** Finish as FAILED with this reason (e.g. `TABLE_NOT_FOUND: …`). */
+  /** Finish as FAILED with this reason (e.g. `TABLE_NOT_FOUND: …`) instead of running the query. */
   failWith?: { reason: string; errorType?: number; errorCategory?: number };
   /** Rows per GetQueryResults page, capped by the request's MaxResults (default 1000, as Athena). */
   pageSize?: number;
-  /** DataScannedInBytes reported; default: the JSON size of the selected records. */
+  /** DataScannedInBytes reported; default: the modelled bytes of the partitions the query reads. */
   bytesScanned?: number;
+  /** GetTableMetadata answer overrides (a table with missing columns, another partition style …). */
+  tableMetadata?: Record<string, unknown>;
+  /** GetWorkGroup: the workgroup's enforced output location (default none) and whether it enforces it. */
+  workgroup?: { outputLocation?: string; enforce?: boolean };
+  /** Called with every statement Athena runs (SQL and parameters), e.g. to inspect the text. */
+  onQuery?: (q: { sql: string; parameters: string[] }) => void;
 }
 
 export interface AwsEndpointOptions {
@@ -105,11 +114,13 @@ interface QueryState {
   id: string;
   sql: string;
   parameters: string[];
-  account: string;
   polls: number;
   state: 'QUEUED' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED';
   rows?: (string | null)[][];
   columns?: string[];
+  bytes?: number;
+  failure?: string;
+  running?: AbortController;
   submitted: number;
 }
 
@@ -123,6 +134,12 @@ export async function startAwsEndpoint(options: AwsEndpointOptions = {}): Promis
   const keyAccounts = new Map<string, string>();
   const windows = new Map<string, number[]>();
   const queries = new Map<string, QueryState>();
+  const tableName: TableName = options.athena?.table ?? {
+    catalog: 'AwsDataCatalog',
+    database: 'security',
+    table: 'cloudtrail_logs',
+  };
+  const duck = await DuckAthena.create(records, tableName);
   const lookupTokens = new Map<string, { events: CloudTrailRecord[]; offset: number }>();
 
   const server = createServer((req, res) => {
@@ -206,7 +223,7 @@ export async function startAwsEndpoint(options: AwsEndpointOptions = {}): Promis
       return send(res, 200, lookupEvents(body, region, account));
     }
     if (service === 'athena') {
-      const answer = athena(operation, body, account);
+      const answer = athena(operation, body);
       if ('fault' in answer) return fail(answer.fault.status ?? 400, answer.fault.code, answer.fault.message);
       return send(res, 200, answer.body);
     }
@@ -277,22 +294,24 @@ export async function startAwsEndpoint(options: AwsEndpointOptions = {}): Promis
   function athena(
     operation: string,
     body: Record<string, unknown>,
-    account: string,
   ): { body: unknown } | { fault: AwsFault } {
     const opts = options.athena ?? {};
     if (operation === 'StartQueryExecution') {
       const id = randomUUID();
-      queries.set(id, {
+      const q: QueryState = {
         id,
         sql: String(body.QueryString ?? ''),
         parameters: (body.ExecutionParameters as string[]) ?? [],
-        account,
         polls: 0,
         state: 'QUEUED',
         submitted: Date.now(),
-      });
+      };
+      queries.set(id, q);
+      opts.onQuery?.({ sql: q.sql, parameters: q.parameters });
       return { body: { QueryExecutionId: id } };
     }
+    if (operation === 'GetTableMetadata') return { body: { TableMetadata: tableMetadata(body) } };
+    if (operation === 'GetWorkGroup') return workGroup(body);
     const q = queries.get(String(body.QueryExecutionId ?? ''));
     if (!q) {
       return {
@@ -303,94 +322,143 @@ export async function startAwsEndpoint(options: AwsEndpointOptions = {}): Promis
       };
     }
     if (operation === 'StopQueryExecution') {
-      if (q.state === 'QUEUED' || q.state === 'RUNNING') q.state = 'CANCELLED';
+      if (q.state === 'QUEUED' || q.state === 'RUNNING') {
+        q.state = 'CANCELLED';
+        q.running?.abort();
+      }
       return { body: {} };
     }
-    if (operation === 'GetQueryExecution') {
-      if (q.state === 'QUEUED' || q.state === 'RUNNING') {
-        q.polls++;
-        if (!opts.hang && q.polls > (opts.pollsBeforeDone ?? 2)) {
-          if (opts.failWith) q.state = 'FAILED';
-          else {
-            q.state = 'SUCCEEDED';
-            materialise(q);
-          }
-        } else if (q.polls > 1) q.state = 'RUNNING';
-      }
-      const scanned = opts.bytesScanned ?? (q.rows ? JSON.stringify(q.rows).length : 0);
-      return {
-        body: {
-          QueryExecution: {
-            QueryExecutionId: q.id,
-            Query: q.sql,
-            ExecutionParameters: q.parameters,
-            Status: {
-              State: q.state,
-              SubmissionDateTime: q.submitted / 1000,
-              ...(q.state === 'FAILED'
-                ? {
-                    StateChangeReason: opts.failWith?.reason,
-                    AthenaError: {
-                      ErrorCategory: opts.failWith?.errorCategory ?? 2,
-                      ErrorType: opts.failWith?.errorType ?? 1301,
-                      Retryable: false,
-                      ErrorMessage: opts.failWith?.reason,
-                    },
-                  }
-                : {}),
-              ...(q.state === 'CANCELLED' ? { StateChangeReason: 'Query was cancelled by user' } : {}),
-            },
-            Statistics: {
-              DataScannedInBytes: q.state === 'SUCCEEDED' ? scanned : 0,
-              EngineExecutionTimeInMillis: 10,
-            },
-          },
-        },
-      };
-    }
-    if (operation === 'GetQueryResults') {
-      if (q.state !== 'SUCCEEDED' || !q.rows || !q.columns) {
-        return {
-          fault: {
-            code: 'InvalidRequestException',
-            message: `Query has not yet finished. Current state: ${q.state}`,
-          },
-        };
-      }
-      const size = Math.min(Number(body.MaxResults ?? 1000), opts.pageSize ?? 1000);
-      // Row 0 is the header row, as Athena returns it on the first page of a SELECT.
-      const all: (string | null)[][] = [q.columns, ...q.rows];
-      const offset = typeof body.NextToken === 'string' ? Number(body.NextToken) : 0;
-      const slice = all.slice(offset, offset + size);
-      const next = offset + slice.length < all.length ? String(offset + slice.length) : undefined;
-      return {
-        body: {
-          UpdateCount: 0,
-          ResultSet: {
-            Rows: slice.map((row) => ({ Data: row.map((v) => (v === null ? {} : { VarCharValue: v })) })),
-            ResultSetMetadata: {
-              ColumnInfo: q.columns.map((name) => ({
-                CatalogName: 'hive',
-                Name: name,
-                Label: name,
-                Type: 'varchar',
-              })),
-            },
-          },
-          NextToken: next,
-        },
-      };
-    }
+    if (operation === 'GetQueryExecution') return { body: { QueryExecution: execution(q, opts) } };
+    if (operation === 'GetQueryResults') return results(q, body, opts);
     return { fault: { code: 'UnknownOperationException', message: `Athena ${operation} is not served` } };
   }
 
-  function materialise(q: QueryState): void {
-    const selected = options.athena?.select
-      ? options.athena.select({ sql: q.sql, parameters: q.parameters })
-      : records.filter((r) => q.account === defaultAccount || r.recipientAccountId === q.account);
-    const columns = selectedColumns(q.sql);
-    q.columns = columns.map((c) => c.alias);
-    q.rows = selected.map((r) => columns.map((c) => athenaValue(r, c.column, c.json)));
+  function execution(q: QueryState, opts: AthenaOptions) {
+    if (q.state === 'QUEUED' || (q.state === 'RUNNING' && !q.running)) {
+      q.polls++;
+      if (!opts.hang && q.polls > (opts.pollsBeforeDone ?? 2)) {
+        if (opts.failWith) {
+          q.state = 'FAILED';
+          q.failure = opts.failWith.reason;
+        } else run(q);
+      } else if (q.polls > 1) q.state = 'RUNNING';
+    }
+    const failed = q.state === 'FAILED';
+    return {
+      QueryExecutionId: q.id,
+      Query: q.sql,
+      ExecutionParameters: q.parameters,
+      Status: {
+        State: q.state,
+        SubmissionDateTime: q.submitted / 1000,
+        ...(failed
+          ? {
+              StateChangeReason: q.failure,
+              AthenaError: {
+                ErrorCategory: opts.failWith?.errorCategory ?? 2,
+                ErrorType: opts.failWith?.errorType ?? 1301,
+                Retryable: false,
+                ErrorMessage: q.failure,
+              },
+            }
+          : {}),
+        ...(q.state === 'CANCELLED' ? { StateChangeReason: 'Query was cancelled by user' } : {}),
+      },
+      Statistics: {
+        DataScannedInBytes: q.state === 'SUCCEEDED' ? (opts.bytesScanned ?? q.bytes ?? 0) : 0,
+        EngineExecutionTimeInMillis: 10,
+      },
+    };
+  }
+
+  /** Runs the statement in DuckDB; the query stays RUNNING until it is done. */
+  function run(q: QueryState): void {
+    q.state = 'RUNNING';
+    q.running = new AbortController();
+    duck.run(q.sql, q.parameters, q.running.signal).then(
+      (out) => {
+        if (q.state !== 'RUNNING') return;
+        q.columns = out.columns;
+        q.rows = out.rows;
+        q.bytes = out.bytesScanned;
+        q.state = 'SUCCEEDED';
+      },
+      (err) => {
+        if (q.state !== 'RUNNING') return;
+        q.state = 'FAILED';
+        q.failure = err instanceof AthenaQueryError ? err.message : String(err);
+      },
+    );
+  }
+
+  function results(
+    q: QueryState,
+    body: Record<string, unknown>,
+    opts: AthenaOptions,
+  ): { body: unknown } | { fault: AwsFault } {
+    if (q.state !== 'SUCCEEDED' || !q.rows || !q.columns) {
+      return {
+        fault: {
+          code: 'InvalidRequestException',
+          message: `Query has not yet finished. Current state: ${q.state}`,
+        },
+      };
+    }
+    const size = Math.min(Number(body.MaxResults ?? 1000), opts.pageSize ?? 1000);
+    // Row 0 is the header row, as Athena returns it on the first page of a SELECT.
+    const all: (string | null)[][] = [q.columns, ...q.rows];
+    const offset = typeof body.NextToken === 'string' ? Number(body.NextToken) : 0;
+    const slice = all.slice(offset, offset + size);
+    const next = offset + slice.length < all.length ? String(offset + slice.length) : undefined;
+    return {
+      body: {
+        UpdateCount: 0,
+        ResultSet: {
+          Rows: slice.map((row) => ({ Data: row.map((v) => (v === null ? {} : { VarCharValue: v })) })),
+          ResultSetMetadata: {
+            ColumnInfo: q.columns.map((name) => ({
+              CatalogName: 'hive',
+              Name: name,
+              Label: name,
+              Type: 'varchar',
+            })),
+          },
+        },
+        NextToken: next,
+      },
+    };
+  }
+
+  function tableMetadata(body: Record<string, unknown>) {
+    return {
+      Name: String(body.TableName ?? ''),
+      TableType: 'EXTERNAL_TABLE',
+      Columns: duck.describe(),
+      PartitionKeys: ['account', 'region', 'timestamp'].map((Name) => ({ Name, Type: 'string' })),
+      Parameters: {
+        'projection.enabled': 'true',
+        'projection.timestamp.type': 'date',
+        'projection.timestamp.format': 'yyyy/MM/dd',
+      },
+      ...options.athena?.tableMetadata,
+    };
+  }
+
+  function workGroup(body: Record<string, unknown>): { body: unknown } {
+    const wg = options.athena?.workgroup ?? {};
+    return {
+      body: {
+        WorkGroup: {
+          Name: String(body.WorkGroup ?? ''),
+          State: 'ENABLED',
+          Configuration: {
+            ...(wg.outputLocation ? { ResultConfiguration: { OutputLocation: wg.outputLocation } } : {}),
+            EnforceWorkGroupConfiguration: wg.enforce ?? false,
+            EngineVersion: { EffectiveEngineVersion: 'Athena engine version 3' },
+          },
+        },
+      },
+    };
   }
 
   function assumeRole(res: ServerResponse, body: Record<string, unknown>): unknown {
@@ -435,7 +503,10 @@ export async function startAwsEndpoint(options: AwsEndpointOptions = {}): Promis
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
-        server.close(() => resolve());
+        server.close(() => {
+          duck.close();
+          resolve();
+        });
       }),
   };
 }
@@ -486,72 +557,6 @@ function matchesAttribute(r: CloudTrailRecord, key: string, value: string): bool
     default:
       throw new Error(`lookup attribute ${key} is not served by the test endpoint`);
   }
-}
-
-/** The select list of a query: each item's source column, output name and whether it is cast to JSON. */
-function selectedColumns(sql: string): { column: string; alias: string; json: boolean }[] {
-  const list = /^\s*SELECT\s+([\s\S]*?)\s+FROM\s/i.exec(sql)?.[1];
-  if (!list) throw new Error(`cannot read the select list of: ${sql}`);
-  return splitTopLevel(list).map((item) => {
-    const alias = /\s+AS\s+"?([a-z0-9_]+)"?\s*$/i.exec(item)?.[1];
-    const json = /CAST\s*\(/i.test(item) && /AS\s+JSON\s*\)/i.test(item);
-    const column = (
-      /CAST\s*\(\s*"?([a-z0-9_]+)"?\s+AS\s+JSON/i.exec(item)?.[1] ?? item.trim().replace(/"/g, '')
-    ).toLowerCase();
-    return { column, alias: (alias ?? column).toLowerCase(), json };
-  });
-}
-
-function splitTopLevel(list: string): string[] {
-  const parts: string[] = [];
-  let depth = 0;
-  let current = '';
-  for (const ch of list) {
-    if (ch === '(') depth++;
-    if (ch === ')') depth--;
-    if (ch === ',' && depth === 0) {
-      parts.push(current);
-      current = '';
-    } else current += ch;
-  }
-  if (current.trim()) parts.push(current);
-  return parts;
-}
-
-/**
- * A record field as Athena returns it for the CloudTrail table: Hive lower-cases column and struct field names,
- * `requestparameters`-style columns hold the JSON text, `CAST(struct AS JSON)` gives JSON with lower-case keys,
- * and a struct selected as is comes back in Hive's `{key=value, …}` notation.
- */
-function athenaValue(r: CloudTrailRecord, column: string, json: boolean): string | null {
-  const entry = Object.entries(r).find(([k]) => k.toLowerCase() === column);
-  const value = entry?.[1];
-  if (value === undefined || value === null) return null;
-  if (typeof value !== 'object') return String(value);
-  if (
-    ['requestparameters', 'responseelements', 'additionaleventdata', 'serviceeventdetails'].includes(column)
-  ) {
-    return JSON.stringify(value);
-  }
-  return json ? JSON.stringify(lowerKeys(value)) : hiveStruct(lowerKeys(value));
-}
-
-function lowerKeys(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(lowerKeys);
-  if (v && typeof v === 'object') {
-    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k.toLowerCase(), lowerKeys(x)]));
-  }
-  return v;
-}
-
-function hiveStruct(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(hiveStruct).join(', ')}]`;
-  if (v && typeof v === 'object') {
-    return `{${Object.entries(v)
-      .map(([k, x]) => `${k}=${hiveStruct(x)}`)
-      .join(', ')}}`;
-  }
-  return v === null || v === undefined ? 'null' : String(v);
 }
 
 /** Every record of the CloudTrail delivery files (`{"Records": […]}`) in a directory, in file-name order. */

@@ -1,0 +1,208 @@
+/**
+ * Event filters (engine/detections/event-filter.ts) as Athena (Trino) SQL predicates, conservatively:
+ *
+ *   over(f)   holds for every row f holds for (and maybe more): what the prefilter uses
+ *   under(f)  holds only for rows f holds for (and maybe fewer): what `not` needs, since over(not f) = NOT under(f)
+ *
+ * Every predicate is NULL-free (COALESCE(…, FALSE)), so NOT is safe. Values are never written into the SQL text:
+ * each is a `?` with its value in the fragment's parameters (Athena ExecutionParameters), in text order. No LIKE
+ * (so `%` and `_` in values are plain characters): equality, strpos, starts_with, substr.
+ *
+ * Where SQL and the rules' JavaScript semantics could part ways (case folding and regular expressions on text
+ * outside printable ASCII), `over` lets the row through to Node, where the rule decides, and `under` leaves it out.
+ * JSON-text columns (requestParameters …) are only searched for the value's text (a row that matches must contain
+ * it), never decided exactly. A regular expression outside a small portable subset is not sent at all.
+ */
+import type { EventFilter, FieldFilter } from '../../engine/detections/event-filter.ts';
+import { type ColumnRef, columnFor } from './athena-columns.ts';
+import { portableRegex } from './athena-regex.ts';
+
+/** A piece of SQL with its `?` parameters (raw values, in text order). */
+export class Sql {
+  constructor(
+    readonly text: string,
+    readonly params: readonly string[] = [],
+  ) {}
+
+  static join(parts: readonly (Sql | string)[], sep = ''): Sql {
+    const text: string[] = [];
+    const params: string[] = [];
+    for (const p of parts) {
+      if (typeof p === 'string') text.push(p);
+      else {
+        text.push(p.text);
+        params.push(...p.params);
+      }
+    }
+    return new Sql(text.join(sep), params);
+  }
+}
+
+export const param = (value: string): Sql => new Sql('?', [value]);
+
+export function sql(strings: TemplateStringsArray, ...values: (Sql | string)[]): Sql {
+  const parts: (Sql | string)[] = [];
+  strings.forEach((s, i) => {
+    parts.push(s);
+    if (i < values.length) parts.push(values[i]!);
+  });
+  return Sql.join(parts);
+}
+
+/** What the renderer needs besides the filter: the scanned rows, for semi-joins (`sameValueAs`). */
+export interface FilterContext {
+  /** `FROM … WHERE …` of the rows a semi-join may look at (same table, partitions and time range). */
+  rows: Sql;
+}
+
+type Pred = Sql | boolean;
+
+/** Text outside printable ASCII (or control characters): decided in Node, not in SQL. */
+const NOT_PLAIN = "'[^\\x20-\\x7E]'";
+
+export function over(f: EventFilter, ctx: FilterContext): Pred {
+  return render(f, true, ctx);
+}
+
+export function under(f: EventFilter, ctx: FilterContext): Pred {
+  return render(f, false, ctx);
+}
+
+export function toSql(p: Pred): Sql {
+  return typeof p === 'boolean' ? new Sql(p ? 'TRUE' : 'FALSE') : p;
+}
+
+function render(f: EventFilter, wide: boolean, ctx: FilterContext): Pred {
+  switch (f.kind) {
+    case 'const':
+      return f.value;
+    case 'and':
+      return combine(
+        f.parts.map((p) => render(p, wide, ctx)),
+        'AND',
+      );
+    case 'or':
+      return combine(
+        f.parts.map((p) => render(p, wide, ctx)),
+        'OR',
+      );
+    case 'not': {
+      const inner = render(f.part, !wide, ctx);
+      return typeof inner === 'boolean' ? !inner : sql`(NOT ${inner})`;
+    }
+    case 'opaque':
+      return wide;
+    case 'within':
+      return wide ? render(f.filter, true, ctx) : false;
+    case 'sameValueAs':
+      return semiJoin(f.field, render(f.of, wide, ctx), wide, ctx);
+    case 'field':
+      return fieldPred(f, wide);
+  }
+}
+
+function combine(parts: Pred[], op: 'AND' | 'OR'): Pred {
+  const absorbing = op === 'OR';
+  const kept: Sql[] = [];
+  for (const p of parts) {
+    if (typeof p === 'boolean') {
+      if (p === absorbing) return absorbing;
+      continue;
+    }
+    kept.push(p);
+  }
+  if (kept.length === 0) return !absorbing;
+  if (kept.length === 1) return kept[0]!;
+  return Sql.join(['(', Sql.join(kept, ` ${op} `), ')']);
+}
+
+function semiJoin(path: string, of: Pred, wide: boolean, ctx: FilterContext): Pred {
+  const c = columnFor(path);
+  if (!c || c.kind !== 'scalar') return wide;
+  if (of === false) return false;
+  const cond = of === true ? ctx.rows : sql`${ctx.rows} AND ${of}`;
+  return sql`COALESCE(${c.sql} IN (SELECT ${c.sql} ${cond}), FALSE)`;
+}
+
+function fieldPred(f: FieldFilter, wide: boolean): Pred {
+  const c = columnFor(f.field);
+  if (!c) return wide;
+  if (f.op === 'exists') return exists(c, f, wide);
+  if (c.kind !== 'scalar') return wide ? textSearch(c, f) : false;
+  return scalarPred(c.sql, f, wide);
+}
+
+function exists(c: ColumnRef, f: FieldFilter, wide: boolean): Pred {
+  if (c.kind !== 'scalar') return wide ? new Sql(`(${c.sql} IS NOT NULL)`) : false;
+  return new Sql(f.nonEmpty ? `COALESCE(${c.sql} <> '', FALSE)` : `(${c.sql} IS NOT NULL)`);
+}
+
+/** One test on a STRING column, exact where the engines agree (see the module comment). */
+function scalarPred(column: string, f: FieldFilter, wide: boolean): Pred {
+  const values = f.ignoreCase ? f.values.map((v) => v.toLowerCase()) : f.values;
+  const subject = f.ignoreCase ? `lower(${column})` : column;
+  let test: Sql;
+  switch (f.op) {
+    case 'equals':
+      if (values.length === 0) return false;
+      test = sql`${subject} IN (${Sql.join(values.map(param), ', ')})`;
+      break;
+    case 'contains':
+    case 'startsWith':
+    case 'endsWith':
+      if (values.some((v) => v === '')) return new Sql(`(${column} IS NOT NULL)`);
+      test = Sql.join(
+        values.map((v) => textOp(f.op, subject, v)),
+        ' OR ',
+      );
+      break;
+    case 'regex': {
+      const re = portableRegex(f.values[0] ?? '', f.ignoreCase === true);
+      if (!re) return wide;
+      test = sql`regexp_like(${column}, ${param(re)})`;
+      break;
+    }
+    default:
+      return wide;
+  }
+  const guarded = f.ignoreCase || f.op === 'regex';
+  if (!guarded) return sql`COALESCE(${test}, FALSE)`;
+  // Case folding and regular expressions agree with JavaScript on printable ASCII only.
+  return wide
+    ? sql`COALESCE((${test}) OR regexp_like(${column}, ${NOT_PLAIN}), FALSE)`
+    : sql`COALESCE((${test}) AND NOT regexp_like(${column}, ${NOT_PLAIN}), FALSE)`;
+}
+
+function textOp(op: FieldFilter['op'], subject: string, value: string): Sql {
+  if (op === 'contains') return sql`strpos(${subject}, ${param(value)}) > 0`;
+  if (op === 'startsWith') return sql`starts_with(${subject}, ${param(value)})`;
+  const n = length(value);
+  return sql`(length(${subject}) >= ${String(n)} AND substr(${subject}, length(${subject}) - ${String(n - 1)}) = ${param(value)})`;
+}
+
+/** Code points, as Trino's length() counts them. */
+function length(s: string): number {
+  return [...s].length;
+}
+
+/**
+ * A row whose value satisfies the test contains the value's text somewhere in the column's JSON text, as long as
+ * that text has no character JSON may escape: search for the longest run without one (no run: anything goes).
+ */
+function textSearch(c: ColumnRef, f: FieldFilter): Pred {
+  if (f.op === 'regex') return true;
+  const runs = f.values.map((v) => longestPlainRun(f.ignoreCase ? v.toLowerCase() : v));
+  if (runs.some((r) => r === '')) return new Sql(`(${c.sql} IS NOT NULL)`);
+  const subject = f.ignoreCase ? `lower(${c.sql})` : c.sql;
+  const tests = runs.map((r) => sql`strpos(${subject}, ${param(r)}) > 0`);
+  const any = Sql.join(tests, ' OR ');
+  return f.ignoreCase
+    ? sql`COALESCE((${any}) OR regexp_like(${c.sql}, ${NOT_PLAIN}), FALSE)`
+    : sql`COALESCE(${any}, FALSE)`;
+}
+
+function longestPlainRun(v: string): string {
+  let best = '';
+  for (const run of v.split(/[^\x20-\x7E]|["\\/]/)) if (run.length > best.length) best = run;
+  return best;
+}

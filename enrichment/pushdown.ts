@@ -1,0 +1,167 @@
+/**
+ * What the enrichment facts rules test mean in record fields, so a store that filters (Athena) can be asked for the
+ * events such a rule can hold for (engine/detections/pushdown.ts). Built from the same tables the enricher uses:
+ *
+ *   offensiveTool      the user agent matches an offensive-tool pattern (user-agents.yaml)
+ *   sourceKind         aws-internal / aws-service / missing from sourceIPAddress (network.yaml); other kinds: opaque
+ *   errorKind          the error codes of that kind (error-codes.yaml), failed console sign-ins for `denied`
+ *   lineage            only temporary keys (ASIA…) have one; the tracker must also see the STS issuances, the
+ *                      instance-profile sessions and the people working from the same addresses (context events)
+ *   policy             only events with request parameters carry a policy
+ *
+ * Anything else stays undescribed (opaque): the rule then narrows by its event names only.
+ */
+import {
+  and,
+  type ContextEvents,
+  type DerivedField,
+  type EventFilter,
+  type FieldFilter,
+  field,
+  not,
+  or,
+  within,
+} from '../engine/detections/event-filter.ts';
+import type { EnrichmentTables } from './tables.ts';
+
+const ISSUING_EVENTS = [
+  'AssumeRole',
+  'AssumeRoleWithSAML',
+  'AssumeRoleWithWebIdentity',
+  'GetSessionToken',
+  'GetFederationToken',
+];
+/** STS sessions last at most 12 hours: an issuance that long before the window can still be in use. */
+const ISSUANCE_LOOKBACK_MS = 12 * 3_600_000;
+
+export function createFieldDescriber(
+  tables: Pick<EnrichmentTables, 'userAgents' | 'network' | 'errorCodes'>,
+): (test: FieldFilter) => DerivedField | undefined {
+  const tool = offensiveToolFilters(tables.userAgents);
+  const kinds = sourceKindFilters(tables.network);
+  return (test) => {
+    const path = test.field;
+    if (path === 'enrichment.offensiveTool') return describeOffensiveTool(test, tool);
+    if (path === 'enrichment.sourceKind') return describeKinds(test, kinds);
+    if (path === 'enrichment.errorKind') return describeErrorKind(test, tables.errorCodes);
+    if (path === 'enrichment.lineage' || path.startsWith('enrichment.lineage.')) return describeLineage(test);
+    if (path === 'enrichment.policy' || path.startsWith('enrichment.policy.')) {
+      const rp = field('requestParameters', 'exists', []);
+      return { filter: within(rp, 'policy facts are read from the request parameters') };
+    }
+    return undefined;
+  };
+}
+
+function escape(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+}
+
+/** Tool id → the user-agent filter of that tool (the classifier lower-cases the agent and matches with `i`). */
+function offensiveToolFilters(rules: EnrichmentTables['userAgents']): Map<string, EventFilter> {
+  const out = new Map<string, EventFilter>();
+  for (const o of rules.offensive) {
+    const parts: EventFilter[] = [];
+    if (o.contains?.length) parts.push(field('userAgent', 'contains', o.contains, { ignoreCase: true }));
+    if (o.regex) parts.push(field('userAgent', 'regex', [o.regex], { ignoreCase: true }));
+    out.set(o.id, or(parts));
+  }
+  return out;
+}
+
+function describeOffensiveTool(test: FieldFilter, tools: Map<string, EventFilter>): DerivedField | undefined {
+  const any = and([field('userAgent', 'exists', [], { nonEmpty: true }), or([...tools.values()])]);
+  if (test.op === 'exists') return { filter: any };
+  if (test.op === 'equals' && !test.ignoreCase) {
+    // The first matching tool names the event: another tool's pattern may win, so this is only a bound.
+    const named = or(test.values.map((id) => tools.get(id) ?? { kind: 'const', value: false }));
+    return { filter: within(and([any, named]), 'the first matching tool pattern wins') };
+  }
+  return { filter: within(any, 'only agents of offensive tools have a tool name') };
+}
+
+/** sourceKind values decided by the address text alone (classifier: trim, then internal values, then service). */
+function sourceKindFilters(rules: EnrichmentTables['network']): Map<string, EventFilter> {
+  const internal = field(
+    'sourceIPAddress',
+    'regex',
+    [`^\\s*(?:${rules.awsInternalValues.map(escape).join('|')})\\s*$`],
+    { ignoreCase: true },
+  );
+  const pattern = rules.servicePrincipalPattern.replace(/^\^/, '').replace(/\$$/, '');
+  const service = field('sourceIPAddress', 'regex', [`^\\s*(?:${pattern})\\s*$`], { ignoreCase: true });
+  return new Map<string, EventFilter>([
+    ['aws-internal', internal],
+    ['aws-service', and([service, not(internal)])],
+    ['missing', not(field('sourceIPAddress', 'exists', [], { nonEmpty: true }))],
+  ]);
+}
+
+function describeKinds(test: FieldFilter, kinds: Map<string, EventFilter>): DerivedField | undefined {
+  if (test.op !== 'equals' || test.ignoreCase) return undefined;
+  const parts = test.values.map((v) => kinds.get(v));
+  if (parts.some((p) => p === undefined)) return undefined;
+  return { filter: or(parts as EventFilter[]) };
+}
+
+function describeErrorKind(test: FieldFilter, rules: EnrichmentTables['errorCodes']): DerivedField {
+  const failed = field('errorCode', 'exists', [], { nonEmpty: true });
+  if (test.op !== 'equals' || test.ignoreCase) return { filter: within(failed, 'only failed calls have one') };
+  const parts = test.values.map((kind): EventFilter => {
+    const k = rules.kinds.find((x) => x.kind === kind);
+    const codes = k
+      ? [...k.exact.map(escape), ...k.prefix.map((p) => `${escape(p)}.*`), ...k.suffix.map((s) => `.*${escape(s)}`)]
+      : [];
+    const byCode =
+      kind === 'other' || codes.length === 0
+        ? failed
+        : field('errorCode', 'regex', [`^(?:Client\\.|Server\\.)?(?:${codes.join('|')})$`]);
+    // Failed console sign-ins carry no errorCode, only responseElements.ConsoleLogin = "Failure".
+    return kind === 'denied' ? or([byCode, field('responseElements.ConsoleLogin', 'equals', ['Failure'])]) : byCode;
+  });
+  // The first kind whose patterns match wins, so a code may match these patterns and still be another kind.
+  return { filter: within(or(parts), 'error kinds are matched in table order') };
+}
+
+const INSTANCE_SESSION: EventFilter = or([
+  field('userIdentity.sessionContext.ec2RoleDelivery', 'exists', [], { nonEmpty: true }),
+  and([
+    field('userIdentity.type', 'equals', ['AssumedRole']),
+    field('userIdentity.arn', 'regex', ['\\/i-[0-9a-f]{8,17}$']),
+  ]),
+]);
+
+/** What the lineage tracker learns from (enrichment/lineage.ts `observe`). */
+export const LINEAGE_CONTEXT: ContextEvents[] = [
+  {
+    name: 'STS credential issuances',
+    filter: and([
+      field('eventName', 'equals', ISSUING_EVENTS),
+      field('eventSource', 'startsWith', ['sts.']),
+      not(field('errorCode', 'exists', [], { nonEmpty: true })),
+    ]),
+    lookbackMs: ISSUANCE_LOOKBACK_MS,
+  },
+  { name: 'EC2 instance-profile sessions', filter: INSTANCE_SESSION },
+  {
+    name: 'people at instance-session addresses',
+    filter: and([
+      or([
+        field('userIdentity.type', 'equals', ['IAMUser', 'Root']),
+        field('sessionCredentialFromConsole', 'equals', ['true']),
+      ]),
+      { kind: 'sameValueAs', field: 'sourceIPAddress', of: INSTANCE_SESSION },
+    ]),
+  },
+];
+
+function describeLineage(test: FieldFilter): DerivedField {
+  // Only temporary keys (ASIA…) are issued or delivered to instances; a VPC endpoint rules a mismatch out.
+  const temporary = field('userIdentity.accessKeyId', 'startsWith', ['ASIA']);
+  const mismatch = test.field === 'enrichment.lineage.originMismatch' && test.op === 'equals';
+  const filter =
+    mismatch && test.values.length === 1 && test.values[0] === 'true'
+      ? and([temporary, not(field('vpcEndpointId', 'exists', [], { nonEmpty: true }))])
+      : temporary;
+  return { filter: within(filter, 'credential lineage is computed across events'), context: LINEAGE_CONTEXT };
+}
