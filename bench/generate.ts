@@ -15,7 +15,7 @@ import { join } from 'node:path';
 
 type Json = Record<string, unknown>;
 
-interface TemplateSession {
+export interface TemplateSession {
   name: string;
   records: Json[];
   /** Milliseconds from the session's first event, per record. */
@@ -28,7 +28,7 @@ const RECORDS_PER_FILE = 500;
 const FILE_SPAN_MS = 5 * 60_000;
 
 /** Mulberry32: small, fast, seeded PRNG so inputs are reproducible. */
-function prng(seed: number): () => number {
+export function prng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
@@ -116,13 +116,13 @@ function asConsoleRecord(r: Json, creationDate: string): Json {
 
 const KEY_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 
-function randomKey(prefix: string, rand: () => number): string {
+export function randomKey(prefix: string, rand: () => number): string {
   let s = prefix;
   for (let i = 0; i < 16; i++) s += KEY_ALPHABET[Math.floor(rand() * KEY_ALPHABET.length)];
   return s;
 }
 
-function uuid(rand: () => number): string {
+export function uuid(rand: () => number): string {
   const h = () =>
     Math.floor(rand() * 0x10000)
       .toString(16)
@@ -130,7 +130,7 @@ function uuid(rand: () => number): string {
   return `${h()}${h()}-${h()}-4${h().slice(1)}-a${h().slice(1)}-${h()}${h()}${h()}`;
 }
 
-function isoSeconds(ms: number): string {
+export function isoSeconds(ms: number): string {
   return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
@@ -158,7 +158,7 @@ const SWEEP_REGIONS = ['us-east-1', 'eu-west-1', 'eu-central-1', 'ap-northeast-1
  * sessions a reconnaissance sweep that spreads read-only regional calls over four regions (what
  * enumeration tools do). Console templates keep the regions they were recorded in: they are real.
  */
-interface Placement {
+export interface Placement {
   home: string;
   sweep: boolean;
 }
@@ -179,7 +179,7 @@ interface Identity {
 }
 
 /** A copy of a template record as one replay of its session, `shift` ms later than recorded. */
-function replay(
+export function replay(
   record: Json,
   at: number,
   shift: number,
@@ -399,19 +399,20 @@ async function writeBatch(dir: string, batch: Timed[], result: GenerateResult): 
   result.records += batch.length;
 }
 
-async function writeDeliveryFile(
+export async function writeDeliveryFile(
   dir: string,
   region: string,
   at: number,
   n: number,
   records: Json[],
+  account = ACCOUNT,
 ): Promise<number> {
   const d = new Date(at);
   const ymd = [d.getUTCFullYear(), pad(d.getUTCMonth() + 1), pad(d.getUTCDate())];
-  const folder = join(dir, 'AWSLogs', ACCOUNT, 'CloudTrail', region, ...ymd.map(String));
+  const folder = join(dir, 'AWSLogs', account, 'CloudTrail', region, ...ymd.map(String));
   mkdirSync(folder, { recursive: true });
   const stamp = `${ymd.join('')}T${pad(d.getUTCHours())}${pad(d.getUTCMinutes())}Z`;
-  const path = join(folder, `${ACCOUNT}_CloudTrail_${region}_${stamp}_${String(n).padStart(8, '0')}.json`);
+  const path = join(folder, `${account}_CloudTrail_${region}_${stamp}_${String(n).padStart(8, '0')}.json`);
   const out = createWriteStream(path);
   let size = 0;
   const write = (s: string) => {

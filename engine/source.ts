@@ -2,6 +2,7 @@
  * One interface for every place CloudTrail comes from: local files (the embedded default),
  * the LookupEvents API and Athena. The engine and the bot only see this.
  */
+import type { EventPushdown } from './detections/pushdown.ts';
 import type { CloudTrailRecord, Origin } from './record.ts';
 
 export type SourceName = 'local' | 'lookup' | 'athena';
@@ -53,4 +54,107 @@ export interface ReadOptions {
 export interface RecordSource {
   readonly name: SourceName;
   read(query: SourceQuery, options?: ReadOptions): AsyncIterable<SourceItem>;
+}
+
+/**
+ * What a session key and principal are made of (engine/sessions/session-key.ts), as a store that groups can return
+ * it: the identity fields, the console flag, whether the call came from an AWS service address, and the time of a
+ * successful console sign-in (which keys its own session). Nothing else about an event decides its session.
+ */
+export interface BucketIdentity {
+  userIdentity?: {
+    type?: string;
+    principalId?: string;
+    arn?: string;
+    accountId?: string;
+    userName?: string;
+    invokedBy?: string;
+    /** Absent when the sign-in time keys the session anyway (the store leaves rotating console keys out). */
+    accessKeyId?: string;
+    sessionContext?: {
+      attributes?: { creationDate?: string; mfaAuthenticated?: string };
+      sessionIssuer?: { arn?: string; userName?: string; accountId?: string };
+    };
+  };
+  sessionCredentialFromConsole?: string;
+  serviceSource: boolean;
+  consoleLoginAt?: string;
+}
+
+/** Events of one identity in one time bucket (shorter than the idle gap), counted by the store. */
+export interface IdentityBucket {
+  identity: BucketIdentity;
+  /** The store's handle for this identity, to fetch the session's events afterwards. */
+  ref: unknown;
+  /** Epoch ms of the first and last event. */
+  first: number;
+  last: number;
+  events: number;
+  errors: number;
+}
+
+/** The digest's day-level facts, grouped by the store (engine/digest/facts.ts turns them into fact sets). */
+export interface GroupedFacts {
+  regions: string[];
+  services: string[];
+  /** One sample address per /24 (IPv4) or per value (anything else). */
+  networkSamples: string[];
+  userAgents: { userAgent: string; console: boolean }[];
+}
+
+/** What a grouped scan asks for (AggregatingSource). */
+export interface GroupedScanRequest {
+  since: Date;
+  until: Date;
+  accounts?: string[];
+  regions?: string[];
+  /** The events to return whole: the enabled rules' prefilter (engine/detections/pushdown.ts). */
+  pushdown?: EventPushdown;
+  /** Session buckets of this width (must be shorter than the idle gap); absent: none. */
+  bucketMs?: number;
+  /** The idle gap that splits sessions (default 30 min): buckets closer than it come back as one run. */
+  idleGapMs?: number;
+  facts?: boolean;
+}
+
+export interface GroupedScanStats {
+  queries: number;
+  bytesScanned: number;
+  costUsd: number;
+  /** Rows that travelled to Node (events, buckets, facts, counts). */
+  rows: number;
+  /** Of which whole events. */
+  eventRows: number;
+}
+
+export interface GroupedScan {
+  buckets: IdentityBucket[];
+  /** The prefiltered events (records, and rows that were no record as `rejected`). */
+  items: SourceItem[];
+  facts?: GroupedFacts;
+  stats: GroupedScanStats;
+}
+
+/**
+ * A source that can group and filter before Cartographer reads (Athena): a scan returns session buckets, the
+ * events the rules can fire on and the digest's facts, instead of every row. `scan` throws a SourceError of kind
+ * `capped` or `timeout` when it cannot answer the whole range: the caller retries with smaller ranges and says so.
+ */
+export interface AggregatingSource extends RecordSource {
+  scan(request: GroupedScanRequest, options?: ReadOptions): Promise<GroupedScan>;
+  /** The whole events of sessions, given their buckets' `ref`s and time range (for summaries and raw events). */
+  sessionEvents(
+    sessions: { refs: unknown[]; first: number; last: number }[],
+    scope: { accounts?: string[]; regions?: string[] },
+    options?: ReadOptions,
+  ): Promise<{ items: SourceItem[]; stats: GroupedScanStats }>;
+  /** The digest's facts of earlier days and the quarter hours (UTC, `YYYY-MM-DDTHH:MM`) that had events. */
+  baseline(
+    request: { since: Date; until: Date; accounts?: string[]; regions?: string[] },
+    options?: ReadOptions,
+  ): Promise<{ facts: GroupedFacts; identities: BucketIdentity[]; quarters: string[]; stats: GroupedScanStats }>;
+}
+
+export function isAggregating(source: RecordSource): source is AggregatingSource {
+  return typeof (source as Partial<AggregatingSource>).scan === 'function';
 }

@@ -31,8 +31,6 @@ const ISSUING_EVENTS = [
   'GetSessionToken',
   'GetFederationToken',
 ];
-/** STS sessions last at most 12 hours: an issuance that long before the window can still be in use. */
-const ISSUANCE_LOOKBACK_MS = 12 * 3_600_000;
 
 export function createFieldDescriber(
   tables: Pick<EnrichmentTables, 'userAgents' | 'network' | 'errorCodes'>,
@@ -131,17 +129,29 @@ const INSTANCE_SESSION: EventFilter = or([
   ]),
 ]);
 
+const BY_SERVICE: EventFilter = or([
+  field('userIdentity.type', 'equals', ['AWSService']),
+  field('sourceIPAddress', 'endsWith', ['.amazonaws.com']),
+]);
+const BY_EC2: EventFilter = or([
+  field('sourceIPAddress', 'equals', ['ec2.amazonaws.com']),
+  field('userIdentity.invokedBy', 'equals', ['ec2.amazonaws.com']),
+]);
+
+/**
+ * STS issuances the tracker links keys to. Keys an AWS service was issued never count as used elsewhere (the
+ * service's addresses are not the holder's), so those issuances matter only for EC2 instance profiles.
+ */
+const ISSUANCES: EventFilter = and([
+  field('eventName', 'equals', ISSUING_EVENTS),
+  field('eventSource', 'startsWith', ['sts.']),
+  not(field('errorCode', 'exists', [], { nonEmpty: true })),
+  or([not(BY_SERVICE), BY_EC2]),
+]);
+
 /** What the lineage tracker learns from (enrichment/lineage.ts `observe`). */
 export const LINEAGE_CONTEXT: ContextEvents[] = [
-  {
-    name: 'STS credential issuances',
-    filter: and([
-      field('eventName', 'equals', ISSUING_EVENTS),
-      field('eventSource', 'startsWith', ['sts.']),
-      not(field('errorCode', 'exists', [], { nonEmpty: true })),
-    ]),
-    lookbackMs: ISSUANCE_LOOKBACK_MS,
-  },
+  { name: 'STS credential issuances', filter: ISSUANCES },
   { name: 'EC2 instance-profile sessions', filter: INSTANCE_SESSION },
   {
     name: 'people at instance-session addresses',
@@ -156,12 +166,18 @@ export const LINEAGE_CONTEXT: ContextEvents[] = [
 ];
 
 function describeLineage(test: FieldFilter): DerivedField {
-  // Only temporary keys (ASIA…) are issued or delivered to instances; a VPC endpoint rules a mismatch out.
-  const temporary = field('userIdentity.accessKeyId', 'startsWith', ['ASIA']);
+  // A lineage needs a key issued by a call in the read (not to a service), or an instance-profile session.
+  const issuedHere: EventFilter = {
+    kind: 'sameValueAs',
+    field: 'userIdentity.accessKeyId',
+    otherField: 'responseElements.credentials.accessKeyId',
+    of: ISSUANCES,
+  };
+  const known = or([issuedHere, INSTANCE_SESSION]);
   const mismatch = test.field === 'enrichment.lineage.originMismatch' && test.op === 'equals';
   const filter =
     mismatch && test.values.length === 1 && test.values[0] === 'true'
-      ? and([temporary, not(field('vpcEndpointId', 'exists', [], { nonEmpty: true }))])
-      : temporary;
+      ? and([known, not(field('vpcEndpointId', 'exists', [], { nonEmpty: true }))])
+      : known;
   return { filter: within(filter, 'credential lineage is computed across events'), context: LINEAGE_CONTEXT };
 }

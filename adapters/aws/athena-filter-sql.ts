@@ -95,7 +95,7 @@ function render(f: EventFilter, wide: boolean, ctx: FilterContext): Pred {
     case 'within':
       return wide ? render(f.filter, true, ctx) : false;
     case 'sameValueAs':
-      return semiJoin(f.field, render(f.of, wide, ctx), wide, ctx);
+      return semiJoin(f.field, f.otherField ?? f.field, render(f.of, wide, ctx), wide, ctx);
     case 'field':
       return fieldPred(f, wide);
   }
@@ -116,12 +116,23 @@ function combine(parts: Pred[], op: 'AND' | 'OR'): Pred {
   return Sql.join(['(', Sql.join(kept, ` ${op} `), ')']);
 }
 
-function semiJoin(path: string, of: Pred, wide: boolean, ctx: FilterContext): Pred {
+function semiJoin(path: string, otherPath: string, of: Pred, wide: boolean, ctx: FilterContext): Pred {
   const c = columnFor(path);
-  if (!c || c.kind !== 'scalar') return wide;
+  const other = valueExpr(otherPath);
+  if (!c || c.kind !== 'scalar' || !other) return wide;
   if (of === false) return false;
   const cond = of === true ? ctx.rows : sql`${ctx.rows} AND ${of}`;
-  return sql`COALESCE(${c.sql} IN (SELECT ${c.sql} ${cond}), FALSE)`;
+  return sql`COALESCE(${c.sql} IN (SELECT ${other} ${cond}), FALSE)`;
+}
+
+/** A single value of a path: a STRING column, or a plain path into a JSON-text column (json_extract_scalar). */
+function valueExpr(path: string): string | undefined {
+  const c = columnFor(path);
+  if (c?.kind === 'scalar') return c.sql;
+  if (c?.kind !== 'json') return undefined;
+  const [, ...inner] = path.split('.');
+  if (inner.length === 0 || !inner.every((p) => /^[A-Za-z0-9_]+$/.test(p))) return undefined;
+  return `json_extract_scalar(${c.sql}, '$.${inner.join('.')}')`;
 }
 
 function fieldPred(f: FieldFilter, wide: boolean): Pred {

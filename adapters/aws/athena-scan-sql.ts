@@ -14,7 +14,7 @@
  *
  * Values go into parameters; the SQL text holds only identifiers from configuration, column names and numbers.
  */
-import type { EventFilter } from '../../engine/detections/event-filter.ts';
+import { type EventFilter, simplify } from '../../engine/detections/event-filter.ts';
 import type { EventPushdown, RulePushdown } from '../../engine/detections/pushdown.ts';
 import { type ColumnRef, CLOUDTRAIL_COLUMNS, columnFor, selectList } from './athena-columns.ts';
 import { type FilterContext, over, param, Sql, sql, toSql } from './athena-filter-sql.ts';
@@ -65,10 +65,11 @@ const STRICT_IPV4 = "'^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[
 export interface ScanStatementOptions {
   table: AthenaTable;
   scope: Scope;
-  /** Whole events to return (the prefilter); threshold rules come in as 't' rows instead. */
+  /** Whole events to return (the prefilter); threshold and sequence rules come back as counted groups instead. */
   pushdown?: EventPushdown;
-  /** Session buckets of this many seconds (shorter than the idle gap). */
+  /** Session buckets of this many seconds (shorter than the idle gap), chained into runs (`idleGapSeconds`). */
   bucketSeconds?: number;
+  idleGapSeconds?: number;
   facts?: boolean;
 }
 
@@ -78,129 +79,208 @@ export interface Statement {
   params: string[];
 }
 
-/** A threshold rule whose groups the scan counts, with its index in the 't' rows. */
+/** A threshold or sequence rule whose groups the scan counts, with its index in the 't' / 's' rows. */
 export interface CountedThreshold {
   index: number;
   rule: RulePushdown;
 }
 
-export function scanStatement(o: ScanStatementOptions): { statement: Statement; thresholds: CountedThreshold[] } {
+/** The parts of the GROUPING SETS query, filled by each kind of row. */
+interface Parts {
+  derived: Sql[];
+  sets: string[][];
+  outputs: Sql[];
+  having: string[];
+  kinds: string[];
+}
+
+export function scanStatement(o: ScanStatementOptions): {
+  statement: Statement;
+  thresholds: CountedThreshold[];
+  sequences: CountedThreshold[];
+} {
   const rows = sql`FROM ${tableName(o.table)} WHERE ${scopeWhere(o.table, o.scope)}`;
   const ctx: FilterContext = { rows };
-  const derived: Sql[] = [];
-  const sets: string[][] = [];
-  const outputs: Sql[] = [];
-  const having: string[] = [];
+  const parts: Parts = { derived: [], sets: [], outputs: [], having: [], kinds: [] };
   const thresholds: CountedThreshold[] = [];
-
+  const sequences: CountedThreshold[] = [];
   if (o.pushdown) {
-    const keep = toSql(over(eventFilter(o.pushdown), ctx));
-    derived.push(
-      sql`CASE WHEN ${keep} THEN COALESCE(eventid, concat('no-event-id:', eventtime, ':', eventsource, ':', eventname, ':', COALESCE(requestid, ''))) END AS x_event`,
-    );
-    sets.push(['x_event']);
-    having.push('(grouping(x_event) = 0 AND x_event IS NOT NULL)');
-    outputs.push(
-      ...selectList().map((item) => {
-        const [expr, name] = splitAlias(item);
-        return new Sql(`CASE WHEN grouping(x_event) = 0 THEN arbitrary(${expr}) END AS ${name}`);
-      }),
-    );
+    eventParts(parts, o.pushdown, ctx);
     for (const rule of o.pushdown.rules) {
-      const counted = countedThreshold(rule, thresholds.length, ctx);
-      if (!counted) continue;
-      thresholds.push({ index: thresholds.length, rule });
-      derived.push(...counted.derived);
-      sets.push(counted.set);
-      having.push(counted.having);
+      if (groupable(rule)) thresholds.push({ index: thresholds.length, rule });
+      else if (rule.sequence) sequences.push({ index: sequences.length, rule });
     }
+    thresholdParts(parts, thresholds, ctx);
+    sequenceParts(parts, sequences, ctx);
   }
-  if (o.bucketSeconds) {
-    const names = IDENTITY_COLUMNS.map(([n]) => n);
-    derived.push(...IDENTITY_COLUMNS.map(([n, expr]) => new Sql(`${expr} AS ${n}`)));
-    derived.push(new Sql(`floor(${EPOCH} / ${num(o.bucketSeconds)}) AS k_bucket`));
-    sets.push([...names, 'k_bucket']);
-    having.push('grouping(k_bucket) = 0');
-    const inB = 'grouping(k_bucket) = 0';
-    outputs.push(
-      ...names.map((n) => new Sql(n)),
-      new Sql('k_bucket'),
-      new Sql(`CASE WHEN ${inB} THEN count(DISTINCT eventid) + count_if(eventid IS NULL) END AS n_events`),
-      new Sql(
-        `CASE WHEN ${inB} THEN count(DISTINCT CASE WHEN errorcode <> '' THEN eventid END) + count_if(eventid IS NULL AND errorcode <> '') END AS n_errors`,
-      ),
-      new Sql(`CASE WHEN ${inB} THEN min(eventtime) END AS t_first`),
-      new Sql(`CASE WHEN ${inB} THEN max(eventtime) END AS t_last`),
-    );
-  }
-  if (o.facts) {
-    const f = factParts();
-    derived.push(...f.derived);
-    sets.push(...f.sets);
-    having.push(...f.having);
-    outputs.push(...f.outputs);
-  }
-  if (thresholds.length) {
-    const coalesced = (col: string) => thresholds.map((t) => `t${t.index}_${col}`).join(', ');
-    const one = (col: string) =>
-      thresholds.length === 1 ? `t0_${col}` : `COALESCE(${coalesced(col)})`;
-    const which = thresholds.map((t) => `WHEN grouping(t${t.index}_g) = 0 THEN ${t.index}`).join(' ');
-    const count = thresholds
-      .map(
-        (t) =>
-          `WHEN grouping(t${t.index}_g) = 0 THEN ${t.rule.threshold?.distinct ? `count(DISTINCT t${t.index}_d)` : `count(t${t.index}_g)`}`,
-      )
-      .join(' ');
-    outputs.push(
-      new Sql(`CASE ${which} END AS th_rule`),
-      new Sql(`${one('g')} AS th_g`),
-      new Sql(`${one('b')} AS th_b`),
-      new Sql(`CASE ${count} END AS th_n`),
-    );
-  }
-  if (sets.length === 0) throw new Error('a scan statement needs events, buckets or facts');
-  const kinds = rowKinds(o, thresholds.length > 0);
-  const statement = Sql.join(
+  if (o.bucketSeconds) bucketParts(parts, o.bucketSeconds);
+  if (o.facts) factParts(parts);
+  if (parts.sets.length === 0) throw new Error('a scan statement needs events, buckets or facts');
+  const grouped = Sql.join(
     [
-      sql`SELECT ${kinds}, ${Sql.join(outputs, ',\n  ')}`,
-      sql`FROM (SELECT *, ${Sql.join(derived, ',\n    ')}\n  ${rows}) AS x`,
-      `GROUP BY GROUPING SETS (${sets.map((s) => `(${s.join(', ')})`).join(', ')})`,
-      `HAVING ${having.join(' OR ')}`,
+      sql`SELECT CASE ${parts.kinds.join(' ')} END AS row_kind, ${Sql.join(parts.outputs, ',\n  ')}`,
+      sql`FROM (SELECT *, ${Sql.join(parts.derived, ',\n    ')}\n  ${rows}) AS x`,
+      `GROUP BY GROUPING SETS (${parts.sets.map((s) => `(${s.join(', ')})`).join(', ')})`,
+      `HAVING ${parts.having.join(' OR ')}`,
     ],
     '\n',
   );
-  return { statement: { sql: statement.text, params: [...statement.params] }, thresholds };
+  const statement = windows(grouped, o, thresholds);
+  return { statement: { sql: statement.text, params: [...statement.params] }, thresholds, sequences };
 }
 
-function rowKinds(o: ScanStatementOptions, thresholds: boolean): string {
-  const whens: string[] = [];
-  if (o.pushdown) whens.push("WHEN grouping(x_event) = 0 THEN 'e'");
-  if (o.bucketSeconds) whens.push("WHEN grouping(k_bucket) = 0 THEN 'b'");
-  if (o.facts) {
-    whens.push(
-      "WHEN grouping(f_region) = 0 THEN 'fr'",
-      "WHEN grouping(f_service) = 0 THEN 'fs'",
-      "WHEN grouping(f_net) = 0 THEN 'fn'",
-      "WHEN grouping(f_ua) = 0 THEN 'fu'",
+function eventParts(p: Parts, pushdown: EventPushdown, ctx: FilterContext): void {
+  const keep = toSql(over(eventFilter(pushdown), ctx));
+  p.derived.push(
+    sql`CASE WHEN ${keep} THEN COALESCE(eventid, concat('no-event-id:', eventtime, ':', eventsource, ':', eventname, ':', COALESCE(requestid, ''))) END AS x_event`,
+  );
+  p.sets.push(['x_event']);
+  p.having.push('(grouping(x_event) = 0 AND x_event IS NOT NULL)');
+  p.kinds.push("WHEN grouping(x_event) = 0 THEN 'e'");
+  p.outputs.push(
+    ...selectList().map((item) => {
+      const [expr, name] = splitAlias(item);
+      return new Sql(`CASE WHEN grouping(x_event) = 0 THEN arbitrary(${expr}) END AS ${name}`);
+    }),
+  );
+}
+
+function bucketParts(p: Parts, bucketSeconds: number): void {
+  const names = IDENTITY_COLUMNS.map(([n]) => n);
+  p.derived.push(...IDENTITY_COLUMNS.map(([n, expr]) => new Sql(`${expr} AS ${n}`)));
+  p.derived.push(new Sql(`CAST(floor(${EPOCH} / ${num(bucketSeconds)}) AS bigint) AS k_bucket`));
+  p.sets.push([...names, 'k_bucket']);
+  p.having.push('grouping(k_bucket) = 0');
+  p.kinds.push("WHEN grouping(k_bucket) = 0 THEN 'b'");
+  const inB = 'grouping(k_bucket) = 0';
+  p.outputs.push(
+    ...names.map((n) => new Sql(n)),
+    new Sql(`CASE WHEN ${inB} THEN count(DISTINCT eventid) + count_if(eventid IS NULL) END AS n_events`),
+    new Sql(
+      `CASE WHEN ${inB} THEN count(DISTINCT CASE WHEN errorcode <> '' THEN eventid END) + count_if(eventid IS NULL AND errorcode <> '') END AS n_errors`,
+    ),
+    new Sql(`CASE WHEN ${inB} THEN min(eventtime) END AS t_first`),
+    new Sql(`CASE WHEN ${inB} THEN max(eventtime) END AS t_last`),
+  );
+}
+
+function thresholdParts(p: Parts, thresholds: CountedThreshold[], ctx: FilterContext): void {
+  if (thresholds.length === 0) return;
+  for (const { index: i, rule } of thresholds) {
+    const t = rule.threshold!;
+    const matches = toSql(over(rule.filter, ctx));
+    p.derived.push(
+      sql`CASE WHEN ${matches} THEN ${groupExpr(t.groupBy)!} END AS t${String(i)}_g`,
+      new Sql(`CAST(floor(${EPOCH} / ${num(t.windowMs / 1000)}) AS bigint) AS t${i}_b`),
+    );
+    const distinct = distinctColumn(rule);
+    if (distinct) p.derived.push(sql`CASE WHEN ${matches} THEN ${distinct} END AS t${String(i)}_d`);
+    p.sets.push([`t${i}_g`, `t${i}_b`]);
+    p.having.push(`(grouping(t${i}_g) = 0 AND t${i}_g IS NOT NULL)`);
+    p.kinds.push(`WHEN grouping(t${i}_g) = 0 THEN 't'`);
+  }
+  const each = (f: (i: number, r: RulePushdown) => string) =>
+    thresholds.map(({ index, rule }) => `WHEN grouping(t${index}_g) = 0 THEN ${f(index, rule)}`).join(' ');
+  const one = (col: string) =>
+    thresholds.length === 1 ? `t0_${col}` : `COALESCE(${thresholds.map((t) => `t${t.index}_${col}`).join(', ')})`;
+  p.outputs.push(
+    new Sql(`CASE ${each((i) => String(i))} END AS th_rule`),
+    new Sql(`${one('g')} AS th_g`),
+    new Sql(`${one('b')} AS th_b`),
+    new Sql(`CASE ${each((i, r) => (distinctColumn(r) ? `count(DISTINCT t${i}_d)` : `count(t${i}_g)`))} END AS th_n`),
+  );
+}
+
+/** A sequence group counts only if it has an event for every step (HAVING); its events are fetched after. */
+function sequenceParts(p: Parts, sequences: CountedThreshold[], ctx: FilterContext): void {
+  if (sequences.length === 0) return;
+  for (const { index: i, rule } of sequences) {
+    const seq = rule.sequence!;
+    const group = seq.groupBy === 'principal' ? groupExpr('principal')! : "'any'";
+    const steps = seq.steps.map((step, j) => {
+      p.derived.push(sql`COALESCE(${toSql(over(step, ctx))}, FALSE) AS s${String(i)}_${String(j)}`);
+      return `count_if(s${i}_${j}) > 0`;
+    });
+    p.derived.push(
+      new Sql(`CASE WHEN ${seq.steps.map((_, j) => `s${i}_${j}`).join(' OR ')} THEN ${group} END AS s${i}_g`),
+    );
+    p.sets.push([`s${i}_g`]);
+    p.having.push(`(grouping(s${i}_g) = 0 AND s${i}_g IS NOT NULL AND ${steps.join(' AND ')})`);
+    p.kinds.push(`WHEN grouping(s${i}_g) = 0 THEN 's'`);
+  }
+  const each = sequences.map(({ index }) => `WHEN grouping(s${index}_g) = 0 THEN ${index}`).join(' ');
+  const g = sequences.length === 1 ? 's0_g' : `COALESCE(${sequences.map((x) => `s${x.index}_g`).join(', ')})`;
+  p.outputs.push(new Sql(`CASE ${each} END AS sq_rule`), new Sql(`${g} AS sq_g`));
+}
+
+/**
+ * Window functions over the grouped rows (no second table scan): buckets of one identity chained into runs
+ * (consecutive buckets less than the idle gap apart: one row per session stretch, not per bucket), and threshold
+ * buckets kept only where, with a neighbour, they reach the rule's count. Other rows pass through.
+ */
+function windows(grouped: Sql, o: ScanStatementOptions, thresholds: CountedThreshold[]): Sql {
+  if (!o.bucketSeconds && thresholds.length === 0) return grouped;
+  const lagged: string[] = [];
+  const second: string[] = [];
+  const third: string[] = [];
+  const keep: string[] = ["row_kind NOT IN ('b', 't')"];
+  if (o.bucketSeconds) {
+    const part = ['row_kind', ...IDENTITY_COLUMNS.map(([n]) => n)].join(', ');
+    const secs = (c: string) => `to_unixtime(from_iso8601_timestamp(${c}))`;
+    const gap = num(o.idleGapSeconds ?? 1800);
+    lagged.push(`lag(t_last) OVER (PARTITION BY ${part} ORDER BY t_first) AS prev_last`);
+    second.push(
+      `sum(CASE WHEN row_kind = 'b' AND (prev_last IS NULL OR ${secs('t_first')} - ${secs('prev_last')} > ${gap}) THEN 1 ELSE 0 END) OVER (PARTITION BY ${part} ORDER BY t_first ROWS UNBOUNDED PRECEDING) AS run`,
+    );
+    const w = `PARTITION BY ${part}, run`;
+    third.push(
+      `sum(n_events) OVER (${w}) AS r_events`,
+      `sum(n_errors) OVER (${w}) AS r_errors`,
+      `min(t_first) OVER (${w}) AS r_first`,
+      `max(t_last) OVER (${w}) AS r_last`,
+      `row_number() OVER (${w} ORDER BY t_first) AS r_n`,
+    );
+    keep.push("(row_kind = 'b' AND r_n = 1)");
+  }
+  if (thresholds.length) {
+    const w = 'PARTITION BY row_kind, th_rule, th_g ORDER BY th_b';
+    lagged.push(
+      `lag(th_b) OVER (${w}) AS t_prev_b`,
+      `lag(th_n) OVER (${w}) AS t_prev_n`,
+      `lead(th_b) OVER (${w}) AS t_next_b`,
+      `lead(th_n) OVER (${w}) AS t_next_n`,
+    );
+    const need = `CASE th_rule ${thresholds.map((t) => `WHEN ${t.index} THEN ${num(t.rule.threshold!.count)}`).join(' ')} END`;
+    keep.push(
+      `(row_kind = 't' AND (th_n >= ${need} OR (t_prev_b = th_b - 1 AND th_n + t_prev_n >= ${need}) OR (t_next_b = th_b + 1 AND th_n + t_next_n >= ${need})))`,
     );
   }
-  if (thresholds) whens.push("ELSE 't'");
-  return `CASE ${whens.join(' ')} END AS row_kind`;
+  const layer = (cols: string[], inner: Sql, alias: string): Sql =>
+    cols.length ? Sql.join([`SELECT ${alias}.*, ${cols.join(', ')} FROM (`, inner, `) AS ${alias}`], '\n') : inner;
+  const l3 = layer(third, layer(second, layer(lagged, grouped, 'l'), 'm'), 'n');
+  return Sql.join(['SELECT * FROM (', l3, `) AS q WHERE ${keep.join(' OR ')}`], '\n');
 }
 
-/** The prefilter of event rows: every rule but the threshold rules counted in 't' rows, plus context events. */
+/** The prefilter of event rows: every rule but those counted as groups ('t', 's' rows), plus context events. */
 export function eventFilter(p: EventPushdown): EventFilter {
-  const parts: EventFilter[] = p.rules.filter((r) => !groupable(r)).map((r) => r.filter);
+  const parts: EventFilter[] = p.rules.filter((r) => !groupable(r) && !r.sequence).map((r) => r.filter);
   for (const c of p.context) parts.push(c.filter);
-  return { kind: 'or', parts };
+  return simplify({ kind: 'or', parts });
 }
 
-/** A threshold rule whose group and distinct field are plain columns: counted in SQL, its events fetched after. */
+/**
+ * A threshold rule whose group is a plain column: counted in SQL, its events fetched after. Distinct values of a plain
+ * column are counted as such; of anything else, the matching events are counted (never fewer than distinct values).
+ */
 export function groupable(r: RulePushdown): boolean {
   const t = r.threshold;
-  if (!t) return false;
-  if (groupExpr(t.groupBy) === undefined) return false;
-  return t.distinct === undefined || columnFor(t.distinct)?.kind === 'scalar';
+  return t !== undefined && groupExpr(t.groupBy) !== undefined;
+}
+
+function distinctColumn(r: RulePushdown): string | undefined {
+  const d = r.threshold?.distinct;
+  const c = d === undefined ? undefined : columnFor(d);
+  return c?.kind === 'scalar' ? c.sql : undefined;
 }
 
 /** The SQL of a threshold's group key (compiled-rule.ts groupKeyOf), or undefined when it is no plain column. */
@@ -215,29 +295,21 @@ export function groupExpr(groupBy: string): string | undefined {
   return c?.kind === 'scalar' ? c.sql : undefined;
 }
 
-function countedThreshold(
-  rule: RulePushdown,
-  index: number,
-  ctx: FilterContext,
-): { derived: Sql[]; set: string[]; having: string } | undefined {
-  if (!groupable(rule)) return undefined;
-  const t = rule.threshold!;
-  const matches = toSql(over(rule.filter, ctx));
-  const derived = [
-    sql`CASE WHEN ${matches} THEN ${groupExpr(t.groupBy)!} END AS t${String(index)}_g`,
-    new Sql(`floor(${EPOCH} / ${num(t.windowMs / 1000)}) AS t${index}_b`),
-  ];
-  if (t.distinct) {
-    derived.push(sql`CASE WHEN ${matches} THEN ${columnFor(t.distinct)!.sql} END AS t${String(index)}_d`);
-  }
-  return {
-    derived,
-    set: [`t${index}_g`, `t${index}_b`],
-    having: `(grouping(t${index}_g) = 0 AND t${index}_g IS NOT NULL)`,
-  };
+function factParts(p: Parts): void {
+  const f = factColumns();
+  p.derived.push(...f.derived);
+  p.sets.push(...f.sets);
+  p.having.push(...f.having);
+  p.outputs.push(...f.outputs);
+  p.kinds.push(
+    "WHEN grouping(f_region) = 0 THEN 'fr'",
+    "WHEN grouping(f_service) = 0 THEN 'fs'",
+    "WHEN grouping(f_net) = 0 THEN 'fn'",
+    "WHEN grouping(f_ua) = 0 THEN 'fu'",
+  );
 }
 
-function factParts(): { derived: Sql[]; sets: string[][]; having: string[]; outputs: Sql[] } {
+function factColumns(): { derived: Sql[]; sets: string[][]; having: string[]; outputs: Sql[] } {
   return {
     derived: [
       new Sql('awsregion AS f_region'),
@@ -266,23 +338,28 @@ function factParts(): { derived: Sql[]; sets: string[][]; having: string[]; outp
   };
 }
 
-/** Qualifying groups of one threshold rule: its group value and the time ranges (ISO) whose events matter. */
+/** Groups of a threshold or sequence rule that could fire, and (thresholds) the time ranges whose events matter. */
 export interface GroupRanges {
   rule: RulePushdown;
-  groups: { group: string; ranges: [string, string][] }[];
+  /** `ranges` absent: the whole scope. */
+  groups: { group: string; ranges?: [string, string][] }[];
+  /** Too many groups to list, or the rule's groups are the whole read: every matching event of the rule. */
+  all?: boolean;
 }
 
 /**
- * The events of threshold groups that could fire, or of rules whose groups are too many to list (then all their
- * matching events of the scope): only the counted events, only in the buckets that matter.
+ * The events of threshold and sequence groups that could fire (only the counted events, only in the buckets that
+ * matter), or of rules whose groups are too many to list (then all their matching events of the scope).
  */
 export function groupRowsStatement(table: AthenaTable, scope: Scope, wanted: GroupRanges[]): Statement {
   const rows = sql`FROM ${tableName(table)} WHERE ${scopeWhere(table, scope)}`;
   const ctx: FilterContext = { rows };
   const terms = wanted.map((w) => {
     const matches = toSql(over(w.rule.filter, ctx));
-    const g = groupExpr(w.rule.threshold!.groupBy)!;
+    if (w.all) return matches;
+    const g = groupExpr(w.rule.threshold?.groupBy ?? 'principal')!;
     const groups = w.groups.map((x) => {
+      if (!x.ranges) return sql`${g} = ${param(x.group)}`;
       const ranges = x.ranges.map(([a, b]) => sql`(eventtime >= ${param(a)} AND eventtime < ${param(b)})`);
       return sql`(${g} = ${param(x.group)} AND (${Sql.join(ranges, ' OR ')}))`;
     });
@@ -317,7 +394,7 @@ export function sessionRowsStatement(table: AthenaTable, scope: Scope, sessions:
 
 /** The digest's baseline facts of earlier days, and which quarter hours had events (to count days with data). */
 export function baselineStatement(table: AthenaTable, scope: Scope): Statement {
-  const f = factParts();
+  const f = factColumns();
   const principal = IDENTITY_COLUMNS.filter(([n]) =>
     [
       'k_type',

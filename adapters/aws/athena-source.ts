@@ -1,30 +1,28 @@
 /**
  * Athena over the organisation's CloudTrail bucket as a RecordSource: any volume, data events included, billed per
- * byte scanned. One query per read: start it (values as ExecutionParameters, see athena-sql.ts), poll its state with
- * backoff, page through the results in time order, and report bytes scanned and cost. A query the caller gives up on
- * (abort, break out of the loop) or that runs past the time-out is stopped, so it does not keep scanning and billing.
+ * byte scanned. `read` runs one query for a SourceQuery (an analyst's look-up) and streams its rows in time order;
+ * `scan`, `sessionEvents` and `baseline` (engine/source.ts AggregatingSource) let scheduled scans and the digest
+ * group and filter in SQL so only the rows that can matter travel to Node (athena-scan.ts). Every answer carries
+ * bytes scanned and cost; every query a caller gives up on is stopped (athena-query.ts).
  */
-import {
-  AthenaClient,
-  type AthenaClientConfig,
-  GetQueryExecutionCommand,
-  type GetQueryExecutionCommandOutput,
-  GetQueryResultsCommand,
-  StartQueryExecutionCommand,
-  StopQueryExecutionCommand,
-} from '@aws-sdk/client-athena';
-import type { ReadOptions, RecordSource, SourceItem, SourceQuery } from '../../engine/source.ts';
+import { AthenaClient, type AthenaClientConfig } from '@aws-sdk/client-athena';
+import type { AggregatingSource, ReadOptions, SourceItem, SourceQuery } from '../../engine/source.ts';
 import { instrumentAwsClient } from '../observability/aws-telemetry.ts';
+import { formatBytes, type QuerySettings, startQuery } from './athena-query.ts';
 import { rowToRecord } from './athena-rows.ts';
+import { baselineScan, groupedScan, type ScanContext, sessionEvents } from './athena-scan.ts';
 import { type AthenaTable, buildAthenaQuery, type TableStyle } from './athena-sql.ts';
-import { athenaQueryFailure, type ErrorContext, isAbort, SourceError, toSourceError } from './errors.ts';
-import { sleep } from './rate-limiter.ts';
+import type { ErrorContext } from './errors.ts';
+
+export { athenaCostUsd } from './athena-query.ts';
+
 
 export interface AthenaSourceOptions {
   region: string;
   catalog?: string;
   database: string;
   table: string;
+  /** Default `projection`, matching `cartographer athena ddl`. */
   tableStyle?: TableStyle;
   workgroup?: string;
   /** `s3://…` for query results; optional when the workgroup enforces its own. */
@@ -32,6 +30,7 @@ export interface AthenaSourceOptions {
   /** Partition filters used when a query names none (explicitly configured lists only). */
   regions?: readonly string[];
   accounts?: readonly string[];
+  /** Rows one query may bring into Node (look-ups: events; scans: all rows), default 50,000. */
   maxEvents?: number;
   /** Stop the query after this long (default 5 minutes). */
   timeoutMs?: number;
@@ -39,6 +38,10 @@ export interface AthenaSourceOptions {
   defaultLookbackDays?: number;
   /** USD per TB scanned (default 5, the list price in most regions). */
   pricePerTbUsd?: number;
+  /** Queries running at once in this process and workgroup (default 5; Athena allows about 20 per account). */
+  maxConcurrentQueries?: number;
+  /** Bytes scanned per UTC day before queries are refused (default: no budget). */
+  dailyByteBudget?: number;
   /** First wait between state polls; grows ×1.5 up to `pollMaxMs`. */
   pollInitialMs?: number;
   pollMaxMs?: number;
@@ -46,160 +49,81 @@ export interface AthenaSourceOptions {
   clientConfig?: Partial<AthenaClientConfig>;
 }
 
-/** Athena bills at least 10 MB per query, rounded up to whole megabytes. */
-const MIN_BILLED_BYTES = 10 * 1024 * 1024;
-const MB = 1024 * 1024;
-
-/** USD for a query that scanned `bytes`, with Athena's 10 MB minimum and rounding. */
-export function athenaCostUsd(bytes: number, pricePerTbUsd = 5): number {
-  const billed = Math.max(MIN_BILLED_BYTES, Math.ceil(bytes / MB) * MB);
-  return (billed / 1e12) * pricePerTbUsd;
-}
-
-export function createAthenaSource(options: AthenaSourceOptions): RecordSource {
-  return { name: 'athena', read: (query, readOptions) => readAthena(query, readOptions ?? {}, options) };
+export function createAthenaSource(options: AthenaSourceOptions): AggregatingSource {
+  const table: AthenaTable = {
+    catalog: options.catalog ?? 'AwsDataCatalog',
+    database: options.database,
+    table: options.table,
+    style: options.tableStyle ?? 'projection',
+  };
+  const settings: QuerySettings = {
+    catalog: table.catalog,
+    database: table.database,
+    ...(options.workgroup ? { workgroup: options.workgroup } : {}),
+    ...(options.outputLocation ? { outputLocation: options.outputLocation } : {}),
+    timeoutMs: options.timeoutMs ?? 300_000,
+    pollInitialMs: options.pollInitialMs ?? 500,
+    pollMaxMs: options.pollMaxMs ?? 5_000,
+    pricePerTbUsd: options.pricePerTbUsd ?? 5,
+    maxConcurrent: options.maxConcurrentQueries ?? 5,
+    ...(options.dailyByteBudget !== undefined ? { dailyByteBudget: options.dailyByteBudget } : {}),
+  };
+  const ctx: ErrorContext = {
+    source: 'athena',
+    action: 'athena:StartQueryExecution',
+    region: options.region,
+    table: `${table.database}.${table.table}`,
+    ...(options.outputLocation ? { outputLocation: options.outputLocation } : {}),
+  };
+  let client: AthenaClient | undefined;
+  const getClient = () => {
+    client ??= instrumentAwsClient(
+      new AthenaClient({ region: options.region, maxAttempts: 5, ...options.clientConfig }),
+    );
+    return client;
+  };
+  const scans: ScanContext = {
+    client: getClient,
+    settings,
+    table,
+    ctx,
+    maxRows: options.maxEvents ?? 50_000,
+    ...(options.accounts ? { accounts: options.accounts } : {}),
+    ...(options.regions ? { regions: options.regions } : {}),
+  };
+  return {
+    name: 'athena',
+    read: (query, readOptions) => readAthena(query, readOptions ?? {}, options, table, settings, ctx, getClient),
+    scan: (request, o) => groupedScan(scans, request, o),
+    sessionEvents: (sessions, scope, o) => sessionEvents(scans, sessions, scope, o),
+    baseline: (request, o) => baselineScan(scans, request, o),
+  };
 }
 
 async function* readAthena(
   query: SourceQuery,
   { signal, onProgress }: ReadOptions,
   options: AthenaSourceOptions,
+  table: AthenaTable,
+  settings: QuerySettings,
+  ctx: ErrorContext,
+  client: () => AthenaClient,
 ): AsyncGenerator<SourceItem> {
-  const table: AthenaTable = {
-    catalog: options.catalog ?? 'AwsDataCatalog',
-    database: options.database,
-    table: options.table,
-    style: options.tableStyle ?? 'partitioned',
-  };
   const cap = Math.min(query.maxEvents ?? Number.POSITIVE_INFINITY, options.maxEvents ?? 50_000);
   const plan = buildAthenaQuery(query, table, {
     limit: cap,
-    regions: options.regions,
-    accounts: options.accounts,
-    defaultLookbackDays: options.defaultLookbackDays,
+    ...(options.regions ? { regions: options.regions } : {}),
+    ...(options.accounts ? { accounts: options.accounts } : {}),
+    ...(options.defaultLookbackDays ? { defaultLookbackDays: options.defaultLookbackDays } : {}),
   });
-  const ctx: ErrorContext = {
-    source: 'athena',
-    action: 'athena:StartQueryExecution',
-    region: options.region,
-    table: `${table.database}.${table.table}`,
-    outputLocation: options.outputLocation,
-  };
-  const client = instrumentAwsClient(
-    new AthenaClient({ region: options.region, maxAttempts: 5, ...options.clientConfig }),
-  );
-  const timeoutMs = options.timeoutMs ?? 300_000;
-  const deadline = Date.now() + timeoutMs;
-  let queryId: string | undefined;
-  let terminal = false;
-
-  const call = async <T>(action: string, run: () => Promise<T>): Promise<T> => {
-    try {
-      return await run();
-    } catch (err) {
-      // The caller's reason ("analyst cancelled") says more than the SDK's "Request aborted".
-      if (signal?.aborted) throw signal.reason;
-      if (isAbort(err, signal)) throw err;
-      throw toSourceError(err, { ...ctx, action });
-    }
-  };
-
+  const statement = { sql: plan.sql, params: plan.values };
+  const handle = await startQuery(client(), settings, ctx, statement, { signal, onProgress });
+  yield { kind: 'stats', bytesScanned: handle.bytesScanned, costUsd: handle.costUsd, queryId: handle.queryId };
+  let row = 0;
+  let emitted = 0;
   try {
-    const started = await call('athena:StartQueryExecution', () =>
-      client.send(
-        new StartQueryExecutionCommand({
-          QueryString: plan.sql,
-          ExecutionParameters: plan.parameters.length ? plan.parameters : undefined,
-          QueryExecutionContext: { Catalog: table.catalog, Database: table.database },
-          WorkGroup: options.workgroup,
-          ResultConfiguration: options.outputLocation
-            ? { OutputLocation: options.outputLocation }
-            : undefined,
-        }),
-        { abortSignal: signal },
-      ),
-    );
-    queryId = started.QueryExecutionId;
-    if (!queryId) throw new SourceError('Athena did not return a query ID.', 'unknown', 'Try again.', ctx);
-
-    // Poll until the query ends.
-    let wait = options.pollInitialMs ?? 500;
-    let execution: GetQueryExecutionCommandOutput['QueryExecution'];
-    for (;;) {
-      const id = queryId;
-      const out = await call('athena:GetQueryExecution', () =>
-        client.send(new GetQueryExecutionCommand({ QueryExecutionId: id }), { abortSignal: signal }),
-      );
-      execution = out.QueryExecution;
-      const state = execution?.Status?.State;
-      const scanned = execution?.Statistics?.DataScannedInBytes ?? 0;
-      onProgress?.({
-        message: `Athena query ${queryId}: ${state?.toLowerCase() ?? 'unknown'}, ${formatBytes(scanned)} scanned`,
-        records: 0,
-        bytesScanned: scanned,
-      });
-      if (state === 'SUCCEEDED') break;
-      if (state === 'FAILED') {
-        terminal = true;
-        throw athenaQueryFailure(
-          execution?.Status?.AthenaError?.ErrorMessage ?? execution?.Status?.StateChangeReason ?? '',
-          ctx,
-          queryId,
-        );
-      }
-      if (state === 'CANCELLED') {
-        terminal = true;
-        throw new SourceError(
-          `Athena query ${queryId} was cancelled outside Cartographer.`,
-          'query-failed',
-          'Run the query again; check the workgroup for data-usage limits that cancel queries.',
-          ctx,
-        );
-      }
-      if (Date.now() + wait > deadline) {
-        throw new SourceError(
-          `Athena query ${queryId} did not finish within ${Math.round(timeoutMs / 1000)} s and was stopped.`,
-          'timeout',
-          'Narrow the time range or the accounts/regions, or raise CARTOGRAPHER_ATHENA_TIMEOUT.',
-          ctx,
-        );
-      }
-      await sleep(wait, signal);
-      wait = Math.min(options.pollMaxMs ?? 5_000, Math.round(wait * 1.5));
-    }
-    terminal = true;
-
-    const bytes = execution?.Statistics?.DataScannedInBytes ?? 0;
-    yield {
-      kind: 'stats',
-      bytesScanned: bytes,
-      costUsd: athenaCostUsd(bytes, options.pricePerTbUsd),
-      queryId,
-    };
-
-    let nextToken: string | undefined;
-    let columns: string[] | undefined;
-    let row = 0;
-    let emitted = 0;
-    do {
-      const id = queryId;
-      const token = nextToken;
-      const page = await call('athena:GetQueryResults', () =>
-        client.send(
-          new GetQueryResultsCommand({ QueryExecutionId: id, NextToken: token, MaxResults: 1000 }),
-          {
-            abortSignal: signal,
-          },
-        ),
-      );
-      const rows = page.ResultSet?.Rows ?? [];
-      let start = 0;
-      if (!columns) {
-        columns = (page.ResultSet?.ResultSetMetadata?.ColumnInfo ?? []).map((c) => c.Name ?? '');
-        // The first row of the first page repeats the column names.
-        if (rows[0]?.Data?.every((d, i) => d.VarCharValue === columns![i])) start = 1;
-      }
-      for (const r of rows.slice(start)) {
+    for await (const page of handle.pages(signal)) {
+      for (const values of page.rows) {
         row++;
         if (emitted >= cap) {
           yield {
@@ -208,11 +132,8 @@ async function* readAthena(
           };
           return;
         }
-        const origin = { file: `athena:${queryId}`, position: row };
-        const result = rowToRecord(
-          columns,
-          (r.Data ?? []).map((d) => d.VarCharValue),
-        );
+        const origin = { file: `athena:${handle.queryId}`, position: row };
+        const result = rowToRecord(page.columns, values);
         if ('reason' in result) {
           yield { kind: 'rejected', origin, reason: result.reason };
           continue;
@@ -220,31 +141,14 @@ async function* readAthena(
         emitted++;
         yield { kind: 'record', record: result.record, origin };
       }
-      nextToken = page.NextToken;
       onProgress?.({
-        message: `Athena query ${queryId}: ${emitted} events read, ${formatBytes(bytes)} scanned`,
+        message: `Athena query ${handle.queryId}: ${emitted} events read, ${formatBytes(handle.bytesScanned)} scanned`,
         records: emitted,
-        bytesScanned: bytes,
+        bytesScanned: handle.bytesScanned,
       });
-    } while (nextToken);
-  } finally {
-    if (queryId && !terminal) {
-      // The caller gave up, timed out or failed mid-poll: stop the query so it stops scanning (and billing).
-      const id = queryId;
-      await client.send(new StopQueryExecutionCommand({ QueryExecutionId: id })).catch(() => undefined);
     }
-    client.destroy();
+  } finally {
+    await handle.stop();
   }
 }
 
-function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  const units = ['KB', 'MB', 'GB', 'TB'];
-  let v = n / 1024;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return `${v.toFixed(v < 10 ? 1 : 0)} ${units[u]}`;
-}

@@ -32,7 +32,10 @@ export interface AthenaTable {
 
 export interface AthenaQueryPlan {
   sql: string;
+  /** ExecutionParameters: the values as SQL literals, in `?` order. */
   parameters: string[];
+  /** The same values, raw. */
+  values: string[];
   /** The time range actually queried (a missing `since` becomes the default look-back). */
   since: Date;
   until: Date;
@@ -136,7 +139,8 @@ export function buildAthenaQuery(
     ],
     '\n',
   );
-  return { sql: statement.text, parameters: statement.params.map(sqlString), since, until };
+  const values = [...statement.params];
+  return { sql: statement.text, parameters: values.map(sqlString), values, since, until };
 }
 
 /** `"catalog"."database"."table"` (validated identifiers). */

@@ -14,6 +14,10 @@ export type SourceErrorKind =
   | 'table-not-found'
   | 'query-failed'
   | 'timeout'
+  /** More rows than the configured cap: the caller retries with a smaller range. */
+  | 'capped'
+  /** The daily Athena byte budget is spent. */
+  | 'budget'
   | 'invalid-request'
   | 'service-unavailable'
   | 'unknown';

@@ -7,7 +7,8 @@
  * (arrays walked, objects compared as compact JSON) satisfies the operator. `opaque` is a part no backend can
  * decide (a closure, an unknown node kind): a backend must treat it as "could hold" when widening and "cannot be
  * shown to hold" when narrowing (under a `not`). `sameValueAs` is a semi-join: the field's value equals that field's
- * value in some event of the same read that matches `of` (e.g. "a person used this address too"). `within` wraps a
+ * value (or `otherField`'s) in some event of the same read that matches `of` (e.g. "a person used this address too",
+ * "this key was issued by a call in the read"). `within` wraps a
  * wider description: a backend may widen to it, never narrow to it.
  */
 export type EventFilter =
@@ -16,7 +17,7 @@ export type EventFilter =
   | { kind: 'or'; parts: EventFilter[] }
   | { kind: 'not'; part: EventFilter }
   | FieldFilter
-  | { kind: 'sameValueAs'; field: string; of: EventFilter }
+  | { kind: 'sameValueAs'; field: string; of: EventFilter; otherField?: string }
   /** Holds only where `filter` holds, but not necessarily everywhere it does (a wider description). */
   | { kind: 'within'; filter: EventFilter; reason: string }
   | { kind: 'opaque'; reason: string };
@@ -62,8 +63,6 @@ export interface ContextEvents {
   /** A name for messages ("STS credential issuances"). */
   name: string;
   filter: EventFilter;
-  /** Read this far before the window too (credentials issued earlier are still in use). */
-  lookbackMs?: number;
 }
 
 export type DescribeDerivedField = (test: FieldFilter) => DerivedField | undefined;
@@ -149,6 +148,93 @@ export function opaqueReasons(f: EventFilter, out = new Set<string>()): Set<stri
       out.add(f.reason);
       opaqueReasons(f.filter, out);
       break;
+  }
+  return out;
+}
+
+/**
+ * A smaller equivalent filter: nested AND/OR flattened, duplicates dropped, and tests of one field with one operator
+ * under an OR merged into one test with all their values (`eventName in [A] or eventName in [B]` → `in [A, B]`).
+ */
+export function simplify(f: EventFilter): EventFilter {
+  switch (f.kind) {
+    case 'and':
+      return and(dedupe(f.parts.map(simplify)));
+    case 'or': {
+      const flat = or(f.parts.map(simplify));
+      return flat.kind === 'or' ? or(mergeFields(factorSources(dedupe(flat.parts)))) : flat;
+    }
+    case 'not':
+      return not(simplify(f.part));
+    case 'within':
+      return within(simplify(f.filter), f.reason);
+    case 'sameValueAs':
+      return { ...f, of: simplify(f.of) };
+    default:
+      return f;
+  }
+}
+
+function dedupe(parts: EventFilter[]): EventFilter[] {
+  const seen = new Set<string>();
+  return parts.filter((p) => {
+    const key = JSON.stringify(p);
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+/**
+ * `(source = X and A) or (source = X and B)` → `source = X and (A or B)`: most rules name their event source, so
+ * the rule set's filter becomes one branch per service instead of one per rule.
+ */
+function factorSources(parts: EventFilter[]): EventFilter[] {
+  const order: (EventFilter | { group: string })[] = [];
+  const groups = new Map<string, { source: EventFilter; rests: EventFilter[] }>();
+  for (const p of parts) {
+    const source = p.kind === 'and' ? p.parts.find(isSourceTest) : undefined;
+    if (!source || p.kind !== 'and') {
+      order.push(p);
+      continue;
+    }
+    const key = JSON.stringify(source);
+    const rest = and(p.parts.filter((x) => x !== source));
+    const g = groups.get(key);
+    if (g) g.rests.push(rest);
+    else {
+      groups.set(key, { source, rests: [rest] });
+      order.push({ group: key });
+    }
+  }
+  return order.map((o) => {
+    if (!('group' in o)) return o;
+    const g = groups.get(o.group)!;
+    return g.rests.length === 1 ? and([g.source, g.rests[0]!]) : and([g.source, simplify(or(g.rests))]);
+  });
+}
+
+function isSourceTest(x: EventFilter): boolean {
+  return x.kind === 'field' && x.field === 'eventSource' && x.op === 'equals';
+}
+
+function mergeFields(parts: EventFilter[]): EventFilter[] {
+  const merged = new Map<string, FieldFilter>();
+  const out: EventFilter[] = [];
+  for (const p of parts) {
+    if (p.kind !== 'field' || p.op === 'regex' || p.op === 'exists') {
+      out.push(p);
+      continue;
+    }
+    const key = JSON.stringify([p.field, p.op, p.ignoreCase === true]);
+    const known = merged.get(key);
+    if (known) {
+      for (const v of p.values) if (!known.values.includes(v)) known.values.push(v);
+    } else {
+      const copy: FieldFilter = { ...p, values: [...p.values] };
+      merged.set(key, copy);
+      out.push(copy);
+    }
   }
   return out;
 }

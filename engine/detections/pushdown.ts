@@ -10,6 +10,7 @@
  * Enrichment facts (`enrichment.sourceKind` …) are described by the enricher (`Enricher.describeField`) in terms of
  * record fields, with the extra events it must see to compute them (`context`, e.g. STS issuances for lineage).
  */
+import type { PipelineStages } from '../stages.ts';
 import type { CompiledRule } from './compiled-rule.ts';
 import type { CondNode } from './condition.ts';
 import {
@@ -22,6 +23,8 @@ import {
   opaque,
   opaqueReasons,
   or,
+  simplify,
+  TRUE,
   within,
 } from './event-filter.ts';
 
@@ -33,6 +36,13 @@ export interface ThresholdPushdown {
   windowMs: number;
 }
 
+/** A sequence can only fire for a group (principal, or anyone) with an event matching every step. */
+export interface SequencePushdown {
+  /** `principal`, or `any` when the steps may come from anyone (the read as one group). */
+  groupBy: 'principal' | 'any';
+  steps: EventFilter[];
+}
+
 export interface RulePushdown {
   id: string;
   kind: string;
@@ -40,6 +50,7 @@ export interface RulePushdown {
   filter: EventFilter;
   /** Threshold rules: a group and window can only fire with `count` matching events (or distinct values). */
   threshold?: ThresholdPushdown;
+  sequence?: SequencePushdown;
   /** Why the filter is wider than the rule (empty: exact). */
   notes: string[];
 }
@@ -56,10 +67,17 @@ export function eventPushdown(rules: readonly CompiledRule[], describe?: Describ
     node ? fromNode(node, describe, context) : opaque('the rule exposes no condition');
   const out: RulePushdown[] = rules.map((rule) => {
     let filter: EventFilter;
+    let sequence: SequencePushdown | undefined;
     if (rule.kind === 'sequence' && rule.sequence) {
-      filter = or(rule.sequence.steps.map((s) => and([convert(s.condition), necessary(s)])));
-    } else filter = and([convert(rule.condition), necessary(rule)]);
+      const steps = rule.sequence.steps.map((s) => simplify(withNecessary(convert(s.condition), s)));
+      filter = or(steps);
+      // A sequence keyed by anything but the principal (a Sigma correlation's group-by) is treated as one group.
+      const byPrincipal = rule.sequence.by === 'principal' && !('groupKey' in rule.sequence && rule.sequence.groupKey);
+      sequence = { groupBy: byPrincipal ? 'principal' : 'any', steps };
+    } else filter = withNecessary(convert(rule.condition), rule);
+    filter = simplify(filter);
     const pushed: RulePushdown = { id: rule.id, kind: rule.kind, filter, notes: [...opaqueReasons(filter)] };
+    if (sequence) pushed.sequence = sequence;
     const t = rule.threshold;
     if (rule.kind === 'threshold' && t?.groupBy) {
       pushed.threshold = {
@@ -74,9 +92,13 @@ export function eventPushdown(rules: readonly CompiledRule[], describe?: Describ
   return { rules: out, context: [...context.values()] };
 }
 
-/** The event names / sources a rule (or step) needs, as an AND-able filter (lower-case sets, as indexed). */
-function necessary(r: { eventNames?: Set<string>; eventSources?: Set<string> }): EventFilter {
-  const parts: EventFilter[] = [];
+/**
+ * A filter with only exact parts is already as narrow as the rule; one with opaque or approximate parts also gets the
+ * event names / sources the rule needs (lower-case sets, as the detector indexes them), so it still narrows by name.
+ */
+function withNecessary(filter: EventFilter, r: { eventNames?: Set<string>; eventSources?: Set<string> }): EventFilter {
+  if (opaqueReasons(filter).size === 0) return filter;
+  const parts: EventFilter[] = [filter];
   if (r.eventNames) parts.push(field('eventName', 'equals', [...r.eventNames], { ignoreCase: true }));
   if (r.eventSources) parts.push(field('eventSource', 'equals', [...r.eventSources], { ignoreCase: true }));
   return and(parts);
@@ -137,4 +159,26 @@ function resolveDerived(
     default:
       return f;
   }
+}
+
+const cached = new WeakMap<object, EventPushdown>();
+
+/**
+ * The prefilter of the stages' detector (its `rules`, as CartographerDetector exposes them). No detector: no event
+ * can matter (sessions and counts only). A detector that does not expose its rules: every event can.
+ */
+export function pushdownOf(stages: PipelineStages): EventPushdown {
+  const detector = stages.detector;
+  if (!detector) return { rules: [], context: [] };
+  const known = cached.get(detector);
+  if (known) return known;
+  const rules = (detector as { rules?: readonly CompiledRule[] }).rules;
+  const pushdown = rules
+    ? eventPushdown(rules, stages.enricher?.describeField)
+    : {
+        rules: [{ id: '*', kind: 'unknown', filter: TRUE, notes: ['the detector does not expose its rules'] }],
+        context: [],
+      };
+  cached.set(detector, pushdown);
+  return pushdown;
 }

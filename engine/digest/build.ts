@@ -24,6 +24,8 @@ export interface DigestOptions {
   baselineDays: number;
   /** How many findings `topFindings` keeps (default 10). */
   topFindings?: number;
+  /** Facts of the day known apart from the sessions' own (a store that grouped them), added to `observed`. */
+  observed?: FactSets;
 }
 
 export interface DigestSession {
@@ -72,6 +74,7 @@ export function buildDigest(inputs: readonly DigestSessionInput[], options: Dige
   const countsBySeverity = Object.fromEntries(SEVERITIES.map((s) => [s, 0])) as Record<Severity, number>;
   const tactics = new Map<string, number>();
   const observed = emptySets();
+  if (options.observed) for (const k of FACT_KINDS) for (const v of options.observed[k]) observed[k].add(v);
   const totals = { sessions: inputs.length, events: 0, findings: 0, errors: 0 };
   const top: TopFinding[] = [];
   for (const { summary, facts } of ranked) {

@@ -43,7 +43,7 @@ export function principalLabel(s: { principal: Principal; key: string }): string
 }
 
 /** First product token of a raw user agent (`aws-cli/2.13.5 Python/…` → `aws-cli`), for inputs without enrichment. */
-function uaProduct(ua: string): string {
+export function uaProduct(ua: string): string {
   const first = ua.trim().split(/[\s/(]/)[0] ?? '';
   return first.slice(0, 60) || 'unknown';
 }

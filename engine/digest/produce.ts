@@ -7,43 +7,24 @@
  * chosen day has no events there but the files hold older days, the digest covers the files'
  * latest day and says so in `notes`.
  */
-import type { InputsSummary } from '../model.ts';
-import type { RecordSource, SourceItem, SourceQuery } from '../source.ts';
+import { isAggregating, type RecordSource, type SourceQuery } from '../source.ts';
 import type { PipelineStages } from '../stages.ts';
-import { buildDigest, type Digest, type DigestSessionInput } from './build.ts';
+import { buildDigest } from './build.ts';
 import { baselineFrom, collectDays, latestDay } from './collect.ts';
 import { dayBounds, previousDay } from './day.ts';
 import { type FactSets, mergeFacts } from './facts.ts';
+import { produceGroupedDigest } from './grouped.ts';
+import type { ProducedDigest, ProduceOptions } from './produce-types.ts';
 
-export interface ProduceOptions {
-  date?: string;
-  defaultDate: string;
-  timeZone: string;
-  baselineDays: number;
-  /** A stored baseline (the bot's), merged with the earlier days found in the source itself. */
-  storedBaseline?: (fromDay: string, beforeDay: string) => Promise<{ facts: FactSets; days: number }>;
-  keepRecords?: boolean;
-  /** Base query (accounts, regions…); the day bounds are added here. */
-  query?: SourceQuery;
-  signal?: AbortSignal;
-  /** How to read a query (default `source.read`); scans pass one that pulls only what detections need. */
-  read?: (query: SourceQuery, signal?: AbortSignal) => AsyncIterable<SourceItem>;
-}
-
-export interface ProducedDigest {
-  digest: Digest;
-  notes: string[];
-  /** The day's sessions by key (with records when `keepRecords`). */
-  sessions: Map<string, DigestSessionInput>;
-  inputs: InputsSummary;
-  truncated?: string;
-}
+export type { ProducedDigest, ProduceOptions } from './produce-types.ts';
 
 export async function produceDigest(
   source: RecordSource,
   stages: PipelineStages,
   options: ProduceOptions,
 ): Promise<ProducedDigest> {
+  // A store that groups and filters (Athena) is asked for counts and the events that can matter, not every row.
+  if (isAggregating(source)) return produceGroupedDigest(source, stages, options);
   const notes: string[] = [];
   let date = options.date ?? options.defaultDate;
   const earliest = previousDay(date, options.baselineDays);

@@ -1,0 +1,310 @@
+/**
+ * The grouped scans of the Athena source (engine/source.ts `AggregatingSource`): statements from athena-scan-sql.ts,
+ * run with athena-query.ts, rows read back into buckets, records, facts and threshold counts. Never silently partial:
+ * more rows than the cap is a `capped` SourceError (the caller retries with a smaller range), and the query is stopped.
+ */
+import type { AthenaClient } from '@aws-sdk/client-athena';
+import type {
+  BucketIdentity,
+  GroupedFacts,
+  GroupedScan,
+  GroupedScanRequest,
+  GroupedScanStats,
+  IdentityBucket,
+  ReadOptions,
+  SourceItem,
+} from '../../engine/source.ts';
+import { rowToRecord } from './athena-rows.ts';
+import {
+  baselineStatement,
+  type CountedThreshold,
+  type GroupRanges,
+  groupRowsStatement,
+  IDENTITY_COLUMNS,
+  type SessionRef,
+  type Statement,
+  scanStatement,
+  sessionRowsStatement,
+} from './athena-scan-sql.ts';
+import type { AthenaTable, Scope } from './athena-sql.ts';
+import { type QuerySettings, startQuery } from './athena-query.ts';
+import { type ErrorContext, SourceError } from './errors.ts';
+
+export interface ScanContext {
+  client: () => AthenaClient;
+  settings: QuerySettings;
+  table: AthenaTable;
+  ctx: ErrorContext;
+  /** Rows a scan may bring into Node before it counts as too large (capped). */
+  maxRows: number;
+  /** Configured partition filters, used when a request names none. */
+  accounts?: readonly string[];
+  regions?: readonly string[];
+}
+
+/** A group list longer than this is not spelt out in SQL: the rule's matching events are read whole instead. */
+const MAX_GROUP_PARAMS = 1000;
+
+type Row = Record<string, string | undefined>;
+
+interface Answer {
+  rows: Row[];
+  /** Whole-event rows as SourceItems (record or rejected). */
+  events: SourceItem[];
+}
+
+export async function groupedScan(
+  s: ScanContext,
+  request: GroupedScanRequest,
+  options: ReadOptions = {},
+): Promise<GroupedScan> {
+  const scope = scopeOf(s, request);
+  const { statement, thresholds, sequences } = scanStatement({
+    table: s.table,
+    scope,
+    ...(request.pushdown ? { pushdown: request.pushdown } : {}),
+    ...(request.bucketMs
+      ? {
+          bucketSeconds: Math.max(1, Math.floor(request.bucketMs / 1000)),
+          idleGapSeconds: Math.floor((request.idleGapMs ?? 30 * 60_000) / 1000),
+        }
+      : {}),
+    ...(request.facts ? { facts: true } : {}),
+  });
+  const stats: GroupedScanStats = { queries: 0, bytesScanned: 0, costUsd: 0, rows: 0, eventRows: 0 };
+  const first = await run(s, statement, stats, options);
+  const out: GroupedScan = { buckets: [], items: first.events, stats };
+  for (const row of first.rows) {
+    if (row.row_kind === 'b') out.buckets.push(bucketOf(row));
+  }
+  if (request.facts) out.facts = factsOf(first.rows);
+  const wanted = [...qualifyingGroups(first.rows, thresholds), ...qualifyingSequences(first.rows, sequences)];
+  if (wanted.length > 0 && request.pushdown) {
+    const second = await run(s, groupRowsStatement(s.table, scope, wanted), stats, options);
+    out.items.push(...second.events);
+  }
+  return out;
+}
+
+export async function sessionEvents(
+  s: ScanContext,
+  sessions: { refs: unknown[]; first: number; last: number }[],
+  scope: { accounts?: string[]; regions?: string[] },
+  options: ReadOptions = {},
+): Promise<{ items: SourceItem[]; stats: GroupedScanStats }> {
+  const stats: GroupedScanStats = { queries: 0, bytesScanned: 0, costUsd: 0, rows: 0, eventRows: 0 };
+  if (sessions.length === 0) return { items: [], stats };
+  const since = Math.min(...sessions.map((x) => x.first));
+  const until = Math.max(...sessions.map((x) => x.last));
+  const refs: SessionRef[] = sessions.map((x) => ({
+    identities: x.refs as Record<string, string | null>[],
+    first: iso(x.first),
+    last: iso(x.last),
+  }));
+  const statement = sessionRowsStatement(
+    s.table,
+    scopeOf(s, { ...scope, since: new Date(since), until: new Date(until) }),
+    refs,
+  );
+  const answer = await run(s, statement, stats, options);
+  return { items: answer.events, stats };
+}
+
+export async function baselineScan(
+  s: ScanContext,
+  request: { since: Date; until: Date; accounts?: string[]; regions?: string[] },
+  options: ReadOptions = {},
+): Promise<{ facts: GroupedFacts; identities: BucketIdentity[]; quarters: string[]; stats: GroupedScanStats }> {
+  const stats: GroupedScanStats = { queries: 0, bytesScanned: 0, costUsd: 0, rows: 0, eventRows: 0 };
+  const answer = await run(s, baselineStatement(s.table, scopeOf(s, request)), stats, options);
+  const identities = answer.rows.filter((r) => r.row_kind === 'p').map((r) => identityOf(r, r.k_haskey === 'true'));
+  const quarters = answer.rows.filter((r) => r.row_kind === 'q' && r.q_time).map((r) => r.q_time!);
+  return { facts: factsOf(answer.rows), identities, quarters, stats };
+}
+
+function scopeOf(
+  s: ScanContext,
+  r: { since: Date; until: Date; accounts?: string[]; regions?: string[] },
+): Scope {
+  return {
+    since: r.since,
+    until: r.until,
+    accounts: r.accounts?.length ? r.accounts : [...(s.accounts ?? [])],
+    regions: r.regions?.length ? r.regions : [...(s.regions ?? [])],
+  };
+}
+
+/** Runs a statement and reads its rows, up to the cap (beyond it: the query is stopped and the range is `capped`). */
+async function run(s: ScanContext, statement: Statement, stats: GroupedScanStats, options: ReadOptions): Promise<Answer> {
+  const handle = await startQuery(s.client(), s.settings, s.ctx, statement, options);
+  stats.queries++;
+  stats.bytesScanned += handle.bytesScanned;
+  stats.costUsd += handle.costUsd;
+  const answer: Answer = { rows: [], events: [] };
+  let position = 0;
+  for await (const page of handle.pages(options.signal)) {
+    for (const values of page.rows) {
+      position++;
+      stats.rows++;
+      if (stats.rows > s.maxRows) {
+        await handle.stop();
+        throw new SourceError(
+          `The Athena scan of this range returned more than ${s.maxRows.toLocaleString('en-US')} rows (query ${handle.queryId}).`,
+          'capped',
+          'Cartographer retries with smaller time ranges; raise CARTOGRAPHER_ATHENA_MAX_EVENTS to allow more rows per query.',
+          s.ctx,
+        );
+      }
+      const row: Row = {};
+      page.columns.forEach((c, i) => {
+        row[c] = values[i];
+      });
+      const kind = row.row_kind;
+      if (kind === undefined || kind === 'e') {
+        stats.eventRows++;
+        const origin = { file: `athena:${handle.queryId}`, position };
+        const result = rowToRecord(page.columns, values);
+        answer.events.push(
+          'reason' in result
+            ? { kind: 'rejected', origin, reason: result.reason }
+            : { kind: 'record', record: result.record, origin },
+        );
+      } else answer.rows.push(row);
+    }
+  }
+  options.onProgress?.({
+    message: `Athena query ${handle.queryId}: ${position} rows`,
+    records: stats.eventRows,
+    bytesScanned: stats.bytesScanned,
+  });
+  return answer;
+}
+
+function identityOf(row: Row, hasKey?: boolean): BucketIdentity {
+  const v = (name: string) => {
+    const x = row[name];
+    return x === undefined ? undefined : x;
+  };
+  const u: NonNullable<BucketIdentity['userIdentity']> = {};
+  const set = (key: keyof typeof u, name: string) => {
+    const x = v(name);
+    if (x !== undefined) (u as Record<string, unknown>)[key] = x;
+  };
+  set('type', 'k_type');
+  set('principalId', 'k_principalid');
+  set('arn', 'k_arn');
+  set('accountId', 'k_accountid');
+  set('userName', 'k_username');
+  set('invokedBy', 'k_invokedby');
+  set('accessKeyId', 'k_accesskeyid');
+  if (hasKey && u.accessKeyId === undefined) u.accessKeyId = 'present';
+  const attributes = {
+    ...(v('k_created') !== undefined ? { creationDate: v('k_created') } : {}),
+    ...(v('k_mfa') !== undefined ? { mfaAuthenticated: v('k_mfa') } : {}),
+  };
+  const issuer = {
+    ...(v('k_issuer_arn') !== undefined ? { arn: v('k_issuer_arn') } : {}),
+    ...(v('k_issuer_username') !== undefined ? { userName: v('k_issuer_username') } : {}),
+    ...(v('k_issuer_accountid') !== undefined ? { accountId: v('k_issuer_accountid') } : {}),
+  };
+  const context = {
+    ...(Object.keys(attributes).length ? { attributes } : {}),
+    ...(Object.keys(issuer).length ? { sessionIssuer: issuer } : {}),
+  };
+  if (Object.keys(context).length) u.sessionContext = context;
+  const identity: BucketIdentity = { serviceSource: v('k_service_source') === 'true' };
+  if (Object.keys(u).length) identity.userIdentity = u;
+  if (v('k_console') !== undefined) identity.sessionCredentialFromConsole = v('k_console');
+  if (v('k_login_at') !== undefined) identity.consoleLoginAt = v('k_login_at');
+  return identity;
+}
+
+function bucketOf(row: Row): IdentityBucket {
+  const ref: Record<string, string | null> = {};
+  for (const [name] of IDENTITY_COLUMNS) ref[name] = row[name] ?? null;
+  return {
+    identity: identityOf(row),
+    ref,
+    first: Date.parse(row.r_first ?? row.t_first ?? ''),
+    last: Date.parse(row.r_last ?? row.t_last ?? ''),
+    events: Number(row.r_events ?? row.n_events ?? 0),
+    errors: Number(row.r_errors ?? row.n_errors ?? 0),
+  };
+}
+
+function factsOf(rows: Row[]): GroupedFacts {
+  const facts: GroupedFacts = { regions: [], services: [], networkSamples: [], userAgents: [] };
+  for (const r of rows) {
+    if (r.row_kind === 'fr' && r.f_region) facts.regions.push(r.f_region);
+    else if (r.row_kind === 'fs' && r.f_service) facts.services.push(r.f_service);
+    else if (r.row_kind === 'fn' && r.f_sample) facts.networkSamples.push(r.f_sample);
+    else if (r.row_kind === 'fu' && r.f_ua !== undefined)
+      facts.userAgents.push({ userAgent: r.f_ua, console: r.f_uaconsole === 'true' });
+  }
+  return facts;
+}
+
+/**
+ * Threshold groups that could fire: a window of the rule's length spans at most two adjacent buckets, and the scan
+ * returned only buckets that reach the rule's count with a neighbour; their events are fetched next.
+ */
+export function qualifyingGroups(rows: readonly Row[], thresholds: readonly CountedThreshold[]): GroupRanges[] {
+  const out: GroupRanges[] = [];
+  for (const t of thresholds) {
+    const w = t.rule.threshold!.windowMs / 1000;
+    const byGroup = new Map<string, number[]>();
+    for (const r of rows) {
+      if (r.row_kind !== 't' || Number(r.th_rule) !== t.index || r.th_g === undefined) continue;
+      const list = byGroup.get(r.th_g) ?? [];
+      list.push(Number(r.th_b));
+      byGroup.set(r.th_g, list);
+    }
+    if (byGroup.size === 0) continue;
+    const groups = [...byGroup].map(([group, buckets]) => ({
+      group,
+      ranges: bucketRanges(
+        [...new Set(buckets)].sort((a, b) => a - b),
+        w,
+      ),
+    }));
+    const params = groups.reduce((n, g) => n + 1 + 2 * g.ranges.length, 0);
+    // Too many to list: every matching event of the rule in the scope (correct, only larger).
+    out.push(params > MAX_GROUP_PARAMS ? { rule: t.rule, groups: [], all: true } : { rule: t.rule, groups });
+  }
+  return out;
+}
+
+/** Sequence groups with an event for every step (the scan's HAVING): their step events are fetched next. */
+export function qualifyingSequences(rows: readonly Row[], sequences: readonly CountedThreshold[]): GroupRanges[] {
+  const out: GroupRanges[] = [];
+  for (const s of sequences) {
+    const groups = rows
+      .filter((r) => r.row_kind === 's' && Number(r.sq_rule) === s.index && r.sq_g !== undefined)
+      .map((r) => ({ group: r.sq_g! }));
+    if (groups.length === 0) continue;
+    const all = s.rule.sequence!.groupBy === 'any' || groups.length > MAX_GROUP_PARAMS;
+    out.push(all ? { rule: s.rule, groups: [], all: true } : { rule: s.rule, groups });
+  }
+  return out;
+}
+
+function bucketRanges(buckets: number[], w: number): [string, string][] {
+  const ranges: [string, string][] = [];
+  let start = buckets[0]!;
+  let prev = start;
+  for (const b of [...buckets.slice(1), Number.NaN]) {
+    if (b === prev + 1) {
+      prev = b;
+      continue;
+    }
+    ranges.push([iso(Math.floor(start * w) * 1000), iso(Math.ceil((prev + 1) * w) * 1000)]);
+    start = b;
+    prev = b;
+  }
+  return ranges;
+}
+
+function iso(ms: number): string {
+  return `${new Date(ms).toISOString().slice(0, 19)}Z`;
+}
+

@@ -1,0 +1,152 @@
+/**
+ * The analysis of a grouped scan (engine/source.ts `GroupedScan`): every session from the store's buckets, and the
+ * findings and risk of each from the prefiltered events alone.
+ *
+ * Why that is the same as analysing every event: an event-level rule fires on events its condition holds for, a
+ * threshold counts and a sequence chains only events matching their own conditions, and risk is computed from the
+ * findings (and the principal); the prefilter returns every event any of those conditions can hold for, plus the
+ * events enrichment must observe (engine/detections/pushdown.ts). Sessions come from the buckets, so the prefiltered
+ * events of one session are judged together, under the session's own key, as the local pipeline does.
+ * test/athena-scale.test.ts proves the equivalence on a generated day against `cartographer digest` on the same files.
+ *
+ * What this does not give: a session's actions (signals), its full address and client lists. Whoever shows a
+ * session fetches its events afterwards (AggregatingSource.sessionEvents) and runs the pipeline on them.
+ */
+import { EventDeduper } from './dedupe.ts';
+import { toEngineEvent } from './events.ts';
+import type { EngineEvent, Finding, InputsSummary, SessionRisk, SessionSummary } from './model.ts';
+import { compareEvents } from './order.ts';
+import { formatOrigin } from './record.ts';
+import { type BucketSession, GROUPED_INPUT, sessionIndex, sessionsFromBuckets } from './sessions/buckets.ts';
+import { sessionKeyOf } from './sessions/session-key.ts';
+import type { GroupedScan } from './source.ts';
+import type { PipelineStages, SessionContext } from './stages.ts';
+
+export interface GroupedSession extends BucketSession {
+  findings: Finding[];
+  risk: SessionRisk;
+  /** The session's prefiltered events, enriched, in event order (the evidence of its findings among them). */
+  events: EngineEvent[];
+}
+
+export interface GroupedAnalysis {
+  sessions: GroupedSession[];
+  inputs: InputsSummary;
+}
+
+export function analyzeGrouped(
+  scan: Pick<GroupedScan, 'buckets' | 'items'>,
+  stages: PipelineStages,
+  options: { idleGapMs: number },
+): GroupedAnalysis {
+  const inputs: InputsSummary = { files: 0, records: 0, duplicates: 0, rejected: [] };
+  const events = prefilteredEvents(scan, inputs);
+  const sessions = sessionsFromBuckets(scan.buckets, options.idleGapMs);
+  const find = sessionIndex(sessions);
+  const enricher = stages.enricher;
+  const members = new Map<BucketSession, EngineEvent[]>();
+  for (const e of events) {
+    enricher?.observe(e);
+    const s = find(sessionKeyOf(e.record, GROUPED_INPUT), e.time);
+    if (!s) {
+      inputs.rejected.push({ where: `event ${e.id}`, reason: 'no session bucket holds this event' });
+      continue;
+    }
+    const list = members.get(s);
+    if (list) list.push(e);
+    else members.set(s, [e]);
+  }
+  // Sessions are judged in the order the local pipeline closes them (by last event), so rules that count across
+  // sessions see the same history.
+  const order = [...sessions].sort((a, b) => a.end - b.end || a.start - b.start);
+  const judged = new Map<BucketSession, GroupedSession>();
+  for (const s of order) judged.set(s, judge(s, members.get(s) ?? [], stages, inputs));
+  return { sessions: sessions.map((s) => judged.get(s)!), inputs };
+}
+
+function prefilteredEvents(scan: Pick<GroupedScan, 'items'>, inputs: InputsSummary): EngineEvent[] {
+  const dedupe = new EventDeduper();
+  const out: EngineEvent[] = [];
+  let seq = 0;
+  for (const item of scan.items) {
+    if (item.kind === 'rejected') inputs.rejected.push({ where: formatOrigin(item.origin), reason: item.reason });
+    if (item.kind !== 'record') continue;
+    inputs.records++;
+    const e = toEngineEvent(item.record, seq++);
+    if (dedupe.firstSighting(e.id)) out.push(e);
+  }
+  inputs.duplicates = dedupe.duplicates;
+  return out.sort(compareEvents);
+}
+
+function judge(
+  s: BucketSession,
+  events: EngineEvent[],
+  stages: PipelineStages,
+  inputs: InputsSummary,
+): GroupedSession {
+  const ctx = contextOf(s, events);
+  for (const e of events) {
+    try {
+      stages.enricher?.enrich(e);
+    } catch (error) {
+      inputs.rejected.push({ where: `event ${e.id}`, reason: `enrichment failed: ${(error as Error).message}` });
+    }
+  }
+  const detector = stages.detector;
+  let findings: Finding[] = [];
+  if (detector && events.length > 0) {
+    try {
+      findings = detector.detect(ctx, events, []);
+    } catch (error) {
+      inputs.rejected.push({ where: `session ${s.key}`, reason: `detection failed: ${(error as Error).message}` });
+    }
+  }
+  const risk = detector ? detector.score(ctx, findings) : { score: 0, reasons: [] };
+  return { ...s, findings, risk, events };
+}
+
+/** What detection and scoring read of a session (key and principal); the rest from the events at hand. */
+function contextOf(s: BucketSession, events: readonly EngineEvent[]): SessionContext {
+  const distinct = (values: (string | undefined)[]) =>
+    [...new Set(values.filter((v): v is string => typeof v === 'string' && v !== ''))].sort();
+  return {
+    key: s.key,
+    kind: 'unknown',
+    principal: s.principal,
+    accessKeyIds: distinct(events.map((e) => e.record.userIdentity?.accessKeyId)),
+    sourceIps: distinct(events.map((e) => e.record.sourceIPAddress)),
+    userAgents: distinct(events.map((e) => e.record.userAgent)),
+    regions: distinct(events.map((e) => e.record.awsRegion)),
+  };
+}
+
+/**
+ * A session summary carrying what the digest ranks by (key, principal, counts, findings, risk); kind, addresses,
+ * clients and actions need the session's events (fetched when the session is shown).
+ */
+export function groupedSummary(s: GroupedSession): SessionSummary {
+  const ctx = contextOf(s, s.events);
+  return {
+    key: s.key,
+    kind: 'unknown',
+    principal: s.principal,
+    accessKeyIds: ctx.accessKeyIds,
+    sourceIps: ctx.sourceIps,
+    userAgents: ctx.userAgents,
+    regions: ctx.regions,
+    start: isoSeconds(s.start),
+    end: isoSeconds(s.end),
+    eventCount: s.eventCount,
+    errorCount: s.errorCount,
+    signals: [],
+    unmappedEventIds: [],
+    findings: s.findings,
+    risk: s.risk,
+  };
+}
+
+function isoSeconds(ms: number): string {
+  const iso = new Date(ms).toISOString();
+  return iso.endsWith('.000Z') ? `${iso.slice(0, -5)}Z` : iso;
+}
