@@ -75,7 +75,7 @@ export async function groupedScan(
   const first = await run(s, statement, stats, options);
   const out: GroupedScan = { buckets: [], items: first.events, stats };
   for (const row of first.rows) {
-    if (row.row_kind === 'b') out.buckets.push(bucketOf(row));
+    if (row.row_kind === 'b') out.buckets.push(readBucket(row));
   }
   if (request.facts) out.facts = factsOf(first.rows);
   const wanted = [...qualifyingGroups(first.rows, thresholds), ...qualifyingSequences(first.rows, sequences)];
@@ -219,7 +219,8 @@ function identityOf(row: Row, hasKey?: boolean): BucketIdentity {
   return identity;
 }
 
-function bucketOf(row: Row): IdentityBucket {
+/** A 'b' row (a run of an identity's buckets) as an IdentityBucket. */
+export function readBucket(row: Row): IdentityBucket {
   const ref: Record<string, string | null> = {};
   for (const [name] of IDENTITY_COLUMNS) ref[name] = row[name] ?? null;
   return {

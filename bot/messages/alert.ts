@@ -61,6 +61,8 @@ export interface AlertInput {
   repeatWindowHours: number;
   /** Account names (configured map or AWS Organizations), when known. */
   accountName?: (accountId: string) => string | undefined;
+  /** What the scan that found it cost (Athena: bytes scanned and dollars), added to the context line. */
+  costLine?: string;
 }
 
 /** What the message shows of an alert's case: its state, who holds it, the last change. */
@@ -100,7 +102,7 @@ export function buildAlert(a: AlertInput): SlackMessage {
     caseActions(view),
     { type: 'actions', block_id: 'cartographer_alert_tools', elements: actionButtons(a, true) },
     context(
-      `rule ${code(clip(f.ruleId, 100))}${f.techniques.length ? ` · ATT&amp;CK ${f.techniques.slice(0, 4).map(esc).join(', ')}` : ''} · session ${code(clip(a.sessionKey, 150))} · repeats within ${a.repeatWindowHours} h go into this thread`,
+      `rule ${code(clip(f.ruleId, 100))}${f.techniques.length ? ` · ATT&amp;CK ${f.techniques.slice(0, 4).map(esc).join(', ')}` : ''} · session ${code(clip(a.sessionKey, 150))} · repeats within ${a.repeatWindowHours} h go into this thread${a.costLine ? ` · ${esc(clip(a.costLine, 300))}` : ''}`,
     ),
   ];
   return { text: fallbackText(view, f.principal ?? a.sessionKey, f.time), blocks };
@@ -288,6 +290,7 @@ export function buildAlertRepeat(a: AlertInput): SlackMessage {
   const head = `:repeat: *Again* at ${utc(f.time)}: ${esc(clip(f.title, 200))} (${f.severity}) · session ${code(clip(a.sessionKey, 150))}`;
   const blocks: Block[] = [section(clip(`${head}\n${evidence(a)}`, 2900))];
   blocks.push({ type: 'actions', elements: actionButtons(a, false) });
+  if (a.costLine) blocks.push(context(esc(clip(a.costLine, 300))));
   return { text: clip(`Again: ${f.title} at ${utc(f.time)}`, 1000), blocks };
 }
 

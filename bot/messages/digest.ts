@@ -28,6 +28,8 @@ export interface DigestMessageOptions {
   notes?: string[];
   /** The day's alerts not resolved yet, newest first (absent: no triage store, no section). */
   openAlerts?: AlertCase[];
+  /** What producing the digest covered and cost (Athena: share of the day, queries, bytes scanned, dollars). */
+  costLine?: string;
 }
 
 const OPEN_ALERTS_SHOWN = 8;
@@ -50,6 +52,7 @@ export function buildDigestMessage(d: Digest, options: DigestMessageOptions): Sl
       blocks: [
         section(`:white_check_mark: ${esc(line)}${notes.length ? ` ${notes.join(' ')}` : ''}`),
         ...open,
+        ...(options.costLine ? [context(esc(clip(options.costLine, 300)))] : []),
       ],
     };
   }
@@ -79,7 +82,7 @@ export function buildDigestMessage(d: Digest, options: DigestMessageOptions): Sl
   }
   blocks.push(
     context(
-      `Source: ${esc(options.sourceLabel)} · sessions ranked by risk (0–100) · *Open session* posts the full summary in this thread`,
+      `Source: ${esc(options.sourceLabel)} · sessions ranked by risk (0–100) · *Open session* posts the full summary in this thread${options.costLine ? ` · ${esc(clip(options.costLine, 300))}` : ''}`,
     ),
   );
   const worst = d.sessions[0];

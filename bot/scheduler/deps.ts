@@ -24,4 +24,6 @@ export interface SchedulerDeps {
   /** Names for account ids in alerts (configured map, AWS Organizations). */
   accountNames?: () => Promise<(accountId: string) => string | undefined>;
   logger: Logger;
+  /** Aborted when the scheduler stops: running queries are cancelled (Athena's stopped). */
+  signal?: AbortSignal;
 }

@@ -59,7 +59,10 @@ export const HEARTBEAT_EVERY_MS = 60_000;
 export function createScheduler(options: SchedulerOptions): Scheduler {
   const { config, state, logger } = options;
   const clock = options.clock ?? systemClock;
+  // Stopping the scheduler aborts running scans, which stops their Athena queries.
+  let stopping = new AbortController();
   const deps: AlertScanDeps & DigestDeps = {
+    signal: stopping.signal,
     config,
     clock,
     state,
@@ -141,6 +144,10 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       ...(startedAt !== undefined ? { startedAt } : {}),
     }),
     async start() {
+      if (stopping.signal.aborted) {
+        stopping = new AbortController();
+        deps.signal = stopping.signal;
+      }
       await reconcilePending(deps, options.shared ? (options.staleMs ?? LEASE_MS) : 0).catch((err) =>
         logger.error({ err: String(err) }, 'could not reconcile pending alerts (will retry next start)'),
       );
@@ -171,6 +178,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     async stop() {
       for (const t of tasks) await t.stop();
       lease.stop();
+      stopping.abort(new Error('the scheduler is stopping'));
       await Promise.all([digest.idle(), scan.idle()]);
     },
     scanNow: (reason = 'manual') => scan.run(reason),

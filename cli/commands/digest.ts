@@ -3,7 +3,8 @@ import { readForScan } from '../../bot/scheduler/scan-source.ts';
 import { type Digest, digestJson } from '../../engine/digest/build.ts';
 import { dayBounds, dayOf, isValidTimeZone } from '../../engine/digest/day.ts';
 import { FACT_KINDS } from '../../engine/digest/facts.ts';
-import { produceDigest } from '../../engine/digest/produce.ts';
+import { type ProducedDigest, produceDigest } from '../../engine/digest/produce.ts';
+import { digestCostLine } from '../../bot/scheduler/digest-job.ts';
 import { SEVERITIES } from '../../engine/model.ts';
 import { parseCommandLine } from '../args.ts';
 import { commandErrors, parseFormat } from '../command-support.ts';
@@ -22,6 +23,7 @@ options:
   --timezone ZONE        IANA time zone of the day (default: CARTOGRAPHER_TIMEZONE or UTC)
   --baseline-days N      earlier days the "new" comparison uses (default 14)
   --format text|json     json: {"date","sessions":[{"key","principal","risk","findings"}],"countsBySeverity","countsByTactic","new"}
+                         (--source athena adds "athena": coverage, queries, rowsRead, bytesScanned, costUsd)
 ${sourceOptionsUsage}
 
 exit codes: 0 done · 1 an input could not be read · 2 bad arguments`;
@@ -58,7 +60,10 @@ export async function run(argv: string[]): Promise<number> {
   if (values.since !== undefined || values.until !== undefined) {
     return usageError('--since/--until do not apply: a digest covers one day, choose it with --date');
   }
-  const resolved = await errors.resolve(values, positionals.length ? positionals : defaultPaths());
+  // The bundled demo is the default input of the local source only: AWS sources take no paths.
+  const sourceName = values.source ?? (process.env.CARTOGRAPHER_SOURCE || 'local');
+  const paths = positionals.length ? positionals : sourceName === 'local' ? defaultPaths() : [];
+  const resolved = await errors.resolve(values, paths);
   if (typeof resolved === 'number') return resolved;
   const stages = await loadDefaultStages();
   const produced = await produceDigest(resolved.source, stages, {
@@ -75,9 +80,29 @@ export async function run(argv: string[]): Promise<number> {
   }
   for (const n of namedNotes(produced.inputs).slice(0, 20))
     process.stderr.write(`note: ${n.where}: ${n.reason}\n`);
-  if (format === 'json') process.stdout.write(`${JSON.stringify(digestJson(produced.digest), null, 2)}\n`);
-  else process.stdout.write(formatDigestText(produced.digest));
+  const scanned = scanFacts(produced);
+  if (format === 'json') {
+    const doc = { ...digestJson(produced.digest), ...(scanned ? { athena: scanned } : {}) };
+    process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
+  } else {
+    process.stdout.write(formatDigestText(produced.digest));
+    const line = digestCostLine(produced);
+    if (line) process.stdout.write(`\nAthena: ${line}\n`);
+  }
   return 0;
+}
+
+/** What a grouped (Athena) digest covered and cost: share of the day, queries, rows read, bytes, dollars. */
+function scanFacts(p: ProducedDigest) {
+  if (!p.stats) return undefined;
+  return {
+    coverage: p.coverage ?? 1,
+    queries: p.stats.queries,
+    rowsRead: p.stats.rows,
+    eventRowsRead: p.stats.eventRows,
+    bytesScanned: p.stats.bytesScanned,
+    costUsd: Number(p.stats.costUsd.toFixed(6)),
+  };
 }
 
 function defaultPaths(): string[] {
