@@ -5,13 +5,16 @@
  *
  * Resumes where the state says it stopped (the watermark), exactly as a restarted bot would.
  * With CRASH_AFTER_POSTS=N it kills itself with SIGKILL right after Slack accepted the N-th post and
- * before the ledger records it: the worst moment for exactly-once.
+ * before the ledger records it: the worst moment for exactly-once. With CRASH_AT=record:N it dies right after
+ * the ledger recorded the N-th post as posted (before the scope's watermark moved); with CRASH_AT=watermark:N,
+ * right before the N-th watermark advance (every post of that window recorded, the window not marked done).
  *
  *   node bin/run-ts.js test/scheduler-restart.child.ts
- *   env: DB, DATA, SLACK_API_URL, SLACK_BOT_TOKEN, CHANNEL, START, END, CRASH_AFTER_POSTS?
+ *   env: DB, DATA, SLACK_API_URL, SLACK_BOT_TOKEN, CHANNEL, START, END, CRASH_AFTER_POSTS?, CRASH_AT?
  */
 import { WebClient } from '@slack/web-api';
 import pino from 'pino';
+import type { SchedulerState } from '../adapters/state/scheduler-state.ts';
 import { openSchedulerState } from '../adapters/state/sqlite-scheduler-state.ts';
 import { manualClock } from '../bot/scheduler/clock.ts';
 import { loadSchedulerConfig } from '../bot/scheduler/config.ts';
@@ -50,13 +53,41 @@ const outbox: OutboxPoster = {
   find: real.find,
 };
 
+/** The state, dying at the CRASH_AT point (after a ledger write, or before a watermark write). */
+function crashing(real: SchedulerState): SchedulerState {
+  const [point, nth] = (env.CRASH_AT ?? '').split(':');
+  const at = Number(nth ?? 0);
+  let count = 0;
+  const die = () => process.kill(process.pid, 'SIGKILL');
+  return new Proxy(real, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver);
+      if (typeof value !== 'function') return value;
+      if (point === 'record' && prop === 'markAlertPosted') {
+        return async (...args: Parameters<SchedulerState['markAlertPosted']>) => {
+          await target.markAlertPosted(...args);
+          process.stdout.write(`recorded ${args[0]}\n`);
+          if (++count === at) die();
+        };
+      }
+      if (point === 'watermark' && prop === 'setWatermark') {
+        return async (...args: Parameters<SchedulerState['setWatermark']>) => {
+          if (++count === at) die();
+          await target.setWatermark(...args);
+        };
+      }
+      return value.bind(target);
+    },
+  });
+}
+
 const scheduler = createScheduler({
   config: loadSchedulerConfig({
     CARTOGRAPHER_ALERT_CHANNEL: need('CHANNEL'),
     CARTOGRAPHER_ALERT_MIN_SEVERITY: 'high',
     CARTOGRAPHER_SCHEDULE: 'off',
   }),
-  state,
+  state: crashing(state),
   sourceName: 'local',
   source: async () => createLocalSource([need('DATA')]),
   stages: loadDefaultStages,

@@ -137,4 +137,34 @@ describe('scheduled alert scans across a SIGKILL', () => {
     expect(new Set(keys).size).toBe(keys.length);
     expect([...keys].sort()).toEqual([...reference].sort());
   }, 300_000);
+
+  it('killed after the ledger recorded a post, before the watermark moved: nothing twice, nothing missed', async () => {
+    const db = join(root, 'crash-after-record.db');
+    standin.state.channels.push({ id: 'C0RECORDED', name: 'recorded-test', botMember: true });
+    const crashed = await runChild(db, 'recorded-test', { CRASH_AT: 'record:3' });
+    expect(crashed.signal).toBe('SIGKILL');
+    expect(crashed.stdout.split('\n').filter((l) => l.startsWith('recorded '))).toHaveLength(3);
+    const resumed = await runChild(db, 'recorded-test');
+    expect(resumed.code, resumed.stderr).toBe(0);
+    // Nothing was left pending; the window is read again and the ledger keeps the 3 recorded posts from repeating.
+    expect(resumed.stdout).toContain('pending before start: 0\n');
+    const keys = postedKeys('C0RECORDED');
+    expect(new Set(keys).size).toBe(keys.length);
+    expect([...keys].sort()).toEqual([...reference].sort());
+  }, 300_000);
+
+  it('killed right before a watermark advance (every post of the window recorded): nothing twice, nothing missed', async () => {
+    const db = join(root, 'crash-before-watermark.db');
+    standin.state.channels.push({ id: 'C0WATERMARK', name: 'watermark-test', botMember: true });
+    // The child writes the starting watermark itself (not counted); the 3rd advance ends the third scan.
+    const crashed = await runChild(db, 'watermark-test', { CRASH_AT: 'watermark:3' });
+    expect(crashed.signal).toBe('SIGKILL');
+    const before = postedKeys('C0WATERMARK').length;
+    const resumed = await runChild(db, 'watermark-test');
+    expect(resumed.code, resumed.stderr).toBe(0);
+    const keys = postedKeys('C0WATERMARK');
+    expect(keys.length).toBeGreaterThanOrEqual(before);
+    expect(new Set(keys).size).toBe(keys.length);
+    expect([...keys].sort()).toEqual([...reference].sort());
+  }, 300_000);
 });
