@@ -15,6 +15,7 @@ const commands: Record<string, () => Promise<CommandModule>> = {
   scan: () => import('./commands/scan.ts'),
   signals: () => import('./commands/signals.ts'),
   watch: () => import('./commands/watch.ts'),
+  athena: () => import('./commands/athena.ts'),
 };
 
 async function main(argv: string[]): Promise<number> {

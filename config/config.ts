@@ -80,8 +80,24 @@ export const AthenaSettingsSchema = z.strictObject({
     .string()
     .regex(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/, 'is not an s3:// URI')
     .optional(),
-  tableStyle: z.enum(TABLE_STYLES).default('partitioned'),
+  /** `projection` matches the table `cartographer athena ddl` prints. */
+  tableStyle: z.enum(TABLE_STYLES).default('projection'),
+  /** Rows one query may bring into Node; a scan past it is retried in smaller time ranges. */
   maxEvents: z.number().int().positive().max(10_000_000).default(50_000),
+  /** Queries running at once from this process (Athena allows about 20 per account by default). */
+  maxConcurrentQueries: z.number().int().positive().max(100).default(5),
+  /** Gigabytes Athena may scan per UTC day before queries are refused (absent: no budget). */
+  dailyBudgetGb: z.number().positive().optional(),
+  /** `s3://bucket/AWSLogs/[o-orgid/]`: where the trail delivers (for `cartographer athena ddl`). */
+  logsLocation: z
+    .string()
+    .regex(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\/([^'\\]*\/)?$/, 'is not an s3://bucket/prefix/ URI (trailing slash)')
+    .optional(),
+  /** First day of logs for partition projection, `yyyy/MM/dd` (for `cartographer athena ddl`). */
+  firstDay: z
+    .string()
+    .regex(/^\d{4}\/\d{2}\/\d{2}$/, 'is not yyyy/MM/dd')
+    .default('2024/01/01'),
   timeoutSeconds: z.number().positive().max(3600).default(300),
   pricePerTbUsd: z.number().nonnegative().default(5),
   /** How far back a query without `--since` looks (Athena bills per byte scanned). */
@@ -240,13 +256,37 @@ export const ENV_SETTINGS: readonly { env: string; path: string; parse: Parse; d
     env: 'CARTOGRAPHER_ATHENA_TABLE_STYLE',
     path: 'athena.tableStyle',
     parse: 'string',
-    description: 'partitioned | projection | none',
+    description: 'projection | partitioned | none (default projection)',
   },
   {
     env: 'CARTOGRAPHER_ATHENA_MAX_EVENTS',
     path: 'athena.maxEvents',
     parse: 'number',
     description: 'default 50000',
+  },
+  {
+    env: 'CARTOGRAPHER_ATHENA_CONCURRENCY',
+    path: 'athena.maxConcurrentQueries',
+    parse: 'number',
+    description: 'default 5',
+  },
+  {
+    env: 'CARTOGRAPHER_ATHENA_DAILY_BUDGET_GB',
+    path: 'athena.dailyBudgetGb',
+    parse: 'number',
+    description: 'GB scanned per UTC day before queries are refused (default none)',
+  },
+  {
+    env: 'CARTOGRAPHER_ATHENA_LOGS',
+    path: 'athena.logsLocation',
+    parse: 'string',
+    description: 's3://bucket/AWSLogs/[o-orgid/] the trail delivers to (athena ddl)',
+  },
+  {
+    env: 'CARTOGRAPHER_ATHENA_FIRST_DAY',
+    path: 'athena.firstDay',
+    parse: 'string',
+    description: 'first day of logs, yyyy/MM/dd (athena ddl; default 2024/01/01)',
   },
   {
     env: 'CARTOGRAPHER_ATHENA_TIMEOUT',

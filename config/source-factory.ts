@@ -55,6 +55,8 @@ export async function createSource(name: SourceName, config: CartographerConfig)
         timeoutMs: a.timeoutSeconds * 1000,
         pricePerTbUsd: a.pricePerTbUsd,
         defaultLookbackDays: a.defaultLookbackDays,
+        maxConcurrentQueries: a.maxConcurrentQueries,
+        ...(a.dailyBudgetGb !== undefined ? { dailyByteBudget: a.dailyBudgetGb * 1e9 } : {}),
       });
     }
     default:

@@ -43,12 +43,14 @@ describe('minimum IAM policies', () => {
     expect(granted('member-role-trust-policy.json').has('sts:AssumeRole')).toBe(true);
   });
 
-  it('grant every call the Athena source makes, plus the Glue and S3 reads Athena does for it', () => {
+  it('grant every call the Athena source and `athena check` make, plus the Glue and S3 reads Athena does for it', () => {
     const athena = granted('athena-policy.json');
-    const calls = commandsIn('athena-source.ts');
+    const calls = [...commandsIn('athena-query.ts'), ...commandsIn('athena-check.ts')];
     expect(calls.sort()).toEqual([
       'GetQueryExecution',
       'GetQueryResults',
+      'GetTableMetadata',
+      'GetWorkGroup',
       'StartQueryExecution',
       'StopQueryExecution',
     ]);
@@ -66,12 +68,16 @@ describe('minimum IAM policies', () => {
 });
 
 describe('Athena tables (adapters/aws/athena-tables.sql)', () => {
-  const ddl = readFileSync('adapters/aws/athena-tables.sql', 'utf8').replace(/^--.*$/gm, '');
-  const tables = [
-    ...ddl.matchAll(/CREATE EXTERNAL TABLE (\w+) \(([\s\S]*?)\n\)\nPARTITIONED BY \(([^)]*)\)/g),
-  ];
+  it('is what `cartographer athena ddl` prints for the example settings (one column list, one region list)', async () => {
+    const { exampleTablesFile } = await import('../adapters/aws/athena-ddl.ts');
+    expect(readFileSync('adapters/aws/athena-tables.sql', 'utf8')).toBe(exampleTablesFile());
+  });
 
   it('declare every column the queries select, with the partitions each table style filters on', async () => {
+    const ddl = readFileSync('adapters/aws/athena-tables.sql', 'utf8').replace(/^--.*$/gm, '');
+    const tables = [
+      ...ddl.matchAll(/CREATE EXTERNAL TABLE (\w+) \(([\s\S]*?)\n\)\nPARTITIONED BY \(([^)]*)\)/g),
+    ];
     const { SELECT_COLUMNS } = await import('../adapters/aws/athena-sql.ts');
     const selected = SELECT_COLUMNS.map((c) => /CAST\((\w+) AS JSON\)/.exec(c)?.[1] ?? c);
     expect(tables.map((t) => t[1])).toEqual(['cloudtrail_logs', 'cloudtrail_logs_partitioned']);

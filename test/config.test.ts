@@ -38,8 +38,11 @@ describe('loadConfig from the environment', () => {
     expect(c.athena).toMatchObject({
       table: 'cloudtrail_logs',
       workgroup: 'primary',
-      tableStyle: 'partitioned',
+      tableStyle: 'projection',
+      maxConcurrentQueries: 5,
+      firstDay: '2024/01/01',
     });
+    expect(c.athena.dailyBudgetGb).toBeUndefined();
     expect(c.athena.database).toBeUndefined();
   });
 
@@ -67,6 +70,10 @@ describe('loadConfig from the environment', () => {
       CARTOGRAPHER_ATHENA_TIMEOUT: '600',
       CARTOGRAPHER_ATHENA_PRICE_PER_TB: '6.25',
       CARTOGRAPHER_ATHENA_LOOKBACK_DAYS: '3',
+      CARTOGRAPHER_ATHENA_CONCURRENCY: '8',
+      CARTOGRAPHER_ATHENA_DAILY_BUDGET_GB: '500',
+      CARTOGRAPHER_ATHENA_LOGS: 's3://org-trail/AWSLogs/o-abc123/',
+      CARTOGRAPHER_ATHENA_FIRST_DAY: '2025/06/01',
     });
     expect(c).toMatchObject({
       source: 'athena',
@@ -87,6 +94,10 @@ describe('loadConfig from the environment', () => {
         timeoutSeconds: 600,
         pricePerTbUsd: 6.25,
         defaultLookbackDays: 3,
+        maxConcurrentQueries: 8,
+        dailyBudgetGb: 500,
+        logsLocation: 's3://org-trail/AWSLogs/o-abc123/',
+        firstDay: '2025/06/01',
       },
     });
     expect(c.accounts).toEqual([

@@ -77,3 +77,28 @@ export function addPartitionStatement(o: DdlOptions, account: string, region: st
     `  LOCATION '${o.location}${account}/CloudTrail/${region}/${y}/${m}/${d}/';\n`
   );
 }
+
+const EXAMPLE: DdlOptions = {
+  location: 's3://org-cloudtrail-bucket/AWSLogs/o-exampleorgid/',
+  table: 'cloudtrail_logs',
+  style: 'projection',
+  accounts: ['111122223333', '444455556666'],
+  firstDay: '2024/01/01',
+};
+
+/** adapters/aws/athena-tables.sql: both table styles for example settings (a test keeps the file equal to this). */
+export function exampleTablesFile(): string {
+  const partitioned = { ...EXAMPLE, table: 'cloudtrail_logs_partitioned', style: 'partitioned' as const };
+  return [
+    '-- The CloudTrail table Cartographer queries, for example settings: `cartographer athena ddl` prints it for yours',
+    '-- (CARTOGRAPHER_ATHENA_LOGS, CARTOGRAPHER_ACCOUNTS, CARTOGRAPHER_ATHENA_FIRST_DAY). Generated from',
+    '-- adapters/aws/athena-columns.ts (every CloudTrail column) and adapters/aws/regions.ts (every region).',
+    '',
+    '-- 1. tableStyle = projection (the default): partition projection on account, region and day; no upkeep.',
+    athenaDdl(EXAMPLE),
+    '-- 2. tableStyle = partitioned (classic): the same columns, partitions you add yourself (e.g. a daily job).',
+    athenaDdl(partitioned),
+    '-- One partition per account, region and day (values zero-padded, as in the S3 keys):',
+    addPartitionStatement(partitioned, '111122223333', 'us-east-1', new Date('2026-11-21T00:00:00Z')),
+  ].join('\n');
+}

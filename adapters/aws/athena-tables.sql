@@ -1,9 +1,8 @@
--- Athena tables the Cartographer Athena source supports (CARTOGRAPHER_ATHENA_TABLE_STYLE).
--- Replace the bucket, organisation ID, accounts, regions and start date with yours. Both tables read the CloudTrail
--- S3 layout AWSLogs/[o-org-id/]<account>/CloudTrail/<region>/<yyyy>/<MM>/<dd>/. Column names are what the queries
--- select (adapters/aws/athena-sql.ts); extra columns are fine, missing ones make the query fail with COLUMN_NOT_FOUND.
+-- The CloudTrail table Cartographer queries, for example settings: `cartographer athena ddl` prints it for yours
+-- (CARTOGRAPHER_ATHENA_LOGS, CARTOGRAPHER_ACCOUNTS, CARTOGRAPHER_ATHENA_FIRST_DAY). Generated from
+-- adapters/aws/athena-columns.ts (every CloudTrail column) and adapters/aws/regions.ts (every region).
 
--- 1. tableStyle = projection (recommended): partition projection on account, region and day; no partition upkeep.
+-- 1. tableStyle = projection (the default): partition projection on account, region and day; no upkeep.
 CREATE EXTERNAL TABLE cloudtrail_logs (
   eventversion STRING,
   useridentity STRUCT<
@@ -14,13 +13,37 @@ CREATE EXTERNAL TABLE cloudtrail_logs (
     invokedby: STRING,
     accesskeyid: STRING,
     username: STRING,
-    onbehalfof: STRUCT<userid: STRING, identitystorearn: STRING>,
+    onbehalfof: STRUCT<
+      userid: STRING,
+      identitystorearn: STRING
+    >,
     sessioncontext: STRUCT<
-      attributes: STRUCT<mfaauthenticated: STRING, creationdate: STRING>,
-      sessionissuer: STRUCT<type: STRING, principalid: STRING, arn: STRING, accountid: STRING, username: STRING>,
+      attributes: STRUCT<
+        mfaauthenticated: STRING,
+        creationdate: STRING
+      >,
+      sessionissuer: STRUCT<
+        type: STRING,
+        principalid: STRING,
+        arn: STRING,
+        accountid: STRING,
+        username: STRING
+      >,
       ec2roledelivery: STRING,
+      webidfederationdata: STRUCT<
+        federatedprovider: STRING,
+        attributes: MAP<STRING, STRING>
+      >,
       sourceidentity: STRING,
-      webidfederationdata: STRUCT<federatedprovider: STRING, attributes: MAP<STRING, STRING>>
+      assumedroot: STRING
+    >,
+    identityprovider: STRING,
+    credentialid: STRING,
+    inscopeof: STRUCT<
+      sourcearn: STRING,
+      sourceaccount: STRING,
+      issuertype: STRING,
+      credentialsissuedto: STRING
     >
   >,
   eventtime STRING,
@@ -37,16 +60,33 @@ CREATE EXTERNAL TABLE cloudtrail_logs (
   requestid STRING,
   eventid STRING,
   readonly STRING,
-  resources ARRAY<STRUCT<arn: STRING, accountid: STRING, type: STRING>>,
+  resources ARRAY<STRUCT<
+    arn: STRING,
+    accountid: STRING,
+    type: STRING
+  >>,
   eventtype STRING,
   apiversion STRING,
+  managementevent STRING,
   recipientaccountid STRING,
   serviceeventdetails STRING,
   sharedeventid STRING,
   vpcendpointid STRING,
+  vpcendpointaccountid STRING,
   eventcategory STRING,
+  addendum STRUCT<
+    reason: STRING,
+    updatedfields: STRING,
+    originalrequestid: STRING,
+    originaleventid: STRING
+  >,
   sessioncredentialfromconsole STRING,
-  tlsdetails STRUCT<tlsversion: STRING, ciphersuite: STRING, clientprovidedhostheader: STRING>
+  edgedevicedetails STRING,
+  tlsdetails STRUCT<
+    tlsversion: STRING,
+    ciphersuite: STRING,
+    clientprovidedhostheader: STRING
+  >
 )
 PARTITIONED BY (account STRING, region STRING, `timestamp` STRING)
 ROW FORMAT SERDE 'org.apache.hive.hcatalog.data.JsonSerDe'
@@ -58,7 +98,7 @@ TBLPROPERTIES (
   'projection.account.type' = 'enum',
   'projection.account.values' = '111122223333,444455556666',
   'projection.region.type' = 'enum',
-  'projection.region.values' = 'us-east-1,us-east-2,us-west-1,us-west-2,ca-central-1,sa-east-1,eu-central-1,eu-west-1,eu-west-2,eu-west-3,eu-north-1,ap-south-1,ap-northeast-1,ap-northeast-2,ap-northeast-3,ap-southeast-1,ap-southeast-2',
+  'projection.region.values' = 'us-east-1,us-east-2,us-west-1,us-west-2,ca-central-1,sa-east-1,eu-central-1,eu-west-1,eu-west-2,eu-west-3,eu-north-1,ap-south-1,ap-northeast-1,ap-northeast-2,ap-northeast-3,ap-southeast-1,ap-southeast-2,af-south-1,ap-east-1,ap-east-2,ap-south-2,ap-southeast-3,ap-southeast-4,ap-southeast-5,ap-southeast-6,ap-southeast-7,ca-west-1,eu-central-2,eu-south-1,eu-south-2,il-central-1,me-central-1,me-south-1,mx-central-1',
   'projection.timestamp.type' = 'date',
   'projection.timestamp.format' = 'yyyy/MM/dd',
   'projection.timestamp.range' = '2024/01/01,NOW',
@@ -67,7 +107,7 @@ TBLPROPERTIES (
   'storage.location.template' = 's3://org-cloudtrail-bucket/AWSLogs/o-exampleorgid/${account}/CloudTrail/${region}/${timestamp}'
 );
 
--- 2. tableStyle = partitioned (classic): same columns, partitions you add yourself (e.g. from a daily job).
+-- 2. tableStyle = partitioned (classic): the same columns, partitions you add yourself (e.g. a daily job).
 CREATE EXTERNAL TABLE cloudtrail_logs_partitioned (
   eventversion STRING,
   useridentity STRUCT<
@@ -78,13 +118,37 @@ CREATE EXTERNAL TABLE cloudtrail_logs_partitioned (
     invokedby: STRING,
     accesskeyid: STRING,
     username: STRING,
-    onbehalfof: STRUCT<userid: STRING, identitystorearn: STRING>,
+    onbehalfof: STRUCT<
+      userid: STRING,
+      identitystorearn: STRING
+    >,
     sessioncontext: STRUCT<
-      attributes: STRUCT<mfaauthenticated: STRING, creationdate: STRING>,
-      sessionissuer: STRUCT<type: STRING, principalid: STRING, arn: STRING, accountid: STRING, username: STRING>,
+      attributes: STRUCT<
+        mfaauthenticated: STRING,
+        creationdate: STRING
+      >,
+      sessionissuer: STRUCT<
+        type: STRING,
+        principalid: STRING,
+        arn: STRING,
+        accountid: STRING,
+        username: STRING
+      >,
       ec2roledelivery: STRING,
+      webidfederationdata: STRUCT<
+        federatedprovider: STRING,
+        attributes: MAP<STRING, STRING>
+      >,
       sourceidentity: STRING,
-      webidfederationdata: STRUCT<federatedprovider: STRING, attributes: MAP<STRING, STRING>>
+      assumedroot: STRING
+    >,
+    identityprovider: STRING,
+    credentialid: STRING,
+    inscopeof: STRUCT<
+      sourcearn: STRING,
+      sourceaccount: STRING,
+      issuertype: STRING,
+      credentialsissuedto: STRING
     >
   >,
   eventtime STRING,
@@ -101,16 +165,33 @@ CREATE EXTERNAL TABLE cloudtrail_logs_partitioned (
   requestid STRING,
   eventid STRING,
   readonly STRING,
-  resources ARRAY<STRUCT<arn: STRING, accountid: STRING, type: STRING>>,
+  resources ARRAY<STRUCT<
+    arn: STRING,
+    accountid: STRING,
+    type: STRING
+  >>,
   eventtype STRING,
   apiversion STRING,
+  managementevent STRING,
   recipientaccountid STRING,
   serviceeventdetails STRING,
   sharedeventid STRING,
   vpcendpointid STRING,
+  vpcendpointaccountid STRING,
   eventcategory STRING,
+  addendum STRUCT<
+    reason: STRING,
+    updatedfields: STRING,
+    originalrequestid: STRING,
+    originaleventid: STRING
+  >,
   sessioncredentialfromconsole STRING,
-  tlsdetails STRUCT<tlsversion: STRING, ciphersuite: STRING, clientprovidedhostheader: STRING>
+  edgedevicedetails STRING,
+  tlsdetails STRUCT<
+    tlsversion: STRING,
+    ciphersuite: STRING,
+    clientprovidedhostheader: STRING
+  >
 )
 PARTITIONED BY (account STRING, region STRING, year STRING, month STRING, day STRING)
 ROW FORMAT SERDE 'org.apache.hive.hcatalog.data.JsonSerDe'

@@ -35,6 +35,10 @@ export const checkers: { name: string; check: RuleChecker }[] = [
     check: async (root) =>
       (await import('../../adapters/rules/detection-rules.ts')).checkDetectionRules(root),
   },
+  {
+    name: 'athena pushdown',
+    check: async (root) => (await import('../../adapters/aws/athena-pushdown-report.ts')).pushdownProblems(root),
+  },
 ];
 
 // realpath: compiled code reaches rules/ through the dist/rules link; problems name the file to edit.

@@ -123,7 +123,8 @@ function fromNode(
       const d = node.describe;
       if (!d) return opaque(`a test on '${node.field || 'the whole record'}' that has no description`);
       const resolved = resolveDerived(d.filter, describe, context);
-      return d.exact ? resolved : within(resolved, `'${node.field}' is only described approximately`);
+      const what = node.field ? `'${node.field}'` : 'a test across several fields';
+      return d.exact ? resolved : within(resolved, `${what} is only described approximately`);
     }
     default:
       // A node kind added after this compiler (org-context lists, …): it could hold for any event.

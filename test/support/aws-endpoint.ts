@@ -310,7 +310,17 @@ export async function startAwsEndpoint(options: AwsEndpointOptions = {}): Promis
       opts.onQuery?.({ sql: q.sql, parameters: q.parameters });
       return { body: { QueryExecutionId: id } };
     }
-    if (operation === 'GetTableMetadata') return { body: { TableMetadata: tableMetadata(body) } };
+    if (operation === 'GetTableMetadata') {
+      if (body.DatabaseName !== tableName.database || body.TableName !== tableName.table) {
+        return {
+          fault: {
+            code: 'MetadataException',
+            message: `Table ${String(body.TableName)} not found in database ${String(body.DatabaseName)}`,
+          },
+        };
+      }
+      return { body: { TableMetadata: tableMetadata(body) } };
+    }
     if (operation === 'GetWorkGroup') return workGroup(body);
     const q = queries.get(String(body.QueryExecutionId ?? ''));
     if (!q) {
