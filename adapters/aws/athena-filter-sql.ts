@@ -53,6 +53,8 @@ export function sql(strings: TemplateStringsArray, ...values: (Sql | string)[]):
 export interface FilterContext {
   /** `FROM … WHERE …` of the rows a semi-join may look at (same table, partitions and time range). */
   rows: Sql;
+  /** Filled with why a test had to be widened (no column, JSON text, a regex SQL cannot run the same way). */
+  widened?: Set<string>;
 }
 
 type Pred = Sql | boolean;
@@ -97,7 +99,7 @@ function render(f: EventFilter, wide: boolean, ctx: FilterContext): Pred {
     case 'sameValueAs':
       return semiJoin(f.field, f.otherField ?? f.field, render(f.of, wide, ctx), wide, ctx);
     case 'field':
-      return fieldPred(f, wide);
+      return fieldPred(f, wide, ctx);
   }
 }
 
@@ -119,7 +121,10 @@ function combine(parts: Pred[], op: 'AND' | 'OR'): Pred {
 function semiJoin(path: string, otherPath: string, of: Pred, wide: boolean, ctx: FilterContext): Pred {
   const c = columnFor(path);
   const other = valueExpr(otherPath);
-  if (!c || c.kind !== 'scalar' || !other) return wide;
+  if (!c || c.kind !== 'scalar' || !other) {
+    ctx.widened?.add(`'${path}' cannot be joined in SQL`);
+    return wide;
+  }
   if (of === false) return false;
   const cond = of === true ? ctx.rows : sql`${ctx.rows} AND ${of}`;
   return sql`COALESCE(${c.sql} IN (SELECT ${other} ${cond}), FALSE)`;
@@ -135,12 +140,20 @@ function valueExpr(path: string): string | undefined {
   return `json_extract_scalar(${c.sql}, '$.${inner.join('.')}')`;
 }
 
-function fieldPred(f: FieldFilter, wide: boolean): Pred {
+function fieldPred(f: FieldFilter, wide: boolean, ctx: FilterContext): Pred {
   const c = columnFor(f.field);
-  if (!c) return wide;
+  if (!c) {
+    ctx.widened?.add(`'${f.field}' is no column of the CloudTrail table`);
+    return wide;
+  }
   if (f.op === 'exists') return exists(c, f, wide);
-  if (c.kind !== 'scalar') return wide ? textSearch(c, f) : false;
-  return scalarPred(c.sql, f, wide);
+  if (c.kind !== 'scalar') {
+    ctx.widened?.add(`'${f.field}' is searched as JSON text`);
+    return wide ? textSearch(c, f) : false;
+  }
+  const p = scalarPred(c.sql, f, wide);
+  if (f.op === 'regex' && typeof p === 'boolean') ctx.widened?.add(`the regular expression on '${f.field}' is not portable to Athena`);
+  return p;
 }
 
 function exists(c: ColumnRef, f: FieldFilter, wide: boolean): Pred {

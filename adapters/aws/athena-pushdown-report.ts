@@ -24,20 +24,21 @@ export async function pushdownProblems(rulesRoot: string): Promise<RuleProblem[]
   const enrichmentDir = join(rulesRoot, 'enrichment');
   const tables = await (existsSync(enrichmentDir) ? loadEnrichmentTables(enrichmentDir) : loadEnrichmentTables());
   const pushdown = eventPushdown(rules, createFieldDescriber(tables));
-  const ctx = { rows: new Sql('FROM cloudtrail WHERE TRUE') };
   const where = new Map(rules.map((r) => [r.id, r.where]));
   const out: RuleProblem[] = [];
   for (const r of pushdown.rules) {
-    if (r.notes.length === 0) continue;
-    const everything = over(r.filter, ctx) === true;
+    const widened = new Set<string>();
+    const everything = over(r.filter, { rows: new Sql('FROM cloudtrail WHERE TRUE'), widened }) === true;
+    const notes = [...new Set([...r.notes, ...widened])];
+    if (notes.length === 0) continue;
     const [file, line] = splitWhere(where.get(r.id) ?? rulesRoot);
     out.push({
       file,
       line,
       severity: 'warning',
       message: everything
-        ? `rule ${r.id} is not pushed down to Athena (every event of a scanned range is read for it): ${r.notes.join('; ')}`
-        : `rule ${r.id} is pushed down to Athena in part (its SQL filter is wider; Cartographer decides the rest): ${r.notes.join('; ')}`,
+        ? `rule ${r.id} is not pushed down to Athena (every event of a scanned range is read for it): ${notes.join('; ')}`
+        : `rule ${r.id} is pushed down to Athena in part (its SQL filter is wider; Cartographer decides the rest): ${notes.join('; ')}`,
     });
   }
   return out;

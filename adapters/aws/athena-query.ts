@@ -81,8 +81,12 @@ function limitsFor(key: string): Limits {
 async function acquire(l: Limits, max: number, signal?: AbortSignal): Promise<() => void> {
   while (l.running >= max) {
     signal?.throwIfAborted();
-    await new Promise<void>((resolve) => l.waiting.push(resolve));
+    await new Promise<void>((resolve) => {
+      l.waiting.push(resolve);
+      signal?.addEventListener('abort', () => resolve(), { once: true });
+    });
   }
+  signal?.throwIfAborted();
   l.running++;
   let released = false;
   return () => {
