@@ -8,6 +8,7 @@
  *   4. LookupEvents: 5,000-event session over 4 regions against an endpoint enforcing 2 req/s/region
  *   5. SQS: records/s per replica from queue to decision; notification → Slack alert for a 1 MB gzip file
  *   6. start-up time and memory: tsx sources vs dist/, and the Docker image's steps (bench/startup.ts)
+ *   7. Athena at organisation scale: generated org days behind the DuckDB Athena endpoint (bench/athena-scale.ts)
  *
  * Prints a table and writes bench/results.json.
  */
@@ -182,6 +183,7 @@ async function main() {
     'bench/lookup-throughput.ts',
     'bench/sqs.ts',
     'bench/startup.ts',
+    'bench/athena-scale.ts',
   ]) {
     if (!existsSync(join(root, section))) continue;
     log(`${section}…`);

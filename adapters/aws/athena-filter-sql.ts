@@ -55,7 +55,20 @@ export interface FilterContext {
   rows: Sql;
   /** Filled with why a test had to be widened (no column, JSON text, a regex SQL cannot run the same way). */
   widened?: Set<string>;
+  /**
+   * Semi-joins already answered (by an earlier statement of the same scan): `joinKey(node)` → the values. A known
+   * join is an IN list of parameters instead of a subquery, which would read the table once more.
+   */
+  joins?: ReadonlyMap<string, readonly string[]>;
 }
+
+/** The identity of a semi-join node (its field, other field and condition). */
+export function joinKey(f: Extract<EventFilter, { kind: 'sameValueAs' }>): string {
+  return JSON.stringify([f.field, f.otherField ?? f.field, f.of]);
+}
+
+/** Longest IN list written for a known semi-join; beyond it, the subquery is used. */
+const MAX_JOIN_VALUES = 2000;
 
 type Pred = Sql | boolean;
 
@@ -96,8 +109,12 @@ function render(f: EventFilter, wide: boolean, ctx: FilterContext): Pred {
       return wide;
     case 'within':
       return wide ? render(f.filter, true, ctx) : false;
-    case 'sameValueAs':
+    case 'sameValueAs': {
+      // Collected values answer the join for widening only (they were collected with the widened condition).
+      const known = wide ? ctx.joins?.get(joinKey(f)) : undefined;
+      if (known && known.length <= MAX_JOIN_VALUES) return inList(f.field, known, wide, ctx);
       return semiJoin(f.field, f.otherField ?? f.field, render(f.of, wide, ctx), wide, ctx);
+    }
     case 'field':
       return fieldPred(f, wide, ctx);
   }
@@ -130,8 +147,18 @@ function semiJoin(path: string, otherPath: string, of: Pred, wide: boolean, ctx:
   return sql`COALESCE(${c.sql} IN (SELECT ${other} ${cond}), FALSE)`;
 }
 
+function inList(path: string, values: readonly string[], wide: boolean, ctx: FilterContext): Pred {
+  const c = columnFor(path);
+  if (!c || c.kind !== 'scalar') {
+    ctx.widened?.add(`'${path}' cannot be joined in SQL`);
+    return wide;
+  }
+  if (values.length === 0) return false;
+  return sql`COALESCE(${c.sql} IN (${Sql.join(values.map(param), ', ')}), FALSE)`;
+}
+
 /** A single value of a path: a STRING column, or a plain path into a JSON-text column (json_extract_scalar). */
-function valueExpr(path: string): string | undefined {
+export function valueExpr(path: string): string | undefined {
   const c = columnFor(path);
   if (c?.kind === 'scalar') return c.sql;
   if (c?.kind !== 'json') return undefined;

@@ -17,7 +17,7 @@
 import { type EventFilter, simplify } from '../../engine/detections/event-filter.ts';
 import type { EventPushdown, RulePushdown } from '../../engine/detections/pushdown.ts';
 import { type ColumnRef, CLOUDTRAIL_COLUMNS, columnFor, selectList } from './athena-columns.ts';
-import { type FilterContext, over, param, Sql, sql, toSql } from './athena-filter-sql.ts';
+import { type FilterContext, joinKey, over, param, Sql, sql, toSql, valueExpr } from './athena-filter-sql.ts';
 import { type AthenaTable, type Scope, scopeWhere, tableName } from './athena-sql.ts';
 
 /** The identity columns of a session bucket, in output order (athena-scan.ts reads them back by these names). */
@@ -94,16 +94,24 @@ interface Parts {
   kinds: string[];
 }
 
+/** A semi-join whose values the scan collects ('j' rows), so later statements need no subquery for it. */
+export interface CollectedJoin {
+  index: number;
+  key: string;
+}
+
 export function scanStatement(o: ScanStatementOptions): {
   statement: Statement;
   thresholds: CountedThreshold[];
   sequences: CountedThreshold[];
+  joins: CollectedJoin[];
 } {
   const rows = sql`FROM ${tableName(o.table)} WHERE ${scopeWhere(o.table, o.scope)}`;
   const ctx: FilterContext = { rows };
   const parts: Parts = { derived: [], sets: [], outputs: [], having: [], kinds: [] };
   const thresholds: CountedThreshold[] = [];
   const sequences: CountedThreshold[] = [];
+  let joins: CollectedJoin[] = [];
   if (o.pushdown) {
     eventParts(parts, o.pushdown, ctx);
     for (const rule of o.pushdown.rules) {
@@ -112,6 +120,7 @@ export function scanStatement(o: ScanStatementOptions): {
     }
     thresholdParts(parts, thresholds, ctx);
     sequenceParts(parts, sequences, ctx);
+    joins = joinParts(parts, deferredFilters(o.pushdown), ctx);
   }
   if (o.bucketSeconds) bucketParts(parts, o.bucketSeconds);
   if (o.facts) factParts(parts);
@@ -126,7 +135,51 @@ export function scanStatement(o: ScanStatementOptions): {
     '\n',
   );
   const statement = windows(grouped, o, thresholds);
-  return { statement: { sql: statement.text, params: [...statement.params] }, thresholds, sequences };
+  return { statement: { sql: statement.text, params: [...statement.params] }, thresholds, sequences, joins };
+}
+
+type JoinNode = Extract<EventFilter, { kind: 'sameValueAs' }>;
+
+/** The semi-joins in a filter. */
+function joinsIn(f: EventFilter, out: JoinNode[] = []): JoinNode[] {
+  if (f.kind === 'sameValueAs') out.push(f);
+  else if (f.kind === 'and' || f.kind === 'or') for (const p of f.parts) joinsIn(p, out);
+  else if (f.kind === 'not') joinsIn(f.part, out);
+  else if (f.kind === 'within') joinsIn(f.filter, out);
+  return out;
+}
+
+/**
+ * Filters (rules, context events) that depend on a semi-join: the scan collects the join's values and their events
+ * come with the second statement, so the table is read once per statement instead of once more per join.
+ */
+export function deferredFilters(p: EventPushdown): EventFilter[] {
+  const out: EventFilter[] = [];
+  for (const r of p.rules) if (!groupable(r) && !r.sequence && joinsIn(r.filter).length) out.push(r.filter);
+  for (const c of p.context) if (joinsIn(c.filter).length) out.push(c.filter);
+  return out;
+}
+
+function joinParts(p: Parts, deferred: EventFilter[], ctx: FilterContext): CollectedJoin[] {
+  const nodes = new Map<string, JoinNode>();
+  for (const f of deferred) for (const j of joinsIn(f)) nodes.set(joinKey(j), j);
+  const joins: CollectedJoin[] = [];
+  for (const [key, j] of nodes) {
+    const value = valueExpr(j.otherField ?? j.field);
+    if (!value) continue;
+    const i = joins.length;
+    joins.push({ index: i, key });
+    p.derived.push(sql`CASE WHEN ${toSql(over(j.of, ctx))} THEN ${value} END AS j${String(i)}_v`);
+    p.sets.push([`j${i}_v`]);
+    p.having.push(`(grouping(j${i}_v) = 0 AND j${i}_v IS NOT NULL)`);
+    p.kinds.push(`WHEN grouping(j${i}_v) = 0 THEN 'j'`);
+  }
+  if (joins.length) {
+    const which = joins.map((j) => `WHEN grouping(j${j.index}_v) = 0 THEN ${j.index}`).join(' ');
+    const v = joins.length === 1 ? 'j0_v' : `COALESCE(${joins.map((j) => `j${j.index}_v`).join(', ')})`;
+    p.outputs.push(new Sql(`CASE ${which} END AS jn_rule`), new Sql(`${v} AS jn_v`));
+  }
+  return joins;
 }
 
 function eventParts(p: Parts, pushdown: EventPushdown, ctx: FilterContext): void {
@@ -261,10 +314,15 @@ function windows(grouped: Sql, o: ScanStatementOptions, thresholds: CountedThres
   return Sql.join(['SELECT * FROM (', l3, `) AS q WHERE ${keep.join(' OR ')}`], '\n');
 }
 
-/** The prefilter of event rows: every rule but those counted as groups ('t', 's' rows), plus context events. */
+/**
+ * The prefilter of the scan's event rows: every rule but those counted as groups ('t', 's' rows) or depending on a
+ * semi-join (their events come with the second statement), plus the context events.
+ */
 export function eventFilter(p: EventPushdown): EventFilter {
-  const parts: EventFilter[] = p.rules.filter((r) => !groupable(r) && !r.sequence).map((r) => r.filter);
-  for (const c of p.context) parts.push(c.filter);
+  const parts: EventFilter[] = p.rules
+    .filter((r) => !groupable(r) && !r.sequence && joinsIn(r.filter).length === 0)
+    .map((r) => r.filter);
+  for (const c of p.context) if (joinsIn(c.filter).length === 0) parts.push(c.filter);
   return simplify({ kind: 'or', parts });
 }
 
@@ -351,9 +409,15 @@ export interface GroupRanges {
  * The events of threshold and sequence groups that could fire (only the counted events, only in the buckets that
  * matter), or of rules whose groups are too many to list (then all their matching events of the scope).
  */
-export function groupRowsStatement(table: AthenaTable, scope: Scope, wanted: GroupRanges[]): Statement {
+export function groupRowsStatement(
+  table: AthenaTable,
+  scope: Scope,
+  wanted: GroupRanges[],
+  deferred: { filters: EventFilter[]; joins: ReadonlyMap<string, readonly string[]> } = { filters: [], joins: new Map() },
+): Statement | undefined {
   const rows = sql`FROM ${tableName(table)} WHERE ${scopeWhere(table, scope)}`;
-  const ctx: FilterContext = { rows };
+  const ctx: FilterContext = { rows, joins: deferred.joins };
+  const late = deferred.filters.map((f) => over(f, ctx)).filter((p) => p !== false);
   const terms = wanted.map((w) => {
     const matches = toSql(over(w.rule.filter, ctx));
     if (w.all) return matches;
@@ -365,6 +429,8 @@ export function groupRowsStatement(table: AthenaTable, scope: Scope, wanted: Gro
     });
     return sql`(${matches} AND (${Sql.join(groups, ' OR ')}))`;
   });
+  terms.push(...late.map(toSql));
+  if (terms.length === 0) return undefined;
   return finish(sql`SELECT ${selectList().join(', ')} ${rows} AND (${Sql.join(terms, ' OR ')})`);
 }
 

@@ -17,7 +17,9 @@ import type {
 import { rowToRecord } from './athena-rows.ts';
 import {
   baselineStatement,
+  type CollectedJoin,
   type CountedThreshold,
+  deferredFilters,
   type GroupRanges,
   groupRowsStatement,
   IDENTITY_COLUMNS,
@@ -59,7 +61,7 @@ export async function groupedScan(
   options: ReadOptions = {},
 ): Promise<GroupedScan> {
   const scope = scopeOf(s, request);
-  const { statement, thresholds, sequences } = scanStatement({
+  const { statement, thresholds, sequences, joins } = scanStatement({
     table: s.table,
     scope,
     ...(request.pushdown ? { pushdown: request.pushdown } : {}),
@@ -79,9 +81,10 @@ export async function groupedScan(
   }
   if (request.facts) out.facts = factsOf(first.rows);
   const wanted = [...qualifyingGroups(first.rows, thresholds), ...qualifyingSequences(first.rows, sequences)];
-  if (wanted.length > 0 && request.pushdown) {
-    const second = await run(s, groupRowsStatement(s.table, scope, wanted), stats, options);
-    out.items.push(...second.events);
+  if (request.pushdown) {
+    const deferred = { filters: deferredFilters(request.pushdown), joins: joinValues(first.rows, joins) };
+    const second = groupRowsStatement(s.table, scope, wanted, deferred);
+    if (second) out.items.push(...(await run(s, second, stats, options)).events);
   }
   return out;
 }
@@ -303,6 +306,18 @@ function bucketRanges(buckets: number[], w: number): [string, string][] {
     prev = b;
   }
   return ranges;
+}
+
+/** The values the scan collected for each semi-join ('j' rows), by join key. */
+function joinValues(rows: readonly Row[], joins: readonly CollectedJoin[]): Map<string, string[]> {
+  const out = new Map<string, string[]>(joins.map((j) => [j.key, []]));
+  const byIndex = new Map(joins.map((j) => [j.index, j.key]));
+  for (const r of rows) {
+    if (r.row_kind !== 'j' || r.jn_v === undefined) continue;
+    const key = byIndex.get(Number(r.jn_rule));
+    if (key) out.get(key)!.push(r.jn_v);
+  }
+  return out;
 }
 
 function iso(ms: number): string {

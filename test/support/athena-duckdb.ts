@@ -20,7 +20,7 @@
  * partitions read are those the scan's WHERE clause admits on partition columns alone (found with DuckDB's own parser,
  * json_serialize_sql); each table scan of a statement counts.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -52,39 +52,29 @@ export class DuckAthena {
     private readonly totalBytes: number,
   ) {}
 
-  static async create(records: readonly CloudTrailRecord[], name: TableName): Promise<DuckAthena> {
+  /** Loads the records (any iterable: a day of a million records is streamed to disk partition by partition). */
+  static async create(records: Iterable<CloudTrailRecord>, name: TableName): Promise<DuckAthena> {
     const db = await DuckDBInstance.create(':memory:');
     const c = await db.connect();
     for (const macro of MACROS) await c.run(macro);
     await c.run(`CREATE TABLE cloudtrail (${tableColumns()})`);
+    await c.run(
+      'CREATE TABLE partitions (account VARCHAR, region VARCHAR, "timestamp" VARCHAR, year VARCHAR, month VARCHAR, day VARCHAR, bytes BIGINT)',
+    );
     const dir = mkdtempSync(join(tmpdir(), 'duck-athena-'));
     let total = 0;
     try {
-      const byPartition = new Map<string, string[]>();
-      for (const r of records) {
-        const row = athenaRow(r);
-        const key = PARTITION_COLUMNS.map((k) => row[k]).join('\u0000');
-        const list = byPartition.get(key) ?? [];
-        list.push(JSON.stringify(row));
-        byPartition.set(key, list);
-      }
-      const file = join(dir, 'rows.ndjson');
-      writeFileSync(file, [...byPartition.values()].flat().join('\n'));
-      if (records.length) {
+      const partitions = writePartitions(records, dir);
+      if (partitions.size > 0) {
         await c.run(
-          `INSERT INTO cloudtrail SELECT * FROM read_json('${file}', format = 'newline_delimited', columns = {${jsonColumns()}})`,
+          `INSERT INTO cloudtrail SELECT * FROM read_json('${join(dir, '*.ndjson')}', format = 'newline_delimited', columns = {${jsonColumns()}})`,
         );
       }
-      await c.run(
-        'CREATE TABLE partitions (account VARCHAR, region VARCHAR, "timestamp" VARCHAR, year VARCHAR, month VARCHAR, day VARCHAR, bytes BIGINT)',
-      );
-      for (const [key, lines] of byPartition) {
-        const values = key.split('\u0000');
-        const bytes = gzipSync(lines.join('\n')).length;
+      for (const [key, file] of partitions) {
+        // Athena bills the gzip files CloudTrail writes: a partition's bytes are its rows, gzipped.
+        const bytes = gzipSync(readFileSync(file)).length;
         total += bytes;
-        await c.run(
-          `INSERT INTO partitions VALUES (${values.map(literal).join(', ')}, ${bytes})`,
-        );
+        await c.run(`INSERT INTO partitions VALUES (${key.split('\u0000').map(literal).join(', ')}, ${bytes})`);
       }
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -221,6 +211,31 @@ function closingQuote(sql: string, start: number, q: string): number {
 }
 
 // ---- the table ------------------------------------------------------------------------------------------------
+
+/** Rows appended to one NDJSON file per partition, a few thousand at a time; partition key → file. */
+function writePartitions(records: Iterable<CloudTrailRecord>, dir: string): Map<string, string> {
+  const files = new Map<string, string>();
+  const pending = new Map<string, string[]>();
+  const flush = (key: string) => {
+    const lines = pending.get(key);
+    if (!lines?.length) return;
+    appendFileSync(files.get(key)!, `${lines.join('\n')}\n`);
+    pending.set(key, []);
+  };
+  for (const r of records) {
+    const row = athenaRow(r);
+    const key = PARTITION_COLUMNS.map((k) => row[k]).join('\u0000');
+    if (!files.has(key)) {
+      files.set(key, join(dir, `p${files.size}.ndjson`));
+      pending.set(key, []);
+    }
+    const lines = pending.get(key)!;
+    lines.push(JSON.stringify(row));
+    if (lines.length >= 5000) flush(key);
+  }
+  for (const key of files.keys()) flush(key);
+  return files;
+}
 
 function duckType(t: ColumnType): string {
   switch (t.kind) {

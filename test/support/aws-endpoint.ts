@@ -75,6 +75,8 @@ export interface AthenaOptions {
 
 export interface AwsEndpointOptions {
   records?: CloudTrailRecord[];
+  /** The records the Athena table holds, when not `records` (e.g. a large day streamed from files). */
+  athenaRecords?: Iterable<CloudTrailRecord>;
   /** LookupEvents requests allowed per second per account+region before ThrottlingException (default 2; 0 = no limit). */
   ratePerSecond?: number;
   /** Maximum events per LookupEvents page (AWS: 50). */
@@ -139,7 +141,7 @@ export async function startAwsEndpoint(options: AwsEndpointOptions = {}): Promis
     database: 'security',
     table: 'cloudtrail_logs',
   };
-  const duck = await DuckAthena.create(records, tableName);
+  const duck = await DuckAthena.create(options.athenaRecords ?? records, tableName);
   const lookupTokens = new Map<string, { events: CloudTrailRecord[]; offset: number }>();
 
   const server = createServer((req, res) => {
