@@ -76,7 +76,9 @@ async function day(spec: Spec): Promise<string> {
   });
   mkdirSync(dir, { recursive: true });
   writeFileSync(marker, want);
-  log(`generated ${g.records} records (${JSON.stringify(g.byKind)}) in ${((performance.now() - started) / 1000).toFixed(0)} s`);
+  log(
+    `generated ${g.records} records (${JSON.stringify(g.byKind)}) in ${((performance.now() - started) / 1000).toFixed(0)} s`,
+  );
   return dir;
 }
 
@@ -124,7 +126,12 @@ async function measure(spec: Spec): Promise<Row[]> {
     const s = grouped.stats!;
     log(`digest: ${JSON.stringify(s)} same=${same}`);
     const scans = await alertScans(athena(), await loadDefaultStages());
-    return rowsFor(spec, count, { s, same, localSeconds, athenaSeconds, coverage: grouped.coverage ?? 0 }, scans);
+    return rowsFor(
+      spec,
+      count,
+      { s, same, localSeconds, athenaSeconds, coverage: grouped.coverage ?? 0 },
+      scans,
+    );
   } finally {
     await endpoint.close();
   }
@@ -206,7 +213,13 @@ async function alertScans(
 function rowsFor(
   spec: Spec,
   events: number,
-  d: { s: NonNullable<Awaited<ReturnType<typeof produceDigest>>['stats']>; same: boolean; localSeconds: number; athenaSeconds: number; coverage: number },
+  d: {
+    s: NonNullable<Awaited<ReturnType<typeof produceDigest>>['stats']>;
+    same: boolean;
+    localSeconds: number;
+    athenaSeconds: number;
+    coverage: number;
+  },
   a: Scans,
 ): Row[] {
   const label = `${(spec.events / 1e6).toLocaleString('en-US')}M-event day, ${spec.accounts} accounts × ${spec.regions} regions`;

@@ -50,7 +50,8 @@ export interface OrgDayResult {
 
 const AUTOMATION_ROLES = ['inventory-scanner', 'ci-deployer', 'backup-agent', 'monitoring-collector'];
 /** Reads of data or secrets, not configuration: not what a poller calls. */
-const DATA_READS = /^(GetSecretValue|GetParameters?|GetParametersByPath|Decrypt|Encrypt|GenerateDataKey.*|GetObject|GetPasswordData|GetAuthorizationToken|GetSessionToken|GetFederationToken)$/;
+const DATA_READS =
+  /^(GetSecretValue|GetParameters?|GetParametersByPath|Decrypt|Encrypt|GenerateDataKey.*|GetObject|GetPasswordData|GetAuthorizationToken|GetSessionToken|GetFederationToken)$/;
 const SDK_AGENT = 'Boto3/1.26.165 Python/3.10.6 Linux/5.19.0-46-generic Botocore/1.29.165';
 
 export async function generateOrgDay(root: string, dir: string, o: OrgDayOptions): Promise<OrgDayResult> {
@@ -87,7 +88,13 @@ export async function generateOrgDay(root: string, dir: string, o: OrgDayOptions
   }
   automation(templates, o, rand, dayStart, o.events - out.length, push);
   rmSync(dir, { recursive: true, force: true });
-  const result: OrgDayResult = { dir, records: 0, files: 0, bytes: 0, byKind: { automation: 0, console: 0, attack: 0 } };
+  const result: OrgDayResult = {
+    dir,
+    records: 0,
+    files: 0,
+    bytes: 0,
+    byKind: { automation: 0, console: 0, attack: 0 },
+  };
   for (const x of out) result.byKind[x.kind]++;
   await writeDay(dir, out, result);
   return result;
@@ -133,10 +140,15 @@ function automation(
     .filter((t) => t.name.startsWith('invictus:'))
     .flatMap((t) => t.records)
     .filter((r) => r.readOnly === true && !r.errorCode && /^(Describe|List|Get)/.test(String(r.eventName)))
-    .filter((r) => !DATA_READS.test(String(r.eventName)) && (r.userIdentity as Json | undefined)?.type === 'IAMUser');
+    .filter(
+      (r) =>
+        !DATA_READS.test(String(r.eventName)) && (r.userIdentity as Json | undefined)?.type === 'IAMUser',
+    );
   const services = templates
     .flatMap((t) => t.records)
-    .filter((r) => (r.userIdentity as Json | undefined)?.type === 'AWSService' && r.eventName === 'AssumeRole');
+    .filter(
+      (r) => (r.userIdentity as Json | undefined)?.type === 'AWSService' && r.eventName === 'AssumeRole',
+    );
   const streams = o.accounts.flatMap((account) =>
     o.regions.flatMap((region) => AUTOMATION_ROLES.map((role) => ({ account, region, role }))),
   );
@@ -192,7 +204,13 @@ function pollerRecord(
       accountId: s.account,
       accessKeyId: key,
       sessionContext: {
-        sessionIssuer: { type: 'Role', principalId: 'AROA', arn: roleArn, accountId: s.account, userName: s.role },
+        sessionIssuer: {
+          type: 'Role',
+          principalId: 'AROA',
+          arn: roleArn,
+          accountId: s.account,
+          userName: s.role,
+        },
         attributes: { creationDate: isoSeconds(created), mfaAuthenticated: 'false' },
       },
     },
@@ -204,7 +222,9 @@ function pollerRecord(
 }
 
 function isGlobal(r: Json): boolean {
-  return /^(iam|sts|signin|organizations|health|cloudfront|route53|support|account)\./.test(String(r.eventSource));
+  return /^(iam|sts|signin|organizations|health|cloudfront|route53|support|account)\./.test(
+    String(r.eventSource),
+  );
 }
 
 /** The template's own account replaced by `account` everywhere in the record (ARNs, ids, resources). */
@@ -223,7 +243,11 @@ function inRegions(r: Json, regions: string[]): Json {
   return { ...r, awsRegion: isGlobal(r) ? regions[0] : regions[h % regions.length] };
 }
 
-async function writeDay(dir: string, out: { at: number; record: Json }[], result: OrgDayResult): Promise<void> {
+async function writeDay(
+  dir: string,
+  out: { at: number; record: Json }[],
+  result: OrgDayResult,
+): Promise<void> {
   const byPlace = new Map<string, { at: number; record: Json }[]>();
   for (const x of out) {
     const key = `${x.record.recipientAccountId}/${x.record.awsRegion}`;
@@ -240,7 +264,14 @@ async function writeDay(dir: string, out: { at: number; record: Json }[], result
       while (end < list.length && end - i < 500 && list[end]!.at - first < 5 * 60_000) end++;
       const chunk = list.slice(i, end);
       i = end;
-      result.bytes += await writeDeliveryFile(dir, region, first, result.files, chunk.map((c) => c.record), account);
+      result.bytes += await writeDeliveryFile(
+        dir,
+        region,
+        first,
+        result.files,
+        chunk.map((c) => c.record),
+        account,
+      );
       result.files++;
       result.records += chunk.length;
     }

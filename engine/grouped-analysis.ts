@@ -69,7 +69,8 @@ function prefilteredEvents(scan: Pick<GroupedScan, 'items'>, inputs: InputsSumma
   const out: EngineEvent[] = [];
   let seq = 0;
   for (const item of scan.items) {
-    if (item.kind === 'rejected') inputs.rejected.push({ where: formatOrigin(item.origin), reason: item.reason });
+    if (item.kind === 'rejected')
+      inputs.rejected.push({ where: formatOrigin(item.origin), reason: item.reason });
     if (item.kind !== 'record') continue;
     inputs.records++;
     const e = toEngineEvent(item.record, seq++);
@@ -90,7 +91,10 @@ function judge(
     try {
       stages.enricher?.enrich(e);
     } catch (error) {
-      inputs.rejected.push({ where: `event ${e.id}`, reason: `enrichment failed: ${(error as Error).message}` });
+      inputs.rejected.push({
+        where: `event ${e.id}`,
+        reason: `enrichment failed: ${(error as Error).message}`,
+      });
     }
   }
   const detector = stages.detector;
@@ -99,7 +103,10 @@ function judge(
     try {
       findings = detector.detect(ctx, events, []);
     } catch (error) {
-      inputs.rejected.push({ where: `session ${s.key}`, reason: `detection failed: ${(error as Error).message}` });
+      inputs.rejected.push({
+        where: `session ${s.key}`,
+        reason: `detection failed: ${(error as Error).message}`,
+      });
     }
   }
   const risk = detector ? detector.score(ctx, findings) : { score: 0, reasons: [] };

@@ -152,7 +152,12 @@ export interface AggregatingSource extends RecordSource {
   baseline(
     request: { since: Date; until: Date; accounts?: string[]; regions?: string[] },
     options?: ReadOptions,
-  ): Promise<{ facts: GroupedFacts; identities: BucketIdentity[]; quarters: string[]; stats: GroupedScanStats }>;
+  ): Promise<{
+    facts: GroupedFacts;
+    identities: BucketIdentity[];
+    quarters: string[];
+    stats: GroupedScanStats;
+  }>;
 }
 
 export function isAggregating(source: RecordSource): source is AggregatingSource {

@@ -51,7 +51,7 @@ export function createFieldDescriber(
   };
 }
 
-function escape(s: string): string {
+function escapeRegex(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 }
 
@@ -83,7 +83,7 @@ function sourceKindFilters(rules: EnrichmentTables['network']): Map<string, Even
   const internal = field(
     'sourceIPAddress',
     'regex',
-    [`^\\s*(?:${rules.awsInternalValues.map(escape).join('|')})\\s*$`],
+    [`^\\s*(?:${rules.awsInternalValues.map(escapeRegex).join('|')})\\s*$`],
     { ignoreCase: true },
   );
   const pattern = rules.servicePrincipalPattern.replace(/^\^/, '').replace(/\$$/, '');
@@ -104,18 +104,25 @@ function describeKinds(test: FieldFilter, kinds: Map<string, EventFilter>): Deri
 
 function describeErrorKind(test: FieldFilter, rules: EnrichmentTables['errorCodes']): DerivedField {
   const failed = field('errorCode', 'exists', [], { nonEmpty: true });
-  if (test.op !== 'equals' || test.ignoreCase) return { filter: within(failed, 'only failed calls have one') };
+  if (test.op !== 'equals' || test.ignoreCase)
+    return { filter: within(failed, 'only failed calls have one') };
   const parts = test.values.map((kind): EventFilter => {
     const k = rules.kinds.find((x) => x.kind === kind);
     const codes = k
-      ? [...k.exact.map(escape), ...k.prefix.map((p) => `${escape(p)}.*`), ...k.suffix.map((s) => `.*${escape(s)}`)]
+      ? [
+          ...k.exact.map(escapeRegex),
+          ...k.prefix.map((p) => `${escapeRegex(p)}.*`),
+          ...k.suffix.map((s) => `.*${escapeRegex(s)}`),
+        ]
       : [];
     const byCode =
       kind === 'other' || codes.length === 0
         ? failed
         : field('errorCode', 'regex', [`^(?:Client\\.|Server\\.)?(?:${codes.join('|')})$`]);
     // Failed console sign-ins carry no errorCode, only responseElements.ConsoleLogin = "Failure".
-    return kind === 'denied' ? or([byCode, field('responseElements.ConsoleLogin', 'equals', ['Failure'])]) : byCode;
+    return kind === 'denied'
+      ? or([byCode, field('responseElements.ConsoleLogin', 'equals', ['Failure'])])
+      : byCode;
   });
   // The first kind whose patterns match wins, so a code may match these patterns and still be another kind.
   return { filter: within(or(parts), 'error kinds are matched in table order') };

@@ -87,7 +87,11 @@ const OWN_RULES: [string, Record<string, unknown>][] = [
   ['like metacharacters', { where: { field: 'eventName', in: ['Get%', 'List_Buckets'] } }],
   [
     'not exists',
-    { where: { all: [{ field: 'eventName', equals: 'GetObject' }, { not: { field: 'errorCode', exists: true } }] } },
+    {
+      where: {
+        all: [{ field: 'eventName', equals: 'GetObject' }, { not: { field: 'errorCode', exists: true } }],
+      },
+    },
   ],
   ['portable regex', { where: { field: 'sourceIPAddress', regex: '^10\\.0\\.' } }],
   ['look-behind (not portable)', { where: { field: 'userAgent', regex: '(?<=tool )C' } }],
@@ -127,32 +131,48 @@ describe('the prefilter as SQL, on hostile values', async () => {
     ['sigma wildcards', compileSigmaRule(SIGMA, 'sigma.yml', () => [])] as const,
   ];
 
-  it.each(rules)('%s: keeps every matching event (exactly them when fully pushed down)', async (_name, rule) => {
-    const [pushed] = eventPushdown([rule]).rules;
-    const matching = EVENTS.filter((r) => rule.match!(toEngineEvent(r, 0)))
-      .map((r) => r.eventID)
-      .sort();
-    const widened = new Set<string>();
-    const wide = toSql(over(pushed!.filter, { rows, widened }));
-    const narrow = toSql(under(pushed!.filter, { rows }));
-    const kept = await ids(wide);
-    for (const id of matching) expect(kept, `kept ${id}`).toContain(id);
-    for (const id of await ids(narrow)) expect(matching, `under ${id}`).toContain(id);
-    // Fully pushed down: exactly the matching events, on printable-ASCII text (case folding and regular expressions
-    // on anything else are left to Node, so those events travel too).
-    const plain = (id: string | null | undefined) => !/[^\x20-\x7E]/.test(JSON.stringify(EVENTS.find((r) => r.eventID === id)));
-    if (pushed!.notes.length === 0 && widened.size === 0) expect(kept.filter(plain)).toEqual(matching.filter(plain));
-    else expect(kept.length).toBeGreaterThanOrEqual(matching.length);
-    // Values are parameters, never SQL text.
-    for (const value of ["O'Brien", '日本語', '50%_off', '_x%', 'C:\\temp', 'İSTANBUL', 'Get%', 'List_Buckets']) {
-      expect(wide.text).not.toContain(value);
-    }
-    expect(wide.text.split('?').length - 1).toBe(wide.params.length);
-  });
+  it.each(rules)(
+    '%s: keeps every matching event (exactly them when fully pushed down)',
+    async (_name, rule) => {
+      const [pushed] = eventPushdown([rule]).rules;
+      const matching = EVENTS.filter((r) => rule.match!(toEngineEvent(r, 0)))
+        .map((r) => r.eventID)
+        .sort();
+      const widened = new Set<string>();
+      const wide = toSql(over(pushed!.filter, { rows, widened }));
+      const narrow = toSql(under(pushed!.filter, { rows }));
+      const kept = await ids(wide);
+      for (const id of matching) expect(kept, `kept ${id}`).toContain(id);
+      for (const id of await ids(narrow)) expect(matching, `under ${id}`).toContain(id);
+      // Fully pushed down: exactly the matching events, on printable-ASCII text (case folding and regular expressions
+      // on anything else are left to Node, so those events travel too).
+      const plain = (id: string | null | undefined) =>
+        !/[^\x20-\x7E]/.test(JSON.stringify(EVENTS.find((r) => r.eventID === id)));
+      if (pushed!.notes.length === 0 && widened.size === 0)
+        expect(kept.filter(plain)).toEqual(matching.filter(plain));
+      else expect(kept.length).toBeGreaterThanOrEqual(matching.length);
+      // Values are parameters, never SQL text.
+      for (const value of [
+        "O'Brien",
+        '日本語',
+        '50%_off',
+        '_x%',
+        'C:\\temp',
+        'İSTANBUL',
+        'Get%',
+        'List_Buckets',
+      ]) {
+        expect(wide.text).not.toContain(value);
+      }
+      expect(wide.text.split('?').length - 1).toBe(wide.params.length);
+    },
+  );
 
   it('the matching events are the intended ones (the near misses stay out)', () => {
     const match = (name: string) =>
-      EVENTS.filter((r) => rules.find(([n]) => n === name)![1].match!(toEngineEvent(r, 0))).map((r) => r.eventID);
+      EVENTS.filter((r) => rules.find(([n]) => n === name)![1].match!(toEngineEvent(r, 0))).map(
+        (r) => r.eventID,
+      );
     expect(match('quote')).toEqual(['quote']);
     expect(match('percent')).toEqual(['percent']);
     expect(match('like metacharacters')).toEqual(['like-a', 'like-c']);
@@ -181,7 +201,13 @@ describe('Athena source limits', () => {
     endpoint = undefined;
     vi.unstubAllEnvs();
   });
-  const base = { region: 'us-east-1', database: 'security', table: 'cloudtrail_logs', pollInitialMs: 10, pollMaxMs: 40 };
+  const base = {
+    region: 'us-east-1',
+    database: 'security',
+    table: 'cloudtrail_logs',
+    pollInitialMs: 10,
+    pollMaxMs: 40,
+  };
   const day = { since: new Date('2023-07-10T00:00:00Z'), until: new Date('2023-07-11T00:00:00Z') };
   const drain = async (source: ReturnType<typeof createAthenaSource>, signal?: AbortSignal) => {
     for await (const _ of source.read(day, signal ? { signal } : {})) {

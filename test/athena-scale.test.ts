@@ -20,11 +20,11 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createAthenaSource } from '../adapters/aws/athena-source.ts';
 import { openSchedulerState } from '../adapters/state/sqlite-scheduler-state.ts';
+import { generateOrgDay } from '../bench/org-day.ts';
 import { manualClock } from '../bot/scheduler/clock.ts';
 import { loadSchedulerConfig } from '../bot/scheduler/config.ts';
 import { createScheduler } from '../bot/scheduler/scheduler.ts';
 import type { OutboxPoster } from '../bot/scheduler/slack-outbox.ts';
-import { generateOrgDay } from '../bench/org-day.ts';
 import { loadDefaultStages } from '../cli/stages.ts';
 import type { RecordSource } from '../engine/source.ts';
 import { createLocalSource } from '../engine/sources/local-source.ts';
@@ -65,7 +65,10 @@ function files(d: string): string[] {
   });
 }
 
-function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+function cli(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['bin/cartographer.js', ...args], {
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
@@ -95,7 +98,9 @@ describe('the digest of an organisation day on Athena', () => {
     // A real day: hundreds of sessions, findings at several severities, a ranking with risk.
     expect(l.sessions.length).toBeGreaterThan(200);
     expect(l.sessions.filter((s: { risk: number }) => s.risk > 0).length).toBeGreaterThan(10);
-    expect(Object.values(l.countsBySeverity).filter((n) => (n as number) > 0).length).toBeGreaterThanOrEqual(3);
+    expect(Object.values(l.countsBySeverity).filter((n) => (n as number) > 0).length).toBeGreaterThanOrEqual(
+      3,
+    );
     // Same sessions in the same order, same findings (ids, evidence, explanations), same counts and "new".
     expect(a).toEqual(l);
     expect(facts.coverage).toBe(1);
@@ -217,13 +222,24 @@ describe('alert scans of an organisation day on Athena', () => {
     // Midday, one hour of an organisation's activity: no part of it fits in 20 rows.
     const capped = createAthenaSource({ ...athenaOptions, maxEvents: 20 });
     const noon = `${DATE}T12:00:00Z`;
-    const run = await scanDay(capped, 'athena/all', 1, { CARTOGRAPHER_ALERT_EVERY_MINUTES: '60' }, noon, 3_600_000);
+    const run = await scanDay(
+      capped,
+      'athena/all',
+      1,
+      { CARTOGRAPHER_ALERT_EVERY_MINUTES: '60' },
+      noon,
+      3_600_000,
+    );
     const note = run.posted.find((p) => p.key.startsWith('incomplete:'));
     expect(note?.text).toMatch(
       /^Alert scan incomplete: covered 0\.0 % of 2026-01-05 11:45:00 UTC – 2026-01-05 13:00:00 UTC; .* could not be scanned \(.*more than 20 rows/,
     );
-    expect(run.posted.filter((p) => !p.key.startsWith('incomplete:') && !p.key.startsWith('note:'))).toEqual([]);
-    const log = run.lines.map((l) => JSON.parse(l)).find((l) => l.msg === 'alert scan incomplete' && 'coverage' in l);
+    expect(run.posted.filter((p) => !p.key.startsWith('incomplete:') && !p.key.startsWith('note:'))).toEqual(
+      [],
+    );
+    const log = run.lines
+      .map((l) => JSON.parse(l))
+      .find((l) => l.msg === 'alert scan incomplete' && 'coverage' in l);
     expect(log).toMatchObject({ coverage: 0, level: 40 });
     expect(run.watermarks).toEqual([Date.parse(noon)]);
     expect(run.last?.coverage).toBe(0);

@@ -327,7 +327,9 @@ describe('Athena source against the local endpoint', () => {
     });
     expect(stats?.kind === 'stats' && stats.costUsd).toBeCloseTo(0.6173, 4);
     expect(items.some((i) => i.kind === 'truncated' || i.kind === 'rejected')).toBe(false);
-    expect(progress.at(-1)!.message).toMatch(new RegExp(`${hourKeyRecords.length} events read, 115 GB scanned`));
+    expect(progress.at(-1)!.message).toMatch(
+      new RegExp(`${hourKeyRecords.length} events read, 115 GB scanned`),
+    );
   });
 
   it('never sends a hostile access key or user name to Athena', async () => {

@@ -15,7 +15,8 @@ import { loadCloudTrailDir } from './support/aws-endpoint.ts';
 import { fixtureRecords } from './support/aws-fixtures.ts';
 
 async function* itemsOf(recs: readonly CloudTrailRecord[], file = 'mem.json'): AsyncGenerator<SourceItem> {
-  for (let i = 0; i < recs.length; i++) yield { kind: 'record', record: recs[i]!, origin: { file, position: i } };
+  for (let i = 0; i < recs.length; i++)
+    yield { kind: 'record', record: recs[i]!, origin: { file, position: i } };
 }
 
 async function sessionsOf(recs: readonly CloudTrailRecord[]): Promise<SessionReport[]> {
@@ -26,7 +27,13 @@ async function sessionsOf(recs: readonly CloudTrailRecord[]): Promise<SessionRep
 
 const shape = (sessions: SessionReport[]) =>
   sessions
-    .map((s) => `${s.key} ${s.start} ${s.end} ${s.eventCount} ${(s.events ?? []).map((e) => e.id).sort().join(',')}`)
+    .map(
+      (s) =>
+        `${s.key} ${s.start} ${s.end} ${s.eventCount} ${(s.events ?? [])
+          .map((e) => e.id)
+          .sort()
+          .join(',')}`,
+    )
     .sort();
 
 function call(key: string, time: string, id: string): CloudTrailRecord {
@@ -64,41 +71,45 @@ describe('identity buckets rebuild the pipeline sessions', () => {
   it.each([
     ['Invictus (attacks, Terraform, console users, AWS services)', () => loadCloudTrailDir('demo/invictus')],
     ['AWS-source fixtures', () => fixtureRecords],
-  ])('%s', async (_name, load) => {
-    const records = load();
-    const duck = await DuckAthena.create(records, table);
-    try {
-      const times = records.map((r) => Date.parse(r.eventTime));
-      const { statement } = scanStatement({
-        table: { ...table, style: 'projection' },
-        scope: {
-          since: new Date(Math.min(...times)),
-          until: new Date(Math.max(...times)),
-          accounts: [],
-          regions: [],
-        },
-        bucketSeconds: 900,
-        idleGapSeconds: 1800,
-      });
-      const out = await duck.run(statement.sql, statement.params.map(sqlString));
-      const col = (name: string) => out.columns.indexOf(name);
-      const buckets: IdentityBucket[] = out.rows.map((row) => bucketOf(out.columns, row));
-      // Buckets chained into runs: fewer rows than events.
-      expect(out.rows.length).toBeLessThan(records.length);
-      expect(col('r_first')).toBeGreaterThan(0);
-      const fromBuckets = sessionsFromBuckets(buckets, 30 * 60_000)
-        .map((s) => `${s.key} ${iso(s.start)} ${iso(s.end)} ${s.eventCount} ${s.errorCount}`)
-        .sort();
-      const fromEvents = (await sessionsOf(records))
-        // Identity-less records are keyed by their file, which a store does not have.
-        .filter((s) => !s.key.startsWith('input:'))
-        .map((s) => `${s.key} ${s.start} ${s.end} ${s.eventCount} ${s.errorCount}`)
-        .sort();
-      expect(fromBuckets.filter((k) => !k.startsWith('input:'))).toEqual(fromEvents);
-    } finally {
-      duck.close();
-    }
-  }, 60_000);
+  ])(
+    '%s',
+    async (_name, load) => {
+      const records = load();
+      const duck = await DuckAthena.create(records, table);
+      try {
+        const times = records.map((r) => Date.parse(r.eventTime));
+        const { statement } = scanStatement({
+          table: { ...table, style: 'projection' },
+          scope: {
+            since: new Date(Math.min(...times)),
+            until: new Date(Math.max(...times)),
+            accounts: [],
+            regions: [],
+          },
+          bucketSeconds: 900,
+          idleGapSeconds: 1800,
+        });
+        const out = await duck.run(statement.sql, statement.params.map(sqlString));
+        const col = (name: string) => out.columns.indexOf(name);
+        const buckets: IdentityBucket[] = out.rows.map((row) => bucketOf(out.columns, row));
+        // Buckets chained into runs: fewer rows than events.
+        expect(out.rows.length).toBeLessThan(records.length);
+        expect(col('r_first')).toBeGreaterThan(0);
+        const fromBuckets = sessionsFromBuckets(buckets, 30 * 60_000)
+          .map((s) => `${s.key} ${iso(s.start)} ${iso(s.end)} ${s.eventCount} ${s.errorCount}`)
+          .sort();
+        const fromEvents = (await sessionsOf(records))
+          // Identity-less records are keyed by their file, which a store does not have.
+          .filter((s) => !s.key.startsWith('input:'))
+          .map((s) => `${s.key} ${s.start} ${s.end} ${s.eventCount} ${s.errorCount}`)
+          .sort();
+        expect(fromBuckets.filter((k) => !k.startsWith('input:'))).toEqual(fromEvents);
+      } finally {
+        duck.close();
+      }
+    },
+    60_000,
+  );
 });
 
 function iso(ms: number): string {
@@ -113,4 +124,3 @@ function bucketOf(columns: string[], row: (string | null)[]): IdentityBucket {
   });
   return readBucket(r);
 }
-

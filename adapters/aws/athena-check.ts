@@ -4,7 +4,12 @@
  * CARTOGRAPHER_ATHENA_TABLE_STYLE says (and, with projection, projects every region); the workgroup has a results
  * location (or Cartographer is given one) and runs engine version 3. One line per check, with the fix.
  */
-import { AthenaClient, type AthenaClientConfig, GetTableMetadataCommand, GetWorkGroupCommand } from '@aws-sdk/client-athena';
+import {
+  AthenaClient,
+  type AthenaClientConfig,
+  GetTableMetadataCommand,
+  GetWorkGroupCommand,
+} from '@aws-sdk/client-athena';
 import { CLOUDTRAIL_COLUMNS, type Column, type ColumnType, PARTITION_COLUMNS } from './athena-columns.ts';
 import { ALL_REGIONS } from './athena-ddl.ts';
 import type { TableStyle } from './athena-sql.ts';
@@ -99,11 +104,15 @@ function missingFields(c: Column, type: string, prefix: string): string[] {
   const t: ColumnType = c.type.kind === 'array' ? c.type.of : c.type;
   if (t.kind !== 'struct') return [];
   const have = new Set(fieldNames(type));
-  return t.fields.filter((f) => !have.has(f.name.toLowerCase())).map((f) => `${prefix}.${f.name.toLowerCase()}`);
+  return t.fields
+    .filter((f) => !have.has(f.name.toLowerCase()))
+    .map((f) => `${prefix}.${f.name.toLowerCase()}`);
 }
 
 function columnsCheck(meta: TableMetadata): Check {
-  const types = new Map((meta.Columns ?? []).map((c) => [String(c.Name).toLowerCase(), String(c.Type ?? '')]));
+  const types = new Map(
+    (meta.Columns ?? []).map((c) => [String(c.Name).toLowerCase(), String(c.Type ?? '')]),
+  );
   const missing: string[] = [];
   for (const c of CLOUDTRAIL_COLUMNS) {
     const name = c.name.toLowerCase();
@@ -112,7 +121,11 @@ function columnsCheck(meta: TableMetadata): Check {
     else missing.push(...missingFields(c, type, name));
   }
   return missing.length === 0
-    ? { name: 'columns', ok: true, message: `all ${CLOUDTRAIL_COLUMNS.length} CloudTrail columns are declared` }
+    ? {
+        name: 'columns',
+        ok: true,
+        message: `all ${CLOUDTRAIL_COLUMNS.length} CloudTrail columns are declared`,
+      }
     : {
         name: 'columns',
         ok: false,
@@ -131,12 +144,18 @@ function partitionCheck(meta: TableMetadata, style: TableStyle): Check {
     );
   const actual = styleOf();
   if (actual === style) {
-    return { name: 'partitions', ok: true, message: `partitioned by (${found}), as table style ${style} expects` };
+    return {
+      name: 'partitions',
+      ok: true,
+      message: `partitioned by (${found}), as table style ${style} expects`,
+    };
   }
   const hint = actual
     ? `set CARTOGRAPHER_ATHENA_TABLE_STYLE=${actual}`
     : `recreate the table with \`cartographer athena ddl\``;
-  const want = expected.length ? `(${expected.join(', ')})${style === 'projection' ? ' with projection.enabled' : ''}` : 'no partitions';
+  const want = expected.length
+    ? `(${expected.join(', ')})${style === 'projection' ? ' with projection.enabled' : ''}`
+    : 'no partitions';
   return {
     name: 'partitions',
     ok: false,
@@ -151,7 +170,11 @@ function regionsCheck(meta: TableMetadata, style: TableStyle): Check | undefined
   const have = new Set(values.split(',').map((r) => r.trim()));
   const missing = ALL_REGIONS.filter((r) => !have.has(r));
   return missing.length === 0
-    ? { name: 'regions', ok: true, message: `every region is projected (${ALL_REGIONS.length}, opt-in ones included)` }
+    ? {
+        name: 'regions',
+        ok: true,
+        message: `every region is projected (${ALL_REGIONS.length}, opt-in ones included)`,
+      }
     : {
         name: 'regions',
         ok: true,
@@ -182,7 +205,10 @@ async function workgroupChecks(client: AthenaClient, s: CheckSettings): Promise<
       message: `workgroup ${s.workgroup} has no query results location and CARTOGRAPHER_ATHENA_OUTPUT is not set: set one (s3://bucket/prefix/).`,
     });
   } else {
-    const where = config.EnforceWorkGroupConfiguration && own ? `${own} (enforced by the workgroup)` : (s.outputLocation ?? own);
+    const where =
+      config.EnforceWorkGroupConfiguration && own
+        ? `${own} (enforced by the workgroup)`
+        : (s.outputLocation ?? own);
     checks.push({ name: 'output location', ok: true, message: `query results go to ${where}` });
   }
   const engine = config.EngineVersion?.EffectiveEngineVersion ?? 'unknown';

@@ -29,7 +29,10 @@ const col = (name: string, type: ColumnType = S): Column => ({ name, type });
 const struct = (name: string, ...fields: Column[]): Column => ({ name, type: { kind: 'struct', fields } });
 const strings = (...names: string[]): Column[] => names.map((n) => col(n));
 
-const SESSION_ISSUER = struct('sessionIssuer', ...strings('type', 'principalId', 'arn', 'accountId', 'userName'));
+const SESSION_ISSUER = struct(
+  'sessionIssuer',
+  ...strings('type', 'principalId', 'arn', 'accountId', 'userName'),
+);
 
 export const CLOUDTRAIL_COLUMNS: readonly Column[] = [
   col('eventVersion'),
@@ -135,7 +138,10 @@ export function allFieldNames(): string[] {
 export type ColumnRef = { kind: 'scalar' | 'json' | 'complex'; sql: string };
 
 export function columnFor(path: string): ColumnRef | undefined {
-  const parts = path.replace(/\[\d*\]/g, '').split('.').filter(Boolean);
+  const parts = path
+    .replace(/\[\d*\]/g, '')
+    .split('.')
+    .filter(Boolean);
   let cols: readonly Column[] = CLOUDTRAIL_COLUMNS;
   let sql = '';
   for (let i = 0; i < parts.length; i++) {

@@ -138,7 +138,7 @@ function combine(parts: Pred[], op: 'AND' | 'OR'): Pred {
 function semiJoin(path: string, otherPath: string, of: Pred, wide: boolean, ctx: FilterContext): Pred {
   const c = columnFor(path);
   const other = valueExpr(otherPath);
-  if (!c || c.kind !== 'scalar' || !other) {
+  if (c?.kind !== 'scalar' || !other) {
     ctx.widened?.add(`'${path}' cannot be joined in SQL`);
     return wide;
   }
@@ -149,7 +149,7 @@ function semiJoin(path: string, otherPath: string, of: Pred, wide: boolean, ctx:
 
 function inList(path: string, values: readonly string[], wide: boolean, ctx: FilterContext): Pred {
   const c = columnFor(path);
-  if (!c || c.kind !== 'scalar') {
+  if (c?.kind !== 'scalar') {
     ctx.widened?.add(`'${path}' cannot be joined in SQL`);
     return wide;
   }
@@ -179,7 +179,8 @@ function fieldPred(f: FieldFilter, wide: boolean, ctx: FilterContext): Pred {
     return wide ? textSearch(c, f) : false;
   }
   const p = scalarPred(c.sql, f, wide);
-  if (f.op === 'regex' && typeof p === 'boolean') ctx.widened?.add(`the regular expression on '${f.field}' is not portable to Athena`);
+  if (f.op === 'regex' && typeof p === 'boolean')
+    ctx.widened?.add(`the regular expression on '${f.field}' is not portable to Athena`);
   return p;
 }
 

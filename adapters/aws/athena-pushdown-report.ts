@@ -22,7 +22,9 @@ export async function pushdownProblems(rulesRoot: string): Promise<RuleProblem[]
   // The rules a detector runs (buildDetector): not switched off, not a correlation's silent base rule.
   const rules = loaded.rules.filter((r) => !off.has(r.id) && !r.silent);
   const enrichmentDir = join(rulesRoot, 'enrichment');
-  const tables = await (existsSync(enrichmentDir) ? loadEnrichmentTables(enrichmentDir) : loadEnrichmentTables());
+  const tables = await (existsSync(enrichmentDir)
+    ? loadEnrichmentTables(enrichmentDir)
+    : loadEnrichmentTables());
   const pushdown = eventPushdown(rules, createFieldDescriber(tables));
   const where = new Map(rules.map((r) => [r.id, r.where]));
   const out: RuleProblem[] = [];

@@ -135,7 +135,9 @@ export async function startQuery(
           ExecutionParameters: statement.params.length ? statement.params.map(sqlString) : undefined,
           QueryExecutionContext: { Catalog: settings.catalog, Database: settings.database },
           WorkGroup: settings.workgroup,
-          ResultConfiguration: settings.outputLocation ? { OutputLocation: settings.outputLocation } : undefined,
+          ResultConfiguration: settings.outputLocation
+            ? { OutputLocation: settings.outputLocation }
+            : undefined,
         }),
         { abortSignal: signal },
       ),
@@ -250,9 +252,12 @@ async function* resultPages(
   do {
     const token = nextToken;
     const page = await call('athena:GetQueryResults', () =>
-      client.send(new GetQueryResultsCommand({ QueryExecutionId: queryId, NextToken: token, MaxResults: 1000 }), {
-        abortSignal: signal,
-      }),
+      client.send(
+        new GetQueryResultsCommand({ QueryExecutionId: queryId, NextToken: token, MaxResults: 1000 }),
+        {
+          abortSignal: signal,
+        },
+      ),
     );
     const rows = page.ResultSet?.Rows ?? [];
     let start = 0;

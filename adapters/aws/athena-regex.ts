@@ -75,7 +75,8 @@ class RegexReader {
       const c = this.s[this.i]!;
       let piece: string | undefined;
       if (c === '\\') piece = this.escape(true);
-      else if (c === '[' || (c === '&' && this.s[this.i + 1] === '&') || !PRINTABLE.test(c)) piece = undefined;
+      else if (c === '[' || (c === '&' && this.s[this.i + 1] === '&') || !PRINTABLE.test(c))
+        piece = undefined;
       else piece = this.take(1);
       if (piece === undefined) return undefined;
       out += piece;

@@ -16,7 +16,7 @@
  */
 import { type EventFilter, simplify } from '../../engine/detections/event-filter.ts';
 import type { EventPushdown, RulePushdown } from '../../engine/detections/pushdown.ts';
-import { type ColumnRef, CLOUDTRAIL_COLUMNS, columnFor, selectList } from './athena-columns.ts';
+import { CLOUDTRAIL_COLUMNS, type ColumnRef, columnFor, selectList } from './athena-columns.ts';
 import { type FilterContext, joinKey, over, param, Sql, sql, toSql, valueExpr } from './athena-filter-sql.ts';
 import { type AthenaTable, type Scope, scopeWhere, tableName } from './athena-sql.ts';
 
@@ -60,7 +60,8 @@ function KEY_WHEN_NEEDED(): string {
 }
 
 const EPOCH = 'to_unixtime(from_iso8601_timestamp(eventtime))';
-const STRICT_IPV4 = "'^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$'";
+const STRICT_IPV4 =
+  "'^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$'";
 
 export interface ScanStatementOptions {
   table: AthenaTable;
@@ -235,12 +236,16 @@ function thresholdParts(p: Parts, thresholds: CountedThreshold[], ctx: FilterCon
   const each = (f: (i: number, r: RulePushdown) => string) =>
     thresholds.map(({ index, rule }) => `WHEN grouping(t${index}_g) = 0 THEN ${f(index, rule)}`).join(' ');
   const one = (col: string) =>
-    thresholds.length === 1 ? `t0_${col}` : `COALESCE(${thresholds.map((t) => `t${t.index}_${col}`).join(', ')})`;
+    thresholds.length === 1
+      ? `t0_${col}`
+      : `COALESCE(${thresholds.map((t) => `t${t.index}_${col}`).join(', ')})`;
   p.outputs.push(
     new Sql(`CASE ${each((i) => String(i))} END AS th_rule`),
     new Sql(`${one('g')} AS th_g`),
     new Sql(`${one('b')} AS th_b`),
-    new Sql(`CASE ${each((i, r) => (distinctColumn(r) ? `count(DISTINCT t${i}_d)` : `count(t${i}_g)`))} END AS th_n`),
+    new Sql(
+      `CASE ${each((i, r) => (distinctColumn(r) ? `count(DISTINCT t${i}_d)` : `count(t${i}_g)`))} END AS th_n`,
+    ),
   );
 }
 
@@ -309,7 +314,9 @@ function windows(grouped: Sql, o: ScanStatementOptions, thresholds: CountedThres
     );
   }
   const layer = (cols: string[], inner: Sql, alias: string): Sql =>
-    cols.length ? Sql.join([`SELECT ${alias}.*, ${cols.join(', ')} FROM (`, inner, `) AS ${alias}`], '\n') : inner;
+    cols.length
+      ? Sql.join([`SELECT ${alias}.*, ${cols.join(', ')} FROM (`, inner, `) AS ${alias}`], '\n')
+      : inner;
   const l3 = layer(third, layer(second, layer(lagged, grouped, 'l'), 'm'), 'n');
   return Sql.join(['SELECT * FROM (', l3, `) AS q WHERE ${keep.join(' OR ')}`], '\n');
 }
@@ -413,7 +420,10 @@ export function groupRowsStatement(
   table: AthenaTable,
   scope: Scope,
   wanted: GroupRanges[],
-  deferred: { filters: EventFilter[]; joins: ReadonlyMap<string, readonly string[]> } = { filters: [], joins: new Map() },
+  deferred: { filters: EventFilter[]; joins: ReadonlyMap<string, readonly string[]> } = {
+    filters: [],
+    joins: new Map(),
+  },
 ): Statement | undefined {
   const rows = sql`FROM ${tableName(table)} WHERE ${scopeWhere(table, scope)}`;
   const ctx: FilterContext = { rows, joins: deferred.joins };
@@ -479,7 +489,9 @@ export function baselineStatement(table: AthenaTable, scope: Scope): Statement {
   const derived = [
     ...f.derived,
     ...principal.map(([n, e]) => new Sql(`${e} AS ${n}`)),
-    new Sql("CASE WHEN useridentity.accesskeyid IS NOT NULL AND useridentity.accesskeyid <> '' THEN 'true' END AS k_haskey"),
+    new Sql(
+      "CASE WHEN useridentity.accesskeyid IS NOT NULL AND useridentity.accesskeyid <> '' THEN 'true' END AS k_haskey",
+    ),
     new Sql(quarter),
   ];
   const names = [...principal.map(([n]) => n), 'k_haskey'];

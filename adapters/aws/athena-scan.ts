@@ -14,6 +14,7 @@ import type {
   ReadOptions,
   SourceItem,
 } from '../../engine/source.ts';
+import { type QuerySettings, startQuery } from './athena-query.ts';
 import { rowToRecord } from './athena-rows.ts';
 import {
   baselineStatement,
@@ -29,7 +30,6 @@ import {
   sessionRowsStatement,
 } from './athena-scan-sql.ts';
 import type { AthenaTable, Scope } from './athena-sql.ts';
-import { type QuerySettings, startQuery } from './athena-query.ts';
 import { type ErrorContext, SourceError } from './errors.ts';
 
 export interface ScanContext {
@@ -117,10 +117,17 @@ export async function baselineScan(
   s: ScanContext,
   request: { since: Date; until: Date; accounts?: string[]; regions?: string[] },
   options: ReadOptions = {},
-): Promise<{ facts: GroupedFacts; identities: BucketIdentity[]; quarters: string[]; stats: GroupedScanStats }> {
+): Promise<{
+  facts: GroupedFacts;
+  identities: BucketIdentity[];
+  quarters: string[];
+  stats: GroupedScanStats;
+}> {
   const stats: GroupedScanStats = { queries: 0, bytesScanned: 0, costUsd: 0, rows: 0, eventRows: 0 };
   const answer = await run(s, baselineStatement(s.table, scopeOf(s, request)), stats, options);
-  const identities = answer.rows.filter((r) => r.row_kind === 'p').map((r) => identityOf(r, r.k_haskey === 'true'));
+  const identities = answer.rows
+    .filter((r) => r.row_kind === 'p')
+    .map((r) => identityOf(r, r.k_haskey === 'true'));
   const quarters = answer.rows.filter((r) => r.row_kind === 'q' && r.q_time).map((r) => r.q_time!);
   return { facts: factsOf(answer.rows), identities, quarters, stats };
 }
@@ -138,7 +145,12 @@ function scopeOf(
 }
 
 /** Runs a statement and reads its rows, up to the cap (beyond it: the query is stopped and the range is `capped`). */
-async function run(s: ScanContext, statement: Statement, stats: GroupedScanStats, options: ReadOptions): Promise<Answer> {
+async function run(
+  s: ScanContext,
+  statement: Statement,
+  stats: GroupedScanStats,
+  options: ReadOptions,
+): Promise<Answer> {
   const handle = await startQuery(s.client(), s.settings, s.ctx, statement, options);
   stats.queries++;
   stats.bytesScanned += handle.bytesScanned;
@@ -252,7 +264,10 @@ function factsOf(rows: Row[]): GroupedFacts {
  * Threshold groups that could fire: a window of the rule's length spans at most two adjacent buckets, and the scan
  * returned only buckets that reach the rule's count with a neighbour; their events are fetched next.
  */
-export function qualifyingGroups(rows: readonly Row[], thresholds: readonly CountedThreshold[]): GroupRanges[] {
+export function qualifyingGroups(
+  rows: readonly Row[],
+  thresholds: readonly CountedThreshold[],
+): GroupRanges[] {
   const out: GroupRanges[] = [];
   for (const t of thresholds) {
     const w = t.rule.threshold!.windowMs / 1000;
@@ -279,7 +294,10 @@ export function qualifyingGroups(rows: readonly Row[], thresholds: readonly Coun
 }
 
 /** Sequence groups with an event for every step (the scan's HAVING): their step events are fetched next. */
-export function qualifyingSequences(rows: readonly Row[], sequences: readonly CountedThreshold[]): GroupRanges[] {
+export function qualifyingSequences(
+  rows: readonly Row[],
+  sequences: readonly CountedThreshold[],
+): GroupRanges[] {
   const out: GroupRanges[] = [];
   for (const s of sequences) {
     const groups = rows
@@ -323,4 +341,3 @@ function joinValues(rows: readonly Row[], joins: readonly CollectedJoin[]): Map<
 function iso(ms: number): string {
   return `${new Date(ms).toISOString().slice(0, 19)}Z`;
 }
-

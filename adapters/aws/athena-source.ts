@@ -93,7 +93,8 @@ export function createAthenaSource(options: AthenaSourceOptions): AggregatingSou
   };
   return {
     name: 'athena',
-    read: (query, readOptions) => readAthena(query, readOptions ?? {}, options, table, settings, ctx, getClient),
+    read: (query, readOptions) =>
+      readAthena(query, readOptions ?? {}, options, table, settings, ctx, getClient),
     scan: (request, o) => groupedScan(scans, request, o),
     sessionEvents: (sessions, scope, o) => sessionEvents(scans, sessions, scope, o),
     baseline: (request, o) => baselineScan(scans, request, o),
@@ -118,7 +119,12 @@ async function* readAthena(
   });
   const statement = { sql: plan.sql, params: plan.values };
   const handle = await startQuery(client(), settings, ctx, statement, { signal, onProgress });
-  yield { kind: 'stats', bytesScanned: handle.bytesScanned, costUsd: handle.costUsd, queryId: handle.queryId };
+  yield {
+    kind: 'stats',
+    bytesScanned: handle.bytesScanned,
+    costUsd: handle.costUsd,
+    queryId: handle.queryId,
+  };
   let row = 0;
   let emitted = 0;
   try {
@@ -151,4 +157,3 @@ async function* readAthena(
     await handle.stop();
   }
 }
-

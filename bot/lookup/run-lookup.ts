@@ -7,6 +7,7 @@
  * Failures end in a thread message that says what to fix; nothing here may throw into Bolt.
  */
 import { randomBytes } from 'node:crypto';
+import { athenaCostText } from '../../adapters/aws/athena-cost.ts';
 import type { StoredQuery, StoredSession } from '../../adapters/store/bot-store.ts';
 import type { SessionSummary } from '../../engine/model.ts';
 import type { SessionReport } from '../../engine/pipeline.ts';
@@ -150,6 +151,8 @@ async function analyseAndPost(
     const rejected = first
       ? { count: result.inputs.rejected.length, first: `${first.where}: ${first.reason}` }
       : undefined;
+    // What an Athena lookup cost goes into the answer's source line and the audit line.
+    const cost = result.stats ? athenaCostText(result.stats) : undefined;
     await postSessions(
       req,
       result.sessions,
@@ -159,8 +162,9 @@ async function analyseAndPost(
       target,
       progressTs,
       svc,
+      cost,
     );
-    return { outcome: 'ok', detail: `${result.sessions.length} session(s)` };
+    return { outcome: 'ok', detail: `${result.sessions.length} session(s)${cost ? `; ${cost}` : ''}` };
   } catch (err) {
     await progress.stop();
     const failure = describeFailure(err, req);
@@ -197,10 +201,13 @@ async function postSessions(
   target: LookupTarget,
   progressTs: string,
   svc: BotServices,
+  cost?: string,
 ): Promise<void> {
+  const sourceLabel = `${SOURCE_LABEL[req.source]}${cost ? ` (${cost})` : ''}`;
   const accountName = await svc.accountNames();
   const outcome: Outcome = { reports, others, truncated, rejected };
-  if (req.kind !== 'session') return postOverview(req, outcome, target, progressTs, svc, accountName);
+  if (req.kind !== 'session')
+    return postOverview(req, outcome, target, progressTs, svc, accountName, sourceLabel);
   // Worst first (the analyzer's order): the session that matters on top.
   const shown = reports.slice(0, MAX_SESSIONS_POSTED);
   for (const [i, report] of shown.entries()) {
@@ -210,7 +217,7 @@ async function postSessions(
     const headline = buildHeadline(
       {
         session: summary,
-        sourceLabel: SOURCE_LABEL[req.source],
+        sourceLabel,
         requestedBy: target.user,
         index: i + 1,
         of: shown.length,
@@ -249,6 +256,7 @@ async function postOverview(
   progressTs: string,
   svc: BotServices,
   accountName: (id: string) => string | undefined,
+  sourceLabel: string,
 ): Promise<void> {
   const summaries = outcome.reports.map(splitReport);
   const refs: (string | undefined)[] = [];
@@ -269,7 +277,7 @@ async function postOverview(
     sessions: summaries.map((x) => x.summary),
     others: outcome.others,
     openRef: (i) => refs[i],
-    sourceLabel: SOURCE_LABEL[req.source],
+    sourceLabel,
     requestedBy: target.user,
     accountName,
     ...(outcome.truncated ? { truncated: outcome.truncated } : {}),

@@ -74,7 +74,10 @@ export async function runGroupedAlertScan(
   const run: Run = { deps, source, stages, scopeId, channel, out, covered: 0 };
   await scanPart(run, since, now);
   out.coverage = Math.min(1, run.covered / Math.max(1, now - since));
-  deps.logger.info({ scope: scopeId, ...out.stats, coverage: out.coverage, posted: out.posted }, 'alert scan');
+  deps.logger.info(
+    { scope: scopeId, ...out.stats, coverage: out.coverage, posted: out.posted },
+    'alert scan',
+  );
   if (run.failed) await reportIncomplete(run, since, now);
   return out;
 }

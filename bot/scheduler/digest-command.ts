@@ -4,6 +4,7 @@ import { UsageError } from '../commands/parse.ts';
 import type { CommandSpec } from '../commands/registry.ts';
 import { failureMessage, infoMessage } from '../messages/notices.ts';
 import { isNotInChannel, slackErrorCode } from '../poster.ts';
+import { digestCostLine } from './digest-job.ts';
 import type { Scheduler } from './scheduler.ts';
 
 const USAGE = '/cartographer digest [YYYY-MM-DD]';
@@ -28,7 +29,7 @@ export function digestCommand(scheduler: Scheduler): CommandSpec {
         const produced = await scheduler.digestTo(ctx.channelId, date);
         return {
           outcome: 'ok',
-          detail: `digest ${produced.digest.date}: ${produced.digest.totals.sessions} sessions`,
+          detail: `digest ${produced.digest.date}: ${produced.digest.totals.sessions} sessions${produced.stats ? `; ${digestCostLine(produced)}` : ''}`,
         };
       } catch (err) {
         const code = slackErrorCode(err);

@@ -62,7 +62,8 @@ async function ddl(values: Values, config: CartographerConfig): Promise<number> 
       'CARTOGRAPHER_ATHENA_LOGS',
     );
   }
-  const style = values.style ?? (config.athena.tableStyle === 'none' ? 'projection' : config.athena.tableStyle);
+  const style =
+    values.style ?? (config.athena.tableStyle === 'none' ? 'projection' : config.athena.tableStyle);
   if (style !== 'projection' && style !== 'partitioned') {
     return usageError(`--style must be projection or partitioned (got '${style}')`);
   }
@@ -71,7 +72,9 @@ async function ddl(values: Values, config: CartographerConfig): Promise<number> 
     ...(config.athena.database ? { database: config.athena.database } : {}),
     table: config.athena.table,
     style: style as 'projection' | 'partitioned',
-    accounts: values.accounts ? values.accounts.split(',').map((a) => a.trim()) : config.accounts.map((a) => a.id),
+    accounts: values.accounts
+      ? values.accounts.split(',').map((a) => a.trim())
+      : config.accounts.map((a) => a.id),
     firstDay: values['first-day'] ?? config.athena.firstDay,
   };
   const problem = validateDdlOptions(options);
@@ -87,7 +90,8 @@ async function ddl(values: Values, config: CartographerConfig): Promise<number> 
 
 async function check(values: Values, config: CartographerConfig): Promise<number> {
   const format = values.format ?? 'text';
-  if (format !== 'text' && format !== 'json') return usageError(`--format must be text or json (got '${format}')`);
+  if (format !== 'text' && format !== 'json')
+    return usageError(`--format must be text or json (got '${format}')`);
   const { requireAthenaSettings } = await import('../../config/config.ts');
   requireAthenaSettings(config);
   // As for the Athena source: the SDK's Node-version notice belongs in the README, not on every terminal.

@@ -1,10 +1,10 @@
 /** `cartographer digest`: the daily digest of one day, as text for a terminal or as JSON. */
+import { digestCostLine } from '../../bot/scheduler/digest-job.ts';
 import { readForScan } from '../../bot/scheduler/scan-source.ts';
 import { type Digest, digestJson } from '../../engine/digest/build.ts';
 import { dayBounds, dayOf, isValidTimeZone } from '../../engine/digest/day.ts';
 import { FACT_KINDS } from '../../engine/digest/facts.ts';
 import { type ProducedDigest, produceDigest } from '../../engine/digest/produce.ts';
-import { digestCostLine } from '../../bot/scheduler/digest-job.ts';
 import { SEVERITIES } from '../../engine/model.ts';
 import { parseCommandLine } from '../args.ts';
 import { commandErrors, parseFormat } from '../command-support.ts';

@@ -37,7 +37,8 @@ export const checkers: { name: string; check: RuleChecker }[] = [
   },
   {
     name: 'athena pushdown',
-    check: async (root) => (await import('../../adapters/aws/athena-pushdown-report.ts')).pushdownProblems(root),
+    check: async (root) =>
+      (await import('../../adapters/aws/athena-pushdown-report.ts')).pushdownProblems(root),
   },
 ];
 

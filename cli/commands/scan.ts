@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { CartographerDetector } from '../../engine/detections/index.ts';
+import { athenaCostText } from '../../adapters/aws/athena-cost.ts';
 import { type Finding, SEVERITIES, type Severity } from '../../engine/model.ts';
 import { analyze } from '../../engine/pipeline.ts';
 import { parseCommandLine } from '../args.ts';
@@ -101,11 +102,13 @@ export async function run(argv: string[]): Promise<number> {
       .sort((a, b) => a.time.localeCompare(b.time) || a.id.localeCompare(b.id));
     const doc: Record<string, unknown> = { findings };
     if (analysis.truncated) doc.truncated = analysis.truncated;
+    if (analysis.stats) doc.athena = analysis.stats;
     process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
   } else {
     process.stdout.write(
       formatText(sessions, analysis.inputs.records, analysis.inputs.rejected.length, minSeverity),
     );
+    if (analysis.stats) process.stdout.write(`${athenaCostText(analysis.stats)}\n`);
   }
   const unopened = analysis.inputs.rejected.filter(
     (r) => !/[#:]\d+$/.test(r.where) && /^cannot (read|list)/.test(r.reason) && !r.reason.includes('gzip'),

@@ -1,3 +1,4 @@
+import { athenaCostText } from '../../adapters/aws/athena-cost.ts';
 import { analyze } from '../../engine/pipeline.ts';
 import type { PipelineStages } from '../../engine/stages.ts';
 import { parseCommandLine } from '../args.ts';
@@ -75,6 +76,7 @@ export async function run(argv: string[]): Promise<number> {
       count++;
     }
     await write(`${count > 0 ? '\n' : ''}${formatInputsText(analysis.inputs, count, analysis.truncated)}`);
+    if (analysis.stats) await write(`${athenaCostText(analysis.stats)}\n`);
   }
   if (values.session !== undefined && count === 0) {
     process.stderr.write(`cartographer summarize: no session matches '${values.session}'\n`);

@@ -61,7 +61,10 @@ export interface EventPushdown {
 }
 
 /** The prefilter of a rule set; `describe` resolves enrichment fields (undefined: they stay opaque). */
-export function eventPushdown(rules: readonly CompiledRule[], describe?: DescribeDerivedField): EventPushdown {
+export function eventPushdown(
+  rules: readonly CompiledRule[],
+  describe?: DescribeDerivedField,
+): EventPushdown {
   const context = new Map<string, ContextEvents>();
   const convert = (node: CondNode | undefined): EventFilter =>
     node ? fromNode(node, describe, context) : opaque('the rule exposes no condition');
@@ -72,7 +75,8 @@ export function eventPushdown(rules: readonly CompiledRule[], describe?: Describ
       const steps = rule.sequence.steps.map((s) => simplify(withNecessary(convert(s.condition), s)));
       filter = or(steps);
       // A sequence keyed by anything but the principal (a Sigma correlation's group-by) is treated as one group.
-      const byPrincipal = rule.sequence.by === 'principal' && !('groupKey' in rule.sequence && rule.sequence.groupKey);
+      const byPrincipal =
+        rule.sequence.by === 'principal' && !('groupKey' in rule.sequence && rule.sequence.groupKey);
       sequence = { groupBy: byPrincipal ? 'principal' : 'any', steps };
     } else filter = withNecessary(convert(rule.condition), rule);
     filter = simplify(filter);
@@ -96,7 +100,10 @@ export function eventPushdown(rules: readonly CompiledRule[], describe?: Describ
  * A filter with only exact parts is already as narrow as the rule; one with opaque or approximate parts also gets the
  * event names / sources the rule needs (lower-case sets, as the detector indexes them), so it still narrows by name.
  */
-function withNecessary(filter: EventFilter, r: { eventNames?: Set<string>; eventSources?: Set<string> }): EventFilter {
+function withNecessary(
+  filter: EventFilter,
+  r: { eventNames?: Set<string>; eventSources?: Set<string> },
+): EventFilter {
   if (opaqueReasons(filter).size === 0) return filter;
   const parts: EventFilter[] = [filter];
   if (r.eventNames) parts.push(field('eventName', 'equals', [...r.eventNames], { ignoreCase: true }));
@@ -177,7 +184,9 @@ export function pushdownOf(stages: PipelineStages): EventPushdown {
   const pushdown = rules
     ? eventPushdown(rules, stages.enricher?.describeField)
     : {
-        rules: [{ id: '*', kind: 'unknown', filter: TRUE, notes: ['the detector does not expose its rules'] }],
+        rules: [
+          { id: '*', kind: 'unknown', filter: TRUE, notes: ['the detector does not expose its rules'] },
+        ],
         context: [],
       };
   cached.set(detector, pushdown);

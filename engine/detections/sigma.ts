@@ -15,7 +15,14 @@ import { cidrContains, parseCidr } from '../ip-address.ts';
 import type { EngineEvent, Severity } from '../model.ts';
 import type { CompiledRule } from './compiled-rule.ts';
 import { type CondNode, requiredEventNames, toPredicate } from './condition.ts';
-import { and, type EventFilter, type FilterDescription, field as fieldFilter, not, or } from './event-filter.ts';
+import {
+  and,
+  type EventFilter,
+  type FilterDescription,
+  field as fieldFilter,
+  not,
+  or,
+} from './event-filter.ts';
 import { asText, compileFieldPath } from './field-path.ts';
 import { fastRegexTest } from './regex-literal.ts';
 import {

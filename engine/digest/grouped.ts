@@ -9,8 +9,8 @@
 import { pushdownOf } from '../detections/pushdown.ts';
 import { analyzeGrouped, type GroupedSession, groupedSummary } from '../grouped-analysis.ts';
 import { type CoveredScan, scanCovering, scanStats } from '../scan-parts.ts';
-import type { AggregatingSource, BucketIdentity, GroupedFacts, GroupedScanStats } from '../source.ts';
 import { principalOf } from '../sessions/session-key.ts';
+import type { AggregatingSource, BucketIdentity, GroupedFacts, GroupedScanStats } from '../source.ts';
 import type { PipelineStages } from '../stages.ts';
 import { buildDigest, type DigestSessionInput } from './build.ts';
 import { dayBounds, dayOf, previousDay } from './day.ts';
@@ -71,7 +71,10 @@ export async function produceGroupedDigest(
     return { summary: groupedSummary(s), facts };
   });
   const family = userAgentFamily(stages);
-  const observed = factSets(scans.flatMap((s) => (s.facts ? [s.facts] : [])), family);
+  const observed = factSets(
+    scans.flatMap((s) => (s.facts ? [s.facts] : [])),
+    family,
+  );
   const stats = scanStats(covered.parts);
   const baseline = await baselineFor(source, options, date, scope, family, stats);
   const digest = buildDigest(inputs, {
@@ -132,7 +135,10 @@ function userAgentFamily(stages: PipelineStages): (ua: string, console: boolean)
   };
 }
 
-function factSets(grouped: readonly GroupedFacts[], family: (ua: string, console: boolean) => string): FactSets {
+function factSets(
+  grouped: readonly GroupedFacts[],
+  family: (ua: string, console: boolean) => string,
+): FactSets {
   const facts = emptyFacts();
   for (const g of grouped) {
     for (const r of g.regions) facts.regions.add(r);
@@ -168,7 +174,8 @@ async function baselineFor(
     { ...scope, since: new Date(since), until: new Date(until) },
     options.signal ? { signal: options.signal } : {},
   );
-  for (const k of ['queries', 'bytesScanned', 'costUsd', 'rows', 'eventRows'] as const) stats[k] += answer.stats[k];
+  for (const k of ['queries', 'bytesScanned', 'costUsd', 'rows', 'eventRows'] as const)
+    stats[k] += answer.stats[k];
   const facts = factSets([answer.facts], family);
   for (const id of answer.identities) {
     const who = identityPrincipal(id);

@@ -31,4 +31,3 @@ export interface ProducedDigest {
   /** Grouped sources: queries, rows pulled, bytes scanned and cost. */
   stats?: GroupedScanStats;
 }
-

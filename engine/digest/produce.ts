@@ -12,7 +12,7 @@ import type { PipelineStages } from '../stages.ts';
 import { buildDigest } from './build.ts';
 import { baselineFrom, collectDays, latestDay } from './collect.ts';
 import { dayBounds, previousDay } from './day.ts';
-import { type FactSets, mergeFacts } from './facts.ts';
+import { mergeFacts } from './facts.ts';
 import { produceGroupedDigest } from './grouped.ts';
 import type { ProducedDigest, ProduceOptions } from './produce-types.ts';
 

@@ -93,7 +93,9 @@ export function sessionsFromBuckets(buckets: readonly IdentityBucket[], idleGapM
 }
 
 /** The session (of `sessions`, by base key) an event at `time` with base key `base` belongs to. */
-export function sessionIndex(sessions: readonly BucketSession[]): (base: string, time: number) => BucketSession | undefined {
+export function sessionIndex(
+  sessions: readonly BucketSession[],
+): (base: string, time: number) => BucketSession | undefined {
   const byBase = new Map<string, BucketSession[]>();
   for (const s of sessions) {
     const list = byBase.get(s.baseKey);

@@ -74,7 +74,9 @@ export class DuckAthena {
         // Athena bills the gzip files CloudTrail writes: a partition's bytes are its rows, gzipped.
         const bytes = gzipSync(readFileSync(file)).length;
         total += bytes;
-        await c.run(`INSERT INTO partitions VALUES (${key.split('\u0000').map(literal).join(', ')}, ${bytes})`);
+        await c.run(
+          `INSERT INTO partitions VALUES (${key.split('\u0000').map(literal).join(', ')}, ${bytes})`,
+        );
       }
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -193,7 +195,8 @@ export function bindParameters(sql: string, parameters: readonly string[]): stri
       out += p;
     } else out += ch;
   }
-  if (n !== parameters.length) throw new AthenaQueryError('INVALID_PARAMETER: more ExecutionParameters than ?');
+  if (n !== parameters.length)
+    throw new AthenaQueryError('INVALID_PARAMETER: more ExecutionParameters than ?');
   return out;
 }
 
@@ -308,7 +311,9 @@ function lowerKeys(v: unknown, t: ColumnType): unknown {
   if (t.kind === 'struct') {
     if (typeof v !== 'object' || Array.isArray(v)) return null;
     const byLower = new Map(Object.entries(v).map(([k, x]) => [k.toLowerCase(), x]));
-    return Object.fromEntries(t.fields.map((f) => [f.name.toLowerCase(), lowerKeys(byLower.get(f.name.toLowerCase()), f.type)]));
+    return Object.fromEntries(
+      t.fields.map((f) => [f.name.toLowerCase(), lowerKeys(byLower.get(f.name.toLowerCase()), f.type)]),
+    );
   }
   return typeof v === 'object' ? JSON.stringify(v) : String(v);
 }

@@ -293,10 +293,7 @@ export async function startAwsEndpoint(options: AwsEndpointOptions = {}): Promis
     };
   }
 
-  function athena(
-    operation: string,
-    body: Record<string, unknown>,
-  ): { body: unknown } | { fault: AwsFault } {
+  function athena(operation: string, body: Record<string, unknown>): { body: unknown } | { fault: AwsFault } {
     const opts = options.athena ?? {};
     if (operation === 'StartQueryExecution') {
       const id = randomUUID();
