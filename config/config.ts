@@ -91,7 +91,10 @@ export const AthenaSettingsSchema = z.strictObject({
   /** `s3://bucket/AWSLogs/[o-orgid/]`: where the trail delivers (for `cartographer athena ddl`). */
   logsLocation: z
     .string()
-    .regex(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\/([^'\\]*\/)?$/, 'is not an s3://bucket/prefix/ URI (trailing slash)')
+    .regex(
+      /^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\/([^'\\]*\/)?$/,
+      'is not an s3://bucket/prefix/ URI (trailing slash)',
+    )
     .optional(),
   /** First day of logs for partition projection, `yyyy/MM/dd` (for `cartographer athena ddl`). */
   firstDay: z
