@@ -9,11 +9,11 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadDetectionRules } from '../rules/detection-rules.ts';
 import { eventPushdown } from '../../engine/detections/pushdown.ts';
 import type { RuleProblem } from '../../engine/signals/yaml-file.ts';
 import { createFieldDescriber } from '../../enrichment/pushdown.ts';
 import { loadEnrichmentTables } from '../../enrichment/tables.ts';
+import { loadDetectionRules } from '../rules/detection-rules.ts';
 import { over, Sql } from './athena-filter-sql.ts';
 
 export async function pushdownProblems(rulesRoot: string): Promise<RuleProblem[]> {

@@ -4,8 +4,8 @@
  */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { CartographerDetector } from '../../engine/detections/index.ts';
 import { athenaCostText } from '../../adapters/aws/athena-cost.ts';
+import type { CartographerDetector } from '../../engine/detections/index.ts';
 import { type Finding, SEVERITIES, type Severity } from '../../engine/model.ts';
 import { analyze } from '../../engine/pipeline.ts';
 import { parseCommandLine } from '../args.ts';

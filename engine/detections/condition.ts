@@ -341,7 +341,6 @@ function describeFieldTest(t: FieldTest): FilterDescription {
   return { filter: fieldFilter(t.field, 'exists', []), exact: false };
 }
 
-
 export function toPredicate(node: CondNode): Predicate {
   switch (node.kind) {
     case 'const':
