@@ -56,9 +56,9 @@ export function analyzeGrouped(
     if (list) list.push(e);
     else members.set(s, [e]);
   }
-  // Sessions are judged in the order the local pipeline closes them (by last event), so rules that count across
-  // sessions see the same history.
-  const order = [...sessions].sort((a, b) => a.end - b.end || a.start - b.start);
+  // Sessions are judged in the order of their last event (then start, then key): one order that depends on the
+  // events alone.
+  const order = [...sessions].sort(closeOrder);
   const judged = new Map<BucketSession, GroupedSession>();
   for (const s of order) judged.set(s, judge(s, members.get(s) ?? [], stages, inputs));
   return { sessions: sessions.map((s) => judged.get(s)!), inputs };
@@ -156,4 +156,9 @@ export function groupedSummary(s: GroupedSession): SessionSummary {
 function isoSeconds(ms: number): string {
   const iso = new Date(ms).toISOString();
   return iso.endsWith('.000Z') ? `${iso.slice(0, -5)}Z` : iso;
+}
+
+/** The order sessions are judged in: by last event, then start, then key. */
+function closeOrder(a: BucketSession, b: BucketSession): number {
+  return a.end - b.end || a.start - b.start || (a.baseKey < b.baseKey ? -1 : a.baseKey > b.baseKey ? 1 : 0);
 }

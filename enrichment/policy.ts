@@ -8,7 +8,7 @@ import type { PolicyAnalysis } from '../engine/model.ts';
 import type { CloudTrailRecord } from '../engine/record.ts';
 
 /** requestParameters fields that hold a policy document, by service conventions. */
-const POLICY_FIELDS = [
+export const POLICY_FIELDS = [
   'policyDocument',
   'assumeRolePolicyDocument',
   'bucketPolicy',
@@ -18,7 +18,7 @@ const POLICY_FIELDS = [
   'Policy',
 ];
 
-const ATTACH_EVENTS = new Set(['AttachUserPolicy', 'AttachRolePolicy', 'AttachGroupPolicy']);
+export const ATTACH_EVENTS = new Set(['AttachUserPolicy', 'AttachRolePolicy', 'AttachGroupPolicy']);
 /** AWS-managed policies that grant everything, or everything in IAM (which is the same thing one step later). */
 const ADMIN_MANAGED_POLICIES = new Set([
   'arn:aws:iam::aws:policy/AdministratorAccess',

@@ -7,7 +7,7 @@
  *   errorKind          the error codes of that kind (error-codes.yaml), failed console sign-ins for `denied`
  *   lineage            only temporary keys (ASIA…) have one; the tracker must also see the STS issuances, the
  *                      instance-profile sessions and the people working from the same addresses (context events)
- *   policy             only events with request parameters carry a policy
+ *   policy             only requests with a policy, share or grant key carry one (account ids: their digits)
  *
  * Anything else stays undescribed (opaque): the rule then narrows by its event names only.
  */
@@ -22,6 +22,7 @@ import {
   or,
   within,
 } from '../engine/detections/event-filter.ts';
+import { ATTACH_EVENTS, POLICY_FIELDS } from './policy.ts';
 import type { EnrichmentTables } from './tables.ts';
 
 const ISSUING_EVENTS = [
@@ -43,12 +44,53 @@ export function createFieldDescriber(
     if (path === 'enrichment.sourceKind') return describeKinds(test, kinds);
     if (path === 'enrichment.errorKind') return describeErrorKind(test, tables.errorCodes);
     if (path === 'enrichment.lineage' || path.startsWith('enrichment.lineage.')) return describeLineage(test);
-    if (path === 'enrichment.policy' || path.startsWith('enrichment.policy.')) {
-      const rp = field('requestParameters', 'exists', []);
+    if (path === 'enrichment.policy.crossAccountPrincipals' && isDigitsTest(test)) {
+      // The principals are read from the request (a policy document, a share, a grant), so the account id's digits
+      // are in its text; a document that spells digits as JSON escapes (\u0031: 'u003') or URL escapes (%31) is let
+      // through too.
+      const rp = field('requestParameters', 'contains', [...test.values, 'u003', '%']);
       return { filter: within(rp, 'policy facts are read from the request parameters') };
+    }
+    if (path === 'enrichment.policy' || path.startsWith('enrichment.policy.')) {
+      // enrichment/policy.ts reads a policy from these requests only (analyzePolicyEvent): a document under one of
+      // its keys (or SQS attributes.Policy, SNS attributeName Policy), an attached managed policy, an EC2 or RDS
+      // share (attributeName restore), a Lambda grant.
+      const has = (key: string) => field(`requestParameters.${key}`, 'exists', []);
+      const carriers = or([
+        and([field('eventName', 'equals', [...ATTACH_EVENTS]), has('policyArn')]),
+        ...POLICY_FIELDS.map(has),
+        has('attributes.Policy'),
+        field('requestParameters.attributeName', 'equals', ['Policy', 'restore']),
+        has('createVolumePermission'),
+        has('launchPermission'),
+        and([field('eventName', 'startsWith', ['AddPermission']), has('principal')]),
+      ]);
+      // A policy passed to STS is a session policy: every flag stays off (asSessionPolicy).
+      const filter = needsFlag(test)
+        ? and([carriers, not(field('eventSource', 'startsWith', ['sts.']))])
+        : carriers;
+      return { filter: within(filter, 'policy facts are read from the request parameters') };
     }
     return undefined;
   };
+}
+
+/** A test that can hold only when a policy flag is raised (a list not empty, a boolean true). */
+function needsFlag(test: FieldFilter): boolean {
+  const name = test.field.slice('enrichment.policy.'.length);
+  if (name === 'privilegeEscalationActions' || name === 'crossAccountPrincipals') return true;
+  if (name === 'fullAdmin' || name === 'publicPrincipal')
+    return test.op === 'equals' && !test.values.includes('false');
+  return false;
+}
+
+/** A test that a value equals or contains one of some digit strings (account ids). */
+function isDigitsTest(test: FieldFilter): boolean {
+  return (
+    (test.op === 'equals' || test.op === 'contains') &&
+    test.values.length > 0 &&
+    test.values.every((v) => /^\d+$/.test(v))
+  );
 }
 
 function escapeRegex(s: string): string {

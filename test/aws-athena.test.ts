@@ -381,7 +381,10 @@ describe('Athena source against the local endpoint', () => {
     const ep = await serve({ records, athena: { hang: true } });
     const controller = new AbortController();
     const run = collect({ accessKeyId: KEY, ...hour }, {}, controller.signal);
-    setTimeout(() => controller.abort(new Error('analyst cancelled')), 150);
+    run.catch(() => undefined);
+    // Give up once the query runs (it never finishes here).
+    while (ep.calls('GetQueryExecution').length === 0) await new Promise((r) => setTimeout(r, 10));
+    controller.abort(new Error('analyst cancelled'));
     await expect(run).rejects.toThrow(/analyst cancelled/);
     const id = (ep.calls('GetQueryExecution')[0]!.body as { QueryExecutionId: string }).QueryExecutionId;
     expect(ep.calls('StopQueryExecution').map((c) => c.body.QueryExecutionId)).toEqual([id]);

@@ -173,7 +173,7 @@ function fieldPred(f: FieldFilter, wide: boolean, ctx: FilterContext): Pred {
     ctx.widened?.add(`'${f.field}' is no column of the CloudTrail table`);
     return wide;
   }
-  if (f.op === 'exists') return exists(c, f, wide);
+  if (f.op === 'exists') return exists(c, f, wide, f.field);
   if (c.kind !== 'scalar') {
     ctx.widened?.add(`'${f.field}' is searched as JSON text`);
     return wide ? textSearch(c, f) : false;
@@ -184,8 +184,15 @@ function fieldPred(f: FieldFilter, wide: boolean, ctx: FilterContext): Pred {
   return p;
 }
 
-function exists(c: ColumnRef, f: FieldFilter, wide: boolean): Pred {
-  if (c.kind !== 'scalar') return wide ? new Sql(`(${c.sql} IS NOT NULL)`) : false;
+function exists(c: ColumnRef, f: FieldFilter, wide: boolean, path: string): Pred {
+  if (c.kind !== 'scalar') {
+    if (!wide) return false;
+    // A plain path into a JSON-text column: the key is there (a value reached implies it; null values pass too).
+    const [, ...inner] = path.split('.');
+    if (c.kind === 'json' && inner.length > 0 && inner.every((p) => /^[A-Za-z0-9_]+$/.test(p)))
+      return new Sql(`(json_extract(${c.sql}, '$.${inner.join('.')}') IS NOT NULL)`);
+    return new Sql(`(${c.sql} IS NOT NULL)`);
+  }
   return new Sql(f.nonEmpty ? `COALESCE(${c.sql} <> '', FALSE)` : `(${c.sql} IS NOT NULL)`);
 }
 

@@ -139,11 +139,12 @@ export async function startQuery(
             ? { OutputLocation: settings.outputLocation }
             : undefined,
         }),
-        { abortSignal: signal },
+        // Not aborted mid-request: a query that was sent gets its ID, so it can be stopped below.
       ),
     );
     queryId = started.QueryExecutionId;
     if (!queryId) throw new SourceError('Athena did not return a query ID.', 'unknown', 'Try again.', ctx);
+    signal?.throwIfAborted();
     const execution = await waitFor(client, settings, ctx, queryId, l, options);
     done = true;
     const bytes = execution?.Statistics?.DataScannedInBytes ?? 0;

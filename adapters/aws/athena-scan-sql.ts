@@ -349,7 +349,17 @@ function distinctColumn(r: RulePushdown): string | undefined {
 }
 
 /** The SQL of a threshold's group key (compiled-rule.ts groupKeyOf), or undefined when it is no plain column. */
-export function groupExpr(groupBy: string): string | undefined {
+export function groupExpr(groupBy: string | readonly string[]): string | undefined {
+  if (typeof groupBy !== 'string') {
+    // groupKeyOfFields: the first value of each field as text, no group when one is missing, one group for none.
+    // Keys only select events to fetch; two groups sharing a joined key only make the fetch larger.
+    if (groupBy.length === 0) return "'*'";
+    const cols = groupBy.map((f) => columnFor(f));
+    if (!cols.every((c) => c?.kind === 'scalar')) return undefined;
+    const sqls = cols.map((c) => (c as { sql: string }).sql);
+    if (sqls.length === 1) return sqls[0];
+    return `CASE WHEN ${sqls.map((s) => `${s} IS NOT NULL`).join(' AND ')} THEN concat(${sqls.join(", '|', ")}) END`;
+  }
   if (groupBy === 'principal') {
     // principalOf: arn ?? issuer arn ?? principalId ?? userName ?? type ('' counts as a value, as with ??).
     return 'COALESCE(useridentity.arn, useridentity.sessioncontext.sessionissuer.arn, useridentity.principalid, useridentity.username, useridentity.type)';

@@ -279,14 +279,22 @@ export function qualifyingGroups(
       byGroup.set(r.th_g, list);
     }
     if (byGroup.size === 0) continue;
-    const groups = [...byGroup].map(([group, buckets]) => ({
-      group,
-      ranges: bucketRanges(
-        [...new Set(buckets)].sort((a, b) => a - b),
-        w,
-      ),
-    }));
-    const params = groups.reduce((n, g) => n + 1 + 2 * g.ranges.length, 0);
+    // A burst reported at an event of bucket b reaches at most into bucket b + 1 (it runs a window from its first
+    // event, which is in b - 1 or b): each run of buckets is fetched with the bucket after it. A count across
+    // sessions also depends on the detector's history of the group, so such groups are fetched whole.
+    const whole = t.rule.threshold!.acrossSessions === true;
+    const groups = [...byGroup].map(([group, buckets]) =>
+      whole
+        ? { group }
+        : {
+            group,
+            ranges: bucketRanges(
+              [...new Set(buckets.flatMap((b) => [b, b + 1]))].sort((a, b) => a - b),
+              w,
+            ),
+          },
+    );
+    const params = groups.reduce((n, g) => n + 1 + 2 * (g.ranges?.length ?? 0), 0);
     // Too many to list: every matching event of the rule in the scope (correct, only larger).
     out.push(params > MAX_GROUP_PARAMS ? { rule: t.rule, groups: [], all: true } : { rule: t.rule, groups });
   }

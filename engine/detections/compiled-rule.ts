@@ -68,6 +68,8 @@ export interface CompiledRule {
     groupKey: (e: EngineEvent) => string | undefined;
     /** What `groupKey` reads (`principal`, `session`, `sourceIp` or a field path), for compilers that need it. */
     groupBy?: string;
+    /** Sigma `group-by`: the key is the first value of each field (a missing one: no group; none: one group). */
+    groupByFields?: string[];
     /** Every value of the `distinct` field in an event (GetParameters carries many names in one call). */
     distinct?: (e: EngineEvent) => string[];
     distinctField?: string;

@@ -134,6 +134,8 @@ export type CondNode =
       negated?: boolean;
       /** The list's values (as written), for compilers that need them (e.g. SQL prefilters). */
       values: string[];
+      /** The entries with their expiry (epoch ms, Infinity: none): an entry counts for events before it. */
+      entries?: { value: string; expiresMs: number }[];
       test: (values: unknown[], event: EngineEvent) => boolean;
     };
 
@@ -315,6 +317,7 @@ function listNode(field: string, name: string, ctx: CompileContext, negated: boo
     list: name,
     match: list.kind,
     values,
+    entries: list.entries.map((e) => ({ value: e.value, expiresMs: e.expiresMs })),
     ...(negated ? { negated: true } : {}),
     test: negated
       ? (vs, event) => !empty && vs.length > 0 && !inside(vs, event.time)

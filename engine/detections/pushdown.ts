@@ -10,6 +10,8 @@
  * Enrichment facts (`enrichment.sourceKind` …) are described by the enricher (`Enricher.describeField`) in terms of
  * record fields, with the extra events it must see to compute them (`context`, e.g. STS issuances for lineage).
  */
+
+import { parseCidr } from '../ip-address.ts';
 import type { PipelineStages } from '../stages.ts';
 import type { CompiledRule } from './compiled-rule.ts';
 import type { CondNode } from './condition.ts';
@@ -18,6 +20,7 @@ import {
   type ContextEvents,
   type DescribeDerivedField,
   type EventFilter,
+  FALSE,
   field,
   not,
   opaque,
@@ -27,13 +30,19 @@ import {
   TRUE,
   within,
 } from './event-filter.ts';
+import { globToRegExp } from './glob.ts';
 
 export interface ThresholdPushdown {
-  /** `principal`, `session`, `sourceIp` or a record field path. */
-  groupBy: string;
+  /** `principal`, `session`, `sourceIp` or a record field path; a list: Sigma's group-by fields (first values). */
+  groupBy: string | string[];
   distinct?: string;
   count: number;
   windowMs: number;
+  /**
+   * Counted across sessions: the detector keeps a history of earlier sessions' events, pruned relative to the
+   * newest it saw, so a store must hand over every counted event of a group that can fire, not only the bursts.
+   */
+  acrossSessions?: boolean;
 }
 
 /** A sequence can only fire for a group (principal, or anyone) with an event matching every step. */
@@ -83,11 +92,13 @@ export function eventPushdown(
     const pushed: RulePushdown = { id: rule.id, kind: rule.kind, filter, notes: [...opaqueReasons(filter)] };
     if (sequence) pushed.sequence = sequence;
     const t = rule.threshold;
-    if (rule.kind === 'threshold' && t?.groupBy) {
+    const groupBy = t?.groupBy ?? t?.groupByFields;
+    if (rule.kind === 'threshold' && t && groupBy) {
       pushed.threshold = {
-        groupBy: t.groupBy,
+        groupBy,
         count: t.count,
         windowMs: t.windowMs,
+        ...(t.acrossSessions ? { acrossSessions: true } : {}),
         ...(t.distinctField ? { distinct: t.distinctField } : {}),
       };
     }
@@ -133,10 +144,122 @@ function fromNode(
       const what = node.field ? `'${node.field}'` : 'a test across several fields';
       return d.exact ? resolved : within(resolved, `${what} is only described approximately`);
     }
+    case 'list': {
+      const resolved = resolveDerived(listFilter(node), describe, context);
+      return node.field.startsWith('enrichment.')
+        ? within(resolved, `list '${node.list}' on an enrichment field`)
+        : resolved;
+    }
     default:
       // A node kind added after this compiler (org-context lists, …): it could hold for any event.
       return opaque(`condition node kind '${(node as { kind: string }).kind}' is not known to the pushdown`);
   }
+}
+
+type ListNode = Extract<CondNode, { kind: 'list' }>;
+
+/**
+ * An org-context list test (condition.ts listNode) as a filter. Entries without expiry are exact: text lists as
+ * case-insensitive equality, globs as their regular expression, accounts as a bare id or an ARN whose account
+ * segment is the id, IPv4 ranges as a regular expression over canonical dotted quads (the parser rejects leading
+ * zeros, so `010.0.0.1` is in no range either way). IPv6 ranges (many spellings) and entries that expire (they
+ * count only for events before the expiry) are described approximately, so `notInList` and `not: inList` never
+ * narrow by them.
+ */
+export function listFilter(node: ListNode): EventFilter {
+  const entries =
+    node.entries ?? node.values.map((value) => ({ value, expiresMs: Number.POSITIVE_INFINITY }));
+  const lasting = entries.filter((e) => e.expiresMs === Number.POSITIVE_INFINITY).map((e) => e.value);
+  const expiring = entries.filter((e) => e.expiresMs !== Number.POSITIVE_INFINITY).map((e) => e.value);
+  const of = (values: string[]) => listValuesFilter(node.field, node.match, values);
+  const inside = or([
+    of(lasting),
+    expiring.length ? within(of(expiring), `list '${node.list}' has entries that expire`) : FALSE,
+  ]);
+  if (!node.negated) return inside;
+  // notInList: a value is present, the list is not empty, and no value is in it.
+  if (entries.length === 0) return FALSE;
+  return and([field(node.field, 'exists', []), not(inside)]);
+}
+
+function listValuesFilter(path: string, kind: string, values: string[]): EventFilter {
+  if (values.length === 0) return FALSE;
+  switch (kind) {
+    case 'text':
+      return field(path, 'equals', values, { ignoreCase: true });
+    case 'glob':
+      return or(values.map((v) => literalAnd(path, globLiteral(v), globRegex(path, v), true)));
+    case 'account': {
+      const ids = [...new Set(values.filter((v) => /^\d{12}$/.test(v)))];
+      if (ids.length === 0) return FALSE;
+      // An enrichment value names the account somewhere (a principal ARN, a bare id): the enricher is asked about
+      // the id as text, which it can trace back to the request.
+      if (path.startsWith('enrichment.'))
+        return within(field(path, 'contains', ids), 'account ids in an enrichment fact');
+      const arn = field(path, 'regex', [`^arn:[^:]*:[^:]*:[^:]*:(?:${ids.join('|')})(?::|$)`]);
+      return or([field(path, 'equals', ids), ...ids.map((id) => literalAnd(path, [id], arn))]);
+    }
+    case 'cidr': {
+      const parts: EventFilter[] = [];
+      let v6 = false;
+      for (const v of values) {
+        const c = parseCidr(v);
+        if (!c) continue;
+        if (c.version === 6) v6 = true;
+        else parts.push(field(path, 'regex', [ipv4RangeRegex(c.base, c.mask)]));
+      }
+      if (v6) parts.push(within(field(path, 'contains', [':']), 'IPv6 ranges are matched in Cartographer'));
+      return or(parts);
+    }
+    default:
+      return opaque(`org-context list kind '${kind}' is not known to the pushdown`);
+  }
+}
+
+/**
+ * `test` together with "contains each of these literals" (exactly the same: the test implies it), for backends
+ * that can search text but not run a regular expression on a field (a path into a JSON column).
+ */
+function literalAnd(path: string, literals: string[], test: EventFilter, ignoreCase = false): EventFilter {
+  const hints = literals
+    .filter((l) => l !== '')
+    .map((l) =>
+      within(
+        field(path, 'contains', [l], ignoreCase ? { ignoreCase: true } : {}),
+        'a literal the pattern needs',
+      ),
+    );
+  return and([...hints, test]);
+}
+
+function globRegex(path: string, glob: string): EventFilter {
+  return field(path, 'regex', [globToRegExp(glob).source], { ignoreCase: true });
+}
+
+/** The runs of a glob without wildcards (every match contains each). */
+function globLiteral(glob: string): string[] {
+  return glob.split(/[*?]/).filter((run) => run !== '');
+}
+
+const OCTET = '(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])';
+
+/** A canonical dotted quad inside base/mask: whole octets literal, the partial one as its values, the rest any. */
+export function ipv4RangeRegex(base: bigint, mask: bigint): string {
+  const octets: string[] = [];
+  for (let i = 0; i < 4; i++) {
+    const shift = BigInt(24 - 8 * i);
+    const b = Number((base >> shift) & 0xffn);
+    const m = Number((mask >> shift) & 0xffn);
+    if (m === 0xff) octets.push(String(b));
+    else if (m === 0) octets.push(OCTET);
+    else {
+      const free = 0xff ^ m;
+      const vals: number[] = [];
+      for (let x = 0; x <= free; x++) vals.push(b | x);
+      octets.push(`(?:${vals.join('|')})`);
+    }
+  }
+  return `^${octets.join('\\.')}$`;
 }
 
 /** Replaces tests on enrichment fields by what the enricher says they mean in record fields. */

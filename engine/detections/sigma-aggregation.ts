@@ -84,6 +84,7 @@ export function aggregationThreshold(
     count: Math.max(1, agg.atLeast),
     windowMs,
     groupKey: groupKeyOfFields(agg.groupBy),
+    groupByFields: agg.groupBy,
     acrossSessions: true,
     reads: [...agg.groupBy, ...(agg.distinct ? [agg.distinct] : [])],
     ...(distinctGet

@@ -162,6 +162,7 @@ function countCorrelation(
       count: Math.max(1, ops[0] === 'gt' ? n + 1 : n),
       windowMs,
       groupKey: groupKeyOfFields(groupBy),
+      groupByFields: groupBy,
       acrossSessions: true,
       reads: [...groupBy, ...(distinctGet ? [field!] : [])],
       ...(distinctGet ? { distinct: (e) => distinctGet(e).map(asText), distinctField: field! } : {}),

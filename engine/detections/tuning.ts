@@ -23,6 +23,7 @@ import {
   toPredicate,
 } from './condition.ts';
 import { observeTimeFieldProblem } from './cross-session.ts';
+import { field as eventField, or } from './event-filter.ts';
 import { globToRegExp } from './glob.ts';
 import type { Tuning } from './rule-schema.ts';
 import type { RuleProblem } from './yaml-file.ts';
@@ -141,6 +142,11 @@ function principalNode(globs: string[]): CondNode {
       test: (values: unknown[]) => {
         for (const v of values) if (typeof v === 'string' && res.some((r) => r.test(v))) return true;
         return false;
+      },
+      // For stores that filter before Cartographer reads (pushdown.ts): the same globs as patterns.
+      describe: {
+        filter: or(res.map((r) => eventField(field, 'regex', [r.source], { ignoreCase: true }))),
+        exact: true,
       },
     })),
   };
