@@ -12,6 +12,7 @@
 import pino from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { over, Sql, toSql, under } from '../adapters/aws/athena-filter-sql.ts';
+import { groupable, groupExpr } from '../adapters/aws/athena-scan-sql.ts';
 import { createAthenaSource } from '../adapters/aws/athena-source.ts';
 import { sqlString } from '../adapters/aws/athena-sql.ts';
 import { openSchedulerState } from '../adapters/state/sqlite-scheduler-state.ts';
@@ -19,11 +20,13 @@ import { manualClock } from '../bot/scheduler/clock.ts';
 import { loadSchedulerConfig } from '../bot/scheduler/config.ts';
 import { createScheduler } from '../bot/scheduler/scheduler.ts';
 import { type CompiledRule, compileRule } from '../engine/detections/compiled-rule.ts';
+import { compileList, ContextListSchema } from '../engine/detections/context.ts';
 import { eventPushdown } from '../engine/detections/pushdown.ts';
 import { type DetectionRuleInput, EventRuleSchema } from '../engine/detections/rule-schema.ts';
 import { compileSigmaRule } from '../engine/detections/sigma.ts';
 import { toEngineEvent } from '../engine/events.ts';
 import type { CloudTrailRecord } from '../engine/record.ts';
+import { createEnricherFactory } from '../enrichment/index.ts';
 import { DuckAthena } from './support/athena-duckdb.ts';
 import { type AwsEndpoint, startAwsEndpoint } from './support/aws-endpoint.ts';
 import { fixtureRecords } from './support/aws-fixtures.ts';
@@ -191,6 +194,188 @@ describe('the prefilter as SQL, on hostile values', async () => {
     const sql = toSql(over(pushed!.filter, { rows }));
     expect(sql.text).toContain('lower(eventname) IN (?)');
     expect(sql.params).toEqual(['runinstances']);
+  });
+});
+
+const LIST_EVENTS: CloudTrailRecord[] = [
+  event('v4-in', { sourceIPAddress: '10.1.16.5' }),
+  event('v4-in-edge', { sourceIPAddress: '10.1.31.255' }),
+  event('v4-out', { sourceIPAddress: '10.1.32.5' }),
+  event('v4-prefix-trap', { sourceIPAddress: '10.1.160.5' }),
+  event('v4-leading-zero', { sourceIPAddress: '010.1.16.5' }),
+  event('v4-bad-octet', { sourceIPAddress: '10.1.16.500' }),
+  event('v4-host', { sourceIPAddress: '192.0.2.66' }),
+  event('v6-in', { sourceIPAddress: '2001:DB8:0:0::1' }),
+  event('v6-mapped', { sourceIPAddress: '::ffff:10.1.16.5' }),
+  event('not-an-address', { sourceIPAddress: 'AWS Internal' }),
+  event('expired-ioc', { sourceIPAddress: '198.51.100.7' }),
+  event('live-ioc', { sourceIPAddress: '198.51.100.8' }),
+  event('region-approved', { awsRegion: 'eu-west-1' }),
+  event('region-other', { awsRegion: 'ap-east-2' }),
+  event('region-upper', { awsRegion: 'EU-WEST-1' }),
+  event('role-glass', {
+    eventSource: 'sts.amazonaws.com',
+    eventName: 'AssumeRole',
+    requestParameters: { roleArn: 'arn:aws:iam::111111111111:role/team-Break-Glass-1' },
+  }),
+  event('role-other', {
+    eventSource: 'sts.amazonaws.com',
+    eventName: 'AssumeRole',
+    requestParameters: { roleArn: 'arn:aws:iam::111111111111:role/breakglass' },
+  }),
+  event('role-quote', {
+    eventSource: 'sts.amazonaws.com',
+    eventName: 'AssumeRole',
+    requestParameters: { roleArn: "arn:aws:iam::111111111111:role/o'break-glass" },
+  }),
+  event('acct-bare', { userIdentity: { type: 'IAMUser', accountId: '000000000000', userName: 'x' } }),
+  event('acct-arn', {
+    eventSource: 'rds.amazonaws.com',
+    eventName: 'ModifyDBSnapshotAttribute',
+    requestParameters: { attributeName: 'restore', valuesToAdd: ['arn:aws:iam::000000000000:root'] },
+  }),
+  event('acct-arn-later-segment', {
+    eventSource: 'rds.amazonaws.com',
+    eventName: 'ModifyDBSnapshotAttribute',
+    requestParameters: { attributeName: 'restore', valuesToAdd: ['arn:aws:iam::111111111111:role/000000000000'] },
+  }),
+  event('acct-policy', {
+    eventSource: 'iam.amazonaws.com',
+    eventName: 'UpdateAssumeRolePolicy',
+    requestParameters: {
+      roleName: 'r',
+      policyDocument: JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [{ Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::000000000000:root' }, Action: 'sts:AssumeRole' }],
+      }),
+    },
+  }),
+  event('acct-policy-escaped', {
+    eventSource: 'iam.amazonaws.com',
+    eventName: 'UpdateAssumeRolePolicy',
+    requestParameters: {
+      roleName: 'r',
+      policyDocument:
+        '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::\\u0030\\u0030\\u0030000000000:root"},"Action":"sts:AssumeRole"}]}',
+    },
+  }),
+];
+
+function contextList(name: string, body: Record<string, unknown>) {
+  return [name, compileList(name, ContextListSchema.parse({ description: name, owner: 'test', ...body }))] as const;
+}
+
+const LISTS = new Map([
+  contextList('nets', { kind: 'cidr', entries: ['10.1.16.0/20', '192.0.2.66', '2001:db8::/32'] }),
+  contextList('iocs', {
+    kind: 'cidr',
+    entries: [
+      { value: '198.51.100.7', expires: '2026-01-05T09:00:00Z' },
+      { value: '198.51.100.8', expires: '2030-01-01' },
+    ],
+  }),
+  contextList('regions', { kind: 'text', entries: ['us-east-1', 'eu-west-1'] }),
+  contextList('none', { kind: 'text', entries: [] }),
+  contextList('roles', { kind: 'glob', entries: ['arn:aws:iam::*:role/*break-glass*'] }),
+  contextList('accounts', { kind: 'account', entries: ['000000000000'] }),
+]);
+
+const LIST_RULES: [string, Record<string, unknown>][] = [
+  ['cidr', { where: { field: 'sourceIPAddress', inList: 'nets' } }],
+  ['not in cidr', { where: { not: { field: 'sourceIPAddress', inList: 'nets' } } }],
+  ['expiring entries', { where: { field: 'sourceIPAddress', inList: 'iocs' } }],
+  ['not in expiring', { where: { not: { field: 'sourceIPAddress', inList: 'iocs' } } }],
+  ['notInList text', { where: { field: 'awsRegion', notInList: 'regions' } }],
+  ['notInList empty', { where: { field: 'awsRegion', notInList: 'none' } }],
+  ['glob on a JSON path', { where: { field: 'requestParameters.roleArn', inList: 'roles' } }],
+  ['account on a column', { where: { field: 'userIdentity.accountId', inList: 'accounts' } }],
+  ['account on a JSON path', { where: { field: 'requestParameters.valuesToAdd', inList: 'accounts' } }],
+  ['account in a policy', { where: { field: 'enrichment.policy.crossAccountPrincipals', inList: 'accounts' } }],
+];
+
+describe('org-context lists as SQL', async () => {
+  const duck = await DuckAthena.create(LIST_EVENTS, TABLE);
+  const rows = new Sql('FROM cloudtrail WHERE TRUE');
+  const ids = async (pred: Sql) => {
+    const out = await duck.run(`SELECT eventid ${rows.text} AND (${pred.text})`, pred.params.map(sqlString));
+    return out.rows.map((r) => r[0]).sort();
+  };
+  const enrichers = await createEnricherFactory();
+  const ctx = { knownAccounts: new Set<string>(), lists: LISTS };
+  const matchOf = (rule: CompiledRule) => {
+    const enricher = enrichers();
+    return LIST_EVENTS.filter((r) => {
+      const e = toEngineEvent(r, 0);
+      enricher.enrich(e);
+      return rule.match!(e);
+    })
+      .map((r) => r.eventID)
+      .sort();
+  };
+  const rules = LIST_RULES.map(([id, body]) => {
+    const input = EventRuleSchema.parse({
+      id: `test.${id.replace(/[^a-z]+/g, '-')}`,
+      title: id,
+      description: 'test rule',
+      severity: 'low',
+      ...body,
+    }) as DetectionRuleInput;
+    return [id, compileRule(input, 'test.yaml:1', () => [], undefined, ctx)] as const;
+  });
+
+  it.each(rules)('%s: keeps every matching event, and only them where the list is exact', async (_n, rule) => {
+    const [pushed] = eventPushdown([rule], enrichers().describeField).rules;
+    const matching = matchOf(rule);
+    const widened = new Set<string>();
+    const kept = await ids(toSql(over(pushed!.filter, { rows, widened })));
+    for (const id of matching) expect(kept, `kept ${id}`).toContain(id);
+    for (const id of await ids(toSql(under(pushed!.filter, { rows })))) expect(matching, `under ${id}`).toContain(id);
+    if (pushed!.notes.length === 0 && widened.size === 0) expect(kept).toEqual(matching);
+  });
+
+  it('the lists hold where they should', () => {
+    const m = (name: string) => matchOf(rules.find(([n]) => n === name)![1]);
+    expect(m('cidr')).toEqual(['v4-host', 'v4-in', 'v4-in-edge', 'v6-in']);
+    expect(m('expiring entries')).toEqual(['live-ioc']);
+    expect(m('notInList text')).toEqual(['region-other']);
+    expect(m('notInList empty')).toEqual([]);
+    expect(m('glob on a JSON path')).toEqual(['role-glass', 'role-quote']);
+    expect(m('account on a column')).toEqual(['acct-bare']);
+    expect(m('account on a JSON path')).toEqual(['acct-arn']);
+    expect(m('account in a policy')).toEqual(['acct-policy', 'acct-policy-escaped']);
+  });
+
+  it('exact lists are pushed down exactly; expiring entries, IPv6 ranges and enrichment facts are wider', () => {
+    const notes = (name: string) => eventPushdown([rules.find(([n]) => n === name)![1]], enrichers().describeField).rules[0]!.notes;
+    expect(notes('notInList text')).toEqual([]);
+    expect(notes('account on a column')).toEqual([]);
+    expect(notes('expiring entries').join(' ')).toMatch(/expire/);
+    expect(notes('cidr').join(' ')).toMatch(/IPv6/);
+    expect(notes('account in a policy').join(' ')).toMatch(/policy facts/);
+  });
+});
+
+describe('Sigma aggregations as SQL groups', () => {
+  const sigma = (condition: string) => `title: listing burst
+id: 9c6c1f5a-0000-4000-8000-00000000000${condition.includes(' by ') ? 2 : 3}
+logsource: { product: aws, service: cloudtrail }
+detection:
+  selection:
+    eventName|startswith: 'List'
+  timeframe: 10m
+  condition: ${condition}
+level: low
+`;
+  it('group-by fields (or none: one group) are counted in SQL, not fetched event by event', () => {
+    for (const [condition, expr] of [
+      ['selection | count() by sourceIPAddress > 5', 'sourceipaddress'],
+      ['selection | count() > 50', "'*'"],
+    ] as const) {
+      const [pushed] = eventPushdown([compileSigmaRule(sigma(condition), 'sigma.yml', () => [])]).rules;
+      expect(groupable(pushed!)).toBe(true);
+      expect(groupExpr(pushed!.threshold!.groupBy)).toBe(expr);
+      expect(pushed!.threshold!.acrossSessions).toBe(true);
+    }
   });
 });
 

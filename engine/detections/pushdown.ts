@@ -223,12 +223,7 @@ function listValuesFilter(path: string, kind: string, values: string[]): EventFi
 function literalAnd(path: string, literals: string[], test: EventFilter, ignoreCase = false): EventFilter {
   const hints = literals
     .filter((l) => l !== '')
-    .map((l) =>
-      within(
-        field(path, 'contains', [l], ignoreCase ? { ignoreCase: true } : {}),
-        'a literal the pattern needs',
-      ),
-    );
+    .map((l) => field(path, 'contains', [l], ignoreCase ? { ignoreCase: true } : {}));
   return and([...hints, test]);
 }
 
