@@ -37,16 +37,21 @@ export interface GroupedAnalysis {
 export function analyzeGrouped(
   scan: Pick<GroupedScan, 'buckets' | 'items'>,
   stages: PipelineStages,
-  options: { idleGapMs: number },
+  options: { idleGapMs: number; latenessMs?: number },
 ): GroupedAnalysis {
   const inputs: InputsSummary = { files: 0, records: 0, duplicates: 0, rejected: [] };
   const events = prefilteredEvents(scan, inputs);
   const sessions = sessionsFromBuckets(scan.buckets, options.idleGapMs);
   const find = sessionIndex(sessions);
   const enricher = stages.enricher;
+  // Thresholds counted across sessions read the analysis' history (engine/detections/cross-session.ts), filled
+  // here with every prefiltered event before any session is judged, as the pipeline fills it on arrival.
+  const stream = stages.detector?.begin?.({ latenessMs: options.latenessMs ?? 15 * 60_000 });
+  const judging: PipelineStages = stream ? { ...stages, detector: stream } : stages;
   const members = new Map<BucketSession, EngineEvent[]>();
   for (const e of events) {
     enricher?.observe(e);
+    stream?.observe(e);
     const s = find(sessionKeyOf(e.record, GROUPED_INPUT), e.time);
     if (!s) {
       inputs.rejected.push({ where: `event ${e.id}`, reason: 'no session bucket holds this event' });
@@ -60,7 +65,7 @@ export function analyzeGrouped(
   // events alone.
   const order = [...sessions].sort(closeOrder);
   const judged = new Map<BucketSession, GroupedSession>();
-  for (const s of order) judged.set(s, judge(s, members.get(s) ?? [], stages, inputs));
+  for (const s of order) judged.set(s, judge(s, members.get(s) ?? [], judging, inputs));
   return { sessions: sessions.map((s) => judged.get(s)!), inputs };
 }
 
@@ -125,6 +130,7 @@ function contextOf(s: BucketSession, events: readonly EngineEvent[]): SessionCon
     sourceIps: distinct(events.map((e) => e.record.sourceIPAddress)),
     userAgents: distinct(events.map((e) => e.record.userAgent)),
     regions: distinct(events.map((e) => e.record.awsRegion)),
+    end: s.end,
   };
 }
 

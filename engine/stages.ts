@@ -23,6 +23,11 @@ export interface SessionContext {
   userAgents: string[];
   regions: string[];
   mfa?: boolean;
+  /**
+   * The session's last event time (ms), when `detect` is handed only some of its events (a store's prefiltered
+   * events, engine/grouped-analysis.ts): a burst counted across sessions reaches up to it. Absent: the events'.
+   */
+  end?: number;
 }
 
 export interface Enricher {

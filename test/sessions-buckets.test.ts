@@ -8,9 +8,7 @@ import { scanStatement } from '../adapters/aws/athena-scan-sql.ts';
 import { sqlString } from '../adapters/aws/athena-sql.ts';
 import { analyze, type SessionReport } from '../engine/pipeline.ts';
 import type { CloudTrailRecord } from '../engine/record.ts';
-import { toEngineEvent } from '../engine/events.ts';
 import { sessionsFromBuckets } from '../engine/sessions/buckets.ts';
-import { Sessionizer } from '../engine/sessions/sessionizer.ts';
 import type { IdentityBucket, SourceItem } from '../engine/source.ts';
 import { DuckAthena } from './support/athena-duckdb.ts';
 import { loadCloudTrailDir } from './support/aws-endpoint.ts';
@@ -64,26 +62,6 @@ describe('sessions follow event time, not arrival', () => {
     ]);
     expect(shape(await sessionsOf([a, c, b, d]))).toEqual(inOrder);
     expect(shape(await sessionsOf([d, c, b, a]))).toEqual(inOrder);
-  });
-});
-
-describe('sessions are judged in the order of their last event', () => {
-  it('whatever order their keys were first seen in, during the run and at the end', () => {
-    const closed: string[] = [];
-    const s = new Sessionizer({ idleGapMs: 30 * 60_000, latenessMs: 15 * 60_000, onClose: (x) => closed.push(x.facts.key) });
-    const at = (key: string, time: string, id: string) => toEngineEvent(call(key, time, id), 0);
-    // x is seen first but ends last; y and z end earlier. The 12:00 event makes the sweep close x#1, y and z.
-    s.add(at('x.amazonaws.com', '2026-01-05T09:00:00Z', 'x1'), 'f');
-    s.add(at('y.amazonaws.com', '2026-01-05T09:01:00Z', 'y1'), 'f');
-    s.add(at('x.amazonaws.com', '2026-01-05T09:20:00Z', 'x2'), 'f');
-    s.add(at('z.amazonaws.com', '2026-01-05T09:10:00Z', 'z1'), 'f');
-    s.add(at('w.amazonaws.com', '2026-01-05T12:00:00Z', 'w1'), 'f');
-    expect(closed).toEqual(['service:y.amazonaws.com', 'service:z.amazonaws.com', 'service:x.amazonaws.com']);
-    // At the end: by last event, then start, then key.
-    s.add(at('v.amazonaws.com', '2026-01-05T12:00:00Z', 'v1'), 'f');
-    s.add(at('u.amazonaws.com', '2026-01-05T11:59:00Z', 'u1'), 'f');
-    s.closeAll();
-    expect(closed.slice(3)).toEqual(['service:u.amazonaws.com', 'service:v.amazonaws.com', 'service:w.amazonaws.com']);
   });
 });
 

@@ -118,11 +118,11 @@ export class CrossSessionMemory {
   }
 
   /** Findings of the cross-session thresholds for a closing session. */
-  sessionFindings(sessionKey: string, events: readonly EngineEvent[]): Finding[] {
+  sessionFindings(sessionKey: string, events: readonly EngineEvent[], sessionEnd?: number): Finding[] {
     if (this.#none) return [];
     const own = new Map<Group, Set<EngineEvent>>();
     const touched: Entry[] = [];
-    let end = Number.NEGATIVE_INFINITY;
+    let end = sessionEnd ?? Number.NEGATIVE_INFINITY;
     for (const e of events) {
       if (e.time > end) end = e.time;
       let entries = this.#byId.get(e.id);

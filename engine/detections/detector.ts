@@ -26,7 +26,7 @@ export function createRuleDetector(rules: readonly CompiledRule[], allow: AllowS
   const withMemory = (memory: CrossSessionMemory): Detector => ({
     detect(session: SessionContext, events: readonly EngineEvent[], _signals: readonly Signal[]): Finding[] {
       const findings = sessionFindings(session.key, events, candidatesFor, currentAllow());
-      findings.push(...memory.sessionFindings(session.key, events));
+      findings.push(...memory.sessionFindings(session.key, events, session.end));
       // Deterministic output: by time, then rule order in the rule set.
       return findings.sort(
         (a, b) =>
