@@ -18,7 +18,7 @@ import { buildCatchUpNote } from '../messages/alert.ts';
 import { utc } from '../messages/format.ts';
 import { type AlertCandidate, deliverFinding, postOnce } from './alert-delivery.ts';
 import { alertKey } from './alert-key.ts';
-import { CONTEXT_MS, inWindow, iso, windowStart } from './alert-window.ts';
+import { contextMs, inWindow, iso, windowStart } from './alert-window.ts';
 import type { SchedulerDeps } from './deps.ts';
 
 /** Buckets shorter than the idle gap; the same as the digest's. */
@@ -89,7 +89,7 @@ async function scanPart(run: Run, since: number, until: number): Promise<boolean
   try {
     scan = await source.scan(
       {
-        since: new Date(since - CONTEXT_MS),
+        since: new Date(since - contextMs(stages)),
         until: new Date(until),
         ...(deps.config.accounts.length ? { accounts: deps.config.accounts } : {}),
         ...(deps.config.regions.length ? { regions: deps.config.regions } : {}),

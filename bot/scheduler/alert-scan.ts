@@ -24,7 +24,7 @@ import { utc } from '../messages/format.ts';
 import { type AlertCandidate, deliverFinding, postOnce } from './alert-delivery.ts';
 import { alertKey } from './alert-key.ts';
 import { runGroupedAlertScan } from './alert-scan-grouped.ts';
-import { CONTEXT_MS, inWindow, iso, windowStart } from './alert-window.ts';
+import { contextMs, inWindow, iso, windowStart } from './alert-window.ts';
 import type { SchedulerDeps } from './deps.ts';
 import { type ScanScope, scanItems, scanScopes } from './scan-source.ts';
 
@@ -69,10 +69,11 @@ export async function runAlertScan(deps: AlertScanDeps): Promise<ScanResult> {
     }
   }
   const now = clock.now();
+  const context = contextMs(stages);
   await state.prune({
     // A finding can be re-read for catch-up + lateness + context after it happened; keep a week more.
-    ledgerBefore: Date.now() - config.catchupMaxMs - config.latenessMs - CONTEXT_MS - LEDGER_SPARE_MS,
-    threadsBefore: now - config.repeatWindowMs - config.catchupMaxMs - config.latenessMs - CONTEXT_MS,
+    ledgerBefore: Date.now() - config.catchupMaxMs - config.latenessMs - context - LEDGER_SPARE_MS,
+    threadsBefore: now - config.repeatWindowMs - config.catchupMaxMs - config.latenessMs - context,
     snoozesBefore: now,
   });
   return result;
@@ -122,7 +123,7 @@ async function findCandidates(
   since: number,
   until: number,
 ): Promise<{ candidates: AlertCandidate[]; truncated?: string; lastEventAt: number }> {
-  const analysis = analyze(scanItems(source, scope, since - CONTEXT_MS, until, deps.signal), stages, {
+  const analysis = analyze(scanItems(source, scope, since - contextMs(stages), until, deps.signal), stages, {
     keepEvents: true,
     latenessMinutes: deps.config.latenessMs / 60_000,
   });

@@ -3,13 +3,23 @@
  * what it read are new in its window. Shared by the per-scope scan (local files, LookupEvents) and the grouped
  * scan of all scopes at once (Athena).
  */
+import { longestRuleWindowMs } from '../../engine/detections/pushdown.ts';
 import type { Finding, Severity } from '../../engine/model.ts';
+import type { PipelineStages } from '../../engine/stages.ts';
 import { duration, utc } from '../messages/format.ts';
 import type { SchedulerDeps } from './deps.ts';
 
 export const RANK: Record<Severity, number> = { info: 0, low: 1, medium: 2, high: 3, critical: 4 };
-/** Read this much before the window so sessions (and sequence rules) see what led up to it. */
-export const CONTEXT_MS = 30 * 60_000;
+/** Read at least this much before the window so sessions see what led up to it. */
+const MIN_CONTEXT_MS = 30 * 60_000;
+
+/**
+ * How much to read before the window: so sessions see what led up to it, and every threshold and sequence of the
+ * enabled rules (cross-session counts included) sees its whole window: the longest rule window, at least 30 min.
+ */
+export function contextMs(stages: PipelineStages): number {
+  return longestRuleWindowMs(stages, MIN_CONTEXT_MS);
+}
 
 /** The window's start (before lateness) and the catch-up notes to post once. */
 export async function windowStart(

@@ -290,6 +290,21 @@ function resolveDerived(
 const cached = new WeakMap<object, EventPushdown>();
 
 /**
+ * How far before a scan window a scan must read so every threshold and sequence of the stages' rules can count its
+ * whole window (a burst or chain completed in the window may have started up to one rule window earlier): the
+ * longest rule window, and never less than `floorMs`. A detector that does not expose its rules: `floorMs`.
+ */
+export function longestRuleWindowMs(stages: PipelineStages, floorMs: number): number {
+  const rules = (stages.detector as { rules?: readonly CompiledRule[] } | undefined)?.rules ?? [];
+  let longest = floorMs;
+  for (const r of rules) {
+    const w = Math.max(r.threshold?.windowMs ?? 0, r.sequence?.windowMs ?? 0);
+    if (Number.isFinite(w) && w > longest) longest = w;
+  }
+  return longest;
+}
+
+/**
  * The prefilter of the stages' detector (its `rules`, as CartographerDetector exposes them). No detector: no event
  * can matter (sessions and counts only). A detector that does not expose its rules: every event can.
  */
