@@ -12,17 +12,24 @@
 import pino from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { over, Sql, toSql, under } from '../adapters/aws/athena-filter-sql.ts';
-import { groupable, groupExpr } from '../adapters/aws/athena-scan-sql.ts';
+import { qualifyingGroups } from '../adapters/aws/athena-scan.ts';
+import { groupable, groupExpr, scanStatement } from '../adapters/aws/athena-scan-sql.ts';
 import { createAthenaSource } from '../adapters/aws/athena-source.ts';
 import { sqlString } from '../adapters/aws/athena-sql.ts';
 import { openSchedulerState } from '../adapters/state/sqlite-scheduler-state.ts';
 import { manualClock } from '../bot/scheduler/clock.ts';
 import { loadSchedulerConfig } from '../bot/scheduler/config.ts';
 import { createScheduler } from '../bot/scheduler/scheduler.ts';
+import { compileAllowList } from '../engine/detections/allowlist.ts';
 import { type CompiledRule, compileRule } from '../engine/detections/compiled-rule.ts';
-import { compileList, ContextListSchema } from '../engine/detections/context.ts';
+import { ContextListSchema, compileList } from '../engine/detections/context.ts';
+import { createRuleDetector } from '../engine/detections/detector.ts';
 import { eventPushdown } from '../engine/detections/pushdown.ts';
-import { type DetectionRuleInput, EventRuleSchema } from '../engine/detections/rule-schema.ts';
+import {
+  type DetectionRuleInput,
+  EventRuleSchema,
+  ThresholdRuleSchema,
+} from '../engine/detections/rule-schema.ts';
 import { compileSigmaRule } from '../engine/detections/sigma.ts';
 import { toEngineEvent } from '../engine/events.ts';
 import type { CloudTrailRecord } from '../engine/record.ts';
@@ -237,7 +244,10 @@ const LIST_EVENTS: CloudTrailRecord[] = [
   event('acct-arn-later-segment', {
     eventSource: 'rds.amazonaws.com',
     eventName: 'ModifyDBSnapshotAttribute',
-    requestParameters: { attributeName: 'restore', valuesToAdd: ['arn:aws:iam::111111111111:role/000000000000'] },
+    requestParameters: {
+      attributeName: 'restore',
+      valuesToAdd: ['arn:aws:iam::111111111111:role/000000000000'],
+    },
   }),
   event('acct-policy', {
     eventSource: 'iam.amazonaws.com',
@@ -246,7 +256,9 @@ const LIST_EVENTS: CloudTrailRecord[] = [
       roleName: 'r',
       policyDocument: JSON.stringify({
         Version: '2012-10-17',
-        Statement: [{ Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::000000000000:root' }, Action: 'sts:AssumeRole' }],
+        Statement: [
+          { Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::000000000000:root' }, Action: 'sts:AssumeRole' },
+        ],
       }),
     },
   }),
@@ -262,7 +274,10 @@ const LIST_EVENTS: CloudTrailRecord[] = [
 ];
 
 function contextList(name: string, body: Record<string, unknown>) {
-  return [name, compileList(name, ContextListSchema.parse({ description: name, owner: 'test', ...body }))] as const;
+  return [
+    name,
+    compileList(name, ContextListSchema.parse({ description: name, owner: 'test', ...body })),
+  ] as const;
 }
 
 const LISTS = new Map([
@@ -290,7 +305,10 @@ const LIST_RULES: [string, Record<string, unknown>][] = [
   ['glob on a JSON path', { where: { field: 'requestParameters.roleArn', inList: 'roles' } }],
   ['account on a column', { where: { field: 'userIdentity.accountId', inList: 'accounts' } }],
   ['account on a JSON path', { where: { field: 'requestParameters.valuesToAdd', inList: 'accounts' } }],
-  ['account in a policy', { where: { field: 'enrichment.policy.crossAccountPrincipals', inList: 'accounts' } }],
+  [
+    'account in a policy',
+    { where: { field: 'enrichment.policy.crossAccountPrincipals', inList: 'accounts' } },
+  ],
 ];
 
 describe('org-context lists as SQL', async () => {
@@ -323,15 +341,19 @@ describe('org-context lists as SQL', async () => {
     return [id, compileRule(input, 'test.yaml:1', () => [], undefined, ctx)] as const;
   });
 
-  it.each(rules)('%s: keeps every matching event, and only them where the list is exact', async (_n, rule) => {
-    const [pushed] = eventPushdown([rule], enrichers().describeField).rules;
-    const matching = matchOf(rule);
-    const widened = new Set<string>();
-    const kept = await ids(toSql(over(pushed!.filter, { rows, widened })));
-    for (const id of matching) expect(kept, `kept ${id}`).toContain(id);
-    for (const id of await ids(toSql(under(pushed!.filter, { rows })))) expect(matching, `under ${id}`).toContain(id);
-    if (pushed!.notes.length === 0 && widened.size === 0) expect(kept).toEqual(matching);
-  });
+  it.each(rules)(
+    '%s: keeps every matching event, and only them where the list is exact',
+    async (_n, rule) => {
+      const [pushed] = eventPushdown([rule], enrichers().describeField).rules;
+      const matching = matchOf(rule);
+      const widened = new Set<string>();
+      const kept = await ids(toSql(over(pushed!.filter, { rows, widened })));
+      for (const id of matching) expect(kept, `kept ${id}`).toContain(id);
+      for (const id of await ids(toSql(under(pushed!.filter, { rows }))))
+        expect(matching, `under ${id}`).toContain(id);
+      if (pushed!.notes.length === 0 && widened.size === 0) expect(kept).toEqual(matching);
+    },
+  );
 
   it('the lists hold where they should', () => {
     const m = (name: string) => matchOf(rules.find(([n]) => n === name)![1]);
@@ -346,7 +368,8 @@ describe('org-context lists as SQL', async () => {
   });
 
   it('exact lists are pushed down exactly; expiring entries, IPv6 ranges and enrichment facts are wider', () => {
-    const notes = (name: string) => eventPushdown([rules.find(([n]) => n === name)![1]], enrichers().describeField).rules[0]!.notes;
+    const notes = (name: string) =>
+      eventPushdown([rules.find(([n]) => n === name)![1]], enrichers().describeField).rules[0]!.notes;
     expect(notes('notInList text')).toEqual([]);
     expect(notes('account on a column')).toEqual([]);
     expect(notes('expiring entries').join(' ')).toMatch(/expire/);
@@ -376,6 +399,82 @@ level: low
       expect(groupExpr(pushed!.threshold!.groupBy)).toBe(expr);
       expect(pushed!.threshold!.acrossSessions).toBe(true);
     }
+  });
+});
+
+describe('distinct thresholds counted in SQL', async () => {
+  // 25 distinct List calls within 10 min. alice repeats the same 15 names in two adjacent 10-minute buckets (30 if
+  // the buckets were added up, 15 in any window); bob makes 13 names and then 13 others, 26 within 10 minutes.
+  const at = (minute: number, second = 0) =>
+    `${new Date(Date.parse('2026-01-05T10:00:00Z') + minute * 60_000 + second * 1000).toISOString().slice(0, 19)}Z`;
+  const list = (who: string, n: number, time: string, name: string) =>
+    event(`${who}-${n}`, {
+      ...user(who),
+      eventSource: 'iam.amazonaws.com',
+      eventName: name,
+      eventTime: time,
+    });
+  const records = [
+    ...Array.from({ length: 15 }, (_, i) => list('alice', i, at(1, i * 30), `ListThing${i}`)),
+    ...Array.from({ length: 15 }, (_, i) => list('alice', 15 + i, at(11, i * 30), `ListThing${i}`)),
+    ...Array.from({ length: 13 }, (_, i) =>
+      list('bob', i, at(5 + Math.floor(i / 3), (i % 3) * 15), `ListA${i}`),
+    ),
+    ...Array.from({ length: 13 }, (_, i) =>
+      list('bob', 13 + i, at(10 + Math.floor(i / 3), (i % 3) * 15), `ListB${i}`),
+    ),
+  ];
+  const rule = compileRule(
+    ThresholdRuleSchema.parse({
+      id: 'test.broad',
+      title: 'broad',
+      description: 'test rule',
+      severity: 'low',
+      type: 'threshold',
+      count: 25,
+      windowMinutes: 10,
+      distinct: 'eventName',
+      where: { field: 'eventName', regex: '^List' },
+    }) as DetectionRuleInput,
+    'test.yaml:1',
+    () => [],
+  );
+  const duck = await DuckAthena.create(records, TABLE);
+
+  it('qualify only groups whose values reach the count within two adjacent buckets together', async () => {
+    const pushdown = eventPushdown([rule]);
+    const { statement, thresholds } = scanStatement({
+      table: { ...TABLE, style: 'projection' },
+      scope: { since: new Date(at(0)), until: new Date(at(30)), accounts: [], regions: [] },
+      pushdown,
+    });
+    const out = await duck.run(statement.sql, statement.params.map(sqlString));
+    const rows = out.rows.map((r) => Object.fromEntries(out.columns.map((c, i) => [c, r[i] ?? undefined])));
+    const [wanted] = qualifyingGroups(rows, thresholds);
+    expect(wanted?.groups.map((g) => g.group)).toEqual(['arn:aws:iam::111111111111:user/bob']);
+    // Every event of bob's burst lies in the ranges fetched next.
+    const ranges = wanted!.groups[0]!.ranges!;
+    for (const r of records.filter((x) => x.eventID!.startsWith('bob')))
+      expect(
+        ranges.some(([from, to]) => r.eventTime >= from && r.eventTime < to),
+        r.eventTime,
+      ).toBe(true);
+    // The detector agrees: bob fires, alice does not.
+    const detector = createRuleDetector([rule], compileAllowList());
+    const fired = (who: string) => {
+      const events = records.filter((x) => x.eventID!.startsWith(who)).map((x, i) => toEngineEvent(x, i));
+      const ctx = {
+        key: who,
+        kind: 'unknown' as const,
+        principal: {},
+        accessKeyIds: [],
+        sourceIps: [],
+        userAgents: [],
+        regions: [],
+      };
+      return detector.detect(ctx, events, []).length;
+    };
+    expect([fired('alice'), fired('bob')]).toEqual([0, 1]);
   });
 });
 

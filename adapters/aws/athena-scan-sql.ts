@@ -7,7 +7,8 @@
  *                 than the idle gap, the event and error counts and first/last time, from which Node rebuilds every
  *                 session exactly as the local pipeline groups it (engine/scan/buckets.ts)
  *      'f…' rows  the digest's facts: regions, services, /24 networks, user agents
- *      't…' rows  per threshold rule, group and window-sized bucket: how many matching events (or distinct values)
+ *      't…' rows  per threshold rule, group and window-sized bucket: how many matching events ('u' rows: distinct
+ *                 values, per pair of adjacent buckets)
  * 2. `groupRowsStatement`: the events of threshold groups that could reach their count (only when some can).
  * 3. `sessionRowsStatement`: the whole events of given sessions (by their identities and time range).
  * 4. `baselineStatement`: the facts of the baseline days, grouped, never row by row.
@@ -220,29 +221,41 @@ function bucketParts(p: Parts, bucketSeconds: number): void {
 
 function thresholdParts(p: Parts, thresholds: CountedThreshold[], ctx: FilterContext): void {
   if (thresholds.length === 0) return;
+  const bucketOf = new Map<number, string>();
   for (const { index: i, rule } of thresholds) {
     const t = rule.threshold!;
     const matches = toSql(over(rule.filter, ctx));
-    p.derived.push(
-      sql`CASE WHEN ${matches} THEN ${groupExpr(t.groupBy)!} END AS t${String(i)}_g`,
-      new Sql(`CAST(floor(${EPOCH} / ${num(t.windowMs / 1000)}) AS bigint) AS t${i}_b`),
-    );
+    const w = t.windowMs / 1000;
+    p.derived.push(sql`CASE WHEN ${matches} THEN ${groupExpr(t.groupBy)!} END AS t${String(i)}_g`);
     const distinct = distinctColumn(rule);
-    if (distinct) p.derived.push(sql`CASE WHEN ${matches} THEN ${distinct} END AS t${String(i)}_d`);
-    p.sets.push([`t${i}_g`, `t${i}_b`]);
+    if (distinct) {
+      // Distinct values of two buckets do not add up: count them over the union instead. Every window of length
+      // w lies inside one bucket pair [k·w, (k+2)·w) with k = floor(start / w), which is an even pair (k even) or
+      // an odd one: both alignments are counted, each row 'u' naming its pair by k.
+      p.derived.push(
+        sql`CASE WHEN ${matches} THEN ${distinct} END AS t${String(i)}_d`,
+        new Sql(`CAST(floor(${EPOCH} / ${num(2 * w)}) AS bigint) * 2 AS t${i}_e`),
+        new Sql(`CAST(floor((${EPOCH} - ${num(w)}) / ${num(2 * w)}) AS bigint) * 2 + 1 AS t${i}_o`),
+      );
+      p.sets.push([`t${i}_g`, `t${i}_e`], [`t${i}_g`, `t${i}_o`]);
+      p.kinds.push(`WHEN grouping(t${i}_g) = 0 THEN 'u'`);
+      bucketOf.set(i, `COALESCE(t${i}_e, t${i}_o)`);
+    } else {
+      p.derived.push(new Sql(`CAST(floor(${EPOCH} / ${num(w)}) AS bigint) AS t${i}_b`));
+      p.sets.push([`t${i}_g`, `t${i}_b`]);
+      p.kinds.push(`WHEN grouping(t${i}_g) = 0 THEN 't'`);
+      bucketOf.set(i, `t${i}_b`);
+    }
     p.having.push(`(grouping(t${i}_g) = 0 AND t${i}_g IS NOT NULL)`);
-    p.kinds.push(`WHEN grouping(t${i}_g) = 0 THEN 't'`);
   }
   const each = (f: (i: number, r: RulePushdown) => string) =>
     thresholds.map(({ index, rule }) => `WHEN grouping(t${index}_g) = 0 THEN ${f(index, rule)}`).join(' ');
-  const one = (col: string) =>
-    thresholds.length === 1
-      ? `t0_${col}`
-      : `COALESCE(${thresholds.map((t) => `t${t.index}_${col}`).join(', ')})`;
+  const group =
+    thresholds.length === 1 ? 't0_g' : `COALESCE(${thresholds.map((t) => `t${t.index}_g`).join(', ')})`;
   p.outputs.push(
     new Sql(`CASE ${each((i) => String(i))} END AS th_rule`),
-    new Sql(`${one('g')} AS th_g`),
-    new Sql(`${one('b')} AS th_b`),
+    new Sql(`${group} AS th_g`),
+    new Sql(`CASE ${each((i) => bucketOf.get(i)!)} END AS th_b`),
     new Sql(
       `CASE ${each((i, r) => (distinctColumn(r) ? `count(DISTINCT t${i}_d)` : `count(t${i}_g)`))} END AS th_n`,
     ),
@@ -281,7 +294,7 @@ function windows(grouped: Sql, o: ScanStatementOptions, thresholds: CountedThres
   const lagged: string[] = [];
   const second: string[] = [];
   const third: string[] = [];
-  const keep: string[] = ["row_kind NOT IN ('b', 't')"];
+  const keep: string[] = ["row_kind NOT IN ('b', 't', 'u')"];
   if (o.bucketSeconds) {
     const part = ['row_kind', ...IDENTITY_COLUMNS.map(([n]) => n)].join(', ');
     const secs = (c: string) => `to_unixtime(from_iso8601_timestamp(${c}))`;
@@ -310,6 +323,7 @@ function windows(grouped: Sql, o: ScanStatementOptions, thresholds: CountedThres
     );
     const need = `CASE th_rule ${thresholds.map((t) => `WHEN ${t.index} THEN ${num(t.rule.threshold!.count)}`).join(' ')} END`;
     keep.push(
+      `(row_kind = 'u' AND th_n >= ${need})`,
       `(row_kind = 't' AND (th_n >= ${need} OR (t_prev_b = th_b - 1 AND th_n + t_prev_n >= ${need}) OR (t_next_b = th_b + 1 AND th_n + t_next_n >= ${need})))`,
     );
   }

@@ -84,7 +84,8 @@ export async function groupedScan(
   if (request.pushdown) {
     const deferred = { filters: deferredFilters(request.pushdown), joins: joinValues(first.rows, joins) };
     const second = groupRowsStatement(s.table, scope, wanted, deferred);
-    if (second) out.items.push(...(await run(s, second, stats, options)).events);
+    // One by one: a spread of a few hundred thousand rows overflows the call stack.
+    if (second) for (const item of (await run(s, second, stats, options)).events) out.items.push(item);
   }
   return out;
 }
@@ -97,8 +98,8 @@ export async function sessionEvents(
 ): Promise<{ items: SourceItem[]; stats: GroupedScanStats }> {
   const stats: GroupedScanStats = { queries: 0, bytesScanned: 0, costUsd: 0, rows: 0, eventRows: 0 };
   if (sessions.length === 0) return { items: [], stats };
-  const since = Math.min(...sessions.map((x) => x.first));
-  const until = Math.max(...sessions.map((x) => x.last));
+  const since = sessions.reduce((m, x) => Math.min(m, x.first), Number.POSITIVE_INFINITY);
+  const until = sessions.reduce((m, x) => Math.max(m, x.last), Number.NEGATIVE_INFINITY);
   const refs: SessionRef[] = sessions.map((x) => ({
     identities: x.refs as Record<string, string | null>[],
     first: iso(x.first),
@@ -262,7 +263,8 @@ function factsOf(rows: Row[]): GroupedFacts {
 
 /**
  * Threshold groups that could fire: a window of the rule's length spans at most two adjacent buckets, and the scan
- * returned only buckets that reach the rule's count with a neighbour; their events are fetched next.
+ * returned only buckets that reach the rule's count with a neighbour (distinct counts: pairs of buckets that reach
+ * it together); their events are fetched next.
  */
 export function qualifyingGroups(
   rows: readonly Row[],
@@ -273,27 +275,27 @@ export function qualifyingGroups(
     const w = t.rule.threshold!.windowMs / 1000;
     const byGroup = new Map<string, number[]>();
     for (const r of rows) {
-      if (r.row_kind !== 't' || Number(r.th_rule) !== t.index || r.th_g === undefined) continue;
+      if ((r.row_kind !== 't' && r.row_kind !== 'u') || Number(r.th_rule) !== t.index || r.th_g === undefined)
+        continue;
       const list = byGroup.get(r.th_g) ?? [];
+      // 'u': distinct values counted over buckets b and b + 1.
       list.push(Number(r.th_b));
+      if (r.row_kind === 'u') list.push(Number(r.th_b) + 1);
       byGroup.set(r.th_g, list);
     }
     if (byGroup.size === 0) continue;
     // A burst reported at an event of bucket b reaches at most into bucket b + 1 (it runs a window from its first
-    // event, which is in b - 1 or b): each run of buckets is fetched with the bucket after it. A count across
-    // sessions also depends on the detector's history of the group, so such groups are fetched whole.
-    const whole = t.rule.threshold!.acrossSessions === true;
-    const groups = [...byGroup].map(([group, buckets]) =>
-      whole
-        ? { group }
-        : {
-            group,
-            ranges: bucketRanges(
-              [...new Set(buckets.flatMap((b) => [b, b + 1]))].sort((a, b) => a - b),
-              w,
-            ),
-          },
-    );
+    // event, which is in b - 1 or b, and a bucket with events before a qualifying one qualifies too): each run of
+    // buckets is fetched with the bucket after it. That holds for counts across sessions as well: the detector's
+    // history (engine/detections/cross-session.ts) counts windows by event time, and a window that reaches the count
+    // lies in qualifying buckets, so the events outside them cannot change a finding.
+    const groups = [...byGroup].map(([group, buckets]) => ({
+      group,
+      ranges: bucketRanges(
+        [...new Set(buckets.flatMap((b) => [b, b + 1]))].sort((a, b) => a - b),
+        w,
+      ),
+    }));
     const params = groups.reduce((n, g) => n + 1 + 2 * (g.ranges?.length ?? 0), 0);
     // Too many to list: every matching event of the rule in the scope (correct, only larger).
     out.push(params > MAX_GROUP_PARAMS ? { rule: t.rule, groups: [], all: true } : { rule: t.rule, groups });
