@@ -12,7 +12,7 @@
 import pino from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { over, Sql, toSql, under } from '../adapters/aws/athena-filter-sql.ts';
-import { qualifyingGroups } from '../adapters/aws/athena-scan.ts';
+import { mergeRanges, qualifyingGroups } from '../adapters/aws/athena-scan.ts';
 import { groupable, groupExpr, scanStatement } from '../adapters/aws/athena-scan-sql.ts';
 import { createAthenaSource } from '../adapters/aws/athena-source.ts';
 import { sqlString } from '../adapters/aws/athena-sql.ts';
@@ -475,6 +475,22 @@ describe('distinct thresholds counted in SQL', async () => {
       return detector.detect(ctx, events, []).length;
     };
     expect([fired('alice'), fired('bob')]).toEqual([0, 1]);
+  });
+});
+
+describe('group ranges past the parameter limit', () => {
+  it('are merged across their smallest gaps: wider, never narrower', () => {
+    const r = (a: string, b: string): [string, string] => [`2026-01-05T${a}:00Z`, `2026-01-05T${b}:00Z`];
+    const ranges = [
+      r('01:00', '01:20'),
+      r('01:30', '01:50'),
+      r('05:00', '05:20'),
+      r('05:25', '05:40'),
+      r('09:00', '09:10'),
+    ];
+    expect(mergeRanges(ranges, 5)).toEqual(ranges);
+    expect(mergeRanges(ranges, 3)).toEqual([r('01:00', '01:50'), r('05:00', '05:40'), r('09:00', '09:10')]);
+    expect(mergeRanges(ranges, 1)).toEqual([r('01:00', '09:10')]);
   });
 });
 

@@ -4,6 +4,7 @@
  * more rows than the cap is a `capped` SourceError (the caller retries with a smaller range), and the query is stopped.
  */
 import type { AthenaClient } from '@aws-sdk/client-athena';
+import type { RulePushdown } from '../../engine/detections/pushdown.ts';
 import type {
   BucketIdentity,
   GroupedFacts,
@@ -296,11 +297,41 @@ export function qualifyingGroups(
         w,
       ),
     }));
-    const params = groups.reduce((n, g) => n + 1 + 2 * (g.ranges?.length ?? 0), 0);
-    // Too many to list: every matching event of the rule in the scope (correct, only larger).
-    out.push(params > MAX_GROUP_PARAMS ? { rule: t.rule, groups: [], all: true } : { rule: t.rule, groups });
+    out.push(withinParams(t.rule, groups));
   }
   return out;
+}
+
+/**
+ * The groups as at most MAX_GROUP_PARAMS parameters: too many ranges are merged across their smallest gaps (wider,
+ * never narrower); too many groups to list: every matching event of the rule in the scope (correct, only larger).
+ */
+function withinParams(
+  rule: RulePushdown,
+  groups: { group: string; ranges: [string, string][] }[],
+): GroupRanges {
+  const params = groups.reduce((n, g) => n + 1 + 2 * g.ranges.length, 0);
+  if (params <= MAX_GROUP_PARAMS) return { rule, groups };
+  const perGroup = Math.floor((MAX_GROUP_PARAMS / groups.length - 1) / 2);
+  if (perGroup < 1) return { rule, groups: [], all: true };
+  return { rule, groups: groups.map((g) => ({ group: g.group, ranges: mergeRanges(g.ranges, perGroup) })) };
+}
+
+/** At most `max` ranges covering `ranges` (sorted, disjoint), merging across the smallest gaps first. */
+export function mergeRanges(ranges: readonly [string, string][], max: number): [string, string][] {
+  const out = ranges.map(([a, b]) => [a, b] as [string, string]);
+  while (out.length > max) {
+    let best = 1;
+    for (let i = 2; i < out.length; i++) {
+      if (gapBefore(out, i) < gapBefore(out, best)) best = i;
+    }
+    out.splice(best - 1, 2, [out[best - 1]![0], out[best]![1]]);
+  }
+  return out;
+}
+
+function gapBefore(ranges: readonly [string, string][], i: number): number {
+  return Date.parse(ranges[i]![0]) - Date.parse(ranges[i - 1]![1]);
 }
 
 /** Sequence groups with an event for every step (the scan's HAVING): their step events are fetched next. */
