@@ -39,7 +39,7 @@ import { createEnricherFactory } from '../enrichment/index.ts';
 import { type AwsEndpoint, loadCloudTrailDir, startAwsEndpoint } from './support/aws-endpoint.ts';
 
 const DATE = '2026-01-05';
-const EVENTS = 30_000;
+const EVENTS = 20_000;
 const EIGHT_HOURS = 8 * 3_600_000;
 let dir: string;
 let endpoint: AwsEndpoint;
