@@ -21,9 +21,11 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createAthenaSource } from '../adapters/aws/athena-source.ts';
+import { metrics } from '../adapters/observability/metrics.ts';
 import { createDetectorFactory } from '../adapters/rules/detection-rules.ts';
 import { openSchedulerState } from '../adapters/state/sqlite-scheduler-state.ts';
 import { generateOrgDay } from '../bench/org-day.ts';
+import { meteredSources } from '../bot/lookup/metered-sources.ts';
 import { manualClock } from '../bot/scheduler/clock.ts';
 import { loadSchedulerConfig } from '../bot/scheduler/config.ts';
 import { createScheduler } from '../bot/scheduler/scheduler.ts';
@@ -159,6 +161,10 @@ const athenaOptions = {
   pollMaxMs: 100,
 };
 
+async function athenaBytesMetric(): Promise<number> {
+  return (await metrics.athenaBytesScanned.get()).values[0]?.value ?? 0;
+}
+
 function pct(x: number): string {
   return `${(x * 100).toFixed(2)} %`;
 }
@@ -241,6 +247,9 @@ describe('alert scans of an organisation day on Athena', () => {
   it('post each finding once, the same alerts as the scan of the files', async () => {
     for (const [k, v] of Object.entries(endpoint.env)) vi.stubEnv(k, v);
     const before = endpoint.calls('StartQueryExecution').length;
+    const bytesBefore = await athenaBytesMetric();
+    // Through the bot's metered source provider (bot/app.ts), which must keep the grouped scan.
+    const athena = await meteredSources(async () => createAthenaSource(athenaOptions))('athena');
     const scopes = {
       CARTOGRAPHER_SCAN_ACCOUNTS: '111111111111,222222222222,333333333333',
       CARTOGRAPHER_SCAN_REGIONS: 'us-east-1,eu-west-1',
@@ -255,7 +264,7 @@ describe('alert scans of an organisation day on Athena', () => {
         EIGHT_HOURS,
       ),
       scanDay(
-        createAthenaSource(athenaOptions),
+        athena,
         'athena/all',
         4,
         { ...scopes, CARTOGRAPHER_ALERT_EVERY_MINUTES: '480' },
@@ -283,6 +292,13 @@ describe('alert scans of an organisation day on Athena', () => {
     for (const p of fromAthena.posted.filter((x) => !x.key.startsWith('note:')))
       expect(p.blocks).toMatch(/Athena scan of .* scanned, \$0\.\d{4}/);
     expect(fromAthena.watermarks.at(-1)).toBe(Date.parse(`${DATE}T00:00:00Z`) + 4 * EIGHT_HOURS);
+    // The bytes Athena reported are on /metrics.
+    const scanned = fromAthena.lines
+      .map((l) => JSON.parse(l))
+      .filter((l) => l.msg === 'alert scan')
+      .reduce((n, l) => n + l.bytesScanned, 0);
+    expect(scanned).toBeGreaterThan(0);
+    expect((await athenaBytesMetric()) - bytesBefore).toBeGreaterThanOrEqual(scanned);
     vi.unstubAllEnvs();
   }, 480_000);
 

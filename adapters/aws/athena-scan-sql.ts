@@ -448,6 +448,8 @@ export function groupRowsStatement(
     filters: [],
     joins: new Map(),
   },
+  /** The scan statement's event filter (`eventFilter`): the events it returned are not sent again. */
+  returned?: EventFilter,
 ): Statement | undefined {
   const rows = sql`FROM ${tableName(table)} WHERE ${scopeWhere(table, scope)}`;
   const ctx: FilterContext = { rows, joins: deferred.joins };
@@ -465,7 +467,9 @@ export function groupRowsStatement(
   });
   terms.push(...late.map(toSql));
   if (terms.length === 0) return undefined;
-  return finish(sql`SELECT ${selectList().join(', ')} ${rows} AND (${Sql.join(terms, ' OR ')})`);
+  const sent = returned ? over(returned, { rows }) : false;
+  const notSent = sent === false ? sql`` : sql` AND NOT COALESCE(${toSql(sent)}, FALSE)`;
+  return finish(sql`SELECT ${selectList().join(', ')} ${rows} AND (${Sql.join(terms, ' OR ')})${notSent}`);
 }
 
 /** One session to fetch whole: the identities its buckets had and its time range. */

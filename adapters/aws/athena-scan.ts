@@ -22,6 +22,7 @@ import {
   type CollectedJoin,
   type CountedThreshold,
   deferredFilters,
+  eventFilter,
   type GroupRanges,
   groupRowsStatement,
   IDENTITY_COLUMNS,
@@ -84,7 +85,7 @@ export async function groupedScan(
   const wanted = [...qualifyingGroups(first.rows, thresholds), ...qualifyingSequences(first.rows, sequences)];
   if (request.pushdown) {
     const deferred = { filters: deferredFilters(request.pushdown), joins: joinValues(first.rows, joins) };
-    const second = groupRowsStatement(s.table, scope, wanted, deferred);
+    const second = groupRowsStatement(s.table, scope, wanted, deferred, eventFilter(request.pushdown));
     // One by one: a spread of a few hundred thousand rows overflows the call stack.
     if (second) for (const item of (await run(s, second, stats, options)).events) out.items.push(item);
   }

@@ -20,7 +20,7 @@ export const metrics = {
   }),
   scanDuration: new Histogram({
     name: 'cartographer_scan_duration_seconds',
-    help: 'Duration of scans: scheduled jobs (job=alert scan|daily digest) and source reads (job=read:<source>)',
+    help: 'Duration of scans: scheduled jobs (job=alert scan|daily digest), source reads (job=read:<source>) and grouped reads (job=scan|session-events|baseline:<source>)',
     labelNames: ['job', 'outcome'] as const,
     buckets: [0.05, 0.25, 1, 2.5, 5, 10, 30, 60, 120, 300, 600],
     registers,

@@ -1,10 +1,20 @@
 /**
  * Source reads as metrics: every RecordSource the bot reads (lookups and scheduled scans) counts the records it
  * yields (cartographer_events_scanned_total), the bytes Athena reports (cartographer_athena_bytes_scanned_total)
- * and how long the read took (cartographer_scan_duration_seconds, job=read:<source>).
+ * and how long the read took (cartographer_scan_duration_seconds, job=read:<source>). A source that groups in SQL
+ * (Athena's scan, session events and baseline, engine/source.ts AggregatingSource) keeps those methods, and the bytes
+ * and rows of each of their answers are counted the same way.
  */
 import { metrics } from '../../adapters/observability/metrics.ts';
-import type { ReadOptions, RecordSource, SourceItem, SourceQuery } from '../../engine/source.ts';
+import {
+  type AggregatingSource,
+  type GroupedScanStats,
+  isAggregating,
+  type ReadOptions,
+  type RecordSource,
+  type SourceItem,
+  type SourceQuery,
+} from '../../engine/source.ts';
 import type { SourceProvider } from './analyzer.ts';
 
 export function meteredSources(provider: SourceProvider): SourceProvider {
@@ -13,7 +23,11 @@ export function meteredSources(provider: SourceProvider): SourceProvider {
     const source = await provider(name);
     let metered = wrapped.get(source);
     if (!metered) {
-      metered = { name: source.name, read: (query, options) => meteredRead(source, query, options) };
+      const read: RecordSource = {
+        name: source.name,
+        read: (query, options) => meteredRead(source, query, options),
+      };
+      metered = isAggregating(source) ? meteredAggregating(source, read) : read;
       wrapped.set(source, metered);
     }
     return metered;
@@ -44,4 +58,35 @@ async function* meteredRead(
       (performance.now() - started) / 1000,
     );
   }
+}
+
+function meteredAggregating(source: AggregatingSource, read: RecordSource): AggregatingSource {
+  const count = async <T extends { stats: GroupedScanStats }>(
+    job: string,
+    answer: () => Promise<T>,
+  ): Promise<T> => {
+    const started = performance.now();
+    let outcome = 'ok';
+    try {
+      const out = await answer();
+      metrics.athenaBytesScanned.inc(out.stats.bytesScanned);
+      metrics.eventsScanned.inc({ source: source.name }, out.stats.eventRows);
+      return out;
+    } catch (err) {
+      outcome = 'error';
+      throw err;
+    } finally {
+      metrics.scanDuration.observe(
+        { job: `${job}:${source.name}`, outcome },
+        (performance.now() - started) / 1000,
+      );
+    }
+  };
+  return {
+    ...read,
+    scan: (request, options) => count('scan', () => source.scan(request, options)),
+    sessionEvents: (sessions, scope, options) =>
+      count('session-events', () => source.sessionEvents(sessions, scope, options)),
+    baseline: (request, options) => count('baseline', () => source.baseline(request, options)),
+  };
 }
