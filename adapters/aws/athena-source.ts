@@ -16,7 +16,6 @@ import type { ErrorContext } from './errors.ts';
 
 export { athenaCostUsd } from './athena-query.ts';
 
-
 export interface AthenaSourceOptions {
   region: string;
   catalog?: string;
