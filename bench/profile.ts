@@ -1,11 +1,15 @@
 /**
- * Self time per function from a V8 CPU profile (`node --cpu-prof`), heaviest first:
- *   node --cpu-prof --cpu-prof-dir=bench/out/prof bin/run-ts.js bench/pipeline-worker.ts bench/out/events-100000
- *   node bin/run-ts.js bench/profile.ts bench/out/prof/<file>.cpuprofile [top=40]
- * Also sums self time per source file and per area (engine/signals, enrichment, a dependency, GC…).
+ * Where `summarize --format json` spends its CPU: runs it under `node --cpu-prof` and prints self time by
+ * stage, by function and by file (a Markdown table for bench/README.md with --markdown).
+ *   npm run bench -- --profile [DIR] [--threads N] [--markdown]   (DIR defaults to bench/out/events-200000)
+ *   node bin/run-ts.js bench/profile.ts DIR|FILE.cpuprofile [top=30] [--threads N] [--markdown]
+ * A native or library frame (JSON.parse, a regex, zod, GC of a stage's garbage aside) counts towards the stage of
+ * the nearest project function above it, so "parse" includes JSON.parse and "output" includes JSON.stringify.
+ * With --threads N > 1 each worker writes its own profile; all are summed.
  */
-import { readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 interface ProfileNode {
@@ -19,50 +23,130 @@ interface Profile {
   timeDeltas: number[];
 }
 
-const [file, topArg] = process.argv.slice(2);
-if (!file) throw new Error('usage: profile.ts <file.cpuprofile> [top]');
-const top = Number(topArg ?? 40);
-const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
-const byId = new Map(profile.nodes.map((n) => [n.id, n]));
-const selfUs = new Map<number, number>();
-for (let i = 0; i < profile.samples.length; i++) {
-  const id = profile.samples[i]!;
-  selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
-}
-const total = [...selfUs.values()].reduce((a, b) => a + b, 0);
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const rootUrl = `${pathToFileURL(root).href}/`;
 
-const rootUrl = `${pathToFileURL(resolve(dirname(fileURLToPath(import.meta.url)), '..')).href}/`;
+/** The pipeline stages, by the project file a function lives in (first match wins). */
+const STAGES: [string, RegExp][] = [
+  ['read / decompress', /^engine\/ingest\/(read-input|file-walk)\.ts|^engine\/sources\//],
+  ['split', /^engine\/ingest\/json-splitter\.ts/],
+  ['parse', /^engine\/ingest\/records-from-value\.ts/],
+  ['normalise / validate', /^engine\/ingest\/|^engine\/record\.ts|^engine\/events\.ts/],
+  ['sessionise', /^engine\/sessions\/|^engine\/(dedupe|order|pipeline)\.ts/],
+  ['signals', /^engine\/signals\//],
+  ['enrichment', /^enrichment\//],
+  ['scoring', /^engine\/detections\/risk\.ts/],
+  ['detections and Sigma', /^engine\/detections\//],
+  ['output', /^cli\/format\/|^cli\/commands\/summarize\.ts/],
+  ['worker threads (messages)', /^cli\/parallel\//],
+];
+
 const shortUrl = (url: string) => (url.startsWith(rootUrl) ? url.slice(rootUrl.length) : url) || '(native)';
-const perFunction = new Map<string, number>();
-const perFile = new Map<string, number>();
-const perArea = new Map<string, number>();
-/** The project folder a file belongs to (engine/signals, enrichment…); dependencies and Node by package. */
-function areaOf(where: string, functionName: string): string {
-  if (where === '(native)') return `(native) ${functionName.startsWith('(') ? functionName : 'builtins'}`;
-  const own = /^(engine\/[a-z]+\/|engine\/|enrichment\/|bot\/|adapters\/|cli\/|bench\/)/.exec(where);
-  if (own) return own[1] === 'engine/' ? where : own[1]!.replace(/\/$/, '');
-  const dep = /^node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(where);
-  if (dep) return `dependency ${dep[1]}`;
-  return where.startsWith('node:') ? 'node internals' : where;
-}
-for (const [id, us] of selfUs) {
-  const f = byId.get(id)!.callFrame;
-  const where = shortUrl(f.url);
-  const name = `${f.functionName || '(anonymous)'}  ${where}${f.url ? `:${f.lineNumber + 1}` : ''}`;
-  perFunction.set(name, (perFunction.get(name) ?? 0) + us);
-  perFile.set(where, (perFile.get(where) ?? 0) + us);
-  const area = areaOf(where, f.functionName);
-  perArea.set(area, (perArea.get(area) ?? 0) + us);
+
+function stageOfFile(where: string): string | undefined {
+  for (const [name, re] of STAGES) if (re.test(where)) return name;
+  return undefined;
 }
 
-function print(title: string, m: Map<string, number>) {
+interface Totals {
+  total: number;
+  perFunction: Map<string, number>;
+  perFile: Map<string, number>;
+  perStage: Map<string, number>;
+}
+
+function add(m: Map<string, number>, k: string, v: number) {
+  m.set(k, (m.get(k) ?? 0) + v);
+}
+
+function accumulate(profile: Profile, t: Totals): void {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parent = new Map<number, number>();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const stageMemo = new Map<number, string>();
+  const stageOf = (id: number): string => {
+    const known = stageMemo.get(id);
+    if (known) return known;
+    const f = byId.get(id)!.callFrame;
+    let stage: string | undefined;
+    if (f.functionName === '(garbage collector)') stage = 'garbage collection';
+    else if (f.functionName === '(program)') stage = 'V8 and Node (program)';
+    else if (f.functionName === 'wholeText' || f.functionName === 'parseWhole') stage = 'parse';
+    else stage = stageOfFile(shortUrl(f.url));
+    if (!stage) {
+      const p = parent.get(id);
+      stage = p === undefined ? 'start-up, loading rules and tables, other' : stageOf(p);
+    }
+    stageMemo.set(id, stage);
+    return stage;
+  };
+  for (let i = 0; i < profile.samples.length; i++) {
+    const id = profile.samples[i]!;
+    const us = profile.timeDeltas[i] ?? 0;
+    const f = byId.get(id)!.callFrame;
+    const where = shortUrl(f.url);
+    if (f.functionName === '(idle)') continue; // a thread waiting (the loader thread, a worker between jobs)
+    t.total += us;
+    add(
+      t.perFunction,
+      `${f.functionName || '(anonymous)'}  ${where}${f.url && f.lineNumber > 0 ? `:${f.lineNumber + 1}` : ''}`,
+      us,
+    );
+    add(t.perFile, where, us);
+    add(t.perStage, stageOf(id), us);
+  }
+}
+
+function run(dir: string, threads: number | undefined): string[] {
+  const out = join(root, 'bench/out/prof');
+  rmSync(out, { recursive: true, force: true });
+  mkdirSync(out, { recursive: true });
+  const args = ['--cpu-prof', `--cpu-prof-dir=${out}`, join(root, 'bin/cartographer.js')];
+  args.push('summarize', dir, '--format', 'json');
+  if (threads !== undefined) args.push('--threads', String(threads));
+  const r = spawnSync(process.execPath, args, { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+  if (r.status !== 0) throw new Error(`summarize failed (${r.status})`);
+  return readdirSync(out)
+    .filter((f) => f.endsWith('.cpuprofile'))
+    .map((f) => join(out, f));
+}
+
+function table(title: string, m: Map<string, number>, total: number, top: number, markdown: boolean) {
+  const rows = [...m].sort((a, b) => b[1] - a[1]).slice(0, top);
+  if (markdown) {
+    process.stdout.write(`\n| ${title} | ms | % |\n|---|---:|---:|\n`);
+    for (const [k, us] of rows)
+      process.stdout.write(
+        `| ${k.replace(/\|/g, '\\|')} | ${(us / 1000).toFixed(0)} | ${((us / total) * 100).toFixed(1)} |\n`,
+      );
+    return;
+  }
   process.stdout.write(`\n${title} (total ${(total / 1000).toFixed(0)} ms)\n`);
-  for (const [name, us] of [...m].sort((a, b) => b[1] - a[1]).slice(0, top)) {
+  for (const [name, us] of rows) {
     process.stdout.write(
       `${((us / total) * 100).toFixed(1).padStart(5)} %  ${(us / 1000).toFixed(0).padStart(6)} ms  ${name}\n`,
     );
   }
 }
-print('self time per function', perFunction);
-print('self time per file', perFile);
-print('self time per area', perArea);
+
+export function main(argv: string[]) {
+  const markdown = argv.includes('--markdown');
+  const ti = argv.indexOf('--threads');
+  const threads = ti >= 0 ? Number(argv[ti + 1]) : undefined;
+  const rest = argv.filter((a, i) => !a.startsWith('--') && (ti < 0 || i !== ti + 1));
+  const target = rest[0] ?? join(root, 'bench/out/events-200000');
+  const top = Number(rest[1] ?? 30);
+  const files = statSync(target).isDirectory() ? run(target, threads) : [target];
+  const t: Totals = { total: 0, perFunction: new Map(), perFile: new Map(), perStage: new Map() };
+  for (const f of files) accumulate(JSON.parse(readFileSync(f, 'utf8')) as Profile, t);
+  if (markdown)
+    process.stdout.write(
+      `\nCPU profile of ${files.length} thread(s), ${(t.total / 1e6).toFixed(2)} s sampled\n`,
+    );
+  table('self time by stage', t.perStage, t.total, 20, markdown);
+  table('self time by function', t.perFunction, t.total, top, markdown);
+  if (!markdown) table('self time by file', t.perFile, t.total, top, false);
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url))
+  main(process.argv.slice(2));

@@ -227,4 +227,7 @@ function printTable() {
     );
 }
 
-await main();
+if (process.argv.includes('--profile')) {
+  // `npm run bench -- --profile [DIR] [--threads N] [--markdown]`: where summarize spends its CPU (bench/profile.ts).
+  (await import('./profile.ts')).main(process.argv.slice(process.argv.indexOf('--profile') + 1));
+} else await main();

@@ -1,10 +1,10 @@
 import { EventDeduper } from './dedupe.ts';
 import { toEngineEvent } from './events.ts';
-import type { EngineEvent, InputsSummary, SessionSummary } from './model.ts';
-import { formatOrigin } from './record.ts';
+import type { CredentialLineage, EngineEvent, Finding, InputsSummary, SessionSummary } from './model.ts';
+import { formatOrigin, type Rejected } from './record.ts';
 import { type OpenSession, Sessionizer } from './sessions/sessionizer.ts';
 import type { SourceItem } from './source.ts';
-import type { PipelineStages, SignalMapping, StreamDetector } from './stages.ts';
+import type { Enricher, PipelineStages, SessionContext, SignalMapping, StreamDetector } from './stages.ts';
 
 export interface AnalyzeOptions {
   /** Idle gap that splits a session, minutes (default 30). */
@@ -29,13 +29,44 @@ export interface SessionReport extends SessionSummary {
   events?: EngineEvent[];
 }
 
-export interface Analysis {
+export interface Analysis<T = SessionReport> {
   /** Sessions in order of start time, each emitted once it can no longer grow. */
-  sessions: AsyncIterable<SessionReport>;
+  sessions: AsyncIterable<T>;
   /** Complete once `sessions` is drained. */
   inputs: InputsSummary;
   truncated?: string;
   stats?: { bytesScanned?: number; costUsd?: number };
+}
+
+/**
+ * A closed session with everything needed to finish it on this thread or another: what the stages that saw
+ * every event in arrival order (credential lineage, cross-session thresholds) found for it when it closed.
+ */
+export interface SessionJob {
+  ctx: SessionContext;
+  start: number;
+  end: number;
+  eventCount: number;
+  errorCount: number;
+  /** In the one event order. */
+  events: EngineEvent[];
+  /** Per event, the lineage the observing enricher knew at close (absent: the enricher finds it itself). */
+  lineage?: (CredentialLineage | undefined)[];
+  /** The cross-session findings (absent: the detector counts them itself). */
+  across?: Finding[];
+}
+
+export interface Finished<T> {
+  value: T;
+  /** Stage failures, reported in `inputs.rejected` where a one-thread run reports them. */
+  errors: Rejected[];
+}
+
+/** Turns closed sessions into output: here (`local`), or elsewhere when `remote` takes the job. */
+export interface SessionFinisher<T> {
+  local(job: SessionJob): Finished<T>;
+  /** A promise of the result, or undefined when the job is better finished here (the other side is busy). */
+  remote?(job: SessionJob): Promise<Finished<T>> | undefined;
 }
 
 /**
@@ -50,14 +81,32 @@ export function analyze(
   stages: PipelineStages,
   options: AnalyzeOptions = {},
 ): Analysis {
+  const keepEvents = options.keepEvents ?? false;
+  return analyzeWith(items, stages, options, { local: (job) => finishJob(job, stages, keepEvents) });
+}
+
+/**
+ * `analyze` with the closed sessions turned into output by `finisher` (summarize's JSON text, on worker
+ * threads): the output, its order and `inputs` are those of a one-thread run whichever side finishes a session.
+ */
+export function analyzeWith<T>(
+  items: AsyncIterable<SourceItem>,
+  stages: PipelineStages,
+  options: AnalyzeOptions,
+  finisher: SessionFinisher<T>,
+): Analysis<T> {
   const inputs: InputsSummary = { files: 0, records: 0, duplicates: 0, rejected: [] };
-  const analysis: Analysis = { inputs, sessions: run() };
+  const analysis: Analysis<T> = { inputs, sessions: run() };
   const idleGapMs = (options.idleGapMinutes ?? 30) * 60_000;
   const latenessMs = (options.latenessMinutes ?? 15) * 60_000;
 
-  async function* run(): AsyncGenerator<SessionReport> {
+  async function* run(): AsyncGenerator<T> {
     const dedupe = new EventDeduper();
-    const ready: SessionReport[] = [];
+    const ready: Held<T>[] = [];
+    const outbox: Held<T>[] = [];
+    /** Stage failures of sessions finished elsewhere, put where a one-thread run reports them, at the end. */
+    const lateErrors: { at: number; closeNo: number; errors: Rejected[] }[] = [];
+    let closeNo = 0;
     // Rules counting across sessions see every event as it arrives (their own history, for this run only).
     const stream = stages.detector?.begin?.({ latenessMs });
     const active: PipelineStages = stream ? { ...stages, detector: stream } : stages;
@@ -67,16 +116,27 @@ export function analyze(
       latenessMs,
       maxOpenEvents: maxHeldEvents,
       onClose: (s) => {
-        const report = finish(s, active, options, (stage, e) =>
-          inputs.rejected.push({
-            where: `session ${s.facts.key}`,
-            reason: `${stage} failed: ${(e as Error)?.message ?? e}`,
-          }),
-        );
-        if (report) {
-          ready.push(report);
-          heldEvents += report.events?.length ?? 0;
+        if (options.sessionKey !== undefined && !matchesKey(s, options.sessionKey)) {
+          stream?.forget(s.events);
+          return;
         }
+        const job = closedJob(s, active);
+        const held: Held<T> = hold(job, options.keepEvents ? job.events.length : 0);
+        const remote = finisher.remote?.(job);
+        if (remote) {
+          const at = inputs.rejected.length;
+          const no = closeNo++;
+          held.pending = remote.then((r) => {
+            held.done = r;
+            if (r.errors.length > 0) lateErrors.push({ at, closeNo: no, errors: r.errors });
+          });
+        } else {
+          closeNo++;
+          held.done = finisher.local(job);
+          for (const e of held.done.errors) inputs.rejected.push(e);
+        }
+        ready.push(held);
+        heldEvents += held.events;
         closedSinceCheck = true;
       },
     });
@@ -87,7 +147,43 @@ export function analyze(
     let heldEvents = 0;
     const valve = { reports: 0, behind: '' };
     let seq = 0;
+    let turns = 0;
     for await (const item of items) {
+      take(item);
+      if (ready.length > 0 && (closedSinceCheck || sessionizer.watermark - watermarkAtCheck >= 60_000)) {
+        closedSinceCheck = false;
+        watermarkAtCheck = sessionizer.watermark;
+        // Anything starting before both the open sessions and the lateness horizon is final.
+        const inOrder = Math.min(sessionizer.earliestOpenStart, sessionizer.watermark - latenessMs);
+        const horizon = heldEvents > maxHeldEvents ? Number.POSITIVE_INFINITY : inOrder;
+        for (const held of takeReady(ready, horizon)) {
+          heldEvents -= held.events;
+          if (Date.parse(held.start) >= inOrder) {
+            valve.reports++;
+            valve.behind ||= sessionizer.earliestOpenKey ?? '';
+          }
+          outbox.push(held);
+        }
+      }
+      // Everything above runs in promise jobs only: without a turn of the event loop now and then, neither the
+      // callbacks of written output (process.nextTick, holding the text) nor worker results would ever run.
+      if ((++turns & 511) === 0) await nextTurn();
+      yield* drain(outbox, outbox.length > 2000);
+    }
+    sessionizer.closeAll();
+    inputs.duplicates = dedupe.duplicates;
+    const notes = sessionizer.notes();
+    if (valve.reports > 0)
+      notes.push({
+        where: 'sessions',
+        reason: `${valve.reports} session report(s) went out before a session that started earlier and had not paused (${valve.behind}), because more than ${maxHeldEvents} events of finished sessions were waiting behind it: the output is not in start order there`,
+      });
+    if (notes.length > 0) inputs.skipped = [...(inputs.skipped ?? []), ...notes];
+    for (const held of takeReady(ready, Number.POSITIVE_INFINITY)) outbox.push(held);
+    yield* drain(outbox, true);
+    placeLateErrors(inputs.rejected, lateErrors);
+
+    function take(item: SourceItem): void {
       switch (item.kind) {
         case 'record': {
           const event = toEngineEvent(item.record, seq++);
@@ -122,43 +218,84 @@ export function analyze(
           };
           break;
       }
-      if (ready.length > 0 && (closedSinceCheck || sessionizer.watermark - watermarkAtCheck >= 60_000)) {
-        closedSinceCheck = false;
-        watermarkAtCheck = sessionizer.watermark;
-        // Anything starting before both the open sessions and the lateness horizon is final.
-        const inOrder = Math.min(sessionizer.earliestOpenStart, sessionizer.watermark - latenessMs);
-        const horizon = heldEvents > maxHeldEvents ? Number.POSITIVE_INFINITY : inOrder;
-        for (const report of takeReady(ready, horizon)) {
-          heldEvents -= report.events?.length ?? 0;
-          if (Date.parse(report.start) >= inOrder) {
-            valve.reports++;
-            valve.behind ||= sessionizer.earliestOpenKey ?? '';
-          }
-          yield report;
-        }
-      }
     }
-    sessionizer.closeAll();
-    inputs.duplicates = dedupe.duplicates;
-    const notes = sessionizer.notes();
-    if (valve.reports > 0)
-      notes.push({
-        where: 'sessions',
-        reason: `${valve.reports} session report(s) went out before a session that started earlier and had not paused (${valve.behind}), because more than ${maxHeldEvents} events of finished sessions were waiting behind it: the output is not in start order there`,
-      });
-    if (notes.length > 0) inputs.skipped = [...(inputs.skipped ?? []), ...notes];
-    yield* takeReady(ready, Number.POSITIVE_INFINITY);
   }
 
   return analysis;
 }
 
-function* takeReady(ready: SessionReport[], horizon: number): Generator<SessionReport> {
+/** A closed session waiting for its turn in start order (and, finished elsewhere, for its result). */
+interface Held<T> {
+  start: string;
+  key: string;
+  /** Events it holds in memory (kept for the report). */
+  events: number;
+  done?: Finished<T>;
+  pending?: Promise<void>;
+}
+
+function hold<T>(job: SessionJob, events: number): Held<T> {
+  return { start: isoSeconds(job.start), key: job.ctx.key, events };
+}
+
+/** The finished reports at the head of the outbox, in order; `all`: wait for each until it is empty. */
+async function* drain<T>(outbox: Held<T>[], all: boolean): AsyncGenerator<T> {
+  let n = 0;
+  while (n < outbox.length) {
+    const held = outbox[n]!;
+    if (!held.done) {
+      if (!all) break;
+      await held.pending;
+    }
+    n++;
+    yield held.done!.value;
+  }
+  outbox.splice(0, n);
+}
+
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** Inserts stage failures reported later where they happened (by position, then close order). */
+function placeLateErrors(
+  rejected: Rejected[],
+  late: { at: number; closeNo: number; errors: Rejected[] }[],
+): void {
+  late.sort((a, b) => b.at - a.at || b.closeNo - a.closeNo);
+  for (const l of late) rejected.splice(l.at, 0, ...l.errors);
+}
+
+function takeReady<T>(ready: Held<T>[], horizon: number): Held<T>[] {
   ready.sort((a, b) => cmpStr(a.start, b.start) || cmpStr(a.key, b.key));
   let n = 0;
   while (n < ready.length && Date.parse(ready[n]!.start) < horizon) n++;
-  const out = ready.splice(0, n);
-  yield* out;
+  return ready.splice(0, n);
+}
+
+/** What finishing a closed session needs from the stages that observed every event (see SessionJob). */
+function closedJob(s: OpenSession, stages: PipelineStages): SessionJob {
+  const facts = s.facts;
+  const events = s.events; // already in the one event order
+  const job: SessionJob = {
+    ctx: facts.context(),
+    start: facts.start,
+    end: facts.end,
+    eventCount: facts.eventCount,
+    errorCount: facts.errorCount,
+    events,
+  };
+  const enricher = stages.enricher;
+  if (enricher?.lineageFor && enricher.enrichWith) {
+    const lineage = new Array<CredentialLineage | undefined>(events.length);
+    for (let i = 0; i < events.length; i++) lineage[i] = enricher.lineageFor(events[i]!);
+    job.lineage = lineage;
+  }
+  const detector = stages.detector as StreamDetector | undefined;
+  if (detector?.acrossSessions && detector.detectGiven) {
+    job.across = detector.acrossSessions(job.ctx.key, events, job.ctx.end);
+  }
+  return job;
 }
 
 function matchesKey(s: OpenSession, wanted: string): boolean {
@@ -166,22 +303,18 @@ function matchesKey(s: OpenSession, wanted: string): boolean {
 }
 
 /**
- * Runs the stages on a closed session and builds its report (undefined when filtered out). A stage that
- * throws costs that stage's output for this session only; the failure is reported, the run goes on.
+ * Runs the stages on a closed session and builds its report. A stage that throws costs that stage's output
+ * for this session only; the failure is reported (in `errors`), the run goes on.
  */
-function finish(
-  s: OpenSession,
+export function finishJob(
+  job: SessionJob,
   stages: PipelineStages,
-  options: AnalyzeOptions,
-  onStageError: (stage: string, error: unknown) => void,
-): SessionReport | undefined {
-  if (options.sessionKey !== undefined && !matchesKey(s, options.sessionKey)) {
-    (stages.detector as StreamDetector | undefined)?.forget?.(s.events);
-    return undefined;
-  }
-  const events = s.events; // already in the one event order
-  const facts = s.facts;
-  const ctx = facts.context();
+  keepEvents: boolean,
+): Finished<SessionReport> {
+  const { ctx, events } = job;
+  const errors: Rejected[] = [];
+  const onStageError = (stage: string, e: unknown) =>
+    errors.push({ where: `session ${ctx.key}`, reason: `${stage} failed: ${(e as Error)?.message ?? e}` });
   const guard = <T>(stage: string, fallback: T, run: () => T): T => {
     try {
       return run();
@@ -190,26 +323,22 @@ function finish(
       return fallback;
     }
   };
-  const enricher = stages.enricher;
-  if (enricher) {
-    // No guard() here: a closure and a message per event cost more than enriching some of them.
-    for (const e of events) {
-      try {
-        enricher.enrich(e);
-      } catch (error) {
-        onStageError(`enrichment of event ${e.id}`, error);
-      }
-    }
-  }
+  if (stages.enricher) enrichAll(stages.enricher, job, onStageError);
   const unmapped: SignalMapping = { signals: [], unmappedEventIds: events.map((e) => e.id) };
   const mapper = stages.signalMapper;
   const mapping = mapper ? guard('signal mapping', unmapped, () => mapper.map(ctx, events)) : unmapped;
+  const enricher = stages.enricher;
   if (enricher?.annotateSignals && mapping.signals.length > 0) {
     guard('signal enrichment', undefined, () => enricher.annotateSignals?.(mapping.signals, events));
   }
   const detector = stages.detector;
+  const across = job.across;
   const findings = detector
-    ? guard('detection', [], () => detector.detect(ctx, events, mapping.signals))
+    ? guard('detection', [], () =>
+        across && detector.detectGiven
+          ? detector.detectGiven(ctx, events, mapping.signals, across)
+          : detector.detect(ctx, events, mapping.signals),
+      )
     : [];
   const report: SessionReport = {
     key: ctx.key,
@@ -219,10 +348,10 @@ function finish(
     sourceIps: ctx.sourceIps,
     userAgents: ctx.userAgents,
     regions: ctx.regions,
-    start: isoSeconds(facts.start),
-    end: isoSeconds(facts.end),
-    eventCount: facts.eventCount,
-    errorCount: facts.errorCount,
+    start: isoSeconds(job.start),
+    end: isoSeconds(job.end),
+    eventCount: job.eventCount,
+    errorCount: job.errorCount,
     signals: mapping.signals,
     unmappedEventIds: mapping.unmappedEventIds,
     findings,
@@ -232,8 +361,27 @@ function finish(
     const risk = guard('risk scoring', undefined, () => detector.score(ctx, findings));
     if (risk) report.risk = risk;
   }
-  if (options.keepEvents) report.events = events;
-  return report;
+  if (keepEvents) report.events = events;
+  return { value: report, errors };
+}
+
+function enrichAll(
+  enricher: Enricher,
+  job: SessionJob,
+  onStageError: (stage: string, e: unknown) => void,
+): void {
+  const { events, lineage } = job;
+  const withLineage = lineage && enricher.enrichWith ? enricher.enrichWith : undefined;
+  // No guard() here: a closure and a message per event cost more than enriching some of them.
+  for (let i = 0; i < events.length; i++) {
+    const e = events[i]!;
+    try {
+      if (withLineage) withLineage(e, lineage![i]);
+      else enricher.enrich(e);
+    } catch (error) {
+      onStageError(`enrichment of event ${e.id}`, error);
+    }
+  }
 }
 
 /** CloudTrail's own spelling: whole seconds, `Z`. */

@@ -11,7 +11,15 @@
  * `engine/pipeline.ts` wires them; each stage lives in its own module and knows nothing of the others.
  */
 import type { DescribeDerivedField } from './detections/event-filter.ts';
-import type { EngineEvent, Finding, Principal, SessionKind, SessionRisk, Signal } from './model.ts';
+import type {
+  CredentialLineage,
+  EngineEvent,
+  Finding,
+  Principal,
+  SessionKind,
+  SessionRisk,
+  Signal,
+} from './model.ts';
 
 /** What the pipeline knows about a session when it hands it to a stage. */
 export interface SessionContext {
@@ -35,6 +43,12 @@ export interface Enricher {
   observe(event: EngineEvent): void;
   /** Attaches `event.enrichment`. Called once per event when its session closes, in time order. */
   enrich(event: EngineEvent): void;
+  /**
+   * The credential lineage `enrich` would attach now (from what `observe` has seen so far), and `enrich` with a
+   * lineage found that way: a session finished on a worker thread gets its lineage from the thread that observed.
+   */
+  lineageFor?(event: EngineEvent): CredentialLineage | undefined;
+  enrichWith?(event: EngineEvent, lineage: CredentialLineage | undefined): void;
   /** Facts about the tables used (e.g. iam-data version), printed in JSON output. */
   readonly info: Record<string, string>;
   /**
@@ -69,6 +83,16 @@ export interface Detector {
    * arrives, so what a session's findings count depends on the events, not on the order sessions close.
    */
   begin?(stream: { latenessMs: number }): StreamDetector;
+  /**
+   * `detect` with the cross-session findings given (found by the StreamDetector that observed every event, see
+   * `StreamDetector.acrossSessions`) instead of counted here: the same findings, in the same order.
+   */
+  detectGiven?(
+    session: SessionContext,
+    events: readonly EngineEvent[],
+    signals: readonly Signal[],
+    across: readonly Finding[],
+  ): Finding[];
 }
 
 export interface StreamDetector extends Detector {
@@ -76,6 +100,8 @@ export interface StreamDetector extends Detector {
   observe(event: EngineEvent): void;
   /** A session closed without `detect` (filtered out): its events are done with. */
   forget(events: readonly EngineEvent[]): void;
+  /** The cross-session part of `detect` for a closing session (called once, instead of `detect`). */
+  acrossSessions?(sessionKey: string, events: readonly EngineEvent[], end?: number): Finding[];
 }
 
 /** The stages the pipeline runs; any may be absent (e.g. sessions only). */

@@ -7,6 +7,7 @@
  */
 import type {
   AccessLevel,
+  CredentialLineage,
   EngineEvent,
   EventEnrichment,
   MitreTechnique,
@@ -142,31 +143,38 @@ function buildEnricher(
       attachSignalEnrichment(signals, events);
     },
     enrich(event: EngineEvent) {
-      const r = event.record;
-      const facts = actionFacts(r.eventSource, r.eventName, r.eventType);
-      const ua = userAgent(r.userAgent);
-      const enrichment: EventEnrichment = {
-        // Shared frozen arrays: cheap, and nobody can change one event's facts through another's.
-        iamActions: facts.iamActions as string[],
-        riskCategories: facts.riskCategories as RiskCategory[],
-        mitre: facts.mitre as MitreTechnique[],
-        userAgentFamily:
-          r.sessionCredentialFromConsole === 'true' && ua.family !== 'cloudshell' && !ua.offensiveTool
-            ? 'console'
-            : ua.family,
-        sourceKind: sourceOf(r.sourceIPAddress).kind,
-      };
-      if (facts.accessLevel) enrichment.accessLevel = facts.accessLevel;
-      if (ua.offensiveTool) enrichment.offensiveTool = ua.offensiveTool;
-      const error = errorKind(r);
-      if (error) enrichment.errorKind = error;
-      const l = lineage.lineageFor(event);
-      if (l) enrichment.lineage = l;
-      if (r.requestParameters) {
-        const policy = analyzePolicyEvent(r, policyContext);
-        if (policy) enrichment.policy = policy;
-      }
-      event.enrichment = enrichment;
+      enrichWith(event, lineage.lineageFor(event));
     },
+    lineageFor(event: EngineEvent) {
+      return lineage.lineageFor(event);
+    },
+    enrichWith,
   };
+
+  function enrichWith(event: EngineEvent, l: CredentialLineage | undefined): void {
+    const r = event.record;
+    const facts = actionFacts(r.eventSource, r.eventName, r.eventType);
+    const ua = userAgent(r.userAgent);
+    const enrichment: EventEnrichment = {
+      // Shared frozen arrays: cheap, and nobody can change one event's facts through another's.
+      iamActions: facts.iamActions as string[],
+      riskCategories: facts.riskCategories as RiskCategory[],
+      mitre: facts.mitre as MitreTechnique[],
+      userAgentFamily:
+        r.sessionCredentialFromConsole === 'true' && ua.family !== 'cloudshell' && !ua.offensiveTool
+          ? 'console'
+          : ua.family,
+      sourceKind: sourceOf(r.sourceIPAddress).kind,
+    };
+    if (facts.accessLevel) enrichment.accessLevel = facts.accessLevel;
+    if (ua.offensiveTool) enrichment.offensiveTool = ua.offensiveTool;
+    const error = errorKind(r);
+    if (error) enrichment.errorKind = error;
+    if (l) enrichment.lineage = l;
+    if (r.requestParameters) {
+      const policy = analyzePolicyEvent(r, policyContext);
+      if (policy) enrichment.policy = policy;
+    }
+    event.enrichment = enrichment;
+  }
 }

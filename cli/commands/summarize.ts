@@ -1,10 +1,12 @@
 import { athenaCostText } from '../../adapters/aws/athena-cost.ts';
+import type { InputsSummary } from '../../engine/model.ts';
 import { analyze } from '../../engine/pipeline.ts';
 import type { PipelineStages } from '../../engine/stages.ts';
 import { parseCommandLine } from '../args.ts';
 import { commandErrors, parseFormat, parseIdleGap } from '../command-support.ts';
 import { JsonDocumentWriter, streamWriter } from '../format/session-json.ts';
 import { formatInputsText, formatSessionText } from '../format/session-text.ts';
+import { defaultThreads, jsonSessions } from '../parallel/json-sessions.ts';
 import { sourceOptionSpec, sourceOptionsUsage } from '../source-options.ts';
 import { loadDefaultStages } from '../stages.ts';
 
@@ -20,6 +22,8 @@ options:
   --all                text: also show background (suppressed) actions
   --no-events          json: leave out each session's compact event list
   --idle-gap MINUTES   a pause longer than this splits a session (default 30)
+  --threads N          json: threads to use (default: the number of cores; one for inputs under 24 MB
+                       and for AWS sources); the output is the same for any N
 ${sourceOptionsUsage}
 
 exit codes: 0 done · 1 an input could not be read · 2 bad arguments`;
@@ -44,13 +48,16 @@ export async function run(argv: string[]): Promise<number> {
   const resolved = await errors.resolve(values, positionals);
   if (typeof resolved === 'number') return resolved;
 
+  const threads = parseThreads(values.threads, resolved.paths);
+  if (typeof threads === 'object') return usageError(threads.error);
+
   const stages = await loadStages();
   const withEvents = format === 'json' && !values['no-events'];
-  const analysis = analyze(resolved.source.read(resolved.query), stages, {
+  const analyzeOptions = {
     idleGapMinutes,
     ...(values.session !== undefined ? { sessionKey: values.session } : {}),
-    keepEvents: withEvents,
-  });
+  };
+  const items = resolved.source.read(resolved.query);
   // `summarize … | head` closes the pipe early: that is the reader's choice, not an error.
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
     if (e.code === 'EPIPE') process.exit(0);
@@ -58,18 +65,28 @@ export async function run(argv: string[]): Promise<number> {
   });
   const write = streamWriter(process.stdout);
   let count = 0;
+  let inputs: InputsSummary;
   if (format === 'json') {
+    // Workers load their own stages: only worth it (and only the same) when this thread's loaded.
+    const parallel = stages.detector || stages.enricher || stages.signalMapper ? threads : 1;
+    const analysis = jsonSessions(items, stages, { ...analyzeOptions, withEvents, threads: parallel });
     const doc = new JsonDocumentWriter(write);
-    await doc.begin();
-    for await (const s of analysis.sessions) {
-      await doc.session(s, withEvents);
-      count++;
+    try {
+      await doc.begin();
+      for await (const text of analysis.sessions) {
+        await doc.sessionText(text);
+        count++;
+      }
+    } finally {
+      await analysis.close();
     }
     const meta: Record<string, unknown> = { sessions: count, enrichment: stages.enricher?.info ?? {} };
     if (analysis.truncated) meta.truncated = analysis.truncated;
     if (analysis.stats) meta.stats = analysis.stats;
     await doc.end(analysis.inputs, meta);
+    inputs = analysis.inputs;
   } else {
+    const analysis = analyze(items, stages, analyzeOptions);
     const textOptions = { all: values.all ?? false, signals: stages.signalMapper !== undefined };
     for await (const s of analysis.sessions) {
       await write(`${count > 0 ? '\n' : ''}${formatSessionText(s, textOptions)}`);
@@ -77,12 +94,13 @@ export async function run(argv: string[]): Promise<number> {
     }
     await write(`${count > 0 ? '\n' : ''}${formatInputsText(analysis.inputs, count, analysis.truncated)}`);
     if (analysis.stats) await write(`${athenaCostText(analysis.stats)}\n`);
+    inputs = analysis.inputs;
   }
   if (values.session !== undefined && count === 0) {
     process.stderr.write(`cartographer summarize: no session matches '${values.session}'\n`);
   }
   // Bad records are reported and are not an error; a file that could not be opened at all is.
-  const unopened = analysis.inputs.rejected.filter(
+  const unopened = inputs.rejected.filter(
     (r) => !/[#:]\d+$/.test(r.where) && /^cannot (read|list)/.test(r.reason) && !r.reason.includes('gzip'),
   );
   return unopened.length > 0 ? 1 : 0;
@@ -96,6 +114,7 @@ function parse(argv: string[]) {
     all: { type: 'boolean' },
     'no-events': { type: 'boolean' },
     'idle-gap': { type: 'string' },
+    threads: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
 }
@@ -110,6 +129,15 @@ async function loadStages(): Promise<PipelineStages> {
     );
     return {};
   }
+}
+
+/** `--threads N` (a whole number from 1 to 64), or the default for this input (json-sessions.ts). */
+function parseThreads(raw: string | undefined, paths: string[] | undefined): number | { error: string } {
+  if (raw === undefined) return defaultThreads(paths);
+  const n = Number(raw);
+  return Number.isInteger(n) && n >= 1 && n <= 64
+    ? n
+    : { error: `--threads must be a whole number from 1 to 64 (got '${raw}')` };
 }
 
 const errors = commandErrors('summarize', usage);

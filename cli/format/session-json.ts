@@ -54,7 +54,11 @@ export class JsonDocumentWriter {
     await this.#write('{"sessions":[');
   }
   async session(s: SessionReport, withEvents: boolean): Promise<void> {
-    await this.#write(`${this.#first ? '\n' : ',\n'}${sessionJson(s, withEvents)}`);
+    await this.sessionText(sessionJson(s, withEvents));
+  }
+  /** A session already written as JSON by sessionJson (on a worker thread, say). */
+  async sessionText(json: string): Promise<void> {
+    await this.#write(`${this.#first ? '\n' : ',\n'}${json}`);
     this.#first = false;
   }
   async end(inputs: InputsSummary, meta: Record<string, unknown>): Promise<void> {

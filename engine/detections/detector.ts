@@ -23,17 +23,23 @@ export function createRuleDetector(rules: readonly CompiledRule[], allow: AllowS
   const candidatesFor = candidateLookup(indexRules(rules.filter((r) => !isCrossSession(r))));
   const currentAllow = typeof allow === 'function' ? allow : () => allow;
   const order = new Map(rules.map((r, i) => [r.id, i]));
+  const merged = (session: SessionContext, events: readonly EngineEvent[], across: readonly Finding[]) => {
+    const findings = sessionFindings(session.key, events, candidatesFor, currentAllow());
+    for (const f of across) findings.push(f);
+    // Deterministic output: by time, then rule order in the rule set.
+    return findings.sort(
+      (a, b) =>
+        a.time.localeCompare(b.time) ||
+        order.get(a.ruleId)! - order.get(b.ruleId)! ||
+        a.id.localeCompare(b.id),
+    );
+  };
   const withMemory = (memory: CrossSessionMemory): Detector => ({
     detect(session: SessionContext, events: readonly EngineEvent[], _signals: readonly Signal[]): Finding[] {
-      const findings = sessionFindings(session.key, events, candidatesFor, currentAllow());
-      findings.push(...memory.sessionFindings(session.key, events, session.end));
-      // Deterministic output: by time, then rule order in the rule set.
-      return findings.sort(
-        (a, b) =>
-          a.time.localeCompare(b.time) ||
-          order.get(a.ruleId)! - order.get(b.ruleId)! ||
-          a.id.localeCompare(b.id),
-      );
+      return merged(session, events, memory.sessionFindings(session.key, events, session.end));
+    },
+    detectGiven(session, events, _signals, across) {
+      return merged(session, events, across);
     },
     score(session, findings) {
       return scoreSession(session, findings);
@@ -51,6 +57,8 @@ export function createRuleDetector(rules: readonly CompiledRule[], allow: AllowS
     return Object.assign(withMemory(memory), {
       observe: (e: EngineEvent) => memory.observe(e),
       forget: (events: readonly EngineEvent[]) => memory.forget(events),
+      acrossSessions: (sessionKey: string, events: readonly EngineEvent[], end?: number) =>
+        memory.sessionFindings(sessionKey, events, end),
     });
   };
   return detector;

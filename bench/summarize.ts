@@ -1,0 +1,197 @@
+/**
+ * `cartographer summarize --format json` against bare `JSON.parse` of the same bytes, in the same run:
+ *   node bin/run-ts.js bench/summarize.ts [sizes=200000,1000000] [--threads 1,2] [--repeat 3]
+ * Each measurement is a fresh process (`/usr/bin/time` gives its wall time, CPU time and peak resident set);
+ * one-thread runs and the JSON.parse reference are pinned to one core with `taskset`, runs with more
+ * threads may use every core. The output of every run is hashed: all thread counts must give the same bytes.
+ * Prints one JSON line (`rows` for the bench table, `runs` with every number); run.ts calls it.
+ *   node bin/run-ts.js bench/summarize.ts --parse DIR     the reference alone (one JSON line)
+ */
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createReadStream, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+function listFiles(dir: string): string[] {
+  const out: string[] = [];
+  for (const name of readdirSync(dir).sort()) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) out.push(...listFiles(p));
+    else if (name.endsWith('.json')) out.push(p);
+  }
+  return out;
+}
+
+/** The reference: read every file and JSON.parse it, counting records (what any reader must at least do). */
+function parseOnly(dir: string): void {
+  const files = listFiles(dir);
+  const wall = performance.now();
+  const cpu = process.cpuUsage();
+  let records = 0;
+  let bytes = 0;
+  for (const f of files) {
+    const text = readFileSync(f, 'utf8');
+    bytes += text.length;
+    records += (JSON.parse(text) as { Records: unknown[] }).Records.length;
+  }
+  const used = process.cpuUsage(cpu);
+  process.stdout.write(
+    `${JSON.stringify({ records, bytes, files: files.length, seconds: (performance.now() - wall) / 1000, cpuSeconds: (used.user + used.system) / 1e6 })}\n`,
+  );
+}
+
+interface Measured {
+  seconds: number;
+  cpuSeconds: number;
+  peakRssMb: number;
+  sha256?: string;
+}
+
+const hasTaskset = spawnSync('taskset', ['--version']).status === 0;
+
+/** Runs a command under /usr/bin/time; stdout goes to `outFile` when given. */
+function timed(cmd: string[], pinned: boolean, outFile?: string): Measured & { stdout: string } {
+  const full = [
+    '/usr/bin/time',
+    '-f',
+    'TIME %e %U %S %M',
+    ...(pinned && hasTaskset ? ['taskset', '-c', '0'] : []),
+    ...cmd,
+  ];
+  const shell = `${full.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ')}${outFile ? ` > '${outFile}'` : ''}`;
+  const r = spawnSync('bash', ['-c', shell], { cwd: root, encoding: 'utf8', maxBuffer: 2 ** 26 });
+  const m = /TIME ([\d.]+) ([\d.]+) ([\d.]+) (\d+)/.exec(r.stderr);
+  if (r.status !== 0 || !m)
+    throw new Error(`${cmd.join(' ')} failed (${r.status}): ${r.stderr.slice(-2000)}`);
+  return {
+    stdout: r.stdout,
+    seconds: Number(m[1]),
+    cpuSeconds: Number(m[2]) + Number(m[3]),
+    peakRssMb: Math.round(Number(m[4]) / 1024),
+  };
+}
+
+async function sha256(file: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(file)) h.update(chunk as Buffer);
+  return h.digest('hex');
+}
+
+const node = process.execPath;
+
+function reference(dir: string) {
+  const t = timed(
+    [node, join(root, 'bin/run-ts.js'), join(root, 'bench/summarize.ts'), '--parse', dir],
+    true,
+  );
+  const inner = JSON.parse(t.stdout.trim().split('\n').pop()!) as {
+    records: number;
+    seconds: number;
+    cpuSeconds: number;
+  };
+  // Both figures: the process (start-up included, as for summarize) and the parsing loop alone.
+  return { ...t, stdout: undefined, records: inner.records, loop: inner };
+}
+
+async function summarize(dir: string, threads: number): Promise<Measured> {
+  const out = join(root, `bench/out/summarize-${threads}.json`);
+  const cmd = [node, join(root, 'bin/cartographer.js'), 'summarize', dir, '--format', 'json'];
+  if (threads > 0) cmd.push('--threads', String(threads));
+  const t = timed(cmd, threads <= 1, out); // 0: the command's default (no --threads)
+  const digest = await sha256(out);
+  rmSync(out, { force: true });
+  return { seconds: t.seconds, cpuSeconds: t.cpuSeconds, peakRssMb: t.peakRssMb, sha256: digest };
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor((s.length - 1) / 2)]!;
+}
+
+function flag(name: string, fallback: string): string {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1]! : fallback;
+}
+
+async function main() {
+  const parseDir = flag('--parse', '');
+  if (parseDir) return parseOnly(parseDir);
+  const positional = process.argv.slice(2).find((a) => /^\d[\d,]*$/.test(a));
+  const sizes = (positional ?? process.env.BENCH_SUMMARIZE_SIZES ?? '200000,1000000').split(',').map(Number);
+  const threadCounts = flag('--threads', `1,${cpus().length}`).split(',').map(Number);
+  const repeat = Number(flag('--repeat', '3'));
+  const runs: Record<string, unknown>[] = [];
+  for (const size of sizes) {
+    const dir = join(root, `bench/out/events-${size}`);
+    readFileSync(join(dir, '.generated'), 'utf8');
+    for (let round = 0; round < repeat; round++) {
+      const load = loadavg()[0]!;
+      const ref = reference(dir);
+      const row: Record<string, unknown> = { size, round, load, parse: ref, summarize: {} };
+      for (const threads of threadCounts) {
+        (row.summarize as Record<number, Measured>)[threads] = await summarize(dir, threads);
+      }
+      runs.push(row);
+      process.stderr.write(`[bench summarize] ${JSON.stringify(row)}\n`);
+    }
+  }
+  process.stdout.write(`${JSON.stringify({ runs, rows: tableRows(runs, threadCounts) })}\n`);
+}
+
+interface Row {
+  metric: string;
+  value: string;
+  target: string;
+  met: boolean | null;
+}
+
+/** Medians over the rounds of each size: ratios to the reference taken within each round first. */
+function tableRows(runs: Record<string, unknown>[], threadCounts: number[]): Row[] {
+  const rows: Row[] = [];
+  const bySize = new Map<number, Record<string, any>[]>();
+  for (const r of runs) bySize.set(r.size as number, [...(bySize.get(r.size as number) ?? []), r]);
+  for (const [size, rs] of bySize) {
+    const n = size.toLocaleString('en-US');
+    const parse = median(rs.map((r) => r.parse.seconds));
+    rows.push({
+      metric: `${n} records: JSON.parse of the files`,
+      value: `${parse.toFixed(2)} s wall (${median(rs.map((r) => r.parse.cpuSeconds)).toFixed(2)} CPU s, loop ${median(rs.map((r) => r.parse.loop.seconds)).toFixed(2)} s), load ${rs.map((r) => r.load.toFixed(1)).join(' / ')}`,
+      target: 'reference',
+      met: null,
+    });
+    const one = threadCounts[0]!;
+    for (const t of threadCounts) {
+      const ratio = median(rs.map((r) => r.parse.seconds / r.summarize[t].seconds));
+      const speedup = median(rs.map((r) => r.summarize[one].seconds / r.summarize[t].seconds));
+      const s = median(rs.map((r) => r.summarize[t].seconds));
+      const same = rs.every((r) => r.summarize[t].sha256 === r.summarize[one].sha256);
+      rows.push({
+        metric: `${n} records: summarize --format json, ${t} thread(s)`,
+        value: `${s.toFixed(2)} s wall = ${ratio.toFixed(2)} of JSON.parse, ${Math.round(size / s).toLocaleString('en-US')} ev/s, ${median(rs.map((r) => r.summarize[t].cpuSeconds)).toFixed(1)} CPU s, peak ${median(rs.map((r) => r.summarize[t].peakRssMb))} MB${t !== one ? `, ${speedup.toFixed(2)}× ${one} thread, output ${same ? 'identical' : 'DIFFERENT'}` : ''}`,
+        target:
+          t === one && size === 200000
+            ? '≥ 0.5 of JSON.parse'
+            : t !== one && size === 200000
+              ? '≥ 1.6× one thread, identical'
+              : size >= 1000000
+                ? 'peak < 500 MB'
+                : '',
+        met:
+          t === one && size === 200000
+            ? ratio >= 0.5
+            : t !== one && size === 200000
+              ? speedup >= 1.6 && same
+              : size >= 1000000
+                ? median(rs.map((r) => r.summarize[t].peakRssMb)) < 500
+                : null,
+      });
+    }
+  }
+  return rows;
+}
+
+await main();
