@@ -176,8 +176,15 @@ const generatedNow: string[] = [];
 async function main() {
   mkdirSync(outDir, { recursive: true });
   await throughputAndScaling();
-  // The Slack and start-up sections run the compiled bot (dist/).
+  // The Slack, start-up and summarize sections run the compiled command (dist/).
   execFileSync(process.execPath, [join(root, 'bin/build.js'), '--if-stale'], { stdio: 'inherit' });
+  // summarize --format json against JSON.parse, one thread and all (bench/summarize.ts; 200k three times, 1M once).
+  const summarizeSizes = (process.env.BENCH_SUMMARIZE_SIZES ?? '200000,1000000').split(',').map(Number);
+  for (const size of summarizeSizes) await dataset(size);
+  log('bench/summarize.ts…');
+  const summarize = worker('bench/summarize.ts', [summarizeSizes.join(',')], false);
+  results.summarize = summarize;
+  rows.push(...(summarize.rows as Row[]));
   for (const section of [
     'bench/slack-latency.ts',
     'bench/lookup-throughput.ts',

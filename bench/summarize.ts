@@ -1,6 +1,6 @@
 /**
  * `cartographer summarize --format json` against bare `JSON.parse` of the same bytes, in the same run:
- *   node bin/run-ts.js bench/summarize.ts [sizes=200000,1000000] [--threads 1,2] [--repeat 3]
+ *   node bin/run-ts.js bench/summarize.ts [sizes=200000,1000000] [--threads 1,2] [--repeat 3] [--repeat-1m 1]
  * Each measurement is a fresh process (`/usr/bin/time` gives its wall time, CPU time and peak resident set);
  * one-thread runs and the JSON.parse reference are pinned to one core with `taskset`, runs with more
  * threads may use every core. The output of every run is hashed: all thread counts must give the same bytes.
@@ -128,7 +128,8 @@ async function main() {
   for (const size of sizes) {
     const dir = join(root, `bench/out/events-${size}`);
     readFileSync(join(dir, '.generated'), 'utf8');
-    for (let round = 0; round < repeat; round++) {
+    const rounds = size >= 1_000_000 ? Math.min(repeat, Number(flag('--repeat-1m', '1'))) : repeat;
+    for (let round = 0; round < rounds; round++) {
       const load = loadavg()[0]!;
       const ref = reference(dir);
       const row: Record<string, unknown> = { size, round, load, parse: ref, summarize: {} };

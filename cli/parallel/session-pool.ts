@@ -14,72 +14,98 @@ export interface WorkerSetup {
   ruleDirs?: string[];
 }
 
+interface Waiting {
+  job: SessionJob;
+  resolve: (f: Finished<string>) => void;
+  reject: (e: unknown) => void;
+}
+
 interface Slot {
   worker: Worker;
   /** Events sent and not answered yet. */
   queued: number;
-  waiting: Map<
-    number,
-    { events: number; resolve: (f: Finished<string>) => void; reject: (e: Error) => void }
-  >;
+  waiting: Map<number, Waiting>;
+  /** Dead or closing: sent nothing more. */
+  failed: boolean;
 }
 
 /** Queued events per worker beyond which the main thread finishes sessions itself (~0.1 s of work). */
 const QUEUE_EVENTS = 4000;
+/** Larger sessions are finished on the main thread, so a worker's heap stays small (WORKER_HEAP_MB). */
+const MAX_JOB_EVENTS = 10_000;
+const WORKER_HEAP_MB = 160;
 
 export class SessionPool {
   readonly #slots: Slot[];
+  readonly #local: (job: SessionJob) => Finished<string>;
   #nextId = 0;
-  #failure: Error | undefined;
 
-  constructor(workers: number, setup: WorkerSetup) {
+  /** `local` finishes a job on this thread: when every worker is busy, and for the jobs of a worker that died. */
+  constructor(workers: number, setup: WorkerSetup, local: (job: SessionJob) => Finished<string>) {
+    this.#local = local;
     this.#slots = Array.from({ length: workers }, () => this.#start(setup));
   }
 
-  /** A SessionFinisher that sends jobs here while a worker has room and finishes them with `local` otherwise. */
-  finisher(local: (job: SessionJob) => Finished<string>): SessionFinisher<string> {
-    return { local, remote: (job) => this.#send(job) };
+  /** A SessionFinisher that sends jobs here while a worker has room and finishes them here otherwise. */
+  finisher(): SessionFinisher<string> {
+    return { local: this.#local, remote: (job) => this.#send(job) };
   }
 
   async close(): Promise<void> {
+    for (const s of this.#slots) s.failed = true;
     await Promise.all(this.#slots.map((s) => s.worker.terminate()));
   }
 
   #start(setup: WorkerSetup): Slot {
-    const worker = new Worker(bootstrap(), { eval: true, workerData: setup });
-    const slot: Slot = { worker, queued: 0, waiting: new Map() };
+    const worker = new Worker(bootstrap(), {
+      eval: true,
+      workerData: setup,
+      resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB, maxYoungGenerationSizeMb: 24 },
+    });
+    const slot: Slot = { worker, queued: 0, waiting: new Map(), failed: false };
     worker.on('message', (m: { id?: number; text?: string; errors?: Rejected[]; failure?: string }) => {
       if (m.id === undefined) return;
-      const w = slot.waiting.get(m.id)!;
+      const w = slot.waiting.get(m.id);
+      if (!w) return;
       slot.waiting.delete(m.id);
-      slot.queued -= w.events;
-      if (m.failure !== undefined) w.reject(new Error(`worker thread: ${m.failure}`));
+      slot.queued -= w.job.events.length;
+      // A session the worker could not finish is finished here, as one thread would (errors and all).
+      if (m.failure !== undefined) this.#finishHere(w);
       else w.resolve({ value: m.text!, errors: m.errors ?? [] });
     });
-    worker.on('error', (e) => this.#fail(slot, e));
-    worker.on('exit', (code) => {
-      if (slot.waiting.size > 0) this.#fail(slot, new Error(`worker thread exited (${code})`));
-    });
+    worker.on('error', () => this.#retire(slot));
+    worker.on('exit', () => this.#retire(slot));
     return slot;
   }
 
-  #fail(slot: Slot, e: Error): void {
-    this.#failure ??= e;
-    for (const w of slot.waiting.values()) w.reject(e);
+  /** A worker that died (out of memory, say): its sessions are finished here, none is lost or changed. */
+  #retire(slot: Slot): void {
+    slot.failed = true;
+    const left = [...slot.waiting.values()];
     slot.waiting.clear();
+    slot.queued = 0;
+    for (const w of left) this.#finishHere(w);
+  }
+
+  #finishHere(w: Waiting): void {
+    try {
+      w.resolve(this.#local(w.job));
+    } catch (e) {
+      w.reject(e);
+    }
   }
 
   #send(job: SessionJob): Promise<Finished<string>> | undefined {
-    if (this.#failure) throw this.#failure;
-    let best: Slot | undefined;
-    for (const s of this.#slots) if (!best || s.queued < best.queued) best = s;
     const events = job.events.length;
+    if (events > MAX_JOB_EVENTS) return undefined;
+    let best: Slot | undefined;
+    for (const s of this.#slots) if (!s.failed && (!best || s.queued < best.queued)) best = s;
     if (!best || (best.queued > 0 && best.queued + events > QUEUE_EVENTS)) return undefined;
     const id = this.#nextId++;
     best.queued += events;
     const slot = best;
     return new Promise((resolve, reject) => {
-      slot.waiting.set(id, { events, resolve, reject });
+      slot.waiting.set(id, { job, resolve, reject });
       slot.worker.postMessage({ id, job });
     });
   }
