@@ -7,9 +7,9 @@
  * Prints one JSON line (`rows` for the bench table, `runs` with every number); run.ts calls it.
  *   node bin/run-ts.js bench/summarize.ts --parse DIR     the reference alone (one JSON line)
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createReadStream, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { closeSync, createReadStream, openSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -49,29 +49,66 @@ interface Measured {
   cpuSeconds: number;
   peakRssMb: number;
   sha256?: string;
+  /** CPU seconds of the main thread, of the busiest other thread and of all others (sampled from /proc). */
+  threadCpu?: { main: number; busiestOther: number; othersTotal: number };
 }
 
 const hasTaskset = spawnSync('taskset', ['--version']).status === 0;
 
-/** Runs a command under /usr/bin/time; stdout goes to `outFile` when given. */
-function timed(cmd: string[], pinned: boolean, outFile?: string): Measured & { stdout: string } {
-  const full = [
-    '/usr/bin/time',
-    '-f',
-    'TIME %e %U %S %M',
-    ...(pinned && hasTaskset ? ['taskset', '-c', '0'] : []),
-    ...cmd,
-  ];
-  const shell = `${full.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ')}${outFile ? ` > '${outFile}'` : ''}`;
-  const r = spawnSync('bash', ['-c', shell], { cwd: root, encoding: 'utf8', maxBuffer: 2 ** 26 });
-  const m = /TIME ([\d.]+) ([\d.]+) ([\d.]+) (\d+)/.exec(r.stderr);
-  if (r.status !== 0 || !m)
-    throw new Error(`${cmd.join(' ')} failed (${r.status}): ${r.stderr.slice(-2000)}`);
+/**
+ * Runs a command under /usr/bin/time (stdout to `outFile` when given) and samples its threads' CPU time from
+ * /proc every 200 ms: the main thread, the busiest other thread (a worker; V8's GC helpers are the rest), so a
+ * run on a loaded machine still shows what each thread needed.
+ */
+async function timed(
+  cmd: string[],
+  pinned: boolean,
+  outFile?: string,
+): Promise<Measured & { stdout: string }> {
+  const full = [...(pinned && hasTaskset ? ['taskset', '-c', '0'] : []), ...cmd];
+  const out = outFile ? openSync(outFile, 'w') : 'pipe';
+  const child = spawn('/usr/bin/time', ['-f', 'TIME %e %U %S %M', ...full], {
+    cwd: root,
+    stdio: ['ignore', out, 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (d) => {
+    stdout += d;
+  });
+  child.stderr!.on('data', (d) => {
+    stderr += d;
+  });
+  const threads = new Map<string, number>();
+  let pid: string | undefined;
+  const sample = () => {
+    try {
+      pid ??=
+        readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim().split(' ')[0] ||
+        undefined;
+      if (!pid) return;
+      for (const tid of readdirSync(`/proc/${pid}/task`)) {
+        const f = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+        threads.set(tid, (Number(f[11]) + Number(f[12])) / 100);
+      }
+    } catch {
+      // the process or a thread ended between two reads
+    }
+  };
+  const timer = setInterval(sample, 200);
+  const status = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  clearInterval(timer);
+  if (typeof out === 'number') closeSync(out);
+  const m = /TIME ([\d.]+) ([\d.]+) ([\d.]+) (\d+)/.exec(stderr);
+  if (status !== 0 || !m) throw new Error(`${cmd.join(' ')} failed (${status}): ${stderr.slice(-2000)}`);
+  const main = pid ? (threads.get(pid) ?? 0) : 0;
+  const others = [...threads].filter(([t]) => t !== pid).map(([, c]) => c);
   return {
-    stdout: r.stdout,
+    stdout,
     seconds: Number(m[1]),
     cpuSeconds: Number(m[2]) + Number(m[3]),
     peakRssMb: Math.round(Number(m[4]) / 1024),
+    threadCpu: { main, busiestOther: Math.max(0, ...others), othersTotal: others.reduce((a, b) => a + b, 0) },
   };
 }
 
@@ -83,8 +120,8 @@ async function sha256(file: string): Promise<string> {
 
 const node = process.execPath;
 
-function reference(dir: string) {
-  const t = timed(
+async function reference(dir: string) {
+  const t = await timed(
     [node, join(root, 'bin/run-ts.js'), join(root, 'bench/summarize.ts'), '--parse', dir],
     true,
   );
@@ -101,10 +138,11 @@ async function summarize(dir: string, threads: number): Promise<Measured> {
   const out = join(root, `bench/out/summarize-${threads}.json`);
   const cmd = [node, join(root, 'bin/cartographer.js'), 'summarize', dir, '--format', 'json'];
   if (threads > 0) cmd.push('--threads', String(threads));
-  const t = timed(cmd, threads <= 1, out); // 0: the command's default (no --threads)
+  const t = await timed(cmd, threads <= 1, out); // 0: the command's default (no --threads)
   const digest = await sha256(out);
   rmSync(out, { force: true });
-  return { seconds: t.seconds, cpuSeconds: t.cpuSeconds, peakRssMb: t.peakRssMb, sha256: digest };
+  const { stdout: _, ...measured } = t;
+  return { ...measured, sha256: digest };
 }
 
 function median(xs: number[]): number {
@@ -131,7 +169,7 @@ async function main() {
     const rounds = size >= 1_000_000 ? Math.min(repeat, Number(flag('--repeat-1m', '1'))) : repeat;
     for (let round = 0; round < rounds; round++) {
       const load = loadavg()[0]!;
-      const ref = reference(dir);
+      const ref = await reference(dir);
       const row: Record<string, unknown> = { size, round, load, parse: ref, summarize: {} };
       for (const threads of threadCounts) {
         (row.summarize as Record<number, Measured>)[threads] = await summarize(dir, threads);
@@ -170,9 +208,15 @@ function tableRows(runs: Record<string, unknown>[], threadCounts: number[]): Row
       const speedup = median(rs.map((r) => r.summarize[one].seconds / r.summarize[t].seconds));
       const s = median(rs.map((r) => r.summarize[t].seconds));
       const same = rs.every((r) => r.summarize[t].sha256 === r.summarize[one].sha256);
+      // What the threads needed, load aside: the longest thread's CPU time against the one-thread run's.
+      const path = (m: Measured) =>
+        m.threadCpu ? Math.max(m.threadCpu.main, t > 1 ? m.threadCpu.busiestOther : 0) : m.cpuSeconds;
+      const threadsNote = rs[0]!.summarize[t].threadCpu
+        ? `; main thread ${median(rs.map((r) => r.summarize[t].threadCpu.main)).toFixed(1)} CPU s${t > 1 ? `, busiest worker ${median(rs.map((r) => r.summarize[t].threadCpu.busiestOther)).toFixed(1)} CPU s, longest thread ${median(rs.map((r) => path(r.summarize[one]) / path(r.summarize[t]))).toFixed(2)}× shorter than one thread's` : ''}`
+        : '';
       rows.push({
         metric: `${n} records: summarize --format json, ${t} thread(s)`,
-        value: `${s.toFixed(2)} s wall = ${ratio.toFixed(2)} of JSON.parse, ${Math.round(size / s).toLocaleString('en-US')} ev/s, ${median(rs.map((r) => r.summarize[t].cpuSeconds)).toFixed(1)} CPU s, peak ${median(rs.map((r) => r.summarize[t].peakRssMb))} MB${t !== one ? `, ${speedup.toFixed(2)}× ${one} thread, output ${same ? 'identical' : 'DIFFERENT'}` : ''}`,
+        value: `${s.toFixed(2)} s wall = ${ratio.toFixed(2)} of JSON.parse, ${Math.round(size / s).toLocaleString('en-US')} ev/s, ${median(rs.map((r) => r.summarize[t].cpuSeconds)).toFixed(1)} CPU s, peak ${median(rs.map((r) => r.summarize[t].peakRssMb))} MB${t !== one ? `, ${speedup.toFixed(2)}× ${one} thread wall, output ${same ? 'identical' : 'DIFFERENT'}` : ''}${threadsNote}`,
         target:
           t === one && size === 200000
             ? '≥ 0.5 of JSON.parse'
