@@ -2,7 +2,7 @@
  * Where `summarize --format json` spends its CPU: runs it under `node --cpu-prof` and prints self time by
  * stage, by function and by file (a Markdown table for bench/README.md with --markdown).
  *   npm run bench -- --profile [DIR] [--threads N] [--markdown]   (DIR defaults to bench/out/events-200000)
- *   node bin/run-ts.js bench/profile.ts DIR|FILE.cpuprofile [top=30] [--threads N] [--markdown]
+ *   node bin/run-ts.js bench/profile.ts DIR|FILE.cpuprofile [top=30] [--threads N] [--markdown] [--checkout DIR]
  * A native or library frame (JSON.parse, a regex, zod, GC of a stage's garbage aside) counts towards the stage of
  * the nearest project function above it, so "parse" includes JSON.parse and "output" includes JSON.stringify.
  * With --threads N > 1 each worker writes its own profile; all are summed.
@@ -41,7 +41,18 @@ const STAGES: [string, RegExp][] = [
   ['worker threads (messages)', /^cli\/parallel\//],
 ];
 
-const shortUrl = (url: string) => (url.startsWith(rootUrl) ? url.slice(rootUrl.length) : url) || '(native)';
+/** A project file as `engine/…` (sources run through tsx, compiled ones from dist/, or another checkout's). */
+const shortUrl = (url: string) => {
+  if (!url) return '(native)';
+  const own =
+    /^file:\/\/.*?\/(?:dist\/)?((?:engine|enrichment|cli|bench|adapters|bot|config|playground)\/.*)$/.exec(
+      url,
+    );
+  if (own && !url.includes('/node_modules/')) return own[1]!;
+  const dep = /\/(node_modules\/.*)$/.exec(url);
+  if (dep) return dep[1]!;
+  return url.startsWith(rootUrl) ? url.slice(rootUrl.length) : url;
+};
 
 function stageOfFile(where: string): string | undefined {
   for (const [name, re] of STAGES) if (re.test(where)) return name;
@@ -97,11 +108,12 @@ function accumulate(profile: Profile, t: Totals): void {
   }
 }
 
-function run(dir: string, threads: number | undefined): string[] {
+function run(dir: string, threads: number | undefined, checkout?: string): string[] {
   const out = join(root, 'bench/out/prof');
   rmSync(out, { recursive: true, force: true });
   mkdirSync(out, { recursive: true });
-  const args = ['--cpu-prof', `--cpu-prof-dir=${out}`, join(root, 'bin/cartographer.js')];
+  // --checkout DIR: profile another copy of the project (the code before a change, say) on the same input.
+  const args = ['--cpu-prof', `--cpu-prof-dir=${out}`, join(checkout ?? root, 'bin/cartographer.js')];
   args.push('summarize', dir, '--format', 'json');
   if (threads !== undefined) args.push('--threads', String(threads));
   const r = spawnSync(process.execPath, args, { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
@@ -133,10 +145,15 @@ export function main(argv: string[]) {
   const markdown = argv.includes('--markdown');
   const ti = argv.indexOf('--threads');
   const threads = ti >= 0 ? Number(argv[ti + 1]) : undefined;
-  const rest = argv.filter((a, i) => !a.startsWith('--') && (ti < 0 || i !== ti + 1));
+  const valueAt = new Set(
+    ['--threads', '--checkout'].filter((f) => argv.includes(f)).map((f) => argv.indexOf(f) + 1),
+  );
+  const rest = argv.filter((a, i) => !a.startsWith('--') && !valueAt.has(i));
   const target = rest[0] ?? join(root, 'bench/out/events-200000');
   const top = Number(rest[1] ?? 30);
-  const files = statSync(target).isDirectory() ? run(target, threads) : [target];
+  const ci = argv.indexOf('--checkout');
+  const checkout = ci >= 0 ? resolve(argv[ci + 1]!) : undefined;
+  const files = statSync(target).isDirectory() ? run(target, threads, checkout) : [target];
   const t: Totals = { total: 0, perFunction: new Map(), perFile: new Map(), perStage: new Map() };
   for (const f of files) accumulate(JSON.parse(readFileSync(f, 'utf8')) as Profile, t);
   if (markdown)

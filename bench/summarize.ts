@@ -6,6 +6,7 @@
  * threads may use every core. The output of every run is hashed: all thread counts must give the same bytes.
  * Prints one JSON line (`rows` for the bench table, `runs` with every number); run.ts calls it.
  *   node bin/run-ts.js bench/summarize.ts --parse DIR     the reference alone (one JSON line)
+ *   --before DIR: also run another copy of the project (the code before a change) in each round, same input
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -134,9 +135,10 @@ async function reference(dir: string) {
   return { ...t, stdout: undefined, records: inner.records, loop: inner };
 }
 
-async function summarize(dir: string, threads: number): Promise<Measured> {
+/** `checkout`: another copy of the project (the code before a change), run the same way on the same input. */
+async function summarize(dir: string, threads: number, checkout?: string): Promise<Measured> {
   const out = join(root, `bench/out/summarize-${threads}.json`);
-  const cmd = [node, join(root, 'bin/cartographer.js'), 'summarize', dir, '--format', 'json'];
+  const cmd = [node, join(checkout ?? root, 'bin/cartographer.js'), 'summarize', dir, '--format', 'json'];
   if (threads > 0) cmd.push('--threads', String(threads));
   const t = await timed(cmd, threads <= 1, out); // 0: the command's default (no --threads)
   const digest = await sha256(out);
@@ -171,6 +173,8 @@ async function main() {
       const load = loadavg()[0]!;
       const ref = await reference(dir);
       const row: Record<string, unknown> = { size, round, load, parse: ref, summarize: {} };
+      const before = flag('--before', '');
+      if (before) row.before = await summarize(dir, 0, resolve(before));
       for (const threads of threadCounts) {
         (row.summarize as Record<number, Measured>)[threads] = await summarize(dir, threads);
       }
@@ -203,6 +207,15 @@ function tableRows(runs: Record<string, unknown>[], threadCounts: number[]): Row
       met: null,
     });
     const one = threadCounts[0]!;
+    if (rs[0]!.before) {
+      const b = (r: Record<string, any>) => r.before as Measured;
+      rows.push({
+        metric: `${n} records: summarize --format json before this change (--before), one core`,
+        value: `${median(rs.map((r) => b(r).seconds)).toFixed(2)} s wall = ${median(rs.map((r) => r.parse.seconds / b(r).seconds)).toFixed(2)} of JSON.parse, ${median(rs.map((r) => b(r).cpuSeconds)).toFixed(1)} CPU s (now ${median(rs.map((r) => r.summarize[one].cpuSeconds / b(r).cpuSeconds)).toFixed(2)}× that), peak ${median(rs.map((r) => b(r).peakRssMb))} MB, output ${rs.every((r) => b(r).sha256 === r.summarize[one].sha256) ? 'identical' : 'DIFFERENT'}`,
+        target: 'reference',
+        met: null,
+      });
+    }
     for (const t of threadCounts) {
       const ratio = median(rs.map((r) => r.parse.seconds / r.summarize[t].seconds));
       const speedup = median(rs.map((r) => r.summarize[one].seconds / r.summarize[t].seconds));
