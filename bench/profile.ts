@@ -28,16 +28,15 @@ const rootUrl = `${pathToFileURL(root).href}/`;
 
 /** The pipeline stages, by the project file a function lives in (first match wins). */
 const STAGES: [string, RegExp][] = [
-  ['read / decompress', /^engine\/ingest\/(read-input|file-walk)\.ts|^engine\/sources\//],
-  ['split', /^engine\/ingest\/json-splitter\.ts/],
-  ['parse', /^engine\/ingest\/records-from-value\.ts/],
-  ['normalise / validate', /^engine\/ingest\/|^engine\/record\.ts|^engine\/events\.ts/],
-  ['sessionise', /^engine\/sessions\/|^engine\/(dedupe|order|pipeline)\.ts/],
+  ['read / decompress', /^engine\/ingest\/(read-input|file-walk)\.[jt]s|^engine\/sources\//],
+  ['split', /^engine\/ingest\/json-splitter\.[jt]s/],
+  ['normalise / validate', /^engine\/ingest\/|^engine\/(record|events)\.[jt]s/],
+  ['sessionise', /^engine\/sessions\/|^engine\/(dedupe|order|pipeline)\.[jt]s/],
   ['signals', /^engine\/signals\//],
   ['enrichment', /^enrichment\//],
-  ['scoring', /^engine\/detections\/risk\.ts/],
+  ['scoring', /^engine\/detections\/risk\.[jt]s/],
   ['detections and Sigma', /^engine\/detections\//],
-  ['output', /^cli\/format\/|^cli\/commands\/summarize\.ts/],
+  ['output', /^cli\/format\/|^cli\/commands\/summarize\.[jt]s/],
   ['worker threads (messages)', /^cli\/parallel\//],
 ];
 
