@@ -56,6 +56,8 @@ export interface SourceOptionValues {
 export interface ResolvedSource {
   source: RecordSource;
   query: SourceQuery;
+  /** The local source's files and folders (`-`: standard input). */
+  paths?: string[];
 }
 
 export async function resolveSource(
@@ -77,7 +79,7 @@ export async function resolveSource(
       );
     }
     await assertReadable(inputs);
-    return { source: createLocalSource(inputs, process.stdin, readLimits(values)), query };
+    return { source: createLocalSource(inputs, process.stdin, readLimits(values)), query, paths: inputs };
   }
   if (paths.length > 0) throw new UsageError(`--source ${name} reads from AWS; paths are for --source local`);
   return { source: await loadAwsSource(name, env), query };

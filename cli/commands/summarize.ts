@@ -6,7 +6,7 @@ import { parseCommandLine } from '../args.ts';
 import { commandErrors, parseFormat, parseIdleGap } from '../command-support.ts';
 import { JsonDocumentWriter, streamWriter } from '../format/session-json.ts';
 import { formatInputsText, formatSessionText } from '../format/session-text.ts';
-import { jsonSessions } from '../parallel/json-sessions.ts';
+import { defaultThreads, jsonSessions } from '../parallel/json-sessions.ts';
 import { sourceOptionSpec, sourceOptionsUsage } from '../source-options.ts';
 import { loadDefaultStages } from '../stages.ts';
 
@@ -22,7 +22,8 @@ options:
   --all                text: also show background (suppressed) actions
   --no-events          json: leave out each session's compact event list
   --idle-gap MINUTES   a pause longer than this splits a session (default 30)
-  --threads N          json: finish sessions on N threads (default 1); the output is the same for any N
+  --threads N          json: threads to use (default: the number of cores; one for inputs under 24 MB
+                       and for AWS sources); the output is the same for any N
 ${sourceOptionsUsage}
 
 exit codes: 0 done · 1 an input could not be read · 2 bad arguments`;
@@ -47,7 +48,7 @@ export async function run(argv: string[]): Promise<number> {
   const resolved = await errors.resolve(values, positionals);
   if (typeof resolved === 'number') return resolved;
 
-  const threads = parseThreads(values.threads);
+  const threads = parseThreads(values.threads, resolved.paths);
   if (typeof threads === 'object') return usageError(threads.error);
 
   const stages = await loadStages();
@@ -130,12 +131,9 @@ async function loadStages(): Promise<PipelineStages> {
   }
 }
 
-/**
- * `--threads N`, a whole number from 1 to 64. The default is one thread: measured on the 2-core bench machine,
- * a worker finishing sessions cost about 1.5× the CPU for at most a 1.2× shorter longest thread (bench/README.md).
- */
-function parseThreads(raw: string | undefined): number | { error: string } {
-  if (raw === undefined) return 1;
+/** `--threads N` (a whole number from 1 to 64), or the default for this input (json-sessions.ts). */
+function parseThreads(raw: string | undefined, paths: string[] | undefined): number | { error: string } {
+  if (raw === undefined) return defaultThreads(paths);
   const n = Number(raw);
   return Number.isInteger(n) && n >= 1 && n <= 64
     ? n
