@@ -52,6 +52,12 @@ const backends: { name: string; open: () => Promise<() => Stores> }[] = [
   },
 ];
 
+/** Resolves once `done()` holds, or after `ms` (the assertions that follow then say what is missing). */
+async function waitFor(done: () => boolean, ms: number): Promise<void> {
+  const until = Date.now() + ms;
+  while (!done() && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+}
+
 describe.each(backends)('scheduled digest with three replicas ($name)', (backend) => {
   it('is posted once: one replica holds the lease, the others skip with a log line', async () => {
     const open = await backend.open();
@@ -68,6 +74,8 @@ describe.each(backends)('scheduled digest with three replicas ($name)', (backend
         done();
       },
     });
+    const skippedLines = () =>
+      lines.filter((l) => l.msg === 'daily digest: another replica holds the lease and runs it');
     const replicas = [open(), open(), open()];
     const schedulers = replicas.map((stores, i) =>
       createScheduler({
@@ -75,7 +83,12 @@ describe.each(backends)('scheduled digest with three replicas ($name)', (backend
         clock: manualClock(Date.parse('2023-07-11T08:00:00Z')),
         state: stores.scheduler,
         sourceName: 'local',
-        source: async () => createLocalSource(['demo/invictus']),
+        source: async () => {
+          // The holder keeps the lease until the two others have tried (otherwise a fast holder may finish and
+          // give the lease up before a slow replica's first try, which then finds the day posted instead).
+          await waitFor(() => skippedLines().length >= 2, 10_000);
+          return createLocalSource(['demo/invictus']);
+        },
         stages: async () => ({}),
         outbox: createOutboxPoster(new WebClient(TOKEN, { slackApiUrl: standin.apiUrl })),
         logger: pino({ level: 'info' }, sink).child({ replica: i }),
@@ -86,9 +99,7 @@ describe.each(backends)('scheduled digest with three replicas ($name)', (backend
     await Promise.all(schedulers.map((s) => s.digestNow('cron')));
     const digests = standin.state.channelMessages(channel).filter((m) => /2023-07-10/.test(m.text));
     expect(digests).toHaveLength(1);
-    const skipped = lines.filter(
-      (l) => l.msg === 'daily digest: another replica holds the lease and runs it',
-    );
+    const skipped = skippedLines();
     expect(skipped).toHaveLength(2);
     expect(new Set(skipped.map((l) => l.replica)).size).toBe(2);
     // Later ticks (the lease is free again) find the day posted.
