@@ -103,7 +103,7 @@ async function measure(spec: Spec): Promise<Row[]> {
   log(`${count} records served by DuckDB in ${((performance.now() - t) / 1000).toFixed(0)} s`);
   Object.assign(process.env, endpoint.env);
   const { createAthenaSource } = await import('../adapters/aws/athena-source.ts');
-  const { loadDefaultStages } = await import('../cli/stages.ts');
+  const { loadDefaultStages } = await import('../compose/stages.ts');
   const athena = () =>
     createAthenaSource({
       region: 'us-east-1',
@@ -183,11 +183,11 @@ interface Capped {
 /** The scheduled alert scan over the whole day, one tick every TICK_HOURS (plus one for late delivery). */
 async function alertScans(
   source: Awaited<ReturnType<typeof import('../adapters/aws/athena-source.ts')['createAthenaSource']>>,
-  stages: Awaited<ReturnType<typeof import('../cli/stages.ts')['loadDefaultStages']>>,
+  stages: Awaited<ReturnType<typeof import('../compose/stages.ts')['loadDefaultStages']>>,
 ): Promise<Scans> {
   const { openSchedulerState } = await import('../adapters/state/sqlite-scheduler-state.ts');
   const { manualClock } = await import('../bot/scheduler/clock.ts');
-  const { loadSchedulerConfig } = await import('../bot/scheduler/config.ts');
+  const { loadSchedulerConfig } = await import('../config/scheduler.ts');
   const { createScheduler } = await import('../bot/scheduler/scheduler.ts');
   const lines: Record<string, number>[] = [];
   const sink = new Writable({
@@ -251,10 +251,10 @@ async function alertScans(
 /** One hourly tick at noon with the row cap forced down to 100: the window must fail, visibly, and stay. */
 async function cappedTick(): Promise<Capped> {
   const { createAthenaSource } = await import('../adapters/aws/athena-source.ts');
-  const { loadDefaultStages } = await import('../cli/stages.ts');
+  const { loadDefaultStages } = await import('../compose/stages.ts');
   const { openSchedulerState } = await import('../adapters/state/sqlite-scheduler-state.ts');
   const { manualClock } = await import('../bot/scheduler/clock.ts');
-  const { loadSchedulerConfig } = await import('../bot/scheduler/config.ts');
+  const { loadSchedulerConfig } = await import('../config/scheduler.ts');
   const { createScheduler } = await import('../bot/scheduler/scheduler.ts');
   const source = createAthenaSource({
     region: 'us-east-1',

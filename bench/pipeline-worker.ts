@@ -7,7 +7,7 @@
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadDefaultStages } from '../cli/stages.ts';
+import { loadDefaultStages } from '../compose/stages.ts';
 import { analyze } from '../engine/pipeline.ts';
 import { createLocalSource } from '../engine/sources/local-source.ts';
 import type { PipelineStages } from '../engine/stages.ts';

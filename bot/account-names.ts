@@ -5,7 +5,7 @@
  */
 import type { Logger } from 'pino';
 import type { AccountDirectory } from '../adapters/aws/organizations.ts';
-import type { BotConfig } from './config.ts';
+import type { BotConfig } from '../config/bot.ts';
 
 export type AccountNamer = (accountId: string) => string | undefined;
 

@@ -4,7 +4,7 @@
  * group; with none configured everybody in the workspace may use it (the log says so at start).
  */
 import type { WebClient } from '@slack/web-api';
-import type { BotConfig } from './config.ts';
+import type { BotConfig } from '../config/bot.ts';
 
 export type AuthzDecision = { allowed: true } | { allowed: false; reason: string };
 

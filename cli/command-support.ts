@@ -2,6 +2,8 @@
  * What the analysis commands (summarize, scan, digest) share: how a bad argument or an unreadable input
  * ends (usage on stderr and exit 2, or the path named and exit 1), and the options they all parse.
  */
+import type { StageOptions } from '../compose/stages.ts';
+import { loadStageSettings } from '../config/stage-settings.ts';
 import {
   InputError,
   type ResolvedSource,
@@ -55,4 +57,10 @@ export function parseIdleGap(raw: string | undefined): number | { error: string 
   return Number.isFinite(minutes) && minutes > 0
     ? minutes
     : { error: `--idle-gap must be a positive number of minutes (got '${raw}')` };
+}
+
+/** The stages' settings from the environment (allow-list file, `rulesDirs`), plus `scan --rules` folders. */
+export function stageOptions(extraRuleDirs: readonly string[] = []): StageOptions {
+  const settings = loadStageSettings(process.env);
+  return { ...settings, ruleDirs: [...settings.ruleDirs, ...extraRuleDirs] };
 }

@@ -5,9 +5,10 @@
  * `npm start` works on a fresh clone. The bot itself never knows which one it talks to.
  */
 import { randomBytes } from 'node:crypto';
-import { createBot } from '../bot/app.ts';
 import { createLogger } from '../bot/audit.ts';
-import { BotConfigError, loadBotConfig } from '../bot/config.ts';
+import { composeBot } from '../compose/bot.ts';
+import { BotConfigError, loadBotConfig } from '../config/bot.ts';
+import { loadSettings } from '../config/settings.ts';
 import { type PlaygroundSetup, playgroundSetup } from '../playground/replay.ts';
 import { type SlackStandin, startSlackStandin } from '../playground/standin/server.ts';
 
@@ -60,10 +61,8 @@ export async function startCartographer(
   const local = !env.SLACK_BOT_TOKEN && !env.SLACK_SIGNING_SECRET && !env.SLACK_APP_TOKEN;
   let standin: SlackStandin | undefined;
   let playground: PlaygroundSetup | undefined;
+  // The settings are read from this copy (the playground adds its own); the process environment is left alone.
   const botEnv: NodeJS.ProcessEnv = { ...env };
-  // Detections read the user allow-list from CARTOGRAPHER_ALLOWLIST; the bot writes "Mark benign" there.
-  botEnv.CARTOGRAPHER_ALLOWLIST ??= '.cartographer/allowlist.yaml';
-  process.env.CARTOGRAPHER_ALLOWLIST ??= botEnv.CARTOGRAPHER_ALLOWLIST;
   if (local) {
     const signingSecret = randomBytes(16).toString('hex');
     const botToken = `xoxb-playground-${randomBytes(12).toString('hex')}`;
@@ -83,19 +82,18 @@ export async function startCartographer(
     playground = await playgroundSetup(botEnv, loadBotConfig(botEnv).localPaths);
     Object.assign(botEnv, playground.env);
   }
-  let bot: ReturnType<typeof createBot> | undefined;
+  let bot: ReturnType<typeof composeBot> | undefined;
   let port: number | undefined;
   // In playground mode the banner is the first thing a newcomer sees: start-up log lines wait behind it.
   const logs = standin ? heldOutput(out) : undefined;
   let logger: ReturnType<typeof createLogger> | undefined;
   try {
-    const config = loadBotConfig(botEnv);
-    logger = createLogger(config.logLevel, logs);
-    bot = createBot({
-      config,
+    const settings = loadSettings(botEnv);
+    logger = createLogger(settings.bot.logLevel, logs);
+    bot = composeBot(settings, {
       logger,
       openAccessExpected: standin !== undefined,
-      scheduler: { env: botEnv, ...(playground?.clock ? { clock: playground.clock } : {}) },
+      ...(playground?.clock ? { clock: playground.clock } : {}),
     });
     ({ port } = await bot.start());
   } catch (err) {

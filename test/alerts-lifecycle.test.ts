@@ -25,10 +25,10 @@ import {
 } from '../bot/actions/ids.ts';
 import { checkMessage } from '../bot/messages/limits.ts';
 import { manualClock } from '../bot/scheduler/clock.ts';
-import { loadSchedulerConfig } from '../bot/scheduler/config.ts';
 import { createScheduler, type Scheduler } from '../bot/scheduler/scheduler.ts';
 import { createOutboxPoster } from '../bot/scheduler/slack-outbox.ts';
-import { loadDefaultStages } from '../cli/stages.ts';
+import { loadDefaultStages } from '../compose/stages.ts';
+import { loadSchedulerConfig } from '../config/scheduler.ts';
 import { createLocalSource } from '../engine/sources/local-source.ts';
 import type { StandinMessage } from '../playground/standin/state.ts';
 import { BOT_TOKEN, type Harness, startHarness, waitFor } from './support/slack-harness.ts';

@@ -11,10 +11,10 @@ import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { openSchedulerState } from '../adapters/state/sqlite-scheduler-state.ts';
 import { manualClock } from '../bot/scheduler/clock.ts';
-import { loadSchedulerConfig } from '../bot/scheduler/config.ts';
 import { createScheduler } from '../bot/scheduler/scheduler.ts';
 import type { OutboxPoster } from '../bot/scheduler/slack-outbox.ts';
-import { loadDefaultStages } from '../cli/stages.ts';
+import { loadDefaultStages } from '../compose/stages.ts';
+import { loadSchedulerConfig } from '../config/scheduler.ts';
 import { createLocalSource } from '../engine/sources/local-source.ts';
 
 describe('alerts at a scan window edge', () => {

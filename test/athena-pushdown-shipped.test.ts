@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { over, Sql, toSql } from '../adapters/aws/athena-filter-sql.ts';
 import { sqlString } from '../adapters/aws/athena-sql.ts';
 import { readRuleTests } from '../adapters/rules/rule-files.ts';
-import { loadDefaultStages } from '../cli/stages.ts';
+import { loadDefaultStages } from '../compose/stages.ts';
 import type { CartographerDetector } from '../engine/detections/index.ts';
 import { pushdownOf } from '../engine/detections/pushdown.ts';
 import { loadRuleTests } from '../engine/detections/rule-tests.ts';

@@ -27,10 +27,10 @@ import { openSchedulerState } from '../adapters/state/sqlite-scheduler-state.ts'
 import { generateOrgDay } from '../bench/org-day.ts';
 import { meteredSources } from '../bot/lookup/metered-sources.ts';
 import { manualClock } from '../bot/scheduler/clock.ts';
-import { loadSchedulerConfig } from '../bot/scheduler/config.ts';
 import { createScheduler } from '../bot/scheduler/scheduler.ts';
 import type { OutboxPoster } from '../bot/scheduler/slack-outbox.ts';
-import { loadDefaultStages } from '../cli/stages.ts';
+import { loadDefaultStages } from '../compose/stages.ts';
+import { loadSchedulerConfig } from '../config/scheduler.ts';
 import { digestJson } from '../engine/digest/build.ts';
 import { produceDigest } from '../engine/digest/produce.ts';
 import { createSignalMapper } from '../engine/signals/index.ts';

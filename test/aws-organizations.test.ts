@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createOrganizationsDirectory } from '../adapters/aws/organizations.ts';
 import { createAccountNames } from '../bot/account-names.ts';
-import { loadBotConfig } from '../bot/config.ts';
+import { loadBotConfig } from '../config/bot.ts';
 import { type OrganizationsEndpoint, startOrganizationsEndpoint } from './support/organizations-endpoint.ts';
 
 const ACCOUNTS = Array.from({ length: 45 }, (_, i) => ({

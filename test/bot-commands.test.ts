@@ -1,10 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { parseSince, tokenize, UsageError } from '../bot/commands/parse.ts';
-import { type CommandContext, findCommand } from '../bot/commands/registry.ts';
-import { loadBotConfig } from '../bot/config.ts';
-import type { LookupRequest } from '../bot/lookup/run-lookup.ts';
+import { createCommandRegistry } from '../bot/commands/registry.ts';
 import { toSourceQuery } from '../bot/lookup/run-lookup.ts';
-import type { BotServices } from '../bot/services.ts';
+import type { BotServices, CommandContext, LookupRequest } from '../bot/types.ts';
+import { loadBotConfig } from '../config/bot.ts';
 
 const config = loadBotConfig({
   SLACK_BOT_TOKEN: 'xoxb-1',
@@ -25,7 +24,7 @@ async function run(text: string): Promise<LookupRequest | UsageError> {
   } as unknown as BotServices;
   const ctx: CommandContext = { userId: 'U1', channelId: 'C1', respond: async () => {}, services };
   try {
-    await findCommand(name)!.handle(args, ctx);
+    await createCommandRegistry().find(name)!.handle(args, ctx);
   } catch (err) {
     if (err instanceof UsageError) return err;
     throw err;

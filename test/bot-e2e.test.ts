@@ -21,7 +21,7 @@ import {
 } from '../bot/actions/ids.ts';
 import type { SourceProvider } from '../bot/lookup/analyzer.ts';
 import { checkMessage } from '../bot/messages/limits.ts';
-import { loadDefaultStages } from '../cli/stages.ts';
+import { loadDefaultStages } from '../compose/stages.ts';
 import type { CloudTrailRecord } from '../engine/record.ts';
 import type { RecordSource, SourceItem } from '../engine/source.ts';
 import { createLocalSource } from '../engine/sources/local-source.ts';

@@ -14,11 +14,15 @@ import { Writable } from 'node:stream';
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openStores } from '../adapters/store/open-stores.ts';
-import { type Bot, createBot } from '../bot/app.ts';
+import type { Bot } from '../bot/app.ts';
 import { createLogger } from '../bot/audit.ts';
-import { loadBotConfig } from '../bot/config.ts';
 import { createHealth, schedulerCheck } from '../bot/health.ts';
 import { manualClock } from '../bot/scheduler/clock.ts';
+import { composeBot } from '../compose/bot.ts';
+import { loadBotConfig } from '../config/bot.ts';
+import { loadConfig } from '../config/config.ts';
+import { loadSchedulerSettings } from '../config/settings.ts';
+import { loadStageSettings } from '../config/stage-settings.ts';
 import { startPostgres } from './support/postgres.ts';
 import { FIXTURE_DIR, waitFor } from './support/slack-harness.ts';
 import { type SocketModeSlack, startSocketModeSlack } from './support/socket-mode-slack.ts';
@@ -84,11 +88,13 @@ describe('health check', () => {
       CARTOGRAPHER_ALLOWLIST: join(dir, 'allowlist.yaml'),
       CARTOGRAPHER_LOCAL_PATH: FIXTURE_DIR,
     });
-    bot = createBot({
-      config,
-      logger: createLogger('info', quiet),
-      scheduler: { env: { CARTOGRAPHER_ALERT_CHANNEL: 'C0ALERTS' }, clock },
-    });
+    const settings = {
+      bot: config,
+      scheduler: loadSchedulerSettings({ CARTOGRAPHER_ALERT_CHANNEL: 'C0ALERTS' }),
+      sources: () => loadConfig(process.env),
+      stages: () => loadStageSettings(process.env),
+    };
+    bot = composeBot(settings, { logger: createLogger('info', quiet), clock });
     const { port } = await bot.start();
     expect(config.socketMode).toBe(true);
 

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { RefAction } from '../bot/actions/ids.ts';
-import { commands } from '../bot/commands/registry.ts';
+import { createCommandRegistry } from '../bot/commands/registry.ts';
 import { buildBenignModal } from '../bot/messages/benign-modal.ts';
 import { buildFindingsPage, GROUPS_PER_PAGE, groupFindings } from '../bot/messages/findings.ts';
 import { buildHeadline } from '../bot/messages/headline.ts';
@@ -189,7 +189,7 @@ describe('every message builder stays within Slack limits', () => {
       failureMessage(NASTY.repeat(100), NASTY.repeat(200)),
       noResultsMessage(NASTY.repeat(100), NASTY.repeat(200)),
       infoMessage(NASTY.repeat(300)),
-      buildHelp(commands, 'local', {
+      buildHelp(createCommandRegistry().list(), 'local', {
         sessionKeys: ['ASIATFQR7NSCS5BLNV76'],
         users: ['bert-jan'],
         ips: ['192.168.10.20'],

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { DEFAULT_REGIONS } from '../adapters/aws/regions.ts';
+import { createSource } from '../compose/sources.ts';
 import { ConfigError, loadConfig } from '../config/config.ts';
-import { createSource } from '../config/source-factory.ts';
 import type { SourceItem } from '../engine/source.ts';
 import { type AwsEndpoint, loadCloudTrailDir, startAwsEndpoint } from './support/aws-endpoint.ts';
 

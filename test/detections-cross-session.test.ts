@@ -16,7 +16,7 @@ import {
   createDetector,
   loadDetectionRules,
 } from '../adapters/rules/detection-rules.ts';
-import { loadDefaultStages } from '../cli/stages.ts';
+import { loadDefaultStages } from '../compose/stages.ts';
 import { EMPTY_ALLOW_LIST } from '../engine/detections/allowlist.ts';
 import { CrossSessionMemory, isCrossSession } from '../engine/detections/cross-session.ts';
 import { toEngineEvent } from '../engine/events.ts';

@@ -5,7 +5,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildDigestMessage } from '../bot/messages/digest.ts';
 import { checkMessage } from '../bot/messages/limits.ts';
-import { loadDefaultStages } from '../cli/stages.ts';
+import { loadDefaultStages } from '../compose/stages.ts';
 import { buildDigest, type DigestSessionInput, digestJson } from '../engine/digest/build.ts';
 import { collectDays } from '../engine/digest/collect.ts';
 import { emptyFacts, mergeFacts, principalIdentity } from '../engine/digest/facts.ts';

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkMessage } from '../bot/messages/limits.ts';
-import { loadDefaultStages } from '../cli/stages.ts';
+import { loadDefaultStages } from '../compose/stages.ts';
 import { analyze, type SessionReport } from '../engine/pipeline.ts';
 import { createLocalSource } from '../engine/sources/local-source.ts';
 import type { StandinMessage } from '../playground/standin/state.ts';

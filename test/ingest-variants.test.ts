@@ -7,7 +7,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadStageFactory } from '../cli/stages.ts';
+import { loadStageFactory } from '../compose/stages.ts';
 import { checkRecord } from '../engine/ingest/record-check.ts';
 import { analyze, type SessionReport } from '../engine/pipeline.ts';
 import { createLocalSource } from '../engine/sources/local-source.ts';

@@ -1,6 +1,6 @@
 /** Scheduler settings: defaults, and a bad value gets a message naming the variable and the rule. */
 import { describe, expect, it } from 'vitest';
-import { alertCron, digestCron, loadSchedulerConfig, SchedulerConfigError } from '../bot/scheduler/config.ts';
+import { alertCron, digestCron, loadSchedulerConfig, SchedulerConfigError } from '../config/scheduler.ts';
 
 describe('scheduler settings', () => {
   it('has the documented defaults', () => {

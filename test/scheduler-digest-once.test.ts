@@ -11,9 +11,9 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openSchedulerState } from '../adapters/state/sqlite-scheduler-state.ts';
 import { manualClock } from '../bot/scheduler/clock.ts';
-import { loadSchedulerConfig } from '../bot/scheduler/config.ts';
 import { runScheduledDigest } from '../bot/scheduler/digest-job.ts';
 import { createOutboxPoster } from '../bot/scheduler/slack-outbox.ts';
+import { loadSchedulerConfig } from '../config/scheduler.ts';
 import { createLocalSource } from '../engine/sources/local-source.ts';
 import { type SlackStandin, startSlackStandin } from '../playground/standin/server.ts';
 

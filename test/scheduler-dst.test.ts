@@ -9,9 +9,9 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { openSchedulerState } from '../adapters/state/sqlite-scheduler-state.ts';
-import { loadSchedulerConfig } from '../bot/scheduler/config.ts';
 import { createScheduler } from '../bot/scheduler/scheduler.ts';
 import type { OutboxPoster } from '../bot/scheduler/slack-outbox.ts';
+import { loadSchedulerConfig } from '../config/scheduler.ts';
 import { dayBounds } from '../engine/digest/day.ts';
 import { createLocalSource } from '../engine/sources/local-source.ts';
 

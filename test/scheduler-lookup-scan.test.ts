@@ -9,11 +9,11 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createLookupSource } from '../adapters/aws/lookup-source.ts';
 import { openSchedulerState } from '../adapters/state/sqlite-scheduler-state.ts';
 import { manualClock } from '../bot/scheduler/clock.ts';
-import { loadSchedulerConfig } from '../bot/scheduler/config.ts';
 import { SENSITIVE_READ_EVENTS } from '../bot/scheduler/scan-source.ts';
 import { createScheduler } from '../bot/scheduler/scheduler.ts';
 import type { OutboxPoster } from '../bot/scheduler/slack-outbox.ts';
-import { loadDefaultStages } from '../cli/stages.ts';
+import { loadDefaultStages } from '../compose/stages.ts';
+import { loadSchedulerConfig } from '../config/scheduler.ts';
 import { type AwsEndpoint, loadCloudTrailDir, startAwsEndpoint } from './support/aws-endpoint.ts';
 
 let endpoint: AwsEndpoint | undefined;

@@ -11,9 +11,9 @@ import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { openSchedulerState } from '../adapters/state/sqlite-scheduler-state.ts';
 import { manualClock } from '../bot/scheduler/clock.ts';
-import { loadSchedulerConfig } from '../bot/scheduler/config.ts';
 import { createScheduler } from '../bot/scheduler/scheduler.ts';
 import type { OutboxPoster } from '../bot/scheduler/slack-outbox.ts';
+import { loadSchedulerConfig } from '../config/scheduler.ts';
 import type { RecordSource, SourceItem } from '../engine/source.ts';
 import { createLocalSource } from '../engine/sources/local-source.ts';
 

@@ -17,10 +17,10 @@ import pino from 'pino';
 import type { SchedulerState } from '../adapters/state/scheduler-state.ts';
 import { openSchedulerState } from '../adapters/state/sqlite-scheduler-state.ts';
 import { manualClock } from '../bot/scheduler/clock.ts';
-import { loadSchedulerConfig } from '../bot/scheduler/config.ts';
 import { createScheduler } from '../bot/scheduler/scheduler.ts';
 import { createOutboxPoster, type OutboxPoster } from '../bot/scheduler/slack-outbox.ts';
-import { loadDefaultStages } from '../cli/stages.ts';
+import { loadDefaultStages } from '../compose/stages.ts';
+import { loadSchedulerConfig } from '../config/scheduler.ts';
 import { createLocalSource } from '../engine/sources/local-source.ts';
 
 const env = process.env;

@@ -23,9 +23,9 @@ import type { QueueAlertDeps } from '../bot/queue/deps.ts';
 import { alertOnObject } from '../bot/queue/object-alerts.ts';
 import { createQueueConsumer, type QueueConsumer } from '../bot/queue/sqs-consumer.ts';
 import { systemClock } from '../bot/scheduler/clock.ts';
-import { loadSchedulerConfig } from '../bot/scheduler/config.ts';
 import { createOutboxPoster } from '../bot/scheduler/slack-outbox.ts';
-import { loadStageFactory } from '../cli/stages.ts';
+import { loadStageFactory } from '../compose/stages.ts';
+import { loadSchedulerConfig } from '../config/scheduler.ts';
 import type { PipelineStages } from '../engine/stages.ts';
 import { type SlackStandin, startSlackStandin } from '../playground/standin/server.ts';
 import {

@@ -5,9 +5,9 @@
 import { describe, expect, it } from 'vitest';
 import { parseNotification, skipReason } from '../adapters/aws/sqs-notification.ts';
 import { regionOfQueueUrl } from '../adapters/aws/sqs-queue.ts';
-import { BotConfigError, loadBotConfig } from '../bot/config.ts';
-import { loadSchedulerConfig } from '../bot/scheduler/config.ts';
+import { BotConfigError, loadBotConfig } from '../config/bot.ts';
 import { ConfigError, loadConfig, requireSqsSettings } from '../config/config.ts';
+import { loadSchedulerConfig } from '../config/scheduler.ts';
 
 const URL = 'https://sqs.eu-west-1.amazonaws.com/111122223333/cartographer-alerts';
 

@@ -7,11 +7,10 @@
  */
 import type { SchedulerState } from '../../adapters/state/scheduler-state.ts';
 import { type AlertCase, CASE_OUTCOMES } from '../../adapters/state/triage-store.ts';
-import type { CommandResult } from '../commands/registry.ts';
 import { newId } from '../lookup/run-lookup.ts';
 import { titleFromHeader, withCase } from '../messages/alert.ts';
 import { infoMessage } from '../messages/notices.ts';
-import type { BotServices } from '../services.ts';
+import type { CommandResult } from '../types.ts';
 import { type CaseCommand, OUTCOME_LABEL, transition } from './case-transitions.ts';
 import type { ClickContext } from './handlers.ts';
 import { refreshHomes } from './home.ts';

@@ -7,7 +7,7 @@
  *   Mark benign     → a modal asking why; on submit, an allow-list entry and a thread note.
  * (The alert lifecycle buttons are in alert-lifecycle.ts.)
  */
-import type { CommandResult } from '../commands/registry.ts';
+
 import { postCapped, postThread, refMaker, SOURCE_LABEL } from '../lookup/run-lookup.ts';
 import { type BenignModalMeta, buildBenignModal } from '../messages/benign-modal.ts';
 import { buildFindingsPage } from '../messages/findings.ts';
@@ -17,7 +17,7 @@ import { markedBenignMessage } from '../messages/notices.ts';
 import type { PagedView } from '../messages/pager.ts';
 import { buildRawEvents } from '../messages/raw-events.ts';
 import { buildTimeline, buildTimelinePage } from '../messages/timeline.ts';
-import type { BotServices } from '../services.ts';
+import type { BotServices, CommandResult } from '../types.ts';
 import { resolveRef, StaleReference } from './resolve.ts';
 
 export interface ClickContext {

@@ -1,7 +1,7 @@
 /** App Home: builds a user's Home tab from the triage store and publishes it (views.publish). */
 import { CASE_STATES } from '../../adapters/state/triage-store.ts';
 import { buildHome } from '../messages/home.ts';
-import type { BotServices } from '../services.ts';
+import type { BotServices } from '../types.ts';
 
 const OPEN = CASE_STATES.filter((s) => s !== 'resolved');
 /** Unresolved alerts read for the tab (the count shown says "N in all" only up to this). */

@@ -2,7 +2,7 @@
 import type { ButtonRef, StoredSession } from '../../adapters/store/bot-store.ts';
 import type { SessionSummary } from '../../engine/model.ts';
 import type { CloudTrailRecord } from '../../engine/record.ts';
-import type { BotServices } from '../services.ts';
+import type { BotServices } from '../types.ts';
 
 export interface Resolved {
   ref: ButtonRef;

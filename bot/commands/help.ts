@@ -1,15 +1,21 @@
 import { buildHelp } from '../messages/help.ts';
-import type { CommandSpec } from './registry.ts';
+import type { CommandRegistry, CommandSpec } from '../types.ts';
 
-export const helpCommand: CommandSpec = {
-  name: 'help',
-  usage: '/cartographer help',
-  summary: 'this help',
-  async handle(_args, ctx) {
-    const { commands } = await import('./registry.ts');
-    await ctx.respond(
-      buildHelp(commands, ctx.services.config.defaultSource, await ctx.services.examples().catch(() => ({}))),
-    );
-    return { outcome: 'ok' };
-  },
-};
+/** `/cartographer help`: every sub-command of this app's registry, with examples from the configured data. */
+export function createHelpCommand(registry: Pick<CommandRegistry, 'list'>): CommandSpec {
+  return {
+    name: 'help',
+    usage: '/cartographer help',
+    summary: 'this help',
+    async handle(_args, ctx) {
+      await ctx.respond(
+        buildHelp(
+          registry.list(),
+          ctx.services.config.defaultSource,
+          await ctx.services.examples().catch(() => ({})),
+        ),
+      );
+      return { outcome: 'ok' };
+    },
+  };
+}

@@ -1,9 +1,8 @@
 /** `session`, `user` and `ip`: three ways to ask for the same thing, a lookup of sessions. */
 import { z } from 'zod';
 import type { SourceName } from '../../engine/source.ts';
-import type { LookupRequest } from '../lookup/run-lookup.ts';
+import type { CommandSpec, LookupRequest } from '../types.ts';
 import { SinceSchema, SourceSchema, splitOptions, UsageError, validate } from './parse.ts';
-import type { CommandSpec } from './registry.ts';
 
 const ACCESS_KEY = /^(AKIA|ASIA)[A-Z0-9]{12,124}$/;
 const OPTIONS = ['since', 'source'] as const;
@@ -73,7 +72,3 @@ export const ipCommand = lookupCommand(
   z.union([z.ipv4(), z.ipv6()], { message: 'that is not an IPv4 or IPv6 address' }),
   'missing the IP address',
 );
-
-export function isAccessKeyId(value: string): boolean {
-  return ACCESS_KEY.test(value);
-}

@@ -2,7 +2,7 @@
  * Turns a failed lookup into a sentence an analyst can act on. AWS sources throw SourceError with a
  * `hint` (adapters/aws/errors.ts); it is read by shape so the bot does not depend on one source.
  */
-import type { LookupRequest } from './run-lookup.ts';
+import type { LookupRequest } from '../types.ts';
 
 export interface FailureText {
   what: string;

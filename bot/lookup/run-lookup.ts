@@ -14,7 +14,6 @@ import type { SessionReport } from '../../engine/pipeline.ts';
 import type { CloudTrailRecord } from '../../engine/record.ts';
 import type { SourceName, SourceQuery } from '../../engine/source.ts';
 import type { RefAction, StoredRefMaker } from '../actions/ids.ts';
-import type { CommandResult } from '../commands/registry.ts';
 import { buildFindingsPage } from '../messages/findings.ts';
 import { buildHeadline } from '../messages/headline.ts';
 import type { SlackMessage } from '../messages/limits.ts';
@@ -23,15 +22,8 @@ import { buildOverview, isQuiet } from '../messages/overview.ts';
 import { buildTimelinePage } from '../messages/timeline.ts';
 import { buildUnmapped } from '../messages/unmapped.ts';
 import { isNotInChannel, slackErrorCode } from '../poster.ts';
-import type { BotServices, LookupTarget } from '../services.ts';
+import type { BotServices, CommandResult, LookupRequest, LookupTarget } from '../types.ts';
 import { describeFailure } from './failures.ts';
-
-export interface LookupRequest {
-  kind: 'session' | 'user' | 'ip';
-  value: string;
-  source: SourceName;
-  since?: Date;
-}
 
 const ACCESS_KEY = /^(AKIA|ASIA)[A-Z0-9]{12,}$/;
 export const SOURCE_LABEL: Record<SourceName, string> = {

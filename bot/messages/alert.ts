@@ -36,7 +36,6 @@ import type { Block, SlackMessage } from './limits.ts';
 
 /** One action id per duration (`cartographer_snooze_24h`): Slack wants action ids unique within a block. */
 export const ACTION_SNOOZE_PREFIX = 'cartographer_snooze_';
-export const ACTION_SNOOZE_PATTERN = /^cartographer_snooze_(1h|24h|7d)$/;
 export const SNOOZE_CHOICES = [
   { label: '1h', ms: 3_600_000 },
   { label: '24h', ms: 86_400_000 },

@@ -1,28 +1,29 @@
 /**
- * Starts the sqs alert source inside the bot: reads CARTOGRAPHER_SQS_* (config/config.ts), builds the
- * queue and the S3 reader (config/queue-factory.ts) and runs the consumer with the scheduler's delivery
+ * Starts the sqs alert source inside the bot: with the queue and the S3 reader the composition root built from
+ * CARTOGRAPHER_SQS_* (compose/queue.ts), runs the consumer with the scheduler's delivery
  * dependencies (same ledger, threads, snoozes, evidence store and Slack outbox as the scheduled scan), and
  * stages made fresh for each object from rules and tables loaded once.
  */
+
+import type { ObjectReader } from '../../adapters/aws/sqs-objects.ts';
 import type { MessageQueue } from '../../adapters/aws/sqs-queue.ts';
 import { metrics } from '../../adapters/observability/metrics.ts';
 import { newRequestId, withRequest } from '../../adapters/observability/request-context.ts';
-import type { AllowListStore } from '../../adapters/rules/allowlist-store.ts';
-import { loadStageFactory } from '../../cli/stages.ts';
-import { loadConfig } from '../../config/config.ts';
-import { createQueueSource } from '../../config/queue-factory.ts';
+import type { CartographerConfig } from '../../config/config.ts';
+import type { PipelineStages } from '../../engine/stages.ts';
 import type { SchedulerDeps } from '../scheduler/deps.ts';
 import { alertOnObject } from './object-alerts.ts';
 import { createQueueConsumer, type QueueConsumer } from './sqs-consumer.ts';
 
-export async function startQueueAlerts(
-  deps: SchedulerDeps,
-  env: NodeJS.ProcessEnv,
-  allowlist?: AllowListStore,
-): Promise<QueueConsumer> {
-  const source = await createQueueSource(loadConfig(env));
-  // Fresh per-analysis state for every object: its alerts are the same on any replica, in any order.
-  const factory = await loadStageFactory(allowlist ? { allowlist } : {});
+/** What the composition root builds for the sqs alert source (compose/queue.ts). */
+export interface QueueParts {
+  source: { queue: MessageQueue; objects: ObjectReader; settings: CartographerConfig['sqs']; region: string };
+  /** Fresh per-analysis state for every object: its alerts are the same on any replica, in any order. */
+  factory: () => PipelineStages;
+}
+
+export async function startQueueAlerts(deps: SchedulerDeps, parts: QueueParts): Promise<QueueConsumer> {
+  const { source, factory } = parts;
   const alertDeps = {
     ...deps,
     stages: async () => factory(),

@@ -3,7 +3,7 @@
  * connection counts as up from Slack's `hello` until the client reports it lost (it then reconnects by itself).
  */
 import { type Logger, SocketModeReceiver } from '@slack/bolt';
-import type { BotConfig } from '../config.ts';
+import type { BotConfig } from '../../config/bot.ts';
 import type { HealthCheck } from '../health.ts';
 
 export function socketModeReceiver(

@@ -5,10 +5,10 @@
  */
 import type { ClickContext } from '../actions/handlers.ts';
 import { resolveRef, StaleReference } from '../actions/resolve.ts';
-import type { CommandResult } from '../commands/registry.ts';
 import { postThread, refMaker } from '../lookup/run-lookup.ts';
 import { buildSnoozeNote, SNOOZE_CHOICES } from '../messages/alert.ts';
 import { buildHeadline } from '../messages/headline.ts';
+import type { CommandResult } from '../types.ts';
 import { SOURCE_LABEL } from './digest-job.ts';
 import type { Scheduler } from './scheduler.ts';
 

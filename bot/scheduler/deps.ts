@@ -2,10 +2,10 @@ import type { Logger } from 'pino';
 import type { SchedulerState } from '../../adapters/state/scheduler-state.ts';
 import type { TriageStore } from '../../adapters/state/triage-store.ts';
 import type { BotStore } from '../../adapters/store/bot-store.ts';
+import type { SchedulerConfig } from '../../config/scheduler.ts';
 import type { RecordSource, SourceName } from '../../engine/source.ts';
 import type { PipelineStages } from '../../engine/stages.ts';
 import type { Clock } from './clock.ts';
-import type { SchedulerConfig } from './config.ts';
 import type { OutboxPoster } from './slack-outbox.ts';
 
 /** What the scheduled jobs (alert scan, digest) work with; the scheduler builds it once. */

@@ -1,9 +1,9 @@
 /** `/cartographer digest [YYYY-MM-DD]`: the daily digest built now and posted in this channel. */
 import { dayBounds } from '../../engine/digest/day.ts';
 import { UsageError } from '../commands/parse.ts';
-import type { CommandSpec } from '../commands/registry.ts';
 import { failureMessage, infoMessage } from '../messages/notices.ts';
 import { isNotInChannel, slackErrorCode } from '../poster.ts';
+import type { CommandSpec } from '../types.ts';
 import { digestCostLine } from './digest-job.ts';
 import type { Scheduler } from './scheduler.ts';
 

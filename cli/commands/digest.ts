@@ -1,16 +1,16 @@
 /** `cartographer digest`: the daily digest of one day, as text for a terminal or as JSON. */
 import { digestCostLine } from '../../bot/scheduler/digest-job.ts';
 import { readForScan } from '../../bot/scheduler/scan-source.ts';
+import { loadDefaultStages } from '../../compose/stages.ts';
 import { type Digest, digestJson } from '../../engine/digest/build.ts';
 import { dayBounds, dayOf, isValidTimeZone } from '../../engine/digest/day.ts';
 import { FACT_KINDS } from '../../engine/digest/facts.ts';
 import { type ProducedDigest, produceDigest } from '../../engine/digest/produce.ts';
 import { SEVERITIES } from '../../engine/model.ts';
 import { parseCommandLine } from '../args.ts';
-import { commandErrors, parseFormat } from '../command-support.ts';
+import { commandErrors, parseFormat, stageOptions } from '../command-support.ts';
 import { namedNotes } from '../format/session-text.ts';
 import { sourceOptionSpec, sourceOptionsUsage } from '../source-options.ts';
-import { loadDefaultStages } from '../stages.ts';
 
 export const usage = `usage: cartographer digest [files|directories…] [options]
 
@@ -65,7 +65,7 @@ export async function run(argv: string[]): Promise<number> {
   const paths = positionals.length ? positionals : sourceName === 'local' ? defaultPaths() : [];
   const resolved = await errors.resolve(values, paths);
   if (typeof resolved === 'number') return resolved;
-  const stages = await loadDefaultStages();
+  const stages = await loadDefaultStages(stageOptions());
   const produced = await produceDigest(resolved.source, stages, {
     ...(values.date ? { date: values.date } : {}),
     defaultDate: dayOf(Date.now(), timeZone),

@@ -5,14 +5,14 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { athenaCostText } from '../../adapters/aws/athena-cost.ts';
+import { loadDefaultStages } from '../../compose/stages.ts';
 import type { CartographerDetector } from '../../engine/detections/index.ts';
 import { type Finding, SEVERITIES, type Severity } from '../../engine/model.ts';
 import { analyze } from '../../engine/pipeline.ts';
 import { parseCommandLine } from '../args.ts';
-import { commandErrors, parseFormat, parseIdleGap } from '../command-support.ts';
+import { commandErrors, parseFormat, parseIdleGap, stageOptions } from '../command-support.ts';
 import { namedNotes } from '../format/session-text.ts';
 import { sourceOptionSpec, sourceOptionsUsage } from '../source-options.ts';
-import { loadDefaultStages } from '../stages.ts';
 
 export const usage = `usage: cartographer scan <files|directories|-> [options]
 
@@ -68,7 +68,7 @@ export async function run(argv: string[]): Promise<number> {
   if (typeof resolved === 'number') return resolved;
   // Detections are the point of this command: a broken rule file ends it (cli/main.ts prints where), rather
   // than a silent empty result.
-  const stages = await loadDefaultStages({ ruleDirs });
+  const stages = await loadDefaultStages(stageOptions(ruleDirs));
   const provenance = new Map(
     ((stages.detector as CartographerDetector | undefined)?.rules ?? []).map((r) => [r.id, r.provenance]),
   );

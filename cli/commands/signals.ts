@@ -5,13 +5,13 @@
  */
 import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
+import { loadDefaultStages } from '../../compose/stages.ts';
 import { analyze, type SessionReport } from '../../engine/pipeline.ts';
 import { coverageOf } from '../../engine/signals/coverage.ts';
 import { createSignalMapper, type LoadedSignalMapper } from '../../engine/signals/index.ts';
 import { type PageSuggestion, suggestPages } from '../../engine/signals/suggest.ts';
-import { commandErrors } from '../command-support.ts';
+import { commandErrors, stageOptions } from '../command-support.ts';
 import { sourceOptionSpec, sourceOptionsUsage } from '../source-options.ts';
-import { loadDefaultStages } from '../stages.ts';
 
 export const usage = `usage: cartographer signals suggest <files|directories|-> [--session KEY] [--format yaml|json]
        cartographer signals coverage <files|directories|-> [--all]
@@ -53,7 +53,7 @@ export async function run(argv: string[]): Promise<number> {
   if (typeof resolved === 'number') return resolved;
 
   const mapper = await createSignalMapper({ warnOnRuleErrors: true });
-  const stages = { ...(await loadDefaultStages()), signalMapper: mapper };
+  const stages = { ...(await loadDefaultStages(stageOptions())), signalMapper: mapper };
   const analysis = analyze(resolved.source.read(resolved.query), stages, {
     keepEvents: sub === 'suggest',
     ...(values.session !== undefined ? { sessionKey: values.session } : {}),

@@ -1,14 +1,14 @@
 import { athenaCostText } from '../../adapters/aws/athena-cost.ts';
+import { loadDefaultStages } from '../../compose/stages.ts';
 import type { InputsSummary } from '../../engine/model.ts';
 import { analyze } from '../../engine/pipeline.ts';
 import type { PipelineStages } from '../../engine/stages.ts';
 import { parseCommandLine } from '../args.ts';
-import { commandErrors, parseFormat, parseIdleGap } from '../command-support.ts';
+import { commandErrors, parseFormat, parseIdleGap, stageOptions } from '../command-support.ts';
 import { JsonDocumentWriter, streamWriter } from '../format/session-json.ts';
 import { formatInputsText, formatSessionText } from '../format/session-text.ts';
 import { defaultThreads, jsonSessions } from '../parallel/json-sessions.ts';
 import { sourceOptionSpec, sourceOptionsUsage } from '../source-options.ts';
-import { loadDefaultStages } from '../stages.ts';
 
 export const usage = `usage: cartographer summarize <files|directories|-> [options]
 
@@ -122,7 +122,7 @@ function parse(argv: string[]) {
 /** The default stages; a stage that fails to load leaves a warning and sessions-only output, not a crash. */
 async function loadStages(): Promise<PipelineStages> {
   try {
-    return await loadDefaultStages();
+    return await loadDefaultStages(stageOptions());
   } catch (e) {
     process.stderr.write(
       `cartographer summarize: warning: analysis stages unavailable (${(e as Error).message}); sessions only\n`,

@@ -7,12 +7,12 @@ import pino from 'pino';
 import { objectName } from '../../adapters/aws/sqs-objects.ts';
 import { readObjectFindings } from '../../bot/queue/object-alerts.ts';
 import { createQueueConsumer } from '../../bot/queue/sqs-consumer.ts';
+import { createQueueSource } from '../../compose/queue.ts';
+import { loadStageFactory } from '../../compose/stages.ts';
 import { loadConfig } from '../../config/config.ts';
-import { createQueueSource } from '../../config/queue-factory.ts';
 import { type Finding, SEVERITIES, type Severity } from '../../engine/model.ts';
 import { parseCommandLine } from '../args.ts';
-import { commandErrors, parseFormat } from '../command-support.ts';
-import { loadStageFactory } from '../stages.ts';
+import { commandErrors, parseFormat, stageOptions } from '../command-support.ts';
 
 export const usage = `usage: cartographer watch --source sqs [options]
 
@@ -59,7 +59,7 @@ export async function run(argv: string[]): Promise<number> {
   const checked = checkOptions(values);
   if (typeof checked === 'string') return errors.usageError(checked);
   const source = await createQueueSource(loadConfig(process.env));
-  const stages = await loadStageFactory();
+  const stages = await loadStageFactory(stageOptions());
   const logger = pino({ level: process.env.LOG_LEVEL ?? 'warn' }, pino.destination(2));
   const consumer = createQueueConsumer({
     queue: source.queue,

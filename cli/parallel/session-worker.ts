@@ -4,14 +4,16 @@
  * every event) and answers with the session's JSON text, so the main thread only reads, groups and writes.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { loadStageFactory } from '../../compose/stages.ts';
 import { finishJob, type SessionJob } from '../../engine/pipeline.ts';
+import { stageOptions } from '../command-support.ts';
 import { sessionJson } from '../format/session-json.ts';
-import { loadStageFactory } from '../stages.ts';
 import type { WorkerSetup } from './session-pool.ts';
 
 const setup = workerData as WorkerSetup;
 const port = parentPort!;
-const stages = (await loadStageFactory({ ruleDirs: setup.ruleDirs }))();
+// The same settings as the main thread's stages (allow-list file, `rulesDirs`; workers share process.env).
+const stages = (await loadStageFactory(stageOptions(setup.ruleDirs ?? [])))();
 
 port.on('message', (message: { id: number; job: SessionJob }) => {
   try {

@@ -14,9 +14,9 @@ import { z } from 'zod';
 import { cidrContains, parseCidr } from '../ip-address.ts';
 import type { EngineEvent } from '../model.ts';
 import { accountOf } from './account.ts';
-import type { CompiledList, ListKind, OrgContext } from './context.ts';
 import { type FilterDescription, field as fieldFilter, not as notFilter } from './event-filter.ts';
 import { asText, compileFieldPath } from './field-path.ts';
+import type { CompiledList, ListKind, OrgContext } from './lists.ts';
 import { fastRegexTest } from './regex-literal.ts';
 
 const scalar = z.union([z.string(), z.number(), z.boolean()]);

@@ -13,10 +13,7 @@ import { cidrContains, parseCidr } from '../ip-address.ts';
 import { accountOf } from './account.ts';
 import { ConditionSchema } from './condition.ts';
 import { globToRegExp } from './glob.ts';
-
-/** How a list's values are compared with a field's values. */
-export const LIST_KINDS = ['text', 'cidr', 'glob', 'account'] as const;
-export type ListKind = (typeof LIST_KINDS)[number];
+import { type CompiledList, LIST_KINDS, type ListKind } from './lists.ts';
 
 const isoDate = z
   .string()
@@ -57,19 +54,6 @@ export const ContextFileSchema = z.strictObject({
     .record(snake, z.strictObject({ description: z.string().min(1), where: ConditionSchema }))
     .default({}),
 });
-
-/** A list ready for matching: values normalised once, expiry as epoch ms (Infinity: none). */
-export interface CompiledList {
-  name: string;
-  kind: ListKind;
-  owner: string;
-  /** Every entry with its expiry, for reporting and for compilers that need the values (e.g. SQL prefilters). */
-  entries: { value: string; expiresMs: number; owner: string }[];
-  /** Does the value match an entry that is still valid at `timeMs`? */
-  has(value: string, timeMs: number): boolean;
-}
-
-export type OrgContext = ReadonlyMap<string, CompiledList>;
 
 export function compileList(name: string, list: ContextList): CompiledList {
   const entries = list.entries.map((e) => {

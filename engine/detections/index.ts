@@ -13,8 +13,8 @@
 import type { Detector } from '../stages.ts';
 import { compileAllowList } from './allowlist.ts';
 import type { CompiledRule } from './compiled-rule.ts';
-import type { CompiledList } from './context.ts';
 import { type AllowSource, createRuleDetector } from './detector.ts';
+import type { CompiledList } from './lists.ts';
 import type { LoadedRules, UnsupportedRule } from './rule-set.ts';
 import { formatProblem, type RuleProblem } from './yaml-file.ts';
 

@@ -9,8 +9,9 @@ import { type AllowList, AllowListSchema, compileAllowList, expiredAllowItems } 
 import { compileCloudGrappler, FieldMapSchema } from './cloudgrappler.ts';
 import { type CompiledRule, compileRule, type Provenance } from './compiled-rule.ts';
 import { type CompileContext, type ConditionInput, compileCondition } from './condition.ts';
-import { type CompiledList, ContextFileSchema, compileList, listProblems } from './context.ts';
+import { ContextFileSchema, compileList, listProblems } from './context.ts';
 import { observeTimeProblem } from './cross-session.ts';
+import type { CompiledList } from './lists.ts';
 import {
   type AttackTable,
   AttackTableSchema,

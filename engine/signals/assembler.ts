@@ -7,6 +7,7 @@
  * "next unused" skip list per label lets window scans jump over events already taken, so the whole
  * pass costs O(events × labels per event × window) and never rescans the session.
  */
+
 import { compareEvents } from '../order.ts';
 import {
   type DraftSignal,
@@ -17,7 +18,7 @@ import {
   renamedPrevious,
 } from './followups.ts';
 import type { LabelledEvent } from './labeller.ts';
-import type { CompiledDef, SignalRuleSet } from './rules.ts';
+import type { CompiledDef, SignalRuleSet } from './rule-set.ts';
 
 /** Per-label sorted list of event indexes, with skip pointers over used events. */
 class LabelIndex {

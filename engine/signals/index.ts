@@ -5,6 +5,7 @@
  *
  * `createSignalMapper()` loads and compiles the rules once; `map()` is pure and linear in the events.
  */
+
 import type { EngineEvent, Signal } from '../model.ts';
 import { compareEvents } from '../order.ts';
 import type { SessionContext, SignalMapper, SignalMapping } from '../stages.ts';
@@ -13,7 +14,8 @@ import { eventKey } from './conditions.ts';
 import { fallbackSignals, resourceName } from './fallback.ts';
 import { type DraftSignal, indexFollowups } from './followups.ts';
 import { type LabelledEvent, labelEvent } from './labeller.ts';
-import { DEFAULT_SIGNAL_RULES_DIR, loadSignalRules, type SignalRuleSet } from './rules.ts';
+import type { SignalRuleSet } from './rule-set.ts';
+import { DEFAULT_SIGNAL_RULES_DIR, loadSignalRules } from './rules.ts';
 import type { ChunkContext, SignalEngine } from './signal-engine.ts';
 import { compareSignals } from './signal-order.ts';
 import { createSignalStream, type SignalStream } from './stream.ts';

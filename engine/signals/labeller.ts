@@ -2,9 +2,10 @@
  * Labelling: which signal ids each event could belong to (rules/signals/labels/*.yaml).
  * Cases of an event are an else-if chain (first match wins) unless a case says `continue`.
  */
+
 import type { EngineEvent } from '../model.ts';
 import { EventFacts, eventKey } from './conditions.ts';
-import type { CompiledCase, SignalRuleSet } from './rules.ts';
+import type { CompiledCase, SignalRuleSet } from './rule-set.ts';
 
 export interface LabelledEvent {
   event: EngineEvent;

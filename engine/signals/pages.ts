@@ -4,9 +4,10 @@
  * file order, `continue` so a call may belong to several pages), and the page becomes a definition with
  * its anchors, required calls and members. Compiled once at load; nothing here runs per event.
  */
+
 import { compileWhen } from './conditions.ts';
 import type { Phrases } from './phrases.ts';
-import type { CompiledCase, CompiledDef, SignalRuleSet } from './rules.ts';
+import type { CompiledCase, CompiledDef, SignalRuleSet } from './rule-set.ts';
 import type { PageDef, PageFile } from './schema.ts';
 import { templateProblems } from './templates.ts';
 import type { UserAgentClassifier } from './user-agent.ts';

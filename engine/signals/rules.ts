@@ -2,12 +2,14 @@
  * Loads rules/signals/** into a compiled rule set. A file with problems is reported (file:line) and
  * skipped; every other file still loads, so one bad definition never takes the engine down.
  */
+
 import { readdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { compileWhen, type Predicate } from './conditions.ts';
 import { compilePages, type PageFileInput } from './pages.ts';
 import { compilePhrases, DEFAULT_PROGRAMMATIC, type Phrases } from './phrases.ts';
+import type { CompiledCase, CompiledDef, SignalRuleSet } from './rule-set.ts';
 import {
   type DefFile,
   DefFileSchema,
@@ -30,47 +32,6 @@ import { createUserAgentClassifier, type UserAgentClassifier } from './user-agen
 import { type ParsedYaml, type RuleProblem, readYamlFile } from './yaml-file.ts';
 
 export const DEFAULT_SIGNAL_RULES_DIR = fileURLToPath(new URL('../../rules/signals', import.meta.url));
-
-export interface CompiledCase {
-  test: Predicate;
-  labels: string[];
-  continue: boolean;
-}
-
-export interface CompiledDef {
-  id: string;
-  /** The id reported (aliasOf, else id). */
-  reportId: string;
-  service: string;
-  name: string;
-  summary: string;
-  url?: string;
-  /** null = any labelled event may anchor. */
-  anchors: ReadonlySet<string> | null;
-  /** null = nothing required. */
-  required: readonly string[] | null;
-  /** Event names kept as members; null = every event in the window. */
-  members: ReadonlySet<string> | null;
-  lookbackMs: number;
-  lookaheadMs: number;
-  suppressed: boolean;
-  eachEvent: boolean;
-}
-
-export interface SignalRuleSet {
-  ua: UserAgentClassifier;
-  /** Cases per event key (`iam:ListUsers`). */
-  cases: ReadonlyMap<string, readonly CompiledCase[]>;
-  /** Cases tried on every event, before its own (e.g. CloudShell interactive commands). */
-  anyCases: readonly CompiledCase[];
-  defs: ReadonlyMap<string, CompiledDef>;
-  followups: FollowupFile;
-  fallback?: FallbackFile;
-  /** Console pages (pages/*.yaml): a second pass over the console events these rules leave over. */
-  pages?: SignalRuleSet;
-  /** Words for programmatic calls (programmatic.yaml; plain defaults when absent). */
-  phrases: Phrases;
-}
 
 export interface LoadedRules {
   rules: SignalRuleSet;

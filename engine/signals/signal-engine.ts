@@ -2,10 +2,11 @@
  * The shape of the compiled signal engine that batch mapping (index.ts) and streaming (stream.ts) share.
  * Types only, so neither of those modules needs to import the other.
  */
+
 import type { EngineEvent, Signal } from '../model.ts';
 import type { SessionContext } from '../stages.ts';
 import type { DraftSignal } from './followups.ts';
-import type { SignalRuleSet } from './rules.ts';
+import type { SignalRuleSet } from './rule-set.ts';
 
 /** The follow-up context carried from one piece of a session to the next (earlier signals, oldest first). */
 export interface ChunkContext {

@@ -7,11 +7,12 @@
  * follow-up context across. The last signal follow-up rules may still rename is held back until a later
  * signal takes its place. The result is exactly what the batch `map()` gives; memory holds one piece.
  */
+
 import type { EngineEvent, Signal } from '../model.ts';
 import { compareEvents } from '../order.ts';
 import type { SessionContext, SignalMapping } from '../stages.ts';
 import type { DraftSignal } from './followups.ts';
-import type { SignalRuleSet } from './rules.ts';
+import type { SignalRuleSet } from './rule-set.ts';
 import type { ChunkContext, SignalEngine } from './signal-engine.ts';
 import { compareSignals } from './signal-order.ts';
 
@@ -98,17 +99,4 @@ export function createSignalStream(engine: SignalEngine, session?: SessionContex
       return flush(true);
     },
   };
-}
-
-/** Runs a whole event list through a stream (used by tests to compare with the batch result). */
-export function mapByStream(
-  engine: SignalEngine,
-  events: Iterable<EngineEvent>,
-  session?: SessionContext,
-): SignalMapping {
-  const stream = createSignalStream(engine, session);
-  const signals: Signal[] = [];
-  for (const e of events) signals.push(...stream.push(e));
-  signals.push(...stream.end());
-  return { signals, unmappedEventIds: [...stream.unmappedEventIds] };
 }

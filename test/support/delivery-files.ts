@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { alertKey } from '../../bot/scheduler/alert-key.ts';
-import { loadStageFactory } from '../../cli/stages.ts';
+import { loadStageFactory } from '../../compose/stages.ts';
 import { SEVERITIES, type Severity } from '../../engine/model.ts';
 import { analyze } from '../../engine/pipeline.ts';
 import type { CloudTrailRecord } from '../../engine/record.ts';

@@ -6,11 +6,15 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { type Bot, createBot } from '../../bot/app.ts';
+import type { Bot } from '../../bot/app.ts';
 import { createLogger } from '../../bot/audit.ts';
-import { loadBotConfig } from '../../bot/config.ts';
 import { createPipelineAnalyzer, type SourceProvider } from '../../bot/lookup/analyzer.ts';
-import { defaultSourceProvider } from '../../bot/lookup/sources.ts';
+import { composeBot } from '../../compose/bot.ts';
+import { createSourceProvider } from '../../compose/source-provider.ts';
+import { loadBotConfig } from '../../config/bot.ts';
+import { loadConfig } from '../../config/config.ts';
+import { loadSchedulerSettings } from '../../config/settings.ts';
+import { loadStageSettings } from '../../config/stage-settings.ts';
 import type { PipelineStages } from '../../engine/stages.ts';
 import { type SlackStandin, startSlackStandin } from '../../playground/standin/server.ts';
 
@@ -71,10 +75,17 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   };
   const make = async () => {
     const config = loadBotConfig(env);
-    const sources = options.sources ?? defaultSourceProvider(config.localPaths);
     const stages = options.stages;
-    const bot = createBot({
-      config,
+    // The bot's settings from the harness's environment; the scheduler's and the sources' from the process's
+    // (tests stub AWS endpoints there).
+    const settings = {
+      bot: config,
+      scheduler: loadSchedulerSettings(process.env),
+      sources: () => loadConfig(process.env),
+      stages: () => loadStageSettings(process.env),
+    };
+    const sources = options.sources ?? createSourceProvider(config.localPaths, settings.sources);
+    const bot = composeBot(settings, {
       logger: createLogger(options.logLevel ?? 'info', sink),
       sources,
       ...(stages ? { analyzer: createPipelineAnalyzer({ sources, stages: () => stages(dir) }) } : {}),

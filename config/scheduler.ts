@@ -3,8 +3,8 @@
  * SchedulerConfigError naming the variable and what is expected.
  */
 import { z } from 'zod';
-import { isValidTimeZone } from '../../engine/digest/day.ts';
-import type { Severity } from '../../engine/model.ts';
+import { isValidTimeZone } from '../engine/digest/day.ts';
+import type { Severity } from '../engine/model.ts';
 
 export class SchedulerConfigError extends Error {
   override name = 'SchedulerConfigError';

@@ -3,13 +3,14 @@
  * to know which adapter sits behind `local`, `lookup` or `athena`. AWS adapters are imported only when chosen, so the
  * local default starts without loading the AWS SDK.
  */
-import type { RecordSource, SourceName } from '../engine/source.ts';
+
 import {
   type CartographerConfig,
   ConfigError,
   requireAthenaSettings,
   requireLookupSettings,
-} from './config.ts';
+} from '../config/config.ts';
+import type { RecordSource, SourceName } from '../engine/source.ts';
 
 export async function createSource(name: SourceName, config: CartographerConfig): Promise<RecordSource> {
   switch (name) {

@@ -6,7 +6,7 @@
  */
 import type { ObjectReader } from '../adapters/aws/sqs-objects.ts';
 import type { MessageQueue } from '../adapters/aws/sqs-queue.ts';
-import { type CartographerConfig, requireSqsSettings } from './config.ts';
+import { type CartographerConfig, requireSqsSettings } from '../config/config.ts';
 
 export interface QueueSource {
   queue: MessageQueue;

@@ -1,6 +1,6 @@
 /**
- * The default analysis stages used by the CLI and the bot. Each stage module plugs itself in here,
- * one line each, so the pipeline itself never imports a concrete stage.
+ * The analysis stages, built once from tables and rules (enrichment, signals, detections with their allow-list).
+ * Only the composition root and the CLI build them; everyone else is handed what is built here.
  */
 import type { AllowListStore } from '../adapters/rules/allowlist-store.ts';
 import type { PipelineStages } from '../engine/stages.ts';
@@ -8,7 +8,9 @@ import type { PipelineStages } from '../engine/stages.ts';
 export interface StageOptions {
   /** The live allow-list shared by every consumer (the bot passes its one store). */
   allowlist?: AllowListStore;
-  /** Extra rule folders (`scan --rules DIR`); the `rulesDirs` setting is added to them. */
+  /** Without a live store: the user allow-list file read once (the `CARTOGRAPHER_ALLOWLIST` setting). */
+  allowlistFile?: string;
+  /** Extra rule folders: `scan --rules DIR` and the `rulesDirs` setting. */
   ruleDirs?: readonly string[];
 }
 
@@ -28,17 +30,10 @@ export async function loadStageFactory(options: StageOptions = {}): Promise<() =
     warnOnRuleErrors: true,
   });
   const { createDetectorFactory } = await import('../adapters/rules/detection-rules.ts');
-  const allowlistFile = process.env.CARTOGRAPHER_ALLOWLIST;
+  const { allowlist, allowlistFile } = options;
   const detectors = await createDetectorFactory({
-    ...(options.allowlist ? { allowlist: options.allowlist } : allowlistFile ? { allowlistFile } : {}),
-    extraRuleDirs: [...(await configuredRuleDirs()), ...(options.ruleDirs ?? [])],
+    ...(allowlist ? { allowlist } : allowlistFile ? { allowlistFile } : {}),
+    extraRuleDirs: [...(options.ruleDirs ?? [])],
   });
   return () => ({ enricher: enrichers(), signalMapper, detector: detectors() });
-}
-
-/** The `rulesDirs` setting (CARTOGRAPHER_RULES_DIRS or the config file); read only when one of them is set. */
-async function configuredRuleDirs(): Promise<string[]> {
-  if (!process.env.CARTOGRAPHER_RULES_DIRS && !process.env.CARTOGRAPHER_CONFIG) return [];
-  const { loadConfig } = await import('../config/config.ts');
-  return loadConfig(process.env).rulesDirs;
 }
