@@ -5,7 +5,7 @@
  */
 import pino, { type Logger } from 'pino';
 import { currentRequest } from '../adapters/observability/request-context.ts';
-import { redactText } from './redact.ts';
+import { redactText } from '../engine/redact.ts';
 
 export interface AuditEntry {
   who: string;

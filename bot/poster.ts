@@ -4,8 +4,8 @@
  * Rate limits (HTTP 429 + Retry-After) are retried by the WebClient itself (see app.ts retryConfig).
  */
 import type { HomeView, KnownBlock, WebClient } from '@slack/web-api';
+import { redact, redactText } from '../engine/redact.ts';
 import { assertWithinLimits, checkView, type SlackMessage } from './messages/limits.ts';
-import { redact, redactText } from './redact.ts';
 
 export interface Poster {
   post(channel: string, message: SlackMessage, threadTs?: string): Promise<string>;

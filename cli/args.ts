@@ -6,7 +6,8 @@
  * that option's value, so the option's own check can say why it is wrong.
  */
 import { type ParseArgsConfig, parseArgs } from 'node:util';
-import { UsageError } from './source-options.ts';
+
+import { UsageError } from '../engine/errors.ts';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 

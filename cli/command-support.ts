@@ -4,13 +4,8 @@
  */
 import type { StageOptions } from '../compose/stages.ts';
 import { loadStageSettings } from '../config/stage-settings.ts';
-import {
-  InputError,
-  type ResolvedSource,
-  resolveSource,
-  type SourceOptionValues,
-  UsageError,
-} from './source-options.ts';
+import { errorCode } from '../engine/errors.ts';
+import { InputError, type ResolvedSource, resolveSource, type SourceOptionValues } from './source-options.ts';
 
 export interface CommandErrors {
   /** Prints `cartographer <name>: <message>` and the usage; returns exit code 2. */
@@ -30,9 +25,9 @@ export function commandErrors(name: string, usage: string): CommandErrors {
       try {
         return await resolveSource(values, paths);
       } catch (e) {
-        if (e instanceof UsageError || (e as Error).name === 'ConfigError')
-          return usageError((e as Error).message);
-        if (e instanceof InputError) {
+        const code = errorCode(e);
+        if (code === 'usage' || code === 'config') return usageError((e as Error).message);
+        if (code === 'input') {
           process.stderr.write(`cartographer ${name}: ${(e as Error).message}\n`);
           return 1;
         }

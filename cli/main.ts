@@ -2,6 +2,8 @@
  * `cartographer <command> …`: dispatches to one module per command in cli/commands/.
  * Each command module exports `run(argv: string[]): Promise<number>` (the exit code) and `usage`.
  */
+import { type ErrorCode, errorCode } from '../engine/errors.ts';
+
 interface CommandModule {
   run(argv: string[]): Promise<number>;
   usage: string;
@@ -36,23 +38,32 @@ async function main(argv: string[]): Promise<number> {
     // Source, configuration and rule-file errors (AWS access denied, expired credentials, a missing setting,
     // a bad allow-list entry) carry a message written for the analyst, file and line or hint included:
     // print that, not a stack trace.
-    const err = e as Error;
-    const exitCode = err?.name ? ANALYST_ERRORS[err.name] : undefined;
+    const code = errorCode(e);
+    const exitCode = code ? EXIT_CODES[code] : undefined;
     if (exitCode === undefined) throw e;
-    process.stderr.write(`cartographer ${name}: ${err.message}\n`);
-    if (err.name === 'DetectionRulesError' || err.name === 'EnrichmentTableError') {
+    process.stderr.write(`cartographer ${name}: ${(e as Error).message}\n`);
+    if (code === 'rules') {
       process.stderr.write('(`cartographer rules check` lists every problem in the rule files)\n');
     }
     return exitCode;
   }
 }
 
-/** Errors whose message is meant for the person at the terminal, and the exit code each ends with. */
-const ANALYST_ERRORS: Record<string, number> = {
-  ConfigError: 2,
-  SourceError: 1,
-  DetectionRulesError: 1,
-  EnrichmentTableError: 1,
+/**
+ * Errors whose message is meant for the person at the terminal (engine/errors.ts codes), and the exit code each
+ * ends with: 2 for what the person must change in how they called it, 1 for what went wrong while running.
+ * The others are bugs: their stack trace is printed.
+ */
+const EXIT_CODES: Record<ErrorCode, number | undefined> = {
+  usage: 2,
+  config: 2,
+  input: 1,
+  source: 1,
+  rules: 1,
+  timeout: 1,
+  unsupported: undefined,
+  stale: undefined,
+  object: undefined,
 };
 
 function helpText(): string {

@@ -1,5 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { delimiter } from 'node:path';
+import { CartographerError, UsageError } from '../engine/errors.ts';
 import type { RecordSource, SourceName, SourceQuery } from '../engine/source.ts';
 import { createLocalSource } from '../engine/sources/local-source.ts';
 
@@ -32,12 +33,9 @@ export const sourceOptionsUsage = `source options:
   --max-events N                 stop after N events and say so
   --max-record-mb N              local files: refuse (and name) any single record over N MB (default 8)`;
 
-/** Bad arguments: the command prints the message and its usage, exit code 2. */
-export class UsageError extends Error {
-  override name = 'UsageError';
-}
 /** An input that cannot be read (path missing, unreadable): exit code 1, the path is named. */
-export class InputError extends Error {
+export class InputError extends CartographerError {
+  readonly code = 'input';
   override name = 'InputError';
 }
 
@@ -164,29 +162,11 @@ async function assertReadable(paths: string[]): Promise<void> {
   }
 }
 
-interface ConfigModule {
-  loadConfig(env?: NodeJS.ProcessEnv, file?: string): unknown;
-}
-interface FactoryModule {
-  createSource(name: SourceName, config: unknown): Promise<RecordSource>;
-}
-
-/** The AWS sources live in config/ (their own module); imported only when asked for. */
+/** The AWS sources are built by the composition root (compose/sources.ts); imported only when asked for. */
 async function loadAwsSource(name: SourceName, env: NodeJS.ProcessEnv): Promise<RecordSource> {
-  const configPath = '../config/config.ts';
-  const factoryPath = '../config/source-factory.ts';
-  let config: ConfigModule;
-  let factory: FactoryModule;
-  try {
-    config = (await import(configPath)) as ConfigModule;
-    factory = (await import(factoryPath)) as FactoryModule;
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND') {
-      throw new UsageError(
-        `--source ${name} is not available in this build (config/source-factory.ts is missing)`,
-      );
-    }
-    throw e;
-  }
-  return factory.createSource(name, config.loadConfig(env));
+  const [{ loadConfig }, { createSource }] = await Promise.all([
+    import('../config/config.ts'),
+    import('../compose/sources.ts'),
+  ]);
+  return createSource(name, loadConfig(env));
 }

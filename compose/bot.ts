@@ -15,6 +15,7 @@ import type { SessionAnalyzer, SourceProvider } from '../bot/lookup/analyzer.ts'
 import type { Clock } from '../bot/scheduler/clock.ts';
 import { BotConfigError } from '../config/bot.ts';
 import type { Settings } from '../config/settings.ts';
+import { errorCode } from '../engine/errors.ts';
 import { type Composition, compose } from './root.ts';
 
 export interface ComposeBotOptions {
@@ -68,7 +69,7 @@ export function composeBot(settings: Settings, options: ComposeBotOptions = {}):
       queue: () =>
         composition.queue().catch((err) => {
           // A missing or bad CARTOGRAPHER_SQS_* setting ends `cartographer start` like the bot's own settings.
-          throw (err as Error).name === 'ConfigError' ? new BotConfigError((err as Error).message) : err;
+          throw errorCode(err) === 'config' ? new BotConfigError((err as Error).message) : err;
         }),
     },
   });

@@ -4,9 +4,11 @@
  */
 import { delimiter } from 'node:path';
 import { z } from 'zod';
+import { CartographerError } from '../engine/errors.ts';
 import type { SourceName } from '../engine/source.ts';
 
-export class BotConfigError extends Error {
+export class BotConfigError extends CartographerError {
+  readonly code = 'config';
   override name = 'BotConfigError';
 }
 

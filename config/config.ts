@@ -16,8 +16,10 @@ import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { IDENTIFIER } from '../adapters/aws/athena-sql.ts';
 import { DEFAULT_REGIONS, isRegionName, partitionOf } from '../adapters/aws/regions.ts';
+import { CartographerError } from '../engine/errors.ts';
 
-export class ConfigError extends Error {
+export class ConfigError extends CartographerError {
+  readonly code = 'config';
   override readonly name = 'ConfigError';
   constructor(
     message: string,

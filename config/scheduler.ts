@@ -4,9 +4,11 @@
  */
 import { z } from 'zod';
 import { isValidTimeZone } from '../engine/digest/day.ts';
+import { CartographerError } from '../engine/errors.ts';
 import type { Severity } from '../engine/model.ts';
 
-export class SchedulerConfigError extends Error {
+export class SchedulerConfigError extends CartographerError {
+  readonly code = 'config';
   override name = 'SchedulerConfigError';
 }
 

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { CartographerError } from '../engine/errors.ts';
 
 export const DEFAULT_ENRICHMENT_RULES_DIR = fileURLToPath(new URL('../rules/enrichment/', import.meta.url));
 
@@ -85,7 +86,8 @@ export interface EnrichmentTables {
   risk: z.infer<typeof RiskActionsSchema>;
 }
 
-export class EnrichmentTableError extends Error {
+export class EnrichmentTableError extends CartographerError {
+  readonly code = 'rules';
   override readonly name = 'EnrichmentTableError';
 }
 

@@ -32,7 +32,7 @@ afterEach(async () => {
 async function withAws(options: AwsEndpointOptions): Promise<Harness> {
   aws = await startAwsEndpoint(options);
   for (const [k, v] of Object.entries(aws.env)) vi.stubEnv(k, v);
-  // The production path: config/config.ts + config/source-factory.ts build the source from the environment.
+  // The production path: config/config.ts + compose/sources.ts build the source from the environment.
   vi.stubEnv('CARTOGRAPHER_REGIONS', 'us-east-1,eu-west-1');
   return startHarness();
 }

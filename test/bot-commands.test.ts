@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { parseSince, tokenize, UsageError } from '../bot/commands/parse.ts';
+import { parseSince, tokenize } from '../bot/commands/parse.ts';
 import { createCommandRegistry } from '../bot/commands/registry.ts';
 import { toSourceQuery } from '../bot/lookup/run-lookup.ts';
 import type { BotServices, CommandContext, LookupRequest } from '../bot/types.ts';
 import { loadBotConfig } from '../config/bot.ts';
+import { UsageError } from '../engine/errors.ts';
 
 const config = loadBotConfig({
   SLACK_BOT_TOKEN: 'xoxb-1',

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { REDACTED, redact, redactText } from '../bot/redact.ts';
 import type { CloudTrailRecord } from '../engine/record.ts';
+import { REDACTED, redact, redactText } from '../engine/redact.ts';
 
 const invictus = (
   JSON.parse(

@@ -8,7 +8,6 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { REDACTED, redact } from '../bot/redact.ts';
 import { compileSigmaRule, SigmaUnsupported } from '../engine/detections/sigma.ts';
 import { toEngineEvent } from '../engine/events.ts';
 import { JsonSplitter, type Piece } from '../engine/ingest/json-splitter.ts';
@@ -16,6 +15,7 @@ import { normaliseRecord } from '../engine/ingest/normalise-record.ts';
 import { checkRecord } from '../engine/ingest/record-check.ts';
 import { recordsFromValue } from '../engine/ingest/records-from-value.ts';
 import { type CloudTrailRecord, CloudTrailRecordSchema } from '../engine/record.ts';
+import { REDACTED, redact } from '../engine/redact.ts';
 
 type Obj = Record<string, unknown>;
 const demo: Obj[] = readdirSync('demo/invictus')
@@ -493,7 +493,7 @@ const secretTree: fc.Arbitrary<{ tree: unknown; secrets: string[] }> = fc.letrec
   ),
 })).node;
 
-describe('redactor (bot/redact.ts)', () => {
+describe('redactor (engine/redact.ts)', () => {
   it('no session token, password or secret value survives, at any nesting', () => {
     fc.assert(
       fc.property(secretTree, ({ tree, secrets }) => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseQuery, parseTimeArg, resolveSource, splitPathList, UsageError } from '../cli/source-options.ts';
+import { parseQuery, parseTimeArg, resolveSource, splitPathList } from '../cli/source-options.ts';
+import { UsageError } from '../engine/errors.ts';
 
 const NOW = new Date('2026-11-22T00:00:00Z');
 

@@ -10,7 +10,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { eventPushdown } from '../../engine/detections/pushdown.ts';
-import type { RuleProblem } from '../../engine/signals/yaml-file.ts';
+import type { RuleProblem } from '../../engine/rule-yaml.ts';
 import { createFieldDescriber } from '../../enrichment/pushdown.ts';
 import { loadEnrichmentTables } from '../../enrichment/tables.ts';
 import { loadDetectionRules } from '../rules/detection-rules.ts';

@@ -2,6 +2,8 @@
  * AWS failures turned into messages an analyst can act on at 3 a.m.: what went wrong, where (source, account,
  * region), and the one thing to do about it (the missing IAM permission, the setting to fix, the region to enable).
  */
+
+import { CartographerError } from '../../engine/errors.ts';
 import { REDACTED, redactText } from '../../engine/redact.ts';
 import { isOptInRegion } from './regions.ts';
 
@@ -33,7 +35,8 @@ export interface ErrorContext {
   outputLocation?: string;
 }
 
-export class SourceError extends Error {
+export class SourceError extends CartographerError {
+  readonly code = 'source';
   override readonly name = 'SourceError';
   /** What went wrong and where, one sentence (the message adds the hint on a second line). */
   readonly summary: string;

@@ -80,6 +80,22 @@ export function createLookupSource(options: LookupSourceOptions): RecordSource {
   };
 }
 
+/** One lookup in progress: what every account-region's reader adds to, and the signal that ends them all. */
+interface LookupRun {
+  query: SourceQuery;
+  options: LookupSourceOptions;
+  pushdown: ReturnType<typeof choosePushdown>;
+  cap: number;
+  controller: AbortController;
+  records: { record: CloudTrailRecord; origin: Origin }[];
+  rejected: SourceItem[];
+  pages: number;
+  regionsDone: number;
+  capped: boolean;
+  clients: CloudTrailClient[];
+  progress(extra?: string): void;
+}
+
 async function* readLookup(
   query: SourceQuery,
   { signal, onProgress }: ReadOptions,
@@ -88,10 +104,8 @@ async function* readLookup(
   limiters: RateLimiterPool,
 ): AsyncGenerator<SourceItem> {
   const targets = planTargets(query, options);
-  const pushdown = choosePushdown(query, options.accounts?.length ? new Set(['accounts']) : new Set());
-  const cap = Math.min(query.maxEvents ?? Number.POSITIVE_INFINITY, options.maxEvents ?? 10_000);
-
-  const controller = new AbortController();
+  const run = startRun(query, options, targets, onProgress);
+  const { controller } = run;
   // Every in-flight request, back-off and limiter wait listens on this one signal: one set per account-region.
   setMaxListeners(10 + targets.length * 4, controller.signal);
   const onCallerAbort = () => controller.abort(signal?.reason);
@@ -105,123 +119,14 @@ async function* readLookup(
           controller.abort(new Error('lookup time-out'));
         }, options.timeoutMs)
       : undefined;
-
-  const records: { record: CloudTrailRecord; origin: Origin }[] = [];
-  const rejected: SourceItem[] = [];
-  let pages = 0;
-  let regionsDone = 0;
-  let capped = false;
   let fatal: SourceError | undefined;
-  const clients: CloudTrailClient[] = [];
-  const accountsCount = new Set(targets.map((t) => t.account?.id ?? '')).size;
-  const regionCount = new Set(targets.map((t) => t.region)).size;
-  const scope = `${accountsCount > 1 ? `${accountsCount} accounts × ` : ''}${regionCount} region${regionCount === 1 ? '' : 's'}`;
-  const progress = (extra = '') =>
-    onProgress?.({
-      message: `Looking up ${pushdown.subject} in ${scope}: ${records.length} events, ${pages} pages, ${regionsDone}/${targets.length} ${accountsCount > 1 ? 'account-regions' : 'regions'} done${extra}`,
-      records: records.length,
-      pages,
-      regionsDone,
-      regionsTotal: targets.length,
-    });
-  if (query.since && query.since.getTime() < Date.now() - LOOKUP_RETENTION_MS) {
-    progress(' (LookupEvents keeps 90 days; use the Athena source for older events)');
-  }
-
-  async function runTarget(target: Target): Promise<void> {
-    const client = instrumentAwsClient(
-      new CloudTrailClient({
-        region: target.region,
-        credentials: target.account ? resolveCredentials(target.account) : undefined,
-        // Retries are ours: the rate limiter must see every attempt, and throttling must never end a query.
-        maxAttempts: 1,
-        ...options.clientConfig,
-      }),
-    );
-    clients.push(client);
-    const limiter = limiters.for(`${target.account?.id ?? 'default'}/${target.region}`);
-    let nextToken: string | undefined;
-    let position = 0;
-    let throttles = 0;
-    let transient = 0;
-    for (;;) {
-      if (records.length >= cap) {
-        capped = true;
-        return;
-      }
-      const done = await limiter.acquire(controller.signal);
-      let page: LookupEventsCommandOutput;
-      try {
-        page = await client.send(
-          new LookupEventsCommand({
-            LookupAttributes: pushdown.attribute ? [pushdown.attribute] : undefined,
-            StartTime: query.since,
-            EndTime: query.until,
-            MaxResults: PAGE_SIZE,
-            NextToken: nextToken,
-          }),
-          { abortSignal: controller.signal },
-        );
-      } catch (err) {
-        done();
-        if (isAbort(err, controller.signal)) throw err;
-        if (isThrottling(err)) {
-          limiter.penalise();
-          await sleep(backoffMs(throttles++, 500, 20_000), controller.signal);
-          continue;
-        }
-        if (isTransient(err) && transient < TRANSIENT_RETRIES) {
-          await sleep(backoffMs(transient++), controller.signal);
-          continue;
-        }
-        const e = toSourceError(err, {
-          source: 'lookup',
-          action: 'cloudtrail:LookupEvents',
-          region: target.region,
-          account: target.account?.id,
-        });
-        if (e.kind === 'region-disabled') {
-          rejected.push({
-            kind: 'rejected',
-            origin: { file: `lookup:${target.label}` },
-            reason: `${e.summary} ${e.hint}`,
-          });
-          return;
-        }
-        throw e;
-      }
-      done();
-      throttles = 0;
-      transient = 0;
-      pages++;
-      for (const event of page.Events ?? []) {
-        position++;
-        const origin: Origin = { file: `lookup:${target.label}`, position };
-        const parsed = parseEvent(event.CloudTrailEvent);
-        if ('reason' in parsed) {
-          rejected.push({ kind: 'rejected', origin, reason: parsed.reason });
-          continue;
-        }
-        if (!matchesQuery(parsed.record, query, pushdown.applied)) continue;
-        if (records.length >= cap) {
-          capped = true;
-          break;
-        }
-        records.push({ record: parsed.record, origin });
-      }
-      progress();
-      nextToken = page.NextToken;
-      if (!nextToken) return;
-    }
-  }
-
   try {
     await Promise.all(
       targets.map((t) =>
-        runTarget(t)
+        runTarget(run, t, resolveCredentials, limiters)
           .then(() => {
-            regionsDone++;
-            progress();
+            run.regionsDone++;
+            run.progress();
           })
           .catch((err) => {
             if (isAbort(err, controller.signal)) return;
@@ -238,25 +143,176 @@ async function* readLookup(
   } finally {
     if (timer) clearTimeout(timer);
     signal?.removeEventListener('abort', onCallerAbort);
-    for (const c of clients) c.destroy();
+    for (const c of run.clients) c.destroy();
   }
   signal?.throwIfAborted();
   if (fatal) throw fatal;
+  yield* finish(run, targets.length, timedOut);
+}
 
-  records.sort((a, b) => Date.parse(a.record.eventTime) - Date.parse(b.record.eventTime));
-  for (const r of records) yield { kind: 'record', record: r.record, origin: r.origin };
-  yield* rejected;
-  if (capped) {
+function startRun(
+  query: SourceQuery,
+  options: LookupSourceOptions,
+  targets: Target[],
+  onProgress: ReadOptions['onProgress'],
+): LookupRun {
+  const pushdown = choosePushdown(query, options.accounts?.length ? new Set(['accounts']) : new Set());
+  const accountsCount = new Set(targets.map((t) => t.account?.id ?? '')).size;
+  const regionCount = new Set(targets.map((t) => t.region)).size;
+  const scope = `${accountsCount > 1 ? `${accountsCount} accounts × ` : ''}${regionCount} region${regionCount === 1 ? '' : 's'}`;
+  const run: LookupRun = {
+    query,
+    options,
+    pushdown,
+    cap: Math.min(query.maxEvents ?? Number.POSITIVE_INFINITY, options.maxEvents ?? 10_000),
+    controller: new AbortController(),
+    records: [],
+    rejected: [],
+    pages: 0,
+    regionsDone: 0,
+    capped: false,
+    clients: [],
+    progress: (extra = '') =>
+      onProgress?.({
+        message: `Looking up ${pushdown.subject} in ${scope}: ${run.records.length} events, ${run.pages} pages, ${run.regionsDone}/${targets.length} ${accountsCount > 1 ? 'account-regions' : 'regions'} done${extra}`,
+        records: run.records.length,
+        pages: run.pages,
+        regionsDone: run.regionsDone,
+        regionsTotal: targets.length,
+      }),
+  };
+  if (query.since && query.since.getTime() < Date.now() - LOOKUP_RETENTION_MS) {
+    run.progress(' (LookupEvents keeps 90 days; use the Athena source for older events)');
+  }
+  return run;
+}
+
+/** Records in time order, then what was refused, then why the answer is incomplete (if it is). */
+function* finish(run: LookupRun, targets: number, timedOut: boolean): Generator<SourceItem> {
+  run.records.sort((a, b) => Date.parse(a.record.eventTime) - Date.parse(b.record.eventTime));
+  for (const r of run.records) yield { kind: 'record', record: r.record, origin: r.origin };
+  yield* run.rejected;
+  if (run.capped) {
     yield {
       kind: 'truncated',
-      reason: `stopped at ${cap} events (event cap, CARTOGRAPHER_LOOKUP_MAX_EVENTS); narrow the time range or raise the cap`,
+      reason: `stopped at ${run.cap} events (event cap, CARTOGRAPHER_LOOKUP_MAX_EVENTS); narrow the time range or raise the cap`,
     };
   } else if (timedOut) {
     yield {
       kind: 'truncated',
-      reason: `stopped after ${(options.timeoutMs ?? 0) / 1000} s (CARTOGRAPHER_LOOKUP_TIMEOUT) with ${regionsDone}/${targets.length} regions complete`,
+      reason: `stopped after ${(run.options.timeoutMs ?? 0) / 1000} s (CARTOGRAPHER_LOOKUP_TIMEOUT) with ${run.regionsDone}/${targets} regions complete`,
     };
   }
+}
+
+/** One account-region: pages of LookupEvents until the end, the cap or the end of the whole lookup. */
+async function runTarget(
+  run: LookupRun,
+  target: Target,
+  resolveCredentials: (a: MemberAccount) => CredentialProvider | undefined,
+  limiters: RateLimiterPool,
+): Promise<void> {
+  const client = instrumentAwsClient(
+    new CloudTrailClient({
+      region: target.region,
+      credentials: target.account ? resolveCredentials(target.account) : undefined,
+      // Retries are ours: the rate limiter must see every attempt, and throttling must never end a query.
+      maxAttempts: 1,
+      ...run.options.clientConfig,
+    }),
+  );
+  run.clients.push(client);
+  const limiter = limiters.for(`${target.account?.id ?? 'default'}/${target.region}`);
+  const { controller, query, pushdown } = run;
+  let nextToken: string | undefined;
+  let position = 0;
+  let throttles = 0;
+  let transient = 0;
+  for (;;) {
+    if (run.records.length >= run.cap) {
+      run.capped = true;
+      return;
+    }
+    const done = await limiter.acquire(controller.signal);
+    let page: LookupEventsCommandOutput;
+    try {
+      page = await client.send(
+        new LookupEventsCommand({
+          LookupAttributes: pushdown.attribute ? [pushdown.attribute] : undefined,
+          StartTime: query.since,
+          EndTime: query.until,
+          MaxResults: PAGE_SIZE,
+          NextToken: nextToken,
+        }),
+        { abortSignal: controller.signal },
+      );
+    } catch (err) {
+      done();
+      if (isAbort(err, controller.signal)) throw err;
+      if (isThrottling(err)) {
+        limiter.penalise();
+        await sleep(backoffMs(throttles++, 500, 20_000), controller.signal);
+        continue;
+      }
+      if (isTransient(err) && transient < TRANSIENT_RETRIES) {
+        await sleep(backoffMs(transient++), controller.signal);
+        continue;
+      }
+      if (regionDisabled(run, target, err)) return;
+      throw toSourceError(err, {
+        source: 'lookup',
+        action: 'cloudtrail:LookupEvents',
+        region: target.region,
+        account: target.account?.id,
+      });
+    }
+    done();
+    throttles = 0;
+    transient = 0;
+    run.pages++;
+    position = takePage(run, target, page, position);
+    run.progress();
+    nextToken = page.NextToken;
+    if (!nextToken) return;
+  }
+}
+
+/** A region the account has not enabled is reported as refused, and the others go on. */
+function regionDisabled(run: LookupRun, target: Target, err: unknown): boolean {
+  const e = toSourceError(err, {
+    source: 'lookup',
+    action: 'cloudtrail:LookupEvents',
+    region: target.region,
+    account: target.account?.id,
+  });
+  if (e.kind !== 'region-disabled') return false;
+  run.rejected.push({
+    kind: 'rejected',
+    origin: { file: `lookup:${target.label}` },
+    reason: `${e.summary} ${e.hint}`,
+  });
+  return true;
+}
+
+/** Adds a page's events that match the query (up to the cap); returns the position of its last event. */
+function takePage(run: LookupRun, target: Target, page: LookupEventsCommandOutput, start: number): number {
+  let position = start;
+  for (const event of page.Events ?? []) {
+    position++;
+    const origin: Origin = { file: `lookup:${target.label}`, position };
+    const parsed = parseEvent(event.CloudTrailEvent);
+    if ('reason' in parsed) {
+      run.rejected.push({ kind: 'rejected', origin, reason: parsed.reason });
+      continue;
+    }
+    if (!matchesQuery(parsed.record, run.query, run.pushdown.applied)) continue;
+    if (run.records.length >= run.cap) {
+      run.capped = true;
+      break;
+    }
+    run.records.push({ record: parsed.record, origin });
+  }
+  return position;
 }
 
 function planTargets(query: SourceQuery, options: LookupSourceOptions): Target[] {

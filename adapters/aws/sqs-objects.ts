@@ -5,12 +5,14 @@
  * says what happened to which object (gone, access denied, throttled past the SDK's retries).
  */
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CartographerError } from '../../engine/errors.ts';
 import { readStream } from '../../engine/ingest/read-input.ts';
 import type { SourceItem } from '../../engine/source.ts';
 import { instrumentAwsClient } from '../observability/aws-telemetry.ts';
 import type { S3ObjectRef } from './sqs-notification.ts';
 
-export class S3ObjectError extends Error {
+export class S3ObjectError extends CartographerError {
+  readonly code = 'source';
   override readonly name = 'S3ObjectError';
   constructor(
     message: string,

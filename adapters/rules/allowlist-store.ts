@@ -19,7 +19,7 @@ import {
   newAllowEntry,
 } from '../../engine/detections/allowlist.ts';
 import type { RuleProblem } from '../../engine/detections/index.ts';
-import { validate } from '../../engine/detections/yaml-file.ts';
+import { validate } from '../../engine/rule-yaml.ts';
 
 /** Entries from "Mark benign" hold this long unless the caller says otherwise. */
 export const DEFAULT_ENTRY_DAYS = 90;

@@ -14,6 +14,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RuleFolder, RuleSources, RuleText } from '../../engine/detections/index.ts';
+import { CartographerError } from '../../engine/errors.ts';
 
 export const DEFAULT_RULES_ROOT = fileURLToPath(new URL('../../rules/', import.meta.url));
 
@@ -95,7 +96,8 @@ function customFolder(dir: string): RuleFolder {
   };
 }
 
-export class RuleFolderError extends Error {
+export class RuleFolderError extends CartographerError {
+  readonly code = 'input';
   override readonly name = 'SourceError';
 }
 

@@ -98,9 +98,51 @@ function toAlert(r: AlertDbRow): AlertRow {
 }
 
 export function createPgSchedulerState(db: PgHandle): SchedulerState {
-  const one = async <R extends Record<string, unknown>>(sql: string, params: unknown[]) =>
-    (await db.query<R>(sql, params)).rows[0];
-  const changed = async (sql: string, params: unknown[]) => ((await db.query(sql, params)).rowCount ?? 0) > 0;
+  const changed = changedIn(db);
+  return {
+    ...pgLedger(db),
+    ...pgDigests(db),
+    acquireLease: (name, holder, ttlMs) =>
+      changed(
+        `INSERT INTO sched_leases (name, holder, expires_at) VALUES ($1, $2, ${DB_NOW} + $3)
+         ON CONFLICT (name) DO UPDATE SET holder = EXCLUDED.holder, expires_at = EXCLUDED.expires_at
+         WHERE sched_leases.holder = EXCLUDED.holder OR sched_leases.expires_at <= ${DB_NOW}`,
+        [name, holder, Math.round(ttlMs)],
+      ),
+    async releaseLease(name, holder) {
+      await db.query('DELETE FROM sched_leases WHERE name = $1 AND holder = $2', [name, holder]);
+    },
+    async prune({ ledgerBefore, threadsBefore, snoozesBefore }) {
+      await db.query("DELETE FROM sched_alerts WHERE created_at < $1 AND state != 'pending'", [ledgerBefore]);
+      await db.query('DELETE FROM sched_threads WHERE last_at < $1', [threadsBefore]);
+      await db.query('DELETE FROM sched_snoozes WHERE until_ms < $1', [snoozesBefore]);
+    },
+    async close() {
+      await db.release();
+    },
+  };
+}
+
+/** The alert ledger, its threads and snoozes. */
+function pgLedger(
+  db: PgHandle,
+): Pick<
+  SchedulerState,
+  | 'getWatermark'
+  | 'setWatermark'
+  | 'getAlert'
+  | 'beginAlert'
+  | 'markAlertPosted'
+  | 'dropAlert'
+  | 'dropPendingAlert'
+  | 'pendingAlerts'
+  | 'getThread'
+  | 'touchThread'
+  | 'snooze'
+  | 'snoozedUntil'
+> {
+  const one = oneIn(db);
+  const changed = changedIn(db);
   return {
     async getWatermark(scope) {
       return (
@@ -185,6 +227,18 @@ export function createPgSchedulerState(db: PgHandle): SchedulerState {
         )
       )?.until_ms;
     },
+  };
+}
+
+/** Digests posted once per day, and the baseline of facts "new" is measured against. */
+function pgDigests(
+  db: PgHandle,
+): Pick<
+  SchedulerState,
+  'getDigest' | 'beginDigest' | 'markDigestPosted' | 'dropDigest' | 'addBaseline' | 'baseline'
+> {
+  const one = oneIn(db);
+  return {
     async getDigest(date) {
       const r = await one<{
         date: string;
@@ -244,23 +298,14 @@ export function createPgSchedulerState(db: PgHandle): SchedulerState {
       }
       return { facts, days: days.size };
     },
-    acquireLease: (name, holder, ttlMs) =>
-      changed(
-        `INSERT INTO sched_leases (name, holder, expires_at) VALUES ($1, $2, ${DB_NOW} + $3)
-         ON CONFLICT (name) DO UPDATE SET holder = EXCLUDED.holder, expires_at = EXCLUDED.expires_at
-         WHERE sched_leases.holder = EXCLUDED.holder OR sched_leases.expires_at <= ${DB_NOW}`,
-        [name, holder, Math.round(ttlMs)],
-      ),
-    async releaseLease(name, holder) {
-      await db.query('DELETE FROM sched_leases WHERE name = $1 AND holder = $2', [name, holder]);
-    },
-    async prune({ ledgerBefore, threadsBefore, snoozesBefore }) {
-      await db.query("DELETE FROM sched_alerts WHERE created_at < $1 AND state != 'pending'", [ledgerBefore]);
-      await db.query('DELETE FROM sched_threads WHERE last_at < $1', [threadsBefore]);
-      await db.query('DELETE FROM sched_snoozes WHERE until_ms < $1', [snoozesBefore]);
-    },
-    async close() {
-      await db.release();
-    },
   };
+}
+
+function oneIn(db: PgHandle) {
+  return async <R extends Record<string, unknown>>(sql: string, params: unknown[]) =>
+    (await db.query<R>(sql, params)).rows[0];
+}
+
+function changedIn(db: PgHandle) {
+  return async (sql: string, params: unknown[]) => ((await db.query(sql, params)).rowCount ?? 0) > 0;
 }

@@ -83,7 +83,32 @@ export function openSchedulerState(file: string): SchedulerState {
   db.pragma('synchronous = FULL');
   db.exec(SCHEMA);
 
-  const q = {
+  const q = prepare(db);
+  return {
+    ...ledgerMethods(q),
+    ...digestMethods(db, q),
+    async acquireLease(name, holder, ttlMs) {
+      const now = Date.now();
+      return q.lease.run(name, holder, now + ttlMs, now).changes === 1;
+    },
+    async releaseLease(name, holder) {
+      q.releaseLease.run(name, holder);
+    },
+    async prune({ ledgerBefore, threadsBefore, snoozesBefore }) {
+      q.pruneAlerts.run(ledgerBefore);
+      q.pruneThreads.run(threadsBefore);
+      q.pruneSnoozes.run(snoozesBefore);
+    },
+    async close() {
+      db.close();
+    },
+  };
+}
+
+type Statements = ReturnType<typeof prepare>;
+
+function prepare(db: Database.Database) {
+  return {
     getWm: db.prepare('SELECT until_ms FROM sched_watermarks WHERE scope = ?'),
     setWm: db.prepare(
       'INSERT INTO sched_watermarks (scope, until_ms, updated_at) VALUES (?, ?, ?) ON CONFLICT(scope) DO UPDATE SET until_ms = excluded.until_ms, updated_at = excluded.updated_at',
@@ -124,8 +149,10 @@ export function openSchedulerState(file: string): SchedulerState {
     pruneThreads: db.prepare('DELETE FROM sched_threads WHERE last_at < ?'),
     pruneSnoozes: db.prepare('DELETE FROM sched_snoozes WHERE until_ms < ?'),
   };
+}
 
-  const toAlert = (r: AlertDbRow): AlertRow => ({
+function toAlert(r: AlertDbRow): AlertRow {
+  return {
     key: r.key,
     ruleId: r.rule_id,
     principal: r.principal,
@@ -138,12 +165,11 @@ export function openSchedulerState(file: string): SchedulerState {
     ...(r.ts ? { ts: r.ts } : {}),
     eventAt: r.event_at,
     createdAt: r.created_at,
-  });
+  };
+}
 
-  const addBaseline = db.transaction((day: string, facts: FactSets) => {
-    for (const kind of FACT_KINDS) for (const v of facts[kind]) q.addFact.run(day, kind, v);
-  });
-
+/** The alert ledger and its threads and snoozes. */
+function ledgerMethods(q: Statements): Pick<SchedulerState, LedgerKeys> {
   return {
     async getWatermark(scope) {
       const row = q.getWm.get(scope) as { until_ms: number } | undefined;
@@ -198,6 +224,35 @@ export function openSchedulerState(file: string): SchedulerState {
       const row = q.snoozed.get(ruleId, principal, now) as { until_ms: number } | undefined;
       return row?.until_ms;
     },
+  };
+}
+
+type LedgerKeys =
+  | 'getWatermark'
+  | 'setWatermark'
+  | 'getAlert'
+  | 'beginAlert'
+  | 'markAlertPosted'
+  | 'dropAlert'
+  | 'dropPendingAlert'
+  | 'pendingAlerts'
+  | 'getThread'
+  | 'touchThread'
+  | 'snooze'
+  | 'snoozedUntil';
+
+/** Digests posted once per day, and the baseline of facts "new" is measured against. */
+function digestMethods(
+  db: Database.Database,
+  q: Statements,
+): Pick<
+  SchedulerState,
+  'getDigest' | 'beginDigest' | 'markDigestPosted' | 'dropDigest' | 'addBaseline' | 'baseline'
+> {
+  const addBaseline = db.transaction((day: string, facts: FactSets) => {
+    for (const kind of FACT_KINDS) for (const v of facts[kind]) q.addFact.run(day, kind, v);
+  });
+  return {
     async getDigest(date) {
       const r = q.getDigest.get(date) as
         | { date: string; channel: string; state: string; ts: string | null; created_at: number }
@@ -232,21 +287,6 @@ export function openSchedulerState(file: string): SchedulerState {
         facts[r.kind as FactKind]?.add(r.value);
       }
       return { facts, days: days.size };
-    },
-    async acquireLease(name, holder, ttlMs) {
-      const now = Date.now();
-      return q.lease.run(name, holder, now + ttlMs, now).changes === 1;
-    },
-    async releaseLease(name, holder) {
-      q.releaseLease.run(name, holder);
-    },
-    async prune({ ledgerBefore, threadsBefore, snoozesBefore }) {
-      q.pruneAlerts.run(ledgerBefore);
-      q.pruneThreads.run(threadsBefore);
-      q.pruneSnoozes.run(snoozesBefore);
-    },
-    async close() {
-      db.close();
     },
   };
 }

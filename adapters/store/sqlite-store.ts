@@ -104,26 +104,7 @@ export function openSqliteStore(file: string): BotStore {
       );
     },
     async getRef(id) {
-      const row = selectRef.get(id) as
-        | {
-            id: string;
-            action: string;
-            session_id: string;
-            event_ids: string;
-            extra: string | null;
-            created_at: string;
-          }
-        | undefined;
-      if (!row) return undefined;
-      const ref: ButtonRef = {
-        id: row.id,
-        action: row.action,
-        sessionId: row.session_id,
-        eventIds: JSON.parse(row.event_ids),
-        createdAt: row.created_at,
-      };
-      if (row.extra) ref.extra = JSON.parse(row.extra);
-      return ref;
+      return rowToRef(selectRef.get(id) as RefRow | undefined);
     },
     async recordBenign(m) {
       insertBenign.run(
@@ -139,19 +120,7 @@ export function openSqliteStore(file: string): BotStore {
     },
     async listBenign() {
       const rows = selectBenign.all() as Record<string, string | null>[];
-      return rows.map((r) => {
-        const mark: BenignMark = {
-          sessionId: r.session_id as string,
-          reason: r.reason as string,
-          by: r.by_user as string,
-          at: r.at as string,
-        };
-        if (r.rule_id) mark.ruleId = r.rule_id;
-        if (r.finding_id) mark.findingId = r.finding_id;
-        if (r.principal) mark.principal = r.principal;
-        if (r.ip) mark.ip = r.ip;
-        return mark;
-      });
+      return rows.map(rowToBenign);
     },
     async claimOnce(key, expiresAt) {
       return claim.run(key, expiresAt.getTime(), Date.now()).changes === 1;
@@ -169,4 +138,40 @@ export function openSqliteStore(file: string): BotStore {
       if (db.open) db.close();
     },
   };
+}
+
+interface RefRow {
+  id: string;
+  action: string;
+  session_id: string;
+  event_ids: string;
+  extra: string | null;
+  created_at: string;
+}
+
+function rowToRef(row: RefRow | undefined): ButtonRef | undefined {
+  if (!row) return undefined;
+  const ref: ButtonRef = {
+    id: row.id,
+    action: row.action,
+    sessionId: row.session_id,
+    eventIds: JSON.parse(row.event_ids),
+    createdAt: row.created_at,
+  };
+  if (row.extra) ref.extra = JSON.parse(row.extra);
+  return ref;
+}
+
+function rowToBenign(r: Record<string, string | null>): BenignMark {
+  const mark: BenignMark = {
+    sessionId: r.session_id as string,
+    reason: r.reason as string,
+    by: r.by_user as string,
+    at: r.at as string,
+  };
+  if (r.rule_id) mark.ruleId = r.rule_id;
+  if (r.finding_id) mark.findingId = r.finding_id;
+  if (r.principal) mark.principal = r.principal;
+  if (r.ip) mark.ip = r.ip;
+  return mark;
 }

@@ -1,5 +1,6 @@
 /** Resolves a button value (an opaque id) to the stored session it points at. */
 import type { ButtonRef, StoredSession } from '../../adapters/store/bot-store.ts';
+import { CartographerError } from '../../engine/errors.ts';
 import type { SessionSummary } from '../../engine/model.ts';
 import type { CloudTrailRecord } from '../../engine/record.ts';
 import type { BotServices } from '../types.ts';
@@ -11,7 +12,8 @@ export interface Resolved {
   records: Map<string, CloudTrailRecord>;
 }
 
-export class StaleReference extends Error {
+export class StaleReference extends CartographerError {
+  readonly code = 'stale';
   override name = 'StaleReference';
 }
 

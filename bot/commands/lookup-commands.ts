@@ -1,8 +1,9 @@
 /** `session`, `user` and `ip`: three ways to ask for the same thing, a lookup of sessions. */
 import { z } from 'zod';
+import { UsageError } from '../../engine/errors.ts';
 import type { SourceName } from '../../engine/source.ts';
 import type { CommandSpec, LookupRequest } from '../types.ts';
-import { SinceSchema, SourceSchema, splitOptions, UsageError, validate } from './parse.ts';
+import { SinceSchema, SourceSchema, splitOptions, validate } from './parse.ts';
 
 const ACCESS_KEY = /^(AKIA|ASIA)[A-Z0-9]{12,124}$/;
 const OPTIONS = ['since', 'source'] as const;

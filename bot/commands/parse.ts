@@ -3,16 +3,7 @@
  * with a zod schema. Problems become UsageError with a short sentence naming what was wrong.
  */
 import { z } from 'zod';
-
-export class UsageError extends Error {
-  override name = 'UsageError';
-  constructor(
-    message: string,
-    readonly usage: string,
-  ) {
-    super(message);
-  }
-}
+import { UsageError } from '../../engine/errors.ts';
 
 export interface ParsedWords {
   positionals: string[];

@@ -4,7 +4,8 @@
  */
 import type { App } from '@slack/bolt';
 import { metrics } from '../../adapters/observability/metrics.ts';
-import { tokenize, UsageError } from '../commands/parse.ts';
+import { UsageError } from '../../engine/errors.ts';
+import { tokenize } from '../commands/parse.ts';
 import type { SlackMessage } from '../messages/limits.ts';
 import { failureMessage, refusalMessage, usageMessage } from '../messages/notices.ts';
 import { prepare } from '../poster.ts';
@@ -82,7 +83,7 @@ async function handleCommand(
     return await spec.handle(args, { userId, channelId, respond: reply, services: lc.services });
   } catch (err) {
     if (err instanceof UsageError) {
-      await reply(usageMessage(err.message, err.usage)).catch((e) =>
+      await reply(usageMessage(err.message, err.usage ?? `${COMMAND} help`)).catch((e) =>
         lc.logger.warn({ err: errorSummary(e) }, 'could not send the usage message'),
       );
       return { outcome: 'bad-args', detail: err.message };

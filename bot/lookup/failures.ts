@@ -1,7 +1,9 @@
 /**
- * Turns a failed lookup into a sentence an analyst can act on. AWS sources throw SourceError with a
- * `hint` (adapters/aws/errors.ts); it is read by shape so the bot does not depend on one source.
+ * Turns a failed lookup into a sentence an analyst can act on, by the error's code (engine/errors.ts). AWS
+ * sources throw SourceError with a `hint` (adapters/aws/errors.ts); it is read by shape so the bot does not
+ * depend on one source.
  */
+import { errorCode } from '../../engine/errors.ts';
 import type { LookupRequest } from '../types.ts';
 
 export interface FailureText {
@@ -10,9 +12,10 @@ export interface FailureText {
 }
 
 export function describeFailure(err: unknown, req: LookupRequest): FailureText {
-  const e = err as { name?: string; message?: string; hint?: string; ms?: number };
+  const e = err as { message?: string; hint?: string };
+  const code = errorCode(err);
   const message = (e?.message ?? String(err)).split('\n')[0]?.slice(0, 400) ?? 'unknown error';
-  if (e?.name === 'LookupTimeout') {
+  if (code === 'timeout') {
     return {
       what: `The lookup timed out: ${message}`,
       hint:
@@ -22,7 +25,7 @@ export function describeFailure(err: unknown, req: LookupRequest): FailureText {
     };
   }
   if (typeof e?.hint === 'string' && e.hint) return { what: message, hint: e.hint };
-  if (e?.name === 'ConfigError' || e?.name === 'BotConfigError') {
+  if (code === 'config') {
     return {
       what: `Configuration problem: ${message}`,
       hint: 'Fix the setting named above in the bot environment and restart it.',

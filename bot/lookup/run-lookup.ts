@@ -9,6 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import { athenaCostText } from '../../adapters/aws/athena-cost.ts';
 import type { StoredQuery, StoredSession } from '../../adapters/store/bot-store.ts';
+import { CartographerError } from '../../engine/errors.ts';
 import type { SessionSummary } from '../../engine/model.ts';
 import type { SessionReport } from '../../engine/pipeline.ts';
 import type { CloudTrailRecord } from '../../engine/record.ts';
@@ -380,7 +381,8 @@ export function splitReport(report: SessionReport): {
   return { summary, records };
 }
 
-export class LookupTimeout extends Error {
+export class LookupTimeout extends CartographerError {
+  readonly code = 'timeout';
   override name = 'LookupTimeout';
   constructor(readonly ms: number) {
     super(`the lookup took longer than ${Math.round(ms / 1000)} s`);

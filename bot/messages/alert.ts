@@ -9,6 +9,7 @@ import type { ActionsBlock, ContextBlock, HeaderBlock, PlainTextOption } from '@
 import { type AlertCase, CASE_OUTCOMES } from '../../adapters/state/triage-store.ts';
 import type { Finding } from '../../engine/model.ts';
 import type { CloudTrailRecord } from '../../engine/record.ts';
+import { redactText } from '../../engine/redact.ts';
 import { OUTCOME_LABEL } from '../actions/case-transitions.ts';
 import {
   ACTION_ALERT_ACK,
@@ -18,7 +19,6 @@ import {
   ACTION_MARK_BENIGN,
   ALERT_CASE_BLOCK_PREFIX,
 } from '../actions/ids.ts';
-import { redactText } from '../redact.ts';
 import { context, section } from './chunk.ts';
 import {
   accessKeyLink,

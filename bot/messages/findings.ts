@@ -6,8 +6,8 @@
  */
 import type { Finding, SessionSummary } from '../../engine/model.ts';
 import type { CloudTrailRecord } from '../../engine/record.ts';
+import { redactText } from '../../engine/redact.ts';
 import { ACTION_MARK_BENIGN, type RefMaker } from '../actions/ids.ts';
-import { redactText } from '../redact.ts';
 import { context, section } from './chunk.ts';
 import { eventLink, mrkdwnLink, placeOf, resourceLink } from './console-links.ts';
 import {

@@ -3,7 +3,7 @@
  * caller uploads them as a `.json` file. Records are always redacted here, before any size check,
  * so the size decision is made on what is actually posted.
  */
-import { redact } from '../redact.ts';
+import { redact } from '../../engine/redact.ts';
 import { section } from './chunk.ts';
 import { plural } from './format.ts';
 import { LIMITS, type SlackMessage } from './limits.ts';

@@ -10,6 +10,7 @@
  */
 import type { S3ObjectRef } from '../../adapters/aws/sqs-notification.ts';
 import { objectName } from '../../adapters/aws/sqs-objects.ts';
+import { CartographerError } from '../../engine/errors.ts';
 import { SEVERITIES, type Severity } from '../../engine/model.ts';
 import { analyze } from '../../engine/pipeline.ts';
 import type { SourceItem } from '../../engine/source.ts';
@@ -27,7 +28,8 @@ export interface ObjectOutcome {
 }
 
 /** The object cannot be used as it is (truncated gzip, nothing but unreadable records). */
-export class ObjectFailure extends Error {
+export class ObjectFailure extends CartographerError {
+  readonly code = 'object';
   override readonly name = 'ObjectFailure';
 }
 

@@ -120,66 +120,16 @@ export function createQueueConsumer(deps: ConsumerDeps): QueueConsumer {
     );
     const current: { object?: string } = {};
     try {
-      await processMessage(m, current);
+      await processMessage(deps, stats, m, current);
       if (!deps.keepMessages) {
         await deps.queue.delete(m);
         stats.deleted++;
       }
     } catch (err) {
       stats.failed++;
-      logFailure(m, current.object, err);
+      logFailure(deps, m, current.object, err);
     } finally {
       clearInterval(renew);
-    }
-  }
-
-  async function processMessage(m: QueueMessage, current: { object?: string }): Promise<void> {
-    const note = parseNotification(m.body);
-    if (note.kind === 'invalid') throw new Error(`not a usable notification: ${note.reason}`);
-    if (note.kind === 'ignore') {
-      deps.logger.debug({ messageId: m.id, reason: note.reason }, 'sqs: message about no log file, deleted');
-      return;
-    }
-    for (const ref of note.objects) {
-      current.object = objectName(ref);
-      await processObject(ref);
-    }
-  }
-
-  async function processObject(ref: S3ObjectRef): Promise<void> {
-    const reason = skipReason(ref.key);
-    if (reason) {
-      stats.skipped++;
-      deps.logger.debug({ object: objectName(ref), reason }, 'sqs: skipped, not a CloudTrail log file');
-      return;
-    }
-    const started = Date.now();
-    // Not cancelled by stop(): a message in hand is finished (or, if the process dies, redelivered).
-    const outcome = await deps.onObject(ref);
-    stats.objects++;
-    stats.records += outcome.records;
-    stats.posted += outcome.posted + (outcome.repeats ?? 0);
-    deps.logger.info(
-      { object: objectName(ref), ...outcome, ms: Date.now() - started },
-      'sqs: object analysed',
-    );
-  }
-
-  function logFailure(m: QueueMessage, object: string | undefined, err: unknown): void {
-    const fields = {
-      messageId: m.id,
-      object: object ?? '(none)',
-      reason: errText(err),
-      receiveCount: m.receiveCount,
-      maxReceives: s.maxReceives,
-    };
-    if (m.receiveCount >= s.maxReceives) {
-      deps.logger.error(
-        fields,
-        'sqs: message failed on its last receive: the queue moves it to the dead-letter queue',
-      );
-    } else {
-      deps.logger.warn(fields, 'sqs: message failed; it comes back after the visibility timeout');
     }
   }
 
@@ -197,6 +147,59 @@ export function createQueueConsumer(deps: ConsumerDeps): QueueConsumer {
       while (inHand.size > 0) await Promise.allSettled([...inHand]);
     },
   };
+}
+
+async function processMessage(
+  deps: ConsumerDeps,
+  stats: ConsumerStats,
+  m: QueueMessage,
+  current: { object?: string },
+): Promise<void> {
+  const note = parseNotification(m.body);
+  if (note.kind === 'invalid') throw new Error(`not a usable notification: ${note.reason}`);
+  if (note.kind === 'ignore') {
+    deps.logger.debug({ messageId: m.id, reason: note.reason }, 'sqs: message about no log file, deleted');
+    return;
+  }
+  for (const ref of note.objects) {
+    current.object = objectName(ref);
+    await processObject(deps, stats, ref);
+  }
+}
+
+async function processObject(deps: ConsumerDeps, stats: ConsumerStats, ref: S3ObjectRef): Promise<void> {
+  const reason = skipReason(ref.key);
+  if (reason) {
+    stats.skipped++;
+    deps.logger.debug({ object: objectName(ref), reason }, 'sqs: skipped, not a CloudTrail log file');
+    return;
+  }
+  const started = Date.now();
+  // Not cancelled by stop(): a message in hand is finished (or, if the process dies, redelivered).
+  const outcome = await deps.onObject(ref);
+  stats.objects++;
+  stats.records += outcome.records;
+  stats.posted += outcome.posted + (outcome.repeats ?? 0);
+  deps.logger.info({ object: objectName(ref), ...outcome, ms: Date.now() - started }, 'sqs: object analysed');
+}
+
+function logFailure(deps: ConsumerDeps, m: QueueMessage, object: string | undefined, err: unknown): void {
+  const s = deps.queueSettings;
+  const fields = {
+    messageId: m.id,
+    object: object ?? '(none)',
+    reason: errText(err),
+    receiveCount: m.receiveCount,
+    maxReceives: s.maxReceives,
+  };
+  if (m.receiveCount >= s.maxReceives) {
+    deps.logger.error(
+      fields,
+      'sqs: message failed on its last receive: the queue moves it to the dead-letter queue',
+    );
+  } else {
+    deps.logger.warn(fields, 'sqs: message failed; it comes back after the visibility timeout');
+  }
 }
 
 function errText(err: unknown): string {

@@ -1,6 +1,7 @@
 /** `/cartographer digest [YYYY-MM-DD]`: the daily digest built now and posted in this channel. */
 import { dayBounds } from '../../engine/digest/day.ts';
-import { UsageError } from '../commands/parse.ts';
+
+import { UsageError } from '../../engine/errors.ts';
 import { failureMessage, infoMessage } from '../messages/notices.ts';
 import { isNotInChannel, slackErrorCode } from '../poster.ts';
 import type { CommandSpec } from '../types.ts';

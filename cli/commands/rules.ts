@@ -7,18 +7,18 @@
 import { accessSync, constants, existsSync, realpathSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { UsageError } from '../../engine/errors.ts';
 import { toEngineEvent } from '../../engine/events.ts';
 import type { EngineEvent } from '../../engine/model.ts';
 import { formatOrigin } from '../../engine/record.ts';
+import type { RuleProblem } from '../../engine/rule-yaml.ts';
 import { createSignalMapper } from '../../engine/signals/index.ts';
 import { loadSignalRules } from '../../engine/signals/rules.ts';
-import type { RuleProblem } from '../../engine/signals/yaml-file.ts';
 import { createLocalSource } from '../../engine/sources/local-source.ts';
 import type { SessionContext } from '../../engine/stages.ts';
 import { parseCommandLine } from '../args.ts';
-import { UsageError } from '../source-options.ts';
 
-export type { RuleProblem } from '../../engine/signals/yaml-file.ts';
+export type { RuleProblem } from '../../engine/rule-yaml.ts';
 export type RuleChecker = (rulesRoot: string) => Promise<RuleProblem[]>;
 
 export const checkSignalRules: RuleChecker = async (rulesRoot) => {

@@ -1,7 +1,8 @@
 /** `cartographer start`: runs the Slack bot (or the bot plus a local Slack stand-in without credentials). */
+
+import { UsageError } from '../../engine/errors.ts';
 import { parseCommandLine } from '../args.ts';
 import { nodeSupportNotice } from '../node-support.ts';
-import { UsageError } from '../source-options.ts';
 import { BotConfigError, startCartographer } from '../start.ts';
 
 export const usage = `usage: cartographer start

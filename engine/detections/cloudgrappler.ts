@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import type { EngineEvent, Severity } from '../model.ts';
+import type { RuleProblem } from '../rule-yaml.ts';
 import type { CompiledRule, Prefilter } from './compiled-rule.ts';
 import {
   ConditionSchema,
@@ -13,7 +14,6 @@ import {
   toPredicate,
 } from './condition.ts';
 import { field, or } from './event-filter.ts';
-import type { RuleProblem } from './yaml-file.ts';
 
 export const QueriesSchema = z.array(
   z.looseObject({

@@ -11,6 +11,7 @@
  * A field test holds when ANY value reached by the path satisfies it (`exists: false` holds when none is reached).
  */
 import { z } from 'zod';
+import { CartographerError } from '../errors.ts';
 import { cidrContains, parseCidr } from '../ip-address.ts';
 import type { EngineEvent } from '../model.ts';
 import { accountOf } from './account.ts';
@@ -155,7 +156,10 @@ export interface CompileContext {
 const NO_CONTEXT: CompileContext = { knownAccounts: new Set() };
 
 /** A rule names a list or condition that rules/context/ does not define (or conditions that refer to each other). */
-export class UnknownListError extends Error {}
+export class UnknownListError extends CartographerError {
+  override readonly name = 'UnknownListError';
+  readonly code = 'rules';
+}
 
 export function compileCondition(
   input: ConditionInput,

@@ -10,14 +10,16 @@
  *                                    thresholds counted across sessions do not depend on arrival order
  *   detector.score(session, findings) → { score, reasons }
  */
+
+import { formatProblem, type RuleProblem } from '../rule-yaml.ts';
 import type { Detector } from '../stages.ts';
 import { compileAllowList } from './allowlist.ts';
 import type { CompiledRule } from './compiled-rule.ts';
 import { type AllowSource, createRuleDetector } from './detector.ts';
 import type { CompiledList } from './lists.ts';
 import type { LoadedRules, UnsupportedRule } from './rule-set.ts';
-import { formatProblem, type RuleProblem } from './yaml-file.ts';
 
+export type { RuleProblem } from '../rule-yaml.ts';
 export type { CompiledRule, Provenance } from './compiled-rule.ts';
 export type { AllowSource } from './detector.ts';
 export { scoreSession } from './risk.ts';
@@ -29,9 +31,11 @@ export {
   type RuleText,
   type UnsupportedRule,
 } from './rule-set.ts';
-export type { RuleProblem } from './yaml-file.ts';
 
-export class DetectionRulesError extends Error {
+import { CartographerError } from '../errors.ts';
+
+export class DetectionRulesError extends CartographerError {
+  readonly code = 'rules';
   override readonly name = 'DetectionRulesError';
   constructor(readonly problems: RuleProblem[]) {
     super(`detection rules have ${problems.length} problem(s):\n${problems.map(formatProblem).join('\n')}`);

@@ -5,6 +5,7 @@
  * (adapters/rules/rule-files.ts) reads the files and hands their texts in.
  */
 import { parseAllDocuments } from 'yaml';
+import { parseYaml, type RuleProblem, validate } from '../rule-yaml.ts';
 import { type AllowList, AllowListSchema, compileAllowList, expiredAllowItems } from './allowlist.ts';
 import { compileCloudGrappler, FieldMapSchema } from './cloudgrappler.ts';
 import { type CompiledRule, compileRule, type Provenance } from './compiled-rule.ts';
@@ -25,7 +26,6 @@ import { compileSigmaDoc } from './sigma.ts';
 import { compileSigmaCorrelation, isCorrelation, type SigmaBase } from './sigma-correlation.ts';
 import { SigmaUnsupported } from './sigma-unsupported.ts';
 import { applyTuning, type TuningFile } from './tuning.ts';
-import { parseYaml, type RuleProblem, validate } from './yaml-file.ts';
 
 export interface RuleText {
   file: string;

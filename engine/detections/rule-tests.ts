@@ -18,11 +18,11 @@ import { checkRecord } from '../ingest/record-check.ts';
 import type { Finding } from '../model.ts';
 import { SEVERITIES } from '../model.ts';
 import { analyze } from '../pipeline.ts';
+import { type RuleProblem, validate } from '../rule-yaml.ts';
 import type { SourceItem } from '../source.ts';
 import type { Enricher } from '../stages.ts';
 import type { CompiledRule, Provenance } from './compiled-rule.ts';
 import type { CartographerDetector, RuleText } from './index.ts';
-import { type RuleProblem, validate } from './yaml-file.ts';
 
 export const RuleTestSchema = z.strictObject({
   rule: z.string().min(1),

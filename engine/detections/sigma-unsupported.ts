@@ -1,2 +1,7 @@
 /** A Sigma rule uses a construct Cartographer cannot evaluate: reported by name at load, never dropped silently. */
-export class SigmaUnsupported extends Error {}
+import { CartographerError } from '../errors.ts';
+
+export class SigmaUnsupported extends CartographerError {
+  override readonly name = 'SigmaUnsupported';
+  readonly code = 'unsupported';
+}

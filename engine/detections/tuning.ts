@@ -13,6 +13,7 @@
  * its eventSource/eventName index and other compilers still see one condition tree.
  */
 
+import type { RuleProblem } from '../rule-yaml.ts';
 import type { CompiledRule } from './compiled-rule.ts';
 import {
   type CompileContext,
@@ -26,7 +27,6 @@ import { observeTimeFieldProblem } from './cross-session.ts';
 import { field as eventField, or } from './event-filter.ts';
 import { globToRegExp } from './glob.ts';
 import type { Tuning } from './rule-schema.ts';
-import type { RuleProblem } from './yaml-file.ts';
 
 export interface TuningFile {
   file: string;

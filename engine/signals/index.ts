@@ -8,6 +8,7 @@
 
 import type { EngineEvent, Signal } from '../model.ts';
 import { compareEvents } from '../order.ts';
+import type { RuleProblem } from '../rule-yaml.ts';
 import type { SessionContext, SignalMapper, SignalMapping } from '../stages.ts';
 import { assemble } from './assembler.ts';
 import { eventKey } from './conditions.ts';
@@ -21,13 +22,12 @@ import { compareSignals } from './signal-order.ts';
 import { createSignalStream, type SignalStream } from './stream.ts';
 import { renderTemplate } from './templates.ts';
 import { changesSomething } from './writes.ts';
-import type { RuleProblem } from './yaml-file.ts';
 
+export type { RuleProblem } from '../rule-yaml.ts';
 export { DEFAULT_SIGNAL_RULES_DIR } from './rules.ts';
 export type { ChunkContext, MappedChunk, SignalEngine } from './signal-engine.ts';
 export { compareSignals } from './signal-order.ts';
 export type { SignalStream } from './stream.ts';
-export type { RuleProblem } from './yaml-file.ts';
 
 export interface SignalMapperOptions {
   rulesDir?: string;

@@ -5,13 +5,13 @@
  * its anchors, required calls and members. Compiled once at load; nothing here runs per event.
  */
 
+import type { ParsedYaml, RuleProblem } from '../rule-yaml.ts';
 import { compileWhen } from './conditions.ts';
 import type { Phrases } from './phrases.ts';
 import type { CompiledCase, CompiledDef, SignalRuleSet } from './rule-set.ts';
 import type { PageDef, PageFile } from './schema.ts';
 import { templateProblems } from './templates.ts';
 import type { UserAgentClassifier } from './user-agent.ts';
-import type { ParsedYaml, RuleProblem } from './yaml-file.ts';
 
 export interface PageFileInput {
   file: string;

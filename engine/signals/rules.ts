@@ -6,6 +6,7 @@
 import { readdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { type ParsedYaml, type RuleProblem, readYamlFile } from '../rule-yaml.ts';
 import { compileWhen, type Predicate } from './conditions.ts';
 import { compilePages, type PageFileInput } from './pages.ts';
 import { compilePhrases, DEFAULT_PROGRAMMATIC, type Phrases } from './phrases.ts';
@@ -29,7 +30,6 @@ import {
 } from './schema.ts';
 import { templateProblems } from './templates.ts';
 import { createUserAgentClassifier, type UserAgentClassifier } from './user-agent.ts';
-import { type ParsedYaml, type RuleProblem, readYamlFile } from './yaml-file.ts';
 
 export const DEFAULT_SIGNAL_RULES_DIR = fileURLToPath(new URL('../../rules/signals', import.meta.url));
 
@@ -87,6 +87,45 @@ export async function loadSignalRules(dir: string = DEFAULT_SIGNAL_RULES_DIR): P
   const phrases = await loadPhrases(dir, read, show, problems);
 
   // Definitions first, so label files can be checked against them.
+  const ctx: LoadContext = { read, show, problems };
+  const defs = await loadDefs(dir, ctx);
+  const { cases, anyCases } = await loadLabels(dir, ctx, ua, defs);
+
+  followups.followups.forEach((f, i) => {
+    const ids = followupIds(f);
+    for (const id of ids) {
+      if (!defs.has(id) && ![...defs.values()].some((d) => d.reportId === id)) {
+        problems.push({
+          file: show(join(dir, 'followups.yaml')),
+          line: followParsed.lineOf(['followups', i]),
+          severity: 'warning',
+          message: `follow-up names signal '${id}' that no definition has`,
+        });
+      }
+    }
+  });
+
+  const pageInputs: PageFileInput[] = [];
+  for (const file of await yamlFiles(join(dir, 'pages'))) {
+    pageInputs.push({ file: show(file), parsed: await read<PageFile>(file, PageFileSchema) });
+  }
+  const compiled = compilePages(pageInputs, ua, new Set(defs.keys()), phrases);
+  problems.push(...compiled.problems);
+  const pages = compiled.pages.defs.size > 0 ? compiled.pages : undefined;
+  return { rules: { ua, cases, anyCases, defs, followups, fallback, pages, phrases }, problems, files };
+}
+
+interface LoadContext {
+  read: <T>(file: string, schema: Parameters<typeof readYamlFile<T>>[1]) => Promise<ParsedYaml<T>>;
+  show: (f: string) => string;
+  problems: RuleProblem[];
+}
+
+/** defs/*.yaml: the signal definitions, each checked (duplicates, anchors that never join, templates). */
+async function loadDefs(
+  dir: string,
+  { read, show, problems }: LoadContext,
+): Promise<Map<string, CompiledDef>> {
   const defs = new Map<string, CompiledDef>();
   const defLines = new Map<string, string>();
   for (const file of await yamlFiles(join(dir, 'defs'))) {
@@ -145,6 +184,16 @@ export async function loadSignalRules(dir: string = DEFAULT_SIGNAL_RULES_DIR): P
     });
   }
 
+  return defs;
+}
+
+/** labels/*.yaml: the cases that label events, per event key (`*`: tried on every event). */
+async function loadLabels(
+  dir: string,
+  { read, show, problems }: LoadContext,
+  ua: UserAgentClassifier,
+  defs: ReadonlyMap<string, CompiledDef>,
+): Promise<{ cases: Map<string, CompiledCase[]>; anyCases: CompiledCase[] }> {
   const cases = new Map<string, CompiledCase[]>();
   const anyCases: CompiledCase[] = [];
   const caseFile = new Map<string, string>();
@@ -195,28 +244,7 @@ export async function loadSignalRules(dir: string = DEFAULT_SIGNAL_RULES_DIR): P
     }
   }
 
-  followups.followups.forEach((f, i) => {
-    const ids = followupIds(f);
-    for (const id of ids) {
-      if (!defs.has(id) && ![...defs.values()].some((d) => d.reportId === id)) {
-        problems.push({
-          file: show(join(dir, 'followups.yaml')),
-          line: followParsed.lineOf(['followups', i]),
-          severity: 'warning',
-          message: `follow-up names signal '${id}' that no definition has`,
-        });
-      }
-    }
-  });
-
-  const pageInputs: PageFileInput[] = [];
-  for (const file of await yamlFiles(join(dir, 'pages'))) {
-    pageInputs.push({ file: show(file), parsed: await read<PageFile>(file, PageFileSchema) });
-  }
-  const compiled = compilePages(pageInputs, ua, new Set(defs.keys()), phrases);
-  problems.push(...compiled.problems);
-  const pages = compiled.pages.defs.size > 0 ? compiled.pages : undefined;
-  return { rules: { ua, cases, anyCases, defs, followups, fallback, pages, phrases }, problems, files };
+  return { cases, anyCases };
 }
 
 async function loadPhrases(

@@ -1,7 +1,11 @@
 /**
- * Reads one YAML rule file and validates it with a zod schema, turning every problem
- * (bad YAML, unknown key, wrong type) into `{file, line, message}` so `rules check` and the
- * loader can say exactly where a definition is wrong.
+ * The one YAML rule-file loader (signals, detections, tuning, context, rule tests): parses with the `yaml`
+ * document API and validates with a zod schema, turning every problem (bad YAML, unknown key, wrong type) into
+ * `{file, line, message}` so `rules check` and the loaders can say exactly where a definition is wrong. Rule
+ * authors edit these files by hand at odd hours: the line number is the whole point.
+ *
+ * Two entry points: `readYamlFile`/`parseYamlText` (signal rules: every problem, unknown keys at their own line)
+ * and `parseYaml`/`validate` (detection rules: data first, `path: message` problems).
  */
 import { readFile } from 'node:fs/promises';
 import { type Document, isNode, LineCounter, parseDocument } from 'yaml';
@@ -12,7 +16,7 @@ export interface RuleProblem {
   /** 1-based line; 0 when the problem concerns the whole file. */
   line: number;
   message: string;
-  /** Warnings do not make `rules check` fail. */
+  /** Warnings (e.g. an unsupported Sigma rule, reported and skipped) do not make `rules check` fail. */
   severity?: 'error' | 'warning';
 }
 
@@ -118,4 +122,53 @@ function keyLine(parent: unknown, key: string, lc: LineCounter): number | undefi
       return lc.linePos(k.range[0]).line;
   }
   return undefined;
+}
+
+export type Parsed<T> =
+  | { ok: true; value: T; lineOf: (path: (string | number)[]) => number }
+  | { ok: false; problems: RuleProblem[] };
+
+export function parseYaml(
+  file: string,
+  text: string,
+):
+  | { ok: true; data: unknown; lineOf: (path: (string | number)[]) => number }
+  | { ok: false; problems: RuleProblem[] } {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    return {
+      ok: false,
+      // The first few errors are the real ones; the rest are the parser losing its footing after them.
+      problems: doc.errors.slice(0, 3).map((e) => ({
+        file,
+        line: e.linePos?.[0]?.line ?? lineCounter.linePos(e.pos[0]).line,
+        message: e.message.split('\n')[0] ?? e.message,
+      })),
+    };
+  }
+  // The nearest path that exists in the document (zod points at missing keys too).
+  const lineOf = (path: (string | number)[]): number => lineAt(doc, lineCounter, path);
+  return { ok: true, data: doc.toJS({ maxAliasCount: 100 }), lineOf };
+}
+
+export function validate<T>(file: string, text: string, schema: z.ZodType<T>): Parsed<T> {
+  const parsed = parseYaml(file, text);
+  if (!parsed.ok) return parsed;
+  const result = schema.safeParse(parsed.data);
+  if (!result.success) {
+    return {
+      ok: false,
+      problems: result.error.issues.map((issue) => ({
+        file,
+        line: parsed.lineOf(issue.path as (string | number)[]),
+        message: `${issue.path.length ? `${issue.path.join('.')}: ` : ''}${issue.message}`,
+      })),
+    };
+  }
+  return { ok: true, value: result.data, lineOf: parsed.lineOf };
+}
+
+export function formatProblem(p: RuleProblem): string {
+  return `${p.file}:${p.line}: ${p.message}`;
 }
