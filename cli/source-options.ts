@@ -3,6 +3,7 @@ import { delimiter } from 'node:path';
 import { CartographerError, UsageError } from '../engine/errors.ts';
 import type { RecordSource, SourceName, SourceQuery } from '../engine/source.ts';
 import { createLocalSource } from '../engine/sources/local-source.ts';
+import { parseTimeText } from '../engine/time-range.ts';
 
 /**
  * The options every command that reads CloudTrail shares (summarize, scan, digest):
@@ -118,23 +119,10 @@ function readLimits(values: SourceOptionValues): { maxRecordChars?: number } {
   return { maxRecordChars: Math.round(mb * 2 ** 20) };
 }
 
-const RELATIVE = /^(\d+(?:\.\d+)?)\s*(m|min|h|d|w)$/i;
-const UNIT_MS: Record<string, number> = {
-  m: 60_000,
-  min: 60_000,
-  h: 3_600_000,
-  d: 86_400_000,
-  w: 604_800_000,
-};
-
-/** `24h`, `30m`, `7d`, `2w` (that long before now) or an ISO 8601 time / date. */
+/** `24h`, `30m`, `7d`, `2w` (that long before now) or an ISO 8601 time / date (engine/time-range.ts). */
 export function parseTimeArg(text: string, now: Date = new Date(), option = 'time'): Date {
-  const rel = RELATIVE.exec(text.trim());
-  if (rel) return new Date(now.getTime() - Number(rel[1]) * UNIT_MS[rel[2]!.toLowerCase()]!);
-  if (/^\d{4}-\d{2}-\d{2}/.test(text)) {
-    const t = Date.parse(text);
-    if (Number.isFinite(t)) return new Date(t);
-  }
+  const at = parseTimeText(text, now);
+  if (at) return at;
   throw new UsageError(
     `${option}: '${text}' is neither a duration (30m, 24h, 7d, 2w) nor an ISO time (2023-07-10T12:00:00Z)`,
   );

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { UsageError } from '../../engine/errors.ts';
+import { parseTimeText } from '../../engine/time-range.ts';
 
 export interface ParsedWords {
   positionals: string[];
@@ -44,20 +45,9 @@ export function splitOptions(words: string[], known: readonly string[], usage: s
   return { positionals, options };
 }
 
-/** `30m`, `24h`, `7d`, `2w`, or an ISO date/time, relative to `now`. */
+/** `30m`, `24h`, `7d`, `2w`, or an ISO date/time, relative to `now` (the one grammar: engine/time-range.ts). */
 export function parseSince(value: string, now = new Date()): Date | undefined {
-  const rel = /^(\d{1,4})\s*(m|min|h|d|w)$/i.exec(value);
-  if (rel) {
-    const n = Number(rel[1]);
-    const unit = (rel[2] ?? 'h').toLowerCase();
-    const ms = { m: 60_000, min: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 }[unit] ?? 3_600_000;
-    return n > 0 ? new Date(now.getTime() - n * ms) : undefined;
-  }
-  if (/^\d{4}-\d{2}-\d{2}/.test(value)) {
-    const d = new Date(value);
-    return Number.isNaN(d.getTime()) ? undefined : d;
-  }
-  return undefined;
+  return parseTimeText(value, now);
 }
 
 export const SinceSchema = z
