@@ -61,20 +61,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   const clock = options.clock ?? systemClock;
   // Stopping the scheduler aborts running scans, which stops their Athena queries.
   let stopping = new AbortController();
-  const deps: AlertScanDeps & DigestDeps = {
-    signal: stopping.signal,
-    config,
-    clock,
-    state,
-    sourceName: options.sourceName,
-    source: options.source,
-    stages: options.stages,
-    outbox: options.outbox,
-    logger,
-    ...(options.store ? { store: options.store } : {}),
-    ...(options.triage ? { triage: options.triage } : {}),
-    ...(options.accountNames ? { accountNames: options.accountNames } : {}),
-  };
+  const deps = jobDeps(options, clock, stopping.signal);
   let lastScan: ScanResult | undefined;
   let lastScanStart: number | undefined;
   // One process on its own file needs no lease (and must not wait for one a killed predecessor still holds).
@@ -185,6 +172,25 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     digestNow: (reason = 'manual') => digest.run(reason),
     digestTo: (channel, date) => runDigestNow(deps, channel, date),
     nextDigestRuns: (count) => digestTask.getNextRuns(count),
+  };
+}
+
+/** What the alert scan and the digest jobs need, from the scheduler's options. */
+function jobDeps(options: SchedulerOptions, clock: Clock, signal: AbortSignal): AlertScanDeps & DigestDeps {
+  const { config, state, logger } = options;
+  return {
+    signal,
+    config,
+    clock,
+    state,
+    sourceName: options.sourceName,
+    source: options.source,
+    stages: options.stages,
+    outbox: options.outbox,
+    logger,
+    ...(options.store ? { store: options.store } : {}),
+    ...(options.triage ? { triage: options.triage } : {}),
+    ...(options.accountNames ? { accountNames: options.accountNames } : {}),
   };
 }
 
