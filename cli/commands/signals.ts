@@ -132,7 +132,7 @@ function suggestText(
     `# Suggested by \`cartographer signals suggest\` from ${input}: ${found.length} page(s) for ${events} console`,
     '# event(s) that only had a page-level answer. Check each against the console, rename it, narrow its calls',
     '# (add `match` conditions), then add it to the file named below and run `cartographer rules check` and',
-    '# `npx vitest run test/signals-pages.test.ts`.',
+    '# `npx vitest run test/engine/signals/pages.test.ts`.',
   ];
   for (const [file, list] of byFile) {
     const doc = {

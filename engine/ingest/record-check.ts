@@ -10,7 +10,7 @@ import { normaliseRecord } from './normalise-record.ts';
  * same object. Anything else is normalised once (normalise-record.ts: exporters' spellings, nulls, types as
  * text, other time formats) and checked again; only a record that still has no usable eventTime or
  * eventName is refused, and zod runs only then, to word the reason.
- * Both must agree (test/ingest-record-check.test.ts holds them to it on real records and variants).
+ * Both must agree (test/engine/ingest/record-check.test.ts holds them to it on real records and variants).
  */
 export type CheckResult = { ok: true; record: CloudTrailRecord } | { ok: false; reason: string };
 

@@ -130,7 +130,7 @@ export const PageDefSchema = z.strictObject({
   suppressed: z.boolean().optional(),
   note: z.string().optional(),
   /**
-   * Events that must make this page (checked by test/signals-pages.test.ts); needed when every anchor or
+   * Events that must make this page (checked by test/engine/signals/pages.test.ts); needed when every anchor or
    * a required call has a `match` condition, else the test builds them from the anchor and required calls.
    */
   example: z

@@ -1,7 +1,7 @@
 /**
  * A folder of hostile and odd inputs beside good ones, built from real records: a FIFO, a 60 MB record
  * among 20 good ones, a gzip bomb, an empty file, `{"Records": null}`, valid JSON that is not CloudTrail,
- * a symlink loop and a good file. Used by test/ingest-hostile.test.ts.
+ * a symlink loop and a good file. Used by test/engine/ingest/hostile.test.ts.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';

@@ -9,7 +9,7 @@
  *            worse, any severity (`flag`) otherwise; a refused attempt needs a finding of any severity.
  *   quiet  → the near-misses the logic calls benign: no finding above info.
  *
- * Used by test/panther-behaviour.test.ts and `node bin/run-ts.js test/support/panther-behaviour-report.ts`.
+ * Used by test/rules/panther-behaviour.test.ts and `node bin/run-ts.js test/support/panther-behaviour-report.ts`.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -5,7 +5,7 @@
  *   positives: flagged when any finding is raised (any severity)
  *   negatives: alarmed when a finding above info is raised
  *
- * Used by test/detections-coverage.test.ts on the shared set, and by hand on a hold-out set kept outside the
+ * Used by test/engine/detections/coverage.test.ts on the shared set, and by hand on a hold-out set kept outside the
  * repository (`node bin/run-ts.js test/support/panther-eval.ts FILE.jsonl…`).
  */
 import { readFileSync } from 'node:fs';
