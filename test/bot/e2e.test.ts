@@ -182,10 +182,12 @@ describe('slash command flow', () => {
 
   it('answers a bad or missing argument with a short ephemeral usage message and posts nothing', async () => {
     h = await startHarness();
-    await h.standin.sendSlashCommand('session');
-    await h.standin.sendSlashCommand('ip 300.1.2.3');
-    await h.standin.sendSlashCommand('session AKIATFQR7NSC8Q4X20BJ --source s3');
-    await h.standin.sendSlashCommand('frobnicate');
+    // Commands are answered in the background, each on its own: wait for each reply so they are in order.
+    const bad = ['session', 'ip 300.1.2.3', 'session AKIATFQR7NSC8Q4X20BJ --source s3', 'frobnicate'];
+    for (const [i, text] of bad.entries()) {
+      await h.standin.sendSlashCommand(text);
+      await waitFor(`reply ${i + 1}`, () => h!.standin.state.ephemerals.length === i + 1);
+    }
     await waitFor('four replies', () => h!.standin.state.ephemerals.length === 4);
     const texts = h.standin.state.ephemerals.map((e) => e.text);
     expect(texts[0]).toMatch(/missing the access key id or session key/);
