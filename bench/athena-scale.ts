@@ -128,7 +128,7 @@ async function measure(spec: Spec): Promise<Row[]> {
     // Rows no engine can leave out for the same findings: every finding's evidence.
     const evidence = new Set(localJson.sessions.flatMap((x) => x.findings.flatMap((f) => f.eventIds))).size;
     log(`digest: ${JSON.stringify(s)} same=${same} evidence=${evidence}`);
-    // The same comparison with the fixed rule set of test/athena-scale.test.ts, whose evidence is a small part of
+    // The same comparison with the fixed rule set of test/adapters/aws/athena-scale.test.ts, whose evidence is a small part of
     // the day: what the pushdown itself costs, apart from what a rule set makes necessary.
     const fixed = await fixtureStages();
     t = performance.now();

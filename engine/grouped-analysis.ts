@@ -7,7 +7,7 @@
  * findings (and the principal); the prefilter returns every event any of those conditions can hold for, plus the
  * events enrichment must observe (engine/detections/pushdown.ts). Sessions come from the buckets, so the prefiltered
  * events of one session are judged together, under the session's own key, as the local pipeline does.
- * test/athena-scale.test.ts proves the equivalence on a generated day against `cartographer digest` on the same files.
+ * test/adapters/aws/athena-scale.test.ts proves the equivalence on a generated day against `cartographer digest` on the same files.
  *
  * What this does not give: a session's actions (signals), its full address and client lists. Whoever shows a
  * session fetches its events afterwards (AggregatingSource.sessionEvents) and runs the pipeline on them.

@@ -3,7 +3,7 @@
  * would group the events themselves, without the events:
  *
  *   - each bucket's base key is sessionKeyOf() of a record holding only the bucket's identity fields, which are all
- *     the key reads (test/sessions-buckets.test.ts checks this on real records);
+ *     the key reads (test/engine/sessions/buckets.test.ts checks this on real records);
  *   - buckets are shorter than the idle gap, so a gap longer than it can only fall between buckets: sorting a key's
  *     buckets by first event and splitting where the next starts more than the gap after everything before it ends
  *     reproduces the sessionizer's splits (`key`, `key#2`, …, numbered in time order);

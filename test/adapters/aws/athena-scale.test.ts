@@ -20,25 +20,26 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createAthenaSource } from '../adapters/aws/athena-source.ts';
-import { metrics } from '../adapters/observability/metrics.ts';
-import { createDetectorFactory } from '../adapters/rules/detection-rules.ts';
-import { openSchedulerState } from '../adapters/state/sqlite-scheduler-state.ts';
-import { generateOrgDay } from '../bench/org-day.ts';
-import { meteredSources } from '../bot/lookup/metered-sources.ts';
-import { manualClock } from '../bot/scheduler/clock.ts';
-import { createScheduler } from '../bot/scheduler/scheduler.ts';
-import type { OutboxPoster } from '../bot/scheduler/slack-outbox.ts';
-import { loadDefaultStages } from '../compose/stages.ts';
-import { loadSchedulerConfig } from '../config/scheduler.ts';
-import { digestJson } from '../engine/digest/build.ts';
-import { produceDigest } from '../engine/digest/produce.ts';
-import { createSignalMapper } from '../engine/signals/index.ts';
-import type { RecordSource } from '../engine/source.ts';
-import { createLocalSource } from '../engine/sources/local-source.ts';
-import type { PipelineStages } from '../engine/stages.ts';
-import { createEnricherFactory } from '../enrichment/index.ts';
-import { type AwsEndpoint, loadCloudTrailDir, startAwsEndpoint } from './support/aws-endpoint.ts';
+import { createAthenaSource } from '../../../adapters/aws/athena-source.ts';
+import { metrics } from '../../../adapters/observability/metrics.ts';
+import { createDetectorFactory } from '../../../adapters/rules/detection-rules.ts';
+import { openSchedulerState } from '../../../adapters/state/sqlite-scheduler-state.ts';
+import { generateOrgDay } from '../../../bench/org-day.ts';
+import { meteredSources } from '../../../bot/lookup/metered-sources.ts';
+import { manualClock } from '../../../bot/scheduler/clock.ts';
+import { createScheduler } from '../../../bot/scheduler/scheduler.ts';
+import type { OutboxPoster } from '../../../bot/scheduler/slack-outbox.ts';
+import { loadDefaultStages } from '../../../compose/stages.ts';
+import { loadSchedulerConfig } from '../../../config/scheduler.ts';
+import { digestJson } from '../../../engine/digest/build.ts';
+import { produceDigest } from '../../../engine/digest/produce.ts';
+import { createSignalMapper } from '../../../engine/signals/index.ts';
+import type { RecordSource } from '../../../engine/source.ts';
+import { createLocalSource } from '../../../engine/sources/local-source.ts';
+import type { PipelineStages } from '../../../engine/stages.ts';
+import { createEnricherFactory } from '../../../enrichment/index.ts';
+import { type AwsEndpoint, loadCloudTrailDir, startAwsEndpoint } from '../../support/aws-endpoint.ts';
+import { TEST_DIR } from '../../support/paths.ts';
 
 const DATE = '2026-01-05';
 const EVENTS = 20_000;
@@ -173,7 +174,7 @@ async function fixtureStages(): Promise<() => PipelineStages> {
   const enrichers = await createEnricherFactory();
   const signalMapper = await createSignalMapper({});
   const detectors = await createDetectorFactory({
-    rulesDir: join(import.meta.dirname, 'fixtures', 'athena-rules'),
+    rulesDir: join(TEST_DIR, 'fixtures', 'athena-rules'),
   });
   return () => ({ enricher: enrichers(), signalMapper, detector: detectors() });
 }

@@ -2,22 +2,22 @@
  * The Athena prefilter of the shipped rules is a superset, checked on the rules' own test events (rules/…/tests):
  * for every firing case of every enabled rule, each event that is evidence of the rule's finding is kept by the
  * rule's SQL filter, run for real in DuckDB. (Thresholds and sequences are filtered by their counted events here;
- * their groups and windows are checked on a generated day in test/athena-scale.test.ts.)
+ * their groups and windows are checked on a generated day in test/adapters/aws/athena-scale.test.ts.)
  */
 import { describe, expect, it } from 'vitest';
-import { over, Sql, toSql } from '../adapters/aws/athena-filter-sql.ts';
-import { sqlString } from '../adapters/aws/athena-sql.ts';
-import { readRuleTests } from '../adapters/rules/rule-files.ts';
-import { loadDefaultStages } from '../compose/stages.ts';
-import type { CartographerDetector } from '../engine/detections/index.ts';
-import { pushdownOf } from '../engine/detections/pushdown.ts';
-import { loadRuleTests } from '../engine/detections/rule-tests.ts';
-import { checkRecord } from '../engine/ingest/record-check.ts';
-import { analyze } from '../engine/pipeline.ts';
-import type { CloudTrailRecord } from '../engine/record.ts';
-import type { SourceItem } from '../engine/source.ts';
-import { createEnricherFactory } from '../enrichment/index.ts';
-import { DuckAthena } from './support/athena-duckdb.ts';
+import { over, Sql, toSql } from '../../../adapters/aws/athena-filter-sql.ts';
+import { sqlString } from '../../../adapters/aws/athena-sql.ts';
+import { readRuleTests } from '../../../adapters/rules/rule-files.ts';
+import { loadDefaultStages } from '../../../compose/stages.ts';
+import type { CartographerDetector } from '../../../engine/detections/index.ts';
+import { pushdownOf } from '../../../engine/detections/pushdown.ts';
+import { loadRuleTests } from '../../../engine/detections/rule-tests.ts';
+import { checkRecord } from '../../../engine/ingest/record-check.ts';
+import { analyze } from '../../../engine/pipeline.ts';
+import type { CloudTrailRecord } from '../../../engine/record.ts';
+import type { SourceItem } from '../../../engine/source.ts';
+import { createEnricherFactory } from '../../../enrichment/index.ts';
+import { DuckAthena } from '../../support/athena-duckdb.ts';
 
 const TABLE = { catalog: 'AwsDataCatalog', database: 'security', table: 'cloudtrail_logs' };
 

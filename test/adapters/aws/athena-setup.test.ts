@@ -5,11 +5,11 @@
  */
 import { spawn } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CLOUDTRAIL_COLUMNS } from '../adapters/aws/athena-columns.ts';
-import { ALL_REGIONS } from '../adapters/aws/athena-ddl.ts';
-import { OPT_IN_REGIONS } from '../adapters/aws/regions.ts';
-import { type AwsEndpoint, type AwsEndpointOptions, startAwsEndpoint } from './support/aws-endpoint.ts';
-import { fixtureRecords as records } from './support/aws-fixtures.ts';
+import { CLOUDTRAIL_COLUMNS } from '../../../adapters/aws/athena-columns.ts';
+import { ALL_REGIONS } from '../../../adapters/aws/athena-ddl.ts';
+import { OPT_IN_REGIONS } from '../../../adapters/aws/regions.ts';
+import { type AwsEndpoint, type AwsEndpointOptions, startAwsEndpoint } from '../../support/aws-endpoint.ts';
+import { fixtureRecords as records } from '../../support/aws-fixtures.ts';
 
 let endpoint: AwsEndpoint | undefined;
 afterEach(async () => {

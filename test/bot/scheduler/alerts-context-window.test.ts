@@ -9,16 +9,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { openSchedulerState } from '../adapters/state/sqlite-scheduler-state.ts';
-import { contextMs } from '../bot/scheduler/alert-window.ts';
-import { manualClock } from '../bot/scheduler/clock.ts';
-import { createScheduler } from '../bot/scheduler/scheduler.ts';
-import type { OutboxPoster } from '../bot/scheduler/slack-outbox.ts';
-import { loadDefaultStages } from '../compose/stages.ts';
-import { loadSchedulerConfig } from '../config/scheduler.ts';
-import type { CompiledRule } from '../engine/detections/compiled-rule.ts';
-import { createLocalSource } from '../engine/sources/local-source.ts';
-import type { PipelineStages } from '../engine/stages.ts';
+import { openSchedulerState } from '../../../adapters/state/sqlite-scheduler-state.ts';
+import { contextMs } from '../../../bot/scheduler/alert-window.ts';
+import { manualClock } from '../../../bot/scheduler/clock.ts';
+import { createScheduler } from '../../../bot/scheduler/scheduler.ts';
+import type { OutboxPoster } from '../../../bot/scheduler/slack-outbox.ts';
+import { loadDefaultStages } from '../../../compose/stages.ts';
+import { loadSchedulerConfig } from '../../../config/scheduler.ts';
+import type { CompiledRule } from '../../../engine/detections/compiled-rule.ts';
+import { createLocalSource } from '../../../engine/sources/local-source.ts';
+import type { PipelineStages } from '../../../engine/stages.ts';
 
 const windows = (stages: PipelineStages) =>
   ((stages.detector as unknown as { rules: CompiledRule[] }).rules ?? []).map((r) =>

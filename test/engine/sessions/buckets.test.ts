@@ -3,16 +3,16 @@
  * the pipeline forms from the events themselves (the SQL of the buckets runs for real, in DuckDB).
  */
 import { describe, expect, it } from 'vitest';
-import { readBucket } from '../adapters/aws/athena-scan.ts';
-import { scanStatement } from '../adapters/aws/athena-scan-sql.ts';
-import { sqlString } from '../adapters/aws/athena-sql.ts';
-import { analyze, type SessionReport } from '../engine/pipeline.ts';
-import type { CloudTrailRecord } from '../engine/record.ts';
-import { sessionsFromBuckets } from '../engine/sessions/buckets.ts';
-import type { IdentityBucket, SourceItem } from '../engine/source.ts';
-import { DuckAthena } from './support/athena-duckdb.ts';
-import { loadCloudTrailDir } from './support/aws-endpoint.ts';
-import { fixtureRecords } from './support/aws-fixtures.ts';
+import { readBucket } from '../../../adapters/aws/athena-scan.ts';
+import { scanStatement } from '../../../adapters/aws/athena-scan-sql.ts';
+import { sqlString } from '../../../adapters/aws/athena-sql.ts';
+import { analyze, type SessionReport } from '../../../engine/pipeline.ts';
+import type { CloudTrailRecord } from '../../../engine/record.ts';
+import { sessionsFromBuckets } from '../../../engine/sessions/buckets.ts';
+import type { IdentityBucket, SourceItem } from '../../../engine/source.ts';
+import { DuckAthena } from '../../support/athena-duckdb.ts';
+import { loadCloudTrailDir } from '../../support/aws-endpoint.ts';
+import { fixtureRecords } from '../../support/aws-fixtures.ts';
 
 async function* itemsOf(recs: readonly CloudTrailRecord[], file = 'mem.json'): AsyncGenerator<SourceItem> {
   for (let i = 0; i < recs.length; i++)

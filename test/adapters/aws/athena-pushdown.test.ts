@@ -11,32 +11,32 @@
  */
 import pino from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { over, Sql, toSql, under } from '../adapters/aws/athena-filter-sql.ts';
-import { mergeRanges, qualifyingGroups } from '../adapters/aws/athena-scan.ts';
-import { groupable, groupExpr, scanStatement } from '../adapters/aws/athena-scan-sql.ts';
-import { createAthenaSource } from '../adapters/aws/athena-source.ts';
-import { sqlString } from '../adapters/aws/athena-sql.ts';
-import { openSchedulerState } from '../adapters/state/sqlite-scheduler-state.ts';
-import { manualClock } from '../bot/scheduler/clock.ts';
-import { createScheduler } from '../bot/scheduler/scheduler.ts';
-import { loadSchedulerConfig } from '../config/scheduler.ts';
-import { compileAllowList } from '../engine/detections/allowlist.ts';
-import { type CompiledRule, compileRule } from '../engine/detections/compiled-rule.ts';
-import { ContextListSchema, compileList } from '../engine/detections/context.ts';
-import { createRuleDetector } from '../engine/detections/detector.ts';
-import { eventPushdown } from '../engine/detections/pushdown.ts';
+import { over, Sql, toSql, under } from '../../../adapters/aws/athena-filter-sql.ts';
+import { mergeRanges, qualifyingGroups } from '../../../adapters/aws/athena-scan.ts';
+import { groupable, groupExpr, scanStatement } from '../../../adapters/aws/athena-scan-sql.ts';
+import { createAthenaSource } from '../../../adapters/aws/athena-source.ts';
+import { sqlString } from '../../../adapters/aws/athena-sql.ts';
+import { openSchedulerState } from '../../../adapters/state/sqlite-scheduler-state.ts';
+import { manualClock } from '../../../bot/scheduler/clock.ts';
+import { createScheduler } from '../../../bot/scheduler/scheduler.ts';
+import { loadSchedulerConfig } from '../../../config/scheduler.ts';
+import { compileAllowList } from '../../../engine/detections/allowlist.ts';
+import { type CompiledRule, compileRule } from '../../../engine/detections/compiled-rule.ts';
+import { ContextListSchema, compileList } from '../../../engine/detections/context.ts';
+import { createRuleDetector } from '../../../engine/detections/detector.ts';
+import { eventPushdown } from '../../../engine/detections/pushdown.ts';
 import {
   type DetectionRuleInput,
   EventRuleSchema,
   ThresholdRuleSchema,
-} from '../engine/detections/rule-schema.ts';
-import { compileSigmaRule } from '../engine/detections/sigma.ts';
-import { toEngineEvent } from '../engine/events.ts';
-import type { CloudTrailRecord } from '../engine/record.ts';
-import { createEnricherFactory } from '../enrichment/index.ts';
-import { DuckAthena } from './support/athena-duckdb.ts';
-import { type AwsEndpoint, startAwsEndpoint } from './support/aws-endpoint.ts';
-import { fixtureRecords } from './support/aws-fixtures.ts';
+} from '../../../engine/detections/rule-schema.ts';
+import { compileSigmaRule } from '../../../engine/detections/sigma.ts';
+import { toEngineEvent } from '../../../engine/events.ts';
+import type { CloudTrailRecord } from '../../../engine/record.ts';
+import { createEnricherFactory } from '../../../enrichment/index.ts';
+import { DuckAthena } from '../../support/athena-duckdb.ts';
+import { type AwsEndpoint, startAwsEndpoint } from '../../support/aws-endpoint.ts';
+import { fixtureRecords } from '../../support/aws-fixtures.ts';
 
 const TABLE = { catalog: 'AwsDataCatalog', database: 'security', table: 'cloudtrail_logs' };
 
