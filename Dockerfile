@@ -24,6 +24,7 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY bin ./bin
 COPY cli ./cli
 COPY config ./config
+COPY compose ./compose
 COPY engine ./engine
 COPY enrichment ./enrichment
 COPY bot ./bot
