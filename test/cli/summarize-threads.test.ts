@@ -9,8 +9,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadDefaultStages } from '../compose/stages.ts';
-import { EventDeduper } from '../engine/dedupe.ts';
+import { loadDefaultStages } from '../../compose/stages.ts';
+import { EventDeduper } from '../../engine/dedupe.ts';
 import {
   analyze,
   analyzeWith,
@@ -18,9 +18,9 @@ import {
   finishJob,
   type SessionJob,
   type SessionReport,
-} from '../engine/pipeline.ts';
-import { createLocalSource } from '../engine/sources/local-source.ts';
-import type { PipelineStages } from '../engine/stages.ts';
+} from '../../engine/pipeline.ts';
+import { createLocalSource } from '../../engine/sources/local-source.ts';
+import type { PipelineStages } from '../../engine/stages.ts';
 
 const DEMO = 'demo/invictus';
 const tmp = mkdtempSync(join(tmpdir(), 'cartographer-threads-'));
