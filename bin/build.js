@@ -28,7 +28,16 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The directories compiled into dist/ (tests, bench and the table builders stay sources). */
-export const SOURCE_DIRS = ['cli', 'compose', 'config', 'engine', 'enrichment', 'bot', 'adapters', 'playground'];
+export const SOURCE_DIRS = [
+  'cli',
+  'compose',
+  'config',
+  'engine',
+  'enrichment',
+  'bot',
+  'adapters',
+  'playground',
+];
 const CONFIG_FILES = ['tsconfig.json', 'tsconfig.build.json'];
 const STAMP = '.build-stamp.json';
 
