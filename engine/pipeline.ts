@@ -146,7 +146,7 @@ export function analyzeWith<T>(
     let watermarkAtCheck = Number.NEGATIVE_INFINITY;
     let heldEvents = 0;
     const valve = { reports: 0, behind: '' };
-    let seq = 0;
+    const take = itemTaker({ inputs, analysis, dedupe, stages, stream, sessionizer });
     let turns = 0;
     for await (const item of items) {
       take(item);
@@ -182,46 +182,58 @@ export function analyzeWith<T>(
     for (const held of takeReady(ready, Number.POSITIVE_INFINITY)) outbox.push(held);
     yield* drain(outbox, true);
     placeLateErrors(inputs.rejected, lateErrors);
-
-    function take(item: SourceItem): void {
-      switch (item.kind) {
-        case 'record': {
-          const event = toEngineEvent(item.record, seq++);
-          inputs.records++;
-          if (!dedupe.firstSighting(event.id)) {
-            inputs.duplicates = dedupe.duplicates;
-            break;
-          }
-          stages.enricher?.observe(event);
-          stream?.observe(event);
-          sessionizer.add(event, item.origin.file);
-          break;
-        }
-        case 'rejected':
-          inputs.rejected.push({ where: formatOrigin(item.origin), reason: item.reason });
-          break;
-        case 'file':
-          inputs.files++;
-          break;
-        case 'skipped':
-          if (!inputs.skipped) inputs.skipped = [];
-          inputs.skipped.push({ where: formatOrigin(item.origin), reason: item.reason });
-          break;
-        case 'truncated':
-          analysis.truncated = item.reason;
-          break;
-        case 'stats':
-          analysis.stats = {
-            ...analysis.stats,
-            ...(item.bytesScanned !== undefined ? { bytesScanned: item.bytesScanned } : {}),
-            ...(item.costUsd !== undefined ? { costUsd: item.costUsd } : {}),
-          };
-          break;
-      }
-    }
   }
 
   return analysis;
+}
+
+/** What a source item does to one analysis: records are numbered, de-duplicated, observed and sessionised. */
+function itemTaker<T>(parts: {
+  inputs: InputsSummary;
+  analysis: Analysis<T>;
+  dedupe: EventDeduper;
+  stages: PipelineStages;
+  stream: ReturnType<NonNullable<NonNullable<PipelineStages['detector']>['begin']>> | undefined;
+  sessionizer: Sessionizer;
+}): (item: SourceItem) => void {
+  const { inputs, analysis, dedupe, stages, stream, sessionizer } = parts;
+  let seq = 0;
+  return (item: SourceItem): void => {
+    switch (item.kind) {
+      case 'record': {
+        const event = toEngineEvent(item.record, seq++);
+        inputs.records++;
+        if (!dedupe.firstSighting(event.id)) {
+          inputs.duplicates = dedupe.duplicates;
+          break;
+        }
+        stages.enricher?.observe(event);
+        stream?.observe(event);
+        sessionizer.add(event, item.origin.file);
+        break;
+      }
+      case 'rejected':
+        inputs.rejected.push({ where: formatOrigin(item.origin), reason: item.reason });
+        break;
+      case 'file':
+        inputs.files++;
+        break;
+      case 'skipped':
+        if (!inputs.skipped) inputs.skipped = [];
+        inputs.skipped.push({ where: formatOrigin(item.origin), reason: item.reason });
+        break;
+      case 'truncated':
+        analysis.truncated = item.reason;
+        break;
+      case 'stats':
+        analysis.stats = {
+          ...analysis.stats,
+          ...(item.bytesScanned !== undefined ? { bytesScanned: item.bytesScanned } : {}),
+          ...(item.costUsd !== undefined ? { costUsd: item.costUsd } : {}),
+        };
+        break;
+    }
+  };
 }
 
 /** A closed session waiting for its turn in start order (and, finished elsewhere, for its result). */

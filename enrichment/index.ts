@@ -56,6 +56,23 @@ export async function createEnricherFactory(options: EnricherOptions = {}): Prom
   return () => buildEnricher(tables, index);
 }
 
+/** Which table and IAM data versions the enricher runs on (shown with summaries). */
+function enricherInfo(
+  tables: Awaited<ReturnType<typeof loadEnrichmentTables>>,
+  index: Awaited<ReturnType<typeof loadIamActionIndex>>,
+): Record<string, string> {
+  return {
+    iamDataVersion: index.version,
+    iamActions: String(index.actions.size),
+    mitreSources: Object.entries(tables.mitre.sources)
+      .map(([k, v]) => `${k}@${v.slice(0, 12)}`)
+      .join(', '),
+    riskSources: Object.entries(tables.risk.sources)
+      .map(([k, v]) => `${k}@${v.slice(0, 12)}`)
+      .join(', '),
+  };
+}
+
 function buildEnricher(
   tables: Awaited<ReturnType<typeof loadEnrichmentTables>>,
   index: Awaited<ReturnType<typeof loadIamActionIndex>>,
@@ -125,16 +142,7 @@ function buildEnricher(
   };
 
   return {
-    info: {
-      iamDataVersion: index.version,
-      iamActions: String(index.actions.size),
-      mitreSources: Object.entries(tables.mitre.sources)
-        .map(([k, v]) => `${k}@${v.slice(0, 12)}`)
-        .join(', '),
-      riskSources: Object.entries(tables.risk.sources)
-        .map(([k, v]) => `${k}@${v.slice(0, 12)}`)
-        .join(', '),
-    },
+    info: enricherInfo(tables, index),
     observe(event) {
       lineage.observe(event);
     },
