@@ -19,9 +19,6 @@ import type { PipelineStages } from '../../engine/stages.ts';
 import { sessionJson } from '../format/session-json.ts';
 import { SessionPool } from './session-pool.ts';
 
-/** Below this much input the workers' start-up (loading rules and tables) costs more than they save. */
-export const SMALL_INPUT_BYTES = 24 * 2 ** 20;
-
 export interface JsonSessionsOptions extends AnalyzeOptions {
   withEvents: boolean;
   /** Threads in all (1: this one only). */
@@ -62,39 +59,4 @@ export function jsonSessions(
     local,
   );
   return { ...analyzeWith(items, stages, analyzeOptions, pool.finisher()), close: () => pool.close() };
-}
-
-/**
- * `--threads` as asked, else the number of cores, but one thread for small local inputs (less than
- * SMALL_INPUT_BYTES of files) and for other sources, whose reading is the slow part.
- */
-export function defaultThreads(paths: readonly string[] | undefined): number {
-  const cores = availableParallelism();
-  if (cores <= 1 || !paths || paths.includes('-')) return 1;
-  return bytesAtLeast(paths, SMALL_INPUT_BYTES) ? cores : 1;
-}
-
-/** Whether the files under `paths` add up to `limit` bytes (stops counting once they do). */
-function bytesAtLeast(paths: readonly string[], limit: number): boolean {
-  let total = 0;
-  const visit = (p: string): boolean => {
-    let info: ReturnType<typeof statSync>;
-    try {
-      info = statSync(p);
-    } catch {
-      return false;
-    }
-    if (info.isFile()) total += info.size;
-    else if (info.isDirectory()) {
-      let names: string[];
-      try {
-        names = readdirSync(p);
-      } catch {
-        return false;
-      }
-      for (const n of names) if (visit(join(p, n))) return true;
-    }
-    return total >= limit;
-  };
-  return paths.some(visit);
 }
