@@ -6,77 +6,10 @@
  * keeps `requestparameters`-style columns as the original JSON strings, and returns SQL NULL for absent fields. This
  * restores CloudTrail's own field names and types so the engine cannot tell an Athena record from a file record.
  */
+// CloudTrail's field names by lower-case spelling: the one list the file normaliser uses too.
+import { CLOUDTRAIL_FIELD_NAMES as FIELD_NAMES } from '../../engine/ingest/normalise-record.ts';
 import { type CloudTrailRecord, CloudTrailRecordSchema } from '../../engine/record.ts';
 
-/** CloudTrail field names, keyed by their lower-case form (top level and nested). */
-const FIELD_NAMES: ReadonlyMap<string, string> = new Map(
-  [
-    'eventVersion',
-    'userIdentity',
-    'eventTime',
-    'eventSource',
-    'eventName',
-    'awsRegion',
-    'sourceIPAddress',
-    'userAgent',
-    'errorCode',
-    'errorMessage',
-    'requestParameters',
-    'responseElements',
-    'additionalEventData',
-    'requestID',
-    'eventID',
-    'readOnly',
-    'resources',
-    'eventType',
-    'apiVersion',
-    'managementEvent',
-    'recipientAccountId',
-    'serviceEventDetails',
-    'sharedEventID',
-    'vpcEndpointId',
-    'vpcEndpointAccountId',
-    'eventCategory',
-    'addendum',
-    'sessionCredentialFromConsole',
-    'edgeDeviceDetails',
-    'tlsDetails',
-    // userIdentity and below
-    'type',
-    'principalId',
-    'arn',
-    'accountId',
-    'accessKeyId',
-    'userName',
-    'invokedBy',
-    'identityProvider',
-    'credentialId',
-    'onBehalfOf',
-    'userId',
-    'identityStoreArn',
-    'inScopeOf',
-    'issuerType',
-    'credentialsIssuedTo',
-    'sessionContext',
-    'attributes',
-    'mfaAuthenticated',
-    'creationDate',
-    'sessionIssuer',
-    'webIdFederationData',
-    'federatedProvider',
-    'sourceIdentity',
-    'ec2RoleDelivery',
-    'assumedRoot',
-    // tlsDetails, addendum (resources: RESOURCE_FIELDS)
-    'tlsVersion',
-    'cipherSuite',
-    'clientProvidedHostHeader',
-    'reason',
-    'updatedFields',
-    'originalRequestID',
-    'originalEventID',
-  ].map((name) => [name.toLowerCase(), name]),
-);
 /** `resources[].arn` is spelt `ARN` in CloudTrail; elsewhere `arn`. */
 const RESOURCE_FIELDS: ReadonlyMap<string, string> = new Map([
   ['arn', 'ARN'],
