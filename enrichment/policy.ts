@@ -27,7 +27,11 @@ const ADMIN_MANAGED_POLICIES = new Set([
 ]);
 const FULL_ADMIN_POLICY = 'arn:aws:iam::aws:policy/AdministratorAccess';
 
-/** Condition keys that pin a public principal down to known callers. */
+/**
+ * Condition keys that pin a public principal down to known callers. Not `sts:ExternalId`: it is a value the
+ * trusted party chooses and shares, not an identity, so `Principal: "*"` with only an external id lets any AWS
+ * account that learns it assume the role (AWS documents it against the confused deputy, not as access control).
+ */
 const RESTRICTING_CONDITION_KEYS = [
   'aws:sourcearn',
   'aws:sourceaccount',
@@ -41,8 +45,6 @@ const RESTRICTING_CONDITION_KEYS = [
   'aws:sourceip',
   'aws:userid',
   'aws:username',
-  'sts:externalid',
-  'kms:callleraccount',
   'kms:calleraccount',
   'kms:viaservice',
   'lambda:functionurlauthtype',
@@ -113,10 +115,20 @@ function accountOf(principal: string): string | undefined {
   return /^arn:aws[a-z-]*:(?:iam|sts)::(\d{12}):/.exec(principal)?.[1];
 }
 
+/**
+ * A condition block restricts callers only with a positive operator that must hold: `StringNotEquals` and the like
+ * admit everyone else, and `…IfExists` admits every caller whose request lacks the key.
+ */
+function restrictingOperator(operator: string): boolean {
+  const op = operator.toLowerCase();
+  return !op.includes('not') && !op.endsWith('ifexists') && op !== 'null';
+}
+
 function hasRestrictingCondition(condition: Json): boolean {
   if (!condition || typeof condition !== 'object') return false;
-  for (const block of Object.values(condition as Record<string, Json>)) {
-    if (!block || typeof block !== 'object') continue;
+  for (const [operator, block] of Object.entries(condition as Record<string, Json>)) {
+    if (!block || typeof block !== 'object' || !restrictingOperator(operator.split(':').pop() ?? ''))
+      continue;
     for (const key of Object.keys(block as Record<string, Json>)) {
       if (RESTRICTING_CONDITION_KEYS.includes(key.toLowerCase())) return true;
     }

@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { EngineEvent } from '../../engine/model.ts';
 import type { Enricher } from '../../engine/stages.ts';
 import { createEnricher } from '../../enrichment/index.ts';
-import { parsePolicyDocument } from '../../enrichment/policy.ts';
+import { analyzePolicyDocument, parsePolicyDocument } from '../../enrichment/policy.ts';
 import {
   observeAndEnrich,
   readEvents,
@@ -273,5 +273,29 @@ describe('queue and topic policies', () => {
       expect(e.enrichment!.policy!.publicPrincipal, e.id).toBe(true);
       expect(e.enrichment!.policy!.notes[0]).toContain('statement "Anyone"');
     }
+  });
+});
+
+describe('conditions that do and do not pin a public principal down', () => {
+  const ctx = { privilegeEscalationActions: new Set<string>() };
+  const trust = (Condition?: Record<string, unknown>) => ({
+    Statement: [
+      { Sid: 'Open', Effect: 'Allow', Principal: { AWS: '*' }, Action: 'sts:AssumeRole', Condition },
+    ],
+  });
+  const isPublic = (Condition?: Record<string, unknown>) =>
+    analyzePolicyDocument(trust(Condition), '111111111111', ctx).publicPrincipal;
+
+  it('keeps a principal pinned by account, organisation or ARN private', () => {
+    expect(isPublic({ StringEquals: { 'aws:PrincipalOrgID': 'o-abc' } })).toBe(false);
+    expect(isPublic({ ArnLike: { 'aws:PrincipalArn': 'arn:aws:iam::222222222222:role/ci' } })).toBe(false);
+    expect(isPublic({ 'ForAnyValue:StringEquals': { 'aws:SourceAccount': '222222222222' } })).toBe(false);
+  });
+
+  it('calls an external id alone, a negated operator or an IfExists operator public', () => {
+    expect(isPublic()).toBe(true);
+    expect(isPublic({ StringEquals: { 'sts:ExternalId': 'shared-value' } })).toBe(true);
+    expect(isPublic({ StringNotEquals: { 'aws:PrincipalOrgID': 'o-abc' } })).toBe(true);
+    expect(isPublic({ StringEqualsIfExists: { 'aws:SourceAccount': '222222222222' } })).toBe(true);
   });
 });
