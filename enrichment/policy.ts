@@ -103,11 +103,18 @@ function actionMatcher(pattern: string): (action: string) => boolean {
   return m;
 }
 
-function principalValues(principal: Json): { any: boolean; aws: string[] } {
+/**
+ * Who a statement admits. "Anyone" also when the AWS principal is an ARN of any account (`arn:aws:iam::*:root`),
+ * and for Allow with `NotPrincipal` (everyone except the named ones).
+ */
+function principalValues(st: Record<string, Json>): { any: boolean; aws: string[] } {
+  if (st.NotPrincipal !== undefined) return { any: true, aws: [] };
+  const principal = st.Principal;
   if (principal === '*') return { any: true, aws: [] };
   if (!principal || typeof principal !== 'object') return { any: false, aws: [] };
   const aws = strings((principal as Record<string, Json>).AWS);
-  return { any: aws.includes('*'), aws: aws.filter((a) => a !== '*') };
+  const open = (a: string) => a === '*' || /^arn:aws[a-z-]*:(?:iam|sts)::\*:/.test(a);
+  return { any: aws.some(open), aws: aws.filter((a) => !open(a)) };
 }
 
 function accountOf(principal: string): string | undefined {
@@ -129,11 +136,17 @@ function hasRestrictingCondition(condition: Json): boolean {
   for (const [operator, block] of Object.entries(condition as Record<string, Json>)) {
     if (!block || typeof block !== 'object' || !restrictingOperator(operator.split(':').pop() ?? ''))
       continue;
-    for (const key of Object.keys(block as Record<string, Json>)) {
-      if (RESTRICTING_CONDITION_KEYS.includes(key.toLowerCase())) return true;
+    for (const [key, value] of Object.entries(block as Record<string, Json>)) {
+      if (RESTRICTING_CONDITION_KEYS.includes(key.toLowerCase()) && !admitsAll(value)) return true;
     }
   }
   return false;
+}
+
+/** Values that admit every caller: a bare wildcard, or an address range of length 0 (`0.0.0.0/0`, `::/0`). */
+function admitsAll(value: Json): boolean {
+  const values = strings(value);
+  return values.length > 0 && values.every((v) => v === '*' || /\/0+$/.test(v.trim()));
 }
 
 export interface PolicyContext {
@@ -194,13 +207,15 @@ export function analyzePolicyDocument(
       result.notes.push(`${label} allows privilege-escalation actions: ${shown}${more}`);
     }
 
-    const principal = principalValues(st.Principal);
+    const principal = principalValues(st);
     if (principal.any) {
       if (hasRestrictingCondition(st.Condition)) {
         result.notes.push(`${label} names a public principal (*) but conditions restrict the callers`);
       } else {
         result.publicPrincipal = true;
-        result.notes.push(`${label} allows anyone (Principal *) without a restricting condition`);
+        result.notes.push(
+          `${label} allows anyone (Principal *, any account or NotPrincipal) without a restricting condition`,
+        );
       }
     }
     const foreign = principal.aws.filter((p) => {

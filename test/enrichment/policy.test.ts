@@ -298,4 +298,22 @@ describe('conditions that do and do not pin a public principal down', () => {
     expect(isPublic({ StringNotEquals: { 'aws:PrincipalOrgID': 'o-abc' } })).toBe(true);
     expect(isPublic({ StringEqualsIfExists: { 'aws:SourceAccount': '222222222222' } })).toBe(true);
   });
+
+  it('calls any-account ARNs, NotPrincipal and wildcard or /0 condition values public', () => {
+    const doc = (st: Record<string, unknown>) => ({
+      Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: '*', ...st }],
+    });
+    const pub = (st: Record<string, unknown>) =>
+      analyzePolicyDocument(doc(st), '111111111111', ctx).publicPrincipal;
+    expect(pub({ Principal: { AWS: 'arn:aws:iam::*:root' } })).toBe(true);
+    expect(pub({ NotPrincipal: { AWS: 'arn:aws:iam::222222222222:root' } })).toBe(true);
+    expect(pub({ Principal: '*', Condition: { IpAddress: { 'aws:SourceIp': ['0.0.0.0/0', '::/0'] } } })).toBe(
+      true,
+    );
+    expect(pub({ Principal: '*', Condition: { StringLike: { 'aws:PrincipalArn': '*' } } })).toBe(true);
+    expect(pub({ Principal: '*', Condition: { IpAddress: { 'aws:SourceIp': '203.0.113.0/24' } } })).toBe(
+      false,
+    );
+    expect(pub({ Principal: { AWS: 'arn:aws:iam::222222222222:root' } })).toBe(false);
+  });
 });
