@@ -99,7 +99,10 @@ function fieldValues(node: unknown, field: string): string[] {
 }
 function collectRulePairs(node: unknown): void {
   if (!node || typeof node !== 'object') return;
-  if (Array.isArray(node)) return node.forEach(collectRulePairs);
+  if (Array.isArray(node)) {
+    for (const child of node) collectRulePairs(child);
+    return;
+  }
   const n = node as Record<string, unknown>;
   const sources = n.eventSource !== undefined ? valuesOf(n.eventSource) : undefined;
   const direct = Array.isArray(n.all)
@@ -114,7 +117,9 @@ function collectRulePairs(node: unknown): void {
   for (const child of Object.values(n)) collectRulePairs(child);
 }
 const detectionsDir = join(repoRoot, 'rules', 'detections');
-for (const file of readdirSync(detectionsDir).filter((f) => f.endsWith('.yaml')).sort())
+for (const file of readdirSync(detectionsDir)
+  .filter((f) => f.endsWith('.yaml'))
+  .sort())
   collectRulePairs(parseYaml(readFileSync(join(detectionsDir, file), 'utf8')));
 
 const index = await loadIamActionIndex();
