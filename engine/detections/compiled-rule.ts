@@ -1,4 +1,6 @@
 /** The one in-memory form of every rule (Cartographer YAML, Sigma, CloudGrappler), built once at load. */
+
+import { asText, eventFieldGetter } from '../field-path.ts';
 import type { EngineEvent, Severity } from '../model.ts';
 import type { CompiledAllowList } from './allowlist.ts';
 import {
@@ -11,7 +13,6 @@ import {
   requiredEventSources,
   toPredicate,
 } from './condition.ts';
-import { asText, compileFieldPath } from './field-path.ts';
 import type { DetectionRuleInput } from './rule-schema.ts';
 
 export interface CompiledStep {
@@ -108,7 +109,7 @@ export function groupKeyOf(groupBy: string): (e: EngineEvent) => string | undefi
   if (groupBy === 'principal') return principalOf;
   if (groupBy === 'session') return () => 'session';
   if (groupBy === 'sourceIp') return (e) => e.record.sourceIPAddress;
-  const get = compileFieldPath(groupBy);
+  const get = eventFieldGetter(groupBy);
   return (e) => {
     const v = get(e)[0];
     return v === undefined ? undefined : asText(v);
@@ -174,7 +175,7 @@ export function compileRule(
     ...(sources ? { eventSources: sources } : {}),
   };
   if (input.type === 'threshold') {
-    const distinctGet = input.distinct ? compileFieldPath(input.distinct) : undefined;
+    const distinctGet = input.distinct ? eventFieldGetter(input.distinct) : undefined;
     const distinct = distinctGet ? (e: EngineEvent) => distinctGet(e).map(asText) : undefined;
     const named = ['principal', 'session', 'sourceIp'].includes(input.groupBy);
     compiled.threshold = {

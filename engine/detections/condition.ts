@@ -12,11 +12,11 @@
  */
 import { z } from 'zod';
 import { CartographerError } from '../errors.ts';
+import { asText, eventFieldGetter } from '../field-path.ts';
 import { cidrContains, parseCidr } from '../ip-address.ts';
 import type { EngineEvent } from '../model.ts';
 import { accountOf } from './account.ts';
 import { type FilterDescription, field as fieldFilter, not as notFilter } from './event-filter.ts';
-import { asText, compileFieldPath } from './field-path.ts';
 import type { CompiledList, ListKind, OrgContext } from './lists.ts';
 import { fastRegexTest } from './regex-literal.ts';
 
@@ -251,7 +251,7 @@ function compileFieldTest(t: FieldTest, ctx: CompileContext = NO_CONTEXT): CondN
         return Number.isFinite(n) && (above ? n > bound : n < bound);
       });
   } else if (t.unknownAccount !== undefined) {
-    const own = [compileFieldPath('recipientAccountId'), compileFieldPath('userIdentity.accountId')];
+    const own = [eventFieldGetter('recipientAccountId'), eventFieldGetter('userIdentity.accountId')];
     test = (values, event) => {
       const mine = new Set(own.flatMap((g) => g(event)).map((v) => accountOf(asText(v)) ?? asText(v)));
       return values.some((v) => {
@@ -260,13 +260,13 @@ function compileFieldTest(t: FieldTest, ctx: CompileContext = NO_CONTEXT): CondN
       });
     };
   } else if (t.sameAsArnName !== undefined) {
-    const arn = compileFieldPath(t.sameAsArnName as string);
+    const arn = eventFieldGetter(t.sameAsArnName as string);
     test = (values, event) => {
       const names = new Set(arn(event).map((a) => fold(asText(a).slice(asText(a).lastIndexOf('/') + 1))));
       return values.some((v) => names.has(fold(asText(v))));
     };
   } else if (t.otherAccountThan !== undefined) {
-    const own = compileFieldPath(t.otherAccountThan as string);
+    const own = eventFieldGetter(t.otherAccountThan as string);
     test = (values, event) => {
       const mine = new Set(
         own(event)
@@ -280,7 +280,7 @@ function compileFieldTest(t: FieldTest, ctx: CompileContext = NO_CONTEXT): CondN
       });
     };
   } else {
-    const other = compileFieldPath((t.sameAs ?? t.notSameAs) as string);
+    const other = eventFieldGetter((t.sameAs ?? t.notSameAs) as string);
     const same = t.sameAs !== undefined;
     test = (values, event) => {
       const others = new Set(other(event).map((v) => fold(asText(v))));
@@ -372,7 +372,7 @@ export function toPredicate(node: CondNode): Predicate {
     }
     case 'test':
     case 'list': {
-      const get = compileFieldPath(node.field);
+      const get = eventFieldGetter(node.field);
       const test = node.test;
       return (e) => test(get(e), e);
     }

@@ -1,10 +1,10 @@
 /** Building a Finding from a rule and its evidence: stable id, analyst-facing explanation, no secrets. */
 import { createHash } from 'node:crypto';
+import { asText, eventFieldGetter } from '../field-path.ts';
 import type { EngineEvent, Finding, Severity } from '../model.ts';
 import { isSecretName, REDACTED, redact as redactAll, redactText } from '../redact.ts';
 import type { CompiledRule } from './compiled-rule.ts';
 import { principalOf } from './compiled-rule.ts';
-import { asText, compileFieldPath } from './field-path.ts';
 
 /** Findings keep at most this many event ids; the count in the explanation stays exact. */
 export const MAX_EVIDENCE_IDS = 100;
@@ -91,7 +91,7 @@ function explain(
   if (failed) text += ` Every attempt failed (${failureText(r)}), so this was tried, not done.`;
   const shown: string[] = [];
   for (const path of rule.show) {
-    const values = compileFieldPath(path)(first);
+    const values = eventFieldGetter(path)(first);
     if (values.length === 0) continue;
     shown.push(
       `${path}=${values

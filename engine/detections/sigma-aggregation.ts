@@ -4,9 +4,10 @@
  * `near` stay unsupported and are reported by name. Without `by`, all matching events count together, as Sigma
  * defines it; with `by`, one count per value. Counts span sessions (a burst from one address can span identities).
  */
+
+import { asText, eventFieldGetter } from '../field-path.ts';
 import type { EngineEvent } from '../model.ts';
 import type { CompiledRule } from './compiled-rule.ts';
-import { asText, compileFieldPath } from './field-path.ts';
 import { SigmaUnsupported } from './sigma-unsupported.ts';
 
 export interface Aggregation {
@@ -56,7 +57,7 @@ export function parseTimespan(text: string): number {
 /** One group key from several fields (`group-by: [sourceIPAddress, userIdentity.arn]`); none: one group. */
 export function groupKeyOfFields(fields: string[]): (e: EngineEvent) => string | undefined {
   if (fields.length === 0) return () => '*';
-  const getters = fields.map((f) => compileFieldPath(f));
+  const getters = fields.map((f) => eventFieldGetter(f));
   if (getters.length === 1) {
     const get = getters[0]!;
     return (e) => {
@@ -79,7 +80,7 @@ export function aggregationThreshold(
   agg: Aggregation,
   windowMs: number,
 ): NonNullable<CompiledRule['threshold']> {
-  const distinctGet = agg.distinct ? compileFieldPath(agg.distinct) : undefined;
+  const distinctGet = agg.distinct ? eventFieldGetter(agg.distinct) : undefined;
   return {
     count: Math.max(1, agg.atLeast),
     windowMs,

@@ -15,11 +15,11 @@
  * (gt, gte) make a threshold; anything else is reported as unsupported.
  */
 
+import { asText, eventFieldGetter } from '../field-path.ts';
 import type { Severity } from '../model.ts';
 import type { CompiledRule, CompiledStep } from './compiled-rule.ts';
 import type { CondNode } from './condition.ts';
 import { requiredEventNames, requiredEventSources, toPredicate } from './condition.ts';
-import { asText, compileFieldPath } from './field-path.ts';
 import { groupKeyOfFields, parseTimespan } from './sigma-aggregation.ts';
 import { SigmaUnsupported } from './sigma-unsupported.ts';
 
@@ -150,7 +150,7 @@ function countCorrelation(
     conditions.length === 1 ? conditions[0]! : { kind: 'any', children: conditions };
   const names = requiredEventNames(condition);
   const sources = requiredEventSources(condition);
-  const distinctGet = type === 'value_count' && field ? compileFieldPath(field) : undefined;
+  const distinctGet = type === 'value_count' && field ? eventFieldGetter(field) : undefined;
   return {
     ...base,
     kind: 'threshold',

@@ -11,6 +11,7 @@
  * name at load, never silently dropped.
  */
 import { parse } from 'yaml';
+import { asText, eventFieldGetter } from '../field-path.ts';
 import { cidrContains, parseCidr } from '../ip-address.ts';
 import type { EngineEvent, Severity } from '../model.ts';
 import type { CompiledRule } from './compiled-rule.ts';
@@ -23,7 +24,6 @@ import {
   not,
   or,
 } from './event-filter.ts';
-import { asText, compileFieldPath } from './field-path.ts';
 import { fastRegexTest } from './regex-literal.ts';
 import {
   aggregationThreshold,
@@ -277,7 +277,7 @@ function compileFieldSpec(spec: string, value: unknown, fields: Set<string>): Co
   const reached: FilterDescription = { filter: fieldFilter(field, 'exists', []), exact: false };
   if (has('fieldref')) {
     const tests = values.map((ref) => {
-      const other = compileFieldPath(String(ref));
+      const other = eventFieldGetter(String(ref));
       return (vs: unknown[], e: EngineEvent) => {
         const others = new Set(other(e).map((o) => asText(o).toLowerCase()));
         return vs.some((v) => others.has(asText(v).toLowerCase()));

@@ -2,8 +2,9 @@
  * Compiles the `when` conditions of label rules into plain predicates, once at load, so labelling an
  * event costs a few property reads per case rather than re-interpreting YAML.
  */
+
+import { asString, compilePath, valuesAt } from '../field-path.ts';
 import type { EngineEvent } from '../model.ts';
-import { asString, valuesAt } from './json-path.ts';
 import type { ObjectTest, When } from './schema.ts';
 import type { UserAgentClassifier } from './user-agent.ts';
 
@@ -107,7 +108,10 @@ export function compileWhen(when: When | undefined, ua: UserAgentClassifier): Pr
     const inner = compileWhen(when.not, ua);
     tests.push((f) => !inner(f));
   }
-  return (f) => tests.every((t) => t(f));
+  return (f) => {
+    for (const t of tests) if (!t(f)) return false;
+    return true;
+  };
 }
 
 export type ObjectPredicate = (o: ObjectFacts) => boolean;
@@ -132,35 +136,48 @@ export function compileObjectTest(t: ObjectTest): ObjectPredicate {
     tests.push((o) => o.emptyKeys === want);
   }
   for (const [path, value] of Object.entries(t.equals ?? {})) {
+    const at = compilePath(path);
     const want = asString(value);
-    tests.push((o) => valuesAt(o.value, path).some((v) => asString(v) === want));
+    tests.push((o) => valuesAt(o.value, at).some((v) => asString(v) === want));
   }
   for (const [path, text] of Object.entries(t.equalsTemplate ?? {})) {
+    const at = compilePath(path);
     tests.push((o) => {
       const want = text.replaceAll('{{region}}', o.region);
-      return valuesAt(o.value, path).some((v) => asString(v) === want);
+      return valuesAt(o.value, at).some((v) => asString(v) === want);
     });
   }
   for (const [path, value] of Object.entries(t.notEquals ?? {})) {
+    const at = compilePath(path);
     const want = asString(value);
-    tests.push((o) => !valuesAt(o.value, path).some((v) => asString(v) === want));
+    tests.push((o) => !valuesAt(o.value, at).some((v) => asString(v) === want));
   }
   for (const [path, values] of Object.entries(t.in ?? {})) {
+    const at = compilePath(path);
     const want = new Set(values.map(asString));
-    tests.push((o) => valuesAt(o.value, path).some((v) => want.has(asString(v))));
+    tests.push((o) => valuesAt(o.value, at).some((v) => want.has(asString(v))));
   }
   for (const [path, s] of Object.entries(t.startsWith ?? {})) {
-    tests.push((o) => valuesAt(o.value, path).some((v) => asString(v).startsWith(s)));
+    const at = compilePath(path);
+    tests.push((o) => valuesAt(o.value, at).some((v) => asString(v).startsWith(s)));
   }
   for (const [path, s] of Object.entries(t.endsWith ?? {})) {
-    tests.push((o) => valuesAt(o.value, path).some((v) => asString(v).endsWith(s)));
+    const at = compilePath(path);
+    tests.push((o) => valuesAt(o.value, at).some((v) => asString(v).endsWith(s)));
   }
   for (const [path, s] of Object.entries(t.matches ?? {})) {
+    const at = compilePath(path);
     const re = new RegExp(s);
-    tests.push((o) => valuesAt(o.value, path).some((v) => re.test(asString(v))));
+    tests.push((o) => valuesAt(o.value, at).some((v) => re.test(asString(v))));
   }
-  for (const path of t.exists ?? []) tests.push((o) => valuesAt(o.value, path).length > 0);
-  for (const path of t.absent ?? []) tests.push((o) => valuesAt(o.value, path).length === 0);
+  for (const path of t.exists ?? []) {
+    const at = compilePath(path);
+    tests.push((o) => valuesAt(o.value, at).length > 0);
+  }
+  for (const path of t.absent ?? []) {
+    const at = compilePath(path);
+    tests.push((o) => valuesAt(o.value, at).length === 0);
+  }
   for (const s of t.contains ?? []) tests.push((o) => o.json.includes(s));
   for (const s of t.notContains ?? []) tests.push((o) => !o.json.includes(s));
   if (t.json !== undefined) {
@@ -168,20 +185,25 @@ export function compileObjectTest(t: ObjectTest): ObjectPredicate {
     tests.push((o) => o.json === want);
   }
   for (const [path, n] of Object.entries(t.count ?? {})) {
+    const at = compilePath(path);
     tests.push((o) => {
-      const vs = valuesAt(o.value, path);
+      const vs = valuesAt(o.value, at);
       const arr = vs.length === 1 && Array.isArray(vs[0]) ? vs[0] : vs;
       return arr.length === n;
     });
   }
   for (const [path, text] of Object.entries(t.sortedJoin ?? {})) {
+    const at = compilePath(path);
     tests.push((o) => {
-      const vs = valuesAt(o.value, path);
+      const vs = valuesAt(o.value, at);
       const arr = vs.length === 1 && Array.isArray(vs[0]) ? vs[0] : vs;
       return arr.map(asString).sort().join(',') === text;
     });
   }
-  return (o) => tests.every((x) => x(o));
+  return (o) => {
+    for (const x of tests) if (!x(o)) return false;
+    return true;
+  };
 }
 
 /** `iam.amazonaws.com` + `ListUsers` → `iam:ListUsers` (Cloud Console Cartographer's naming). */

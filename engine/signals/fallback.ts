@@ -3,9 +3,10 @@
  * console: 45 events"); every other call (programmatic clients, AWS services, and console writes, which
  * must stay visible one by one) is said in plain words by summaries.ts. Single linear passes.
  */
+
+import { asString, valuesAt } from '../field-path.ts';
 import type { EngineEvent } from '../model.ts';
 import type { FallbackSignal } from './fallback-types.ts';
-import { asString, valuesAt } from './json-path.ts';
 import type { LabelledEvent } from './labeller.ts';
 import type { Phrases } from './phrases.ts';
 import type { FallbackFile } from './schema.ts';

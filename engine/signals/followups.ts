@@ -2,9 +2,10 @@
  * Follow-up rules (rules/signals/followups.yaml): context between consecutive actions.
  * Console steps that look the same in the logs are told apart by the action before or after them.
  */
+
+import { asString, valuesAt } from '../field-path.ts';
 import type { EngineEvent } from '../model.ts';
 import { compileObjectTest, eventKey, ObjectFacts } from './conditions.ts';
-import { asString, valuesAt } from './json-path.ts';
 import type { Followup, FollowupCondition, SignalTest } from './schema.ts';
 
 /** A signal while it is being assembled. */

@@ -4,9 +4,9 @@
  * A value that is not there renders as `unknown`; a template never throws at render time.
  */
 
+import { valuesAt } from '../field-path.ts';
 import type { EngineEvent } from '../model.ts';
 import { eventKey } from './conditions.ts';
-import { valuesAt } from './json-path.ts';
 import { displayValue } from './redact.ts';
 
 export interface TemplateContext {
