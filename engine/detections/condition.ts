@@ -202,17 +202,16 @@ function compileFieldTest(t: FieldTest, ctx: CompileContext = NO_CONTEXT): CondN
   if (t.notInList !== undefined) return listNode(t.field, t.notInList as string, ctx, true);
   const ignoreCase = t.ignoreCase === true;
   const fold = ignoreCase ? (s: string) => s.toLowerCase() : (s: string) => s;
-  // Tests run for every candidate event of every rule: without ignoreCase, no identity call per value.
-  const anyText = (pred: (s: string) => boolean) =>
-    ignoreCase
-      ? (values: unknown[]) => {
-          for (const v of values) if (pred(asText(v).toLowerCase())) return true;
-          return false;
-        }
-      : (values: unknown[]) => {
-          for (const v of values) if (pred(asText(v))) return true;
-          return false;
-        };
+  // Tests run for every candidate event of every rule, and the events of a session mostly repeat their user
+  // agent, principal and address: each text test remembers its last input and answer (its own, as rules are
+  // tried event by event). Without ignoreCase, no identity call per value.
+  const anyText = (pred: (s: string) => boolean) => {
+    const once = remembered(ignoreCase ? (s: string) => pred(s.toLowerCase()) : pred);
+    return (values: unknown[]) => {
+      for (const v of values) if (once(asText(v))) return true;
+      return false;
+    };
+  };
   const list = (v: unknown) => [v].flat().map((x) => fold(String(x)));
   let test: (values: unknown[], event: EngineEvent) => boolean;
   let exact: string[] | undefined;
@@ -231,7 +230,7 @@ function compileFieldTest(t: FieldTest, ctx: CompileContext = NO_CONTEXT): CondN
     const needles = list(t.endsWith);
     test = anyText((s) => needles.some((n) => s.endsWith(n)));
   } else if (t.regex !== undefined) {
-    const re = fastRegexTest(new RegExp(t.regex as string, t.ignoreCase ? 'i' : ''));
+    const re = remembered(fastRegexTest(new RegExp(t.regex as string, t.ignoreCase ? 'i' : '')));
     test = (values) => {
       for (const v of values) if (re(asText(v))) return true;
       return false;
@@ -297,6 +296,19 @@ function compileFieldTest(t: FieldTest, ctx: CompileContext = NO_CONTEXT): CondN
     ...(exact ? { exact } : {}),
     ...(other !== undefined ? { reads: [other] } : {}),
     describe: describeFieldTest(t),
+  };
+}
+
+/** `pred` with its last input and answer remembered (pred must depend on its input alone). */
+function remembered(pred: (s: string) => boolean): (s: string) => boolean {
+  let lastIn: string | undefined;
+  let lastOut = false;
+  return (s) => {
+    if (s !== lastIn) {
+      lastOut = pred(s);
+      lastIn = s;
+    }
+    return lastOut;
   };
 }
 

@@ -9,7 +9,7 @@
  * `rules check` warns about expired entries so someone removes or renews them.
  */
 import { z } from 'zod';
-import { cidrContains, parseCidr } from '../ip-address.ts';
+import { inCidr, parseCidr, parseIp } from '../ip-address.ts';
 import { accountOf } from './account.ts';
 import { ConditionSchema } from './condition.ts';
 import { globToRegExp } from './glob.ts';
@@ -90,10 +90,47 @@ function matcherFor(kind: ListKind, entries: Entry[]): (value: string, timeMs: n
       const c = parseCidr(e.value);
       return c ? [{ c, until: e.expiresMs }] : [];
     });
-    return (value, time) => nets.some((n) => !(time >= n.until) && cidrContains(n.c, value));
+    return byLatestExpiry((value) => {
+      const ip = parseIp(value);
+      let until: number | undefined;
+      if (ip) for (const n of nets) if (inCidr(ip, n.c)) until = later(until, n.until);
+      return until;
+    });
   }
   const globs = entries.map((e) => ({ re: globToRegExp(e.value), until: e.expiresMs }));
-  return (value, time) => globs.some((g) => !(time >= g.until) && g.re.test(value));
+  return byLatestExpiry((value) => {
+    let until: number | undefined;
+    for (const g of globs) if (g.re.test(value)) until = later(until, g.until);
+    return until;
+  });
+}
+
+/** The later of two expiries; an unreadable one (NaN) never expires, as `!(time >= NaN)` always holds. */
+function later(a: number | undefined, b: number): number {
+  const x = Number.isNaN(b) ? Number.POSITIVE_INFINITY : b;
+  return a === undefined || x > a ? x : a;
+}
+
+/**
+ * A list test from `latest(value)`: the latest expiry among the entries matching the value (undefined: none
+ * matches). A value is in the list at `time` when some matching entry has not expired by then, that is when
+ * the latest one has not. Addresses, user agents and ARNs repeat from event to event: the latest expiry is
+ * remembered per value (a bounded cache), so a CIDR or glob list costs one lookup per event, not a parse and a
+ * test per entry.
+ */
+function byLatestExpiry(
+  latest: (value: string) => number | undefined,
+): (value: string, time: number) => boolean {
+  const known = new Map<string, number | undefined>();
+  return (value, time) => {
+    let until = known.get(value);
+    if (until === undefined && !known.has(value)) {
+      until = latest(value);
+      if (known.size >= 10_000) known.clear();
+      known.set(value, until);
+    }
+    return until !== undefined && !(time >= until);
+  };
 }
 
 /** Problems a list can have that do not stop it loading: bad CIDRs are errors, expired entries warnings. */
