@@ -8,6 +8,7 @@ describe('org-context list membership over time (remembered per value)', () => {
   it('a CIDR list: the latest-expiring matching entry decides, asked again and again', () => {
     const list = compileList('ioc', {
       kind: 'cidr',
+      description: 'networks for the test',
       owner: 'soc',
       entries: [
         { value: '203.0.113.0/24', expires: '2025-01-01' },
@@ -29,6 +30,7 @@ describe('org-context list membership over time (remembered per value)', () => {
   it('a glob list: case-insensitive patterns, expiry per entry', () => {
     const list = compileList('agents', {
       kind: 'glob',
+      description: 'principals for the test',
       owner: 'soc',
       entries: [{ value: '*evil-agent/*', expires: '2025-01-01' }, '*other-tool*'],
     });
