@@ -4,21 +4,13 @@
  * fires when it completes in the window. Records: made for the test (an IAM user walking a pathfinding.cloud path
  * over 48 minutes, with calls in between that keep it one session).
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { openSchedulerState } from '../../../adapters/state/sqlite-scheduler-state.ts';
 import { contextMs } from '../../../bot/scheduler/alert-window.ts';
-import { manualClock } from '../../../bot/scheduler/clock.ts';
-import { createScheduler } from '../../../bot/scheduler/scheduler.ts';
-import type { OutboxPoster } from '../../../bot/scheduler/slack-outbox.ts';
 import { loadDefaultStages } from '../../../compose/stages.ts';
-import { loadSchedulerConfig } from '../../../config/scheduler.ts';
 import type { CompiledRule } from '../../../engine/detections/compiled-rule.ts';
 import { createLocalSource } from '../../../engine/sources/local-source.ts';
 import type { PipelineStages } from '../../../engine/stages.ts';
+import { alertScheduler, recordsFolder } from '../../support/scheduler-harness.ts';
 
 const windows = (stages: PipelineStages) =>
   ((stages.detector as unknown as { rules: CompiledRule[] }).rules ?? []).map((r) =>
@@ -77,34 +69,17 @@ describe('the alert scan context window', () => {
       call('11:45:00', 's3.amazonaws.com', 'ListBuckets', 3),
       call('11:58:00', 'bedrock-agentcore.amazonaws.com', 'InvokeCodeInterpreter', 4),
     ];
-    const dir = mkdtempSync(join(tmpdir(), 'cartographer-context-'));
-    writeFileSync(join(dir, 'trail.json'), JSON.stringify({ Records: records }));
-    const state = openSchedulerState(':memory:');
-    const posted: string[] = [];
-    const outbox: OutboxPoster = {
-      async post(_c, message) {
-        posted.push(message.text);
-        return `${posted.length}.000000`;
-      },
-      async find() {
-        return undefined;
-      },
-    };
-    const clock = manualClock(Date.parse('2026-01-05T11:55:00Z'));
-    const scheduler = createScheduler({
-      config: loadSchedulerConfig({
+    const folder = recordsFolder('context', 'trail.json', records);
+    const { scheduler, state, clock, posted } = alertScheduler({
+      env: {
         CARTOGRAPHER_ALERT_CHANNEL: 'C0ALERTS',
         CARTOGRAPHER_ALERT_MIN_SEVERITY: 'medium',
         CARTOGRAPHER_SCHEDULE: 'off',
         CARTOGRAPHER_LATE_DELIVERY_MINUTES: '0',
-      }),
-      state,
+      },
       sourceName: 'local',
-      source: async () => createLocalSource([dir]),
-      stages: loadDefaultStages,
-      outbox,
-      logger: pino({ level: 'silent' }),
-      clock,
+      source: async () => createLocalSource([folder.dir]),
+      start: Date.parse('2026-01-05T11:55:00Z'),
     });
     await state.setWatermark('local/*/*', clock.now());
     clock.set(Date.parse('2026-01-05T12:00:00Z'));
@@ -112,6 +87,6 @@ describe('the alert scan context window', () => {
     // The window is 11:55–12:00; 30 min of context (11:25) would have missed the first step.
     expect(posted.filter((t) => t.includes('bedrock-002'))).toHaveLength(1);
     await state.close();
-    rmSync(dir, { recursive: true, force: true });
+    folder.remove();
   }, 60_000);
 });

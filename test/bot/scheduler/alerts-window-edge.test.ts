@@ -4,18 +4,11 @@
  * to fire; the second reads context before its window and fires on evidence that began earlier.
  * Records: real GetSecretValue events of the Invictus data set, moved in time.
  */
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { openSchedulerState } from '../../../adapters/state/sqlite-scheduler-state.ts';
-import { manualClock } from '../../../bot/scheduler/clock.ts';
-import { createScheduler } from '../../../bot/scheduler/scheduler.ts';
-import type { OutboxPoster } from '../../../bot/scheduler/slack-outbox.ts';
-import { loadDefaultStages } from '../../../compose/stages.ts';
-import { loadSchedulerConfig } from '../../../config/scheduler.ts';
 import { createLocalSource } from '../../../engine/sources/local-source.ts';
+import { alertScheduler, recordsFolder } from '../../support/scheduler-harness.ts';
 
 describe('alerts at a scan window edge', () => {
   it('fires a threshold whose events straddle two scans, once', async () => {
@@ -35,35 +28,17 @@ describe('alerts at a scan window edge', () => {
     expect(reads).toHaveLength(6);
     const at = ['12:03:00', '12:04:00', '12:04:30', '12:06:00', '12:07:00', '12:08:00'];
     const moved = reads.map((r, i) => ({ ...r, eventTime: `2023-07-10T${at[i]}Z` }));
-    const dir = mkdtempSync(join(tmpdir(), 'cartographer-edge-'));
-    writeFileSync(join(dir, 'secrets.json'), JSON.stringify({ Records: moved }));
-
-    const state = openSchedulerState(':memory:');
-    const posted: string[] = [];
-    const outbox: OutboxPoster = {
-      async post(_c, message) {
-        posted.push(message.text);
-        return `${posted.length}.000000`;
-      },
-      async find() {
-        return undefined;
-      },
-    };
-    const clock = manualClock(Date.parse('2023-07-10T12:00:00Z'));
-    const scheduler = createScheduler({
+    const folder = recordsFolder('edge', 'secrets.json', moved);
+    const { scheduler, state, clock, posted } = alertScheduler({
       // No lateness allowance: only the context read before the window can see the first three reads.
-      config: loadSchedulerConfig({
+      env: {
         CARTOGRAPHER_ALERT_CHANNEL: 'C0ALERTS',
         CARTOGRAPHER_SCHEDULE: 'off',
         CARTOGRAPHER_LATE_DELIVERY_MINUTES: '0',
-      }),
-      state,
+      },
       sourceName: 'local',
-      source: async () => createLocalSource([dir]),
-      stages: loadDefaultStages,
-      outbox,
-      logger: pino({ level: 'silent' }),
-      clock,
+      source: async () => createLocalSource([folder.dir]),
+      start: Date.parse('2023-07-10T12:00:00Z'),
     });
     await state.setWatermark('local/*/*', clock.now());
     clock.set(Date.parse('2023-07-10T12:05:00Z'));
@@ -75,5 +50,6 @@ describe('alerts at a scan window edge', () => {
     await scheduler.scanNow('12:15');
     expect(posted.filter((t) => t.includes('Many secrets read'))).toHaveLength(1);
     await state.close();
+    folder.remove();
   }, 60_000);
 });

@@ -4,17 +4,11 @@
  * or a sensitive EventName, never an unfiltered read of everything), and alerts that need a
  * sensitive read (secrets read in bulk) still fire.
  */
-import pino from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createLookupSource } from '../../../adapters/aws/lookup-source.ts';
-import { openSchedulerState } from '../../../adapters/state/sqlite-scheduler-state.ts';
-import { manualClock } from '../../../bot/scheduler/clock.ts';
 import { SENSITIVE_READ_EVENTS } from '../../../bot/scheduler/scan-source.ts';
-import { createScheduler } from '../../../bot/scheduler/scheduler.ts';
-import type { OutboxPoster } from '../../../bot/scheduler/slack-outbox.ts';
-import { loadDefaultStages } from '../../../compose/stages.ts';
-import { loadSchedulerConfig } from '../../../config/scheduler.ts';
 import { type AwsEndpoint, loadCloudTrailDir, startAwsEndpoint } from '../../support/aws-endpoint.ts';
+import { alertScheduler } from '../../support/scheduler-harness.ts';
 
 let endpoint: AwsEndpoint | undefined;
 afterEach(async () => {
@@ -28,31 +22,20 @@ describe('alert scan over LookupEvents', () => {
     endpoint = await startAwsEndpoint({ records: loadCloudTrailDir('demo/invictus'), ratePerSecond: 0 });
     for (const [k, v] of Object.entries(endpoint.env)) vi.stubEnv(k, v);
     const source = createLookupSource({ regions: ['us-east-1'], requestsPerSecond: 1000, rateMarginMs: 0 });
-    const state = openSchedulerState(':memory:');
-    const titles: string[] = [];
-    const outbox: OutboxPoster = {
-      async post(_channel, message) {
-        titles.push(message.text);
-        return `${titles.length}.000000`;
-      },
-      async find() {
-        return undefined;
-      },
-    };
-    const clock = manualClock(Date.parse('2023-07-10T12:00:00Z'));
-    const scheduler = createScheduler({
-      config: loadSchedulerConfig({
+    const {
+      scheduler,
+      state,
+      clock,
+      posted: titles,
+    } = alertScheduler({
+      env: {
         CARTOGRAPHER_ALERT_CHANNEL: 'C0ALERTS',
         CARTOGRAPHER_SCHEDULE: 'off',
         CARTOGRAPHER_SCAN_REGIONS: 'us-east-1',
-      }),
-      state,
+      },
       sourceName: 'lookup',
       source: async () => source,
-      stages: loadDefaultStages,
-      outbox,
-      logger: pino({ level: 'silent' }),
-      clock,
+      start: Date.parse('2023-07-10T12:00:00Z'),
     });
     await state.setWatermark('lookup/*/us-east-1', Date.parse('2023-07-10T11:40:00Z'));
     expect(await scheduler.scanNow('test')).toBe(true);
