@@ -79,7 +79,7 @@ function buildEnricher(
 ): Enricher {
   const mapActions = createIamActionMapper(tables.iamActions, index);
   const risk = createRiskClassifier(tables.risk, index, tables.iamActions.notInfrastructureServices);
-  const mitre = createMitreMapper(tables.mitre, tables.techniques);
+  const mitre = createMitreMapper(tables.mitre, tables.attack);
   const userAgent = createUserAgentClassifier(tables.userAgents);
   const sourceOf = createSourceClassifier(tables.network);
   const errorKind = createErrorClassifier(tables.errorCodes);

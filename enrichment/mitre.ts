@@ -11,7 +11,7 @@ const NONE: readonly MitreTechnique[] = Object.freeze([]);
 
 export function createMitreMapper(
   mappings: EnrichmentTables['mitre'],
-  techniques: EnrichmentTables['techniques'],
+  attack: EnrichmentTables['attack'],
 ): MitreMapper {
   const table = new Map<string, readonly MitreTechnique[]>();
   for (const [key, list] of Object.entries(mappings.mappings)) {
@@ -21,7 +21,7 @@ export function createMitreMapper(
         list.map((m) =>
           Object.freeze({
             id: m.id,
-            name: techniques.techniques[m.id]?.name ?? m.id,
+            name: attack.technique(m.id)?.name ?? m.id,
             tactics: m.tactics,
             sources: m.sources,
           }),

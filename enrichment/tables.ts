@@ -7,7 +7,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { type AttackTable, readAttackTable } from '../engine/attack.ts';
 import { CartographerError } from '../engine/errors.ts';
+import { formatProblem } from '../engine/rule-yaml.ts';
 
 export const DEFAULT_ENRICHMENT_RULES_DIR = fileURLToPath(new URL('../rules/enrichment/', import.meta.url));
 
@@ -65,10 +67,6 @@ export const MitreMappingsSchema = z.object({
     ),
   ),
 });
-export const AttackTechniquesSchema = z.object({
-  techniques: z.record(z.string().regex(TECHNIQUE_ID), z.object({ name: z.string(), source: z.string() })),
-});
-
 export const RiskActionsSchema = z.object({
   sources: z.record(z.string(), z.string()),
   privilegeEscalation: z.record(z.string(), stringList),
@@ -82,7 +80,8 @@ export interface EnrichmentTables {
   errorCodes: z.infer<typeof ErrorCodeRulesSchema>;
   network: z.infer<typeof NetworkRulesSchema>;
   mitre: z.infer<typeof MitreMappingsSchema>;
-  techniques: z.infer<typeof AttackTechniquesSchema>;
+  /** The ATT&CK table (rules/attack.yaml, beside this folder): technique names. */
+  attack: AttackTable;
   risk: z.infer<typeof RiskActionsSchema>;
 }
 
@@ -108,15 +107,21 @@ async function load<T>(dir: string, file: string, schema: z.ZodType<T>): Promise
   return result.data;
 }
 
+async function loadAttack(file: string): Promise<AttackTable> {
+  const { table, problems } = await readAttackTable(file);
+  if (problems.length > 0) throw new EnrichmentTableError(problems.map(formatProblem).join('\n'));
+  return table;
+}
+
 export async function loadEnrichmentTables(dir = DEFAULT_ENRICHMENT_RULES_DIR): Promise<EnrichmentTables> {
-  const [iamActions, userAgents, errorCodes, network, mitre, techniques, risk] = await Promise.all([
+  const [iamActions, userAgents, errorCodes, network, mitre, attack, risk] = await Promise.all([
     load(dir, 'iam-actions.yaml', IamActionRulesSchema),
     load(dir, 'user-agents.yaml', UserAgentRulesSchema),
     load(dir, 'error-codes.yaml', ErrorCodeRulesSchema),
     load(dir, 'network.yaml', NetworkRulesSchema),
     load(dir, 'mitre-mappings.json', MitreMappingsSchema),
-    load(dir, 'attack-techniques.yaml', AttackTechniquesSchema),
+    loadAttack(join(dir, '..', 'attack.yaml')),
     load(dir, 'risk-actions.json', RiskActionsSchema),
   ]);
-  return { iamActions, userAgents, errorCodes, network, mitre, techniques, risk };
+  return { iamActions, userAgents, errorCodes, network, mitre, attack, risk };
 }

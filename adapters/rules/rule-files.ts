@@ -1,7 +1,8 @@
 /**
  * Reads the rule folders into texts for the pure compiler (engine/detections/rule-set.ts):
  *
- *   <root>/detections/*.yaml        own rules; attack-tactics.yaml, allowlist.yaml, tuning.yaml beside them
+ *   <root>/attack.yaml              the ATT&CK table (engine/attack.ts)
+ *   <root>/detections/*.yaml        own rules; allowlist.yaml, tuning.yaml beside them
  *   <root>/detections/sigma/*.yml   own rules written as Sigma (correlations included)
  *   <root>/sigma/*.yml              SigmaHQ rules, unchanged; tuning.yaml beside them
  *   <root>/cloudgrappler/           queries.json (unchanged), fields.yaml, tuning.yaml
@@ -19,7 +20,7 @@ import { CartographerError } from '../../engine/errors.ts';
 export const DEFAULT_RULES_ROOT = fileURLToPath(new URL('../../rules/', import.meta.url));
 
 /** Files in the detections folder that are not rule files. */
-const NOT_RULES = new Set(['allowlist.yaml', 'attack-tactics.yaml', 'tuning.yaml']);
+const NOT_RULES = new Set(['allowlist.yaml', 'tuning.yaml']);
 
 export function listFiles(dir: string, exts: string[]): string[] {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) return [];
@@ -76,7 +77,7 @@ export function readRuleSources(root: string, options: RuleFileOptions = {}): Ru
     context: listFiles(join(root, 'context'), YAML).map(read),
     allowLists: allow.map(readIf).filter((x) => x !== undefined),
   };
-  const attack = readIf(join(detections, 'attack-tactics.yaml'));
+  const attack = readIf(join(root, 'attack.yaml'));
   if (attack) sources.attackTable = attack;
   if (queries && fields) sources.cloudgrappler = { queries, fields };
   return sources;

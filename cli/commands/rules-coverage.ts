@@ -2,29 +2,18 @@
  * `cartographer rules coverage [--format json]`: the ATT&CK techniques and tactics the loaded rules cover, by
  * which rules (own, Sigma, CloudGrappler, custom), and the known techniques no rule covers.
  */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parse } from 'yaml';
 import { createDetector, DEFAULT_RULES_ROOT } from '../../adapters/rules/detection-rules.ts';
+import { readAttackTable } from '../../engine/attack.ts';
 import { type Coverage, type KnownTechnique, ruleCoverage } from '../../engine/detections/coverage.ts';
+import { DetectionRulesError } from '../../engine/detections/index.ts';
 
-/** The detections' technique table (with tactics) plus the enrichment's technique names. */
-function knownTechniques(root: string): KnownTechnique[] {
-  const table = parse(readFileSync(join(root, 'detections', 'attack-tactics.yaml'), 'utf8')) as {
-    techniques: Record<string, { name: string; tactics: string[] }>;
-  };
-  const out = new Map<string, KnownTechnique>();
-  for (const [id, t] of Object.entries(table.techniques))
-    out.set(id, { id, name: t.name, tactics: t.tactics });
-  const names = parse(readFileSync(join(root, 'enrichment', 'attack-techniques.yaml'), 'utf8')) as {
-    techniques: Record<string, { name: string }>;
-  };
-  for (const [id, t] of Object.entries(names.techniques)) {
-    if (out.has(id)) continue;
-    const parent = out.get(id.split('.')[0]!);
-    out.set(id, { id, name: t.name, tactics: parent?.tactics ?? [] });
-  }
-  return [...out.values()];
+/** Every technique of the ATT&CK table, sub-techniques under their parent's name (`Remote Services: SSH`). */
+async function knownTechniques(root: string): Promise<KnownTechnique[]> {
+  const file = join(root, 'attack.yaml');
+  const { table, problems } = await readAttackTable(file);
+  if (problems.length > 0) throw new DetectionRulesError(problems);
+  return table.techniques.map((t) => ({ id: t.id, name: t.fullName, tactics: t.tactics }));
 }
 
 export async function computeCoverage(options: {
@@ -33,7 +22,7 @@ export async function computeCoverage(options: {
 }): Promise<Coverage> {
   const root = options.rulesDir ?? DEFAULT_RULES_ROOT;
   const detector = await createDetector({ rulesDir: root, extraRuleDirs: options.extraRuleDirs ?? [] });
-  return ruleCoverage(detector.rules, knownTechniques(root));
+  return ruleCoverage(detector.rules, await knownTechniques(root));
 }
 
 export function formatCoverage(c: Coverage): string {

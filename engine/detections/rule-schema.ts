@@ -85,15 +85,6 @@ export const RuleFileSchema = z.strictObject({
   rules: z.array(z.unknown()).min(1),
 });
 
-/** Technique → tactics table (rules/detections/attack-tactics.yaml). */
-export const AttackTableSchema = z.strictObject({
-  techniques: z.record(
-    techniqueId,
-    z.strictObject({ name: z.string(), tactics: z.array(z.string()).min(1) }),
-  ),
-});
-export type AttackTable = z.infer<typeof AttackTableSchema>;
-
 /**
  * Tuning (a `tuning.yaml` beside any rule family: detections/, sigma/, cloudgrappler/, a custom folder): switch
  * rules off, change their severity, or add exclusions, by rule id, without editing the rule. Third-party rules

@@ -5,6 +5,7 @@
  * (adapters/rules/rule-files.ts) reads the files and hands their texts in.
  */
 import { parseAllDocuments } from 'yaml';
+import { type AttackTable, EMPTY_ATTACK_TABLE, parseAttackTable } from '../attack.ts';
 import { parseYaml, type RuleProblem, validate } from '../rule-yaml.ts';
 import { type AllowList, AllowListSchema, compileAllowList, expiredAllowItems } from './allowlist.ts';
 import { compileCloudGrappler, FieldMapSchema } from './cloudgrappler.ts';
@@ -14,8 +15,6 @@ import { ContextFileSchema, compileList, listProblems } from './context.ts';
 import { observeTimeProblem } from './cross-session.ts';
 import type { CompiledList } from './lists.ts';
 import {
-  type AttackTable,
-  AttackTableSchema,
   EventRuleSchema,
   RuleFileSchema,
   SequenceRuleSchema,
@@ -83,7 +82,8 @@ export function compileRuleSet(sources: RuleSources): LoadedRules {
   const problems: RuleProblem[] = [];
   const unsupported: UnsupportedRule[] = [];
   const rules: CompiledRule[] = [];
-  const tacticsOf = loadAttackTable(sources.attackTable, problems);
+  const attack = loadAttackTable(sources.attackTable, problems);
+  const tacticsOf: TacticsOf = (techniques) => attack.tacticsOf(techniques);
   const allowLists = loadAllowLists(sources.allowLists, nowMs, problems);
   const { lists, conditions, conditionAt } = loadContext(sources.context, nowMs, problems);
   const orgAccounts = lists.get('org_accounts')?.entries.map((e) => e.value) ?? [];
@@ -116,7 +116,7 @@ export function compileRuleSet(sources: RuleSources): LoadedRules {
   const tuningFiles: TuningFile[] = [];
   for (const folder of sources.folders) {
     for (const f of folder.rules) loadOwnRules(f, folder.provenance, tacticsOf, ctx, problems, add);
-    loadSigma(folder, tacticsOf, problems, unsupported, add);
+    loadSigma(folder, attack, problems, unsupported, add);
     for (const t of folder.tuning) {
       const r = validate(t.file, t.text, TuningSchema);
       if (r.ok) tuningFiles.push({ file: t.file, tuning: r.value, lineOf: r.lineOf });
@@ -137,21 +137,11 @@ export function compileRuleSet(sources: RuleSources): LoadedRules {
   };
 }
 
-function loadAttackTable(text: RuleText | undefined, problems: RuleProblem[]): TacticsOf {
-  let table: AttackTable = { techniques: {} };
-  if (text) {
-    const r = validate(text.file, text.text, AttackTableSchema);
-    if (r.ok) table = r.value;
-    else problems.push(...r.problems);
-  }
-  return (techniques) => {
-    const out = new Set<string>();
-    for (const t of techniques) {
-      const entry = table.techniques[t] ?? table.techniques[t.split('.')[0]!];
-      for (const tactic of entry?.tactics ?? []) out.add(tactic);
-    }
-    return [...out];
-  };
+function loadAttackTable(text: RuleText | undefined, problems: RuleProblem[]): AttackTable {
+  if (!text) return EMPTY_ATTACK_TABLE;
+  const parsed = parseAttackTable(text.file, text.text);
+  problems.push(...parsed.problems);
+  return parsed.table;
 }
 
 function loadAllowLists(texts: RuleText[], nowMs: number, problems: RuleProblem[]): AllowList[] {
@@ -267,7 +257,7 @@ function loadOwnRules(
         problems.push({
           file: f.file,
           line: parsed.lineOf(['rules', i, 'techniques']),
-          message: `rule ${r.data.id}: technique ${t} is not in attack-tactics.yaml`,
+          message: `rule ${r.data.id}: technique ${t} is not in the ATT&CK table (rules/attack.yaml)`,
         });
       }
     }
@@ -286,7 +276,7 @@ function loadOwnRules(
 
 function loadSigma(
   folder: RuleFolder,
-  tacticsOf: TacticsOf,
+  attack: AttackTable,
   problems: RuleProblem[],
   unsupported: UnsupportedRule[],
   add: (r: CompiledRule, line?: number) => void,
@@ -314,7 +304,7 @@ function loadSigma(
       }
       const label = String(doc.title ?? f.file);
       try {
-        const rule = compileSigmaDoc(doc, f.file, tacticsOf);
+        const rule = compileSigmaDoc(doc, f.file, attack);
         rule.provenance = folder.provenance;
         add(rule, check.lineOf(['detection']));
         const base: SigmaBase = { rule, generate: doc.generate === true };
@@ -337,7 +327,12 @@ function loadSigma(
   for (const { file, doc } of correlations) {
     const label = String(doc.title ?? file);
     try {
-      const rule = compileSigmaCorrelation(doc, file, (ref) => bases.get(ref), tacticsOf);
+      const rule = compileSigmaCorrelation(
+        doc,
+        file,
+        (ref) => bases.get(ref),
+        (t) => attack.tacticsOf(t),
+      );
       rule.provenance = folder.provenance;
       add(rule);
     } catch (e) {

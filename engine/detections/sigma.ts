@@ -10,7 +10,9 @@
  * windash / expand / utf16 modifiers, other log sources) makes the rule *unsupported*: it is reported by
  * name at load, never silently dropped.
  */
+
 import { parse } from 'yaml';
+import type { AttackTable } from '../attack.ts';
 import { asText, eventFieldGetter } from '../field-path.ts';
 import { cidrContains, parseCidr } from '../ip-address.ts';
 import type { EngineEvent, Severity } from '../model.ts';
@@ -43,25 +45,8 @@ const LEVELS: Record<string, Severity> = {
   critical: 'critical',
 };
 
-/** Sigma's tactic tags, including the newer names seen at SigmaHQ, mapped to ATT&CK tactic names. */
-const TACTIC_TAGS: Record<string, string> = {
-  reconnaissance: 'Reconnaissance',
-  'resource-development': 'Resource Development',
-  'initial-access': 'Initial Access',
-  execution: 'Execution',
-  persistence: 'Persistence',
-  'privilege-escalation': 'Privilege Escalation',
-  'defense-evasion': 'Defense Evasion',
-  stealth: 'Defense Evasion',
-  'defense-impairment': 'Defense Evasion',
-  'credential-access': 'Credential Access',
-  discovery: 'Discovery',
-  'lateral-movement': 'Lateral Movement',
-  collection: 'Collection',
-  'command-and-control': 'Command and Control',
-  exfiltration: 'Exfiltration',
-  impact: 'Impact',
-};
+/** What a Sigma rule needs of the ATT&CK table (engine/attack.ts): tactics of techniques and of tags. */
+export type SigmaAttack = Pick<AttackTable, 'tacticsOf' | 'tactic'>;
 
 export interface SigmaRuleMeta {
   id: string;
@@ -78,16 +63,16 @@ export interface SigmaRuleMeta {
 export function compileSigmaRule(
   text: string,
   file: string,
-  tacticsOf: (techniques: string[]) => string[],
+  attack: SigmaAttack,
 ): CompiledRule & { sigma: SigmaRuleMeta } {
-  return compileSigmaDoc(parse(text) as Record<string, unknown> | null, file, tacticsOf);
+  return compileSigmaDoc(parse(text) as Record<string, unknown> | null, file, attack);
 }
 
 /** One parsed Sigma rule document (a file may hold several, e.g. base rules and their correlation). */
 export function compileSigmaDoc(
   doc: Record<string, unknown> | null,
   file: string,
-  tacticsOf: (techniques: string[]) => string[],
+  attack: SigmaAttack,
 ): CompiledRule & { sigma: SigmaRuleMeta } {
   if (!doc || typeof doc !== 'object') throw new Error('not a YAML mapping');
   const title = str(doc.title);
@@ -127,18 +112,9 @@ export function compileSigmaDoc(
   const techniques = tags
     .filter((t) => /^attack\.t\d{4}(\.\d{3})?$/i.test(t))
     .map((t) => t.slice('attack.'.length).toUpperCase());
-  const tagTactics = tags
-    .map(
-      (t) =>
-        TACTIC_TAGS[
-          t
-            .toLowerCase()
-            .replace(/^attack\./, '')
-            .replace(/_/g, '-')
-        ],
-    )
-    .filter((t): t is string => t !== undefined);
-  const tactics = [...new Set([...tagTactics, ...tacticsOf(techniques)])];
+  // Tactic tags, including the newer names seen at SigmaHQ (`attack.stealth`), by the ATT&CK table's spellings.
+  const tagTactics = tags.map((t) => attack.tactic(t)).filter((t): t is string => t !== undefined);
+  const tactics = [...new Set([...tagTactics, ...attack.tacticsOf(techniques)])];
   const level = LEVELS[String(doc.level ?? 'medium').toLowerCase()] ?? 'medium';
   const author = str(doc.author);
   const description = str(doc.description)?.trim() ?? title;

@@ -1,7 +1,7 @@
 /**
  * Regenerates the derived enrichment tables in rules/enrichment/ from the public data sets:
- *   mitre-mappings.json     (eventSource:eventName → ATT&CK techniques, each with its sources)
- *   attack-techniques.yaml  (technique id → name, for every id that appears in the sources)
+ *   mitre-mappings.json     (eventSource:eventName → ATT&CK techniques, each with its sources; every technique
+ *                           must be in the ATT&CK table rules/attack.yaml, which names it and gives its tactics)
  *   risk-actions.json       ((service, action) → risk categories from Cloudsplaining and pathfinding.cloud)
  *
  * Usage: npm run build:tables [-- <path to shared/external>]   (default: ../shared/external next to the repo)
@@ -12,8 +12,10 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { parseAttackTable } from '../../engine/attack.ts';
+import { formatProblem } from '../../engine/rule-yaml.ts';
 
 const repoRoot = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const externalDir = resolve(process.argv[2] ?? join(repoRoot, '..', 'shared', 'external'));
@@ -22,27 +24,20 @@ const rulesDir = join(repoRoot, 'rules', 'enrichment');
 const TECHNIQUE_ID = /^T\d{4}(?:\.\d{3})?$/;
 
 const BuildConfigSchema = z.object({
-  manualTechniqueNames: z.record(z.string().regex(TECHNIQUE_ID), z.string()),
   catalogToAttack: z.record(z.string(), z.string().regex(TECHNIQUE_ID)),
   stratusIgnoredMappings: z.array(z.object({ technique: z.string(), attackId: z.string() })),
   stratusIncidentalEvents: z.array(z.string()),
   stratusTechniqueIds: z.record(z.string(), z.string().regex(TECHNIQUE_ID)),
-  techniqueTactics: z.record(z.string().regex(TECHNIQUE_ID), z.array(z.string())),
-});
-const TacticsSchema = z.object({
-  tactics: z.array(z.object({ id: z.string(), name: z.string(), aliases: z.array(z.string()) })),
 });
 
 const config = BuildConfigSchema.parse(
   parseYaml(readFileSync(join(rulesDir, 'mitre-build-config.yaml'), 'utf8')),
 );
-const tactics = TacticsSchema.parse(parseYaml(readFileSync(join(rulesDir, 'attack-tactics.yaml'), 'utf8')));
-const tacticById = new Map(tactics.tactics.map((t) => [t.id, t.name]));
-const tacticByAlias = new Map<string, string>();
-for (const t of tactics.tactics) {
-  tacticByAlias.set(t.name.toLowerCase(), t.name);
-  for (const a of t.aliases) tacticByAlias.set(a, t.name);
-}
+const attackFile = join(repoRoot, 'rules', 'attack.yaml');
+const attackParsed = parseAttackTable(attackFile, readFileSync(attackFile, 'utf8'));
+if (attackParsed.problems.length > 0) throw new Error(attackParsed.problems.map(formatProblem).join('\n'));
+const attack = attackParsed.table;
+const tacticById = new Map(attack.tactics.map((t) => [t.id, t.name]));
 
 function readJson(path: string): unknown {
   return JSON.parse(readFileSync(join(externalDir, path), 'utf8'));
@@ -137,7 +132,7 @@ const StratusSchema = z.object({
 });
 const incidental = new Set(config.stratusIncidentalEvents);
 for (const t of StratusSchema.parse(readJson('stratus-red-team/aws-technique-events.json')).techniques) {
-  const tacticNames = t.mitreAttackTactics.map((x) => tacticByAlias.get(x.toLowerCase()) ?? x);
+  const tacticNames = t.mitreAttackTactics.map((x) => attack.tactic(x) ?? x);
   const ids: { id: string; source: string }[] = [];
   for (const fm of t.frameworkMappings) {
     for (const tech of fm.techniques) {
@@ -169,9 +164,7 @@ for (const file of readdirSync(sigmaDir).filter((f) => f.endsWith('.yml'))) {
   };
   const tags = rule.tags ?? [];
   const rawTactics = tags.filter((t) => t.startsWith('attack.') && !/^attack\.[tsg]\d{4}/.test(t));
-  const tacticNames = [
-    ...new Set(rawTactics.map((t) => tacticByAlias.get(t.slice(7))).filter((t) => !!t)),
-  ] as string[];
+  const tacticNames = [...new Set(rawTactics.map((t) => attack.tactic(t)).filter((t) => !!t))] as string[];
   const ids = tags.filter((t) => /^attack\.t\d{4}(\.\d{3})?$/.test(t)).map((t) => t.slice(7).toUpperCase());
   if (ids.length === 0 || !rule.id) continue;
   // Selections are maps; only exact values count (a `|startswith` modifier is no event name).
@@ -199,27 +192,24 @@ for (const file of readdirSync(sigmaDir).filter((f) => f.endsWith('.yml'))) {
   if (used) sigmaRulesUsed++;
 }
 
-for (const [id, name] of Object.entries(config.manualTechniqueNames)) nameTechnique(id, name, 'manual');
 const allIds = new Set([...mappings.values()].flatMap((m) => [...m.keys()]));
-const unnamed = [...allIds].filter((id) => !techniqueNames.has(id));
-if (unnamed.length > 0) throw new Error(`technique ids without a name: ${unnamed.join(', ')}`);
-
-for (const [id, list] of Object.entries(config.techniqueTactics)) {
-  const unknown = list.filter((t) => !tactics.tactics.some((x) => x.name === t));
-  if (unknown.length > 0) throw new Error(`techniqueTactics.${id}: unknown tactic ${unknown.join(', ')}`);
+const unknown = [...allIds].filter((id) => !attack.technique(id)).sort();
+if (unknown.length > 0) {
+  const lines = unknown.map((id) => `  ${id}: { name: ${techniqueNames.get(id)?.name ?? '?'} }`);
+  throw new Error(
+    `techniques missing from rules/attack.yaml (names as the sources give them):\n${lines.join('\n')}`,
+  );
 }
 /** The source's tactics that the technique has; the technique's own tactics when none of them fit. */
 function tacticsOf(m: Mapping): string[] {
-  const own = config.techniqueTactics[m.id] ?? config.techniqueTactics[m.id.split('.')[0]!];
-  if (!own) return [...m.tactics].sort();
+  const own = attack.tacticsOf([m.id]);
+  if (own.length === 0) return [...m.tactics].sort();
   const kept = [...m.tactics].filter((t) => own.includes(t));
   return (kept.length > 0 ? kept : own).sort();
 }
-const withoutTactics = [...allIds].filter(
-  (id) => !config.techniqueTactics[id] && !config.techniqueTactics[id.split('.')[0]!],
-);
+const withoutTactics = [...allIds].filter((id) => attack.tacticsOf([id]).length === 0);
 if (withoutTactics.length > 0)
-  console.warn(`techniques without a tactic entry: ${withoutTactics.join(', ')}`);
+  console.warn(`techniques without tactics in rules/attack.yaml: ${withoutTactics.join(', ')}`);
 
 const sortedKeys = [...mappings.keys()].sort();
 const mitreOut = {
@@ -244,16 +234,6 @@ const mitreOut = {
   ),
 };
 writeFileSync(join(rulesDir, 'mitre-mappings.json'), `${JSON.stringify(mitreOut, null, 1)}\n`);
-
-const techniquesOut = {
-  techniques: Object.fromEntries(
-    [...techniqueNames.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([id, v]) => [id, v]),
-  ),
-};
-writeFileSync(
-  join(rulesDir, 'attack-techniques.yaml'),
-  `# Generated by enrichment/build/build-tables.ts: ATT&CK technique names, with the source that named each.\n${stringifyYaml(techniquesOut)}`,
-);
 
 // Risk tables, keyed on lower-case `service:action` (IAM is case-insensitive).
 const CloudsplainingSchema = z.looseObject({

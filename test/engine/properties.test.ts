@@ -8,6 +8,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { EMPTY_ATTACK_TABLE } from '../../engine/attack.ts';
 import { compileSigmaRule, SigmaUnsupported } from '../../engine/detections/sigma.ts';
 import { toEngineEvent } from '../../engine/events.ts';
 import { JsonSplitter, type Piece } from '../../engine/ingest/json-splitter.ts';
@@ -371,7 +372,7 @@ describe('Sigma condition parser', () => {
         fc.boolean(),
         fc.array(fc.boolean(), { minLength: 4, maxLength: 4 }),
         (e, minimal, upper, truth) => {
-          const rule = compileSigmaRule(sigmaRule(render(e, minimal, upper)), 'p.yml', () => []);
+          const rule = compileSigmaRule(sigmaRule(render(e, minimal, upper)), 'p.yml', EMPTY_ATTACK_TABLE);
           const params = Object.fromEntries(truth.map((t, i) => [`f${i}`, t ? 'yes' : 'no']));
           const event = toEngineEvent(
             {
@@ -409,7 +410,7 @@ describe('Sigma condition parser', () => {
     fc.assert(
       fc.property(fc.array(token, { maxLength: 9 }), (tokens) => {
         try {
-          compileSigmaRule(sigmaRule(tokens.join(' ')), 'p.yml', () => []);
+          compileSigmaRule(sigmaRule(tokens.join(' ')), 'p.yml', EMPTY_ATTACK_TABLE);
         } catch (e) {
           const ok =
             e instanceof SigmaUnsupported ||

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { parse as parseYaml } from 'yaml';
+import type { AttackTable } from '../../engine/attack.ts';
 import type { Enricher } from '../../engine/stages.ts';
 import { loadIamActionIndex } from '../../enrichment/access-level.ts';
 import { createEnricher } from '../../enrichment/index.ts';
@@ -18,14 +18,11 @@ import { TEST_DIR } from '../support/paths.ts';
 
 let enricher: Enricher;
 let risk: RiskClassifier;
-const techniqueTactics = (
-  parseYaml(readFileSync(join(TEST_DIR, '..', 'rules', 'enrichment', 'mitre-build-config.yaml'), 'utf8')) as {
-    techniqueTactics: Record<string, string[]>;
-  }
-).techniqueTactics;
+let attack: AttackTable;
 beforeAll(async () => {
   enricher = await createEnricher();
   const tables = await loadEnrichmentTables();
+  attack = tables.attack;
   risk = createRiskClassifier(
     tables.risk,
     await loadIamActionIndex(),
@@ -112,7 +109,7 @@ describe('MITRE ATT&CK per event', () => {
       expect(t!.sources).toContain('stratus-red-team');
       // Stratus's tactic where the technique has it (T1098.001 → Persistence, Privilege Escalation), else the
       // technique's own ATT&CK tactic (T1562.007 is Defense Evasion even in Stratus's "Exfiltration" technique).
-      const own = techniqueTactics[id] ?? techniqueTactics[id.split('.')[0]!]!;
+      const own = attack.tacticsOf([id]);
       const kept = meta.mitreAttackTactics.filter((x) => own.includes(x));
       expect(t!.tactics, technique).toEqual((kept.length > 0 ? kept : own).sort());
     }
@@ -153,15 +150,13 @@ describe('MITRE ATT&CK per event', () => {
     expect([...tactics].filter((t) => /stealth|impairment|-/.test(t))).toEqual([]);
   });
 
-  it('has a name for every technique id it can emit', () => {
+  it('has a name and tactics in the ATT&CK table for every technique id it can emit', () => {
     const mapping = JSON.parse(
       readFileSync(join(TEST_DIR, '..', 'rules', 'enrichment', 'mitre-mappings.json'), 'utf8'),
     ) as { mappings: Record<string, { id: string }[]> };
-    const names = parseYaml(
-      readFileSync(join(TEST_DIR, '..', 'rules', 'enrichment', 'attack-techniques.yaml'), 'utf8'),
-    ) as { techniques: Record<string, { name: string }> };
     const ids = new Set(Object.values(mapping.mappings).flatMap((l) => l.map((m) => m.id)));
-    expect([...ids].filter((id) => !names.techniques[id]?.name)).toEqual([]);
+    expect([...ids].filter((id) => !attack.technique(id)?.name)).toEqual([]);
+    expect([...ids].filter((id) => attack.tacticsOf([id]).length === 0)).toEqual([]);
   });
 });
 

@@ -60,11 +60,24 @@ describe('enrichment on odd input', () => {
   it('reports a broken table with its file and the bad entry', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'enrichment-tables-'));
     try {
-      cpSync(DEFAULT_ENRICHMENT_RULES_DIR, dir, { recursive: true });
-      const file = join(dir, 'error-codes.yaml');
+      // The enrichment folder and the ATT&CK table beside it, as in rules/.
+      const tables = join(dir, 'enrichment');
+      cpSync(DEFAULT_ENRICHMENT_RULES_DIR, tables, { recursive: true });
+      cpSync(join(DEFAULT_ENRICHMENT_RULES_DIR, '..', 'attack.yaml'), join(dir, 'attack.yaml'));
+      const file = join(tables, 'error-codes.yaml');
       writeFileSync(file, readFileSync(file, 'utf8').replace('kind: throttled', 'kind: slow'));
-      await expect(loadEnrichmentTables(dir)).rejects.toThrow(EnrichmentTableError);
-      await expect(loadEnrichmentTables(dir)).rejects.toThrow(/error-codes\.yaml: kinds\.2\.kind/);
+      await expect(loadEnrichmentTables(tables)).rejects.toThrow(EnrichmentTableError);
+      await expect(loadEnrichmentTables(tables)).rejects.toThrow(/error-codes\.yaml: kinds\.2\.kind/);
+      // A broken ATT&CK table is reported with its file and line.
+      writeFileSync(file, readFileSync(join(DEFAULT_ENRICHMENT_RULES_DIR, 'error-codes.yaml')));
+      const attack = join(dir, 'attack.yaml');
+      writeFileSync(
+        attack,
+        readFileSync(attack, 'utf8').replace('tactics: [Collection] }', 'tactics: [Colection] }'),
+      );
+      await expect(loadEnrichmentTables(tables)).rejects.toThrow(
+        /attack\.yaml:\d+: T\d{4}: unknown tactic 'Colection'/,
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -20,6 +20,7 @@ import { openSchedulerState } from '../../../adapters/state/sqlite-scheduler-sta
 import { manualClock } from '../../../bot/scheduler/clock.ts';
 import { createScheduler } from '../../../bot/scheduler/scheduler.ts';
 import { loadSchedulerConfig } from '../../../config/scheduler.ts';
+import { EMPTY_ATTACK_TABLE } from '../../../engine/attack.ts';
 import { compileAllowList } from '../../../engine/detections/allowlist.ts';
 import { type CompiledRule, compileRule } from '../../../engine/detections/compiled-rule.ts';
 import { ContextListSchema, compileList } from '../../../engine/detections/context.ts';
@@ -138,7 +139,7 @@ describe('the prefilter as SQL, on hostile values', async () => {
   };
   const rules = [
     ...OWN_RULES.map(([id, body]) => [id, ownRule(id, body)] as const),
-    ['sigma wildcards', compileSigmaRule(SIGMA, 'sigma.yml', () => [])] as const,
+    ['sigma wildcards', compileSigmaRule(SIGMA, 'sigma.yml', EMPTY_ATTACK_TABLE)] as const,
   ];
 
   it.each(rules)(
@@ -394,7 +395,9 @@ level: low
       ['selection | count() by sourceIPAddress > 5', 'sourceipaddress'],
       ['selection | count() > 50', "'*'"],
     ] as const) {
-      const [pushed] = eventPushdown([compileSigmaRule(sigma(condition), 'sigma.yml', () => [])]).rules;
+      const [pushed] = eventPushdown([
+        compileSigmaRule(sigma(condition), 'sigma.yml', EMPTY_ATTACK_TABLE),
+      ]).rules;
       expect(groupable(pushed!)).toBe(true);
       expect(groupExpr(pushed!.threshold!.groupBy)).toBe(expr);
       expect(pushed!.threshold!.acrossSessions).toBe(true);

@@ -28,6 +28,7 @@ import type { CloudTrailRecord } from '../../../engine/record.ts';
 import type { SourceItem } from '../../../engine/source.ts';
 import { createLocalSource } from '../../../engine/sources/local-source.ts';
 import type { PipelineStages, StreamDetector } from '../../../engine/stages.ts';
+import { writeAttackTable } from '../../support/attack-table.ts';
 
 type Obj = Record<string, unknown>;
 const DEMO = 'demo/invictus';
@@ -382,11 +383,11 @@ describe('history stays one window deep', () => {
 });
 
 describe('rules check refuses cross-session rules that read enrichment', () => {
-  const TACTICS = 'techniques:\n  T1110: { name: Brute Force, tactics: [Credential Access] }\n';
+  const TECHNIQUES = '  T1110: { name: Brute Force, tactics: [Credential Access] }\n';
   function root(files: Record<string, string>): string {
     const dir = mkdtempSync(join(tmp, 'rules-'));
     for (const sub of ['detections', 'sigma', 'context']) mkdirSync(join(dir, sub));
-    writeFileSync(join(dir, 'detections', 'attack-tactics.yaml'), TACTICS);
+    writeAttackTable(dir, TECHNIQUES);
     for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
     return dir;
   }

@@ -18,9 +18,9 @@ import { toEngineEvent } from '../../../engine/events.ts';
 import type { EngineEvent } from '../../../engine/model.ts';
 import type { CloudTrailRecord } from '../../../engine/record.ts';
 import type { SessionContext } from '../../../engine/stages.ts';
+import { writeAttackTable } from '../../support/attack-table.ts';
 
-const TACTICS = `techniques:
-  T1562.008: { name: 'Impair Defenses: Disable or Modify Cloud Logs', tactics: [Defense Evasion] }
+const TECHNIQUES = `  T1562.008: { name: 'Impair Defenses: Disable or Modify Cloud Logs', tactics: [Defense Evasion] }
   T1110: { name: Brute Force, tactics: [Credential Access] }
   T1098: { name: Account Manipulation, tactics: [Persistence, Privilege Escalation] }
   T1648: { name: Serverless Execution, tactics: [Execution] }
@@ -29,7 +29,7 @@ const TACTICS = `techniques:
 function rulesRoot(files: Record<string, string>): string {
   const root = mkdtempSync(join(tmpdir(), 'carto-det-'));
   mkdirSync(join(root, 'detections'));
-  writeFileSync(join(root, 'detections', 'attack-tactics.yaml'), TACTICS);
+  writeAttackTable(root, TECHNIQUES);
   for (const [name, text] of Object.entries(files)) writeFileSync(join(root, 'detections', name), text);
   return root;
 }
@@ -485,7 +485,7 @@ describe('rule loading', () => {
     expect(messages).toMatch(/t\.bad-severity: severity/);
     expect(messages).toMatch(/exactly one operator/);
     expect(messages).toMatch(/invalid regular expression/);
-    expect(messages).toMatch(/technique T9999 is not in attack-tactics\.yaml/);
+    expect(messages).toMatch(/technique T9999 is not in the ATT&CK table \(rules\/attack\.yaml\)/);
     expect(messages).toMatch(/duplicate rule id 't\.good'/);
     await expect(createDetector({ rulesDir: root })).rejects.toBeInstanceOf(DetectionRulesError);
     const lenient = await createDetector({ rulesDir: root, lenient: true });

@@ -7,17 +7,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadDetectionRules } from '../../../adapters/rules/detection-rules.ts';
+import { EMPTY_ATTACK_TABLE } from '../../../engine/attack.ts';
 import { compileSigmaRule, SigmaUnsupported } from '../../../engine/detections/sigma.ts';
 import { toEngineEvent } from '../../../engine/events.ts';
 import type { CloudTrailRecord } from '../../../engine/record.ts';
 import { TEST_DIR } from '../../support/paths.ts';
 
 const FIXTURE = join(TEST_DIR, 'fixtures', 'sigma-aws-cloudtrail-rules');
-const noTactics = () => [];
+const noTactics = EMPTY_ATTACK_TABLE;
 
 function sigmaRoot(...folders: string[]): string {
   const root = mkdtempSync(join(tmpdir(), 'carto-sigma-'));
   mkdirSync(join(root, 'sigma'));
+  // The ATT&CK table: Sigma's tactic tags are read through its spellings.
+  writeFileSync(join(root, 'attack.yaml'), readFileSync(join(TEST_DIR, '..', 'rules', 'attack.yaml')));
   for (const folder of folders) {
     for (const f of readdirSync(join(FIXTURE, folder))) {
       writeFileSync(join(root, 'sigma', f), readFileSync(join(FIXTURE, folder, f)));

@@ -11,9 +11,9 @@ import { toEngineEvent } from '../../../engine/events.ts';
 import type { EngineEvent } from '../../../engine/model.ts';
 import type { CloudTrailRecord } from '../../../engine/record.ts';
 import type { SessionContext } from '../../../engine/stages.ts';
+import { writeAttackTable } from '../../support/attack-table.ts';
 
-const TACTICS = `techniques:
-  T1078: { name: Valid Accounts, tactics: [Initial Access] }
+const TECHNIQUES = `  T1078: { name: Valid Accounts, tactics: [Initial Access] }
   T1535: { name: Unused/Unsupported Cloud Regions, tactics: [Defense Evasion] }
   T1110: { name: Brute Force, tactics: [Credential Access] }
 `;
@@ -21,7 +21,7 @@ const TACTICS = `techniques:
 function root(files: Record<string, string>): string {
   const dir = mkdtempSync(join(tmpdir(), 'carto-tune-'));
   for (const sub of ['detections', 'sigma', 'context']) mkdirSync(join(dir, sub));
-  writeFileSync(join(dir, 'detections', 'attack-tactics.yaml'), TACTICS);
+  writeAttackTable(dir, TECHNIQUES);
   for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
   return dir;
 }
