@@ -25,7 +25,6 @@ import { createRiskClassifier } from './risk.ts';
 import { createSourceClassifier } from './source-kind.ts';
 import { attachSignalEnrichment } from './summary.ts';
 import { loadEnrichmentTables } from './tables.ts';
-import { createUserAgentClassifier } from './user-agent.ts';
 
 export { attachSignalEnrichment, summarizeEnrichment } from './summary.ts';
 
@@ -80,7 +79,7 @@ function buildEnricher(
   const mapActions = createIamActionMapper(tables.iamActions, index);
   const risk = createRiskClassifier(tables.risk, index, tables.iamActions.notInfrastructureServices);
   const mitre = createMitreMapper(tables.mitre, tables.attack);
-  const userAgent = createUserAgentClassifier(tables.userAgents);
+  const userAgent = tables.userAgents;
   const sourceOf = createSourceClassifier(tables.network);
   const errorKind = createErrorClassifier(tables.errorCodes);
   const lineage = new CredentialLineageTracker(sourceOf);
@@ -162,7 +161,7 @@ function buildEnricher(
   function enrichWith(event: EngineEvent, l: CredentialLineage | undefined): void {
     const r = event.record;
     const facts = actionFacts(r.eventSource, r.eventName, r.eventType);
-    const ua = userAgent(r.userAgent);
+    const ua = userAgent.classify(r.userAgent);
     const enrichment: EventEnrichment = {
       // Shared frozen arrays: cheap, and nobody can change one event's facts through another's.
       iamActions: facts.iamActions as string[],

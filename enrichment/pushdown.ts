@@ -2,7 +2,7 @@
  * What the enrichment facts rules test mean in record fields, so a store that filters (Athena) can be asked for the
  * events such a rule can hold for (engine/detections/pushdown.ts). Built from the same tables the enricher uses:
  *
- *   offensiveTool      the user agent matches an offensive-tool pattern (user-agents.yaml)
+ *   offensiveTool      the user agent matches an offensive-tool pattern (rules/user-agents.yaml `tools`)
  *   sourceKind         aws-internal / aws-service / missing from sourceIPAddress (network.yaml); other kinds: opaque
  *   errorKind          the error codes of that kind (error-codes.yaml), failed console sign-ins for `denied`
  *   lineage            only temporary keys (ASIA…) have one; the tracker must also see the STS issuances, the
@@ -22,6 +22,7 @@ import {
   or,
   within,
 } from '../engine/detections/event-filter.ts';
+import type { UserAgentTable, UserAgentTest } from '../engine/user-agent.ts';
 import { ATTACH_EVENTS, POLICY_FIELDS } from './policy.ts';
 import type { EnrichmentTables } from './tables.ts';
 
@@ -36,7 +37,7 @@ const ISSUING_EVENTS = [
 export function createFieldDescriber(
   tables: Pick<EnrichmentTables, 'userAgents' | 'network' | 'errorCodes'>,
 ): (test: FieldFilter) => DerivedField | undefined {
-  const tool = offensiveToolFilters(tables.userAgents);
+  const tool = offensiveToolFilters(tables.userAgents.table);
   const kinds = sourceKindFilters(tables.network);
   return (test) => {
     const path = test.field;
@@ -97,16 +98,37 @@ function escapeRegex(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 }
 
-/** Tool id → the user-agent filter of that tool (the classifier lower-cases the agent and matches with `i`). */
-function offensiveToolFilters(rules: EnrichmentTables['userAgents']): Map<string, EventFilter> {
+/**
+ * Tool id → the user-agent filter of that tool (rules/user-agents.yaml `tools`). Substring tests are exact; an
+ * anchored test (equals, startsWith, endsWith, regex) is described by a wider one, as the classifier first trims
+ * one pair of enclosing brackets.
+ */
+function offensiveToolFilters(table: UserAgentTable): Map<string, EventFilter> {
   const out = new Map<string, EventFilter>();
-  for (const o of rules.offensive) {
-    const parts: EventFilter[] = [];
-    if (o.contains?.length) parts.push(field('userAgent', 'contains', o.contains, { ignoreCase: true }));
-    if (o.regex) parts.push(field('userAgent', 'regex', [o.regex], { ignoreCase: true }));
-    out.set(o.id, or(parts));
+  for (const tool of table.tools) {
+    const tests = Array.isArray(tool.match) ? tool.match : [tool.match];
+    out.set(tool.id, or(tests.map(userAgentTestFilter)));
   }
   return out;
+}
+
+function userAgentTestFilter(t: UserAgentTest): EventFilter {
+  const ignoreCase = { ignoreCase: t.ignoreCase === true };
+  const contains = (values: readonly string[]) => field('userAgent', 'contains', values, ignoreCase);
+  const all = t.contains === undefined ? [] : Array.isArray(t.contains) ? t.contains : [t.contains];
+  const exact: EventFilter[] = [
+    ...all.map((c) => contains([c])),
+    ...(t.containsAny ? [contains(t.containsAny)] : []),
+  ];
+  const anchored = [t.equals, t.startsWith, t.endsWith].filter((v): v is string => v !== undefined);
+  if (anchored.length === 0 && t.regex === undefined) return and(exact);
+  const wider = [...exact, ...anchored.map((v) => contains([v]))];
+  if (t.regex !== undefined)
+    wider.push(field('userAgent', 'regex', [t.regex.replace(/^\^/, '')], ignoreCase));
+  return within(
+    and(wider),
+    'a user-agent test anchored at the start or end is described by a substring test',
+  );
 }
 
 function describeOffensiveTool(test: FieldFilter, tools: Map<string, EventFilter>): DerivedField | undefined {

@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { type AttackTable, readAttackTable } from '../engine/attack.ts';
 import { CartographerError } from '../engine/errors.ts';
 import { formatProblem } from '../engine/rule-yaml.ts';
+import { readUserAgentTable, type UserAgentClassifier } from '../engine/user-agent.ts';
 
 export const DEFAULT_ENRICHMENT_RULES_DIR = fileURLToPath(new URL('../rules/enrichment/', import.meta.url));
 
@@ -25,14 +26,6 @@ export const IamActionRulesSchema = z.object({
     .default({}),
   sourcePrefixes: z.record(z.string(), z.string()).default({}),
   notInfrastructureServices: stringList.default([]),
-});
-
-const matcher = { contains: stringList.optional(), regex: z.string().optional() };
-export const UserAgentRulesSchema = z.object({
-  offensive: z.array(
-    z.object({ id: z.string(), label: z.string(), family: z.string().optional(), ...matcher }),
-  ),
-  families: z.array(z.object({ id: z.string(), ...matcher })),
 });
 
 export const ErrorCodeRulesSchema = z.object({
@@ -76,7 +69,8 @@ export const RiskActionsSchema = z.object({
 
 export interface EnrichmentTables {
   iamActions: z.infer<typeof IamActionRulesSchema>;
-  userAgents: z.infer<typeof UserAgentRulesSchema>;
+  /** The user-agent classifier (rules/user-agents.yaml, beside this folder). */
+  userAgents: UserAgentClassifier;
   errorCodes: z.infer<typeof ErrorCodeRulesSchema>;
   network: z.infer<typeof NetworkRulesSchema>;
   mitre: z.infer<typeof MitreMappingsSchema>;
@@ -107,6 +101,12 @@ async function load<T>(dir: string, file: string, schema: z.ZodType<T>): Promise
   return result.data;
 }
 
+async function loadUserAgents(file: string): Promise<UserAgentClassifier> {
+  const { classifier, problems } = await readUserAgentTable(file);
+  if (problems.length > 0) throw new EnrichmentTableError(problems.map(formatProblem).join('\n'));
+  return classifier;
+}
+
 async function loadAttack(file: string): Promise<AttackTable> {
   const { table, problems } = await readAttackTable(file);
   if (problems.length > 0) throw new EnrichmentTableError(problems.map(formatProblem).join('\n'));
@@ -116,7 +116,7 @@ async function loadAttack(file: string): Promise<AttackTable> {
 export async function loadEnrichmentTables(dir = DEFAULT_ENRICHMENT_RULES_DIR): Promise<EnrichmentTables> {
   const [iamActions, userAgents, errorCodes, network, mitre, attack, risk] = await Promise.all([
     load(dir, 'iam-actions.yaml', IamActionRulesSchema),
-    load(dir, 'user-agents.yaml', UserAgentRulesSchema),
+    loadUserAgents(join(dir, '..', 'user-agents.yaml')),
     load(dir, 'error-codes.yaml', ErrorCodeRulesSchema),
     load(dir, 'network.yaml', NetworkRulesSchema),
     load(dir, 'mitre-mappings.json', MitreMappingsSchema),

@@ -1,6 +1,7 @@
 import type { EngineEvent, Principal, SessionKind } from '../model.ts';
 import { compareEvents } from '../order.ts';
 import type { SessionContext } from '../stages.ts';
+import { bundledUserAgents, isConsoleEvidence } from '../user-agent.ts';
 import { isServiceIdentity, isServiceSource, principalOf, principalScore } from './session-key.ts';
 
 /**
@@ -147,16 +148,9 @@ export class SessionFacts {
   }
 }
 
-/** Browser user agents and the console back-ends that name themselves (`[S3Console/0.4 …]`, `RDS Console …`). */
+/** Browser user agents and the console pages and sign-in that name themselves (rules/user-agents.yaml). */
 export function isConsoleUserAgent(ua: string | undefined): boolean {
-  if (!ua) return false;
-  return (
-    ua.startsWith('Mozilla/') ||
-    /\bConsole\b|Console\//.test(ua) ||
-    // Older console back-ends named themselves `console.ec2.amazonaws.com` & co.
-    /^console\.[a-z0-9-]+\.amazonaws\.com$/.test(ua) ||
-    ua === 'signin.amazonaws.com'
-  );
+  return isConsoleEvidence(bundledUserAgents(), ua);
 }
 
 function sorted(s: Set<string>): string[] {

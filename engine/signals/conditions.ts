@@ -5,8 +5,8 @@
 
 import { asString, compilePath, valuesAt } from '../field-path.ts';
 import type { EngineEvent } from '../model.ts';
+import type { UserAgentClassifier } from '../user-agent.ts';
 import type { ObjectTest, When } from './schema.ts';
-import type { UserAgentClassifier } from './user-agent.ts';
 
 /** Per-object facts computed at most once per event (key set, compact JSON text). */
 export class ObjectFacts {

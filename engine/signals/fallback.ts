@@ -6,12 +6,12 @@
 
 import { asString, valuesAt } from '../field-path.ts';
 import type { EngineEvent } from '../model.ts';
+import type { UserAgentClassifier } from '../user-agent.ts';
 import type { FallbackSignal } from './fallback-types.ts';
 import type { LabelledEvent } from './labeller.ts';
 import type { Phrases } from './phrases.ts';
 import type { FallbackFile } from './schema.ts';
 import { summarizeCalls } from './summaries.ts';
-import type { UserAgentClassifier } from './user-agent.ts';
 import { changesSomething } from './writes.ts';
 
 export type { FallbackSignal } from './fallback-types.ts';

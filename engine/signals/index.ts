@@ -31,6 +31,8 @@ export type { SignalStream } from './stream.ts';
 
 export interface SignalMapperOptions {
   rulesDir?: string;
+  /** The user-agent table (default: user-agents.yaml beside the rules folder, rules/user-agents.yaml). */
+  userAgentsFile?: string;
   /** Add page-level answers and collapsed programmatic calls (default true). */
   fallback?: boolean;
   /** Name leftover console events with the pages of rules/signals/pages (default true). */
@@ -66,7 +68,10 @@ export interface ExplainedEvent {
 }
 
 export async function createSignalMapper(options: SignalMapperOptions = {}): Promise<LoadedSignalMapper> {
-  const { rules, problems } = await loadSignalRules(options.rulesDir ?? DEFAULT_SIGNAL_RULES_DIR);
+  const { rules, problems } = await loadSignalRules(
+    options.rulesDir ?? DEFAULT_SIGNAL_RULES_DIR,
+    options.userAgentsFile,
+  );
   if (options.warnOnRuleErrors) {
     for (const p of problems) {
       if (p.severity === 'warning') continue;
@@ -197,7 +202,12 @@ function isSorted(events: readonly EngineEvent[]): boolean {
 const NOT_CONSOLE: ReadonlySet<string> = new Set(['programmatic', 'service']);
 
 function unlabelled(rules: SignalRuleSet, event: EngineEvent): LabelledEvent {
-  return { event, key: eventKey(event.record), family: rules.ua.family(event.record.userAgent), labels: [] };
+  return {
+    event,
+    key: eventKey(event.record),
+    family: rules.ua.classify(event.record.userAgent).shape,
+    labels: [],
+  };
 }
 
 /** Enough resource names to answer "which ones?" in Slack without flooding it. */

@@ -25,7 +25,7 @@ function applyCases(cases: readonly CompiledCase[], facts: EventFacts, out: stri
 
 export function labelEvent(rules: SignalRuleSet, event: EngineEvent): LabelledEvent {
   const key = eventKey(event.record);
-  const family = rules.ua.family(event.record.userAgent);
+  const family = rules.ua.classify(event.record.userAgent).shape;
   const facts = new EventFacts(event, family);
   const labels: string[] = [];
   try {

@@ -6,12 +6,12 @@
  */
 
 import type { ParsedYaml, RuleProblem } from '../rule-yaml.ts';
+import type { UserAgentClassifier } from '../user-agent.ts';
 import { compileWhen } from './conditions.ts';
 import type { Phrases } from './phrases.ts';
 import type { CompiledCase, CompiledDef, SignalRuleSet } from './rule-set.ts';
 import type { PageDef, PageFile } from './schema.ts';
 import { templateProblems } from './templates.ts';
-import type { UserAgentClassifier } from './user-agent.ts';
 
 export interface PageFileInput {
   file: string;
@@ -101,7 +101,7 @@ function pageProblems(p: PageDef, ua: UserAgentClassifier): string[] {
   for (const [key, when] of Object.entries(p.match ?? {})) {
     if (!calls.has(key)) out.push(`page '${p.id}': match names '${key}', which is not one of its calls`);
     for (const fam of [when.userAgent ?? [], when.notUserAgent ?? []].flat()) {
-      if (!ua.known.has(fam)) out.push(`page '${p.id}': unknown user-agent family or group '${fam}'`);
+      if (!ua.known.has(fam)) out.push(`page '${p.id}': unknown user-agent shape or group '${fam}'`);
     }
   }
   return out;

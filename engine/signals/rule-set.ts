@@ -2,10 +2,11 @@
  * The compiled signal rules the engine runs on (what rules.ts loads from rules/signals/ and pages.ts adds to):
  * a type-only module, so the loader and the compilers of its parts do not import each other.
  */
+
+import type { UserAgentClassifier } from '../user-agent.ts';
 import type { Predicate } from './conditions.ts';
 import type { Phrases } from './phrases.ts';
 import type { FallbackFile, FollowupFile } from './schema.ts';
-import type { UserAgentClassifier } from './user-agent.ts';
 
 export interface CompiledCase {
   test: Predicate;

@@ -7,6 +7,7 @@ import { readdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type ParsedYaml, type RuleProblem, readYamlFile } from '../rule-yaml.ts';
+import { readUserAgentTable, type UserAgentClassifier } from '../user-agent.ts';
 import { compileWhen, type Predicate } from './conditions.ts';
 import { compilePages, type PageFileInput } from './pages.ts';
 import { compilePhrases, DEFAULT_PROGRAMMATIC, type Phrases } from './phrases.ts';
@@ -24,12 +25,9 @@ import {
   PageFileSchema,
   type ProgrammaticFile,
   ProgrammaticFileSchema,
-  type UserAgentFile,
-  UserAgentFileSchema,
   type When,
 } from './schema.ts';
 import { templateProblems } from './templates.ts';
-import { createUserAgentClassifier, type UserAgentClassifier } from './user-agent.ts';
 
 export const DEFAULT_SIGNAL_RULES_DIR = fileURLToPath(new URL('../../rules/signals', import.meta.url));
 
@@ -51,7 +49,11 @@ async function yamlFiles(dir: string): Promise<string[]> {
   }
 }
 
-export async function loadSignalRules(dir: string = DEFAULT_SIGNAL_RULES_DIR): Promise<LoadedRules> {
+/** `userAgentsFile`: the user-agent table (default: user-agents.yaml in the folder above, as rules/ holds it). */
+export async function loadSignalRules(
+  dir: string = DEFAULT_SIGNAL_RULES_DIR,
+  userAgentsFile = join(dir, '..', 'user-agents.yaml'),
+): Promise<LoadedRules> {
   const problems: RuleProblem[] = [];
   const show = (f: string) => relative(process.cwd(), f) || f;
   let files = 0;
@@ -66,14 +68,11 @@ export async function loadSignalRules(dir: string = DEFAULT_SIGNAL_RULES_DIR): P
     return parsed;
   };
 
-  const uaParsed = await read<UserAgentFile>(join(dir, 'user-agents.yaml'), UserAgentFileSchema);
-  let ua: UserAgentClassifier;
-  try {
-    ua = createUserAgentClassifier(uaParsed.value ?? { families: [], groups: {} });
-  } catch (err) {
-    problems.push({ file: show(join(dir, 'user-agents.yaml')), line: 0, message: (err as Error).message });
-    ua = createUserAgentClassifier({ families: [], groups: {} });
-  }
+  files++;
+  const uaTable = await readUserAgentTable(userAgentsFile);
+  for (const p of uaTable.problems)
+    problems.push({ ...p, file: show(p.file), severity: p.severity ?? 'error' });
+  const ua = uaTable.classifier;
 
   const followParsed = await read<FollowupFile>(join(dir, 'followups.yaml'), FollowupFileSchema);
   const followups: FollowupFile = followParsed.value ?? { previousSkips: [], followups: [] };
@@ -217,7 +216,7 @@ async function loadLabels(
           problems.push({
             file: show(file),
             line,
-            message: `unknown user-agent family or group '${name}' (see user-agents.yaml)`,
+            message: `unknown user-agent shape or group '${name}' (see rules/user-agents.yaml)`,
           });
         }
         for (const label of c.labels) {

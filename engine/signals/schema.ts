@@ -259,23 +259,6 @@ export const FollowupFileSchema = z.strictObject({
 });
 export type FollowupFile = z.infer<typeof FollowupFileSchema>;
 
-const uaTest = z.strictObject({
-  equals: z.string().optional(),
-  startsWith: z.string().optional(),
-  endsWith: z.string().optional(),
-  contains: oneOrMany(z.string()).optional(),
-  regex: z.string().optional(),
-});
-export type UserAgentTest = z.infer<typeof uaTest>;
-
-export const UserAgentFileSchema = z.strictObject({
-  families: z
-    .array(z.strictObject({ family: z.string().regex(/^[a-z0-9-]+$/), match: oneOrMany(uaTest) }))
-    .min(1),
-  groups: z.record(z.string().regex(/^[a-z0-9-]+$/), z.array(z.string()).min(1)).default({}),
-});
-export type UserAgentFile = z.infer<typeof UserAgentFileSchema>;
-
 /** Page-level answers and programmatic collapse (rules/signals/fallback.yaml). */
 export const FallbackFileSchema = z.strictObject({
   /** Console events no definition explains: one signal per service page visit. */

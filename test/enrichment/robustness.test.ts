@@ -60,10 +60,11 @@ describe('enrichment on odd input', () => {
   it('reports a broken table with its file and the bad entry', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'enrichment-tables-'));
     try {
-      // The enrichment folder and the ATT&CK table beside it, as in rules/.
+      // The enrichment folder and the ATT&CK and user-agent tables beside it, as in rules/.
       const tables = join(dir, 'enrichment');
       cpSync(DEFAULT_ENRICHMENT_RULES_DIR, tables, { recursive: true });
-      cpSync(join(DEFAULT_ENRICHMENT_RULES_DIR, '..', 'attack.yaml'), join(dir, 'attack.yaml'));
+      for (const f of ['attack.yaml', 'user-agents.yaml'])
+        cpSync(join(DEFAULT_ENRICHMENT_RULES_DIR, '..', f), join(dir, f));
       const file = join(tables, 'error-codes.yaml');
       writeFileSync(file, readFileSync(file, 'utf8').replace('kind: throttled', 'kind: slow'));
       await expect(loadEnrichmentTables(tables)).rejects.toThrow(EnrichmentTableError);

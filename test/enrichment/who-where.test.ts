@@ -2,11 +2,11 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { parseIp, parseIpv6 } from '../../engine/ip-address.ts';
 import type { CloudTrailRecord } from '../../engine/record.ts';
 import type { Enricher } from '../../engine/stages.ts';
+import type { UserAgentClassifier } from '../../engine/user-agent.ts';
 import { createErrorClassifier, type ErrorClassifier } from '../../enrichment/error-kind.ts';
 import { createEnricher } from '../../enrichment/index.ts';
 import { createSourceClassifier, type SourceClassifier } from '../../enrichment/source-kind.ts';
 import { loadEnrichmentTables } from '../../enrichment/tables.ts';
-import { createUserAgentClassifier, type UserAgentClassifier } from '../../enrichment/user-agent.ts';
 import {
   allStratusEvents,
   observeAndEnrich,
@@ -21,7 +21,7 @@ let errorKind: ErrorClassifier;
 beforeAll(async () => {
   enricher = await createEnricher();
   const tables = await loadEnrichmentTables();
-  ua = createUserAgentClassifier(tables.userAgents);
+  ua = tables.userAgents;
   source = createSourceClassifier(tables.network);
   errorKind = createErrorClassifier(tables.errorCodes);
 });
@@ -103,11 +103,11 @@ describe('user-agent family', () => {
       ['Jakarta Commons-HttpClient/3.1', 'other'],
     ];
     for (const [agent, family, tool] of cases) {
-      const got = ua(agent);
+      const got = ua.classify(agent);
       expect(got.family, agent).toBe(family);
       expect(got.offensiveTool, agent).toBe(tool);
     }
-    expect(ua(undefined).family).toBe('missing');
+    expect(ua.classify(undefined).family).toBe('missing');
   });
 });
 

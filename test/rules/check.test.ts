@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { checkSignalRules, run } from '../../cli/commands/rules.ts';
 import { TEST_DIR } from '../support/paths.ts';
 
-const userAgents = readFileSync(join(TEST_DIR, '../rules/signals/user-agents.yaml'), 'utf8');
+const userAgents = readFileSync(join(TEST_DIR, '../rules/user-agents.yaml'), 'utf8');
 
 const goodDefs = `service: IAM
 signals:
@@ -20,14 +20,14 @@ const goodLabels = `events:
     - labels: [IAM_Users]
 `;
 
-/** A rules root (with signals/) holding the given files over a valid baseline. */
+/** A rules root (signals/ and the user-agent table) holding the given files over a valid baseline. */
 function rulesRoot(files: Record<string, string>): string {
   const root = mkdtempSync(join(tmpdir(), 'rules-'));
   const dir = join(root, 'signals');
   mkdirSync(join(dir, 'labels'), { recursive: true });
   mkdirSync(join(dir, 'defs'));
+  writeFileSync(join(root, 'user-agents.yaml'), userAgents);
   const all: Record<string, string> = {
-    'user-agents.yaml': userAgents,
     'followups.yaml': 'followups: []\n',
     'defs/IAM.yaml': goodDefs,
     'labels/iam.yaml': goodLabels,
@@ -100,7 +100,7 @@ describe('rules check', () => {
     const lines = errors.map((e) => `${e.file.replace(/.*signals[/\\]/, '')}:${e.line} ${e.message}`);
     expect(lines).toEqual([
       expect.stringMatching(/^defs\/IAM\.yaml:7 signal 'IAM_Users' is already defined at .*IAM\.yaml:3$/),
-      "labels/iam.yaml:3 unknown user-agent family or group 'aws-internel' (see user-agents.yaml)",
+      "labels/iam.yaml:3 unknown user-agent shape or group 'aws-internel' (see rules/user-agents.yaml)",
       expect.stringMatching(/^labels\/iam\.yaml:5 case cannot be used: Invalid regular expression/),
     ]);
     const tpl = await errorsOf({

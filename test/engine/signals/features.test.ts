@@ -9,23 +9,26 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Signal } from '../../../engine/model.ts';
 import { createSignalMapper } from '../../../engine/signals/index.ts';
+import { DEFAULT_USER_AGENTS_FILE } from '../../../engine/user-agent.ts';
 import { TEST_DIR } from '../../support/paths.ts';
 import { ev, session, toEvents } from '../../support/signals-support.ts';
 
-const userAgents = readFileSync(join(TEST_DIR, '../rules/signals/user-agents.yaml'), 'utf8');
 const programmatic = readFileSync(join(TEST_DIR, '../rules/signals/programmatic.yaml'), 'utf8');
 
-/** A rules folder with the project's user-agent families and the given files. */
+/** A rules folder with the given files, and the project's user-agent table. */
 async function mapperWith(files: Record<string, string>, fallback = false) {
   const dir = mkdtempSync(join(tmpdir(), 'signals-'));
   mkdirSync(join(dir, 'labels'));
   mkdirSync(join(dir, 'defs'));
   mkdirSync(join(dir, 'pages'));
-  writeFileSync(join(dir, 'user-agents.yaml'), userAgents);
   writeFileSync(join(dir, 'programmatic.yaml'), programmatic);
   if (!files['followups.yaml']) writeFileSync(join(dir, 'followups.yaml'), 'followups: []\n');
   for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
-  const mapper = await createSignalMapper({ rulesDir: dir, fallback });
+  const mapper = await createSignalMapper({
+    rulesDir: dir,
+    userAgentsFile: DEFAULT_USER_AGENTS_FILE,
+    fallback,
+  });
   expect(mapper.problems.filter((p) => p.severity !== 'warning')).toEqual([]);
   return (records: Record<string, unknown>[]) => mapper.map(session, toEvents(records));
 }

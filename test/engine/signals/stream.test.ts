@@ -10,6 +10,7 @@ import type { Signal } from '../../../engine/model.ts';
 import { analyze } from '../../../engine/pipeline.ts';
 import { createSignalMapper } from '../../../engine/signals/index.ts';
 import { createLocalSource } from '../../../engine/sources/local-source.ts';
+import { DEFAULT_USER_AGENTS_FILE } from '../../../engine/user-agent.ts';
 import { createEnricher } from '../../../enrichment/index.ts';
 import { TEST_DIR } from '../../support/paths.ts';
 import { ev, readEvents, session, toEvents } from '../../support/signals-support.ts';
@@ -67,10 +68,6 @@ describe('signal stream', async () => {
     mkdirSync(join(dir, 'labels'));
     mkdirSync(join(dir, 'defs'));
     writeFileSync(
-      join(dir, 'user-agents.yaml'),
-      readFileSync(join(TEST_DIR, '../rules/signals/user-agents.yaml')),
-    );
-    writeFileSync(
       join(dir, 'labels/kms.yaml'),
       'events:\n  kms:ListKeys: [{ labels: [Keys] }]\n  kms:CreateKey: [{ labels: [Create2] }]\n  kms:ListAliases: [{ labels: [Aliases] }]\n',
     );
@@ -88,7 +85,7 @@ signals:
       join(dir, 'followups.yaml'),
       'followups:\n  - renamePrevious: { from: Keys, to: Create1 }\n    when: { current: { id: Create2 } }\n',
     );
-    const m = await createSignalMapper({ rulesDir: dir });
+    const m = await createSignalMapper({ rulesDir: dir, userAgentsFile: DEFAULT_USER_AGENTS_FILE });
     const [aliases, keys, create, later] = toEvents([
       ev('kms:ListAliases', 0),
       ev('kms:ListKeys', 100),
