@@ -3,9 +3,9 @@
  * already redact what they take from records), the limit checker, and the plain-text fallback.
  * Rate limits (HTTP 429 + Retry-After) are retried by the WebClient itself (see app.ts retryConfig).
  */
-import type { HomeView, KnownBlock, WebClient } from '@slack/web-api';
+import type { WebClient } from '@slack/web-api';
 import { redact, redactText } from '../engine/redact.ts';
-import { assertWithinLimits, checkView, type SlackMessage } from './messages/limits.ts';
+import { assertWithinLimits, type BotHomeView, checkView, type SlackMessage } from './messages/limits.ts';
 
 export interface Poster {
   post(channel: string, message: SlackMessage, threadTs?: string): Promise<string>;
@@ -16,7 +16,7 @@ export interface Poster {
     file: { filename: string; content: string; comment: string },
   ): Promise<void>;
   /** Publishes a user's App Home tab (views.publish), redacted and limit-checked. */
-  publishHome(userId: string, view: HomeView): Promise<void>;
+  publishHome(userId: string, view: BotHomeView): Promise<void>;
   /** A link to a message (`https://<team>.slack.com/archives/<channel>/p<ts>`); the team URL is asked once. */
   permalink(channel: string, ts: string): Promise<string>;
 }
@@ -27,7 +27,7 @@ export function createPoster(client: WebClient): Poster {
     post: (channel, message, threadTs) => postMessage(client, channel, message, 'message', threadTs),
     async update(channel, ts, message) {
       const safe = prepare(message, 'update');
-      await client.chat.update({ channel, ts, text: safe.text, blocks: (safe.blocks ?? []) as KnownBlock[] });
+      await client.chat.update({ channel, ts, text: safe.text, blocks: safe.blocks ?? [] });
     },
     async upload(channel, threadTs, file) {
       await client.filesUploadV2({
@@ -40,7 +40,7 @@ export function createPoster(client: WebClient): Poster {
       });
     },
     async publishHome(userId, view) {
-      const safe = redact(view) as HomeView;
+      const safe = redact(view);
       const problems = checkView(safe);
       if (problems.length > 0)
         throw new Error(
@@ -77,7 +77,7 @@ export async function postMessage(
   const res = await client.chat.postMessage({
     channel,
     text: safe.text,
-    ...(safe.blocks ? { blocks: safe.blocks as KnownBlock[] } : {}),
+    ...(safe.blocks ? { blocks: safe.blocks } : {}),
     ...(threadTs ? { thread_ts: threadTs } : {}),
     ...(metadata ? { metadata } : {}),
     unfurl_links: false,

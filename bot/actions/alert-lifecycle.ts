@@ -5,6 +5,7 @@
  * message in place, and refreshes the App Home of whoever is concerned. The click itself is audited
  * by the bot's click handler with the change as detail (`open → acknowledged`).
  */
+import type { Button, HeaderBlock } from '@slack/types';
 import type { SchedulerState } from '../../adapters/state/scheduler-state.ts';
 import { type AlertCase, CASE_OUTCOMES } from '../../adapters/state/triage-store.ts';
 import { newId } from '../lookup/run-lookup.ts';
@@ -96,7 +97,7 @@ async function caseFromLedger(
 ): Promise<AlertCase | undefined> {
   const row = await deps.ledger.getAlert(key);
   if (!row?.ts || row.state !== 'posted') return undefined;
-  const header = ctx.message?.blocks?.find((b) => b.type === 'header')?.text?.text as string | undefined;
+  const header = ctx.message?.blocks?.find((b): b is HeaderBlock => b.type === 'header')?.text?.text;
   await ctx.svc.triage.openCase({
     key,
     channel: row.channel,
@@ -124,9 +125,8 @@ async function updateMessage(ctx: ClickContext, c: AlertCase): Promise<void> {
  */
 async function benignRefFor(ctx: ClickContext): Promise<string | undefined> {
   const raw = (ctx.message?.blocks ?? [])
-    .filter((b) => b.type === 'actions')
-    .flatMap((b) => b.elements ?? [])
-    .find((e: { action_id?: string }) => e.action_id === ACTION_SHOW_RAW)?.value as string | undefined;
+    .flatMap((b) => (b.type === 'actions' ? (b.elements ?? []) : []))
+    .find((e): e is Button => e.type === 'button' && e.action_id === ACTION_SHOW_RAW)?.value;
   const ref = raw ? await ctx.svc.store.getRef(raw) : undefined;
   if (!ref) return undefined;
   const session = await ctx.svc.store.getSession(ref.sessionId);

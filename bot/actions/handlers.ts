@@ -12,7 +12,7 @@ import { postCapped, postThread, refMaker, SOURCE_LABEL } from '../lookup/run-lo
 import { type BenignModalMeta, buildBenignModal } from '../messages/benign-modal.ts';
 import { buildFindingsPage } from '../messages/findings.ts';
 import { buildHeadline } from '../messages/headline.ts';
-import type { Block, SlackMessage } from '../messages/limits.ts';
+import type { Block, BotModalView, SlackMessage } from '../messages/limits.ts';
 import { markedBenignMessage } from '../messages/notices.ts';
 import type { PagedView } from '../messages/pager.ts';
 import { buildRawEvents } from '../messages/raw-events.ts';
@@ -107,7 +107,7 @@ export async function turnPage(ctx: ClickContext): Promise<CommandResult> {
 export async function openBenignModal(
   ctx: ClickContext,
   triggerId: string,
-  openView: (view: Record<string, unknown>) => Promise<unknown>,
+  openView: (view: BotModalView) => Promise<unknown>,
 ): Promise<CommandResult> {
   const r = await resolveRef(ctx.value, 'benign', ctx.svc, ctx.channelId);
   const finding = r.summary.findings.find((f) => f.id === r.ref.extra?.findingId);

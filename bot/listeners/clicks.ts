@@ -22,7 +22,7 @@ import {
   ACTION_SHOW_RAW,
 } from '../actions/ids.ts';
 import { StaleReference } from '../actions/resolve.ts';
-import type { SlackMessage } from '../messages/limits.ts';
+import type { Block, SlackMessage } from '../messages/limits.ts';
 import { failureMessage, refusalMessage } from '../messages/notices.ts';
 import { prepare } from '../poster.ts';
 import type { CommandResult } from '../types.ts';
@@ -34,7 +34,8 @@ export interface ClickBody {
   channel?: { id: string };
   trigger_id?: string;
   container?: { channel_id?: string; message_ts?: string; thread_ts?: string; is_ephemeral?: boolean };
-  message?: { ts?: string; thread_ts?: string; text?: string; blocks?: Record<string, unknown>[] };
+  /** The message clicked: one the bot posted, so its blocks are the bot's. */
+  message?: { ts?: string; thread_ts?: string; text?: string; blocks?: Block[] };
 }
 
 export type ClickRun = (ctx: ClickContext, body: ClickBody) => Promise<CommandResult>;
@@ -162,8 +163,7 @@ export function registerClickActions(app: App, lc: ListenerContext, click: Click
     ACTION_MARK_BENIGN,
     click('mark benign', (ctx, body) =>
       openBenignModal(ctx, body.trigger_id ?? '', (view) =>
-        // biome-ignore lint/suspicious/noExplicitAny: the modal is built and limit-checked in messages/benign-modal.ts
-        app.client.views.open({ trigger_id: body.trigger_id ?? '', view: view as any }),
+        app.client.views.open({ trigger_id: body.trigger_id ?? '', view }),
       ),
     ),
   );

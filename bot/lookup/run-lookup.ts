@@ -335,7 +335,7 @@ export async function postCapped(
   if (messages.length <= max) return;
   const rest = messages.slice(max);
   const text = rest.flatMap((m) =>
-    (m.blocks ?? []).filter((b) => b.type === 'section').map((b) => b.text.text),
+    (m.blocks ?? []).flatMap((b) => (b.type === 'section' && b.text ? [b.text.text] : [])),
   );
   const safe = fileLabel.replace(/[^A-Za-z0-9._-]+/g, '-').slice(0, 80);
   await svc.poster.upload(channel, threadTs, {

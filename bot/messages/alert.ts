@@ -5,7 +5,7 @@
  * resource within the repeat window becomes a short reply in that thread. A triage change updates
  * the parent in place (`withCase`): header emoji, the state line and the lifecycle buttons.
  */
-import type { ActionsBlock, ContextBlock, HeaderBlock, PlainTextOption } from '@slack/types';
+import type { ActionsBlock, Button, ContextBlock, HeaderBlock, PlainTextOption } from '@slack/types';
 import { type AlertCase, CASE_OUTCOMES } from '../../adapters/state/triage-store.ts';
 import type { Finding } from '../../engine/model.ts';
 import type { CloudTrailRecord } from '../../engine/record.ts';
@@ -325,8 +325,8 @@ function evidence(a: AlertInput): string {
   return out.join('\n');
 }
 
-function actionButtons(a: AlertInput, withSnooze: boolean): Block[] {
-  const out: Block[] = [];
+function actionButtons(a: AlertInput, withSnooze: boolean): Button[] {
+  const out: Button[] = [];
   if (a.rawRef) out.push(rawEventsButton(a.finding.eventIds.length, a.rawRef));
   if (withSnooze) {
     for (const c of SNOOZE_CHOICES)

@@ -1,5 +1,6 @@
 /** The "Mark benign" modal: why, and how wide the exception is. */
 
+import type { PlainTextOption } from '@slack/types';
 import type { Finding, SessionSummary } from '../../engine/model.ts';
 import {
   BENIGN_REASON_BLOCK,
@@ -9,7 +10,7 @@ import {
   VIEW_MARK_BENIGN,
 } from '../actions/ids.ts';
 import { bold, clip, esc } from './format.ts';
-import type { Block } from './limits.ts';
+import type { BotModalView } from './limits.ts';
 
 export interface BenignModalMeta {
   ref: string;
@@ -21,18 +22,13 @@ export function buildBenignModal(
   meta: BenignModalMeta,
   finding: Finding | undefined,
   session: SessionSummary,
-): Block {
+): BotModalView {
   const who = session.principal.arn ?? session.principal.issuerArn ?? session.key;
   const ip = session.sourceIps.length === 1 ? session.sourceIps[0] : undefined;
-  const options = [
-    {
-      text: { type: 'plain_text', text: clip(`This rule, for this principal`, 75) },
-      value: 'rule-principal',
-    },
-    ...(ip
-      ? [{ text: { type: 'plain_text', text: clip(`This rule, from ${ip}`, 75) }, value: 'rule-ip' }]
-      : []),
-    { text: { type: 'plain_text', text: 'Every rule, for this principal' }, value: 'principal' },
+  const options: PlainTextOption[] = [
+    option(clip(`This rule, for this principal`, 75), 'rule-principal'),
+    ...(ip ? [option(clip(`This rule, from ${ip}`, 75), 'rule-ip')] : []),
+    option('Every rule, for this principal', 'principal'),
   ];
   return {
     type: 'modal',
@@ -78,4 +74,8 @@ export function buildBenignModal(
       },
     ],
   };
+}
+
+function option(text: string, value: string): PlainTextOption {
+  return { text: { type: 'plain_text', text }, value };
 }

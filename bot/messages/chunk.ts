@@ -3,6 +3,7 @@
  * inside Slack's limits (see limits.ts): a section under 3,000 characters, a message under
  * about 8,000 characters of text and 50 blocks. Order is preserved.
  */
+import type { ContextBlock, SectionBlock } from '@slack/types';
 import { clip } from './format.ts';
 import { type Block, LIMITS } from './limits.ts';
 
@@ -26,11 +27,11 @@ export function packSections(lines: string[], budget = SECTION_BUDGET): string[]
   return out;
 }
 
-export function section(text: string): Block {
+export function section(text: string): SectionBlock {
   return { type: 'section', text: { type: 'mrkdwn', text } };
 }
 
-export function context(text: string): Block {
+export function context(text: string): ContextBlock {
   return { type: 'context', elements: [{ type: 'mrkdwn', text: clip(text, LIMITS.contextElementText) }] };
 }
 

@@ -3,6 +3,7 @@
  * or CLI, from where, when and how long, how many actions from how many events, the risk score and
  * the worst findings. Details live in the thread.
  */
+import type { Button } from '@slack/types';
 import type { Finding, SessionSummary } from '../../engine/model.ts';
 import { ACTION_ALL_ACTIONS, ACTION_SHOW_RAW, type RefMaker } from '../actions/ids.ts';
 import { context, section } from './chunk.ts';
@@ -158,8 +159,8 @@ function keyLink(s: SessionSummary, key: string): string {
   return linkedCode(accessKeyLink(key, partition, region), key);
 }
 
-export function button(text: string, actionId: string, value: string, style?: 'primary' | 'danger'): Block {
-  const b: Block = {
+export function button(text: string, actionId: string, value: string, style?: 'primary' | 'danger'): Button {
+  const b: Button = {
     type: 'button',
     text: { type: 'plain_text', text: clip(text, 75) },
     action_id: actionId,
@@ -170,7 +171,7 @@ export function button(text: string, actionId: string, value: string, style?: 'p
 }
 
 /** "Show raw events (1,234)": the one button every message uses to open its evidence. */
-export function rawEventsButton(count: number, ref: string): Block {
+export function rawEventsButton(count: number, ref: string): Button {
   return button(`Show raw events (${count.toLocaleString('en-US')})`, ACTION_SHOW_RAW, ref);
 }
 

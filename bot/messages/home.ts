@@ -3,12 +3,12 @@
  * its message, where the buttons are), and the latest digest's headline. Published with views.publish
  * when the tab is opened and again for the people concerned whenever an alert changes hands.
  */
-import type { HomeView, KnownBlock } from '@slack/types';
 import type { AlertCase, DigestHeadline } from '../../adapters/state/triage-store.ts';
 import { OUTCOME_LABEL } from '../actions/case-transitions.ts';
 import { context, section } from './chunk.ts';
 import { mrkdwnLink } from './console-links.ts';
 import { clip, esc, mention, plural, SEVERITY_ICON, utc } from './format.ts';
+import type { Block, BotHomeView } from './limits.ts';
 
 export interface HomeInput {
   userId: string;
@@ -26,21 +26,21 @@ export interface HomeInput {
 
 const SHOWN = 15;
 
-export function buildHome(input: HomeInput): HomeView {
-  const blocks: KnownBlock[] = [
+export function buildHome(input: HomeInput): BotHomeView {
+  const blocks: Block[] = [
     { type: 'header', text: { type: 'plain_text', text: 'Cartographer · triage', emoji: true } },
     section(
       `*Assigned to you* (${input.mine.length})\n${input.mine.length ? lines(input.mine.slice(0, SHOWN), input) : '_Nothing: pick an alert with *Assign to…* in its message._'}`,
-    ) as KnownBlock,
+    ),
     { type: 'divider' },
     section(
       `*Open alerts* (${input.openTotal})\n${input.open.length ? lines(input.open.slice(0, SHOWN), input) : '_None open._'}${input.openTotal > Math.min(input.open.length, SHOWN) ? `\n_…and ${plural(input.openTotal - Math.min(input.open.length, SHOWN), 'more', 'more')}_` : ''}`,
-    ) as KnownBlock,
+    ),
     { type: 'divider' },
-    section(digestLine(input)) as KnownBlock,
+    section(digestLine(input)),
     context(
       `Updated ${utc(new Date(input.now).toISOString())} · acknowledge, assign and resolve in the alert message itself`,
-    ) as KnownBlock,
+    ),
   ];
   return { type: 'home', blocks };
 }

@@ -11,6 +11,21 @@
  * truncates messages past roughly 40,000 characters and becomes unreadable long before; we keep a
  * hard cap of 12,000 characters of text per message and builders split at about 8,000.
  */
+import type {
+  ActionsBlock,
+  ActionsBlockElement,
+  ContextBlock,
+  HomeView,
+  InputBlock,
+  KnownBlock,
+  ModalView,
+  MrkdwnElement,
+  PlainTextElement,
+  SectionBlock,
+  SectionBlockAccessory,
+  StaticSelect,
+  UsersSelect,
+} from '@slack/types';
 
 export const LIMITS = {
   blocksPerMessage: 50,
@@ -37,14 +52,14 @@ export const LIMITS = {
   optionValue: 150,
 } as const;
 
-/** The subset of Block Kit the bot builds; kept loose so any block can be checked. */
-export interface TextObject {
-  type: 'plain_text' | 'mrkdwn';
-  text: string;
-  emoji?: boolean;
-}
-// biome-ignore lint/suspicious/noExplicitAny: Block Kit blocks are open-ended JSON
-export type Block = Record<string, any>;
+/** Block Kit as @slack/types describes it: the blocks and text objects the bot builds. */
+export type Block = KnownBlock;
+export type TextObject = PlainTextElement | MrkdwnElement;
+/** The views the bot builds: Home tab and modals whose blocks are all known block types. */
+export type BotHomeView = HomeView & { blocks: Block[] };
+export type BotModalView = ModalView & { blocks: Block[] };
+/** An interactive element in an actions block or a section's accessory. */
+type Element = ActionsBlockElement | SectionBlockAccessory;
 
 export interface SlackMessage {
   /** Plain-text fallback for notifications and screen readers; always set. */
@@ -83,28 +98,27 @@ export function checkMessage(message: SlackMessage): LimitViolation[] {
 }
 
 /** Checks a modal view (views.open): title, block count and the same per-block limits. */
-export function checkModal(view: Block): LimitViolation[] {
+export function checkModal(view: BotModalView): LimitViolation[] {
   const v: LimitViolation[] = [];
-  const title = view.title?.text;
+  const title: unknown = view.title?.text;
   if (typeof title !== 'string' || title.length === 0 || title.length > LIMITS.modalTitle) {
     v.push({ path: 'view.title', message: `modal title must be 1-${LIMITS.modalTitle} chars` });
   }
-  const blocks: Block[] = view.blocks ?? [];
-  if (blocks.length > LIMITS.blocksPerModal) {
-    v.push({ path: 'view.blocks', message: `${blocks.length} blocks (max ${LIMITS.blocksPerModal})` });
-  }
-  blocks.forEach((b, i) => {
-    checkBlock(b, `view.blocks[${i}]`, v);
-  });
+  checkViewBlocks(view, v);
   return v;
 }
 
 /** Checks a Home tab view (views.publish): at most 100 blocks, the same per-block limits. */
-export function checkView(view: Block): LimitViolation[] {
+export function checkView(view: BotHomeView | BotModalView): LimitViolation[] {
   if (view.type === 'modal') return checkModal(view);
   const v: LimitViolation[] = [];
-  if (view.type !== 'home')
-    v.push({ path: 'view.type', message: `view type '${String(view.type)}' is not home or modal` });
+  const type: string = view.type;
+  if (type !== 'home') v.push({ path: 'view.type', message: `view type '${type}' is not home or modal` });
+  checkViewBlocks(view, v);
+  return v;
+}
+
+function checkViewBlocks(view: BotHomeView | BotModalView, v: LimitViolation[]): void {
   const blocks: Block[] = view.blocks ?? [];
   if (blocks.length > LIMITS.blocksPerModal) {
     v.push({ path: 'view.blocks', message: `${blocks.length} blocks (max ${LIMITS.blocksPerModal})` });
@@ -112,7 +126,6 @@ export function checkView(view: Block): LimitViolation[] {
   blocks.forEach((b, i) => {
     checkBlock(b, `view.blocks[${i}]`, v);
   });
-  return v;
 }
 
 /** Throws with every violation listed; used by the poster as the last line of defence. */
@@ -169,52 +182,19 @@ function checkBlock(b: Block, path: string, v: LimitViolation[]): void {
       if (b.text?.type !== 'plain_text')
         v.push({ path: `${path}.text`, message: 'header text must be plain_text' });
       break;
-    case 'section': {
-      if (!b.text && !b.fields) v.push({ path, message: 'section needs text or fields' });
-      if (b.text) checkText(b.text, `${path}.text`, LIMITS.sectionText, v);
-      if (b.fields) {
-        if (b.fields.length > LIMITS.sectionFields) {
-          v.push({
-            path: `${path}.fields`,
-            message: `${b.fields.length} fields (max ${LIMITS.sectionFields})`,
-          });
-        }
-        b.fields.forEach((f: unknown, i: number) => {
-          checkText(f, `${path}.fields[${i}]`, LIMITS.sectionFieldText, v);
-        });
-      }
-      if (b.accessory) checkElement(b.accessory, `${path}.accessory`, v);
+    case 'section':
+      checkSection(b, path, v);
       break;
-    }
     case 'actions':
-      if (!Array.isArray(b.elements) || b.elements.length === 0) {
-        v.push({ path, message: 'actions block without elements' });
-      } else {
-        if (b.elements.length > LIMITS.actionsElements) {
-          v.push({ path, message: `${b.elements.length} elements (max ${LIMITS.actionsElements})` });
-        }
-        b.elements.forEach((e: Block, i: number) => {
-          checkElement(e, `${path}.elements[${i}]`, v);
-        });
-      }
+      checkElements(b, path, LIMITS.actionsElements, v, (e, at) => checkElement(e, at, v));
       break;
     case 'context':
-      if (!Array.isArray(b.elements) || b.elements.length === 0) {
-        v.push({ path, message: 'context block without elements' });
-      } else {
-        if (b.elements.length > LIMITS.contextElements) {
-          v.push({ path, message: `${b.elements.length} elements (max ${LIMITS.contextElements})` });
-        }
-        b.elements.forEach((e: Block, i: number) => {
-          if (e.type === 'plain_text' || e.type === 'mrkdwn') {
-            checkText(e, `${path}.elements[${i}]`, LIMITS.contextElementText, v);
-          }
-        });
-      }
+      checkElements(b, path, LIMITS.contextElements, v, (e, at) => {
+        if (e.type === 'plain_text' || e.type === 'mrkdwn') checkText(e, at, LIMITS.contextElementText, v);
+      });
       break;
     case 'input':
-      checkText(b.label, `${path}.label`, LIMITS.inputLabel, v);
-      if (b.element) checkId(b.element.action_id, `${path}.element.action_id`, LIMITS.actionId, v);
+      checkInput(b, path, v);
       break;
     case 'divider':
       break;
@@ -223,29 +203,69 @@ function checkBlock(b: Block, path: string, v: LimitViolation[]): void {
   }
 }
 
-function checkElement(e: Block, path: string, v: LimitViolation[]): void {
-  checkId(e.action_id, `${path}.action_id`, LIMITS.actionId, v);
+function checkSection(b: SectionBlock, path: string, v: LimitViolation[]): void {
+  if (!b.text && !b.fields) v.push({ path, message: 'section needs text or fields' });
+  if (b.text) checkText(b.text, `${path}.text`, LIMITS.sectionText, v);
+  if (b.fields) {
+    if (b.fields.length > LIMITS.sectionFields) {
+      v.push({ path: `${path}.fields`, message: `${b.fields.length} fields (max ${LIMITS.sectionFields})` });
+    }
+    b.fields.forEach((f, i) => {
+      checkText(f, `${path}.fields[${i}]`, LIMITS.sectionFieldText, v);
+    });
+  }
+  if (b.accessory) checkElement(b.accessory, `${path}.accessory`, v);
+}
+
+/** An actions or context block: 1 to `max` elements, each checked by `each`. */
+function checkElements<B extends ActionsBlock | ContextBlock>(
+  b: B,
+  path: string,
+  max: number,
+  v: LimitViolation[],
+  each: (e: B['elements'][number], path: string) => void,
+): void {
+  const elements: unknown = b.elements;
+  if (!Array.isArray(elements) || elements.length === 0) {
+    v.push({ path, message: `${b.type} block without elements` });
+    return;
+  }
+  if (elements.length > max) v.push({ path, message: `${elements.length} elements (max ${max})` });
+  b.elements.forEach((e, i) => {
+    each(e, `${path}.elements[${i}]`);
+  });
+}
+
+function checkInput(b: InputBlock, path: string, v: LimitViolation[]): void {
+  checkText(b.label, `${path}.label`, LIMITS.inputLabel, v);
+  if (b.element) checkId(b.element.action_id, `${path}.element.action_id`, LIMITS.actionId, v);
+}
+
+function checkElement(e: Element, path: string, v: LimitViolation[]): void {
+  if ('action_id' in e) checkId(e.action_id, `${path}.action_id`, LIMITS.actionId, v);
   if (e.type === 'static_select' || e.type === 'users_select') checkSelect(e, path, v);
   if (e.type === 'button') {
     checkText(e.text, `${path}.text`, LIMITS.buttonText, v);
     if (e.text?.type !== 'plain_text')
       v.push({ path: `${path}.text`, message: 'button text must be plain_text' });
-    if (e.value !== undefined && (typeof e.value !== 'string' || e.value.length > LIMITS.buttonValue)) {
+    const value: unknown = e.value;
+    if (value !== undefined && (typeof value !== 'string' || value.length > LIMITS.buttonValue)) {
       v.push({ path: `${path}.value`, message: `button value longer than ${LIMITS.buttonValue} chars` });
     }
   }
 }
 
-function checkSelect(e: Block, path: string, v: LimitViolation[]): void {
+function checkSelect(e: StaticSelect | UsersSelect, path: string, v: LimitViolation[]): void {
   if (e.placeholder) checkText(e.placeholder, `${path}.placeholder`, LIMITS.placeholder, v);
   if (e.type !== 'static_select') return;
-  const options: Block[] = e.options ?? [];
+  const options = e.options ?? [];
   if (options.length === 0 || options.length > LIMITS.selectOptions) {
     v.push({ path: `${path}.options`, message: `${options.length} options (1-${LIMITS.selectOptions})` });
   }
   options.forEach((o, i) => {
     checkText(o.text, `${path}.options[${i}].text`, LIMITS.optionText, v);
-    if (typeof o.value !== 'string' || o.value.length === 0 || o.value.length > LIMITS.optionValue) {
+    const value: unknown = o.value;
+    if (typeof value !== 'string' || value.length === 0 || value.length > LIMITS.optionValue) {
       v.push({
         path: `${path}.options[${i}].value`,
         message: `option value must be 1-${LIMITS.optionValue} chars`,

@@ -3,6 +3,7 @@
  * caller uploads them as a `.json` file. Records are always redacted here, before any size check,
  * so the size decision is made on what is actually posted.
  */
+import type { ContextBlock } from '@slack/types';
 import { redact } from '../../engine/redact.ts';
 import { section } from './chunk.ts';
 import { plural } from './format.ts';
@@ -44,6 +45,6 @@ export function buildRawEvents(records: unknown[], label: string, missing = 0): 
   };
 }
 
-function contextNote(text: string) {
+function contextNote(text: string): ContextBlock {
   return { type: 'context', elements: [{ type: 'mrkdwn', text: `${text} · credentials redacted` }] };
 }

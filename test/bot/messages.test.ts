@@ -2,6 +2,7 @@
  * Every message the bot can build goes through the one limit checker, including a session of
  * 10,000 actions; and the checker itself catches each limit it claims to enforce.
  */
+import type { Button, SectionBlock } from '@slack/types';
 import { describe, expect, it } from 'vitest';
 import type { RefAction } from '../../bot/actions/ids.ts';
 import { createCommandRegistry } from '../../bot/commands/registry.ts';
@@ -23,6 +24,7 @@ import { buildTimeline, collapseRepeats } from '../../bot/messages/timeline.ts';
 import { buildUnmapped } from '../../bot/messages/unmapped.ts';
 import type { Finding, SessionSummary, Signal } from '../../engine/model.ts';
 import type { CloudTrailRecord } from '../../engine/record.ts';
+import { isSection, textOf } from '../support/blocks.ts';
 
 const refs: { action: RefAction; ids: string[] }[] = [];
 const makeRef = (action: RefAction, ids: string[]) => {
@@ -140,8 +142,8 @@ describe('every message builder stays within Slack limits', () => {
     // The replies keep the actions in time order and lose none.
     const times = all.flatMap((m) =>
       (m.blocks ?? [])
-        .filter((b) => b.type === 'section')
-        .flatMap((b) => [...b.text.text.matchAll(/^`(\d\d:\d\d:\d\d)`/gm)].map((x) => x[1])),
+        .filter(isSection)
+        .flatMap((b) => [...textOf(b).matchAll(/^`(\d\d:\d\d:\d\d)`/gm)].map((x) => x[1])),
     );
     expect(times).toEqual([...times].sort());
     expect(times.length).toBe(collapseRepeats(big.signals).length);
@@ -160,8 +162,8 @@ describe('every message builder stays within Slack limits', () => {
       .slice(0, pages)
       .flatMap((m) =>
         (m.blocks ?? [])
-          .filter((b) => b.type === 'section')
-          .map((b) => /· (critical|high|medium|low|info) ·/.exec(b.text.text)?.[1]),
+          .filter(isSection)
+          .map((b) => /· (critical|high|medium|low|info) ·/.exec(textOf(b))?.[1]),
       );
     const rank = ['info', 'low', 'medium', 'high', 'critical'];
     expect(order).toHaveLength(groups.length);
@@ -211,15 +213,16 @@ describe('every message builder stays within Slack limits', () => {
   it('button values are opaque short references', () => {
     for (const m of buildTimeline(big, makeRef)) {
       for (const b of m.blocks ?? []) {
-        for (const e of b.type === 'actions' ? b.elements : []) expect(e.value).toMatch(/^ref[0-9a-z]{10}$/);
+        for (const e of b.type === 'actions' ? b.elements : [])
+          expect(e).toMatchObject({ value: expect.stringMatching(/^ref[0-9a-z]{10}$/) });
       }
     }
   });
 });
 
 describe('the limit checker', () => {
-  const section = (text: string) => ({ type: 'section', text: { type: 'mrkdwn', text } });
-  const button = (text: string, value = 'v') => ({
+  const section = (text: string): SectionBlock => ({ type: 'section', text: { type: 'mrkdwn', text } });
+  const button = (text: string, value = 'v'): Button => ({
     type: 'button',
     text: { type: 'plain_text', text },
     action_id: 'a',
@@ -264,7 +267,7 @@ describe('the limit checker', () => {
       { text: 't', blocks: Array.from({ length: 5 }, () => section('x'.repeat(2900))) },
       new RegExp(`max ${LIMITS.messageTextHard}`),
     ],
-    ['unknown block type', { text: 't', blocks: [{ type: 'rich_text' }] }, /not checked/],
+    ['unknown block type', { text: 't', blocks: [{ type: 'rich_text', elements: [] }] }, /not checked/],
   ];
   it.each(cases)('flags %s', (_name, message, pattern) => {
     const v = checkMessage(message);

@@ -4,7 +4,6 @@
  * open-alert section, each within Slack's limits (the bot's checker) at their largest. The builders
  * themselves are typed with @slack/types' Block Kit types, so tsc checks their shape.
  */
-import type { HomeView } from '@slack/types';
 import { describe, expect, it } from 'vitest';
 import type { AlertCase } from '../../adapters/state/triage-store.ts';
 import { type CaseCommand, transition } from '../../bot/actions/case-transitions.ts';
@@ -25,12 +24,13 @@ import {
 } from '../../bot/messages/console-links.ts';
 import { buildDigestMessage } from '../../bot/messages/digest.ts';
 import { buildHome } from '../../bot/messages/home.ts';
-import { checkMessage, checkView, LIMITS } from '../../bot/messages/limits.ts';
+import { type BotHomeView, checkMessage, checkView, LIMITS } from '../../bot/messages/limits.ts';
 import { buildOverview } from '../../bot/messages/overview.ts';
 import { buildTimelinePage } from '../../bot/messages/timeline.ts';
 import type { Digest } from '../../engine/digest/build.ts';
 import type { Finding, SessionSummary } from '../../engine/model.ts';
 import type { CloudTrailRecord } from '../../engine/record.ts';
+import { buttonsOf, textOf } from '../support/blocks.ts';
 
 const NASTY = 'x<script>&amp;`code`*bold*_it_|> ';
 
@@ -200,7 +200,7 @@ describe('the alert through its lifecycle', () => {
       c = t.next;
       message = withCase(message, c, 'ref0000000002');
       expect(checkMessage(message)).toEqual([]);
-      seen.push(`${message.blocks?.[0]?.text.text.split(' · ')[0]} | ${stateLine(c).split(' at ')[0]}`);
+      seen.push(`${textOf(message.blocks?.[0]).split(' · ')[0]} | ${stateLine(c).split(' at ')[0]}`);
       const kept = (m: typeof message) =>
         JSON.stringify(
           (m.blocks ?? []).filter((b) => !/^cartographer_alert_(header|state|case)/.test(b.block_id ?? '')),
@@ -283,16 +283,16 @@ describe('the timeline reply, paged in place', () => {
       const range = /actions (\d+)–(\d+) of 3000 · page (\d+) of (\d+)/.exec(JSON.stringify(m.blocks));
       expect(range).not.toBeNull();
       ranges.push([Number(range![1]), Number(range![2])]);
-      const buttons = (m.blocks ?? []).filter((b) => b.type === 'actions').flatMap((b) => b.elements);
-      const ids = buttons.map((b: { action_id: string }) => b.action_id);
+      const buttons = buttonsOf(m.blocks);
+      const ids = buttons.map((b) => b.action_id);
       expect(ids.includes('cartographer_page_prev')).toBe(page > 0);
       if (Number(range![3]) === Number(range![4])) {
         expect(ids).not.toContain('cartographer_page_next');
         break;
       }
-      expect(
-        buttons.find((b: { action_id: string }) => b.action_id === 'cartographer_page_next').text.text,
-      ).toBe(`Show ${(3000 - Number(range![2])).toLocaleString('en-US')} more actions`);
+      expect(buttons.find((b) => b.action_id === 'cartographer_page_next')?.text.text).toBe(
+        `Show ${(3000 - Number(range![2])).toLocaleString('en-US')} more actions`,
+      );
     }
     expect(ranges[0]![0]).toBe(1);
     expect(ranges.at(-1)![1]).toBe(3000);
@@ -319,11 +319,16 @@ describe('the user/ip overview', () => {
       accountName: () => 'prod',
     });
     expect(checkMessage(m)).toEqual([]);
-    const open = (m.blocks ?? []).filter((b) => b.accessory?.action_id === 'cartographer_open');
+    const open = (m.blocks ?? []).filter(
+      (b) =>
+        b.type === 'section' &&
+        b.accessory?.type === 'button' &&
+        b.accessory.action_id === 'cartographer_open',
+    );
     expect(open).toHaveLength(10);
     expect(JSON.stringify(m.blocks)).toMatch(/4 quiet sessions \(no findings, risk 0, 8,416 events\)/);
     expect(JSON.stringify(m.blocks)).toMatch(/300 more sessions not listed/);
-    expect(m.blocks?.[0]?.text.text).toMatch(/: 314 sessions, worst risk 100\/100$/);
+    expect(textOf(m.blocks?.[0])).toMatch(/: 314 sessions, worst risk 100\/100$/);
   });
 });
 
@@ -346,7 +351,7 @@ describe('App Home and the digest’s open alerts', () => {
   }));
 
   it('the Home tab stays within a view’s limits with 200 open alerts and links each to its message', () => {
-    const view: HomeView = buildHome({
+    const view: BotHomeView = buildHome({
       userId: 'U0BOB',
       mine: cases.filter((c) => c.assignee === 'U0BOB'),
       open: cases,
@@ -389,9 +394,7 @@ describe('App Home and the digest’s open alerts', () => {
       openAlerts: cases,
     });
     expect(checkMessage(m)).toEqual([]);
-    const section = String(
-      (m.blocks ?? []).find((b) => /Open alerts from/.test(b.text?.text ?? ''))?.text.text,
-    );
+    const section = String(textOf((m.blocks ?? []).find((b) => /Open alerts from/.test(textOf(b)))));
     expect(section).toMatch(/^\*Open alerts from 2023-07-10\* \(200, 50 held\) · in <#C0SOCALERTS>/);
     expect(section).toMatch(/held by <@U0BOB>/);
     expect(section).toMatch(/nobody holds it/);
