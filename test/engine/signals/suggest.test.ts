@@ -92,7 +92,10 @@ describe('cartographer signals suggest / coverage', () => {
     const rules = mkdtempSync(join(tmpdir(), 'suggested-rules-'));
     cpSync(join(root, 'rules/signals'), rules, { recursive: true });
     for (const d of docs) writeFileSync(join(rules, 'pages', d.name), JSON.stringify(d.doc));
-    const mapper = await createSignalMapper({ rulesDir: rules, userAgentsFile: join(root, 'rules/user-agents.yaml') });
+    const mapper = await createSignalMapper({
+      rulesDir: rules,
+      userAgentsFile: join(root, 'rules/user-agents.yaml'),
+    });
     expect(mapper.problems.filter((p) => p.severity !== 'warning')).toEqual([]);
     const stages = { enricher: await createEnricher(), signalMapper: mapper };
     const ids: string[] = [];
