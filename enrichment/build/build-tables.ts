@@ -281,3 +281,6 @@ console.log(
     `risk: ${privesc.size} privilege-escalation, ${riskOut.credentialsExposure.length} credentials, ` +
     `${riskOut.dataExfiltration.length} exfiltration actions`,
 );
+
+// event-sources.json reads the mappings just written, so it is regenerated after them, in the same run.
+await import('./build-event-sources.ts');
