@@ -85,6 +85,12 @@ async function day(spec: Spec): Promise<string> {
 const mb = (b: number) => `${(b / 2 ** 20).toFixed(1)} MB`;
 const usd = (d: number) => `$${d < 0.01 ? d.toFixed(4) : d.toFixed(2)}`;
 const pct = (a: number, b: number) => `${((a / b) * 100).toFixed(2)} %`;
+/** Rows by what they are (GroupedScanStats.rowsByKind), largest first. */
+const kinds = (s: { rowsByKind?: Record<string, number> }) =>
+  Object.entries(s.rowsByKind ?? {})
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, n]) => `${k} ${n.toLocaleString('en-US')}`)
+    .join(', ');
 
 async function measure(spec: Spec): Promise<Row[]> {
   const dir = await day(spec);
@@ -338,13 +344,13 @@ function rowsFor(
   return [
     {
       metric: `Athena digest, shipped rules, ${label}`,
-      value: `${d.s.queries} statements, ${d.s.rows.toLocaleString('en-US')} rows pulled (${pct(d.s.rows, events)} of the day; the findings' evidence alone is ${d.evidence.toLocaleString('en-US')} = ${pct(d.evidence, events)}), ${mb(d.s.bytesScanned)} scanned, ${usd(d.s.costUsd)}, covered ${(d.coverage * 100).toFixed(0)} %; DuckDB ${d.athenaSeconds.toFixed(0)} s vs local files ${d.localSeconds.toFixed(0)} s; same digest as the files: ${d.same ? 'yes' : 'NO'}`,
+      value: `${d.s.queries} statements, ${d.s.rows.toLocaleString('en-US')} rows pulled (${pct(d.s.rows, events)} of the day: ${kinds(d.s)}; the findings' evidence is ${d.evidence.toLocaleString('en-US')} events = ${pct(d.evidence, events)}), ${mb(d.s.bytesScanned)} scanned, ${usd(d.s.costUsd)}, covered ${(d.coverage * 100).toFixed(0)} %; DuckDB ${d.athenaSeconds.toFixed(0)} s vs local files ${d.localSeconds.toFixed(0)} s; same digest as the files: ${d.same ? 'yes' : 'NO'}`,
       target: '≤ 5 % rows, same digest, 100 %',
       met: d.s.rows <= events * 0.05 && d.same && d.coverage === 1,
     },
     {
       metric: `Athena digest, fixed rule set (test/fixtures/athena-rules), ${label}`,
-      value: `${f.s.queries} statements, ${f.s.rows.toLocaleString('en-US')} rows pulled (${pct(f.s.rows, events)} of the day), ${mb(f.s.bytesScanned)} scanned, ${usd(f.s.costUsd)}, covered ${(f.coverage * 100).toFixed(0)} %; DuckDB ${f.athenaSeconds.toFixed(0)} s vs local files ${f.localSeconds.toFixed(0)} s; same digest as the files: ${f.same ? 'yes' : 'NO'}`,
+      value: `${f.s.queries} statements, ${f.s.rows.toLocaleString('en-US')} rows pulled (${pct(f.s.rows, events)} of the day: ${kinds(f.s)}), ${mb(f.s.bytesScanned)} scanned, ${usd(f.s.costUsd)}, covered ${(f.coverage * 100).toFixed(0)} %; DuckDB ${f.athenaSeconds.toFixed(0)} s vs local files ${f.localSeconds.toFixed(0)} s; same digest as the files: ${f.same ? 'yes' : 'NO'}`,
       target: '≤ 5 % rows, same digest, 100 %',
       met: f.s.rows <= events * 0.05 && f.same && f.coverage === 1,
     },

@@ -13,6 +13,8 @@
  * session fetches its events afterwards (AggregatingSource.sessionEvents) and runs the pipeline on them.
  */
 import { EventDeduper } from './dedupe.ts';
+import type { CompiledRule } from './detections/compiled-rule.ts';
+import { CountedEvidence, hasEventId } from './grouped-findings.ts';
 import { toEngineEvent } from './events.ts';
 import type { EngineEvent, Finding, InputsSummary, SessionRisk, SessionSummary } from './model.ts';
 import { compareEvents } from './order.ts';
@@ -27,6 +29,8 @@ export interface GroupedSession extends BucketSession {
   risk: SessionRisk;
   /** The session's prefiltered events, enriched, in event order (the evidence of its findings among them). */
   events: EngineEvent[];
+  /** Times of evidence events the store counted instead of returning (GroupedScan.counted), by event id. */
+  countedTimes: Map<string, number>;
 }
 
 export interface GroupedAnalysis {
@@ -35,7 +39,7 @@ export interface GroupedAnalysis {
 }
 
 export function analyzeGrouped(
-  scan: Pick<GroupedScan, 'buckets' | 'items'>,
+  scan: Pick<GroupedScan, 'buckets' | 'items' | 'counted' | 'hits'>,
   stages: PipelineStages,
   options: { idleGapMs: number; latenessMs?: number },
 ): GroupedAnalysis {
@@ -63,9 +67,19 @@ export function analyzeGrouped(
   }
   // Sessions are judged in the order of their last event (then start, then key): one order that depends on the
   // events alone.
+  const counted = new CountedEvidence(new Set(scan.counted ?? []));
+  for (const lost of counted.addHits(scan.hits ?? [], find)) {
+    inputs.rejected.push({
+      where: `counted events ${lost.first[0]?.id ?? ''}`,
+      reason: `no session bucket holds these ${lost.count} events`,
+    });
+  }
   const order = [...sessions].sort(closeOrder);
   const judged = new Map<BucketSession, GroupedSession>();
-  for (const s of order) judged.set(s, judge(s, members.get(s) ?? [], judging, inputs));
+  // The rules as the stages' detector exposes them (the stream detector `begin` returns does not).
+  const rules = (stages.detector as { rules?: readonly CompiledRule[] } | undefined)?.rules ?? [];
+  const tally = { counted, rules };
+  for (const s of order) judged.set(s, judge(s, members.get(s) ?? [], judging, inputs, tally));
   return { sessions: sessions.map((s) => judged.get(s)!), inputs };
 }
 
@@ -90,6 +104,7 @@ function judge(
   events: EngineEvent[],
   stages: PipelineStages,
   inputs: InputsSummary,
+  tally: { counted: CountedEvidence; rules: readonly CompiledRule[] },
 ): GroupedSession {
   const ctx = contextOf(s, events);
   for (const e of events) {
@@ -114,8 +129,60 @@ function judge(
       });
     }
   }
+  const more = countedFindings(s, events, stages, tally.counted, tally.rules);
+  if (more) findings = more.merge(findings);
   const risk = detector ? detector.score(ctx, findings) : { score: 0, reasons: [] };
-  return { ...s, findings, risk, events };
+  return { ...s, findings, risk, events, countedTimes: more?.times ?? new Map() };
+}
+
+/**
+ * The counted rules' findings of a session (engine/grouped-findings.ts), and how to merge them with the detector's:
+ * the detector's findings of those rules are dropped (it saw only the events that other rules let through), and
+ * the result is in the detector's order (time, rule order, id).
+ */
+function countedFindings(
+  s: BucketSession,
+  events: readonly EngineEvent[],
+  stages: PipelineStages,
+  counted: CountedEvidence,
+  rules: readonly CompiledRule[],
+): { times: Map<string, number>; merge: (found: Finding[]) => Finding[] } | undefined {
+  if (counted.ruleIds.size === 0) return undefined;
+  const byId = new Map(rules.filter((r) => counted.ruleIds.has(r.id)).map((r) => [r.id, r]));
+  for (const e of events) {
+    if (hasEventId(e)) continue;
+    for (const rule of byId.values()) if (matches(rule, e)) counted.addEvent(s, rule.id, e);
+  }
+  const enrich = (e: EngineEvent) => {
+    try {
+      stages.enricher?.enrich(e);
+    } catch {
+      // The same event failed enrichment among the session's events too; the finding reads its record.
+    }
+  };
+  const { findings, times } = counted.findings(s, byId, enrich);
+  const order = new Map(rules.map((r, i) => [r.id, i]));
+  return {
+    times,
+    merge: (found) =>
+      [...found.filter((f) => !counted.ruleIds.has(f.ruleId)), ...findings].sort(
+        (a, b) =>
+          a.time.localeCompare(b.time) ||
+          (order.get(a.ruleId) ?? 0) - (order.get(b.ruleId) ?? 0) ||
+          a.id.localeCompare(b.id),
+      ),
+  };
+}
+
+/** An event rule's test as the detector runs it (rule-index.ts: by name or source, then the condition). */
+function matches(rule: CompiledRule, e: EngineEvent): boolean {
+  if (rule.eventNames && !rule.eventNames.has(String(e.record.eventName).toLowerCase())) return false;
+  if (rule.eventSources && !rule.eventSources.has(String(e.record.eventSource).toLowerCase())) return false;
+  try {
+    return rule.match?.(e) ?? false;
+  } catch {
+    return false;
+  }
 }
 
 /** What detection and scoring read of a session (key and principal); the rest from the events at hand. */

@@ -3,7 +3,13 @@
  * is retried as two halves, down to a smallest part; what could not be scanned is listed with the reason, and the
  * share of the range covered is a number the caller shows ("incomplete: 62.5 % covered").
  */
-import type { AggregatingSource, GroupedScan, GroupedScanRequest, ReadOptions } from './source.ts';
+import {
+  type AggregatingSource,
+  addRowKinds,
+  type GroupedScan,
+  type GroupedScanRequest,
+  type ReadOptions,
+} from './source.ts';
 
 export interface ScanPart {
   since: number;
@@ -63,13 +69,14 @@ export async function scanCovering(
 
 /** Sum of the parts' statistics. */
 export function scanStats(parts: readonly ScanPart[]): GroupedScan['stats'] {
-  const s = { queries: 0, bytesScanned: 0, costUsd: 0, rows: 0, eventRows: 0 };
+  const s: GroupedScan['stats'] = { queries: 0, bytesScanned: 0, costUsd: 0, rows: 0, eventRows: 0 };
   for (const p of parts) {
     s.queries += p.scan.stats.queries;
     s.bytesScanned += p.scan.stats.bytesScanned;
     s.costUsd += p.scan.stats.costUsd;
     s.rows += p.scan.stats.rows;
     s.eventRows += p.scan.stats.eventRows;
+    addRowKinds(s, p.scan.stats);
   }
   return s;
 }

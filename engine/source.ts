@@ -125,14 +125,55 @@ export interface GroupedScanStats {
   rows: number;
   /** Of which whole events. */
   eventRows: number;
+  /**
+   * Rows by what they are: `events` (the prefilter's whole events), `counted` (groups of counted rule matches),
+   * `buckets`, `facts`, `thresholds`, `sequences`, `joins`, `group events` (the second statement: events of
+   * threshold and sequence groups that can fire), `sessions` (sessions fetched whole), `baseline`.
+   */
+  rowsByKind?: Record<string, number>;
+}
+
+/** Adds `add`'s row kinds to `into`'s. */
+export function addRowKinds(into: GroupedScanStats, add: GroupedScanStats): void {
+  if (!add.rowsByKind) return;
+  into.rowsByKind ??= {};
+  for (const [k, n] of Object.entries(add.rowsByKind)) into.rowsByKind[k] = (into.rowsByKind[k] ?? 0) + n;
 }
 
 export interface GroupedScan {
   buckets: IdentityBucket[];
   /** The prefiltered events (records, and rows that were no record as `rejected`). */
   items: SourceItem[];
+  /** Rules the store counted (EventPushdown.countable) instead of returning their events, and their counts. */
+  counted?: string[];
+  hits?: RuleHits[];
   facts?: GroupedFacts;
   stats: GroupedScanStats;
+}
+
+/** An event's place in the event order (engine/order.ts). */
+export interface EvidenceKey {
+  time: number;
+  source: string;
+  name: string;
+  id: string;
+}
+
+/**
+ * Events of one identity bucket and event name that match the same counted rules (GroupedScan.counted), as counts:
+ * enough for those rules' findings (detections/finding.ts EvidenceSummary) without the events.
+ */
+export interface RuleHits {
+  rules: string[];
+  identity: BucketIdentity;
+  name: string;
+  count: number;
+  /** How many did not fail. */
+  succeeded: number;
+  /** The first events' keys, in event order (at most MAX_EVIDENCE_IDS). */
+  first: EvidenceKey[];
+  /** The first event whole. */
+  record: CloudTrailRecord;
 }
 
 /**

@@ -9,13 +9,17 @@
  *      'f…' rows  the digest's facts: regions, services, /24 networks, user agents
  *      't…' rows  per threshold rule, group and window-sized bucket: how many matching events ('u' rows: distinct
  *                 values, per pair of adjacent buckets)
+ *      'h' rows   the counted event rules (EventPushdown.countable): per session bucket, event name and set of
+ *                 counted rules an event matches, how many events, how many did not fail, the first
+ *                 MAX_EVIDENCE_IDS events' order keys and the first event whole; their events are not returned
  * 2. `groupRowsStatement`: the events of threshold groups that could reach their count (only when some can).
  * 3. `sessionRowsStatement`: the whole events of given sessions (by their identities and time range).
  * 4. `baselineStatement`: the facts of the baseline days, grouped, never row by row.
  *
  * Values go into parameters; the SQL text holds only identifiers from configuration, column names and numbers.
  */
-import { type EventFilter, simplify } from '../../engine/detections/event-filter.ts';
+import { and, type EventFilter, field, not, simplify } from '../../engine/detections/event-filter.ts';
+import { MAX_EVIDENCE_IDS } from '../../engine/detections/finding.ts';
 import type { EventPushdown, RulePushdown } from '../../engine/detections/pushdown.ts';
 import { CLOUDTRAIL_COLUMNS, type ColumnRef, columnFor, selectList } from './athena-columns.ts';
 import { type FilterContext, joinKey, over, param, Sql, sql, toSql, valueExpr } from './athena-filter-sql.ts';
@@ -107,6 +111,8 @@ export function scanStatement(o: ScanStatementOptions): {
   thresholds: CountedThreshold[];
   sequences: CountedThreshold[];
   joins: CollectedJoin[];
+  /** The event rules counted in 'h' rows (their index in `h_set`); their events are not among the 'e' rows. */
+  counted: RulePushdown[];
 } {
   const rows = sql`FROM ${tableName(o.table)} WHERE ${scopeWhere(o.table, o.scope)}`;
   const ctx: FilterContext = { rows };
@@ -114,8 +120,9 @@ export function scanStatement(o: ScanStatementOptions): {
   const thresholds: CountedThreshold[] = [];
   const sequences: CountedThreshold[] = [];
   let joins: CollectedJoin[] = [];
+  const counted = o.pushdown && o.bucketSeconds ? countedRules(o.pushdown) : [];
   if (o.pushdown) {
-    eventParts(parts, o.pushdown, ctx);
+    eventParts(parts, o.pushdown, ctx, counted);
     for (const rule of o.pushdown.rules) {
       if (groupable(rule)) thresholds.push({ index: thresholds.length, rule });
       else if (rule.sequence) sequences.push({ index: sequences.length, rule });
@@ -124,7 +131,10 @@ export function scanStatement(o: ScanStatementOptions): {
     sequenceParts(parts, sequences, ctx);
     joins = joinParts(parts, deferredFilters(o.pushdown), ctx);
   }
-  if (o.bucketSeconds) bucketParts(parts, o.bucketSeconds);
+  if (o.bucketSeconds) {
+    hitParts(parts, counted, ctx);
+    bucketParts(parts, o.bucketSeconds, counted.length > 0);
+  }
   if (o.facts) factParts(parts);
   if (parts.sets.length === 0) throw new Error('a scan statement needs events, buckets or facts');
   const grouped = Sql.join(
@@ -137,7 +147,70 @@ export function scanStatement(o: ScanStatementOptions): {
     '\n',
   );
   const statement = windows(grouped, o, thresholds);
-  return { statement: { sql: statement.text, params: [...statement.params] }, thresholds, sequences, joins };
+  return {
+    statement: { sql: statement.text, params: [...statement.params] },
+    thresholds,
+    sequences,
+    joins,
+    counted,
+  };
+}
+
+/**
+ * The pushdown's countable event rules this statement can count: SQL decides them exactly (no test widened to JSON
+ * text or to a regular expression Trino runs differently) and without a semi-join (its values come later).
+ */
+export function countedRules(p: EventPushdown): RulePushdown[] {
+  const countable = new Set(p.countable ?? []);
+  return p.rules.filter((r) => {
+    if (!countable.has(r.id) || r.kind !== 'event' || r.notes.length > 0) return false;
+    if (groupable(r) || r.sequence || joinsIn(r.filter).length > 0) return false;
+    const widened = new Set<string>();
+    over(r.filter, { rows: new Sql('FROM cloudtrail WHERE TRUE'), widened });
+    return widened.size === 0;
+  });
+}
+
+/** The event's order key (engine/order.ts: time, source, name, id) as an array Trino orders element by element. */
+const ORDER_KEY = `ARRAY[lpad(CAST(CAST(round(${EPOCH} * 1000) AS bigint) AS varchar), 15, '0'), COALESCE(eventsource, ''), COALESCE(eventname, ''), eventid]`;
+
+/**
+ * Whether the call failed (detections/finding.ts failedCall): an error code or message, or a sign-in style outcome
+ * `responseElements.<eventName> = "Failure"` (read for event names that are plain words, which CloudTrail's are).
+ */
+const FAILED = `(COALESCE(errorcode, '') <> '' OR COALESCE(errormessage, '') <> '' OR COALESCE(CASE WHEN regexp_like(COALESCE(eventname, ''), '^[A-Za-z0-9_]+$') THEN json_extract_scalar(responseelements, concat('$.', eventname)) END, '') = 'Failure')`;
+
+/**
+ * 'h' rows: the counted event rules' matches per session bucket (identity columns and k_bucket), event name and the
+ * set of counted rules the event matches (',0,7': one group however many rules share the event). Events without an
+ * eventID (their id is derived in Cartographer) are not counted: they come as 'e' rows.
+ */
+function hitParts(p: Parts, counted: RulePushdown[], ctx: FilterContext): void {
+  if (counted.length === 0) return;
+  const set = Sql.join(
+    counted.map((r, i) => sql`(CASE WHEN ${toSql(over(r.filter, ctx))} THEN ',${new Sql(String(i))}' ELSE '' END)`),
+    ' || ',
+  );
+  p.derived.push(
+    sql`CASE WHEN COALESCE(eventid, '') <> '' THEN NULLIF(${set}, '') END AS h_set`,
+    new Sql(`CASE WHEN COALESCE(eventid, '') <> '' THEN ${ORDER_KEY} END AS h_key`),
+    new Sql(`CASE WHEN NOT ${FAILED} THEN eventid END AS h_okid`),
+    new Sql('eventname AS h_name'),
+  );
+  p.sets.push([...IDENTITY_COLUMNS.map(([n]) => n), 'k_bucket', 'h_name', 'h_set']);
+  p.having.push('(grouping(h_set) = 0 AND h_set IS NOT NULL)');
+  // Before the buckets' kind: an 'h' row groups by the bucket columns too.
+  p.kinds.push("WHEN grouping(h_set) = 0 THEN 'h'");
+  const inH = 'grouping(h_set) = 0';
+  p.outputs.push(
+    new Sql('h_set'),
+    new Sql('h_name'),
+    new Sql(`CASE WHEN ${inH} THEN count(DISTINCT eventid) END AS h_n`),
+    new Sql(`CASE WHEN ${inH} THEN count(DISTINCT h_okid) END AS h_ok`),
+    new Sql(
+      `CASE WHEN ${inH} THEN json_format(CAST(slice(array_sort(array_distinct(array_agg(h_key) FILTER (WHERE h_set IS NOT NULL))), 1, ${num(MAX_EVIDENCE_IDS)}) AS JSON)) END AS h_keys`,
+    ),
+  );
 }
 
 type JoinNode = Extract<EventFilter, { kind: 'sameValueAs' }>;
@@ -184,8 +257,15 @@ function joinParts(p: Parts, deferred: EventFilter[], ctx: FilterContext): Colle
   return joins;
 }
 
-function eventParts(p: Parts, pushdown: EventPushdown, ctx: FilterContext): void {
-  const keep = toSql(over(eventFilter(pushdown), ctx));
+function eventParts(
+  p: Parts,
+  pushdown: EventPushdown,
+  ctx: FilterContext,
+  counted: readonly RulePushdown[],
+): void {
+  const keep = toSql(over(eventFilter(pushdown, counted), ctx));
+  // 'h' rows carry their first event whole in the same columns.
+  const first = (expr: string) => (counted.length ? ` WHEN grouping(h_set) = 0 THEN min_by(${expr}, h_key)` : '');
   p.derived.push(
     sql`CASE WHEN ${keep} THEN COALESCE(eventid, concat('no-event-id:', eventtime, ':', eventsource, ':', eventname, ':', COALESCE(requestid, ''))) END AS x_event`,
   );
@@ -195,17 +275,18 @@ function eventParts(p: Parts, pushdown: EventPushdown, ctx: FilterContext): void
   p.outputs.push(
     ...selectList().map((item) => {
       const [expr, name] = splitAlias(item);
-      return new Sql(`CASE WHEN grouping(x_event) = 0 THEN arbitrary(${expr}) END AS ${name}`);
+      return new Sql(`CASE WHEN grouping(x_event) = 0 THEN arbitrary(${expr})${first(expr)} END AS ${name}`);
     }),
   );
 }
 
-function bucketParts(p: Parts, bucketSeconds: number): void {
+function bucketParts(p: Parts, bucketSeconds: number, hits: boolean): void {
   const names = IDENTITY_COLUMNS.map(([n]) => n);
   p.derived.push(...IDENTITY_COLUMNS.map(([n, expr]) => new Sql(`${expr} AS ${n}`)));
   p.derived.push(new Sql(`CAST(floor(${EPOCH} / ${num(bucketSeconds)}) AS bigint) AS k_bucket`));
   p.sets.push([...names, 'k_bucket']);
-  p.having.push('grouping(k_bucket) = 0');
+  // 'h' rows group by the bucket columns too: only their own HAVING admits them.
+  p.having.push(hits ? '(grouping(k_bucket) = 0 AND grouping(h_set) = 1)' : 'grouping(k_bucket) = 0');
   p.kinds.push("WHEN grouping(k_bucket) = 0 THEN 'b'");
   const inB = 'grouping(k_bucket) = 0';
   p.outputs.push(
@@ -336,13 +417,16 @@ function windows(grouped: Sql, o: ScanStatementOptions, thresholds: CountedThres
 }
 
 /**
- * The prefilter of the scan's event rows: every rule but those counted as groups ('t', 's' rows) or depending on a
- * semi-join (their events come with the second statement), plus the context events.
+ * The prefilter of the scan's event rows: every rule but those counted as groups ('t', 's', 'h' rows) or depending
+ * on a semi-join (their events come with the second statement), plus the context events. A counted event rule
+ * still returns its matching events that have no eventID (not counted: Cartographer derives their id).
  */
-export function eventFilter(p: EventPushdown): EventFilter {
+export function eventFilter(p: EventPushdown, counted: readonly RulePushdown[] = []): EventFilter {
+  const countedIds = new Set(counted.map((r) => r.id));
+  const noId = not(field('eventID', 'exists', [], { nonEmpty: true }));
   const parts: EventFilter[] = p.rules
     .filter((r) => !groupable(r) && !r.sequence && joinsIn(r.filter).length === 0)
-    .map((r) => r.filter);
+    .map((r) => (countedIds.has(r.id) ? and([r.filter, noId]) : r.filter));
   for (const c of p.context) if (joinsIn(c.filter).length === 0) parts.push(c.filter);
   return simplify({ kind: 'or', parts });
 }

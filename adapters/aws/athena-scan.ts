@@ -13,6 +13,7 @@ import type {
   GroupedScanStats,
   IdentityBucket,
   ReadOptions,
+  RuleHits,
   SourceItem,
 } from '../../engine/source.ts';
 import { type QuerySettings, startQuery } from './athena-query.ts';
@@ -46,6 +47,21 @@ export interface ScanContext {
   regions?: readonly string[];
 }
 
+/** What the scan statement's rows are, by `row_kind` (GroupedScanStats.rowsByKind). */
+const ROW_KINDS: Record<string, string> = {
+  e: 'events',
+  h: 'counted',
+  b: 'buckets',
+  fr: 'facts',
+  fs: 'facts',
+  fn: 'facts',
+  fu: 'facts',
+  t: 'thresholds',
+  u: 'thresholds',
+  s: 'sequences',
+  j: 'joins',
+};
+
 /** A group list longer than this is not spelt out in SQL: the rule's matching events are read whole instead. */
 const MAX_GROUP_PARAMS = 1000;
 
@@ -55,6 +71,8 @@ interface Answer {
   rows: Row[];
   /** Whole-event rows as SourceItems (record or rejected). */
   events: SourceItem[];
+  /** 'h' rows, with the first event they carry. */
+  hits: { row: Row; record: SourceItem }[];
 }
 
 export async function groupedScan(
@@ -63,7 +81,7 @@ export async function groupedScan(
   options: ReadOptions = {},
 ): Promise<GroupedScan> {
   const scope = scopeOf(s, request);
-  const { statement, thresholds, sequences, joins } = scanStatement({
+  const { statement, thresholds, sequences, joins, counted } = scanStatement({
     table: s.table,
     scope,
     ...(request.pushdown ? { pushdown: request.pushdown } : {}),
@@ -76,18 +94,24 @@ export async function groupedScan(
     ...(request.facts ? { facts: true } : {}),
   });
   const stats: GroupedScanStats = { queries: 0, bytesScanned: 0, costUsd: 0, rows: 0, eventRows: 0 };
-  const first = await run(s, statement, stats, options);
+  const first = await run(s, statement, stats, options, 'scan');
   const out: GroupedScan = { buckets: [], items: first.events, stats };
   for (const row of first.rows) {
     if (row.row_kind === 'b') out.buckets.push(readBucket(row));
+  }
+  if (counted.length) {
+    out.counted = counted.map((r) => r.id);
+    out.hits = first.hits.flatMap(({ row, record }) => readHits(row, record, counted, out.items));
   }
   if (request.facts) out.facts = factsOf(first.rows);
   const wanted = [...qualifyingGroups(first.rows, thresholds), ...qualifyingSequences(first.rows, sequences)];
   if (request.pushdown) {
     const deferred = { filters: deferredFilters(request.pushdown), joins: joinValues(first.rows, joins) };
-    const second = groupRowsStatement(s.table, scope, wanted, deferred, eventFilter(request.pushdown));
+    const returned = eventFilter(request.pushdown, counted);
+    const second = groupRowsStatement(s.table, scope, wanted, deferred, returned);
     // One by one: a spread of a few hundred thousand rows overflows the call stack.
-    if (second) for (const item of (await run(s, second, stats, options)).events) out.items.push(item);
+    if (second)
+      for (const item of (await run(s, second, stats, options, 'group events')).events) out.items.push(item);
   }
   return out;
 }
@@ -112,7 +136,7 @@ export async function sessionEvents(
     scopeOf(s, { ...scope, since: new Date(since), until: new Date(until) }),
     refs,
   );
-  const answer = await run(s, statement, stats, options);
+  const answer = await run(s, statement, stats, options, 'sessions');
   return { items: answer.events, stats };
 }
 
@@ -127,7 +151,7 @@ export async function baselineScan(
   stats: GroupedScanStats;
 }> {
   const stats: GroupedScanStats = { queries: 0, bytesScanned: 0, costUsd: 0, rows: 0, eventRows: 0 };
-  const answer = await run(s, baselineStatement(s.table, scopeOf(s, request)), stats, options);
+  const answer = await run(s, baselineStatement(s.table, scopeOf(s, request)), stats, options, 'baseline');
   const identities = answer.rows
     .filter((r) => r.row_kind === 'p')
     .map((r) => identityOf(r, r.k_haskey === 'true'));
@@ -153,12 +177,14 @@ async function run(
   statement: Statement,
   stats: GroupedScanStats,
   options: ReadOptions,
+  label: 'scan' | 'group events' | 'sessions' | 'baseline',
 ): Promise<Answer> {
+  const byKind = (stats.rowsByKind ??= {});
   const handle = await startQuery(s.client(), s.settings, s.ctx, statement, options);
   stats.queries++;
   stats.bytesScanned += handle.bytesScanned;
   stats.costUsd += handle.costUsd;
-  const answer: Answer = { rows: [], events: [] };
+  const answer: Answer = { rows: [], events: [], hits: [] };
   let position = 0;
   for await (const page of handle.pages(options.signal)) {
     for (const values of page.rows) {
@@ -178,16 +204,20 @@ async function run(
         row[c] = values[i];
       });
       const kind = row.row_kind;
-      if (kind === undefined || kind === 'e') {
-        stats.eventRows++;
+      const what = label === 'scan' ? (ROW_KINDS[kind ?? 'e'] ?? 'other') : label;
+      byKind[what] = (byKind[what] ?? 0) + 1;
+      const item = (): SourceItem => {
         const origin = { file: `athena:${handle.queryId}`, position };
         const result = rowToRecord(page.columns, values);
-        answer.events.push(
-          'reason' in result
-            ? { kind: 'rejected', origin, reason: result.reason }
-            : { kind: 'record', record: result.record, origin },
-        );
-      } else answer.rows.push(row);
+        return 'reason' in result
+          ? { kind: 'rejected', origin, reason: result.reason }
+          : { kind: 'record', record: result.record, origin };
+      };
+      if (kind === undefined || kind === 'e') {
+        stats.eventRows++;
+        answer.events.push(item());
+      } else if (kind === 'h') answer.hits.push({ row, record: item() });
+      else answer.rows.push(row);
     }
   }
   options.onProgress?.({
@@ -235,6 +265,44 @@ function identityOf(row: Row, hasKey?: boolean): BucketIdentity {
   if (v('k_console') !== undefined) identity.sessionCredentialFromConsole = v('k_console');
   if (v('k_login_at') !== undefined) identity.consoleLoginAt = v('k_login_at');
   return identity;
+}
+
+/**
+ * An 'h' row as RuleHits. A first event that is no record is handed on as a rejected item (its rules' findings in
+ * that bucket are then missing, and the digest's inputs say so).
+ */
+function readHits(
+  row: Row,
+  record: SourceItem,
+  counted: readonly RulePushdown[],
+  items: SourceItem[],
+): RuleHits[] {
+  if (record.kind !== 'record') {
+    items.push(record);
+    return [];
+  }
+  const rules = (row.h_set ?? '')
+    .split(',')
+    .filter((x) => x !== '')
+    .map((i) => counted[Number(i)]?.id)
+    .filter((id): id is string => id !== undefined);
+  const keys = JSON.parse(row.h_keys ?? '[]') as string[][];
+  return [
+    {
+      rules,
+      identity: identityOf(row),
+      name: row.h_name ?? '',
+      count: Number(row.h_n ?? 0),
+      succeeded: Number(row.h_ok ?? 0),
+      first: keys.map(([t, source, name, id]) => ({
+        time: Number(t),
+        source: source ?? '',
+        name: name ?? '',
+        id: id ?? '',
+      })),
+      record: record.record,
+    },
+  ];
 }
 
 /** A 'b' row (a run of an identity's buckets) as an IdentityBucket. */

@@ -12,7 +12,7 @@ import { pushdownOf } from '../../engine/detections/pushdown.ts';
 import { analyzeGrouped, type GroupedSession } from '../../engine/grouped-analysis.ts';
 import { analyze, type SessionReport } from '../../engine/pipeline.ts';
 import { isRangeTooLarge } from '../../engine/scan-parts.ts';
-import type { AggregatingSource, GroupedScanStats } from '../../engine/source.ts';
+import { type AggregatingSource, addRowKinds, type GroupedScanStats } from '../../engine/source.ts';
 import type { PipelineStages } from '../../engine/stages.ts';
 import { buildCatchUpNote } from '../messages/alert.ts';
 import { utc } from '../messages/format.ts';
@@ -135,7 +135,7 @@ async function candidatesOf(
   const seen = new Set<string>();
   const min = run.deps.config.alertMinSeverity;
   for (const s of sessions) {
-    const times = new Map(s.events.map((e) => [e.id, e.time]));
+    const times = new Map([...s.countedTimes, ...s.events.map((e) => [e.id, e.time] as const)]);
     for (const f of s.findings) {
       const key = alertKey(f);
       if (!inWindow(f, times, since, until, min) || seen.has(key) || (await run.deps.state.getAlert(key)))
@@ -257,4 +257,5 @@ function addStats(into: GroupedScanStats, add: GroupedScanStats): void {
   into.costUsd += add.costUsd;
   into.rows += add.rows;
   into.eventRows += add.eventRows;
+  addRowKinds(into, add);
 }

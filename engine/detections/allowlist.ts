@@ -65,9 +65,15 @@ type Item = AllowList['principals'][number];
 export interface CompiledAllowList {
   allows(event: EngineEvent, ruleId: string): boolean;
   readonly empty: boolean;
+  /** Whether some entry can silence this rule's events (list items and entries without a rule id: every rule). */
+  silences?(ruleId: string): boolean;
 }
 
-export const EMPTY_ALLOW_LIST: CompiledAllowList = { empty: true, allows: () => false };
+export const EMPTY_ALLOW_LIST: CompiledAllowList = {
+  empty: true,
+  allows: () => false,
+  silences: () => false,
+};
 
 function principalNames(e: EngineEvent): string[] {
   const id = e.record.userIdentity;
@@ -194,8 +200,11 @@ export function compileAllowList(...lists: (AllowList | undefined)[]): CompiledA
   const empty =
     !m.principal.length && !m.ip.length && !m.account.length && !m.userAgent.length && !entries.length;
   if (empty) return EMPTY_ALLOW_LIST;
+  const anyItem = m.principal.length + m.ip.length + m.account.length + m.userAgent.length > 0;
+  const scoped = new Set(entries.map((x) => x.ruleId));
   return {
     empty,
+    silences: (ruleId) => anyItem || scoped.has(undefined) || scoped.has(ruleId),
     allows(e, ruleId) {
       if (matchesAny(m, e)) return true;
       for (const x of entries) if (matchesAll(x, e, ruleId)) return true;

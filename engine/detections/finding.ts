@@ -45,14 +45,51 @@ function failureText(record: EngineEvent['record']): string {
     : `${record.eventName}: Failure`;
 }
 
+/**
+ * What a finding says about its evidence, enough to build it without the events themselves: a store that counts a
+ * rule's matching events (Athena) hands over this summary, the detector makes it from the events (`evidenceOf`).
+ */
+export interface EvidenceSummary {
+  /** The first matching event (event order, engine/order.ts). */
+  first: EngineEvent;
+  /** How many events matched. */
+  count: number;
+  /** The first MAX_EVIDENCE_IDS event ids, in event order. */
+  ids: readonly string[];
+  /** Distinct event names, in the order of their first event. */
+  names: readonly string[];
+  /** Every matching event failed (failedCall). */
+  allFailed: boolean;
+}
+
+export function evidenceOf(evidence: readonly EngineEvent[]): EvidenceSummary {
+  return {
+    first: evidence[0]!,
+    count: evidence.length,
+    ids: evidence.slice(0, MAX_EVIDENCE_IDS).map((e) => e.id),
+    names: [...new Set(evidence.map((e) => e.record.eventName))],
+    allFailed: evidence.every((e) => failedCall(e.record)),
+  };
+}
+
 export function buildFinding(
   rule: CompiledRule,
   sessionKey: string,
   evidence: readonly EngineEvent[],
   lead?: string,
 ): Finding {
-  const first = evidence[0]!;
-  const failed = evidence.every((e) => failedCall(e.record));
+  return findingFrom(rule, sessionKey, evidenceOf(evidence), lead);
+}
+
+/** The finding of a rule over evidence described by its summary (the same finding buildFinding makes). */
+export function findingFrom(
+  rule: CompiledRule,
+  sessionKey: string,
+  evidence: EvidenceSummary,
+  lead?: string,
+): Finding {
+  const first = evidence.first;
+  const failed = evidence.allFailed;
   const severity: Severity = failed ? rule.severityOnError : rule.severity;
   const principal = principalOf(first);
   return {
@@ -65,30 +102,25 @@ export function buildFinding(
     sessionKey,
     ...(principal ? { principal } : {}),
     time: Number.isFinite(first.time) ? new Date(first.time).toISOString() : String(first.record.eventTime),
-    eventIds: evidence.slice(0, MAX_EVIDENCE_IDS).map((e) => e.id),
-    explanation: explain(rule, evidence, failed, lead),
+    eventIds: evidence.ids.slice(0, MAX_EVIDENCE_IDS),
+    explanation: explain(rule, evidence, lead),
   };
 }
 
-function explain(
-  rule: CompiledRule,
-  evidence: readonly EngineEvent[],
-  failed: boolean,
-  lead?: string,
-): string {
-  const first = evidence[0]!;
+function explain(rule: CompiledRule, evidence: EvidenceSummary, lead?: string): string {
+  const first = evidence.first;
   const r = first.record;
-  const names = [...new Set(evidence.map((e) => e.record.eventName))];
+  const names = evidence.names;
   const parts: string[] = [];
   parts.push(
     lead ??
-      `${evidence.length === 1 ? '1 event' : `${evidence.length} events`}: ${names.slice(0, 5).join(', ')}${names.length > 5 ? ` (+${names.length - 5} more)` : ''}`,
+      `${evidence.count === 1 ? '1 event' : `${evidence.count} events`}: ${names.slice(0, 5).join(', ')}${names.length > 5 ? ` (+${names.length - 5} more)` : ''}`,
   );
   const who = principalOf(first);
   if (who) parts.push(`by ${who}`);
   if (r.sourceIPAddress) parts.push(`from ${r.sourceIPAddress}`);
   let text = `${parts.join(' ')}.`;
-  if (failed) text += ` Every attempt failed (${failureText(r)}), so this was tried, not done.`;
+  if (evidence.allFailed) text += ` Every attempt failed (${failureText(r)}), so this was tried, not done.`;
   const shown: string[] = [];
   for (const path of rule.show) {
     const values = eventFieldGetter(path)(first);

@@ -13,7 +13,7 @@
 
 import { formatProblem, type RuleProblem } from '../rule-yaml.ts';
 import type { Detector } from '../stages.ts';
-import { compileAllowList } from './allowlist.ts';
+import { type CompiledAllowList, compileAllowList } from './allowlist.ts';
 import type { CompiledRule } from './compiled-rule.ts';
 import { type AllowSource, createRuleDetector } from './detector.ts';
 import type { CompiledList } from './lists.ts';
@@ -53,6 +53,8 @@ export type CartographerDetector = Detector & {
   readonly lists: ReadonlyMap<string, CompiledList>;
   /** A new detector on the same compiled rules with no memory of earlier sessions (cheap: no recompiling). */
   fresh(): CartographerDetector;
+  /** The global allow-list as it is now (a live one changes when an analyst marks something benign). */
+  currentAllow(): CompiledAllowList;
 };
 
 export interface BuildOptions {
@@ -82,6 +84,7 @@ export function buildDetector(loaded: LoadedRules, options: BuildOptions = {}): 
       overridden: loaded.overridden,
       lists: loaded.lists,
       fresh: make,
+      currentAllow: () => (typeof allow === 'function' ? allow() : allow),
     });
   return make();
 }

@@ -13,6 +13,7 @@
 
 import { parseCidr } from '../ip-address.ts';
 import type { PipelineStages } from '../stages.ts';
+import type { CompiledAllowList } from './allowlist.ts';
 import type { CompiledRule } from './compiled-rule.ts';
 import type { CondNode } from './condition.ts';
 import {
@@ -67,6 +68,12 @@ export interface RulePushdown {
 export interface EventPushdown {
   rules: RulePushdown[];
   context: ContextEvents[];
+  /**
+   * Event rules a store may count instead of returning their events (`countableRules`): their condition is pushed
+   * down exactly and no allow-list can silence them, so per session the matching events' count, first events and
+   * names are the whole of what their finding says (detections/finding.ts `EvidenceSummary`).
+   */
+  countable?: string[];
 }
 
 /** The prefilter of a rule set; `describe` resolves enrichment fields (undefined: they stay opaque). */
@@ -305,10 +312,39 @@ export function longestRuleWindowMs(stages: PipelineStages, floorMs: number): nu
 }
 
 /**
- * The prefilter of the stages' detector (its `rules`, as CartographerDetector exposes them). No detector: no event
+ * The event rules whose findings a store can compute from counts: exact (no note), not silenced by any allow-list
+ * as it is now (the rule's own, or the global one: list items and entries without a rule id silence every rule).
+ * A detector that does not say which allow-list it reads: none.
+ */
+export function countableRules(stages: PipelineStages, pushdown: EventPushdown): string[] {
+  const detector = stages.detector as
+    | { rules?: readonly CompiledRule[]; currentAllow?: () => CompiledAllowList }
+    | undefined;
+  const global = detector?.currentAllow?.();
+  if (!detector?.rules || !global) return [];
+  const byId = new Map(detector.rules.map((r) => [r.id, r]));
+  return pushdown.rules
+    .filter((p) => {
+      const rule = byId.get(p.id);
+      if (!rule || rule.kind !== 'event' || p.kind !== 'event' || p.notes.length > 0) return false;
+      if (rule.allow && !rule.allow.empty) return false;
+      return global.empty || global.silences?.(p.id) === false;
+    })
+    .map((p) => p.id);
+}
+
+/**
+ * The prefilter of the stages' detector (its `rules`, as CartographerDetector exposes them), with the event rules
+ * a store may count (`countable`, decided now: the allow-list can change between scans). No detector: no event
  * can matter (sessions and counts only). A detector that does not expose its rules: every event can.
  */
 export function pushdownOf(stages: PipelineStages): EventPushdown {
+  const p = rulePushdownOf(stages);
+  const countable = countableRules(stages, p);
+  return countable.length ? { ...p, countable } : p;
+}
+
+function rulePushdownOf(stages: PipelineStages): EventPushdown {
   const detector = stages.detector;
   if (!detector) return { rules: [], context: [] };
   const known = cached.get(detector);

@@ -10,7 +10,14 @@ import { pushdownOf } from '../detections/pushdown.ts';
 import { analyzeGrouped, type GroupedSession, groupedSummary } from '../grouped-analysis.ts';
 import { type CoveredScan, scanCovering, scanStats } from '../scan-parts.ts';
 import { principalOf } from '../sessions/session-key.ts';
-import type { AggregatingSource, BucketIdentity, GroupedFacts, GroupedScanStats } from '../source.ts';
+import {
+  type AggregatingSource,
+  addRowKinds,
+  type BucketIdentity,
+  type GroupedFacts,
+  type GroupedScan,
+  type GroupedScanStats,
+} from '../source.ts';
 import type { PipelineStages } from '../stages.ts';
 import { buildDigest, type DigestSessionInput } from './build.ts';
 import { dayBounds, dayOf, previousDay } from './day.ts';
@@ -58,7 +65,12 @@ export async function produceGroupedDigest(
   );
   const scans = covered.parts.map((p) => p.scan);
   const analysis = analyzeGrouped(
-    { buckets: scans.flatMap((s) => s.buckets), items: scans.flatMap((s) => s.items) },
+    {
+      buckets: scans.flatMap((s) => s.buckets),
+      items: scans.flatMap((s) => s.items),
+      hits: scans.flatMap((s) => s.hits ?? []),
+      counted: countedOf(scans),
+    },
     stages,
     { idleGapMs: IDLE_GAP_MS },
   );
@@ -94,6 +106,16 @@ export async function produceGroupedDigest(
     stats,
     grouped: new Map(daySessions.map((s) => [s.key, s])),
   };
+}
+
+/**
+ * The rules every part counted (they are the same rules: one pushdown); a rule only some parts counted would have
+ * its events in the others, so it is counted nowhere then (never happens with one pushdown, checked anyway).
+ */
+function countedOf(scans: readonly GroupedScan[]): string[] {
+  const [first, ...rest] = scans;
+  const ids = first?.counted ?? [];
+  return rest.every((s) => JSON.stringify(s.counted ?? []) === JSON.stringify(ids)) ? ids : [];
 }
 
 /** "The digest covers 62.5 % of 2026-01-05: …" when a part could not be scanned; nothing on a whole day. */
@@ -176,6 +198,7 @@ async function baselineFor(
   );
   for (const k of ['queries', 'bytesScanned', 'costUsd', 'rows', 'eventRows'] as const)
     stats[k] += answer.stats[k];
+  addRowKinds(stats, answer.stats);
   const facts = factSets([answer.facts], family);
   for (const id of answer.identities) {
     const who = identityPrincipal(id);

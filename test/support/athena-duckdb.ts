@@ -11,10 +11,12 @@
  *   - parameters: each `?` outside quotes is replaced by its ExecutionParameters literal, as Athena parses them;
  *   - `"catalog"."database"."table"` → the DuckDB table (an unknown name fails like Athena's TABLE_NOT_FOUND);
  *   - macros: regexp_like → regexp_matches, json_format(x) → CAST(x AS VARCHAR), json_extract_scalar →
- *     json_extract_string, from_iso8601_timestamp → CAST(… AS TIMESTAMPTZ), to_unixtime → epoch;
+ *     json_extract_string, from_iso8601_timestamp → CAST(… AS TIMESTAMPTZ), to_unixtime → epoch,
+ *     slice(list, start, length) → list_slice(list, start, start + length - 1);
  *   - element_at(list, i) → list_extract(list, i).
- * Everything else (GROUPING SETS, grouping(), arbitrary, count_if, strpos, starts_with, substr, lpad, regexp_extract,
- * CAST(struct AS JSON)) is the same in both.
+ * Everything else (GROUPING SETS, grouping(), arbitrary, min_by, count_if, array_agg … FILTER, array_sort and
+ * array_distinct on arrays of arrays, strpos, starts_with, substr, lpad, regexp_extract, CAST(struct or array AS JSON))
+ * is the same in both.
  *
  * Bytes scanned are modelled as Athena bills them: the gzip size of every partition a table scan reads, where the
  * partitions read are those the scan's WHERE clause admits on partition columns alone (found with DuckDB's own parser,
@@ -157,6 +159,7 @@ const MACROS = [
   'CREATE MACRO json_extract_scalar(j, p) AS json_extract_string(j, p)',
   'CREATE MACRO from_iso8601_timestamp(s) AS CAST(s AS TIMESTAMPTZ)',
   'CREATE MACRO to_unixtime(t) AS epoch(t)',
+  'CREATE MACRO slice(l, s, n) AS list_slice(l, s, s + n - 1)',
 ];
 
 function literal(s: string): string {

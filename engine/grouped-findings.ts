@@ -1,0 +1,137 @@
+/**
+ * Findings of the event rules a store counted (engine/source.ts `GroupedScan.counted`, EventPushdown.countable):
+ * per session and rule, the counts, the first events' keys and the first event whole add up to the same
+ * EvidenceSummary the detector makes from the events themselves (detections/finding.ts), so the finding is the
+ * same one: same id, time, severity, first MAX_EVIDENCE_IDS event ids and explanation. Nothing is sampled that the
+ * finding would not also cut: a finding keeps at most MAX_EVIDENCE_IDS ids and states the exact count.
+ *
+ * Events without an eventID are not counted by the store (Cartographer derives their id); they come with the
+ * prefiltered events and are added here (`addEvent`).
+ */
+import type { CompiledRule } from './detections/compiled-rule.ts';
+import { failedCall, findingFrom, MAX_EVIDENCE_IDS } from './detections/finding.ts';
+import { toEngineEvent } from './events.ts';
+import type { EngineEvent, Finding } from './model.ts';
+import type { CloudTrailRecord } from './record.ts';
+import { type BucketSession, bucketRecord, GROUPED_INPUT } from './sessions/buckets.ts';
+import { sessionKeyOf } from './sessions/session-key.ts';
+import type { EvidenceKey, RuleHits } from './source.ts';
+
+interface Tally {
+  count: number;
+  succeeded: number;
+  keys: EvidenceKey[];
+  /** Event name → its first key. */
+  names: Map<string, EvidenceKey>;
+  first: { key: EvidenceKey; record: CloudTrailRecord };
+}
+
+/** Per session, per counted rule: what its matching events add up to. */
+export class CountedEvidence {
+  readonly bySession = new Map<BucketSession, Map<string, Tally>>();
+
+  constructor(readonly ruleIds: ReadonlySet<string>) {}
+
+  /** Adds a store's groups; a group no session holds is returned (the caller reports it). */
+  addHits(
+    hits: readonly RuleHits[],
+    find: (base: string, time: number) => BucketSession | undefined,
+  ): RuleHits[] {
+    const lost: RuleHits[] = [];
+    for (const h of hits) {
+      const lead = h.first[0];
+      if (!lead) continue;
+      const bucket = { identity: h.identity, ref: {}, first: lead.time, last: lead.time, events: 0, errors: 0 };
+      const s = find(sessionKeyOf(bucketRecord(bucket), GROUPED_INPUT), lead.time);
+      if (!s) {
+        lost.push(h);
+        continue;
+      }
+      for (const rule of h.rules) {
+        this.add(s, rule, h.count, h.succeeded, h.first, h.name, { key: lead, record: h.record });
+      }
+    }
+    return lost;
+  }
+
+  /** One prefiltered event of session `s` that matched counted rule `ruleId` (an event the store did not count). */
+  addEvent(s: BucketSession, ruleId: string, e: EngineEvent): void {
+    const key = { time: e.time, source: e.record.eventSource ?? '', name: e.record.eventName ?? '', id: e.id };
+    this.add(s, ruleId, 1, failedCall(e.record) ? 0 : 1, [key], key.name, { key, record: e.record });
+  }
+
+  private add(
+    s: BucketSession,
+    ruleId: string,
+    count: number,
+    succeeded: number,
+    keys: readonly EvidenceKey[],
+    name: string,
+    first: Tally['first'],
+  ): void {
+    let rules = this.bySession.get(s);
+    if (!rules) {
+      rules = new Map();
+      this.bySession.set(s, rules);
+    }
+    const t = rules.get(ruleId);
+    if (!t) {
+      rules.set(ruleId, { count, succeeded, keys: [...keys], names: new Map([[name, first.key]]), first });
+      return;
+    }
+    t.count += count;
+    t.succeeded += succeeded;
+    for (const k of keys) t.keys.push(k);
+    const known = t.names.get(name);
+    if (!known || compareKeys(first.key, known) < 0) t.names.set(name, first.key);
+    if (compareKeys(first.key, t.first.key) < 0) t.first = first;
+  }
+
+  /** The counted rules' findings of session `s`, and the times of their evidence events (for alert windows). */
+  findings(
+    s: BucketSession,
+    rules: ReadonlyMap<string, CompiledRule>,
+    enrich: (e: EngineEvent) => void,
+  ): { findings: Finding[]; times: Map<string, number> } {
+    const findings: Finding[] = [];
+    const times = new Map<string, number>();
+    for (const [ruleId, t] of this.bySession.get(s) ?? []) {
+      const rule = rules.get(ruleId);
+      if (!rule) continue;
+      const keys = dedupe(t.keys.sort(compareKeys)).slice(0, MAX_EVIDENCE_IDS);
+      for (const k of keys) times.set(k.id, k.time);
+      const first = toEngineEvent(t.first.record, 0);
+      enrich(first);
+      const names = [...t.names].sort((a, b) => compareKeys(a[1], b[1])).map(([n]) => n);
+      findings.push(
+        findingFrom(rule, s.key, {
+          first,
+          count: t.count,
+          ids: keys.map((k) => k.id),
+          names,
+          allFailed: t.succeeded === 0,
+        }),
+      );
+    }
+    return { findings, times };
+  }
+}
+
+/** The event order (engine/order.ts compareEvents) on keys. */
+export function compareKeys(a: EvidenceKey, b: EvidenceKey): number {
+  return a.time - b.time || cmp(a.source, b.source) || cmp(a.name, b.name) || cmp(a.id, b.id);
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function dedupe(sorted: EvidenceKey[]): EvidenceKey[] {
+  return sorted.filter((k, i) => i === 0 || k.id !== sorted[i - 1]!.id);
+}
+
+/** Whether `e` has an id of its own (the store counts only those). */
+export function hasEventId(e: EngineEvent): boolean {
+  const id = e.record.eventID;
+  return typeof id === 'string' && id.length > 0;
+}
