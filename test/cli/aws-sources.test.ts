@@ -2,7 +2,6 @@
  * `cartographer summarize --source lookup|athena …` end to end: the real CLI in a child process, the real SDK clients
  * pointed at the local AWS endpoint through the standard AWS_ENDPOINT_URL_* variables.
  */
-import { spawn } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type AwsEndpoint, type AwsEndpointOptions, startAwsEndpoint } from '../support/aws-endpoint.ts';
 import {
@@ -10,6 +9,7 @@ import {
   fixtureKeyRecords as keyRecords,
   fixtureRecords as records,
 } from '../support/aws-fixtures.ts';
+import { runCli } from '../support/cli.ts';
 
 let endpoint: AwsEndpoint | undefined;
 afterEach(async () => {
@@ -18,25 +18,7 @@ afterEach(async () => {
 });
 
 /** Runs the CLI without blocking this process (the endpoint answers from here). */
-function cli(
-  args: string[],
-  env: Record<string, string>,
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['bin/cartographer.js', ...args], {
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
+const cli = runCli;
 
 async function serve(options: AwsEndpointOptions): Promise<AwsEndpoint> {
   endpoint = await startAwsEndpoint(options);

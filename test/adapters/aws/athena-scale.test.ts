@@ -13,7 +13,6 @@
  * The 300,000-event day's figures come from `npm run bench` (bench/athena-scale.ts); this day is smaller to keep the
  * test file fast, with the same composition.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -39,6 +38,7 @@ import { createLocalSource } from '../../../engine/sources/local-source.ts';
 import type { PipelineStages } from '../../../engine/stages.ts';
 import { createEnricherFactory } from '../../../enrichment/index.ts';
 import { type AwsEndpoint, loadCloudTrailDir, startAwsEndpoint } from '../../support/aws-endpoint.ts';
+import { runCli } from '../../support/cli.ts';
 import { TEST_DIR } from '../../support/paths.ts';
 
 const DATE = '2026-01-05';
@@ -77,25 +77,7 @@ function files(d: string): string[] {
   });
 }
 
-function cli(
-  args: string[],
-  env: Record<string, string> = {},
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['bin/cartographer.js', ...args], {
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
+const cli = runCli;
 
 describe('the digest of an organisation day on Athena', () => {
   it('with the shipped rules: equals `cartographer digest` on the same files and covers the whole day', async () => {

@@ -3,13 +3,13 @@
  * CloudTrail column, partition projection over every region), and `cartographer athena check` names each fault of
  * a table or workgroup with its fix — the real CLI against the local Athena endpoint (real SDK client).
  */
-import { spawn } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CLOUDTRAIL_COLUMNS } from '../../../adapters/aws/athena-columns.ts';
 import { ALL_REGIONS } from '../../../adapters/aws/athena-ddl.ts';
 import { OPT_IN_REGIONS } from '../../../adapters/aws/regions.ts';
 import { type AwsEndpoint, type AwsEndpointOptions, startAwsEndpoint } from '../../support/aws-endpoint.ts';
 import { fixtureRecords as records } from '../../support/aws-fixtures.ts';
+import { runCli } from '../../support/cli.ts';
 
 let endpoint: AwsEndpoint | undefined;
 afterEach(async () => {
@@ -17,25 +17,7 @@ afterEach(async () => {
   endpoint = undefined;
 });
 
-function cli(
-  args: string[],
-  env: Record<string, string>,
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['bin/cartographer.js', ...args], {
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
+const cli = runCli;
 
 async function serve(options: AwsEndpointOptions = {}): Promise<Record<string, string>> {
   endpoint = await startAwsEndpoint({ records, ...options });
