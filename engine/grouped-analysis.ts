@@ -14,8 +14,8 @@
  */
 import { EventDeduper } from './dedupe.ts';
 import type { CompiledRule } from './detections/compiled-rule.ts';
-import { CountedEvidence, hasEventId } from './grouped-findings.ts';
 import { toEngineEvent } from './events.ts';
+import { CountedEvidence, hasEventId } from './grouped-findings.ts';
 import type { EngineEvent, Finding, InputsSummary, SessionRisk, SessionSummary } from './model.ts';
 import { compareEvents } from './order.ts';
 import { formatOrigin } from './record.ts';

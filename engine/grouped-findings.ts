@@ -41,7 +41,14 @@ export class CountedEvidence {
     for (const h of hits) {
       const lead = h.first[0];
       if (!lead) continue;
-      const bucket = { identity: h.identity, ref: {}, first: lead.time, last: lead.time, events: 0, errors: 0 };
+      const bucket = {
+        identity: h.identity,
+        ref: {},
+        first: lead.time,
+        last: lead.time,
+        events: 0,
+        errors: 0,
+      };
       const s = find(sessionKeyOf(bucketRecord(bucket), GROUPED_INPUT), lead.time);
       if (!s) {
         lost.push(h);
@@ -56,7 +63,12 @@ export class CountedEvidence {
 
   /** One prefiltered event of session `s` that matched counted rule `ruleId` (an event the store did not count). */
   addEvent(s: BucketSession, ruleId: string, e: EngineEvent): void {
-    const key = { time: e.time, source: e.record.eventSource ?? '', name: e.record.eventName ?? '', id: e.id };
+    const key = {
+      time: e.time,
+      source: e.record.eventSource ?? '',
+      name: e.record.eventName ?? '',
+      id: e.id,
+    };
     this.add(s, ruleId, 1, failedCall(e.record) ? 0 : 1, [key], key.name, { key, record: e.record });
   }
 

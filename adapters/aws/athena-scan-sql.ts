@@ -188,7 +188,9 @@ const FAILED = `(COALESCE(errorcode, '') <> '' OR COALESCE(errormessage, '') <> 
 function hitParts(p: Parts, counted: RulePushdown[], ctx: FilterContext): void {
   if (counted.length === 0) return;
   const set = Sql.join(
-    counted.map((r, i) => sql`(CASE WHEN ${toSql(over(r.filter, ctx))} THEN ',${new Sql(String(i))}' ELSE '' END)`),
+    counted.map(
+      (r, i) => sql`(CASE WHEN ${toSql(over(r.filter, ctx))} THEN ',${new Sql(String(i))}' ELSE '' END)`,
+    ),
     ' || ',
   );
   p.derived.push(
@@ -265,7 +267,8 @@ function eventParts(
 ): void {
   const keep = toSql(over(eventFilter(pushdown, counted), ctx));
   // 'h' rows carry their first event whole in the same columns.
-  const first = (expr: string) => (counted.length ? ` WHEN grouping(h_set) = 0 THEN min_by(${expr}, h_key)` : '');
+  const first = (expr: string) =>
+    counted.length ? ` WHEN grouping(h_set) = 0 THEN min_by(${expr}, h_key)` : '';
   p.derived.push(
     sql`CASE WHEN ${keep} THEN COALESCE(eventid, concat('no-event-id:', eventtime, ':', eventsource, ':', eventname, ':', COALESCE(requestid, ''))) END AS x_event`,
   );

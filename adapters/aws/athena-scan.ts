@@ -179,7 +179,8 @@ async function run(
   options: ReadOptions,
   label: 'scan' | 'group events' | 'sessions' | 'baseline',
 ): Promise<Answer> {
-  const byKind = (stats.rowsByKind ??= {});
+  stats.rowsByKind ??= {};
+  const byKind = stats.rowsByKind;
   const handle = await startQuery(s.client(), s.settings, s.ctx, statement, options);
   stats.queries++;
   stats.bytesScanned += handle.bytesScanned;
