@@ -173,7 +173,7 @@ function fieldPred(f: FieldFilter, wide: boolean, ctx: FilterContext): Pred {
     ctx.widened?.add(`'${f.field}' is no column of the CloudTrail table`);
     return wide;
   }
-  if (f.op === 'exists') return exists(c, f, wide, f.field);
+  if (f.op === 'exists') return exists(c, f, wide, f.field, ctx);
   if (c.kind !== 'scalar') {
     ctx.widened?.add(`'${f.field}' is searched as JSON text`);
     return wide ? textSearch(c, f) : false;
@@ -184,8 +184,10 @@ function fieldPred(f: FieldFilter, wide: boolean, ctx: FilterContext): Pred {
   return p;
 }
 
-function exists(c: ColumnRef, f: FieldFilter, wide: boolean, path: string): Pred {
+function exists(c: ColumnRef, f: FieldFilter, wide: boolean, path: string, ctx: FilterContext): Pred {
   if (c.kind !== 'scalar') {
+    // A key in JSON text is not the same as a value Cartographer reads (null and empty values, array elements).
+    ctx.widened?.add(`whether '${path}' is present is read from JSON text`);
     if (!wide) return false;
     // A plain path into a JSON-text column: the key is there (a value reached implies it; null values pass too).
     const [, ...inner] = path.split('.');
