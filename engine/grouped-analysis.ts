@@ -14,6 +14,8 @@
  */
 import { EventDeduper } from './dedupe.ts';
 import type { CompiledRule } from './detections/compiled-rule.ts';
+import { compileFieldPath } from './detections/field-path.ts';
+import { asciiOnlyFields, PLAIN_ASCII, pushdownOf } from './detections/pushdown.ts';
 import { toEngineEvent } from './events.ts';
 import { CountedEvidence, hasEventId } from './grouped-findings.ts';
 import type { EngineEvent, Finding, InputsSummary, SessionRisk, SessionSummary } from './model.ts';
@@ -78,7 +80,11 @@ export function analyzeGrouped(
   const judged = new Map<BucketSession, GroupedSession>();
   // The rules as the stages' detector exposes them (the stream detector `begin` returns does not).
   const rules = (stages.detector as { rules?: readonly CompiledRule[] } | undefined)?.rules ?? [];
-  const tally = { counted, rules };
+  // Fields of each counted rule the store decides on printable ASCII only (the rest it returns as events).
+  const ascii = new Map(
+    pushdownOf(stages).rules.map((r) => [r.id, [...asciiOnlyFields(r.filter)].map(compileFieldPath)]),
+  );
+  const tally = { counted, rules, ascii };
   for (const s of order) judged.set(s, judge(s, members.get(s) ?? [], judging, inputs, tally));
   return { sessions: sessions.map((s) => judged.get(s)!), inputs };
 }
@@ -104,7 +110,7 @@ function judge(
   events: EngineEvent[],
   stages: PipelineStages,
   inputs: InputsSummary,
-  tally: { counted: CountedEvidence; rules: readonly CompiledRule[] },
+  tally: Tally,
 ): GroupedSession {
   const ctx = contextOf(s, events);
   for (const e of events) {
@@ -129,7 +135,7 @@ function judge(
       });
     }
   }
-  const more = countedFindings(s, events, stages, tally.counted, tally.rules);
+  const more = countedFindings(s, events, stages, tally);
   if (more) findings = more.merge(findings);
   const risk = detector ? detector.score(ctx, findings) : { score: 0, reasons: [] };
   return { ...s, findings, risk, events, countedTimes: more?.times ?? new Map() };
@@ -144,14 +150,17 @@ function countedFindings(
   s: BucketSession,
   events: readonly EngineEvent[],
   stages: PipelineStages,
-  counted: CountedEvidence,
-  rules: readonly CompiledRule[],
+  { counted, rules, ascii }: Tally,
 ): { times: Map<string, number>; merge: (found: Finding[]) => Finding[] } | undefined {
   if (counted.ruleIds.size === 0) return undefined;
   const byId = new Map(rules.filter((r) => counted.ruleIds.has(r.id)).map((r) => [r.id, r]));
+  // The events the store returned instead of counting (engine/detections/pushdown.ts asciiOnlyFields).
   for (const e of events) {
-    if (hasEventId(e)) continue;
-    for (const rule of byId.values()) if (matches(rule, e)) counted.addEvent(s, rule.id, e);
+    for (const rule of byId.values()) {
+      const fields = ascii.get(rule.id) ?? [];
+      if (hasEventId(e) && fields.every((read) => plainAt(e, read))) continue;
+      if (matches(rule, e)) counted.addEvent(s, rule.id, e);
+    }
   }
   const enrich = (e: EngineEvent) => {
     try {
@@ -172,6 +181,18 @@ function countedFindings(
           a.id.localeCompare(b.id),
       ),
   };
+}
+
+function plainAt(e: EngineEvent, read: (e: EngineEvent) => unknown[]): boolean {
+  return read(e).every((v) => typeof v !== 'string' || PLAIN_ASCII.test(v));
+}
+
+interface Tally {
+  counted: CountedEvidence;
+  /** The rules as the stages' detector exposes them. */
+  rules: readonly CompiledRule[];
+  /** Per counted rule, its fields the store decides on printable ASCII only. */
+  ascii: Map<string, ((e: EngineEvent) => unknown[])[]>;
 }
 
 /** An event rule's test as the detector runs it (rule-index.ts: by name or source, then the condition). */

@@ -18,9 +18,9 @@
  *
  * Values go into parameters; the SQL text holds only identifiers from configuration, column names and numbers.
  */
-import { and, type EventFilter, field, not, simplify } from '../../engine/detections/event-filter.ts';
+import { and, type EventFilter, field, not, or, simplify } from '../../engine/detections/event-filter.ts';
 import { MAX_EVIDENCE_IDS } from '../../engine/detections/finding.ts';
-import type { EventPushdown, RulePushdown } from '../../engine/detections/pushdown.ts';
+import { asciiOnlyFields, type EventPushdown, type RulePushdown } from '../../engine/detections/pushdown.ts';
 import { CLOUDTRAIL_COLUMNS, type ColumnRef, columnFor, selectList } from './athena-columns.ts';
 import { type FilterContext, joinKey, over, param, Sql, sql, toSql, valueExpr } from './athena-filter-sql.ts';
 import { type AthenaTable, type Scope, scopeWhere, tableName } from './athena-sql.ts';
@@ -167,8 +167,25 @@ export function countedRules(p: EventPushdown): RulePushdown[] {
     if (groupable(r) || r.sequence || joinsIn(r.filter).length > 0) return false;
     const widened = new Set<string>();
     over(r.filter, { rows: new Sql('FROM cloudtrail WHERE TRUE'), widened });
-    return widened.size === 0;
+    const ascii = [...asciiOnlyFields(r.filter)];
+    return widened.size === 0 && ascii.every((f) => columnFor(f)?.kind === 'scalar');
   });
+}
+
+const NOT_PLAIN = '[^\\x20-\\x7E]';
+
+/** The rule's case-folded and regular-expression fields are printable ASCII (or absent): SQL decides it exactly. */
+function plainSql(r: RulePushdown): string {
+  const cols = [...asciiOnlyFields(r.filter)].map((f) => (columnFor(f) as { sql: string }).sql);
+  if (cols.length === 0) return 'TRUE';
+  return cols.map((c) => `NOT COALESCE(regexp_like(${c}, '${NOT_PLAIN}'), FALSE)`).join(' AND ');
+}
+
+/** The events of a counted rule the scan does not count (no eventID, or text SQL cannot decide exactly). */
+function uncounted(r: RulePushdown): EventFilter {
+  const noId = not(field('eventID', 'exists', [], { nonEmpty: true }));
+  const notPlain = [...asciiOnlyFields(r.filter)].map((f) => field(f, 'regex', [NOT_PLAIN]));
+  return and([r.filter, or([noId, ...notPlain])]);
 }
 
 /** The event's order key (engine/order.ts: time, source, name, id) as an array Trino orders element by element. */
@@ -182,14 +199,16 @@ const FAILED = `(COALESCE(errorcode, '') <> '' OR COALESCE(errormessage, '') <> 
 
 /**
  * 'h' rows: the counted event rules' matches per session bucket (identity columns and k_bucket), event name and the
- * set of counted rules the event matches (',0,7': one group however many rules share the event). Events without an
- * eventID (their id is derived in Cartographer) are not counted: they come as 'e' rows.
+ * set of counted rules the event matches (',0,7': one group however many rules share the event). Not counted, and
+ * returned as 'e' rows instead: events without an eventID (their id is derived in Cartographer) and events whose
+ * case-folded or regular-expression fields are not printable ASCII (where Trino and JavaScript may disagree).
  */
 function hitParts(p: Parts, counted: RulePushdown[], ctx: FilterContext): void {
   if (counted.length === 0) return;
   const set = Sql.join(
     counted.map(
-      (r, i) => sql`(CASE WHEN ${toSql(over(r.filter, ctx))} THEN ',${new Sql(String(i))}' ELSE '' END)`,
+      (r, i) =>
+        sql`(CASE WHEN (${toSql(over(r.filter, ctx))}) AND (${new Sql(plainSql(r))}) THEN ',${new Sql(String(i))}' ELSE '' END)`,
     ),
     ' || ',
   );
@@ -426,10 +445,9 @@ function windows(grouped: Sql, o: ScanStatementOptions, thresholds: CountedThres
  */
 export function eventFilter(p: EventPushdown, counted: readonly RulePushdown[] = []): EventFilter {
   const countedIds = new Set(counted.map((r) => r.id));
-  const noId = not(field('eventID', 'exists', [], { nonEmpty: true }));
   const parts: EventFilter[] = p.rules
     .filter((r) => !groupable(r) && !r.sequence && joinsIn(r.filter).length === 0)
-    .map((r) => (countedIds.has(r.id) ? and([r.filter, noId]) : r.filter));
+    .map((r) => (countedIds.has(r.id) ? uncounted(r) : r.filter));
   for (const c of p.context) if (joinsIn(c.filter).length === 0) parts.push(c.filter);
   return simplify({ kind: 'or', parts });
 }

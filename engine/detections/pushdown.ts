@@ -312,6 +312,23 @@ export function longestRuleWindowMs(stages: PipelineStages, floorMs: number): nu
 }
 
 /**
+ * Fields a rule tests with case folding or a regular expression: SQL engines agree with JavaScript on those only
+ * for printable ASCII, so a store that counts the rule's events counts those whose values here are printable ASCII
+ * (or absent), and returns the others for Cartographer to test (`plainAscii`).
+ */
+export function asciiOnlyFields(f: EventFilter, out = new Set<string>()): Set<string> {
+  if (f.kind === 'field' && (f.ignoreCase || f.op === 'regex')) out.add(f.field);
+  else if (f.kind === 'and' || f.kind === 'or') for (const p of f.parts) asciiOnlyFields(p, out);
+  else if (f.kind === 'not') asciiOnlyFields(f.part, out);
+  else if (f.kind === 'within') asciiOnlyFields(f.filter, out);
+  else if (f.kind === 'sameValueAs') asciiOnlyFields(f.of, out);
+  return out;
+}
+
+/** The characters SQL engines treat as JavaScript does in case folding and regular expressions. */
+export const PLAIN_ASCII = /^[\x20-\x7E]*$/;
+
+/**
  * The event rules whose findings a store can compute from counts: exact (no note), not silenced by any allow-list
  * as it is now (the rule's own, or the global one: list items and entries without a rule id silence every rule).
  * A detector that does not say which allow-list it reads: none.

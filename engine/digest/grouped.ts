@@ -187,6 +187,8 @@ async function baselineFor(
   family: (ua: string, console: boolean) => string,
   stats: GroupedScanStats,
 ): Promise<{ facts: FactSets; days: number }> {
+  // No baseline asked for (baselineDays 0): nothing to read, and nothing is reported as new.
+  if (options.baselineDays <= 0) return { facts: emptyFacts(), days: 0 };
   const earliest = previousDay(date, options.baselineDays);
   const stored = await options.storedBaseline?.(earliest, date);
   if (stored && stored.days > 0) return stored;
