@@ -15,7 +15,6 @@ import {
   addRowKinds,
   type BucketIdentity,
   type GroupedFacts,
-  type GroupedScan,
   type GroupedScanStats,
 } from '../source.ts';
 import type { PipelineStages } from '../stages.ts';
@@ -69,7 +68,8 @@ export async function produceGroupedDigest(
       buckets: scans.flatMap((s) => s.buckets),
       items: scans.flatMap((s) => s.items),
       hits: scans.flatMap((s) => s.hits ?? []),
-      counted: countedOf(scans),
+      // Every part is the same request (one pushdown), so the same rules were counted in each.
+      counted: scans[0]?.counted ?? [],
     },
     stages,
     { idleGapMs: IDLE_GAP_MS },
@@ -106,16 +106,6 @@ export async function produceGroupedDigest(
     stats,
     grouped: new Map(daySessions.map((s) => [s.key, s])),
   };
-}
-
-/**
- * The rules every part counted (they are the same rules: one pushdown); a rule only some parts counted would have
- * its events in the others, so it is counted nowhere then (never happens with one pushdown, checked anyway).
- */
-function countedOf(scans: readonly GroupedScan[]): string[] {
-  const [first, ...rest] = scans;
-  const ids = first?.counted ?? [];
-  return rest.every((s) => JSON.stringify(s.counted ?? []) === JSON.stringify(ids)) ? ids : [];
 }
 
 /** "The digest covers 62.5 % of 2026-01-05: …" when a part could not be scanned; nothing on a whole day. */
