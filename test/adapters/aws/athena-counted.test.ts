@@ -85,7 +85,13 @@ function day(): CloudTrailRecord[] {
   );
   out.push(
     event('bob-1', '11:00:00', { ...bob, eventName: 'DeleteBucket', errorCode: 'AccessDenied' }),
-    event('bob-2', '11:00:05', { ...bob, eventName: 'DeleteBucket', errorCode: 'AccessDenied' }),
+    // The first event has no requestParameters, the next has: the finding shows the first one's (none).
+    event('bob-2', '11:00:05', {
+      ...bob,
+      eventName: 'DeleteBucket',
+      errorCode: 'AccessDenied',
+      requestParameters: { bucketName: 'second-bucket' },
+    }),
     event('bob-3', '11:30:00', { ...bob, userAgent: '日本語ユーザー', eventName: 'PutObject' }),
   );
   // In time order, as CloudTrail files are (the local pipeline reads a file in order).
@@ -111,7 +117,10 @@ const RULES = [
   rule('test.case-folding', { where: { field: 'userAgent', contains: 'ISTANBUL', ignoreCase: true } }),
   rule('test.backslash', { where: { field: 'userAgent', endsWith: 'C:\\temp\\' } }),
   rule('test.quote', { where: { field: 'userIdentity.userName', equals: "O'Brien" } }),
-  rule('test.denied-delete', { match: { eventName: 'DeleteBucket' } }),
+  rule('test.denied-delete', {
+    match: { eventName: 'DeleteBucket' },
+    show: ['requestParameters.bucketName'],
+  }),
 ];
 
 function stages(allow: CompiledAllowList = compileAllowList()): PipelineStages {
@@ -162,7 +171,9 @@ describe('event rules counted in SQL', () => {
     expect(reads.eventIds).toHaveLength(MAX_EVIDENCE_IDS);
     expect(reads.explanation).toMatch(/^135 events: HeadObject, GetObject by /);
     // Failed calls only: the rule's severity on error; the quote in the name is a value like any other.
-    expect(findings.find((f) => f.ruleId === 'test.denied-delete')?.severity).toBe('low');
+    const denied = findings.find((f) => f.ruleId === 'test.denied-delete');
+    expect(denied?.severity).toBe('low');
+    expect(denied?.explanation).not.toContain('second-bucket');
     expect(findings.find((f) => f.ruleId === 'test.quote')?.explanation).toMatch(
       /^3 events: DeleteBucket, PutObject/,
     );
