@@ -6,7 +6,7 @@
  *   - `cartographer digest --source athena` reports the same digest (sessions, ranking, findings, counts, new facts)
  *     as `cartographer digest` on the same files and covers 100 % of the day, with the shipped rules and with a
  *     fixed rule set (test/fixtures/athena-rules/); with the fixed set it reads at most 5 % of the day's rows (with
- *     the shipped rules the share is printed: it is bounded below by the events that are findings' evidence);
+ *     the shipped rules the share is printed);
  *   - the alert scan over the day posts each finding once, the same alerts as the scan of the files;
  *   - a forced row cap makes the scan incomplete: Slack and the log say so with the coverage, the watermark stays.
  *
@@ -100,15 +100,14 @@ describe('the digest of an organisation day on Athena', () => {
     expect(facts.coverage).toBe(1);
     expect(facts.bytesScanned).toBeGreaterThan(0);
     expect(facts.costUsd).toBeGreaterThan(0);
-    // How much of the day comes into Node depends on the rule set: every event that is evidence of a finding, and
-    // every event a rule counts across all principals, must. The share is reported, not asserted, here (the shipped
-    // rules change); the next test asserts it on a fixed rule set.
+    // How much of the day comes into Node depends on the rule set: event rules pushed down exactly are counted in
+    // SQL, the events of thresholds and sequences that can fire (and of rules SQL cannot decide) come whole. The
+    // share is reported, not asserted, here (the shipped rules change); the next test asserts it on a fixed rule set.
     const evidence = new Set(
       l.sessions.flatMap((s: { findings: { eventIds: string[] }[] }) =>
         s.findings.flatMap((f) => f.eventIds),
       ),
     );
-    expect(facts.rowsRead).toBeGreaterThanOrEqual(evidence.size);
     expect(facts.rowsRead).toBeLessThan(EVENTS);
     console.info(
       `shipped rules: ${facts.rowsRead} of ${EVENTS} rows into Node (${pct(facts.rowsRead / EVENTS)}); ` +
