@@ -113,7 +113,7 @@ describe('the digest of an organisation day on Athena', () => {
       `shipped rules: ${facts.rowsRead} of ${EVENTS} rows into Node (${pct(facts.rowsRead / EVENTS)}); ` +
         `findings' evidence alone: ${evidence.size} (${pct(evidence.size / EVENTS)})`,
     );
-  }, 180_000);
+  }, 300_000);
 
   it('with a fixed rule set: the same digest as the local pipeline, reading ≤ 5 % of the day', async () => {
     for (const [k, v] of Object.entries(endpoint.env)) vi.stubEnv(k, v);
