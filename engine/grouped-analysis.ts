@@ -14,9 +14,9 @@
  */
 import { EventDeduper } from './dedupe.ts';
 import type { CompiledRule } from './detections/compiled-rule.ts';
-import { compileFieldPath } from './detections/field-path.ts';
 import { asciiOnlyFields, PLAIN_ASCII, pushdownOf } from './detections/pushdown.ts';
 import { toEngineEvent } from './events.ts';
+import { eventFieldGetter } from './field-path.ts';
 import { CountedEvidence, hasEventId } from './grouped-findings.ts';
 import type { EngineEvent, Finding, InputsSummary, SessionRisk, SessionSummary } from './model.ts';
 import { compareEvents } from './order.ts';
@@ -82,7 +82,10 @@ export function analyzeGrouped(
   const rules = (stages.detector as { rules?: readonly CompiledRule[] } | undefined)?.rules ?? [];
   // Fields of each counted rule the store decides on printable ASCII only (the rest it returns as events).
   const ascii = new Map(
-    pushdownOf(stages).rules.map((r) => [r.id, [...asciiOnlyFields(r.filter)].map(compileFieldPath)]),
+    pushdownOf(stages).rules.map((r) => [
+      r.id,
+      [...asciiOnlyFields(r.filter)].map((f) => eventFieldGetter(f)),
+    ]),
   );
   const tally = { counted, rules, ascii };
   for (const s of order) judged.set(s, judge(s, members.get(s) ?? [], judging, inputs, tally));
