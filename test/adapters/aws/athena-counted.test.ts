@@ -23,29 +23,12 @@ import type { CloudTrailRecord } from '../../../engine/record.ts';
 import { createLocalSource } from '../../../engine/sources/local-source.ts';
 import type { PipelineStages } from '../../../engine/stages.ts';
 import { type AwsEndpoint, startAwsEndpoint } from '../../support/aws-endpoint.ts';
+import { s3Read } from '../../support/records.ts';
 
 const DATE = '2026-01-05';
 
 function event(id: string | undefined, at: string, fields: Record<string, unknown> = {}): CloudTrailRecord {
-  return {
-    eventVersion: '1.08',
-    eventTime: `${DATE}T${at}Z`,
-    ...(id === undefined ? {} : { eventID: id }),
-    eventSource: 's3.amazonaws.com',
-    eventName: 'GetObject',
-    awsRegion: 'us-east-1',
-    recipientAccountId: '111111111111',
-    sourceIPAddress: '203.0.113.9',
-    userAgent: 'aws-cli/2.13.5',
-    userIdentity: {
-      type: 'IAMUser',
-      userName: 'alice',
-      arn: 'arn:aws:iam::111111111111:user/alice',
-      accountId: '111111111111',
-      principalId: 'AIDAALICE',
-    },
-    ...fields,
-  } as CloudTrailRecord;
+  return s3Read({ eventTime: `${DATE}T${at}Z`, ...(id === undefined ? {} : { eventID: id }), ...fields });
 }
 
 const bob = {

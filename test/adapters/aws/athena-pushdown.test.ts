@@ -38,23 +38,12 @@ import { createEnricherFactory } from '../../../enrichment/index.ts';
 import { DuckAthena } from '../../support/athena-duckdb.ts';
 import { type AwsEndpoint, startAwsEndpoint } from '../../support/aws-endpoint.ts';
 import { fixtureRecords } from '../../support/aws-fixtures.ts';
+import { s3Read } from '../../support/records.ts';
 
 const TABLE = { catalog: 'AwsDataCatalog', database: 'security', table: 'cloudtrail_logs' };
 
 function event(id: string, fields: Partial<CloudTrailRecord> & Record<string, unknown>): CloudTrailRecord {
-  return {
-    eventVersion: '1.08',
-    eventTime: '2026-01-05T10:00:00Z',
-    eventID: id,
-    eventSource: 's3.amazonaws.com',
-    eventName: 'GetObject',
-    awsRegion: 'us-east-1',
-    recipientAccountId: '111111111111',
-    sourceIPAddress: '203.0.113.9',
-    userAgent: 'aws-cli/2.13.5',
-    userIdentity: { type: 'IAMUser', userName: 'alice', arn: 'arn:aws:iam::111111111111:user/alice' },
-    ...fields,
-  } as CloudTrailRecord;
+  return s3Read({ eventID: id, ...fields });
 }
 
 const user = (userName: string) => ({

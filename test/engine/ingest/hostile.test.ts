@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JsonSplitter, type Piece } from '../../../engine/ingest/json-splitter.ts';
 import type { SourceItem } from '../../../engine/source.ts';
 import { createLocalSource } from '../../../engine/sources/local-source.ts';
+import { type CliRun, childOutput } from '../../support/cli.ts';
 import {
   demoRecords,
   gzipBomb,
@@ -30,34 +31,15 @@ const REPORT_RSS =
  * Runs the CLI in its own process. `withoutFileModeOverride`: as root, without the capabilities that read through
  * any file mode (util-linux's setpriv), so modes bind the run as they bind any other user.
  */
-function runCli(
-  args: string[],
-  withoutFileModeOverride = false,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function runCli(args: string[], withoutFileModeOverride = false): Promise<CliRun> {
   const caps = '-dac_override,-dac_read_search';
   const asRoot = withoutFileModeOverride && process.getuid?.() === 0;
   const argv = [process.execPath, '--import', REPORT_RSS, 'bin/cartographer.js', ...args];
   const command = asRoot ? ['setpriv', `--inh-caps=${caps}`, `--bounding-set=${caps}`, ...argv] : argv;
-  return new Promise((resolve, reject) => {
-    const child = spawn(command[0]!, command.slice(1), {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    // A hang guard (a FIFO used to block the run forever), not a timing assertion.
-    const guard = setTimeout(() => child.kill('SIGKILL'), 90_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(guard);
-      resolve({ code, stdout, stderr });
-    });
-  });
+  const child = spawn(command[0]!, command.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+  // A hang guard (a FIFO used to block the run forever), not a timing assertion.
+  const guard = setTimeout(() => child.kill('SIGKILL'), 90_000);
+  return childOutput(child).finally(() => clearTimeout(guard));
 }
 
 async function collect(paths: string[], limits = {}): Promise<SourceItem[]> {
