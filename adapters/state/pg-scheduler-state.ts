@@ -6,7 +6,7 @@
  */
 import { emptyFacts, FACT_KINDS, type FactKind } from '../../engine/digest/facts.ts';
 import type { PgHandle } from '../store/postgres.ts';
-import type { AlertRow, AlertState, DigestRecord, SchedulerState } from './scheduler-state.ts';
+import type { AlertRow, AlertState, DigestRecord, LedgerKeys, SchedulerState } from './scheduler-state.ts';
 
 export const SCHEDULER_STATE_SCHEMA = `
 CREATE TABLE IF NOT EXISTS sched_watermarks (
@@ -124,23 +124,7 @@ export function createPgSchedulerState(db: PgHandle): SchedulerState {
 }
 
 /** The alert ledger, its threads and snoozes. */
-function pgLedger(
-  db: PgHandle,
-): Pick<
-  SchedulerState,
-  | 'getWatermark'
-  | 'setWatermark'
-  | 'getAlert'
-  | 'beginAlert'
-  | 'markAlertPosted'
-  | 'dropAlert'
-  | 'dropPendingAlert'
-  | 'pendingAlerts'
-  | 'getThread'
-  | 'touchThread'
-  | 'snooze'
-  | 'snoozedUntil'
-> {
+function pgLedger(db: PgHandle): Pick<SchedulerState, LedgerKeys> {
   const one = oneIn(db);
   const changed = changedIn(db);
   return {

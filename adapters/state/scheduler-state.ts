@@ -45,6 +45,21 @@ export interface DigestRecord {
   createdAt: number;
 }
 
+/** The alert ledger's part of the state (watermarks, alerts, threads, snoozes), as each backend builds it. */
+export type LedgerKeys =
+  | 'getWatermark'
+  | 'setWatermark'
+  | 'getAlert'
+  | 'beginAlert'
+  | 'markAlertPosted'
+  | 'dropAlert'
+  | 'dropPendingAlert'
+  | 'pendingAlerts'
+  | 'getThread'
+  | 'touchThread'
+  | 'snooze'
+  | 'snoozedUntil';
+
 export interface SchedulerState {
   getWatermark(scope: string): Promise<number | undefined>;
   setWatermark(scope: string, ms: number): Promise<void>;

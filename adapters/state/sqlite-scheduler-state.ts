@@ -3,7 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { emptyFacts, FACT_KINDS, type FactKind, type FactSets } from '../../engine/digest/facts.ts';
-import type { AlertRow, AlertState, DigestRecord, SchedulerState } from './scheduler-state.ts';
+import type { AlertRow, AlertState, DigestRecord, LedgerKeys, SchedulerState } from './scheduler-state.ts';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS sched_watermarks (
@@ -226,20 +226,6 @@ function ledgerMethods(q: Statements): Pick<SchedulerState, LedgerKeys> {
     },
   };
 }
-
-type LedgerKeys =
-  | 'getWatermark'
-  | 'setWatermark'
-  | 'getAlert'
-  | 'beginAlert'
-  | 'markAlertPosted'
-  | 'dropAlert'
-  | 'dropPendingAlert'
-  | 'pendingAlerts'
-  | 'getThread'
-  | 'touchThread'
-  | 'snooze'
-  | 'snoozedUntil';
 
 /** Digests posted once per day, and the baseline of facts "new" is measured against. */
 function digestMethods(

@@ -4,6 +4,7 @@
  */
 import type { BenignMark, BotStore, ButtonRef, StoredSession } from './bot-store.ts';
 import type { PgHandle } from './postgres.ts';
+import { type RefRow, rowToBenign, rowToRef } from './store-rows.ts';
 
 export const BOT_STORE_SCHEMA = `
 CREATE TABLE IF NOT EXISTS sessions (
@@ -47,15 +48,6 @@ interface SessionRow {
   created_at: string;
 }
 
-interface RefRow {
-  id: string;
-  action: string;
-  session_id: string;
-  event_ids: string;
-  extra: string | null;
-  created_at: string;
-}
-
 export function createPgStore(db: PgHandle): BotStore {
   return {
     async saveSession(s) {
@@ -96,17 +88,7 @@ export function createPgStore(db: PgHandle): BotStore {
     },
     async getRef(id) {
       const { rows } = await db.query<RefRow>('SELECT * FROM refs WHERE id = $1', [id]);
-      const row = rows[0];
-      if (!row) return undefined;
-      const ref: ButtonRef = {
-        id: row.id,
-        action: row.action,
-        sessionId: row.session_id,
-        eventIds: JSON.parse(row.event_ids),
-        createdAt: row.created_at,
-      };
-      if (row.extra) ref.extra = JSON.parse(row.extra);
-      return ref;
+      return rowToRef(rows[0]);
     },
     async recordBenign(m) {
       await db.query(
@@ -127,19 +109,7 @@ export function createPgStore(db: PgHandle): BotStore {
       const { rows } = await db.query<Record<string, string | null>>(
         'SELECT * FROM benign_marks ORDER BY seq',
       );
-      return rows.map((r) => {
-        const mark: BenignMark = {
-          sessionId: r.session_id as string,
-          reason: r.reason as string,
-          by: r.by_user as string,
-          at: r.at as string,
-        };
-        if (r.rule_id) mark.ruleId = r.rule_id;
-        if (r.finding_id) mark.findingId = r.finding_id;
-        if (r.principal) mark.principal = r.principal;
-        if (r.ip) mark.ip = r.ip;
-        return mark;
-      });
+      return rows.map(rowToBenign);
     },
     async claimOnce(key, expiresAt) {
       // Insert, or take over an expired claim; one statement, so two replicas cannot both win.

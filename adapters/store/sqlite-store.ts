@@ -6,6 +6,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { BenignMark, BotStore, ButtonRef } from './bot-store.ts';
+import { type RefRow, rowToBenign, rowToRef } from './store-rows.ts';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS sessions (
@@ -138,40 +139,4 @@ export function openSqliteStore(file: string): BotStore {
       if (db.open) db.close();
     },
   };
-}
-
-interface RefRow {
-  id: string;
-  action: string;
-  session_id: string;
-  event_ids: string;
-  extra: string | null;
-  created_at: string;
-}
-
-function rowToRef(row: RefRow | undefined): ButtonRef | undefined {
-  if (!row) return undefined;
-  const ref: ButtonRef = {
-    id: row.id,
-    action: row.action,
-    sessionId: row.session_id,
-    eventIds: JSON.parse(row.event_ids),
-    createdAt: row.created_at,
-  };
-  if (row.extra) ref.extra = JSON.parse(row.extra);
-  return ref;
-}
-
-function rowToBenign(r: Record<string, string | null>): BenignMark {
-  const mark: BenignMark = {
-    sessionId: r.session_id as string,
-    reason: r.reason as string,
-    by: r.by_user as string,
-    at: r.at as string,
-  };
-  if (r.rule_id) mark.ruleId = r.rule_id;
-  if (r.finding_id) mark.findingId = r.finding_id;
-  if (r.principal) mark.principal = r.principal;
-  if (r.ip) mark.ip = r.ip;
-  return mark;
 }
