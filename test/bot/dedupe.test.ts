@@ -16,7 +16,13 @@ import { openSqliteStore } from '../../adapters/store/sqlite-store.ts';
 import { clickKey, dedupeRequests, requestKey } from '../../bot/receiver/dedupe.ts';
 import { FastAckReceiver } from '../../bot/receiver/fast-ack-receiver.ts';
 import { slackSignature } from '../../playground/standin/signing.ts';
-import { type Harness, SIGNING_SECRET, startHarness, waitFor } from '../support/slack-harness.ts';
+import {
+  type Harness,
+  SIGNING_SECRET,
+  slashCommandBody,
+  startHarness,
+  waitFor,
+} from '../support/slack-harness.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'cartographer-dedupe-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -230,15 +236,7 @@ describe('the bot (real app, stand-in Slack)', () => {
 
   it('a signed slash command replayed three times within the window is handled once', async () => {
     h = await startHarness();
-    const body = new URLSearchParams({
-      command: '/cartographer',
-      text: 'help',
-      user_id: 'U0ANALYST1',
-      channel_id: 'C0SOCTRIAGE',
-      team_id: 'T0CARTOGR',
-      response_url: `${h.standin.url}/response/none`,
-      trigger_id: '4242.1.replayed',
-    }).toString();
+    const body = slashCommandBody(h, 'help', '4242.1.replayed');
     const headers = signed(body, FORM);
     for (let i = 0; i < 3; i++) expect((await h.standin.sendRaw(body, headers)).status).toBe(200);
     await waitFor('the audited command', () => h!.audits().length >= 1);

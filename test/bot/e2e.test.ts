@@ -30,19 +30,18 @@ import type { StandinMessage } from '../../playground/standin/state.ts';
 import {
   BOT_TOKEN,
   FIXTURE_DIR,
+  FIXTURE_FILE,
+  FIXTURE_KEY,
+  fixtureFileRecords,
   type Harness,
   SIGNING_SECRET,
+  slashCommandBody,
   startHarness,
   waitFor,
 } from '../support/slack-harness.ts';
 
-const KEY = 'AKIATFQR7NSC8Q4X20BJ';
-const FIXTURE_FILE = join(
-  FIXTURE_DIR,
-  '218007301253_CloudTrail_us-east-1_20230710T1215Z_Z8x5aqgtcXn5NEG9.json',
-);
-const fixtureRecords = (JSON.parse(readFileSync(FIXTURE_FILE, 'utf8')) as { Records: CloudTrailRecord[] })
-  .Records;
+const KEY = FIXTURE_KEY;
+const fixtureRecords = fixtureFileRecords();
 const keyRecords = fixtureRecords.filter((r) => r.userIdentity?.accessKeyId === KEY);
 const sessionTokens = keyRecords
   .map((r) => (r.responseElements?.credentials as { sessionToken?: string } | undefined)?.sessionToken)
@@ -441,15 +440,7 @@ describe('request verification and access control', () => {
 
   it('rejects a bad signature and a stale timestamp with 401', async () => {
     h = await startHarness();
-    const body = new URLSearchParams({
-      command: '/cartographer',
-      text: 'help',
-      user_id: 'U0ANALYST1',
-      channel_id: 'C0SOCTRIAGE',
-      team_id: 'T0CARTOGR',
-      response_url: `${h.standin.url}/response/none`,
-      trigger_id: '1.2.3',
-    }).toString();
+    const body = slashCommandBody(h, 'help', '1.2.3');
     const now = Math.floor(Date.now() / 1000);
     const bad = await h.standin.sendRaw(body, {
       'content-type': 'application/x-www-form-urlencoded',

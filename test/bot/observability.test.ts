@@ -12,18 +12,17 @@ import { registry } from '../../adapters/observability/metrics.ts';
 import { pollQueueDepth } from '../../bot/queue/attach-queue.ts';
 import type { CloudTrailRecord } from '../../engine/record.ts';
 import { type AwsEndpoint, startAwsEndpoint } from '../support/aws-endpoint.ts';
-import { FIXTURE_DIR, type Harness, startHarness, waitFor } from '../support/slack-harness.ts';
+import {
+  FIXTURE_KEY,
+  fixtureFileRecords,
+  type Harness,
+  startHarness,
+  waitFor,
+} from '../support/slack-harness.ts';
 import { startSqsEndpoint } from '../support/sqs-endpoint.ts';
 
-const KEY = 'AKIATFQR7NSC8Q4X20BJ';
-const records = (
-  JSON.parse(
-    readFileSync(
-      join(FIXTURE_DIR, '218007301253_CloudTrail_us-east-1_20230710T1215Z_Z8x5aqgtcXn5NEG9.json'),
-      'utf8',
-    ),
-  ) as { Records: CloudTrailRecord[] }
-).Records;
+const KEY = FIXTURE_KEY;
+const records = fixtureFileRecords();
 
 let aws: AwsEndpoint | undefined;
 let h: Harness | undefined;

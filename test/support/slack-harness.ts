@@ -2,7 +2,7 @@
  * Starts the real Bolt app on 127.0.0.1 (random port) against the local Slack stand-in, with a
  * temporary SQLite file and a log sink the tests can read (audit lines).
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -15,12 +15,34 @@ import { loadBotConfig } from '../../config/bot.ts';
 import { loadConfig } from '../../config/config.ts';
 import { loadSchedulerSettings } from '../../config/settings.ts';
 import { loadStageSettings } from '../../config/stage-settings.ts';
+import type { CloudTrailRecord } from '../../engine/record.ts';
 import type { PipelineStages } from '../../engine/stages.ts';
 import { type SlackStandin, startSlackStandin } from '../../playground/standin/server.ts';
 
 export const SIGNING_SECRET = 'test-signing-secret-0123456789abcdef';
 export const BOT_TOKEN = 'xoxb-test-0000-bot-token-never-logged';
 export const FIXTURE_DIR = 'test/fixtures/invictus-sigma-aws-cloudtrail';
+/** The Invictus access key the bot tests look up, and the fixture file that holds its session (among others). */
+export const FIXTURE_KEY = 'AKIATFQR7NSC8Q4X20BJ';
+export const FIXTURE_FILE = join(
+  FIXTURE_DIR,
+  '218007301253_CloudTrail_us-east-1_20230710T1215Z_Z8x5aqgtcXn5NEG9.json',
+);
+export const fixtureFileRecords = (): CloudTrailRecord[] =>
+  (JSON.parse(readFileSync(FIXTURE_FILE, 'utf8')) as { Records: CloudTrailRecord[] }).Records;
+
+/** The form body Slack POSTs for `/cartographer <text>` from the test analyst in the test channel. */
+export function slashCommandBody(h: Harness, text: string, triggerId: string): string {
+  return new URLSearchParams({
+    command: '/cartographer',
+    text,
+    user_id: 'U0ANALYST1',
+    channel_id: 'C0SOCTRIAGE',
+    team_id: 'T0CARTOGR',
+    response_url: `${h.standin.url}/response/none`,
+    trigger_id: triggerId,
+  }).toString();
+}
 
 export interface Harness {
   standin: SlackStandin;
