@@ -5,7 +5,7 @@
 import type { StageOptions } from '../compose/stages.ts';
 import { loadStageSettings } from '../config/stage-settings.ts';
 import { errorCode } from '../engine/errors.ts';
-import { InputError, type ResolvedSource, resolveSource, type SourceOptionValues } from './source-options.ts';
+import { type ResolvedSource, resolveSource, type SourceOptionValues } from './source-options.ts';
 
 export interface CommandErrors {
   /** Prints `cartographer <name>: <message>` and the usage; returns exit code 2. */

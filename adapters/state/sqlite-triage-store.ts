@@ -8,7 +8,6 @@ import type {
   CaseChange,
   CaseOutcome,
   CaseState,
-  DigestHeadline,
   TriageStore,
 } from './triage-store.ts';
 

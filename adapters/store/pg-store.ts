@@ -2,7 +2,7 @@
  * BotStore on PostgreSQL (`pg`): the same tables and meaning as the SQLite store, for several bot
  * replicas sharing one database. JSON is kept as text, byte for byte what was saved.
  */
-import type { BenignMark, BotStore, ButtonRef, StoredSession } from './bot-store.ts';
+import type { BotStore, StoredSession } from './bot-store.ts';
 import type { PgHandle } from './postgres.ts';
 import { type RefRow, rowToBenign, rowToRef } from './store-rows.ts';
 

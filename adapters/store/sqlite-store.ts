@@ -5,7 +5,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import type { BenignMark, BotStore, ButtonRef } from './bot-store.ts';
+import type { BotStore } from './bot-store.ts';
 import { type RefRow, rowToBenign, rowToRef } from './store-rows.ts';
 
 const SCHEMA = `

@@ -2,9 +2,6 @@
  * `summarize --format json` sessions: each closed session is finished and written as JSON text at once (on this
  * thread or a worker's, see session-pool.ts), so what waits for its turn in start order is text, not events.
  */
-import { readdirSync, statSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import {
   type Analysis,

@@ -8,7 +8,7 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type ParsedYaml, type RuleProblem, readYamlFile } from '../rule-yaml.ts';
 import { readUserAgentTable, type UserAgentClassifier } from '../user-agent.ts';
-import { compileWhen, type Predicate } from './conditions.ts';
+import { compileWhen } from './conditions.ts';
 import { compilePages, type PageFileInput } from './pages.ts';
 import { compilePhrases, DEFAULT_PROGRAMMATIC, type Phrases } from './phrases.ts';
 import type { CompiledCase, CompiledDef, SignalRuleSet } from './rule-set.ts';

@@ -10,7 +10,7 @@
 
 import type { EngineEvent, Signal } from '../model.ts';
 import { compareEvents } from '../order.ts';
-import type { SessionContext, SignalMapping } from '../stages.ts';
+import type { SessionContext } from '../stages.ts';
 import type { DraftSignal } from './followups.ts';
 import type { SignalRuleSet } from './rule-set.ts';
 import type { ChunkContext, SignalEngine } from './signal-engine.ts';

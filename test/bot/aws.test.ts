@@ -2,10 +2,7 @@
  * The bot against the real LookupEvents source and the local AWS endpoint (test/support/aws-endpoint.ts):
  * progress from real pages, and an AWS failure that ends in a thread message saying what to fix.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { CloudTrailRecord } from '../../engine/record.ts';
 import { type AwsEndpoint, type AwsEndpointOptions, startAwsEndpoint } from '../support/aws-endpoint.ts';
 import {
   FIXTURE_KEY,

@@ -2,15 +2,12 @@
  * What an operator sees of a command: one request id on its log lines (received, every AWS call of its lookup,
  * every Slack post, the audit line), and the Prometheus metrics on the bot's own HTTP server.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import pino from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createSqsQueue } from '../../adapters/aws/sqs-queue.ts';
 import { registry } from '../../adapters/observability/metrics.ts';
 import { pollQueueDepth } from '../../bot/queue/attach-queue.ts';
-import type { CloudTrailRecord } from '../../engine/record.ts';
 import { type AwsEndpoint, startAwsEndpoint } from '../support/aws-endpoint.ts';
 import {
   FIXTURE_KEY,

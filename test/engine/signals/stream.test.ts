@@ -2,7 +2,7 @@
  * Streaming: pushing a session's events one by one gives exactly the batch result, and actions come out
  * before the session ends once nothing later can change them.
  */
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
