@@ -9,6 +9,7 @@
  * next scan (same window: the watermark only moves after delivery) tries again.
  */
 import { randomBytes } from 'node:crypto';
+import type { AlertCase } from '../../adapters/state/triage-store.ts';
 import type { Finding } from '../../engine/model.ts';
 import type { SessionReport } from '../../engine/pipeline.ts';
 import type { CloudTrailRecord } from '../../engine/record.ts';
@@ -102,16 +103,7 @@ export async function deliverFinding(
 /** The alert's case (acknowledge, assign, resolve); a failure only delays it to the first click. */
 async function openCase(
   deps: SchedulerDeps,
-  a: {
-    key: string;
-    channel: string;
-    ts: string;
-    ruleId: string;
-    title: string;
-    severity: string;
-    principal: string;
-    eventAt: number;
-  },
+  a: Pick<AlertCase, 'key' | 'channel' | 'ts' | 'ruleId' | 'title' | 'severity' | 'principal' | 'eventAt'>,
 ): Promise<void> {
   await deps.triage
     ?.openCase({
