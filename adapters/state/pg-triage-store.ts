@@ -1,60 +1,14 @@
 /**
- * TriageStore on PostgreSQL (`pg`): the same tables and meaning as the SQLite store (sqlite-triage-store.ts,
- * whose row mapping it shares), for bot replicas sharing one database. A case change is a version-checked
+ * TriageStore on PostgreSQL (`pg`): the same tables, row mapping (triage-rows.ts) and meaning as the SQLite
+ * store, for bot replicas sharing one database. A case change is a version-checked
  * UPDATE and its history line in one transaction, so two replicas clicking at once cannot both win.
  */
 import type { PgHandle } from '../store/postgres.ts';
-import { type CaseRow, fromRow, toRow } from './sqlite-triage-store.ts';
-import type {
-  AlertCase,
-  CaseAction,
-  CaseChange,
-  CaseOutcome,
-  CaseState,
-  TriageStore,
-} from './triage-store.ts';
+import { POSTGRES } from '../store/sql-dialect.ts';
+import { type CaseRow, fromLogRow, fromRow, type LogRow, toRow, triageSchema } from './triage-rows.ts';
+import type { AlertCase, TriageStore } from './triage-store.ts';
 
-export const TRIAGE_SCHEMA = `
-CREATE TABLE IF NOT EXISTS triage_cases (
-  key TEXT PRIMARY KEY,
-  channel TEXT NOT NULL,
-  ts TEXT NOT NULL,
-  rule_id TEXT NOT NULL,
-  title TEXT NOT NULL,
-  severity TEXT NOT NULL,
-  principal TEXT NOT NULL,
-  event_at BIGINT NOT NULL,
-  state TEXT NOT NULL,
-  assignee TEXT,
-  outcome TEXT,
-  acknowledged_by TEXT,
-  acknowledged_at BIGINT,
-  last_action TEXT NOT NULL,
-  last_by TEXT,
-  last_at BIGINT NOT NULL,
-  version INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS triage_cases_state ON triage_cases(state, event_at);
-CREATE TABLE IF NOT EXISTS triage_case_log (
-  seq BIGSERIAL PRIMARY KEY,
-  key TEXT NOT NULL,
-  version INTEGER NOT NULL,
-  action TEXT NOT NULL,
-  by_user TEXT,
-  at BIGINT NOT NULL,
-  state TEXT NOT NULL,
-  assignee TEXT,
-  outcome TEXT
-);
-CREATE INDEX IF NOT EXISTS triage_case_log_key ON triage_case_log(key, seq);
-CREATE TABLE IF NOT EXISTS triage_digests (
-  date TEXT PRIMARY KEY,
-  channel TEXT NOT NULL,
-  ts TEXT NOT NULL,
-  text TEXT NOT NULL,
-  posted_at BIGINT NOT NULL
-);
-`;
+export const TRIAGE_SCHEMA = triageSchema(POSTGRES);
 
 const COLUMNS = [
   'key',
@@ -153,23 +107,10 @@ export function createPgTriageStore(db: PgHandle): TriageStore {
       return rows.map(fromRow);
     },
     async caseHistory(key) {
-      const { rows } = await db.query<Record<string, string | number | null>>(
-        'SELECT * FROM triage_case_log WHERE key = $1 ORDER BY seq',
-        [key],
-      );
-      return rows.map((r) => {
-        const c: CaseChange = {
-          key: String(r.key),
-          version: Number(r.version),
-          action: r.action as CaseAction,
-          at: Number(r.at),
-          state: r.state as CaseState,
-        };
-        if (r.by_user) c.by = String(r.by_user);
-        if (r.assignee) c.assignee = String(r.assignee);
-        if (r.outcome) c.outcome = r.outcome as CaseOutcome;
-        return c;
-      });
+      const { rows } = await db.query<LogRow>('SELECT * FROM triage_case_log WHERE key = $1 ORDER BY seq', [
+        key,
+      ]);
+      return rows.map(fromLogRow);
     },
     async recordDigest(d) {
       await db.query(

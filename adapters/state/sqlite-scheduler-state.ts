@@ -3,76 +3,8 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { emptyFacts, FACT_KINDS, type FactKind, type FactSets } from '../../engine/digest/facts.ts';
-import type { AlertRow, AlertState, DigestRecord, LedgerKeys, SchedulerState } from './scheduler-state.ts';
-
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS sched_watermarks (
-  scope TEXT PRIMARY KEY,
-  until_ms INTEGER NOT NULL,
-  updated_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS sched_alerts (
-  key TEXT PRIMARY KEY,
-  rule_id TEXT NOT NULL,
-  principal TEXT NOT NULL,
-  resource TEXT NOT NULL,
-  severity TEXT NOT NULL,
-  channel TEXT NOT NULL,
-  thread_key TEXT NOT NULL,
-  thread_ts TEXT,
-  state TEXT NOT NULL,
-  ts TEXT,
-  event_at INTEGER NOT NULL,
-  created_at INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS sched_alerts_state ON sched_alerts(state);
-CREATE TABLE IF NOT EXISTS sched_threads (
-  thread_key TEXT PRIMARY KEY,
-  channel TEXT NOT NULL,
-  ts TEXT NOT NULL,
-  last_at INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS sched_snoozes (
-  rule_id TEXT NOT NULL,
-  principal TEXT NOT NULL,
-  until_ms INTEGER NOT NULL,
-  by_user TEXT NOT NULL,
-  PRIMARY KEY (rule_id, principal)
-);
-CREATE TABLE IF NOT EXISTS sched_digests (
-  date TEXT PRIMARY KEY,
-  channel TEXT NOT NULL,
-  state TEXT NOT NULL,
-  ts TEXT,
-  created_at INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS sched_leases (
-  name TEXT PRIMARY KEY,
-  holder TEXT NOT NULL,
-  expires_at INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS sched_baseline (
-  day TEXT NOT NULL,
-  kind TEXT NOT NULL,
-  value TEXT NOT NULL,
-  PRIMARY KEY (day, kind, value)
-);
-`;
-
-interface AlertDbRow {
-  key: string;
-  rule_id: string;
-  principal: string;
-  resource: string;
-  severity: string;
-  channel: string;
-  thread_key: string;
-  thread_ts: string | null;
-  state: string;
-  ts: string | null;
-  event_at: number;
-  created_at: number;
-}
+import { type AlertDbRow, SCHEDULER_STATE_SCHEMA, toAlert } from './scheduler-rows.ts';
+import type { DigestRecord, LedgerKeys, SchedulerState } from './scheduler-state.ts';
 
 export function openSchedulerState(file: string): SchedulerState {
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
@@ -81,7 +13,7 @@ export function openSchedulerState(file: string): SchedulerState {
   db.pragma('busy_timeout = 5000');
   // The ledger is the exactly-once guarantee: a row must be on disk before the Slack post happens.
   db.pragma('synchronous = FULL');
-  db.exec(SCHEMA);
+  db.exec(SCHEDULER_STATE_SCHEMA);
 
   const q = prepare(db);
   return {
@@ -148,23 +80,6 @@ function prepare(db: Database.Database) {
     pruneAlerts: db.prepare("DELETE FROM sched_alerts WHERE created_at < ? AND state != 'pending'"),
     pruneThreads: db.prepare('DELETE FROM sched_threads WHERE last_at < ?'),
     pruneSnoozes: db.prepare('DELETE FROM sched_snoozes WHERE until_ms < ?'),
-  };
-}
-
-function toAlert(r: AlertDbRow): AlertRow {
-  return {
-    key: r.key,
-    ruleId: r.rule_id,
-    principal: r.principal,
-    resource: r.resource,
-    severity: r.severity,
-    channel: r.channel,
-    threadKey: r.thread_key,
-    ...(r.thread_ts ? { threadTs: r.thread_ts } : {}),
-    state: r.state as AlertState,
-    ...(r.ts ? { ts: r.ts } : {}),
-    eventAt: r.event_at,
-    createdAt: r.created_at,
   };
 }
 

@@ -4,8 +4,9 @@
  * process share one connection pool.
  */
 import { hostname } from 'node:os';
-import { createPgSchedulerState, SCHEDULER_STATE_SCHEMA } from '../state/pg-scheduler-state.ts';
+import { createPgSchedulerState } from '../state/pg-scheduler-state.ts';
 import { createPgTriageStore, TRIAGE_SCHEMA } from '../state/pg-triage-store.ts';
+import { SCHEDULER_STATE_SCHEMA } from '../state/scheduler-rows.ts';
 import type { SchedulerState } from '../state/scheduler-state.ts';
 import { openSchedulerState } from '../state/sqlite-scheduler-state.ts';
 import { openTriageStore } from '../state/sqlite-triage-store.ts';

@@ -4,41 +4,10 @@
  */
 import type { BotStore, StoredSession } from './bot-store.ts';
 import type { PgHandle } from './postgres.ts';
-import { type RefRow, rowToBenign, rowToRef } from './store-rows.ts';
+import { POSTGRES } from './sql-dialect.ts';
+import { botStoreSchema, type RefRow, rowToBenign, rowToRef } from './store-rows.ts';
 
-export const BOT_STORE_SCHEMA = `
-CREATE TABLE IF NOT EXISTS sessions (
-  id TEXT PRIMARY KEY,
-  query TEXT NOT NULL,
-  summary TEXT NOT NULL,
-  records TEXT NOT NULL,
-  created_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS refs (
-  id TEXT PRIMARY KEY,
-  action TEXT NOT NULL,
-  session_id TEXT NOT NULL,
-  event_ids TEXT NOT NULL,
-  extra TEXT,
-  created_at TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS refs_session ON refs(session_id);
-CREATE TABLE IF NOT EXISTS claims (
-  key TEXT PRIMARY KEY,
-  expires_at BIGINT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS benign_marks (
-  seq BIGSERIAL PRIMARY KEY,
-  rule_id TEXT,
-  finding_id TEXT,
-  session_id TEXT NOT NULL,
-  principal TEXT,
-  ip TEXT,
-  reason TEXT NOT NULL,
-  by_user TEXT NOT NULL,
-  at TEXT NOT NULL
-);
-`;
+export const BOT_STORE_SCHEMA = botStoreSchema(POSTGRES);
 
 interface SessionRow {
   id: string;

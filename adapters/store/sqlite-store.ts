@@ -6,48 +6,15 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { BotStore } from './bot-store.ts';
-import { type RefRow, rowToBenign, rowToRef } from './store-rows.ts';
-
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS sessions (
-  id TEXT PRIMARY KEY,
-  query TEXT NOT NULL,
-  summary TEXT NOT NULL,
-  records TEXT NOT NULL,
-  created_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS refs (
-  id TEXT PRIMARY KEY,
-  action TEXT NOT NULL,
-  session_id TEXT NOT NULL,
-  event_ids TEXT NOT NULL,
-  extra TEXT,
-  created_at TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS refs_session ON refs(session_id);
-CREATE TABLE IF NOT EXISTS claims (
-  key TEXT PRIMARY KEY,
-  expires_at INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS benign_marks (
-  seq INTEGER PRIMARY KEY AUTOINCREMENT,
-  rule_id TEXT,
-  finding_id TEXT,
-  session_id TEXT NOT NULL,
-  principal TEXT,
-  ip TEXT,
-  reason TEXT NOT NULL,
-  by_user TEXT NOT NULL,
-  at TEXT NOT NULL
-);
-`;
+import { SQLITE } from './sql-dialect.ts';
+import { botStoreSchema, type RefRow, rowToBenign, rowToRef } from './store-rows.ts';
 
 export function openSqliteStore(file: string): BotStore {
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
   db.pragma('busy_timeout = 5000');
-  db.exec(SCHEMA);
+  db.exec(botStoreSchema(SQLITE));
 
   const insertSession = db.prepare(
     'INSERT OR REPLACE INTO sessions (id, query, summary, records, created_at) VALUES (?, ?, ?, ?, ?)',

@@ -1,8 +1,46 @@
 /**
- * The rows both bot stores keep (SQLite and PostgreSQL use the same columns), read back into the store's types in
- * one place.
+ * The tables both bot stores keep (SQLite and PostgreSQL use the same columns) and their rows read back into the
+ * store's types, in one place.
  */
 import type { BenignMark, ButtonRef } from './bot-store.ts';
+import type { SqlDialect } from './sql-dialect.ts';
+
+/** The bot store's DDL (idempotent) in `dialect`. */
+export function botStoreSchema(dialect: SqlDialect): string {
+  return `
+CREATE TABLE IF NOT EXISTS sessions (
+  id TEXT PRIMARY KEY,
+  query TEXT NOT NULL,
+  summary TEXT NOT NULL,
+  records TEXT NOT NULL,
+  created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS refs (
+  id TEXT PRIMARY KEY,
+  action TEXT NOT NULL,
+  session_id TEXT NOT NULL,
+  event_ids TEXT NOT NULL,
+  extra TEXT,
+  created_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS refs_session ON refs(session_id);
+CREATE TABLE IF NOT EXISTS claims (
+  key TEXT PRIMARY KEY,
+  expires_at BIGINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS benign_marks (
+  seq ${dialect.serialKey},
+  rule_id TEXT,
+  finding_id TEXT,
+  session_id TEXT NOT NULL,
+  principal TEXT,
+  ip TEXT,
+  reason TEXT NOT NULL,
+  by_user TEXT NOT NULL,
+  at TEXT NOT NULL
+);
+`;
+}
 
 export interface RefRow {
   id: string;
