@@ -2,8 +2,10 @@
  * Rules indexed by eventName once, so each event is only tested against rules that can match it (the rest of
  * the ~300 rules are never looked at). Shared by the per-session detector and the cross-session memory.
  */
+import { compilePath, readAll } from '../field-path.ts';
 import type { EngineEvent } from '../model.ts';
 import type { CompiledRule } from './compiled-rule.ts';
+import type { CondNode } from './condition.ts';
 
 /** A rule (or one step of a sequence rule) waiting for events. */
 export interface Slot {
@@ -11,6 +13,8 @@ export interface Slot {
   /** -1 for event/threshold rules, else the sequence step. */
   step: number;
   test: (e: EngineEvent) => boolean;
+  /** The condition `test` was compiled from (for pruning by the event's key fields). */
+  condition?: CondNode;
 }
 
 /** A rule that throws on some odd record (a string where an object belongs …) does not match it; nothing else is lost. */
@@ -78,37 +82,193 @@ export function indexRules(rules: readonly CompiledRule[]): RuleIndex {
   for (const rule of rules) {
     if (rule.kind === 'sequence') {
       rule.sequence!.steps.forEach((s, i) => {
-        add({ rule, step: i, test: s.match }, s.eventNames, s.eventSources);
+        add({ rule, step: i, test: s.match, condition: s.condition }, s.eventNames, s.eventSources);
       });
     } else {
-      add({ rule, step: -1, test: rule.match! }, rule.eventNames, rule.eventSources);
+      add(
+        { rule, step: -1, test: rule.match!, ...(rule.condition ? { condition: rule.condition } : {}) },
+        rule.eventNames,
+        rule.eventSources,
+      );
     }
   }
   return index;
 }
 
 /**
- * The slots an event must be tested against. Candidate lists per (eventSource, eventName) are built on first
- * sight: a handful of pairs cover most traffic.
+ * Fields with few distinct values that many rules test (`userIdentity.type: Root`, `errorCode` present,
+ * `enrichment.sourceKind` …). An event's eventSource, eventName and values of those of these fields its index's
+ * rules test pick a candidate list built on first sight: the rules whose condition is already false for those
+ * values alone are left out, so most events are tested against a handful of rules instead of every rule that
+ * has no eventName or eventSource to be indexed by.
+ */
+const KEY_FIELDS = [
+  'eventSource',
+  'eventName',
+  'eventType',
+  'errorCode',
+  'readOnly',
+  'userIdentity.type',
+  'userIdentity.invokedBy',
+  'sessionCredentialFromConsole',
+  'enrichment.sourceKind',
+  'enrichment.errorKind',
+  'enrichment.accessLevel',
+];
+/** Candidate lists kept at most (a guard against inputs with unbounded key values; beyond: no pruning). */
+const MAX_LISTS = 20_000;
+
+/** The values known when a candidate list is built: field path → every value the rules' getters would read. */
+type Known = ReadonlyMap<string, unknown[]>;
+
+/**
+ * The node's value when only the key fields are known: true, false or undefined (depends on other fields).
+ * Only tests whose filter description is exact are evaluated (they read nothing but their field's values).
+ */
+export function partialValue(node: CondNode, known: Known, e: EngineEvent): boolean | undefined {
+  switch (node.kind) {
+    case 'const':
+      return node.value;
+    case 'not': {
+      const v = partialValue(node.child, known, e);
+      return v === undefined ? undefined : !v;
+    }
+    case 'all':
+    case 'any': {
+      const stop = node.kind === 'any';
+      let open = false;
+      for (const c of node.children) {
+        const v = partialValue(c, known, e);
+        if (v === stop) return stop;
+        if (v === undefined) open = true;
+      }
+      return open ? undefined : !stop;
+    }
+    case 'test': {
+      const values = evaluable(node) ? known.get(node.field) : undefined;
+      if (!values) return undefined;
+      try {
+        return node.test(values, e);
+      } catch {
+        return undefined;
+      }
+    }
+    case 'list':
+      // An empty list holds no value at any time (`notInList` of an empty list never holds either).
+      return node.values.length === 0 ? false : undefined;
+  }
+}
+
+function evaluable(node: CondNode & { kind: 'test' }): boolean {
+  return !node.reads && node.describe?.exact === true;
+}
+
+/** The key fields (beyond eventSource and eventName) some slot's condition tests. */
+function keyFieldsOf(slots: Iterable<Slot>): string[] {
+  const used = new Set<string>();
+  const visit = (n: CondNode): void => {
+    if (n.kind === 'all' || n.kind === 'any') n.children.forEach(visit);
+    else if (n.kind === 'not') visit(n.child);
+    else if (n.kind === 'test' && evaluable(n)) used.add(n.field);
+  };
+  for (const s of slots) if (s.condition) visit(s.condition);
+  return KEY_FIELDS.slice(2).filter((f) => used.has(f));
+}
+
+/** A key field read without a walk: its property names, from the record or from the enrichment. */
+interface KeyPath {
+  field: string;
+  enrichment: boolean;
+  keys: string[];
+}
+
+function keyPath(field: string): KeyPath {
+  const enrichment = field.startsWith('enrichment.');
+  return { field, enrichment, keys: (enrichment ? field.slice('enrichment.'.length) : field).split('.') };
+}
+
+/**
+ * A Map key for the field's values as the rules' getters read them (engine/field-path.ts readAll): null when
+ * none is reached, the value when it is one primitive, undefined when it cannot be a key (arrays, objects).
+ */
+function keyAt(e: EngineEvent, p: KeyPath): unknown {
+  let v: unknown = p.enrichment ? e.enrichment : e.record;
+  for (const k of p.keys) {
+    if (v === undefined || v === null) return null;
+    if (Array.isArray(v)) return undefined;
+    if (typeof v !== 'object') return null;
+    v = (v as Record<string, unknown>)[k];
+  }
+  if (v === undefined || v === null) return null;
+  return typeof v === 'object' ? undefined : v;
+}
+
+/** Every value of the field, read afresh (the shared getters remember their last event, maybe unenriched). */
+function valuesAt(e: EngineEvent, field: string): unknown[] {
+  const out: unknown[] = [];
+  const enrichment = field.startsWith('enrichment.');
+  const from = enrichment ? e.enrichment : e.record;
+  const steps = compilePath(field).steps;
+  if (from) readAll(from, enrichment ? steps.slice(1) : steps, 0, out);
+  return out;
+}
+
+interface KeyNode {
+  next: Map<unknown, KeyNode>;
+  slots?: Slot[];
+}
+
+/**
+ * The slots an event must be tested against: by eventName, eventSource and the rules indexed by neither, minus
+ * those the event's key fields already rule out, plus the prefilter groups' hits.
  */
 export function candidateLookup(index: RuleIndex): (e: EngineEvent) => Slot[] {
-  const cache = new Map<string, Map<string, Slot[]>>();
-  return (e) => {
+  const all = [...index.byName.values(), ...index.bySource.values(), index.always].flat();
+  const paths = keyFieldsOf(all).map(keyPath);
+  const byPair = new Map<string, Map<string, KeyNode>>();
+  let lists = 0;
+  const base = (e: EngineEvent): Slot[] => {
     const { eventSource, eventName } = e.record;
-    let bySource = cache.get(eventSource);
-    if (!bySource) {
-      bySource = new Map();
-      cache.set(eventSource, bySource);
+    return [
+      ...(index.byName.get(eventName.toLowerCase()) ?? []),
+      ...(index.bySource.get(eventSource.toLowerCase()) ?? []),
+      ...index.always,
+    ];
+  };
+  const build = (e: EngineEvent): Slot[] => {
+    const known = new Map<string, unknown[]>();
+    for (const f of ['eventSource', 'eventName', ...paths.map((p) => p.field)]) known.set(f, valuesAt(e, f));
+    lists++;
+    return base(e).filter((s) => !s.condition || partialValue(s.condition, known, e) !== false);
+  };
+  const pruned = (e: EngineEvent): Slot[] => {
+    const { eventSource, eventName } = e.record;
+    let byName = byPair.get(eventSource);
+    if (!byName) {
+      byName = new Map();
+      byPair.set(eventSource, byName);
     }
-    let c = bySource.get(eventName);
-    if (!c) {
-      c = [
-        ...(index.byName.get(eventName.toLowerCase()) ?? []),
-        ...(index.bySource.get(eventSource.toLowerCase()) ?? []),
-        ...index.always,
-      ];
-      bySource.set(eventName, c);
+    let at: KeyNode | undefined = byName.get(eventName);
+    if (!at) {
+      if (lists >= MAX_LISTS) return base(e);
+      at = { next: new Map() } as KeyNode;
+      byName.set(eventName, at);
     }
+    for (const p of paths) {
+      const k = keyAt(e, p);
+      let next: KeyNode | undefined = k === undefined ? undefined : at.next.get(k);
+      if (!next) {
+        if (k === undefined || lists >= MAX_LISTS) return base(e);
+        next = { next: new Map() };
+        at.next.set(k, next);
+      }
+      at = next;
+    }
+    if (!at.slots) at.slots = build(e);
+    return at.slots;
+  };
+  return (e) => {
+    const c = pruned(e);
     let extra: Slot[] | undefined;
     for (const g of index.groups) {
       for (const k of safeKeys(g, e)) {
