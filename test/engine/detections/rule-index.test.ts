@@ -20,8 +20,8 @@ import {
 import { toEngineEvent } from '../../../engine/events.ts';
 import type { EngineEvent } from '../../../engine/model.ts';
 import type { CloudTrailRecord } from '../../../engine/record.ts';
-import type { Enricher } from '../../../engine/stages.ts';
 import { createLocalSource } from '../../../engine/sources/local-source.ts';
+import type { Enricher } from '../../../engine/stages.ts';
 
 let rules: CompiledRule[];
 let enricher: Enricher | undefined;
