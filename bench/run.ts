@@ -234,7 +234,12 @@ function printTable() {
     );
 }
 
-if (process.argv.includes('--profile')) {
+if (process.argv.includes('--candidates')) {
+  // `npm run bench -- --candidates DIR [N]`: detection rules tried per event (bench/rule-candidates.ts).
+  await (await import('./rule-candidates.ts')).main(
+    process.argv.slice(process.argv.indexOf('--candidates') + 1),
+  );
+} else if (process.argv.includes('--profile')) {
   // `npm run bench -- --profile [DIR] [--threads N] [--markdown]`: where summarize spends its CPU (bench/profile.ts).
   (await import('./profile.ts')).main(process.argv.slice(process.argv.indexOf('--profile') + 1));
 } else await main();
