@@ -239,6 +239,9 @@ if (process.argv.includes('--candidates')) {
   await (await import('./rule-candidates.ts')).main(
     process.argv.slice(process.argv.indexOf('--candidates') + 1),
   );
+} else if (process.argv.includes('--split-scan')) {
+  // `npm run bench -- --split-scan DIR`: the per-thread floor of a split-by-owner two-thread design.
+  (await import('./split-scan.ts')).main(process.argv.slice(process.argv.indexOf('--split-scan') + 1));
 } else if (process.argv.includes('--profile')) {
   // `npm run bench -- --profile [DIR] [--threads N] [--markdown]`: where summarize spends its CPU (bench/profile.ts).
   (await import('./profile.ts')).main(process.argv.slice(process.argv.indexOf('--profile') + 1));
