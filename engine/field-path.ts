@@ -98,7 +98,7 @@ const getters = new Map<string, FieldGetter>();
  * A getter of every value a path reaches in an event (`readAll`; `enrichment.…` reads `event.enrichment`),
  * one per path text. Getters are shared by every rule reading the same path and rules are tried event by event:
  * the last event's values are remembered, which saves re-walking for the next rule. Callers never mutate the
- * returned array.
+ * returned array, nor keep it past their next call of the same getter for another event (it may be reused).
  */
 export function eventFieldGetter(text: string): FieldGetter {
   let getter = getters.get(text);
@@ -115,20 +115,32 @@ function buildGetter(all: readonly Step[]): FieldGetter {
   const first = all[0];
   const fromEnrichment = first !== undefined && 'key' in first && first.key === 'enrichment';
   const steps = fromEnrichment ? all.slice(1) : all;
-  const only = steps.length === 1 && 'key' in steps[0]! ? steps[0].key : undefined;
+  const keys = steps.every((s) => 'key' in s) ? steps.map((s) => (s as { key: string }).key) : undefined;
+  // The usual answer is one value: one array per getter, refilled for each event (callers use the values before
+  // asking the same getter about another event), instead of a new array per event and path.
+  const one: unknown[] = [undefined];
   let lastEvent: EngineEvent | undefined;
   let lastValues: unknown[] = NONE;
-  const read = (event: EngineEvent): unknown[] => {
-    const root = fromEnrichment ? event.enrichment : event.record;
-    if (!root) return NONE;
-    if (only !== undefined) {
-      const value = (root as Record<string, unknown>)[only];
-      if (value === undefined || value === null) return NONE;
-      if (!Array.isArray(value)) return [value];
-    }
+  const walked = (root: object): unknown[] => {
     const out: unknown[] = [];
     walk(root, steps, 0, out);
     return out;
+  };
+  const read = (event: EngineEvent): unknown[] => {
+    const root = fromEnrichment ? event.enrichment : event.record;
+    if (!root) return NONE;
+    if (keys === undefined) return walked(root);
+    // Keys only: follow them as walk() would; an array on the way or at the end is walk()'s to flatten.
+    let value: unknown = root;
+    for (let i = 0; i < keys.length; i++) {
+      if (value === undefined || value === null || typeof value !== 'object') return NONE;
+      if (Array.isArray(value)) return walked(root);
+      value = (value as Record<string, unknown>)[keys[i]!];
+    }
+    if (value === undefined || value === null) return NONE;
+    if (Array.isArray(value)) return walked(root);
+    one[0] = value;
+    return one;
   };
   return (event) => {
     if (event !== lastEvent) {
@@ -161,8 +173,22 @@ const textCache = new WeakMap<object, string>();
 /** Every value found at `path` (several when the path has `[]`, none when it does not exist). */
 export function valuesAt(root: unknown, path: string | CompiledPath): unknown[] {
   const steps = pathOf(path).steps;
-  let current: unknown[] = [root];
-  for (const step of steps) {
+  // Keys only and no array on the way (the usual case): at most one value, without an array per step.
+  let value = root;
+  let i = 0;
+  for (; i < steps.length; i++) {
+    const step = steps[i]!;
+    if (value === null || value === undefined || !('key' in step)) break;
+    if (typeof value !== 'object') return [];
+    if (Array.isArray(value)) break;
+    if (!(step.key in value)) return [];
+    value = (value as Record<string, unknown>)[step.key];
+  }
+  if (i === steps.length) return [value];
+  if (value === null || value === undefined) return [];
+  let current: unknown[] = [value];
+  for (; i < steps.length; i++) {
+    const step = steps[i]!;
     const next: unknown[] = [];
     for (const v of current) {
       if (v === null || v === undefined) continue;

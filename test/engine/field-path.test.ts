@@ -1,5 +1,14 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { asString, asText, compilePath, eventFieldGetter, valuesAt } from '../../engine/field-path.ts';
+import {
+  asString,
+  asText,
+  compilePath,
+  eventFieldGetter,
+  readAll,
+  type Step,
+  valuesAt,
+} from '../../engine/field-path.ts';
 import type { EngineEvent } from '../../engine/model.ts';
 
 const record = {
@@ -51,5 +60,57 @@ describe('one field-path language', () => {
     expect(valuesAt(params, 'missing')).toEqual([]);
     expect(asString(null)).toBe('null');
     expect(asString(undefined)).toBe('');
+  });
+
+  // The fast paths (keys only, no array on the way) against the general walk, on any shape of value.
+  it('fast paths give what the general walk gives, for any value and path', () => {
+    /** valuesAt as the general step-by-step walk (no fast path). */
+    const general = (root: unknown, steps: readonly Step[]): unknown[] => {
+      let current: unknown[] = [root];
+      for (const step of steps) {
+        const next: unknown[] = [];
+        for (const v of current) {
+          if (v === null || v === undefined) continue;
+          if ('key' in step) {
+            if (typeof v === 'object' && !Array.isArray(v) && step.key in v)
+              next.push((v as Record<string, unknown>)[step.key]);
+            else if (Array.isArray(v))
+              for (const el of v)
+                if (el && typeof el === 'object' && step.key in el)
+                  next.push((el as Record<string, unknown>)[step.key]);
+          } else if ('index' in step) {
+            if (Array.isArray(v) && step.index < v.length) next.push(v[step.index]);
+          } else if (Array.isArray(v)) next.push(...v);
+        }
+        current = next;
+      }
+      return current;
+    };
+    const key = fc.constantFrom('a', 'b', 'c');
+    const value = fc.letrec((tie) => ({
+      node: fc.oneof(
+        { depthSize: 'small' },
+        fc.constantFrom(null, 'x', 0, true, ''),
+        fc.array(tie('node'), { maxLength: 3 }),
+        fc.dictionary(key, tie('node'), { maxKeys: 3 }),
+      ),
+    })).node;
+    const part = fc.tuple(key, fc.constantFrom('', '[]', '[0]', '[1]'));
+    fc.assert(
+      fc.property(
+        fc.dictionary(key, value, { maxKeys: 3 }),
+        fc.array(part, { minLength: 1, maxLength: 4 }),
+        (root, parts) => {
+          const text = parts.map(([k, br]) => `${k}${br}`).join('.');
+          const steps = compilePath(text).steps;
+          expect(valuesAt(root, text)).toEqual(general(root, steps));
+          const walked: unknown[] = [];
+          readAll(root, steps, 0, walked);
+          const e = { record: root } as unknown as EngineEvent;
+          expect([...eventFieldGetter(text)(e)]).toEqual(walked);
+        },
+      ),
+      { numRuns: 2000, seed: 19 },
+    );
   });
 });
