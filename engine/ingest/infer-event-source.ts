@@ -43,7 +43,9 @@ export function inferEventSource(eventName: string): string | undefined {
   if (direct !== undefined) return direct;
   for (const s of suffixes) {
     const base = s.pattern.exec(eventName)?.groups?.base;
-    if (base && byName.get(base) === s.eventSource) return s.eventSource;
+    // The suffix is the service's own API-version mark: the base name may be shared (Lambda's and CloudFront's
+    // DeleteFunction), but not claimed by another service alone.
+    if (base && (byName.get(base) ?? s.eventSource) === s.eventSource) return s.eventSource;
   }
   return undefined;
 }

@@ -184,7 +184,8 @@ function putConverted(out: Obj, key: string, original: unknown, converted: unkno
 /**
  * `@timestamp` (OTRF, Elastic) and Panther's `p_event_time` stand in for a missing eventTime; a record with a
  * name but no source gets the one service that name belongs to, marked `eventSourceInferred: true`
- * (infer-event-source.ts), or `unknown` (only a record without a time or a name is refused).
+ * (infer-event-source.ts), or `unknown` (only a record without a time or a name is refused); an identity without
+ * a type gets the one its ARN spells (fillIdentityType).
  */
 function fillFallbacks(out: Obj, input: Obj): void {
   if (out.eventTime === undefined) {
@@ -195,11 +196,37 @@ function fillFallbacks(out: Obj, input: Obj): void {
       if (out.eventTimeText !== undefined) out.eventTimeText = undefined;
     }
   }
+  fillIdentityType(out);
   if ((out.eventSource === undefined || out.eventSource === '') && typeof out.eventName === 'string') {
     const inferred = inferEventSource(out.eventName);
     out.eventSource = inferred ?? 'unknown';
     if (inferred !== undefined) out.eventSourceInferred = true;
   }
+}
+
+/**
+ * The identity's kind read from what the record says of it, when `userIdentity.type` is missing (hand-written events,
+ * SIEM exports that keep only some identity fields): the ARN's own form (`:root`, `:user/`, `:assumed-role/`,
+ * `:federated-user/`). Marked `userIdentityTypeInferred: true`. (Real trails write identities without a type only
+ * for some service calls, `{accountId, invokedBy}` with no ARN; those stay as written.)
+ */
+const ARN_KIND: [RegExp, string][] = [
+  [/^arn:aws[a-z-]*:iam::[^:]*:root$/, 'Root'],
+  [/^arn:aws[a-z-]*:iam::[^:]*:user\//, 'IAMUser'],
+  [/^arn:aws[a-z-]*:sts::[^:]*:assumed-role\//, 'AssumedRole'],
+  [/^arn:aws[a-z-]*:sts::[^:]*:federated-user\//, 'FederatedUser'],
+];
+export function identityTypeMissing(record: Obj): boolean {
+  const u = record.userIdentity;
+  return isObject(u) && (u.type === undefined || u.type === '') && typeof u.arn === 'string';
+}
+function fillIdentityType(out: Obj): void {
+  const u = out.userIdentity;
+  if (!isObject(u) || !identityTypeMissing(out)) return;
+  const type = ARN_KIND.find(([re]) => re.test(u.arn as string))?.[1];
+  if (type === undefined) return;
+  out.userIdentity = { ...u, type };
+  out.userIdentityTypeInferred = true;
 }
 
 /** CloudTrail's spelling of a lower-case field name; any other key unchanged. */

@@ -1,6 +1,6 @@
 import { type CloudTrailRecord, CloudTrailRecordSchema } from '../record.ts';
 import { parseEventTime } from './event-time.ts';
-import { normaliseRecord } from './normalise-record.ts';
+import { identityTypeMissing, normaliseRecord } from './normalise-record.ts';
 
 /**
  * Turns one parsed JSON value into a CloudTrail record, or says why it cannot be one.
@@ -18,7 +18,7 @@ export function checkRecord(input: unknown): CheckResult {
   if (!isPlainObject(input)) {
     return { ok: false, reason: `not a CloudTrail record: expected an object, got ${describe(input)}` };
   }
-  if (fastShapeOk(input) && canonicalTimeShape(input.eventTime as string)) {
+  if (fastShapeOk(input) && canonicalTimeShape(input.eventTime as string) && !identityTypeMissing(input)) {
     if (Number.isFinite(parseEventTime(input.eventTime as string))) {
       return { ok: true, record: input as CloudTrailRecord };
     }

