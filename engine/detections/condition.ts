@@ -266,12 +266,15 @@ function compileFieldTest(t: FieldTest, ctx: CompileContext = NO_CONTEXT): CondN
     };
   } else if (t.otherAccountThan !== undefined) {
     const own = eventFieldGetter(t.otherAccountThan as string);
+    // The event's own account: a record without recipientAccountId (event versions before 1.02, hand-written or
+    // exported records) is read as the caller's account, the one CloudTrail would have named for a same-account call.
+    const caller =
+      t.otherAccountThan === 'recipientAccountId' ? eventFieldGetter('userIdentity.accountId') : undefined;
+    const accounts = (vs: unknown[]) => vs.map((v) => accountOf(asText(v))).filter((a) => a !== undefined);
     test = (values, event) => {
-      const mine = new Set(
-        own(event)
-          .map((v) => accountOf(asText(v)))
-          .filter((a) => a !== undefined),
-      );
+      let found = accounts(own(event));
+      if (found.length === 0 && caller) found = accounts(caller(event));
+      const mine = new Set(found);
       if (mine.size === 0) return false;
       return values.some((v) => {
         const account = accountOf(asText(v));

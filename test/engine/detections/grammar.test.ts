@@ -663,6 +663,19 @@ describe('known accounts', () => {
     expect(detector.detect(session, [copy('12948575929274', '12948575929274')], [])).toEqual([]);
     // Not account ids: short numbers and words.
     expect(detector.detect(session, [copy('111122223333', '42', 'all')], [])).toEqual([]);
+    // No recipientAccountId (event versions before 1.02): the caller's account is the event's own.
+    const old = (caller: string, ...accounts: string[]) =>
+      ev({
+        eventName: 'CopyObject',
+        eventSource: 's3.amazonaws.com',
+        recipientAccountId: undefined,
+        userIdentity: { type: 'IAMUser', accountId: caller },
+        resources: accounts.map((accountId) => ({ accountId, type: 'AWS::S3::Bucket' })),
+      } as Partial<CloudTrailRecord> & { eventName: string });
+    expect(detector.detect(session, [old('111122223333', '111122223333')], [])).toEqual([]);
+    expect(detector.detect(session, [old('111122223333', '444455556666')], []).map((f) => f.ruleId)).toEqual([
+      't.other',
+    ]);
   });
 });
 
