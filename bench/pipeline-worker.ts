@@ -5,25 +5,15 @@
  * bare `JSON.parse` over the same files and of the local source alone (ingest), measured in the same
  * process just before; with --stages also the pipeline with its stages added one at a time.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { loadDefaultStages } from '../compose/stages.ts';
 import { analyze } from '../engine/pipeline.ts';
 import { createLocalSource } from '../engine/sources/local-source.ts';
 import type { PipelineStages } from '../engine/stages.ts';
+import { listFiles } from './files.ts';
 
 const [dir, ...flags] = process.argv.slice(2);
 if (!dir) throw new Error('usage: pipeline-worker.ts <dir> [--baseline]');
-
-function listFiles(root: string): string[] {
-  const out: string[] = [];
-  for (const name of readdirSync(root).sort()) {
-    const p = join(root, name);
-    if (statSync(p).isDirectory()) out.push(...listFiles(p));
-    else if (name.endsWith('.json')) out.push(p);
-  }
-  return out;
-}
 
 /**
  * Wall time and CPU time of one step. The machines are shared: wall time includes waiting for a core,

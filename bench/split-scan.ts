@@ -10,18 +10,8 @@
  * Prints one JSON line.
  * A measurement of the idea's floor, not part of summarize.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
-
-function listFiles(dir: string): string[] {
-  const out: string[] = [];
-  for (const name of readdirSync(dir).sort()) {
-    const p = join(dir, name);
-    if (statSync(p).isDirectory()) out.push(...listFiles(p));
-    else if (name.endsWith('.json')) out.push(p);
-  }
-  return out;
-}
+import { readFileSync } from 'node:fs';
+import { listFiles } from './files.ts';
 
 const QUOTE = 0x22;
 const ARN = Buffer.from('"arn":"');
