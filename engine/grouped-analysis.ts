@@ -17,7 +17,7 @@ import type { CompiledRule } from './detections/compiled-rule.ts';
 import { asciiOnlyFields, PLAIN_ASCII, pushdownOf } from './detections/pushdown.ts';
 import { toEngineEvent } from './events.ts';
 import { eventFieldGetter } from './field-path.ts';
-import { CountedEvidence, hasEventId } from './grouped-findings.ts';
+import { BurstFindings, CountedEvidence, hasEventId } from './grouped-findings.ts';
 import type { EngineEvent, Finding, InputsSummary, SessionRisk, SessionSummary } from './model.ts';
 import { compareEvents } from './order.ts';
 import { formatOrigin } from './record.ts';
@@ -41,7 +41,7 @@ export interface GroupedAnalysis {
 }
 
 export function analyzeGrouped(
-  scan: Pick<GroupedScan, 'buckets' | 'items' | 'counted' | 'hits'>,
+  scan: Pick<GroupedScan, 'buckets' | 'items' | 'counted' | 'hits' | 'burstRules' | 'bursts'>,
   stages: PipelineStages,
   options: { idleGapMs: number; latenessMs?: number },
 ): GroupedAnalysis {
@@ -76,6 +76,13 @@ export function analyzeGrouped(
       reason: `no session bucket holds these ${lost.count} events`,
     });
   }
+  const bursts = new BurstFindings(new Set(scan.burstRules ?? []));
+  for (const lost of bursts.add(scan.bursts ?? [], find)) {
+    inputs.rejected.push({
+      where: `threshold finding ${lost.rule} at ${lost.first[0]?.id ?? ''}`,
+      reason: `no session bucket holds its ${lost.count} events`,
+    });
+  }
   const order = [...sessions].sort(closeOrder);
   const judged = new Map<BucketSession, GroupedSession>();
   // The rules as the stages' detector exposes them (the stream detector `begin` returns does not).
@@ -87,7 +94,7 @@ export function analyzeGrouped(
       [...asciiOnlyFields(r.filter)].map((f) => eventFieldGetter(f)),
     ]),
   );
-  const tally = { counted, rules, ascii };
+  const tally = { counted, bursts, rules, ascii };
   for (const s of order) judged.set(s, judge(s, members.get(s) ?? [], judging, inputs, tally));
   return { sessions: sessions.map((s) => judged.get(s)!), inputs };
 }
@@ -153,9 +160,9 @@ function countedFindings(
   s: BucketSession,
   events: readonly EngineEvent[],
   stages: PipelineStages,
-  { counted, rules, ascii }: Tally,
+  { counted, bursts, rules, ascii }: Tally,
 ): { times: Map<string, number>; merge: (found: Finding[]) => Finding[] } | undefined {
-  if (counted.ruleIds.size === 0) return undefined;
+  if (counted.ruleIds.size === 0 && bursts.ruleIds.size === 0) return undefined;
   const byId = new Map(rules.filter((r) => counted.ruleIds.has(r.id)).map((r) => [r.id, r]));
   // The events the store returned instead of counting (engine/detections/pushdown.ts asciiOnlyFields).
   for (const e of events) {
@@ -173,11 +180,17 @@ function countedFindings(
     }
   };
   const { findings, times } = counted.findings(s, byId, enrich);
+  // Within-session thresholds the store computed: the detector saw only the events other rules let through.
+  const burstRules = new Map(rules.filter((r) => bursts.ruleIds.has(r.id)).map((r) => [r.id, r]));
+  const more = bursts.findings(s, burstRules, enrich);
+  for (const f of more.findings) findings.push(f);
+  for (const [id, t] of more.times) times.set(id, t);
+  const replaced = (id: string) => counted.ruleIds.has(id) || bursts.ruleIds.has(id);
   const order = new Map(rules.map((r, i) => [r.id, i]));
   return {
     times,
     merge: (found) =>
-      [...found.filter((f) => !counted.ruleIds.has(f.ruleId)), ...findings].sort(
+      [...found.filter((f) => !replaced(f.ruleId)), ...findings].sort(
         (a, b) =>
           a.time.localeCompare(b.time) ||
           (order.get(a.ruleId) ?? 0) - (order.get(b.ruleId) ?? 0) ||
@@ -192,6 +205,7 @@ function plainAt(e: EngineEvent, read: (e: EngineEvent) => unknown[]): boolean {
 
 interface Tally {
   counted: CountedEvidence;
+  bursts: BurstFindings;
   /** The rules as the stages' detector exposes them. */
   rules: readonly CompiledRule[];
   /** Per counted rule, its fields the store decides on printable ASCII only. */

@@ -9,13 +9,13 @@
  * prefiltered events and are added here (`addEvent`).
  */
 import type { CompiledRule } from './detections/compiled-rule.ts';
-import { failedCall, findingFrom, MAX_EVIDENCE_IDS } from './detections/finding.ts';
+import { failedCall, findingFrom, MAX_EVIDENCE_IDS, thresholdLead } from './detections/finding.ts';
 import { toEngineEvent } from './events.ts';
 import type { EngineEvent, Finding } from './model.ts';
 import type { CloudTrailRecord } from './record.ts';
 import { type BucketSession, bucketRecord, GROUPED_INPUT } from './sessions/buckets.ts';
 import { sessionKeyOf } from './sessions/session-key.ts';
-import type { EvidenceKey, RuleHits } from './source.ts';
+import type { BurstHit, EvidenceKey, RuleHits } from './source.ts';
 
 interface Tally {
   count: number;
@@ -124,6 +124,60 @@ export class CountedEvidence {
           allFailed: t.succeeded === 0,
         }),
       );
+    }
+    return { findings, times };
+  }
+}
+
+/**
+ * Within-session threshold findings a store computed (engine/source.ts `GroupedScan.bursts`): each is the burst of
+ * the first window in which the rule's count was reached in one session and group, with its size, how many calls did
+ * not fail, its first MAX_EVIDENCE_IDS keys and first event, which is the detector's EvidenceSummary of that burst
+ * (detector.ts thresholdFindings), so the finding is the same one.
+ */
+export class BurstFindings {
+  readonly bySession = new Map<BucketSession, BurstHit[]>();
+
+  constructor(readonly ruleIds: ReadonlySet<string>) {}
+
+  /** Places each finding in the session of its first event; one no session holds is returned. */
+  add(bursts: readonly BurstHit[], find: (base: string, time: number) => BucketSession | undefined): BurstHit[] {
+    const lost: BurstHit[] = [];
+    for (const b of bursts) {
+      const lead = b.first[0];
+      const s = lead ? find(sessionKeyOf(b.record, GROUPED_INPUT), lead.time) : undefined;
+      if (!s) {
+        lost.push(b);
+        continue;
+      }
+      const list = this.bySession.get(s);
+      if (list) list.push(b);
+      else this.bySession.set(s, [b]);
+    }
+    return lost;
+  }
+
+  findings(
+    s: BucketSession,
+    rules: ReadonlyMap<string, CompiledRule>,
+    enrich: (e: EngineEvent) => void,
+  ): { findings: Finding[]; times: Map<string, number> } {
+    const findings: Finding[] = [];
+    const times = new Map<string, number>();
+    for (const b of this.bySession.get(s) ?? []) {
+      const rule = rules.get(b.rule);
+      if (!rule?.threshold) continue;
+      for (const k of b.first) times.set(k.id, k.time);
+      const first = toEngineEvent(b.record, 0);
+      enrich(first);
+      const summary = {
+        first,
+        count: b.count,
+        ids: b.first.map((k) => k.id),
+        names: [],
+        allFailed: b.succeeded === 0,
+      };
+      findings.push(findingFrom(rule, s.key, summary, thresholdLead(rule, b.reached, b.count)));
     }
     return { findings, times };
   }

@@ -147,6 +147,9 @@ export interface GroupedScan {
   /** Rules the store counted (EventPushdown.countable) instead of returning their events, and their counts. */
   counted?: string[];
   hits?: RuleHits[];
+  /** Within-session threshold rules whose findings the store computed (`bursts`) instead of returning their events. */
+  burstRules?: string[];
+  bursts?: BurstHit[];
   facts?: GroupedFacts;
   stats: GroupedScanStats;
 }
@@ -173,6 +176,25 @@ export interface RuleHits {
   /** The first events' keys, in event order (at most MAX_EVIDENCE_IDS). */
   first: EvidenceKey[];
   /** The first event whole. */
+  record: CloudTrailRecord;
+}
+
+/**
+ * One within-session threshold finding a store computed: the burst of the first window in which the rule's (distinct)
+ * count was reached in one session and group (engine/detections/detector.ts), as its finding needs it
+ * (detections/finding.ts EvidenceSummary).
+ */
+export interface BurstHit {
+  rule: string;
+  /** Events in the burst. */
+  count: number;
+  /** How many of them did not fail. */
+  succeeded: number;
+  /** The (distinct) count in the window when the threshold was reached. */
+  reached: number;
+  /** The burst's first events' keys, in event order (at most MAX_EVIDENCE_IDS). */
+  first: EvidenceKey[];
+  /** The burst's first event whole. */
   record: CloudTrailRecord;
 }
 

@@ -21,6 +21,7 @@
 import { and, type EventFilter, field, not, or, simplify } from '../../engine/detections/event-filter.ts';
 import { MAX_EVIDENCE_IDS } from '../../engine/detections/finding.ts';
 import { asciiOnlyFields, type EventPushdown, type RulePushdown } from '../../engine/detections/pushdown.ts';
+import { burstRules, paddedEvents, sessionKeySql, unsafeExpr } from './athena-burst-sql.ts';
 import { CLOUDTRAIL_COLUMNS, type ColumnRef, columnFor, selectList } from './athena-columns.ts';
 import { type FilterContext, joinKey, over, param, Sql, sql, toSql, valueExpr } from './athena-filter-sql.ts';
 import { type AthenaTable, type Scope, scopeWhere, tableName } from './athena-sql.ts';
@@ -113,6 +114,8 @@ export function scanStatement(o: ScanStatementOptions): {
   joins: CollectedJoin[];
   /** The event rules counted in 'h' rows (their index in `h_set`); their events are not among the 'e' rows. */
   counted: RulePushdown[];
+  /** Within-session thresholds whose findings the second statement computes (athena-burst-sql.ts; 'z' rows). */
+  bursts: RulePushdown[];
 } {
   const rows = sql`FROM ${tableName(o.table)} WHERE ${scopeWhere(o.table, o.scope)}`;
   const ctx: FilterContext = { rows };
@@ -121,9 +124,12 @@ export function scanStatement(o: ScanStatementOptions): {
   const sequences: CountedThreshold[] = [];
   let joins: CollectedJoin[] = [];
   const counted = o.pushdown && o.bucketSeconds ? countedRules(o.pushdown) : [];
+  const bursts = o.pushdown && o.bucketSeconds ? burstRules(o.pushdown) : [];
+  const burstIds = new Set(bursts.map((r) => r.id));
   if (o.pushdown) {
     eventParts(parts, o.pushdown, ctx, counted);
     for (const rule of o.pushdown.rules) {
+      if (burstIds.has(rule.id)) continue;
       if (groupable(rule)) thresholds.push({ index: thresholds.length, rule });
       else if (rule.sequence) sequences.push({ index: sequences.length, rule });
     }
@@ -133,7 +139,8 @@ export function scanStatement(o: ScanStatementOptions): {
   }
   if (o.bucketSeconds) {
     hitParts(parts, counted, ctx);
-    bucketParts(parts, o.bucketSeconds, counted.length > 0);
+    bucketParts(parts, o.bucketSeconds, counted.length > 0, bursts.length > 0);
+    unsafeParts(parts, bursts, ctx);
   }
   if (o.facts) factParts(parts);
   if (parts.sets.length === 0) throw new Error('a scan statement needs events, buckets or facts');
@@ -146,13 +153,14 @@ export function scanStatement(o: ScanStatementOptions): {
     ],
     '\n',
   );
-  const statement = windows(grouped, o, thresholds);
+  const statement = windows(grouped, o, thresholds, bursts.length > 0);
   return {
     statement: { sql: statement.text, params: [...statement.params] },
     thresholds,
     sequences,
     joins,
     counted,
+    bursts,
   };
 }
 
@@ -302,9 +310,17 @@ function eventParts(
   );
 }
 
-function bucketParts(p: Parts, bucketSeconds: number, hits: boolean): void {
+function bucketParts(p: Parts, bucketSeconds: number, hits: boolean, keys: boolean): void {
   const names = IDENTITY_COLUMNS.map(([n]) => n);
   p.derived.push(...IDENTITY_COLUMNS.map(([n, expr]) => new Sql(`${expr} AS ${n}`)));
+  if (keys) {
+    // The session key as the burst statement computes it, so Node can check it is its own (athena-burst-sql.ts).
+    p.derived.push(new Sql(`${sessionKeySql()} AS k_session`));
+    p.outputs.push(
+      new Sql("CASE WHEN grouping(k_bucket) = 0 THEN min(COALESCE(k_session, '')) END AS k_smin"),
+      new Sql("CASE WHEN grouping(k_bucket) = 0 THEN max(COALESCE(k_session, '')) END AS k_smax"),
+    );
+  }
   p.derived.push(new Sql(`CAST(floor(${EPOCH} / ${num(bucketSeconds)}) AS bigint) AS k_bucket`));
   p.sets.push([...names, 'k_bucket']);
   // 'h' rows group by the bucket columns too: only their own HAVING admits them.
@@ -320,6 +336,16 @@ function bucketParts(p: Parts, bucketSeconds: number, hits: boolean): void {
     new Sql(`CASE WHEN ${inB} THEN min(eventtime) END AS t_first`),
     new Sql(`CASE WHEN ${inB} THEN max(eventtime) END AS t_last`),
   );
+}
+
+/** 'z' rows: the sets of burst rules (their index) with a matching event SQL does not judge as Node would. */
+function unsafeParts(p: Parts, bursts: readonly RulePushdown[], ctx: FilterContext): void {
+  if (bursts.length === 0) return;
+  p.derived.push(sql`NULLIF(${unsafeExpr(bursts, ctx)}, '') AS z_set`);
+  p.sets.push(['z_set']);
+  p.having.push('(grouping(z_set) = 0 AND z_set IS NOT NULL)');
+  p.kinds.push("WHEN grouping(z_set) = 0 THEN 'z'");
+  p.outputs.push(new Sql('z_set'));
 }
 
 function thresholdParts(p: Parts, thresholds: CountedThreshold[], ctx: FilterContext): void {
@@ -392,7 +418,12 @@ function sequenceParts(p: Parts, sequences: CountedThreshold[], ctx: FilterConte
  * (consecutive buckets less than the idle gap apart: one row per session stretch, not per bucket), and threshold
  * buckets kept only where, with a neighbour, they reach the rule's count. Other rows pass through.
  */
-function windows(grouped: Sql, o: ScanStatementOptions, thresholds: CountedThreshold[]): Sql {
+function windows(
+  grouped: Sql,
+  o: ScanStatementOptions,
+  thresholds: CountedThreshold[],
+  keys: boolean,
+): Sql {
   if (!o.bucketSeconds && thresholds.length === 0) return grouped;
   const lagged: string[] = [];
   const second: string[] = [];
@@ -413,6 +444,7 @@ function windows(grouped: Sql, o: ScanStatementOptions, thresholds: CountedThres
       `min(t_first) OVER (${w}) AS r_first`,
       `max(t_last) OVER (${w}) AS r_last`,
       `row_number() OVER (${w} ORDER BY t_first) AS r_n`,
+      ...(keys ? [`min(k_smin) OVER (${w}) AS r_smin`, `max(k_smax) OVER (${w}) AS r_smax`] : []),
     );
     keep.push("(row_kind = 'b' AND r_n = 1)");
   }
@@ -555,6 +587,8 @@ export function groupRowsStatement(
   },
   /** The scan statement's event filter (`eventFilter`): the events it returned are not sent again. */
   returned?: EventFilter,
+  /** Finding rows to add ('r' rows, athena-burst-sql.ts burstSelect): event rows then carry row_kind 'e'. */
+  bursts?: Sql,
 ): Statement | undefined {
   const rows = sql`FROM ${tableName(table)} WHERE ${scopeWhere(table, scope)}`;
   const ctx: FilterContext = { rows, joins: deferred.joins };
@@ -571,10 +605,12 @@ export function groupRowsStatement(
     return sql`(${matches} AND (${Sql.join(groups, ' OR ')}))`;
   });
   terms.push(...late.map(toSql));
-  if (terms.length === 0) return undefined;
+  if (terms.length === 0) return bursts ? finish(bursts) : undefined;
   const sent = returned ? over(returned, { rows }) : false;
   const notSent = sent === false ? sql`` : sql` AND NOT COALESCE(${toSql(sent)}, FALSE)`;
-  return finish(sql`SELECT ${selectList().join(', ')} ${rows} AND (${Sql.join(terms, ' OR ')})${notSent}`);
+  const where = sql`${rows} AND (${Sql.join(terms, ' OR ')})${notSent}`;
+  if (bursts) return finish(Sql.join([paddedEvents(where), bursts], '\nUNION ALL\n'));
+  return finish(sql`SELECT ${selectList().join(', ')} ${where}`);
 }
 
 /** One session to fetch whole: the identities its buckets had and its time range. */

@@ -5,8 +5,11 @@
  */
 import type { AthenaClient } from '@aws-sdk/client-athena';
 import type { RulePushdown } from '../../engine/detections/pushdown.ts';
+import { bucketRecord, GROUPED_INPUT } from '../../engine/sessions/buckets.ts';
+import { sessionKeyOf } from '../../engine/sessions/session-key.ts';
 import type {
   BucketIdentity,
+  BurstHit,
   GroupedFacts,
   GroupedScan,
   GroupedScanRequest,
@@ -16,6 +19,7 @@ import type {
   RuleHits,
   SourceItem,
 } from '../../engine/source.ts';
+import { burstSelect } from './athena-burst-sql.ts';
 import { type QuerySettings, startQuery } from './athena-query.ts';
 import { rowToRecord } from './athena-rows.ts';
 import {
@@ -60,6 +64,7 @@ const ROW_KINDS: Record<string, string> = {
   u: 'thresholds',
   s: 'sequences',
   j: 'joins',
+  z: 'thresholds',
 };
 
 /** A group list longer than this is not spelt out in SQL: the rule's matching events are read whole instead. */
@@ -81,7 +86,7 @@ export async function groupedScan(
   options: ReadOptions = {},
 ): Promise<GroupedScan> {
   const scope = scopeOf(s, request);
-  const { statement, thresholds, sequences, joins, counted } = scanStatement({
+  const { statement, thresholds, sequences, joins, counted, bursts } = scanStatement({
     table: s.table,
     scope,
     ...(request.pushdown ? { pushdown: request.pushdown } : {}),
@@ -105,15 +110,78 @@ export async function groupedScan(
   }
   if (request.facts) out.facts = factsOf(first.rows);
   const wanted = [...qualifyingGroups(first.rows, thresholds), ...qualifyingSequences(first.rows, sequences)];
+  // Burst rules SQL cannot judge as Node would in this range: their matching events are read instead.
+  const safe = safeBursts(first.rows, bursts);
+  for (const rule of bursts) if (!safe.includes(rule)) wanted.push({ rule, groups: [], all: true });
   if (request.pushdown) {
     const deferred = { filters: deferredFilters(request.pushdown), joins: joinValues(first.rows, joins) };
     const returned = eventFilter(request.pushdown, counted);
-    const second = groupRowsStatement(s.table, scope, wanted, deferred, returned);
-    // One by one: a spread of a few hundred thousand rows overflows the call stack.
-    if (second)
-      for (const item of (await run(s, second, stats, options, 'group events')).events) out.items.push(item);
+    const idleGapMs = request.idleGapMs ?? 30 * 60_000;
+    const findings = burstSelect(s.table, scope, safe, idleGapMs);
+    const second = groupRowsStatement(s.table, scope, wanted, deferred, returned, findings);
+    if (second) {
+      const answer = await run(s, second, stats, options, 'group events');
+      // One by one: a spread of a few hundred thousand rows overflows the call stack.
+      for (const item of answer.events) out.items.push(item);
+      if (safe.length) {
+        out.burstRules = safe.map((r) => r.id);
+        out.bursts = answer.hits.flatMap(({ row, record }) => readBurst(row, record, safe, out.items));
+      }
+    }
   }
   return out;
+}
+
+/**
+ * The burst rules whose findings SQL computes as the detector would: every session bucket's SQL session key is
+ * Node's own (else none), and no matching event of the rule lacks an eventID or has text SQL may judge otherwise.
+ */
+function safeBursts(rows: readonly Row[], bursts: readonly RulePushdown[]): RulePushdown[] {
+  if (bursts.length === 0) return [];
+  for (const r of rows) {
+    if (r.row_kind !== 'b') continue;
+    const key = sessionKeyOf(bucketRecord(readBucket(r)), GROUPED_INPUT);
+    const min = r.r_smin ?? r.k_smin;
+    const max = r.r_smax ?? r.k_smax;
+    if (min !== key || max !== key) return [];
+  }
+  const unsafe = new Set<number>();
+  for (const r of rows) {
+    if (r.row_kind !== 'z') continue;
+    for (const i of (r.z_set ?? '').split(',')) if (i !== '') unsafe.add(Number(i));
+  }
+  return bursts.filter((_, i) => !unsafe.has(i));
+}
+
+/** An 'r' row (one within-session threshold finding) as a BurstHit. */
+function readBurst(
+  row: Row,
+  record: SourceItem,
+  rules: readonly RulePushdown[],
+  items: SourceItem[],
+): BurstHit[] {
+  if (record.kind !== 'record') {
+    items.push(record);
+    return [];
+  }
+  const rule = rules[Number(row.r_rule)];
+  if (!rule) return [];
+  const keys = JSON.parse(row.r_keys ?? '[]') as string[][];
+  return [
+    {
+      rule: rule.id,
+      count: Number(row.r_n ?? 0),
+      succeeded: Number(row.r_ok ?? 0),
+      reached: Number(row.r_d ?? 0),
+      first: keys.map(([t, source, name, id]) => ({
+        time: Number(t),
+        source: source ?? '',
+        name: name ?? '',
+        id: id ?? '',
+      })),
+      record: record.record,
+    },
+  ];
 }
 
 export async function sessionEvents(
@@ -205,7 +273,8 @@ async function run(
         row[c] = values[i];
       });
       const kind = row.row_kind;
-      const what = label === 'scan' ? (ROW_KINDS[kind ?? 'e'] ?? 'other') : label;
+      const what =
+        label === 'scan' ? (ROW_KINDS[kind ?? 'e'] ?? 'other') : kind === 'r' ? 'threshold findings' : label;
       byKind[what] = (byKind[what] ?? 0) + 1;
       const item = (): SourceItem => {
         const origin = { file: `athena:${handle.queryId}`, position };
@@ -217,7 +286,7 @@ async function run(
       if (kind === undefined || kind === 'e') {
         stats.eventRows++;
         answer.events.push(item());
-      } else if (kind === 'h') answer.hits.push({ row, record: item() });
+      } else if (kind === 'h' || kind === 'r') answer.hits.push({ row, record: item() });
       else answer.rows.push(row);
     }
   }

@@ -9,7 +9,7 @@ import type { CompiledAllowList } from './allowlist.ts';
 import type { CompiledRule } from './compiled-rule.ts';
 import { principalOf } from './compiled-rule.ts';
 import { CrossSessionMemory, isCrossSession } from './cross-session.ts';
-import { buildFinding } from './finding.ts';
+import { buildFinding, thresholdLead } from './finding.ts';
 import { scoreSession } from './risk.ts';
 import { candidateLookup, indexRules, type Slot, safeTest } from './rule-index.ts';
 
@@ -151,13 +151,7 @@ function thresholdFindings(rule: CompiledRule, sessionKey: string, matched: Engi
         // Report the whole burst: every matching event of the group within the window from its start.
         const from = list[start]!.time;
         const burst = list.filter((x) => x.time >= from && x.time <= from + t.windowMs);
-        const what = t.distinctField
-          ? `${counts.size}+ distinct ${t.distinctField}`
-          : `${burst.length} matching events`;
-        const minutes = t.windowMs / 60_000;
-        out.push(
-          buildFinding(rule, sessionKey, burst, `${what} within ${minutes} min (threshold ${t.count})`),
-        );
+        out.push(buildFinding(rule, sessionKey, burst, thresholdLead(rule, counts.size, burst.length)));
         break;
       }
     }

@@ -72,6 +72,16 @@ export function evidenceOf(evidence: readonly EngineEvent[]): EvidenceSummary {
   };
 }
 
+/**
+ * What a threshold finding leads with: the (distinct) count when the threshold was reached, or the burst's size.
+ * The detector (detector.ts) and a store that computed the burst (engine/grouped-findings.ts) say the same.
+ */
+export function thresholdLead(rule: CompiledRule, reached: number, burst: number): string {
+  const t = rule.threshold!;
+  const what = t.distinctField ? `${reached}+ distinct ${t.distinctField}` : `${burst} matching events`;
+  return `${what} within ${t.windowMs / 60_000} min (threshold ${t.count})`;
+}
+
 export function buildFinding(
   rule: CompiledRule,
   sessionKey: string,

@@ -343,7 +343,10 @@ export function countableRules(stages: PipelineStages, pushdown: EventPushdown):
   return pushdown.rules
     .filter((p) => {
       const rule = byId.get(p.id);
-      if (!rule || rule.kind !== 'event' || p.kind !== 'event' || p.notes.length > 0) return false;
+      if (!rule || rule.kind !== p.kind || p.notes.length > 0) return false;
+      // Within-session thresholds: a store may compute their findings (one per burst) instead of returning events.
+      const kind = rule.kind === 'event' || (rule.kind === 'threshold' && !rule.threshold?.acrossSessions);
+      if (!kind) return false;
       if (rule.allow && !rule.allow.empty) return false;
       return global.empty || global.silences?.(p.id) === false;
     })

@@ -13,12 +13,13 @@
  *   - macros: regexp_like → regexp_matches, json_format(x) → CAST(x AS VARCHAR), json_extract_scalar →
  *     json_extract_string, from_iso8601_timestamp → CAST(… AS TIMESTAMPTZ), to_unixtime → epoch,
  *     slice(list, start, length) → list_slice(list, start, start + length - 1);
- *   - element_at(list, i) → list_extract(list, i);
+ *   - element_at(list, i) → list_extract(list, i); cardinality(array) → len(array) (DuckDB's cardinality is for maps);
  *   - min_by(x, y) → arg_min_null(x, y): Trino returns x of the row with the least y even when that x is null,
  *     DuckDB's min_by skips rows whose x is null.
  * Everything else (GROUPING SETS, grouping(), arbitrary, count_if, array_agg … FILTER, array_sort and
- * array_distinct on arrays of arrays, strpos, starts_with, substr, lpad, regexp_extract, CAST(struct or array AS JSON))
- * is the same in both.
+ * array_distinct on arrays of arrays, strpos, starts_with, substr, lpad, regexp_extract, CAST(struct or array AS JSON),
+ * window aggregates with RANGE frames over a numeric offset, array_agg as a window aggregate, filter(array, x -> …),
+ * CROSS JOIN UNNEST(ARRAY[…]) AS u(c)) is the same in both.
  *
  * Bytes scanned are modelled as Athena bills them: the gzip size of every partition a table scan reads, where the
  * partitions read are those the scan's WHERE clause admits on partition columns alone (found with DuckDB's own parser,
@@ -137,7 +138,8 @@ export class DuckAthena {
         return 'cloudtrail';
       })
       .replace(/\belement_at\(/g, 'list_extract(')
-      .replace(/\bmin_by\(/g, 'arg_min_null(');
+      .replace(/\bmin_by\(/g, 'arg_min_null(')
+      .replace(/\bcardinality\(/g, 'len(');
   }
 
   /** Σ over table scans of the gzip bytes of the partitions each scan's partition predicates admit. */

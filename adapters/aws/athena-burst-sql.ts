@@ -1,0 +1,226 @@
+/**
+ * Within-session threshold findings computed in SQL: one row per finding instead of the matching events.
+ *
+ * The detector (engine/detections/detector.ts `thresholdFindings`) reports, per session and group, the FIRST event at
+ * which the rule's (distinct) count within the window is reached, and as evidence the burst: the group's matching
+ * events with time in [from, from + window], `from` being the earliest event still in the sliding window then.
+ * Events after it never matter to that rule. The same in SQL, over the rule's matching events of the scope:
+ *
+ *   z_key, z_run  the session: its base key (`SESSION_KEY`, engine/sessions/session-key.ts in SQL) and the idle-gap
+ *                 split over ALL events of that key (a new run where the next event is more than the gap later)
+ *   z_o           the event order (engine/order.ts: time, source, name, id) as one number, unique per partition, so a
+ *                 RANGE frame ends exactly at the current row (ties included) and starts `window` ms before it
+ *   z_cnt, z_from the (distinct) count in that frame and the frame's earliest time, at every event
+ *   z_qfrom       `from` at the first event whose count reaches the rule's (the frame start only moves forward, so
+ *                 it is the least `from` among qualifying events)
+ *
+ * and returns per finding: the burst's size, how many of its calls did not fail, its first MAX_EVIDENCE_IDS order
+ * keys, the count at the qualifying event and the burst's first event whole (in the event columns), which is the
+ * EvidenceSummary the detector makes (detections/finding.ts), so Node builds the identical Finding.
+ *
+ * Which rules (`burstRules`): within-session thresholds SQL decides exactly (no widened test, no semi-join, no
+ * allow-list, `distinct` and group a plain column). Node checks before using the rows that every session bucket's
+ * SQL key is Node's own (the scan's 'b' rows carry both ends of `SESSION_KEY` per bucket) and that no matching event
+ * lacks an eventID or has non-ASCII text where SQL and JavaScript may disagree ('z' rows); otherwise it reads the
+ * rule's matching events as before.
+ */
+import { MAX_EVIDENCE_IDS } from '../../engine/detections/finding.ts';
+import { asciiOnlyFields, type EventPushdown, type RulePushdown } from '../../engine/detections/pushdown.ts';
+import { columnFor, selectList } from './athena-columns.ts';
+import { type FilterContext, over, Sql, sql, toSql } from './athena-filter-sql.ts';
+import { type AthenaTable, type Scope, scopeWhere, tableName } from './athena-sql.ts';
+
+const EPOCH_MS = 'CAST(round(to_unixtime(from_iso8601_timestamp(eventtime)) * 1000) AS bigint)';
+const WELL_FORMED =
+  "'^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?Z$'";
+
+/** `x` when it is a non-empty string (JavaScript truthiness of a string field). */
+const nz = (x: string) => `NULLIF(${x}, '')`;
+
+/**
+ * engine/sessions/session-key.ts sessionKeyOf(record, 'athena') in SQL, for the shapes it can spell exactly; NULL
+ * where it cannot (a creation date or event time in another spelling), which Node treats as a disagreement.
+ */
+export function sessionKeySql(): string {
+  const u = 'useridentity';
+  const type = `${u}.type`;
+  const created = `${u}.sessioncontext.attributes.creationdate`;
+  const has = [type, `${u}.arn`, `${u}.principalid`, `${u}.accesskeyid`, `${u}.username`, `${u}.invokedby`]
+    .map((c) => `${nz(c)} IS NOT NULL`)
+    .join(' OR ');
+  const service = `(${type} = 'AWSService' OR (${nz(type)} IS NULL AND ${nz(`${u}.arn`)} IS NULL AND ${nz(`${u}.accesskeyid`)} IS NULL AND ${u}.invokedby IS NOT NULL))`;
+  const who = `(CASE WHEN ${nz(`${u}.arn`)} IS NOT NULL THEN ${u}.arn WHEN ${type} = 'IAMUser' AND ${nz(`${u}.accountid`)} IS NOT NULL AND ${nz(`${u}.username`)} IS NOT NULL THEN concat('arn:aws:iam::', ${u}.accountid, ':user/', ${u}.username) WHEN ${type} = 'Root' AND ${nz(`${u}.accountid`)} IS NOT NULL THEN concat('arn:aws:iam::', ${u}.accountid, ':root') ELSE COALESCE(${nz(`${u}.principalid`)}, ${nz(`${u}.username`)}) END)`;
+  const key = nz(`${u}.accesskeyid`);
+  const temporary = `(COALESCE(starts_with(${key}, 'ASIA'), FALSE) OR ${created} IS NOT NULL)`;
+  const serviceSource = `(sourceipaddress = 'AWS Internal' OR (length(sourceipaddress) >= 14 AND substr(sourceipaddress, length(sourceipaddress) - 13) = '.amazonaws.com'))`;
+  const onBehalf = `(${type} = 'IAMUser' AND COALESCE(sessioncredentialfromconsole, '') <> 'true' AND COALESCE(${u}.sessioncontext.attributes.mfaauthenticated, '') <> 'true' AND ${serviceSource})`;
+  const login = `(eventname = 'ConsoleLogin' AND eventsource = 'signin.amazonaws.com' AND COALESCE(json_extract_scalar(responseelements, '$.ConsoleLogin'), '') = 'Success')`;
+  const canonical = (t: string) =>
+    `CASE WHEN regexp_like(${t}, ${WELL_FORMED}) THEN concat(substr(${t}, 1, 19), 'Z') END`;
+  return `(CASE
+    WHEN NOT (${has}) THEN 'input:athena'
+    WHEN ${service} THEN concat('service:', COALESCE(${u}.invokedby, ${u}.principalid, 'unknown'))
+    WHEN ${who} IS NOT NULL AND ${temporary} AND ${onBehalf} THEN concat(${who}, ' via AWS services')
+    WHEN ${who} IS NOT NULL AND ${temporary} AND ${nz(created)} IS NOT NULL THEN concat(${who}, '@', ${canonical(created)})
+    WHEN ${who} IS NOT NULL AND ${login} THEN concat(${who}, '@', ${canonical('eventtime')})
+    WHEN ${key} IS NOT NULL THEN ${key}
+    WHEN ${who} IS NOT NULL THEN ${who}
+    ELSE 'unknown:athena' END)`;
+}
+
+/** The SQL of a threshold's group key when it is exact (compiled-rule.ts groupKeyOf), else undefined. */
+function exactGroup(groupBy: string | readonly string[]): string | undefined {
+  if (typeof groupBy !== 'string') return undefined;
+  if (groupBy === 'principal')
+    return 'COALESCE(useridentity.arn, useridentity.sessioncontext.sessionissuer.arn, useridentity.principalid, useridentity.username, useridentity.type)';
+  if (groupBy === 'session') return "'session'";
+  if (groupBy === 'sourceIp') return 'sourceipaddress';
+  const c = columnFor(groupBy);
+  return c?.kind === 'scalar' ? c.sql : undefined;
+}
+
+function distinctSql(r: RulePushdown): string | undefined {
+  const d = r.threshold?.distinct;
+  if (d === undefined) return 'eventid';
+  const c = columnFor(d);
+  return c?.kind === 'scalar' ? c.sql : undefined;
+}
+
+/**
+ * The within-session threshold rules whose findings this statement can compute: counted as such by the pushdown
+ * (`countable`: exact, no allow-list can silence them), decided exactly by SQL, with a plain-column group and distinct.
+ */
+export function burstRules(p: EventPushdown): RulePushdown[] {
+  const countable = new Set(p.countable ?? []);
+  return p.rules.filter((r) => {
+    const t = r.threshold;
+    if (!t || t.acrossSessions || r.kind !== 'threshold' || !countable.has(r.id) || r.notes.length) return false;
+    if (!exactGroup(t.groupBy) || !distinctSql(r)) return false;
+    if (!Number.isFinite(t.windowMs) || t.windowMs <= 0 || !Number.isInteger(t.windowMs)) return false;
+    const widened = new Set<string>();
+    over(r.filter, { rows: new Sql('FROM cloudtrail WHERE TRUE'), widened });
+    if (widened.size > 0 || hasJoin(r)) return false;
+    return [...asciiOnlyFields(r.filter)].every((f) => columnFor(f)?.kind === 'scalar');
+  });
+}
+
+function hasJoin(r: RulePushdown): boolean {
+  return JSON.stringify(r.filter).includes('"sameValueAs"');
+}
+
+const NOT_PLAIN = '[^\\x20-\\x7E]';
+
+/**
+ * Per burst rule, whether one of its matching events is one SQL does not judge as Node would: no eventID (Node
+ * derives its id) or non-printable-ASCII text in a field the rule folds case on or matches a regex against.
+ */
+export function unsafeExpr(rules: readonly RulePushdown[], ctx: FilterContext): Sql {
+  const parts = rules.map((r, i) => {
+    const cols = [...asciiOnlyFields(r.filter)].map((f) => (columnFor(f) as { sql: string }).sql);
+    const odd = [
+      "COALESCE(eventid, '') = ''",
+      ...cols.map((c) => `COALESCE(regexp_like(${c}, '${NOT_PLAIN}'), FALSE)`),
+    ].join(' OR ');
+    return sql`(CASE WHEN (${toSql(over(r.filter, ctx))}) AND (${new Sql(odd)}) THEN ',${new Sql(String(i))}' ELSE '' END)`;
+  });
+  return Sql.join(parts, ' || ');
+}
+
+/** Bits of the event order's tie number: ties within one millisecond and partition stay below 2^20. */
+const TIE = 1_048_576;
+const SCALE = 2 * TIE;
+/** A qualifying order key never reaches this. */
+const NEVER = '9000000000000000000';
+
+export const BURST_COLUMNS = ['r_rule', 'r_n', 'r_ok', 'r_d', 'r_keys'] as const;
+
+const FAILED = `(COALESCE(errorcode, '') <> '' OR COALESCE(errormessage, '') <> '' OR COALESCE(CASE WHEN regexp_like(COALESCE(eventname, ''), '^[A-Za-z0-9_]+$') THEN json_extract_scalar(responseelements, concat('$.', eventname)) END, '') = 'Failure')`;
+const ORDER_KEY = `ARRAY[lpad(CAST(z_t AS varchar), 15, '0'), COALESCE(eventsource, ''), COALESCE(eventname, ''), eventid]`;
+
+/**
+ * The finding rows of `rules` over the scope ('r' rows: the burst's first event in the event columns, then
+ * BURST_COLUMNS), or undefined for no rules. `padded`: the event rows of a UNION ALL it joins, with NULL burst columns.
+ */
+export function burstSelect(
+  table: AthenaTable,
+  scope: Scope,
+  rules: readonly RulePushdown[],
+  idleGapMs: number,
+): Sql | undefined {
+  if (rules.length === 0) return undefined;
+  const rows = sql`FROM ${tableName(table)} WHERE ${scopeWhere(table, scope)}`;
+  const ctx: FilterContext = { rows };
+  const filters = rules.map((r) => toSql(over(r.filter, ctx)));
+  const base = scope.since.getTime();
+  const part = 'z_rule, z_key, z_run, z_g';
+  // 1. Every event of the scope with its session (key, idle-gap run).
+  const keyed = sql`SELECT *, ${new Sql(sessionKeySql())} AS z_key, ${new Sql(EPOCH_MS)} AS z_t ${rows}`;
+  const lagged = Sql.join([
+    'SELECT *, lag(z_t) OVER (PARTITION BY z_key ORDER BY z_t) AS z_prev FROM (',
+    keyed,
+    ') AS k',
+  ]);
+  const runs = Sql.join([
+    `SELECT *, sum(CASE WHEN z_t - z_prev > ${int(idleGapMs)} THEN 1 ELSE 0 END) OVER (PARTITION BY z_key ORDER BY z_t ROWS UNBOUNDED PRECEDING) AS z_run FROM (`,
+    lagged,
+    ') AS l',
+  ]);
+  // 2. One row per matching event and rule, with its group and distinct value; duplicates (same eventID) once.
+  const which = Sql.join(
+    filters.map((f, i) => sql`CASE WHEN ${f} THEN ${new Sql(String(i))} END`),
+    ', ',
+  );
+  const caseOf = (f: (r: RulePushdown) => string) =>
+    `CASE u.z_rule ${rules.map((r, i) => `WHEN ${i} THEN ${f(r)}`).join(' ')} END`;
+  const matched = Sql.join([
+    `SELECT r.*, u.z_rule, ${caseOf((r) => exactGroup(r.threshold!.groupBy)!)} AS z_g, ${caseOf((r) => distinctSql(r)!)} AS z_d FROM (`,
+    runs,
+    sql`) AS r CROSS JOIN UNNEST(ARRAY[${which}]) AS u(z_rule) WHERE (${Sql.join(filters, ' OR ')})`,
+  ]);
+  const deduped = Sql.join([
+    `SELECT *, row_number() OVER (PARTITION BY z_rule, eventid ORDER BY z_t) AS z_dup, row_number() OVER (PARTITION BY ${part}, z_t ORDER BY COALESCE(eventsource, ''), COALESCE(eventname, ''), eventid) - 1 AS z_tie FROM (`,
+    matched,
+    ') AS m WHERE z_rule IS NOT NULL AND z_g IS NOT NULL',
+  ]);
+  // 3. The (distinct) count and earliest time of the window ending at each event (its own frame per rule).
+  const frame = (r: RulePushdown) =>
+    `(PARTITION BY ${part} ORDER BY z_o RANGE BETWEEN ${int(r.threshold!.windowMs * SCALE + TIE - 1)} PRECEDING AND CURRENT ROW)`;
+  const count = (r: RulePushdown) =>
+    r.threshold!.distinct === undefined
+      ? `count(*) OVER ${frame(r)}`
+      : `cardinality(filter(array_distinct(array_agg(z_d) OVER ${frame(r)}), x -> x IS NOT NULL))`;
+  const perRule = (f: (r: RulePushdown) => string) =>
+    `CASE z_rule ${rules.map((r, i) => `WHEN ${i} THEN ${f(r)}`).join(' ')} END`;
+  const counted = Sql.join([
+    `SELECT *, ${perRule(count)} AS z_cnt, ${perRule((r) => `min(z_t) OVER ${frame(r)}`)} AS z_from, ${perRule((r) => int(r.threshold!.count))} AS z_need, ${perRule((r) => int(r.threshold!.windowMs))} AS z_w FROM (SELECT *, (z_t - ${int(base, true)}) * ${SCALE} + z_tie AS z_o FROM (`,
+    deduped,
+    ') AS d WHERE z_dup = 1) AS o',
+  ]);
+  const qualified = Sql.join([
+    `SELECT *, min(CASE WHEN z_cnt >= z_need THEN z_from END) OVER (PARTITION BY ${part}) AS z_qfrom FROM (`,
+    counted,
+    ') AS c',
+  ]);
+  // 4. One row per finding: the burst.
+  const first = selectList().map((item) => {
+    const m = /^(.*) AS (\w+)$/.exec(item);
+    const [expr, name] = m ? [m[1]!, m[2]!] : [item, item];
+    return `min_by(${expr}, z_o) AS ${name}`;
+  });
+  return Sql.join([
+    `SELECT 'r' AS row_kind, ${first.join(', ')}, z_rule AS r_rule, count(*) AS r_n, count_if(NOT ${FAILED}) AS r_ok, min_by(z_cnt, CASE WHEN z_cnt >= z_need THEN z_o ELSE ${NEVER} END) AS r_d, json_format(CAST(slice(array_sort(array_agg(${ORDER_KEY})), 1, ${MAX_EVIDENCE_IDS}) AS JSON)) AS r_keys FROM (`,
+    qualified,
+    `) AS q WHERE z_qfrom IS NOT NULL AND z_t >= z_qfrom AND z_t <= z_qfrom + z_w GROUP BY ${part}`,
+  ]);
+}
+
+/** Event rows padded to the burst rows' columns (for a UNION ALL with `burstSelect`). */
+export function paddedEvents(select: Sql): Sql {
+  return sql`SELECT 'e' AS row_kind, ${new Sql(selectList().join(', '))}, CAST(NULL AS integer) AS r_rule, CAST(NULL AS bigint) AS r_n, CAST(NULL AS bigint) AS r_ok, CAST(NULL AS bigint) AS r_d, CAST(NULL AS varchar) AS r_keys ${select}`;
+}
+
+/** An integer written into the SQL text (computed by Cartographer, never a value from data or a user). */
+function int(n: number, signed = false): string {
+  if (!Number.isSafeInteger(n) || (!signed && n < 0)) throw new Error(`not an integer: ${n}`);
+  return String(n);
+}
