@@ -44,10 +44,12 @@ export async function scanCovering(
   const out: CoveredScan = { parts: [], failed: [], coverage: 0 };
   const total = Math.max(1, request.until.getTime() - request.since.getTime());
   let stopped = false;
+  let split = false;
   const attempt = async (since: number, until: number): Promise<void> => {
     if (stopped) return;
     try {
-      const scan = await source.scan({ ...request, since: new Date(since), until: new Date(until) }, options);
+      const part = { ...request, since: new Date(since), until: new Date(until) };
+      const scan = await source.scan(split ? { ...part, bursts: false } : part, options);
       out.parts.push({ since, until, scan });
     } catch (err) {
       if (!isRangeTooLarge(err)) throw err;
@@ -57,6 +59,8 @@ export async function scanCovering(
         return;
       }
       const mid = since + Math.floor((until - since) / 2 / 1000) * 1000;
+      // Parts are analysed together: sessions may span them, so none computes threshold findings on its own.
+      split = true;
       await attempt(since, mid);
       await attempt(mid + 1000, until);
     }

@@ -115,6 +115,11 @@ export interface GroupedScanRequest {
   /** The idle gap that splits sessions (default 30 min): buckets closer than it come back as one run. */
   idleGapMs?: number;
   facts?: boolean;
+  /**
+   * Whether the store may compute within-session threshold findings itself (GroupedScan.bursts; default yes): not
+   * for parts of a range analysed together, whose sessions can span parts.
+   */
+  bursts?: boolean;
 }
 
 export interface GroupedScanStats {

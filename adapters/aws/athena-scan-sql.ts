@@ -78,6 +78,8 @@ export interface ScanStatementOptions {
   bucketSeconds?: number;
   idleGapSeconds?: number;
   facts?: boolean;
+  /** Within-session threshold findings computed by the second statement (athena-burst-sql.ts); default yes. */
+  bursts?: boolean;
 }
 
 export interface Statement {
@@ -124,7 +126,7 @@ export function scanStatement(o: ScanStatementOptions): {
   const sequences: CountedThreshold[] = [];
   let joins: CollectedJoin[] = [];
   const counted = o.pushdown && o.bucketSeconds ? countedRules(o.pushdown) : [];
-  const bursts = o.pushdown && o.bucketSeconds ? burstRules(o.pushdown) : [];
+  const bursts = o.pushdown && o.bucketSeconds && o.bursts !== false ? burstRules(o.pushdown) : [];
   const burstIds = new Set(bursts.map((r) => r.id));
   if (o.pushdown) {
     eventParts(parts, o.pushdown, ctx, counted);

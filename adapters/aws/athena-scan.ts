@@ -97,6 +97,7 @@ export async function groupedScan(
         }
       : {}),
     ...(request.facts ? { facts: true } : {}),
+    ...(request.bursts === false ? { bursts: false } : {}),
   });
   const stats: GroupedScanStats = { queries: 0, bytesScanned: 0, costUsd: 0, rows: 0, eventRows: 0 };
   const first = await run(s, statement, stats, options, 'scan');

@@ -70,6 +70,11 @@ export async function produceGroupedDigest(
       hits: scans.flatMap((s) => s.hits ?? []),
       // Every part is the same request (one pushdown), so the same rules were counted in each.
       counted: scans[0]?.counted ?? [],
+      // Threshold findings the store computed hold for the sessions of one scan; parts of a split range read events
+      // instead (scanCovering asks them for no bursts).
+      ...(scans.length === 1 && scans[0]!.burstRules
+        ? { burstRules: scans[0]!.burstRules, bursts: scans[0]!.bursts ?? [] }
+        : {}),
     },
     stages,
     { idleGapMs: IDLE_GAP_MS },
