@@ -19,7 +19,7 @@
  * EvidenceSummary the detector makes (detections/finding.ts), so Node builds the identical Finding.
  *
  * Which rules (`burstRules`): within-session thresholds SQL decides exactly (no widened test, no semi-join, no
- * allow-list, `distinct` and group a plain column). Node checks before using the rows that every session bucket's
+ * allow-list, group a plain column, `distinct` a plain column or a string in JSON text). Node checks before using the rows that every session bucket's
  * SQL key is Node's own (the scan's 'b' rows carry both ends of `SESSION_KEY` per bucket) and that no matching event
  * lacks an eventID or has non-ASCII text where SQL and JavaScript may disagree ('z' rows); otherwise it reads the
  * rule's matching events as before.
@@ -27,7 +27,7 @@
 import { MAX_EVIDENCE_IDS } from '../../engine/detections/finding.ts';
 import { asciiOnlyFields, type EventPushdown, type RulePushdown } from '../../engine/detections/pushdown.ts';
 import { columnFor, selectList } from './athena-columns.ts';
-import { type FilterContext, over, Sql, sql, toSql } from './athena-filter-sql.ts';
+import { type FilterContext, over, Sql, sql, toSql, valueExpr } from './athena-filter-sql.ts';
 import { type AthenaTable, type Scope, scopeWhere, tableName } from './athena-sql.ts';
 
 const EPOCH_MS = 'CAST(round(to_unixtime(from_iso8601_timestamp(eventtime)) * 1000) AS bigint)';
@@ -79,11 +79,26 @@ function exactGroup(groupBy: string | readonly string[]): string | undefined {
   return c?.kind === 'scalar' ? c.sql : undefined;
 }
 
+/**
+ * The SQL of a threshold's distinct value (detector: every value of the field, as text), when SQL reads it exactly:
+ * a plain column, or a plain path into a JSON-text column whose value is a JSON string (json_extract_scalar; any
+ * other JSON value there, an array or a number, makes the event one SQL does not judge: `unsafeExpr`).
+ */
 function distinctSql(r: RulePushdown): string | undefined {
   const d = r.threshold?.distinct;
   if (d === undefined) return 'eventid';
   const c = columnFor(d);
-  return c?.kind === 'scalar' ? c.sql : undefined;
+  if (c?.kind === 'scalar') return c.sql;
+  const json = jsonPath(d);
+  return json ? `CASE WHEN starts_with(json_format(${json}), '"') THEN ${valueExpr(d)} END` : undefined;
+}
+
+/** `json_extract(column, '$.a.b')` of a plain path into a JSON-text column, else undefined. */
+function jsonPath(path: string): string | undefined {
+  const c = columnFor(path);
+  const value = valueExpr(path);
+  if (c?.kind !== 'json' || !value?.startsWith('json_extract_scalar(')) return undefined;
+  return value.replace(/^json_extract_scalar\(/, 'json_extract(');
 }
 
 /**
@@ -117,9 +132,15 @@ const NOT_PLAIN = '[^\\x20-\\x7E]';
 export function unsafeExpr(rules: readonly RulePushdown[], ctx: FilterContext): Sql {
   const parts = rules.map((r, i) => {
     const cols = [...asciiOnlyFields(r.filter)].map((f) => (columnFor(f) as { sql: string }).sql);
+    const json = r.threshold?.distinct ? jsonPath(r.threshold.distinct) : undefined;
     const odd = [
       "COALESCE(eventid, '') = ''",
       ...cols.map((c) => `COALESCE(regexp_like(${c}, '${NOT_PLAIN}'), FALSE)`),
+      ...(json
+        ? [
+            `COALESCE(json_format(${json}) <> 'null' AND NOT starts_with(json_format(${json}), '"'), FALSE)`,
+          ]
+        : []),
     ].join(' OR ');
     return sql`(CASE WHEN (${toSql(over(r.filter, ctx))}) AND (${new Sql(odd)}) THEN ',${new Sql(String(i))}' ELSE '' END)`;
   });

@@ -113,6 +113,7 @@ export async function groupedScan(
   const wanted = [...qualifyingGroups(first.rows, thresholds), ...qualifyingSequences(first.rows, sequences)];
   // Burst rules SQL cannot judge as Node would in this range: their matching events are read instead.
   const safe = safeBursts(first.rows, bursts);
+  if (process.env.A14_DEBUG) process.stderr.write(`DEBUG bursts=${bursts.map((r) => r.id)} safe=${safe.map((r) => r.id)} z=${JSON.stringify(first.rows.filter((r) => r.row_kind === 'z'))} wanted=${JSON.stringify(wanted.map((w) => [w.rule.id, w.all, w.groups.length]))}\n`);
   for (const rule of bursts) if (!safe.includes(rule)) wanted.push({ rule, groups: [], all: true });
   if (request.pushdown) {
     const deferred = { filters: deferredFilters(request.pushdown), joins: joinValues(first.rows, joins) };

@@ -5,8 +5,9 @@
  * window reached exactly at its length, several events in the same second (the event order breaks the tie, so the
  * count reached is that of the first of them), distinct values with quotes, `%`, backslashes and Unicode, a
  * duplicated record, more burst events than a finding keeps ids of, an idle gap splitting one key into two sessions
- * (a finding in each), assumed-role sessions keyed by their creation date, and groups that never qualify. A matching
- * event without an eventID sends its rule back to reading events (its id is derived in Cartographer).
+ * (a finding in each), assumed-role sessions keyed by their creation date, distinct values read from JSON text, and
+ * groups that never qualify. A matching event without an eventID (its id is derived in Cartographer) or with a list
+ * where the distinct value should be sends its rule back to reading events.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -111,6 +112,13 @@ function day(): CloudTrailRecord[] {
       }),
     );
   }
+  // Erin: distinct bucket names read from the JSON text of requestParameters, hostile ones among them.
+  const erin = user('erin');
+  ["acme'logs", 'données-ü', '50%_bucket', 'back\\slash'].forEach((bucketName, i) =>
+    out.push(
+      event(`f-${i}`, `10:4${i}:00`, { ...erin, eventName: 'GetBucketAcl', requestParameters: { bucketName } }),
+    ),
+  );
   const second = role('run-2', '10:29:00');
   for (let i = 0; i < 3; i++) out.push(event(`e-${i}`, `10:30:0${i}`, { ...second, eventName: 'PutObject' }));
   return out.sort((a, b) => a.eventTime.localeCompare(b.eventTime));
@@ -139,6 +147,12 @@ const RULES = [
     where: { field: 'eventName', regex: '^(List|Describe)' },
   }),
   rule('test.writes', { count: 20, windowMinutes: 2, match: { eventName: 'PutObject' } }),
+  rule('test.buckets', {
+    count: 3,
+    windowMinutes: 5,
+    distinct: 'requestParameters.bucketName',
+    match: { eventName: 'GetBucketAcl' },
+  }),
 ];
 
 function stages(): PipelineStages {
@@ -195,6 +209,9 @@ describe('within-session thresholds computed in SQL', () => {
     const agents = findings.find((f) => f.ruleId === 'test.agents')!;
     expect(agents.eventIds).toEqual(['c-0', 'c-1', 'c-2', 'c-3', 'c-4']);
     expect(agents.explanation).toMatch(/^4\+ distinct userAgent within 5 min/);
+    const buckets = findings.find((f) => f.ruleId === 'test.buckets')!;
+    expect(buckets.eventIds).toEqual(['f-0', 'f-1', 'f-2', 'f-3']);
+    expect(buckets.explanation).toMatch(/^3\+ distinct requestParameters.bucketName within 5 min/);
     const writes = findings.filter((f) => f.ruleId === 'test.writes');
     expect(writes).toHaveLength(1);
     expect(writes[0]!.eventIds).toHaveLength(MAX_EVIDENCE_IDS);
@@ -208,16 +225,22 @@ describe('within-session thresholds computed in SQL', () => {
     for (const q of queries) for (const v of ["O'Brien", 'クライアント', 'PutObject']) expect(q).not.toContain(v);
   });
 
-  it('read the matching events instead for a rule with a match SQL cannot judge (no eventID)', async () => {
+  it('read the matching events instead for a rule with a match SQL cannot judge (no eventID, a list as distinct value)', async () => {
     const more = [
       ...records,
       // Bob's, in no finding: its derived id differs between a file and an Athena row (key order).
       event(undefined, '10:00:20', { ...user('bob'), awsRegion: 'us-east-1', requestID: 'no-id' }),
+      // A list where a bucket name should be: the detector counts each element, SQL reads strings only.
+      event('b-list', '10:00:30', {
+        ...user('bob'),
+        eventName: 'GetBucketAcl',
+        requestParameters: { bucketName: ['one', 'two'] },
+      }),
     ];
     const { local, grouped, stats } = await compare(more.sort((a, b) => a.eventTime.localeCompare(b.eventTime)));
     expect(grouped).toEqual(local);
     const kinds = stats?.rowsByKind ?? {};
-    // test.regions fell back to its events; the other two are still one row per finding.
+    // test.regions and test.buckets fell back to their events; the other two are still one row per finding.
     expect(kinds['group events']).toBeGreaterThan(0);
     expect(kinds['threshold findings']).toBe(2);
   });
