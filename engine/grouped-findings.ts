@@ -55,7 +55,7 @@ export class CountedEvidence {
         continue;
       }
       for (const rule of h.rules) {
-        this.add(s, rule, h.count, h.succeeded, h.first, h.name, { key: lead, record: h.record });
+        this.add(s, rule, h.count, h.succeeded, h.first, h.names, { key: lead, record: h.record });
       }
     }
     return lost;
@@ -69,7 +69,10 @@ export class CountedEvidence {
       name: e.record.eventName ?? '',
       id: e.id,
     };
-    this.add(s, ruleId, 1, failedCall(e.record) ? 0 : 1, [key], key.name, { key, record: e.record });
+    this.add(s, ruleId, 1, failedCall(e.record) ? 0 : 1, [key], [{ name: key.name, key }], {
+      key,
+      record: e.record,
+    });
   }
 
   private add(
@@ -78,7 +81,7 @@ export class CountedEvidence {
     count: number,
     succeeded: number,
     keys: readonly EvidenceKey[],
-    name: string,
+    names: RuleHits['names'],
     first: Tally['first'],
   ): void {
     let rules = this.bySession.get(s);
@@ -86,17 +89,18 @@ export class CountedEvidence {
       rules = new Map();
       this.bySession.set(s, rules);
     }
-    const t = rules.get(ruleId);
+    let t = rules.get(ruleId);
     if (!t) {
-      rules.set(ruleId, { count, succeeded, keys: [...keys], names: new Map([[name, first.key]]), first });
-      return;
-    }
+      t = { count: 0, succeeded: 0, keys: [], names: new Map(), first };
+      rules.set(ruleId, t);
+    } else if (compareKeys(first.key, t.first.key) < 0) t.first = first;
     t.count += count;
     t.succeeded += succeeded;
     for (const k of keys) t.keys.push(k);
-    const known = t.names.get(name);
-    if (!known || compareKeys(first.key, known) < 0) t.names.set(name, first.key);
-    if (compareKeys(first.key, t.first.key) < 0) t.first = first;
+    for (const { name, key } of names) {
+      const known = t.names.get(name);
+      if (!known || compareKeys(key, known) < 0) t.names.set(name, key);
+    }
   }
 
   /** The counted rules' findings of session `s`, and the times of their evidence events (for alert windows). */

@@ -168,13 +168,14 @@ export interface EvidenceKey {
 }
 
 /**
- * Events of one identity bucket and event name that match the same counted rules (GroupedScan.counted), as counts:
- * enough for those rules' findings (detections/finding.ts EvidenceSummary) without the events.
+ * Events of one identity bucket that match the same counted rules (GroupedScan.counted), as counts: enough for those
+ * rules' findings (detections/finding.ts EvidenceSummary) without the events.
  */
 export interface RuleHits {
   rules: string[];
   identity: BucketIdentity;
-  name: string;
+  /** Each event name with its first event's key. */
+  names: { name: string; key: EvidenceKey }[];
   count: number;
   /** How many did not fail. */
   succeeded: number;

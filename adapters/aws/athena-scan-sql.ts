@@ -9,9 +9,9 @@
  *      'f…' rows  the digest's facts: regions, services, /24 networks, user agents
  *      't…' rows  per threshold rule, group and window-sized bucket: how many matching events ('u' rows: distinct
  *                 values, per pair of adjacent buckets)
- *      'h' rows   the counted event rules (EventPushdown.countable): per session bucket, event name and set of
- *                 counted rules an event matches, how many events, how many did not fail, the first
- *                 MAX_EVIDENCE_IDS events' order keys and the first event whole; their events are not returned
+ *      'h' rows   the counted event rules (EventPushdown.countable): per session bucket and set of counted rules an
+ *                 event matches, how many events, how many did not fail, the first MAX_EVIDENCE_IDS events' order
+ *                 keys, each event name's first key and the first event whole; their events are not returned
  * 2. `groupRowsStatement`: the events of threshold groups that could reach their count (only when some can).
  * 3. `sessionRowsStatement`: the whole events of given sessions (by their identities and time range).
  * 4. `baselineStatement`: the facts of the baseline days, grouped, never row by row.
@@ -97,6 +97,8 @@ export interface CountedThreshold {
 /** The parts of the GROUPING SETS query, filled by each kind of row. */
 interface Parts {
   derived: Sql[];
+  /** Window functions over the derived columns (a layer between them and the grouping). */
+  ranked: string[];
   sets: string[][];
   outputs: Sql[];
   having: string[];
@@ -121,7 +123,7 @@ export function scanStatement(o: ScanStatementOptions): {
 } {
   const rows = sql`FROM ${tableName(o.table)} WHERE ${scopeWhere(o.table, o.scope)}`;
   const ctx: FilterContext = { rows };
-  const parts: Parts = { derived: [], sets: [], outputs: [], having: [], kinds: [] };
+  const parts: Parts = { derived: [], ranked: [], sets: [], outputs: [], having: [], kinds: [] };
   const thresholds: CountedThreshold[] = [];
   const sequences: CountedThreshold[] = [];
   let joins: CollectedJoin[] = [];
@@ -149,7 +151,9 @@ export function scanStatement(o: ScanStatementOptions): {
   const grouped = Sql.join(
     [
       sql`SELECT CASE ${parts.kinds.join(' ')} END AS row_kind, ${Sql.join(parts.outputs, ',\n  ')}`,
-      sql`FROM (SELECT *, ${Sql.join(parts.derived, ',\n    ')}\n  ${rows}) AS x`,
+      parts.ranked.length
+        ? sql`FROM (SELECT *, ${new Sql(parts.ranked.join(', '))} FROM (SELECT *, ${Sql.join(parts.derived, ',\n    ')}\n  ${rows}) AS x0) AS x`
+        : sql`FROM (SELECT *, ${Sql.join(parts.derived, ',\n    ')}\n  ${rows}) AS x`,
       `GROUP BY GROUPING SETS (${parts.sets.map((s) => `(${s.join(', ')})`).join(', ')})`,
       `HAVING ${parts.having.join(' OR ')}`,
     ],
@@ -208,7 +212,7 @@ const ORDER_KEY = `ARRAY[lpad(CAST(CAST(round(${EPOCH} * 1000) AS bigint) AS var
 const FAILED = `(COALESCE(errorcode, '') <> '' OR COALESCE(errormessage, '') <> '' OR COALESCE(CASE WHEN regexp_like(COALESCE(eventname, ''), '^[A-Za-z0-9_]+$') THEN json_extract_scalar(responseelements, concat('$.', eventname)) END, '') = 'Failure')`;
 
 /**
- * 'h' rows: the counted event rules' matches per session bucket (identity columns and k_bucket), event name and the
+ * 'h' rows: the counted event rules' matches per session bucket (identity columns and k_bucket) and the
  * set of counted rules the event matches (',0,7': one group however many rules share the event). Not counted, and
  * returned as 'e' rows instead: events without an eventID (their id is derived in Cartographer) and events whose
  * case-folded or regular-expression fields are not printable ASCII (where Trino and JavaScript may disagree).
@@ -226,16 +230,22 @@ function hitParts(p: Parts, counted: RulePushdown[], ctx: FilterContext): void {
     sql`CASE WHEN COALESCE(eventid, '') <> '' THEN NULLIF(${set}, '') END AS h_set`,
     new Sql(`CASE WHEN COALESCE(eventid, '') <> '' THEN ${ORDER_KEY} END AS h_key`),
     new Sql(`CASE WHEN NOT ${FAILED} THEN eventid END AS h_okid`),
-    new Sql('eventname AS h_name'),
   );
-  p.sets.push([...IDENTITY_COLUMNS.map(([n]) => n), 'k_bucket', 'h_name', 'h_set']);
+  // The first event of each name in its group: the finding lists names in the order of their first event.
+  const group = [...IDENTITY_COLUMNS.map(([n]) => n), 'k_bucket', 'h_set'];
+  p.ranked.push(
+    `CASE WHEN h_set IS NOT NULL THEN row_number() OVER (PARTITION BY ${group.join(', ')}, eventname ORDER BY h_key) END AS h_nr`,
+  );
+  p.sets.push(group);
   p.having.push('(grouping(h_set) = 0 AND h_set IS NOT NULL)');
   // Before the buckets' kind: an 'h' row groups by the bucket columns too.
   p.kinds.push("WHEN grouping(h_set) = 0 THEN 'h'");
   const inH = 'grouping(h_set) = 0';
   p.outputs.push(
     new Sql('h_set'),
-    new Sql('h_name'),
+    new Sql(
+      `CASE WHEN ${inH} THEN json_format(CAST(array_sort(array_agg(concat(h_key, ARRAY[COALESCE(eventname, '')])) FILTER (WHERE h_nr = 1)) AS JSON)) END AS h_names`,
+    ),
     new Sql(`CASE WHEN ${inH} THEN count(DISTINCT eventid) END AS h_n`),
     new Sql(`CASE WHEN ${inH} THEN count(DISTINCT h_okid) END AS h_ok`),
     new Sql(

@@ -113,7 +113,6 @@ export async function groupedScan(
   const wanted = [...qualifyingGroups(first.rows, thresholds), ...qualifyingSequences(first.rows, sequences)];
   // Burst rules SQL cannot judge as Node would in this range: their matching events are read instead.
   const safe = safeBursts(first.rows, bursts);
-  if (process.env.A14_DEBUG) process.stderr.write(`DEBUG bursts=${bursts.map((r) => r.id)} safe=${safe.map((r) => r.id)} z=${JSON.stringify(first.rows.filter((r) => r.row_kind === 'z'))} wanted=${JSON.stringify(wanted.map((w) => [w.rule.id, w.all, w.groups.length]))}\n`);
   for (const rule of bursts) if (!safe.includes(rule)) wanted.push({ rule, groups: [], all: true });
   if (request.pushdown) {
     const deferred = { filters: deferredFilters(request.pushdown), joins: joinValues(first.rows, joins) };
@@ -359,11 +358,15 @@ function readHits(
     .map((i) => counted[Number(i)]?.id)
     .filter((id): id is string => id !== undefined);
   const keys = JSON.parse(row.h_keys ?? '[]') as string[][];
+  const names = (JSON.parse(row.h_names ?? '[]') as string[][]).map(([t, source, name, id, eventName]) => ({
+    name: eventName ?? '',
+    key: { time: Number(t), source: source ?? '', name: name ?? '', id: id ?? '' },
+  }));
   return [
     {
       rules,
       identity: identityOf(row),
-      name: row.h_name ?? '',
+      names,
       count: Number(row.h_n ?? 0),
       succeeded: Number(row.h_ok ?? 0),
       first: keys.map(([t, source, name, id]) => ({
