@@ -134,22 +134,25 @@ export class CountedEvidence {
 }
 
 /**
- * Within-session threshold findings a store computed (engine/source.ts `GroupedScan.bursts`): each is the burst of
- * the first window in which the rule's count was reached in one session and group, with its size, how many calls did
- * not fail, its first MAX_EVIDENCE_IDS keys and first event, which is the detector's EvidenceSummary of that burst
- * (detector.ts thresholdFindings), so the finding is the same one.
+ * Threshold findings a store computed (engine/source.ts `GroupedScan.bursts`): each is the burst of the first window
+ * in which the rule's count was reached in one session and group, with its size, how many calls did not fail, its
+ * first MAX_EVIDENCE_IDS keys and first event, which is the detector's EvidenceSummary of that burst (detector.ts
+ * thresholdFindings; counted across sessions: cross-session.ts), so the finding is the same one. The store names the
+ * finding's session (its base key and the time of one of its events).
  */
 export class BurstFindings {
   readonly bySession = new Map<BucketSession, BurstHit[]>();
 
   constructor(readonly ruleIds: ReadonlySet<string>) {}
 
-  /** Places each finding in the session of its first event; one no session holds is returned. */
-  add(bursts: readonly BurstHit[], find: (base: string, time: number) => BucketSession | undefined): BurstHit[] {
+  /** Places each finding in the session the store names; one no session holds is returned. */
+  add(
+    bursts: readonly BurstHit[],
+    find: (base: string, time: number) => BucketSession | undefined,
+  ): BurstHit[] {
     const lost: BurstHit[] = [];
     for (const b of bursts) {
-      const lead = b.first[0];
-      const s = lead ? find(sessionKeyOf(b.record, GROUPED_INPUT), lead.time) : undefined;
+      const s = find(b.session.key, b.session.time);
       if (!s) {
         lost.push(b);
         continue;
@@ -181,7 +184,7 @@ export class BurstFindings {
         names: [],
         allFailed: b.succeeded === 0,
       };
-      findings.push(findingFrom(rule, s.key, summary, thresholdLead(rule, b.reached, b.count)));
+      findings.push(findingFrom(rule, s.key, summary, thresholdLead(rule, b.reached, b.count, b.across)));
     }
     return { findings, times };
   }

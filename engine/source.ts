@@ -152,7 +152,7 @@ export interface GroupedScan {
   /** Rules the store counted (EventPushdown.countable) instead of returning their events, and their counts. */
   counted?: string[];
   hits?: RuleHits[];
-  /** Within-session threshold rules whose findings the store computed (`bursts`) instead of returning their events. */
+  /** Threshold rules whose findings the store computed (`bursts`) instead of returning their events. */
   burstRules?: string[];
   bursts?: BurstHit[];
   facts?: GroupedFacts;
@@ -186,12 +186,16 @@ export interface RuleHits {
 }
 
 /**
- * One within-session threshold finding a store computed: the burst of the first window in which the rule's (distinct)
- * count was reached in one session and group (engine/detections/detector.ts), as its finding needs it
- * (detections/finding.ts EvidenceSummary).
+ * One threshold finding a store computed: the burst of the first window in which the rule's (distinct) count was
+ * reached in one session and group (engine/detections/detector.ts; across sessions: cross-session.ts), as its finding
+ * needs it (detections/finding.ts EvidenceSummary).
  */
 export interface BurstHit {
   rule: string;
+  /** The session the finding is of: its base key (sessionKeyOf) and the time of one of its events. */
+  session: { key: string; time: number };
+  /** Counted across sessions: the burst holds other sessions' events ('other'), some before the qualifying one. */
+  across?: 'earlier' | 'other';
   /** Events in the burst. */
   count: number;
   /** How many of them did not fail. */

@@ -31,8 +31,7 @@ import { type FilterContext, over, Sql, sql, toSql, valueExpr } from './athena-f
 import { type AthenaTable, type Scope, scopeWhere, tableName } from './athena-sql.ts';
 
 const EPOCH_MS = 'CAST(round(to_unixtime(from_iso8601_timestamp(eventtime)) * 1000) AS bigint)';
-const WELL_FORMED =
-  "'^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?Z$'";
+const WELL_FORMED = "'^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?Z$'";
 
 /** `x` when it is a non-empty string (JavaScript truthiness of a string field). */
 const nz = (x: string) => `NULLIF(${x}, '')`;
@@ -70,7 +69,12 @@ export function sessionKeySql(): string {
 
 /** The SQL of a threshold's group key when it is exact (compiled-rule.ts groupKeyOf), else undefined. */
 function exactGroup(groupBy: string | readonly string[]): string | undefined {
-  if (typeof groupBy !== 'string') return undefined;
+  if (typeof groupBy !== 'string') {
+    // Sigma's group-by fields (sigma-aggregation.ts groupKeyOfFields): none is one group, one is its first value.
+    if (groupBy.length === 0) return "'*'";
+    const c = groupBy.length === 1 ? columnFor(groupBy[0]!) : undefined;
+    return c?.kind === 'scalar' ? c.sql : undefined;
+  }
   if (groupBy === 'principal')
     return 'COALESCE(useridentity.arn, useridentity.sessioncontext.sessionissuer.arn, useridentity.principalid, useridentity.username, useridentity.type)';
   if (groupBy === 'session') return "'session'";
@@ -102,14 +106,14 @@ function jsonPath(path: string): string | undefined {
 }
 
 /**
- * The within-session threshold rules whose findings this statement can compute: counted as such by the pushdown
- * (`countable`: exact, no allow-list can silence them), decided exactly by SQL, with a plain-column group and distinct.
+ * The threshold rules whose findings this statement can compute: counted as such by the pushdown (`countable`:
+ * exact, no allow-list can silence them), decided exactly by SQL, with a plain-column group and distinct.
  */
 export function burstRules(p: EventPushdown): RulePushdown[] {
   const countable = new Set(p.countable ?? []);
   return p.rules.filter((r) => {
     const t = r.threshold;
-    if (!t || t.acrossSessions || r.kind !== 'threshold' || !countable.has(r.id) || r.notes.length) return false;
+    if (!t || r.kind !== 'threshold' || !countable.has(r.id) || r.notes.length) return false;
     if (!exactGroup(t.groupBy) || !distinctSql(r)) return false;
     if (!Number.isFinite(t.windowMs) || t.windowMs <= 0 || !Number.isInteger(t.windowMs)) return false;
     const widened = new Set<string>();
@@ -137,9 +141,7 @@ export function unsafeExpr(rules: readonly RulePushdown[], ctx: FilterContext): 
       "COALESCE(eventid, '') = ''",
       ...cols.map((c) => `COALESCE(regexp_like(${c}, '${NOT_PLAIN}'), FALSE)`),
       ...(json
-        ? [
-            `COALESCE(json_format(${json}) <> 'null' AND NOT starts_with(json_format(${json}), '"'), FALSE)`,
-          ]
+        ? [`COALESCE(json_format(${json}) <> 'null' AND NOT starts_with(json_format(${json}), '"'), FALSE)`]
         : []),
     ].join(' OR ');
     return sql`(CASE WHEN (${toSql(over(r.filter, ctx))}) AND (${new Sql(odd)}) THEN ',${new Sql(String(i))}' ELSE '' END)`;
@@ -153,14 +155,39 @@ const SCALE = 2 * TIE;
 /** A qualifying order key never reaches this. */
 const NEVER = '9000000000000000000';
 
-export const BURST_COLUMNS = ['r_rule', 'r_n', 'r_ok', 'r_d', 'r_keys'] as const;
+export const BURST_COLUMNS = [
+  'r_rule',
+  'r_n',
+  'r_ok',
+  'r_d',
+  'r_keys',
+  'r_skey',
+  'r_stime',
+  'r_other',
+  'r_earlier',
+] as const;
 
 const FAILED = `(COALESCE(errorcode, '') <> '' OR COALESCE(errormessage, '') <> '' OR COALESCE(CASE WHEN regexp_like(COALESCE(eventname, ''), '^[A-Za-z0-9_]+$') THEN json_extract_scalar(responseelements, concat('$.', eventname)) END, '') = 'Failure')`;
-const ORDER_KEY = `ARRAY[lpad(CAST(z_t AS varchar), 15, '0'), COALESCE(eventsource, ''), COALESCE(eventname, ''), eventid]`;
+const orderKey = (a = '') =>
+  `ARRAY[lpad(CAST(${a}z_t AS varchar), 15, '0'), COALESCE(${a}eventsource, ''), COALESCE(${a}eventname, ''), ${a}eventid]`;
+
+/** The event columns of the first row by `z_o` (min_by), each expression prefixed with `a`. */
+function firstEvent(a = ''): string {
+  return selectList(a)
+    .map((item) => {
+      const m = /^(.*) AS (\w+)$/.exec(item);
+      const [expr, name] = m ? [m[1]!, m[2]!] : [item, item.slice(a.length)];
+      return `min_by(${expr}, ${a}z_o) AS ${name}`;
+    })
+    .join(', ');
+}
 
 /**
  * The finding rows of `rules` over the scope ('r' rows: the burst's first event in the event columns, then
- * BURST_COLUMNS), or undefined for no rules. `padded`: the event rows of a UNION ALL it joins, with NULL burst columns.
+ * BURST_COLUMNS), or undefined for no rules. Within-session rules count per session and group; rules counted across
+ * sessions (engine/detections/cross-session.ts) count per group over every session, and report per session the first
+ * of its own events at which the count is reached, with the group's events from the window's start, up to one
+ * window on and never past the session's last event (the one statement part that reads the matching events twice).
  */
 export function burstSelect(
   table: AthenaTable,
@@ -169,12 +196,43 @@ export function burstSelect(
   idleGapMs: number,
 ): Sql | undefined {
   if (rules.length === 0) return undefined;
+  const m = windowed(table, scope, rules, idleGapMs);
+  const counts = `z_rule AS r_rule, count(*) AS r_n, count_if(NOT ${FAILED}) AS r_ok`;
+  const session = 'z_rule, z_key, z_run, z_g';
+  const within = Sql.join([
+    `SELECT 'r' AS row_kind, ${firstEvent()}, ${counts}, min_by(z_cnt, CASE WHEN z_cnt >= z_need THEN z_o ELSE ${NEVER} END) AS r_d, json_format(CAST(slice(array_sort(array_agg(${orderKey()})), 1, ${MAX_EVIDENCE_IDS}) AS JSON)) AS r_keys, z_key AS r_skey, min(z_t) AS r_stime, 0 AS r_other, 0 AS r_earlier FROM (`,
+    m,
+    `) AS q WHERE z_across = 0 AND z_qfrom IS NOT NULL AND z_t >= z_qfrom AND z_t <= z_qfrom + z_w GROUP BY ${session}`,
+  ]);
+  if (!rules.some((r) => r.threshold?.acrossSessions)) return within;
+  // Across sessions: the qualifying own event of each session and group, then the group's events of its burst.
+  const f = 'f.z_rule, f.z_g, f.z_key, f.z_run, f.z_o, f.z_t, f.z_cnt';
+  const own = '(e.z_key = f.z_key AND e.z_run = f.z_run)';
+  const across = Sql.join([
+    `SELECT 'r' AS row_kind, ${firstEvent('e.')}, f.z_rule AS r_rule, count(*) AS r_n, count_if(NOT ${FAILED.replace(/\b(errorcode|errormessage|eventname|responseelements)\b/g, 'e.$1')}) AS r_ok, f.z_cnt AS r_d, json_format(CAST(slice(array_sort(array_agg(${orderKey('e.')})), 1, ${MAX_EVIDENCE_IDS}) AS JSON)) AS r_keys, f.z_key AS r_skey, f.z_t AS r_stime, count_if(NOT ${own}) AS r_other, count_if(NOT ${own} AND e.z_o < f.z_o) AS r_earlier FROM (SELECT * FROM (`,
+    m,
+    ') AS a WHERE z_across = 1 AND z_o = z_qo) AS f JOIN (',
+    m,
+    `) AS e ON e.z_across = 1 AND e.z_rule = f.z_rule AND e.z_g = f.z_g AND e.z_t >= f.z_from AND e.z_t <= f.z_from + f.z_w AND e.z_t <= f.z_end GROUP BY ${f}`,
+  ]);
+  return Sql.join([within, across], '\nUNION ALL\n');
+}
+
+/**
+ * The rules' matching events of the scope, one row per event and rule (duplicates once), with their session
+ * (z_key, z_run, z_end: its last event), group, distinct value, place in the event order (z_o), the (distinct) count
+ * and earliest time of the window ending there (z_cnt, z_from; per session for within-session rules, per group for
+ * the others), and per session and group the first qualifying event of the session (z_qo) and its window start
+ * (z_qfrom: the frame start only moves forward, so the least among qualifying events).
+ */
+function windowed(table: AthenaTable, scope: Scope, rules: readonly RulePushdown[], idleGapMs: number): Sql {
   const rows = sql`FROM ${tableName(table)} WHERE ${scopeWhere(table, scope)}`;
   const ctx: FilterContext = { rows };
   const filters = rules.map((r) => toSql(over(r.filter, ctx)));
   const base = scope.since.getTime();
-  const part = 'z_rule, z_key, z_run, z_g';
-  // 1. Every event of the scope with its session (key, idle-gap run).
+  // Within-session rules count per session (z_pk, z_pr), the others per group only.
+  const part = 'z_rule, z_pk, z_pr, z_g';
+  // 1. Every event of the scope with its session (key, idle-gap run, last event).
   const keyed = sql`SELECT *, ${new Sql(sessionKeySql())} AS z_key, ${new Sql(EPOCH_MS)} AS z_t ${rows}`;
   const lagged = Sql.join([
     'SELECT *, lag(z_t) OVER (PARTITION BY z_key ORDER BY z_t) AS z_prev FROM (',
@@ -186,6 +244,11 @@ export function burstSelect(
     lagged,
     ') AS l',
   ]);
+  const ended = Sql.join([
+    'SELECT *, max(z_t) OVER (PARTITION BY z_key, z_run) AS z_end FROM (',
+    runs,
+    ') AS n',
+  ]);
   // 2. One row per matching event and rule, with its group and distinct value; duplicates (same eventID) once.
   const which = Sql.join(
     filters.map((f, i) => sql`CASE WHEN ${f} THEN ${new Sql(String(i))} END`),
@@ -193,9 +256,10 @@ export function burstSelect(
   );
   const caseOf = (f: (r: RulePushdown) => string) =>
     `CASE u.z_rule ${rules.map((r, i) => `WHEN ${i} THEN ${f(r)}`).join(' ')} END`;
+  const acrossOf = caseOf((r) => (r.threshold!.acrossSessions ? '1' : '0'));
   const matched = Sql.join([
-    `SELECT r.*, u.z_rule, ${caseOf((r) => exactGroup(r.threshold!.groupBy)!)} AS z_g, ${caseOf((r) => distinctSql(r)!)} AS z_d FROM (`,
-    runs,
+    `SELECT r.*, u.z_rule, ${caseOf((r) => exactGroup(r.threshold!.groupBy)!)} AS z_g, ${caseOf((r) => distinctSql(r)!)} AS z_d, ${acrossOf} AS z_across, CASE WHEN ${acrossOf} = 0 THEN r.z_key END AS z_pk, CASE WHEN ${acrossOf} = 0 THEN r.z_run END AS z_pr FROM (`,
+    ended,
     sql`) AS r CROSS JOIN UNNEST(ARRAY[${which}]) AS u(z_rule) WHERE (${Sql.join(filters, ' OR ')})`,
   ]);
   const deduped = Sql.join([
@@ -217,27 +281,17 @@ export function burstSelect(
     deduped,
     ') AS d WHERE z_dup = 1) AS o',
   ]);
-  const qualified = Sql.join([
-    `SELECT *, min(CASE WHEN z_cnt >= z_need THEN z_from END) OVER (PARTITION BY ${part}) AS z_qfrom FROM (`,
+  const own = 'PARTITION BY z_rule, z_g, z_key, z_run';
+  return Sql.join([
+    `SELECT *, min(CASE WHEN z_cnt >= z_need THEN z_from END) OVER (${own}) AS z_qfrom, min(CASE WHEN z_cnt >= z_need THEN z_o END) OVER (${own}) AS z_qo FROM (`,
     counted,
     ') AS c',
-  ]);
-  // 4. One row per finding: the burst.
-  const first = selectList().map((item) => {
-    const m = /^(.*) AS (\w+)$/.exec(item);
-    const [expr, name] = m ? [m[1]!, m[2]!] : [item, item];
-    return `min_by(${expr}, z_o) AS ${name}`;
-  });
-  return Sql.join([
-    `SELECT 'r' AS row_kind, ${first.join(', ')}, z_rule AS r_rule, count(*) AS r_n, count_if(NOT ${FAILED}) AS r_ok, min_by(z_cnt, CASE WHEN z_cnt >= z_need THEN z_o ELSE ${NEVER} END) AS r_d, json_format(CAST(slice(array_sort(array_agg(${ORDER_KEY})), 1, ${MAX_EVIDENCE_IDS}) AS JSON)) AS r_keys FROM (`,
-    qualified,
-    `) AS q WHERE z_qfrom IS NOT NULL AND z_t >= z_qfrom AND z_t <= z_qfrom + z_w GROUP BY ${part}`,
   ]);
 }
 
 /** Event rows padded to the burst rows' columns (for a UNION ALL with `burstSelect`). */
 export function paddedEvents(select: Sql): Sql {
-  return sql`SELECT 'e' AS row_kind, ${new Sql(selectList().join(', '))}, CAST(NULL AS integer) AS r_rule, CAST(NULL AS bigint) AS r_n, CAST(NULL AS bigint) AS r_ok, CAST(NULL AS bigint) AS r_d, CAST(NULL AS varchar) AS r_keys ${select}`;
+  return sql`SELECT 'e' AS row_kind, ${new Sql(selectList().join(', '))}, CAST(NULL AS integer) AS r_rule, CAST(NULL AS bigint) AS r_n, CAST(NULL AS bigint) AS r_ok, CAST(NULL AS bigint) AS r_d, CAST(NULL AS varchar) AS r_keys, CAST(NULL AS varchar) AS r_skey, CAST(NULL AS bigint) AS r_stime, CAST(NULL AS bigint) AS r_other, CAST(NULL AS bigint) AS r_earlier ${select}`;
 }
 
 /** An integer written into the SQL text (computed by Cartographer, never a value from data or a user). */

@@ -430,12 +430,7 @@ function sequenceParts(p: Parts, sequences: CountedThreshold[], ctx: FilterConte
  * (consecutive buckets less than the idle gap apart: one row per session stretch, not per bucket), and threshold
  * buckets kept only where, with a neighbour, they reach the rule's count. Other rows pass through.
  */
-function windows(
-  grouped: Sql,
-  o: ScanStatementOptions,
-  thresholds: CountedThreshold[],
-  keys: boolean,
-): Sql {
+function windows(grouped: Sql, o: ScanStatementOptions, thresholds: CountedThreshold[], keys: boolean): Sql {
   if (!o.bucketSeconds && thresholds.length === 0) return grouped;
   const lagged: string[] = [];
   const second: string[] = [];

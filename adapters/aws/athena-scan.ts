@@ -168,9 +168,14 @@ function readBurst(
   const rule = rules[Number(row.r_rule)];
   if (!rule) return [];
   const keys = JSON.parse(row.r_keys ?? '[]') as string[][];
+  const other = Number(row.r_other ?? 0) > 0;
   return [
     {
       rule: rule.id,
+      session: { key: row.r_skey ?? '', time: Number(row.r_stime) },
+      ...(other
+        ? { across: Number(row.r_earlier ?? 0) > 0 ? ('earlier' as const) : ('other' as const) }
+        : {}),
       count: Number(row.r_n ?? 0),
       succeeded: Number(row.r_ok ?? 0),
       reached: Number(row.r_d ?? 0),

@@ -24,7 +24,7 @@ import { compareEvents } from '../order.ts';
 import type { CompiledAllowList } from './allowlist.ts';
 import type { CompiledRule } from './compiled-rule.ts';
 import { fieldsRead, isEnrichmentPath } from './condition.ts';
-import { buildFinding } from './finding.ts';
+import { buildFinding, thresholdLead } from './finding.ts';
 import { candidateLookup, indexRules, type Slot, safeTest } from './rule-index.ts';
 
 export function isCrossSession(rule: CompiledRule): boolean {
@@ -350,8 +350,6 @@ function burst(
       if (j < at) earlier = true;
     }
   }
-  const what = t.distinctField ? `${n}+ distinct ${t.distinctField}` : `${evidence.length} matching events`;
-  const across = earlier ? ', counting earlier sessions' : other ? ', counting other sessions' : '';
-  const lead = `${what} within ${t.windowMs / 60_000} min (threshold ${t.count}${across})`;
-  return buildFinding(rule, sessionKey, evidence, lead);
+  const across = earlier ? 'earlier' : other ? 'other' : undefined;
+  return buildFinding(rule, sessionKey, evidence, thresholdLead(rule, n, evidence.length, across));
 }

@@ -73,13 +73,20 @@ export function evidenceOf(evidence: readonly EngineEvent[]): EvidenceSummary {
 }
 
 /**
- * What a threshold finding leads with: the (distinct) count when the threshold was reached, or the burst's size.
+ * What a threshold finding leads with: the (distinct) count when the threshold was reached, or the burst's size, and
+ * (counted across sessions) whether the burst holds other sessions' events, some before the one that reached it.
  * The detector (detector.ts) and a store that computed the burst (engine/grouped-findings.ts) say the same.
  */
-export function thresholdLead(rule: CompiledRule, reached: number, burst: number): string {
+export function thresholdLead(
+  rule: CompiledRule,
+  reached: number,
+  burst: number,
+  across?: 'earlier' | 'other',
+): string {
   const t = rule.threshold!;
   const what = t.distinctField ? `${reached}+ distinct ${t.distinctField}` : `${burst} matching events`;
-  return `${what} within ${t.windowMs / 60_000} min (threshold ${t.count})`;
+  const also = across ? `, counting ${across} sessions` : '';
+  return `${what} within ${t.windowMs / 60_000} min (threshold ${t.count}${also})`;
 }
 
 export function buildFinding(

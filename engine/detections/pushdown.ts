@@ -344,9 +344,8 @@ export function countableRules(stages: PipelineStages, pushdown: EventPushdown):
     .filter((p) => {
       const rule = byId.get(p.id);
       if (!rule || rule.kind !== p.kind || p.notes.length > 0) return false;
-      // Within-session thresholds: a store may compute their findings (one per burst) instead of returning events.
-      const kind = rule.kind === 'event' || (rule.kind === 'threshold' && !rule.threshold?.acrossSessions);
-      if (!kind) return false;
+      // Thresholds: a store may compute their findings (one per burst) instead of returning their events.
+      if (rule.kind !== 'event' && rule.kind !== 'threshold') return false;
       if (rule.allow && !rule.allow.empty) return false;
       return global.empty || global.silences?.(p.id) === false;
     })

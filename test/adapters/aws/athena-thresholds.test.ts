@@ -5,8 +5,8 @@
  * window reached exactly at its length, several events in the same second (the event order breaks the tie, so the
  * count reached is that of the first of them), distinct values with quotes, `%`, backslashes and Unicode, a
  * duplicated record, more burst events than a finding keeps ids of, an idle gap splitting one key into two sessions
- * (a finding in each), assumed-role sessions keyed by their creation date, distinct values read from JSON text, and
- * groups that never qualify. A matching event without an eventID (its id is derived in Cartographer) or with a list
+ * (a finding in each), assumed-role sessions keyed by their creation date, distinct values read from JSON text, a
+ * threshold counted across sessions (password spraying: one session per user), and groups that never qualify. A matching event without an eventID (its id is derived in Cartographer) or with a list
  * where the distinct value should be sends its rule back to reading events.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -91,13 +91,23 @@ function day(): CloudTrailRecord[] {
   // Carol: hostile user agents as distinct values (four needed within five minutes), one duplicated record.
   const carol = user('carol');
   const agents = ["O'Brien/1.0", '50%_off/2', 'tool C:\\temp\\', 'クライアント/3', '"quoted" agent'];
-  agents.forEach((ua, i) =>
+  agents.forEach((ua, i) => {
     out.push(
-      event(`c-${i}`, `10:1${i}:00`, { ...carol, userAgent: ua, eventName: 'ListBuckets', awsRegion: 'eu-west-1' }),
-    ),
-  );
+      event(`c-${i}`, `10:1${i}:00`, {
+        ...carol,
+        userAgent: ua,
+        eventName: 'ListBuckets',
+        awsRegion: 'eu-west-1',
+      }),
+    );
+  });
   out.push(
-    event('c-1', '10:11:00', { ...carol, userAgent: agents[1], eventName: 'ListBuckets', awsRegion: 'eu-west-1' }),
+    event('c-1', '10:11:00', {
+      ...carol,
+      userAgent: agents[1],
+      eventName: 'ListBuckets',
+      awsRegion: 'eu-west-1',
+    }),
   );
   // Deploy role: two assumed-role sessions (creation dates), many writes: 130 PutObject in two minutes in the first
   // (more than a finding keeps ids of), three in the second (below the count).
@@ -114,10 +124,32 @@ function day(): CloudTrailRecord[] {
   }
   // Erin: distinct bucket names read from the JSON text of requestParameters, hostile ones among them.
   const erin = user('erin');
-  ["acme'logs", 'données-ü', '50%_bucket', 'back\\slash'].forEach((bucketName, i) =>
+  ["acme'logs", 'données-ü', '50%_bucket', 'back\\slash'].forEach((bucketName, i) => {
     out.push(
-      event(`f-${i}`, `10:4${i}:00`, { ...erin, eventName: 'GetBucketAcl', requestParameters: { bucketName } }),
-    ),
+      event(`f-${i}`, `10:4${i}:00`, {
+        ...erin,
+        eventName: 'GetBucketAcl',
+        requestParameters: { bucketName },
+      }),
+    );
+  });
+  // Password spraying from one address: one session per user, counted across sessions; u3 and u4 in one second.
+  const login = (name: string) => ({
+    eventSource: 'signin.amazonaws.com',
+    eventName: 'ConsoleLogin',
+    sourceIPAddress: '198.51.100.7',
+    errorMessage: 'Failed authentication',
+    responseElements: { ConsoleLogin: 'Failure' },
+    userIdentity: { type: 'IAMUser', userName: name, accountId: '111111111111', principalId: `AIDA${name}` },
+  });
+  out.push(
+    event('s-1', '11:00:00', login('u1')),
+    event('s-2', '11:01:00', login('u2')),
+    event('s-3', '11:02:00', login('u3')),
+    event('s-4', '11:02:00', { ...login('u4'), eventSource: 'signin.amazonaws.com', requestID: 'r4' }),
+    // u3's session goes on (no match): its burst reaches to here.
+    event('s-3b', '11:04:00', { ...login('u3'), eventName: 'GetSigninToken', errorMessage: undefined }),
+    event('s-5', '11:20:00', login('u5')),
   );
   const second = role('run-2', '10:29:00');
   for (let i = 0; i < 3; i++) out.push(event(`e-${i}`, `10:30:0${i}`, { ...second, eventName: 'PutObject' }));
@@ -139,7 +171,12 @@ function rule(id: string, body: Record<string, unknown>): CompiledRule {
 }
 
 const RULES = [
-  rule('test.regions', { count: 3, windowMinutes: 1, distinct: 'awsRegion', where: { field: 'eventSource', exists: true } }),
+  rule('test.regions', {
+    count: 3,
+    windowMinutes: 1,
+    distinct: 'awsRegion',
+    where: { field: 'eventSource', exists: true },
+  }),
   rule('test.agents', {
     count: 4,
     windowMinutes: 5,
@@ -147,6 +184,14 @@ const RULES = [
     where: { field: 'eventName', regex: '^(List|Describe)' },
   }),
   rule('test.writes', { count: 20, windowMinutes: 2, match: { eventName: 'PutObject' } }),
+  rule('test.spray', {
+    count: 3,
+    windowMinutes: 5,
+    groupBy: 'sourceIp',
+    distinct: 'userIdentity.userName',
+    acrossSessions: true,
+    match: { eventName: 'ConsoleLogin' },
+  }),
   rule('test.buckets', {
     count: 3,
     windowMinutes: 5,
@@ -157,7 +202,10 @@ const RULES = [
 
 function stages(): PipelineStages {
   const allow = compileAllowList();
-  const detector = Object.assign(createRuleDetector(RULES, allow), { rules: RULES, currentAllow: () => allow });
+  const detector = Object.assign(createRuleDetector(RULES, allow), {
+    rules: RULES,
+    currentAllow: () => allow,
+  });
   return { detector } as unknown as PipelineStages;
 }
 
@@ -180,7 +228,12 @@ async function compare(records: CloudTrailRecord[]) {
     const local = await produceDigest(createLocalSource([dir]), stages(), options);
     const grouped = await produceDigest(athena(), stages(), options);
     const queries = endpoint.calls('StartQueryExecution').map((c) => String(c.body.QueryString));
-    return { local: digestJson(local.digest), grouped: digestJson(grouped.digest), stats: grouped.stats, queries };
+    return {
+      local: digestJson(local.digest),
+      grouped: digestJson(grouped.digest),
+      stats: grouped.stats,
+      queries,
+    };
   } finally {
     vi.unstubAllEnvs();
     await endpoint.close();
@@ -212,6 +265,15 @@ describe('within-session thresholds computed in SQL', () => {
     const buckets = findings.find((f) => f.ruleId === 'test.buckets')!;
     expect(buckets.eventIds).toEqual(['f-0', 'f-1', 'f-2', 'f-3']);
     expect(buckets.explanation).toMatch(/^3\+ distinct requestParameters.bucketName within 5 min/);
+    // Across sessions: u3's and u4's sessions (the count reached at their own events), not u1, u2 or u5.
+    const spray = findings.filter((f) => f.ruleId === 'test.spray');
+    expect(spray.map((f) => f.eventIds)).toEqual([
+      ['s-1', 's-2', 's-3', 's-4'],
+      ['s-1', 's-2', 's-3', 's-4'],
+    ]);
+    expect(spray[0]!.explanation).toMatch(
+      /^3\+ distinct userIdentity.userName within 5 min \(threshold 3, counting earlier sessions\)/,
+    );
     const writes = findings.filter((f) => f.ruleId === 'test.writes');
     expect(writes).toHaveLength(1);
     expect(writes[0]!.eventIds).toHaveLength(MAX_EVIDENCE_IDS);
@@ -222,7 +284,8 @@ describe('within-session thresholds computed in SQL', () => {
     expect(kinds['group events'] ?? 0).toBe(0);
     expect(kinds.events ?? 0).toBe(0);
     // Values are parameters, never SQL text.
-    for (const q of queries) for (const v of ["O'Brien", 'クライアント', 'PutObject']) expect(q).not.toContain(v);
+    for (const q of queries)
+      for (const v of ["O'Brien", 'クライアント', 'PutObject']) expect(q).not.toContain(v);
   });
 
   it('read the matching events instead for a rule with a match SQL cannot judge (no eventID, a list as distinct value)', async () => {
@@ -237,11 +300,13 @@ describe('within-session thresholds computed in SQL', () => {
         requestParameters: { bucketName: ['one', 'two'] },
       }),
     ];
-    const { local, grouped, stats } = await compare(more.sort((a, b) => a.eventTime.localeCompare(b.eventTime)));
+    const { local, grouped, stats } = await compare(
+      more.sort((a, b) => a.eventTime.localeCompare(b.eventTime)),
+    );
     expect(grouped).toEqual(local);
     const kinds = stats?.rowsByKind ?? {};
-    // test.regions and test.buckets fell back to their events; the other two are still one row per finding.
+    // test.regions and test.buckets fell back to their events; the others are still one row per finding.
     expect(kinds['group events']).toBeGreaterThan(0);
-    expect(kinds['threshold findings']).toBe(2);
+    expect(kinds['threshold findings']).toBe(4);
   });
 });
