@@ -14,7 +14,13 @@
  */
 import { EventDeduper } from './dedupe.ts';
 import type { CompiledRule } from './detections/compiled-rule.ts';
-import { asciiOnlyFields, PLAIN_ASCII, pushdownOf } from './detections/pushdown.ts';
+import {
+  asciiOnlyFields,
+  existsFields,
+  PLAIN_ASCII,
+  pushdownOf,
+  structuredAt,
+} from './detections/pushdown.ts';
 import { toEngineEvent } from './events.ts';
 import { eventFieldGetter } from './field-path.ts';
 import { BurstFindings, CountedEvidence, hasEventId } from './grouped-findings.ts';
@@ -94,7 +100,9 @@ export function analyzeGrouped(
       [...asciiOnlyFields(r.filter)].map((f) => eventFieldGetter(f)),
     ]),
   );
-  const tally = { counted, bursts, rules, ascii };
+  // Fields of each counted rule tested for presence (a store counts only where no array or object is there).
+  const exists = new Map(pushdownOf(stages).rules.map((r) => [r.id, [...existsFields(r.filter)]]));
+  const tally = { counted, bursts, rules, ascii, exists };
   for (const s of order) judged.set(s, judge(s, members.get(s) ?? [], judging, inputs, tally));
   return { sessions: sessions.map((s) => judged.get(s)!), inputs };
 }
@@ -160,7 +168,7 @@ function countedFindings(
   s: BucketSession,
   events: readonly EngineEvent[],
   stages: PipelineStages,
-  { counted, bursts, rules, ascii }: Tally,
+  { counted, bursts, rules, ascii, exists }: Tally,
 ): { times: Map<string, number>; merge: (found: Finding[]) => Finding[] } | undefined {
   if (counted.ruleIds.size === 0 && bursts.ruleIds.size === 0) return undefined;
   const byId = new Map(rules.filter((r) => counted.ruleIds.has(r.id)).map((r) => [r.id, r]));
@@ -168,7 +176,9 @@ function countedFindings(
   for (const e of events) {
     for (const rule of byId.values()) {
       const fields = ascii.get(rule.id) ?? [];
-      if (hasEventId(e) && fields.every((read) => plainAt(e, read))) continue;
+      const present = exists.get(rule.id) ?? [];
+      const decided = present.every((f) => !structuredAt(e.record, f));
+      if (hasEventId(e) && decided && fields.every((read) => plainAt(e, read))) continue;
       if (matches(rule, e)) counted.addEvent(s, rule.id, e);
     }
   }
@@ -210,6 +220,8 @@ interface Tally {
   rules: readonly CompiledRule[];
   /** Per counted rule, its fields the store decides on printable ASCII only. */
   ascii: Map<string, ((e: EngineEvent) => unknown[])[]>;
+  /** Per counted rule, its fields tested for presence (engine/detections/pushdown.ts existsFields). */
+  exists: Map<string, string[]>;
 }
 
 /** An event rule's test as the detector runs it (rule-index.ts: by name or source, then the condition). */

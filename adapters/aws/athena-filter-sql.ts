@@ -60,6 +60,22 @@ export interface FilterContext {
    * join is an IN list of parameters instead of a subquery, which would read the table once more.
    */
   joins?: ReadonlyMap<string, readonly string[]>;
+  /**
+   * Whether a key one level into a JSON-text column is present is decided with json_extract_scalar, which is exact
+   * unless the JSON there is an array or an object (`undecidedJson`): for counting, where such events are left out.
+   */
+  exactJsonExists?: boolean;
+}
+
+/**
+ * Where `exactJsonExists` may be wrong for `path`: the JSON-text column holds an array, or the value at the key is an
+ * array or an object (undefined: the path is no key one level into a JSON-text column).
+ */
+export function undecidedJson(path: string): string | undefined {
+  const c = columnFor(path);
+  const [, ...inner] = path.split('.');
+  if (c?.kind !== 'json' || inner.length !== 1 || !/^[A-Za-z0-9_]+$/.test(inner[0]!)) return undefined;
+  return `COALESCE(regexp_like(${c.sql}, '^\\s*\\[') OR regexp_like(json_format(json_extract(${c.sql}, '$.${inner[0]}')), '^[\\[{]'), FALSE)`;
 }
 
 /** The identity of a semi-join node (its field, other field and condition). */
@@ -185,6 +201,10 @@ function fieldPred(f: FieldFilter, wide: boolean, ctx: FilterContext): Pred {
 }
 
 function exists(c: ColumnRef, f: FieldFilter, wide: boolean, path: string, ctx: FilterContext): Pred {
+  if (ctx.exactJsonExists && undecidedJson(path)) {
+    const value = valueExpr(path)!;
+    return new Sql(f.nonEmpty ? `COALESCE(${value} <> '', FALSE)` : `(${value} IS NOT NULL)`);
+  }
   if (c.kind !== 'scalar') {
     // A key in JSON text is not the same as a value Cartographer reads (null and empty values, array elements).
     ctx.widened?.add(`whether '${path}' is present is read from JSON text`);

@@ -20,10 +20,25 @@
  */
 import { and, type EventFilter, field, not, or, simplify } from '../../engine/detections/event-filter.ts';
 import { MAX_EVIDENCE_IDS } from '../../engine/detections/finding.ts';
-import { asciiOnlyFields, type EventPushdown, type RulePushdown } from '../../engine/detections/pushdown.ts';
+import {
+  asciiOnlyFields,
+  type EventPushdown,
+  existsFields,
+  type RulePushdown,
+} from '../../engine/detections/pushdown.ts';
 import { burstRules, paddedEvents, sessionKeySql, unsafeExpr } from './athena-burst-sql.ts';
 import { CLOUDTRAIL_COLUMNS, type ColumnRef, columnFor, selectList } from './athena-columns.ts';
-import { type FilterContext, joinKey, over, param, Sql, sql, toSql, valueExpr } from './athena-filter-sql.ts';
+import {
+  type FilterContext,
+  joinKey,
+  over,
+  param,
+  Sql,
+  sql,
+  toSql,
+  undecidedJson,
+  valueExpr,
+} from './athena-filter-sql.ts';
 import { type AthenaTable, type Scope, scopeWhere, tableName } from './athena-sql.ts';
 
 /** The identity columns of a session bucket, in output order (athena-scan.ts reads them back by these names). */
@@ -180,10 +195,24 @@ export function countedRules(p: EventPushdown): RulePushdown[] {
     if (!countable.has(r.id) || r.kind !== 'event' || r.notes.length > 0) return false;
     if (groupable(r) || r.sequence || joinsIn(r.filter).length > 0) return false;
     const widened = new Set<string>();
-    over(r.filter, { rows: new Sql('FROM cloudtrail WHERE TRUE'), widened });
+    over(r.filter, { rows: new Sql('FROM cloudtrail WHERE TRUE'), widened, exactJsonExists: true });
     const ascii = [...asciiOnlyFields(r.filter)];
-    return widened.size === 0 && ascii.every((f) => columnFor(f)?.kind === 'scalar');
+    const present = [...existsFields(r.filter)];
+    return (
+      widened.size === 0 &&
+      ascii.every((f) => columnFor(f)?.kind === 'scalar') &&
+      present.every((f) => columnFor(f)?.kind === 'scalar' || undecidedJson(f) !== undefined)
+    );
   });
+}
+
+/**
+ * The events of counted rule `r` SQL does not count: a key tested for presence in JSON text holds an array or an
+ * object there (engine/grouped-analysis.ts leaves the same events to Cartographer), as SQL text.
+ */
+function undecided(r: RulePushdown): string {
+  const parts = [...existsFields(r.filter)].flatMap((f) => undecidedJson(f) ?? []);
+  return parts.length ? `(${parts.join(' OR ')})` : 'FALSE';
 }
 
 const NOT_PLAIN = '[^\\x20-\\x7E]';
@@ -222,7 +251,7 @@ function hitParts(p: Parts, counted: RulePushdown[], ctx: FilterContext): void {
   const set = Sql.join(
     counted.map(
       (r, i) =>
-        sql`(CASE WHEN (${toSql(over(r.filter, ctx))}) AND (${new Sql(plainSql(r))}) THEN ',${new Sql(String(i))}' ELSE '' END)`,
+        sql`(CASE WHEN (${toSql(over(r.filter, { ...ctx, exactJsonExists: true }))}) AND (${new Sql(plainSql(r))}) AND NOT ${new Sql(undecided(r))} THEN ',${new Sql(String(i))}' ELSE '' END)`,
     ),
     ' || ',
   );
@@ -304,7 +333,11 @@ function eventParts(
   ctx: FilterContext,
   counted: readonly RulePushdown[],
 ): void {
-  const keep = toSql(over(eventFilter(pushdown, counted), ctx));
+  // Plus the counted rules' events SQL does not count for a key in JSON text (`undecided`).
+  const odd = counted
+    .filter((r) => undecided(r) !== 'FALSE')
+    .map((r) => sql`(${toSql(over(r.filter, ctx))} AND ${new Sql(undecided(r))})`);
+  const keep = Sql.join([toSql(over(eventFilter(pushdown, counted), ctx)), ...odd], ' OR ');
   // 'h' rows carry their first event whole in the same columns.
   const first = (expr: string) =>
     counted.length ? ` WHEN grouping(h_set) = 0 THEN min_by(${expr}, h_key)` : '';

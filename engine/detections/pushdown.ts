@@ -325,6 +325,30 @@ export function asciiOnlyFields(f: EventFilter, out = new Set<string>()): Set<st
   return out;
 }
 
+/**
+ * Fields a rule tests for presence: a store that reads them from JSON text counts an event only where the value there
+ * is no array or object (nor inside one), and returns the others for Cartographer to test (`structuredAt`).
+ */
+export function existsFields(f: EventFilter, out = new Set<string>()): Set<string> {
+  if (f.kind === 'field' && f.op === 'exists') out.add(f.field);
+  else if (f.kind === 'and' || f.kind === 'or') for (const p of f.parts) existsFields(p, out);
+  else if (f.kind === 'not') existsFields(f.part, out);
+  else if (f.kind === 'within') existsFields(f.filter, out);
+  else if (f.kind === 'sameValueAs') existsFields(f.of, out);
+  return out;
+}
+
+/** Whether the record holds an array on the way to `path`, or an array or object at it. */
+export function structuredAt(record: unknown, path: string): boolean {
+  let v: unknown = record;
+  for (const key of path.split('.')) {
+    if (Array.isArray(v)) return true;
+    if (v === null || typeof v !== 'object') return false;
+    v = (v as Record<string, unknown>)[key];
+  }
+  return v !== null && typeof v === 'object';
+}
+
 /** The characters SQL engines treat as JavaScript does in case folding and regular expressions. */
 export const PLAIN_ASCII = /^[\x20-\x7E]*$/;
 

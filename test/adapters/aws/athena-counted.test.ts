@@ -77,6 +77,16 @@ function day(): CloudTrailRecord[] {
     }),
     event('bob-3', '11:30:00', { ...bob, userAgent: '日本語ユーザー', eventName: 'PutObject' }),
   );
+  // Roles assumed: the role's ARN read from the JSON text of requestParameters (an empty one is none; an object
+  // there is decided in Cartographer, not in SQL).
+  const assume = (id: string, at: string, roleArn: unknown) =>
+    event(id, at, { eventSource: 'sts.amazonaws.com', eventName: 'AssumeRole', requestParameters: { roleArn } });
+  out.push(
+    assume('role-1', '12:00:00', 'arn:aws:iam::111111111111:role/deploy'),
+    assume('role-2', '12:00:01', ''),
+    assume('role-3', '12:00:02', { arn: 'arn:aws:iam::111111111111:role/odd' }),
+    assume('role-4', '12:00:03', "arn:aws:iam::111111111111:role/o'quote"),
+  );
   // In time order, as CloudTrail files are (the local pipeline reads a file in order).
   return out.sort((a, b) => a.eventTime.localeCompare(b.eventTime));
 }
@@ -100,6 +110,15 @@ const RULES = [
   rule('test.case-folding', { where: { field: 'userAgent', contains: 'ISTANBUL', ignoreCase: true } }),
   rule('test.backslash', { where: { field: 'userAgent', endsWith: 'C:\\temp\\' } }),
   rule('test.quote', { where: { field: 'userIdentity.userName', equals: "O'Brien" } }),
+  rule('test.role-arn', {
+    where: {
+      all: [
+        { field: 'eventName', equals: 'AssumeRole' },
+        { field: 'requestParameters.roleArn', exists: true },
+      ],
+    },
+    show: ['requestParameters.roleArn'],
+  }),
   rule('test.denied-delete', {
     match: { eventName: 'DeleteBucket' },
     show: ['requestParameters.bucketName'],
@@ -164,10 +183,13 @@ describe('event rules counted in SQL', () => {
       expect(findings.find((f) => f.ruleId === id)?.eventIds).toHaveLength(1);
     // JavaScript folds İ to i̇: only the ASCII spelling matches, decided in Cartographer for the Unicode one.
     expect(findings.find((f) => f.ruleId === 'test.case-folding')?.eventIds).toEqual(['ua-ascii']);
-    // The counted events stayed in Athena: the event without an id and the Unicode ones are all that travelled.
+    // A key in JSON text: present and not empty in role-1, role-3 (an object, decided in Cartographer) and role-4.
+    expect(findings.find((f) => f.ruleId === 'test.role-arn')?.eventIds).toEqual(['role-1', 'role-3', 'role-4']);
+    // The counted events stayed in Athena: the event without an id, the Unicode ones and the object are all that
+    // travelled.
     const kinds = grouped.stats?.rowsByKind ?? {};
     expect(kinds.counted).toBeGreaterThan(0);
-    expect(kinds.events).toBeLessThanOrEqual(3);
+    expect(kinds.events).toBeLessThanOrEqual(4);
     // Values are parameters, never SQL text.
     const scan = endpoint
       .calls('StartQueryExecution')
