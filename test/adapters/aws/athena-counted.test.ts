@@ -80,7 +80,11 @@ function day(): CloudTrailRecord[] {
   // Roles assumed: the role's ARN read from the JSON text of requestParameters (an empty one is none; an object
   // there is decided in Cartographer, not in SQL).
   const assume = (id: string, at: string, roleArn: unknown) =>
-    event(id, at, { eventSource: 'sts.amazonaws.com', eventName: 'AssumeRole', requestParameters: { roleArn } });
+    event(id, at, {
+      eventSource: 'sts.amazonaws.com',
+      eventName: 'AssumeRole',
+      requestParameters: { roleArn },
+    });
   out.push(
     assume('role-1', '12:00:00', 'arn:aws:iam::111111111111:role/deploy'),
     assume('role-2', '12:00:01', ''),
@@ -184,7 +188,11 @@ describe('event rules counted in SQL', () => {
     // JavaScript folds İ to i̇: only the ASCII spelling matches, decided in Cartographer for the Unicode one.
     expect(findings.find((f) => f.ruleId === 'test.case-folding')?.eventIds).toEqual(['ua-ascii']);
     // A key in JSON text: present and not empty in role-1, role-3 (an object, decided in Cartographer) and role-4.
-    expect(findings.find((f) => f.ruleId === 'test.role-arn')?.eventIds).toEqual(['role-1', 'role-3', 'role-4']);
+    expect(findings.find((f) => f.ruleId === 'test.role-arn')?.eventIds).toEqual([
+      'role-1',
+      'role-3',
+      'role-4',
+    ]);
     // The counted events stayed in Athena: the event without an id, the Unicode ones and the object are all that
     // travelled.
     const kinds = grouped.stats?.rowsByKind ?? {};
