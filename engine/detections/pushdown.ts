@@ -69,9 +69,10 @@ export interface EventPushdown {
   rules: RulePushdown[];
   context: ContextEvents[];
   /**
-   * Event rules a store may count instead of returning their events (`countableRules`): their condition is pushed
-   * down exactly and no allow-list can silence them, so per session the matching events' count, first events and
-   * names are the whole of what their finding says (detections/finding.ts `EvidenceSummary`).
+   * Event and threshold rules a store may count instead of returning their events (`countableRules`): their
+   * condition is pushed down exactly and no allow-list can silence them, so per session the matching events' count,
+   * first events and names (thresholds: each burst's) are the whole of what their finding says
+   * (detections/finding.ts `EvidenceSummary`).
    */
   countable?: string[];
 }
@@ -353,7 +354,7 @@ export function structuredAt(record: unknown, path: string): boolean {
 export const PLAIN_ASCII = /^[\x20-\x7E]*$/;
 
 /**
- * The event rules whose findings a store can compute from counts: exact (no note), not silenced by any allow-list
+ * The event and threshold rules whose findings a store can compute from counts: exact (no note), not silenced by any allow-list
  * as it is now (the rule's own, or the global one: list items and entries without a rule id silence every rule).
  * A detector that does not say which allow-list it reads: none.
  */
