@@ -10,6 +10,7 @@ import { sessionKeyOf } from '../../engine/sessions/session-key.ts';
 import type {
   BucketIdentity,
   BurstHit,
+  EvidenceKey,
   GroupedFacts,
   GroupedScan,
   GroupedScanRequest,
@@ -179,12 +180,7 @@ function readBurst(
       count: Number(row.r_n ?? 0),
       succeeded: Number(row.r_ok ?? 0),
       reached: Number(row.r_d ?? 0),
-      first: keys.map(([t, source, name, id]) => ({
-        time: Number(t),
-        source: source ?? '',
-        name: name ?? '',
-        id: id ?? '',
-      })),
+      first: keys.map(evidenceKey),
       record: record.record,
     },
   ];
@@ -363,9 +359,9 @@ function readHits(
     .map((i) => counted[Number(i)]?.id)
     .filter((id): id is string => id !== undefined);
   const keys = JSON.parse(row.h_keys ?? '[]') as string[][];
-  const names = (JSON.parse(row.h_names ?? '[]') as string[][]).map(([t, source, name, id, eventName]) => ({
-    name: eventName ?? '',
-    key: { time: Number(t), source: source ?? '', name: name ?? '', id: id ?? '' },
+  const names = (JSON.parse(row.h_names ?? '[]') as string[][]).map((tuple) => ({
+    name: tuple[4] ?? '',
+    key: evidenceKey(tuple),
   }));
   return [
     {
@@ -374,15 +370,15 @@ function readHits(
       names,
       count: Number(row.h_n ?? 0),
       succeeded: Number(row.h_ok ?? 0),
-      first: keys.map(([t, source, name, id]) => ({
-        time: Number(t),
-        source: source ?? '',
-        name: name ?? '',
-        id: id ?? '',
-      })),
+      first: keys.map(evidenceKey),
       record: record.record,
     },
   ];
+}
+
+/** One event's order key as SQL returns it: [time, source, name, id]. */
+function evidenceKey([t, source, name, id]: string[]): EvidenceKey {
+  return { time: Number(t), source: source ?? '', name: name ?? '', id: id ?? '' };
 }
 
 /** A 'b' row (a run of an identity's buckets) as an IdentityBucket. */
