@@ -112,8 +112,8 @@ export interface CountedThreshold {
 /** The parts of the GROUPING SETS query, filled by each kind of row. */
 interface Parts {
   derived: Sql[];
-  /** Window functions over the derived columns (a layer between them and the grouping). */
-  ranked: string[];
+  /** Window functions over the derived columns: layers between them and the grouping, each over the one before. */
+  ranked: string[][];
   sets: string[][];
   outputs: Sql[];
   having: string[];
@@ -157,18 +157,20 @@ export function scanStatement(o: ScanStatementOptions): {
     joins = joinParts(parts, deferredFilters(o.pushdown), ctx);
   }
   if (o.bucketSeconds) {
-    hitParts(parts, counted, ctx);
+    hitParts(parts, counted, ctx, o.idleGapSeconds ?? 1800);
     bucketParts(parts, o.bucketSeconds, counted.length > 0, bursts.length > 0);
     unsafeParts(parts, bursts, ctx);
   }
   if (o.facts) factParts(parts);
   if (parts.sets.length === 0) throw new Error('a scan statement needs events, buckets or facts');
+  let source = sql`(SELECT *, ${Sql.join(parts.derived, ',\n    ')}\n  ${rows})`;
+  parts.ranked.forEach((layer, i) => {
+    source = sql`(SELECT *, ${new Sql(layer.join(', '))} FROM ${source} AS x${new Sql(String(i))})`;
+  });
   const grouped = Sql.join(
     [
       sql`SELECT CASE ${parts.kinds.join(' ')} END AS row_kind, ${Sql.join(parts.outputs, ',\n  ')}`,
-      parts.ranked.length
-        ? sql`FROM (SELECT *, ${new Sql(parts.ranked.join(', '))} FROM (SELECT *, ${Sql.join(parts.derived, ',\n    ')}\n  ${rows}) AS x0) AS x`
-        : sql`FROM (SELECT *, ${Sql.join(parts.derived, ',\n    ')}\n  ${rows}) AS x`,
+      sql`FROM ${source} AS x`,
       `GROUP BY GROUPING SETS (${parts.sets.map((s) => `(${s.join(', ')})`).join(', ')})`,
       `HAVING ${parts.having.join(' OR ')}`,
     ],
@@ -241,12 +243,13 @@ const ORDER_KEY = `ARRAY[lpad(CAST(CAST(round(${EPOCH} * 1000) AS bigint) AS var
 const FAILED = `(COALESCE(errorcode, '') <> '' OR COALESCE(errormessage, '') <> '' OR COALESCE(CASE WHEN regexp_like(COALESCE(eventname, ''), '^[A-Za-z0-9_]+$') THEN json_extract_scalar(responseelements, concat('$.', eventname)) END, '') = 'Failure')`;
 
 /**
- * 'h' rows: the counted event rules' matches per session bucket (identity columns and k_bucket) and the
- * set of counted rules the event matches (',0,7': one group however many rules share the event). Not counted, and
+ * 'h' rows: the counted event rules' matches per session (identity columns and h_run, the identity's stretch of events
+ * no more than the idle gap apart, as the 'b' rows chain their buckets) and the set of counted rules the event
+ * matches (',0,7': one group however many rules share the event). Not counted, and
  * returned as 'e' rows instead: events without an eventID (their id is derived in Cartographer) and events whose
  * case-folded or regular-expression fields are not printable ASCII (where Trino and JavaScript may disagree).
  */
-function hitParts(p: Parts, counted: RulePushdown[], ctx: FilterContext): void {
+function hitParts(p: Parts, counted: RulePushdown[], ctx: FilterContext, idleGapSeconds: number): void {
   if (counted.length === 0) return;
   const set = Sql.join(
     counted.map(
@@ -260,14 +263,23 @@ function hitParts(p: Parts, counted: RulePushdown[], ctx: FilterContext): void {
     new Sql(`CASE WHEN COALESCE(eventid, '') <> '' THEN ${ORDER_KEY} END AS h_key`),
     new Sql(`CASE WHEN NOT ${FAILED} THEN eventid END AS h_okid`),
   );
-  // The first event of each name in its group: the finding lists names in the order of their first event.
-  const group = [...IDENTITY_COLUMNS.map(([n]) => n), 'k_bucket', 'h_set'];
+  // The identity's runs over all its events (a run starts after more than the idle gap): within one session of
+  // Cartographer's (which chains the runs of identities sharing a session key), so its groups add up per session.
+  const who = IDENTITY_COLUMNS.map(([n]) => n).join(', ');
   p.ranked.push(
-    `CASE WHEN h_set IS NOT NULL THEN row_number() OVER (PARTITION BY ${group.join(', ')}, eventname ORDER BY h_key) END AS h_nr`,
+    [`lag(${EPOCH}) OVER (PARTITION BY ${who} ORDER BY ${EPOCH}) AS h_prev`],
+    [
+      `sum(CASE WHEN h_prev IS NULL OR ${EPOCH} - h_prev > ${num(idleGapSeconds)} THEN 1 ELSE 0 END) OVER (PARTITION BY ${who} ORDER BY ${EPOCH} ROWS UNBOUNDED PRECEDING) AS h_run`,
+    ],
   );
+  // The first event of each name in its group: the finding lists names in the order of their first event.
+  const group = [...IDENTITY_COLUMNS.map(([n]) => n), 'h_run', 'h_set'];
+  p.ranked.push([
+    `CASE WHEN h_set IS NOT NULL THEN row_number() OVER (PARTITION BY ${group.join(', ')}, eventname ORDER BY h_key) END AS h_nr`,
+  ]);
   p.sets.push(group);
   p.having.push('(grouping(h_set) = 0 AND h_set IS NOT NULL)');
-  // Before the buckets' kind: an 'h' row groups by the bucket columns too.
+  // Before the buckets' kind: an 'h' row groups by the identity columns too.
   p.kinds.push("WHEN grouping(h_set) = 0 THEN 'h'");
   const inH = 'grouping(h_set) = 0';
   p.outputs.push(
@@ -368,7 +380,7 @@ function bucketParts(p: Parts, bucketSeconds: number, hits: boolean, keys: boole
   }
   p.derived.push(new Sql(`CAST(floor(${EPOCH} / ${num(bucketSeconds)}) AS bigint) AS k_bucket`));
   p.sets.push([...names, 'k_bucket']);
-  // 'h' rows group by the bucket columns too: only their own HAVING admits them.
+  // 'h' rows group by the identity columns too: only their own HAVING admits them.
   p.having.push(hits ? '(grouping(k_bucket) = 0 AND grouping(h_set) = 1)' : 'grouping(k_bucket) = 0');
   p.kinds.push("WHEN grouping(k_bucket) = 0 THEN 'b'");
   const inB = 'grouping(k_bucket) = 0';

@@ -206,6 +206,50 @@ describe('event rules counted in SQL', () => {
     for (const value of ["O'Brien", '50%_off', 'ISTANBUL', 'C:\\temp']) expect(scan).not.toContain(value);
   });
 
+  it('count per session and rule set, however many buckets the session spans', async () => {
+    const carol = {
+      userIdentity: {
+        type: 'IAMUser',
+        userName: 'carol',
+        arn: 'arn:aws:iam::111111111111:user/carol',
+        accountId: '111111111111',
+        principalId: 'AIDACAROL',
+      },
+    };
+    // One session of reads every 10 minutes from 13:00 to 14:30 (7 buckets of 15 minutes, gaps under the idle gap),
+    // one read with a hostile agent (a second rule set), a failed one, then a second session after an hour.
+    const records: CloudTrailRecord[] = [];
+    for (let i = 0; i <= 9; i++) {
+      const at = new Date(Date.parse(`${DATE}T13:00:00Z`) + i * 600_000).toISOString().slice(11, 19);
+      records.push(event(`carol-${i}`, at, { ...carol, ...(i === 4 ? { userAgent: '50%_off/2' } : {}) }));
+    }
+    records.push(
+      event('carol-failed', '13:21:00', { ...carol, eventName: 'HeadObject', errorCode: 'AccessDenied' }),
+      event('carol-late-1', '15:30:00', carol),
+      event('carol-late-2', '15:35:00', carol),
+    );
+    records.sort((a, b) => a.eventTime.localeCompare(b.eventTime));
+    const own = mkdtempSync(join(tmpdir(), 'cartographer-counted-runs-'));
+    const server = await startAwsEndpoint({ records });
+    try {
+      writeFileSync(join(own, 'day.json'), JSON.stringify({ Records: records }));
+      for (const [k, v] of Object.entries(server.env)) vi.stubEnv(k, v);
+      const local = await produceDigest(createLocalSource([own]), stages(), options);
+      const grouped = await produceDigest(athena(), stages(), options);
+      const l = digestJson(local.digest);
+      expect(digestJson(grouped.digest)).toEqual(l);
+      const reads = l.sessions.flatMap((s) => s.findings.filter((f) => f.ruleId === 'test.reads'));
+      expect(reads.map((f) => f.eventIds.length)).toEqual([11, 2]);
+      // Session one: {reads} and {reads, percent}; session two: {reads}. Not one group per bucket.
+      expect(grouped.stats?.rowsByKind?.counted).toBe(3);
+      expect(grouped.stats?.rowsByKind?.events ?? 0).toBe(0);
+    } finally {
+      for (const [k, v] of Object.entries(endpoint.env)) vi.stubEnv(k, v);
+      await server.close();
+      rmSync(own, { recursive: true, force: true });
+    }
+  });
+
   it('an allow-list entry that can silence a rule keeps that rule out of the counting', async () => {
     const allow = compileAllowList({
       principals: [],
