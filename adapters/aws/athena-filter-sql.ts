@@ -131,9 +131,30 @@ function render(f: EventFilter, wide: boolean, ctx: FilterContext): Pred {
       if (known && known.length <= MAX_JOIN_VALUES) return inList(f.field, known, wide, ctx);
       return semiJoin(f.field, f.otherField ?? f.field, render(f.of, wide, ctx), wide, ctx);
     }
+    case 'sameAccount':
+      return sameAccount(f, wide);
     case 'field':
       return fieldPred(f, wide, ctx);
   }
+}
+
+/** An account number as accountOf (detections/account.ts) reads it from a value: an ARN's fifth field, or the value. */
+function accountSql(v: string): string {
+  return `(CASE WHEN substr(${v}, 1, 4) = 'arn:' THEN split_part(${v}, ':', 5) ELSE ${v} END)`;
+}
+
+/**
+ * Decided only where SQL is sure (one value, a twelve-digit account equal to one of the other fields' twelve-digit
+ * values); elsewhere "could hold" when widening, "does not hold" when narrowing (its use: under a NOT, which widens).
+ */
+function sameAccount(f: Extract<EventFilter, { kind: 'sameAccount' }>, wide: boolean): Pred {
+  if (wide) return true;
+  const v = valueExpr(f.field);
+  const others = f.as.map((a) => valueExpr(a)).filter((x): x is string => x !== undefined);
+  if (!v || others.length === 0) return false;
+  const a = accountSql(v);
+  const same = others.map((o) => `${a} = ${o}`).join(' OR ');
+  return new Sql(`COALESCE(regexp_like(${a}, '^[0-9]{12}$') AND (${same}), FALSE)`);
 }
 
 function combine(parts: Pred[], op: 'AND' | 'OR'): Pred {

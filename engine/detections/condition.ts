@@ -16,7 +16,13 @@ import { asText, eventFieldGetter } from '../field-path.ts';
 import { cidrContains, parseCidr } from '../ip-address.ts';
 import type { EngineEvent } from '../model.ts';
 import { accountOf } from './account.ts';
-import { type FilterDescription, field as fieldFilter, not as notFilter } from './event-filter.ts';
+import {
+  and as andFilter,
+  type EventFilter,
+  type FilterDescription,
+  field as fieldFilter,
+  not as notFilter,
+} from './event-filter.ts';
 import type { CompiledList, ListKind, OrgContext } from './lists.ts';
 import { fastRegexTest } from './regex-literal.ts';
 
@@ -359,8 +365,15 @@ function describeFieldTest(t: FieldTest): FilterDescription {
     const present = fieldFilter(t.field, 'exists', [], { nonEmpty: true });
     return { filter: t.exists ? present : notFilter(present), exact: true };
   }
-  // cidr, gt/lt and the cross-field operators only hold for a value that is there.
-  return { filter: fieldFilter(t.field, 'exists', []), exact: false };
+  const present = fieldFilter(t.field, 'exists', []);
+  // An account other than the event's own: not where the value names the event's own account (most service calls).
+  const own = (fields: string[]): EventFilter =>
+    andFilter([present, notFilter({ kind: 'sameAccount', field: t.field, as: fields })]);
+  if (t.unknownAccount !== undefined)
+    return { filter: own(['recipientAccountId', 'userIdentity.accountId']), exact: false };
+  if (t.otherAccountThan !== undefined) return { filter: own([t.otherAccountThan as string]), exact: false };
+  // cidr, gt/lt and the other cross-field operators only hold for a value that is there.
+  return { filter: present, exact: false };
 }
 
 export function toPredicate(node: CondNode): Predicate {

@@ -18,6 +18,12 @@ export type EventFilter =
   | { kind: 'not'; part: EventFilter }
   | FieldFilter
   | { kind: 'sameValueAs'; field: string; of: EventFilter; otherField?: string }
+  /**
+   * Some value of `field` names (as an ARN's account field or as an account number: detections/account.ts) the
+   * account one of the fields `as` holds. Backends may decide it only where they are sure (a single value, twelve
+   * digits on both sides) and otherwise answer "could hold" or "does not hold" as the context needs.
+   */
+  | { kind: 'sameAccount'; field: string; as: string[] }
   /** Holds only where `filter` holds, but not necessarily everywhere it does (a wider description). */
   | { kind: 'within'; filter: EventFilter; reason: string }
   | { kind: 'opaque'; reason: string };
