@@ -12,17 +12,17 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createAthenaSource } from '../../../adapters/aws/athena-source.ts';
 import { type CompiledAllowList, compileAllowList } from '../../../engine/detections/allowlist.ts';
-import { type CompiledRule, compileRule } from '../../../engine/detections/compiled-rule.ts';
 import { createRuleDetector } from '../../../engine/detections/detector.ts';
 import { MAX_EVIDENCE_IDS } from '../../../engine/detections/finding.ts';
 import { pushdownOf } from '../../../engine/detections/pushdown.ts';
-import { type DetectionRuleInput, EventRuleSchema } from '../../../engine/detections/rule-schema.ts';
+import { EventRuleSchema } from '../../../engine/detections/rule-schema.ts';
 import { digestJson } from '../../../engine/digest/build.ts';
 import { produceDigest } from '../../../engine/digest/produce.ts';
 import type { CloudTrailRecord } from '../../../engine/record.ts';
 import { createLocalSource } from '../../../engine/sources/local-source.ts';
 import type { PipelineStages } from '../../../engine/stages.ts';
 import { type AwsEndpoint, startAwsEndpoint } from '../../support/aws-endpoint.ts';
+import { testRule } from '../../support/detection-rules.ts';
 import { s3Read } from '../../support/records.ts';
 
 const DATE = '2026-01-05';
@@ -95,18 +95,7 @@ function day(): CloudTrailRecord[] {
   return out.sort((a, b) => a.eventTime.localeCompare(b.eventTime));
 }
 
-function rule(id: string, body: Record<string, unknown>): CompiledRule {
-  const input = EventRuleSchema.parse({
-    id,
-    title: id,
-    description: 'test rule.',
-    severity: 'medium',
-    severityOnError: 'low',
-    show: ['userAgent'],
-    ...body,
-  }) as DetectionRuleInput;
-  return compileRule(input, 'test.yaml:1', () => []);
-}
+const rule = (id: string, body: Record<string, unknown>) => testRule(EventRuleSchema, id, body);
 
 const RULES = [
   rule('test.reads', { where: { field: 'eventName', in: ['GetObject', 'HeadObject'] } }),

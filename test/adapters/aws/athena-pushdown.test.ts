@@ -22,15 +22,12 @@ import { createScheduler } from '../../../bot/scheduler/scheduler.ts';
 import { loadSchedulerConfig } from '../../../config/scheduler.ts';
 import { EMPTY_ATTACK_TABLE } from '../../../engine/attack.ts';
 import { compileAllowList } from '../../../engine/detections/allowlist.ts';
-import { type CompiledRule, compileRule } from '../../../engine/detections/compiled-rule.ts';
+import type { CompiledRule } from '../../../engine/detections/compiled-rule.ts';
+import type { CompileContext } from '../../../engine/detections/condition.ts';
 import { ContextListSchema, compileList } from '../../../engine/detections/context.ts';
 import { createRuleDetector } from '../../../engine/detections/detector.ts';
 import { eventPushdown } from '../../../engine/detections/pushdown.ts';
-import {
-  type DetectionRuleInput,
-  EventRuleSchema,
-  ThresholdRuleSchema,
-} from '../../../engine/detections/rule-schema.ts';
+import { EventRuleSchema, ThresholdRuleSchema } from '../../../engine/detections/rule-schema.ts';
 import { compileSigmaRule } from '../../../engine/detections/sigma.ts';
 import { toEngineEvent } from '../../../engine/events.ts';
 import type { CloudTrailRecord } from '../../../engine/record.ts';
@@ -38,6 +35,7 @@ import { createEnricherFactory } from '../../../enrichment/index.ts';
 import { DuckAthena } from '../../support/athena-duckdb.ts';
 import { type AwsEndpoint, startAwsEndpoint } from '../../support/aws-endpoint.ts';
 import { fixtureRecords } from '../../support/aws-fixtures.ts';
+import { testRule } from '../../support/detection-rules.ts';
 import { s3Read } from '../../support/records.ts';
 
 const TABLE = { catalog: 'AwsDataCatalog', database: 'security', table: 'cloudtrail_logs' };
@@ -97,16 +95,14 @@ const OWN_RULES: [string, Record<string, unknown>][] = [
   ['look-behind (not portable)', { where: { field: 'userAgent', regex: '(?<=tool )C' } }],
 ];
 
-function ownRule(id: string, body: Record<string, unknown>): CompiledRule {
-  const input = EventRuleSchema.parse({
-    id: `test.${id.replace(/[^a-z]+/g, '-')}`,
-    title: id,
-    description: 'test rule',
-    severity: 'low',
-    ...body,
-  }) as DetectionRuleInput;
-  return compileRule(input, 'test.yaml:1', () => []);
-}
+/** The Athena push-down cases: low rules with no failure severity and nothing shown, ids made from their names. */
+const PLAIN = { description: 'test rule', severity: 'low' };
+const ownRule = (name: string, body: Record<string, unknown>, ctx?: CompileContext): CompiledRule =>
+  testRule(EventRuleSchema, `test.${name.replace(/[^a-z]+/g, '-')}`, body, {
+    title: name,
+    defaults: PLAIN,
+    ctx,
+  });
 
 const SIGMA = `title: hostile sigma
 id: 9c6c1f5a-0000-4000-8000-000000000001
@@ -429,16 +425,7 @@ describe('org-context lists as SQL', async () => {
       .map((r) => r.eventID)
       .sort();
   };
-  const rules = LIST_RULES.map(([id, body]) => {
-    const input = EventRuleSchema.parse({
-      id: `test.${id.replace(/[^a-z]+/g, '-')}`,
-      title: id,
-      description: 'test rule',
-      severity: 'low',
-      ...body,
-    }) as DetectionRuleInput;
-    return [id, compileRule(input, 'test.yaml:1', () => [], undefined, ctx)] as const;
-  });
+  const rules = LIST_RULES.map(([id, body]) => [id, ownRule(id, body, ctx)] as const);
 
   it.each(rules)(
     '%s: keeps every matching event, and only them where the list is exact',
@@ -525,20 +512,17 @@ describe('distinct thresholds counted in SQL', async () => {
       list('bob', 13 + i, at(10 + Math.floor(i / 3), (i % 3) * 15), `ListB${i}`),
     ),
   ];
-  const rule = compileRule(
-    ThresholdRuleSchema.parse({
-      id: 'test.broad',
-      title: 'broad',
-      description: 'test rule',
-      severity: 'low',
+  const rule = testRule(
+    ThresholdRuleSchema,
+    'test.broad',
+    {
       type: 'threshold',
       count: 25,
       windowMinutes: 10,
       distinct: 'eventName',
       where: { field: 'eventName', regex: '^List' },
-    }) as DetectionRuleInput,
-    'test.yaml:1',
-    () => [],
+    },
+    { title: 'broad', defaults: PLAIN },
   );
   const duck = await DuckAthena.create(records, TABLE);
 

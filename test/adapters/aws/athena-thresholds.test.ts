@@ -15,16 +15,16 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createAthenaSource } from '../../../adapters/aws/athena-source.ts';
 import { compileAllowList } from '../../../engine/detections/allowlist.ts';
-import { type CompiledRule, compileRule } from '../../../engine/detections/compiled-rule.ts';
 import { createRuleDetector } from '../../../engine/detections/detector.ts';
 import { MAX_EVIDENCE_IDS } from '../../../engine/detections/finding.ts';
-import { type DetectionRuleInput, ThresholdRuleSchema } from '../../../engine/detections/rule-schema.ts';
+import { ThresholdRuleSchema } from '../../../engine/detections/rule-schema.ts';
 import { digestJson } from '../../../engine/digest/build.ts';
 import { produceDigest } from '../../../engine/digest/produce.ts';
 import type { CloudTrailRecord } from '../../../engine/record.ts';
 import { createLocalSource } from '../../../engine/sources/local-source.ts';
 import type { PipelineStages } from '../../../engine/stages.ts';
 import { type AwsEndpoint, startAwsEndpoint } from '../../support/aws-endpoint.ts';
+import { testRule } from '../../support/detection-rules.ts';
 import { s3Read } from '../../support/records.ts';
 
 const DATE = '2026-01-05';
@@ -156,19 +156,8 @@ function day(): CloudTrailRecord[] {
   return out.sort((a, b) => a.eventTime.localeCompare(b.eventTime));
 }
 
-function rule(id: string, body: Record<string, unknown>): CompiledRule {
-  const input = ThresholdRuleSchema.parse({
-    id,
-    title: id,
-    description: 'test rule.',
-    severity: 'medium',
-    severityOnError: 'low',
-    show: ['userAgent'],
-    type: 'threshold',
-    ...body,
-  }) as DetectionRuleInput;
-  return compileRule(input, 'test.yaml:1', () => []);
-}
+const rule = (id: string, body: Record<string, unknown>) =>
+  testRule(ThresholdRuleSchema, id, { type: 'threshold', ...body });
 
 const RULES = [
   rule('test.regions', {
