@@ -33,32 +33,11 @@ export class CountedEvidence {
   constructor(readonly ruleIds: ReadonlySet<string>) {}
 
   /** Adds a store's groups; a group no session holds is returned (the caller reports it). */
-  addHits(
-    hits: readonly RuleHits[],
-    find: (base: string, time: number) => BucketSession | undefined,
-  ): RuleHits[] {
-    const lost: RuleHits[] = [];
-    for (const h of hits) {
-      const lead = h.first[0];
-      if (!lead) continue;
-      const bucket = {
-        identity: h.identity,
-        ref: {},
-        first: lead.time,
-        last: lead.time,
-        events: 0,
-        errors: 0,
-      };
-      const s = find(sessionKeyOf(bucketRecord(bucket), GROUPED_INPUT), lead.time);
-      if (!s) {
-        lost.push(h);
-        continue;
-      }
-      for (const rule of h.rules) {
-        this.add(s, rule, h.count, h.succeeded, h.first, h.names, { key: lead, record: h.record });
-      }
-    }
-    return lost;
+  addHits(hits: readonly RuleHits[], find: FindSession): RuleHits[] {
+    return placeAll(hits, hitSession, find, (s, h) => {
+      const first = { key: h.first[0]!, record: h.record };
+      for (const rule of h.rules) this.add(s, rule, h.count, h.succeeded, h.first, h.names, first);
+    });
   }
 
   /** One prefiltered event of session `s` that matched counted rule `ruleId` (an event the store did not count). */
@@ -146,22 +125,17 @@ export class BurstFindings {
   constructor(readonly ruleIds: ReadonlySet<string>) {}
 
   /** Places each finding in the session the store names; one no session holds is returned. */
-  add(
-    bursts: readonly BurstHit[],
-    find: (base: string, time: number) => BucketSession | undefined,
-  ): BurstHit[] {
-    const lost: BurstHit[] = [];
-    for (const b of bursts) {
-      const s = find(b.session.key, b.session.time);
-      if (!s) {
-        lost.push(b);
-        continue;
-      }
-      const list = this.bySession.get(s);
-      if (list) list.push(b);
-      else this.bySession.set(s, [b]);
-    }
-    return lost;
+  add(bursts: readonly BurstHit[], find: FindSession): BurstHit[] {
+    return placeAll(
+      bursts,
+      (b) => b.session,
+      find,
+      (s, b) => {
+        const list = this.bySession.get(s);
+        if (list) list.push(b);
+        else this.bySession.set(s, [b]);
+      },
+    );
   }
 
   findings(
@@ -188,6 +162,35 @@ export class BurstFindings {
     }
     return { findings, times };
   }
+}
+
+/** The session a store names by its base key and the time of one of its events. */
+type FindSession = (base: string, time: number) => BucketSession | undefined;
+
+/** Places each item in the session `find` names for it; the items no session holds are returned. */
+function placeAll<T>(
+  items: readonly T[],
+  sessionOf: (item: T) => { key: string; time: number } | undefined,
+  find: FindSession,
+  place: (s: BucketSession, item: T) => void,
+): T[] {
+  const lost: T[] = [];
+  for (const item of items) {
+    const named = sessionOf(item);
+    if (!named) continue;
+    const s = find(named.key, named.time);
+    if (s) place(s, item);
+    else lost.push(item);
+  }
+  return lost;
+}
+
+/** The session a store's group names: its identity's session at the time of its first event (none without one). */
+function hitSession(h: RuleHits): { key: string; time: number } | undefined {
+  const lead = h.first[0];
+  if (!lead) return undefined;
+  const bucket = { identity: h.identity, ref: {}, first: lead.time, last: lead.time, events: 0, errors: 0 };
+  return { key: sessionKeyOf(bucketRecord(bucket), GROUPED_INPUT), time: lead.time };
 }
 
 /** The event order (engine/order.ts compareEvents) on keys. */
