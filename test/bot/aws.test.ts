@@ -2,43 +2,20 @@
  * The bot against the real LookupEvents source and the local AWS endpoint (test/support/aws-endpoint.ts):
  * progress from real pages, and an AWS failure that ends in a thread message saying what to fix.
  */
-import { afterEach, describe, expect, it, vi } from 'vitest';
-import { type AwsEndpoint, type AwsEndpointOptions, startAwsEndpoint } from '../support/aws-endpoint.ts';
-import {
-  FIXTURE_KEY,
-  fixtureFileRecords,
-  type Harness,
-  startHarness,
-  waitFor,
-} from '../support/slack-harness.ts';
+import { describe, expect, it, vi } from 'vitest';
+import { botPerTest, FIXTURE_KEY, fixtureFileRecords, waitFor } from '../support/slack-harness.ts';
 
 const KEY = FIXTURE_KEY;
 const records = fixtureFileRecords();
 
-let aws: AwsEndpoint | undefined;
-let h: Harness | undefined;
-afterEach(async () => {
-  await h?.close();
-  await aws?.close();
-  vi.unstubAllEnvs();
-  h = undefined;
-  aws = undefined;
-});
-
-async function withAws(options: AwsEndpointOptions): Promise<Harness> {
-  aws = await startAwsEndpoint(options);
-  for (const [k, v] of Object.entries(aws.env)) vi.stubEnv(k, v);
-  // The production path: config/config.ts + compose/sources.ts build the source from the environment.
-  vi.stubEnv('CARTOGRAPHER_REGIONS', 'us-east-1,eu-west-1');
-  return startHarness();
-}
+const bot = botPerTest();
 
 describe('bot with the LookupEvents source', () => {
   it('shows progress as pages arrive and ends with the summary', async () => {
-    h = await withAws({ records });
+    const { h, aws } = await bot.startOnAws({ records });
     await h.standin.sendSlashCommand(`session ${KEY} --source lookup --since 2023-07-01`);
     await waitFor('the audit line', () =>
-      h!.audits().find((a) => a.outcome === 'ok' || a.outcome === 'error'),
+      h.audits().find((a) => a.outcome === 'ok' || a.outcome === 'error'),
     );
     const parent = h.standin.state.channelMessages('C0SOCTRIAGE')[0]!;
     const texts = [...parent.history.map((x) => x.text), parent.text];
@@ -49,11 +26,11 @@ describe('bot with the LookupEvents source', () => {
       ),
     ).toBe(true);
     expect(parent.text).toMatch(/[Ss]ession of bert-jan/);
-    expect(aws!.calls('LookupEvents').length).toBeGreaterThanOrEqual(3);
+    expect(aws.calls('LookupEvents').length).toBeGreaterThanOrEqual(3);
   });
 
   it('turns AccessDenied into a thread message naming the missing permission, and keeps serving', async () => {
-    h = await withAws({
+    const { h } = await bot.startOnAws({
       records,
       fault: (r) =>
         r.operation === 'LookupEvents'
@@ -66,7 +43,7 @@ describe('bot with the LookupEvents source', () => {
           : undefined,
     });
     await h.standin.sendSlashCommand(`session ${KEY} --source lookup`);
-    await waitFor('the audit line', () => h!.audits().find((a) => a.outcome === 'error'));
+    await waitFor('the audit line', () => h.audits().find((a) => a.outcome === 'error'));
     const parent = h.standin.state.channelMessages('C0SOCTRIAGE')[0]!;
     expect(parent.text).toMatch(/failed/);
     const [reply] = h.standin.state.thread('C0SOCTRIAGE', parent.ts);
@@ -74,13 +51,11 @@ describe('bot with the LookupEvents source', () => {
     expect(JSON.stringify(reply?.blocks)).toContain('What to do');
     // The bot is still up: the next command is answered.
     await h.standin.sendSlashCommand('help');
-    await waitFor('help', () =>
-      h!.standin.state.ephemerals.find((e) => /Cartographer commands/.test(e.text)),
-    );
+    await waitFor('help', () => h.standin.state.ephemerals.find((e) => /Cartographer commands/.test(e.text)));
   });
 
   it('a source that is not configured gets a thread message naming the setting', async () => {
-    h = await withAws({ records });
+    const { h } = await bot.startOnAws({ records });
     for (const name of [
       'CARTOGRAPHER_ATHENA_DATABASE',
       'CARTOGRAPHER_ATHENA_TABLE',
@@ -89,7 +64,7 @@ describe('bot with the LookupEvents source', () => {
       vi.stubEnv(name, '');
     }
     await h.standin.sendSlashCommand(`session ${KEY} --source athena`);
-    await waitFor('the audit line', () => h!.audits().find((a) => a.outcome === 'error'));
+    await waitFor('the audit line', () => h.audits().find((a) => a.outcome === 'error'));
     const parent = h.standin.state.channelMessages('C0SOCTRIAGE')[0]!;
     const [reply] = h.standin.state.thread('C0SOCTRIAGE', parent.ts);
     expect(reply?.text).toMatch(/CARTOGRAPHER_ATHENA_/);

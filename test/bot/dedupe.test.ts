@@ -15,12 +15,11 @@ import type { BotStore } from '../../adapters/store/bot-store.ts';
 import { openSqliteStore } from '../../adapters/store/sqlite-store.ts';
 import { clickKey, dedupeRequests, requestKey } from '../../bot/receiver/dedupe.ts';
 import { FastAckReceiver } from '../../bot/receiver/fast-ack-receiver.ts';
-import { slackSignature } from '../../playground/standin/signing.ts';
 import {
-  type Harness,
+  botPerTest,
   SIGNING_SECRET,
+  signedHeaders,
   slashCommandBody,
-  startHarness,
   waitFor,
 } from '../support/slack-harness.ts';
 
@@ -36,17 +35,6 @@ const quietLogger = {
   getLevel: () => LogLevel.ERROR,
   setName: () => {},
 };
-
-function signed(body: string, contentType: string, extra: Record<string, string> = {}) {
-  const ts = Math.floor(Date.now() / 1000);
-  return {
-    'content-type': contentType,
-    'x-slack-request-timestamp': String(ts),
-    'x-slack-signature': slackSignature(SIGNING_SECRET, ts, body),
-    ...extra,
-  };
-}
-const FORM = 'application/x-www-form-urlencoded';
 
 describe('BotStore.claimOnce (SQLite)', () => {
   it('is true once per key until it expires, then claimable again', async () => {
@@ -165,9 +153,14 @@ describe('Bolt apps behind a load balancer, one shared store', () => {
       event_time: 1,
       event: { type: 'app_mention', text: 'hello', user: 'U1', channel: 'C1', ts: '1.1' },
     });
-    const first = await post(a, body, signed(body, 'application/json'));
-    const retry1 = await post(b, body, signed(body, 'application/json', { 'x-slack-retry-num': '1' }));
-    const retry2 = await post(a, body, signed(body, 'application/json', { 'x-slack-retry-num': '2' }));
+    const headers = (retry?: string) =>
+      signedHeaders(body, {
+        contentType: 'application/json',
+        extra: retry ? { 'x-slack-retry-num': retry } : {},
+      });
+    const first = await post(a, body, headers());
+    const retry1 = await post(b, body, headers('1'));
+    const retry2 = await post(a, body, headers('2'));
     expect([first.status, retry1.status, retry2.status]).toEqual([200, 200, 200]);
     await settle();
     expect(handled).toEqual(['mention hello']);
@@ -187,7 +180,7 @@ describe('Bolt apps behind a load balancer, one shared store', () => {
         view: { id: 'V1', callback_id: 'benign' },
       }),
     }).toString();
-    const headers = signed(body, FORM);
+    const headers = signedHeaders(body);
     for (const r of [a, b, a]) expect((await post(r, body, headers)).status).toBe(200);
     await settle();
     expect(handled).toEqual(['view closed']);
@@ -220,7 +213,7 @@ describe('Bolt apps behind a load balancer, one shared store', () => {
       [a, '10.3', 'cartographer_all_actions'],
     ] as const) {
       const body = click(trigger, action);
-      expect((await post(replicaUsed, body, signed(body, FORM))).status).toBe(200);
+      expect((await post(replicaUsed, body, signedHeaders(body))).status).toBe(200);
     }
     await settle();
     expect(handled.sort()).toEqual(['click cartographer_all_actions', 'click cartographer_show_raw']);
@@ -228,22 +221,18 @@ describe('Bolt apps behind a load balancer, one shared store', () => {
 });
 
 describe('the bot (real app, stand-in Slack)', () => {
-  let h: Harness | undefined;
-  afterEach(async () => {
-    await h?.close();
-    h = undefined;
-  });
+  const bot = botPerTest();
 
   it('a signed slash command replayed three times within the window is handled once', async () => {
-    h = await startHarness();
+    const h = await bot.start();
     const body = slashCommandBody(h, 'help', '4242.1.replayed');
-    const headers = signed(body, FORM);
+    const headers = signedHeaders(body);
     for (let i = 0; i < 3; i++) expect((await h.standin.sendRaw(body, headers)).status).toBe(200);
-    await waitFor('the audited command', () => h!.audits().length >= 1);
+    await waitFor('the audited command', () => h.audits().length >= 1);
     await settle();
     expect(h.audits().map((a) => a.what)).toEqual(['/cartographer help']);
     // A new command (new trigger id) is of course handled.
     await h.standin.sendSlashCommand('help');
-    await waitFor('the second command', () => h!.audits().length === 2);
+    await waitFor('the second command', () => h.audits().length === 2);
   });
 });

@@ -5,7 +5,7 @@
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createDetector } from '../../adapters/rules/detection-rules.ts';
 import {
   ACTION_ALL_ACTIONS,
@@ -25,16 +25,17 @@ import { loadDefaultStages } from '../../compose/stages.ts';
 import type { CloudTrailRecord } from '../../engine/record.ts';
 import type { RecordSource, SourceItem } from '../../engine/source.ts';
 import { createLocalSource } from '../../engine/sources/local-source.ts';
-import { slackSignature } from '../../playground/standin/signing.ts';
 import type { StandinMessage } from '../../playground/standin/state.ts';
 import {
   BOT_TOKEN,
+  botPerTest,
   FIXTURE_DIR,
   FIXTURE_FILE,
   FIXTURE_KEY,
   fixtureFileRecords,
   type Harness,
   SIGNING_SECRET,
+  signedHeaders,
   slashCommandBody,
   startHarness,
   waitFor,
@@ -47,11 +48,7 @@ const sessionTokens = keyRecords
   .map((r) => (r.responseElements?.credentials as { sessionToken?: string } | undefined)?.sessionToken)
   .filter((t): t is string => typeof t === 'string');
 
-let h: Harness | undefined;
-afterEach(async () => {
-  await h?.close();
-  h = undefined;
-});
+const bot = botPerTest();
 
 /** Buttons of a message, by action id. */
 function buttons(m: StandinMessage | undefined, actionId: string): { value: string; text: string }[] {
@@ -106,19 +103,19 @@ describe('slash command flow', () => {
       };
       return source;
     };
-    h = await startHarness({ sources: slow });
+    const h = await bot.start({ sources: slow });
     const res = await h.standin.sendSlashCommand(`session ${KEY} --since 2023-07-01`);
     log.push('acknowledged');
     expect(res.status).toBe(200);
     expect(res.body).toBe('');
     // The progress message was posted and then updated from the source's progress report.
     const progress = await waitFor('the progress update', () =>
-      h!.standin.state.messages.find((m) => m.history.length > 0 && m.text.includes('page 1')),
+      h.standin.state.messages.find((m) => m.history.length > 0 && m.text.includes('page 1')),
     );
     expect(progress.history[0]?.text).toContain(`Looking up ${KEY}`);
     expect(log).not.toContain('source finished');
     release();
-    await waitFor('the audit line', () => h!.audits().find((a) => a.outcome === 'ok'));
+    await waitFor('the audit line', () => h.audits().find((a) => a.outcome === 'ok'));
     expect(log.indexOf('acknowledged')).toBeLessThan(log.indexOf('source finished'));
 
     // The progress message became the parent summary.
@@ -165,9 +162,9 @@ describe('slash command flow', () => {
         yield* createLocalSource([FIXTURE_DIR]).read(query, options);
       },
     });
-    h = await startHarness({ sources: held });
+    const h = await bot.start({ sources: held });
     await h.standin.sendSlashCommand(`session ${KEY}`);
-    const progress = await waitFor('the progress message', () => h!.standin.state.messages[0]);
+    const progress = await waitFor('the progress message', () => h.standin.state.messages[0]);
     const stopping = h.stopBot();
     // The receiver is closed at once: new requests are refused.
     await expect(h.standin.sendSlashCommand('help')).rejects.toThrow();
@@ -180,14 +177,14 @@ describe('slash command flow', () => {
   });
 
   it('answers a bad or missing argument with a short ephemeral usage message and posts nothing', async () => {
-    h = await startHarness();
+    const h = await bot.start();
     // Commands are answered in the background, each on its own: wait for each reply so they are in order.
     const bad = ['session', 'ip 300.1.2.3', 'session AKIATFQR7NSC8Q4X20BJ --source s3', 'frobnicate'];
     for (const [i, text] of bad.entries()) {
       await h.standin.sendSlashCommand(text);
-      await waitFor(`reply ${i + 1}`, () => h!.standin.state.ephemerals.length === i + 1);
+      await waitFor(`reply ${i + 1}`, () => h.standin.state.ephemerals.length === i + 1);
     }
-    await waitFor('four replies', () => h!.standin.state.ephemerals.length === 4);
+    await waitFor('four replies', () => h.standin.state.ephemerals.length === 4);
     const texts = h.standin.state.ephemerals.map((e) => e.text);
     expect(texts[0]).toMatch(/missing the access key id or session key/);
     expect(texts[1]).toMatch(/not an IPv4 or IPv6 address/);
@@ -198,7 +195,7 @@ describe('slash command flow', () => {
       expect(t).not.toMatch(/at .*\.ts:\d+/); // no stack trace
     }
     expect(h.standin.state.messages).toHaveLength(0);
-    await waitFor('four audit lines', () => h!.audits().length === 4);
+    await waitFor('four audit lines', () => h.audits().length === 4);
     expect(h.audits().map((a) => a.outcome)).toEqual(['bad-args', 'bad-args', 'bad-args', 'bad-args']);
   });
 
@@ -210,23 +207,23 @@ describe('slash command flow', () => {
       join(dir, 'broken.json'),
       JSON.stringify({ Records: [{ eventTime: '2023-07-10T12:10:00Z' }] }),
     );
-    h = await startHarness({ env: { CARTOGRAPHER_LOCAL_PATH: dir } });
+    const h = await bot.start({ env: { CARTOGRAPHER_LOCAL_PATH: dir } });
     const { parent } = await lookupAndWait(h, `session ${KEY}`);
     const context = JSON.stringify(parent.blocks?.at(-1));
     expect(context).toMatch(/1 unreadable record skipped \(first: [^)]*broken\.json/);
   });
 
   it('in a channel the bot was not invited to, tells the user how to invite it', async () => {
-    h = await startHarness();
+    const h = await bot.start();
     await h.standin.sendSlashCommand(`session ${KEY}`, { channel: 'random' });
-    const reply = await waitFor('the ephemeral reply', () => h!.standin.state.ephemerals[0]);
+    const reply = await waitFor('the ephemeral reply', () => h.standin.state.ephemerals[0]);
     expect(reply).toMatchObject({ channel: 'C0NOBOT', user: 'U0ANALYST1' });
     expect(reply.text).toMatch(/not_in_channel.*\/invite @Cartographer/);
     expect(h.standin.state.messages).toHaveLength(0);
   });
 
   it('retries when Slack rate-limits a call (429 + Retry-After)', async () => {
-    h = await startHarness();
+    const h = await bot.start();
     h.standin.rateLimit('chat.postMessage', 1, 1);
     const { parent, thread } = await lookupAndWait(h, `session ${KEY}`);
     const posts = h.standin.calls.filter((c) => c.method === 'chat.postMessage');
@@ -239,7 +236,7 @@ describe('slash command flow', () => {
 
 describe('lookups that find several sessions, or time out', () => {
   it('user and ip lookups answer with one overview message (sessions by risk, quiet ones folded); Open fills its thread', async () => {
-    h = await startHarness();
+    const h = await bot.start();
     const user = await lookupAndWait(h, 'user bert-jan');
     const parents = h.standin.state.channelMessages('C0SOCTRIAGE');
     expect(parents).toHaveLength(1);
@@ -261,7 +258,7 @@ describe('lookups that find several sessions, or time out', () => {
     // Open: the worst session's summary, then its three-reply thread, all in the overview's thread.
     await h.standin.clickButton(overview.ts, ACTION_OPEN, lines[0]!.accessory.value);
     const thread = await waitFor('the opened session', () => {
-      const t = h!.standin.state.thread('C0SOCTRIAGE', overview.ts);
+      const t = h.standin.state.thread('C0SOCTRIAGE', overview.ts);
       return t.some((m) => /not mapped|Every event was mapped/.test(m.text)) ? t : undefined;
     });
     expect(thread[0]?.text).toMatch(/[Ss]ession of bert-jan/);
@@ -275,7 +272,7 @@ describe('lookups that find several sessions, or time out', () => {
   });
 
   it('"Show N more" pages the findings reply in place: the same reply, the next rules, and back', async () => {
-    h = await startHarness();
+    const h = await bot.start();
     const { parent, thread } = await lookupAndWait(h, `session ${KEY}`);
     expect(thread.length).toBeLessThanOrEqual(6);
     const findings = thread.find((m) => /^Findings/.test(m.text))!;
@@ -285,7 +282,7 @@ describe('lookups that find several sessions, or time out', () => {
     await h.standin.clickButton(findings.ts, ACTION_PAGE_NEXT, more!.value);
     await waitFor(
       'the second page',
-      () => h!.standin.state.message('C0SOCTRIAGE', findings.ts)!.history.length > 0,
+      () => h.standin.state.message('C0SOCTRIAGE', findings.ts)!.history.length > 0,
     );
     const turned = h.standin.state.message('C0SOCTRIAGE', findings.ts)!;
     expect(turned.text).toMatch(/page 2 of/);
@@ -296,10 +293,10 @@ describe('lookups that find several sessions, or time out', () => {
     await h.standin.clickButton(turned.ts, ACTION_PAGE_PREV, back!.value);
     await waitFor(
       'the first page again',
-      () => h!.standin.state.message('C0SOCTRIAGE', findings.ts)!.history.length > 1,
+      () => h.standin.state.message('C0SOCTRIAGE', findings.ts)!.history.length > 1,
     );
     expect(h.standin.state.message('C0SOCTRIAGE', findings.ts)!.text).toBe(firstPage);
-    const audit = await waitFor('the audit line', () => h!.audits().find((a) => a.what === 'click page'));
+    const audit = await waitFor('the audit line', () => h.audits().find((a) => a.what === 'click page'));
     expect(audit.outcome).toBe('ok');
   });
 
@@ -315,9 +312,9 @@ describe('lookups that find several sessions, or time out', () => {
         await new Promise((resolve) => options?.signal?.addEventListener('abort', resolve));
       },
     });
-    h = await startHarness({ sources: hanging, env: { CARTOGRAPHER_LOOKUP_TIMEOUT_SECONDS: '5' } });
+    const h = await bot.start({ sources: hanging, env: { CARTOGRAPHER_LOOKUP_TIMEOUT_SECONDS: '5' } });
     await h.standin.sendSlashCommand(`session ${KEY}`);
-    await waitFor('the audit line', () => h!.audits().find((a) => a.outcome === 'error'));
+    await waitFor('the audit line', () => h.audits().find((a) => a.outcome === 'error'));
     const parent = h.standin.state.channelMessages('C0SOCTRIAGE')[0]!;
     expect(parent.text).toMatch(/failed/);
     const [reply] = h.standin.state.thread('C0SOCTRIAGE', parent.ts);
@@ -328,14 +325,14 @@ describe('lookups that find several sessions, or time out', () => {
 
 describe('buttons', () => {
   it('"Show raw events" uploads the exact records, credentials redacted, into the same thread; works after a restart', async () => {
-    h = await startHarness();
+    const h = await bot.start();
     const { parent } = await lookupAndWait(h, `session ${KEY}`);
     const [raw] = buttons(parent, ACTION_SHOW_RAW);
     expect(raw).toBeDefined();
     const clicked = await h.standin.clickButton(parent.ts, ACTION_SHOW_RAW, raw!.value);
     expect(clicked.status).toBe(200);
     const file = await waitFor('the uploaded file', () =>
-      [...h!.standin.state.files.values()].find((f) => f.complete),
+      [...h.standin.state.files.values()].find((f) => f.complete),
     );
     expect(file.name).toMatch(/\.json$/);
     expect(file.thread_ts).toBe(parent.ts);
@@ -371,14 +368,14 @@ describe('buttons', () => {
     await h.standin.clickButton(timeline!.ts, ACTION_SHOW_RAW, chunk!.value);
     await waitFor(
       'the raw events after restart',
-      () => h!.standin.state.thread('C0SOCTRIAGE', parent.ts).length > before,
+      () => h.standin.state.thread('C0SOCTRIAGE', parent.ts).length > before,
     );
     const answer = h.standin.state.thread('C0SOCTRIAGE', parent.ts).at(-1)!;
     expect(answer.text).toMatch(/Raw events|credentials redacted/);
   });
 
   it('a button copied into another channel does not resolve there', async () => {
-    h = await startHarness();
+    const h = await bot.start();
     const { parent } = await lookupAndWait(h, `session ${KEY}`);
     // The same blocks, as if the message had been copied into #general.
     const copy = { ...parent, channel: 'C0GENERAL', ts: h.standin.state.nextTs(), history: [] };
@@ -386,14 +383,14 @@ describe('buttons', () => {
     const [raw] = buttons(copy, ACTION_SHOW_RAW);
     await h.standin.clickButton(copy.ts, ACTION_SHOW_RAW, raw!.value);
     const reply = await waitFor('the refusal', () =>
-      h!.standin.state.ephemerals.find((e) => e.channel === 'C0GENERAL'),
+      h.standin.state.ephemerals.find((e) => e.channel === 'C0GENERAL'),
     );
     expect(reply.text).toMatch(/another channel/);
     expect(h.standin.state.files.size).toBe(0);
   });
 
   it('a button on an ephemeral message works: the answer goes to the channel (an ephemeral is no thread parent)', async () => {
-    h = await startHarness();
+    const h = await bot.start();
     const { parent } = await lookupAndWait(h, `session ${KEY}`);
     const [all] = buttons(parent, ACTION_ALL_ACTIONS);
     // The bot's own button, shown to alice only (as chat.postEphemeral would), outside any thread.
@@ -406,7 +403,7 @@ describe('buttons', () => {
     const clicked = await h.standin.clickButton(posted.message_ts!, ACTION_ALL_ACTIONS, all!.value);
     expect(clicked.status).toBe(200);
     const answer = await waitFor('the all-actions answer', () =>
-      h!.standin.state.channelMessages('C0SOCTRIAGE').find((m) => /All actions/.test(m.text)),
+      h.standin.state.channelMessages('C0SOCTRIAGE').find((m) => /All actions/.test(m.text)),
     );
     expect(answer.thread_ts).toBeUndefined();
     const failed = h.standin.calls.filter((c) => !c.ok);
@@ -414,18 +411,18 @@ describe('buttons', () => {
   });
 
   it('"All actions" posts the timeline including background actions into the thread', async () => {
-    h = await startHarness();
+    const h = await bot.start();
     const { parent, thread } = await lookupAndWait(h, `session ${KEY}`);
     const [all] = buttons(parent, ACTION_ALL_ACTIONS);
     await h.standin.clickButton(parent.ts, ACTION_ALL_ACTIONS, all!.value);
     await waitFor('the all-actions reply', () =>
-      h!.standin.state
+      h.standin.state
         .thread('C0SOCTRIAGE', parent.ts)
         .find((m) => /All actions, including background/.test(m.text)),
     );
     expect(h.standin.state.thread('C0SOCTRIAGE', parent.ts).length).toBeGreaterThan(thread.length);
     const audit = await waitFor('the audit line', () =>
-      h!.audits().find((a) => a.what === 'click all actions'),
+      h.audits().find((a) => a.what === 'click all actions'),
     );
     expect(audit.outcome).toBe('ok');
   });
@@ -439,38 +436,30 @@ describe('request verification and access control', () => {
   });
 
   it('rejects a bad signature and a stale timestamp with 401', async () => {
-    h = await startHarness();
+    const h = await bot.start();
     const body = slashCommandBody(h, 'help', '1.2.3');
     const now = Math.floor(Date.now() / 1000);
-    const bad = await h.standin.sendRaw(body, {
-      'content-type': 'application/x-www-form-urlencoded',
-      'x-slack-request-timestamp': String(now),
-      'x-slack-signature': slackSignature('not-the-secret', now, body),
-    });
+    const bad = await h.standin.sendRaw(body, signedHeaders(body, { secret: 'not-the-secret', at: now }));
     expect(bad.status).toBe(401);
     const stale = now - 6 * 60;
-    const old = await h.standin.sendRaw(body, {
-      'content-type': 'application/x-www-form-urlencoded',
-      'x-slack-request-timestamp': String(stale),
-      'x-slack-signature': slackSignature(SIGNING_SECRET, stale, body),
-    });
+    const old = await h.standin.sendRaw(body, signedHeaders(body, { at: stale }));
     expect(old.status).toBe(401);
     // Neither reached a handler; the same command signed by the stand-in does.
     expect(h.audits()).toHaveLength(0);
     const good = await h.standin.sendSlashCommand('help');
     expect(good.status).toBe(200);
-    await waitFor('the one audited command', () => h!.audits().length === 1);
+    await waitFor('the one audited command', () => h.audits().length === 1);
   });
 
   it('refuses a user outside the allow-list (user group), with an audit line, on commands and clicks', async () => {
-    h = await startHarness({ env: { CARTOGRAPHER_ALLOWED_USERGROUP: 'S0SOCTEAM' } });
+    const h = await bot.start({ env: { CARTOGRAPHER_ALLOWED_USERGROUP: 'S0SOCTEAM' } });
     await h.standin.sendSlashCommand(`session ${KEY}`, { user: 'mallory' });
     const refusal = await waitFor('the refusal', () =>
-      h!.standin.state.ephemerals.find((e) => e.user === 'U0OUTSIDER'),
+      h.standin.state.ephemerals.find((e) => e.user === 'U0OUTSIDER'),
     );
     expect(refusal.text).toMatch(/Not allowed/);
     expect(refusal.via).toBe('response_url');
-    const denied = await waitFor('the audit line', () => h!.audits().find((a) => a.outcome === 'denied'));
+    const denied = await waitFor('the audit line', () => h.audits().find((a) => a.outcome === 'denied'));
     expect(denied).toMatchObject({
       who: 'U0OUTSIDER',
       where: 'C0SOCTRIAGE',
@@ -485,7 +474,7 @@ describe('request verification and access control', () => {
     const [raw] = buttons(parent, ACTION_SHOW_RAW);
     await h.standin.clickButton(parent.ts, ACTION_SHOW_RAW, raw!.value, { user: 'mallory' });
     await waitFor('the click refusal', () =>
-      h!.audits().find((a) => a.what === 'click show raw events' && a.outcome === 'denied'),
+      h.audits().find((a) => a.what === 'click show raw events' && a.outcome === 'denied'),
     );
     expect(h.standin.state.files.size).toBe(0);
     // Tokens and secrets never reach the log.
@@ -512,7 +501,7 @@ function buttonAfter(m: StandinMessage | undefined, text: string, actionId: stri
 describe('Mark benign', () => {
   it('asks why in a modal, writes the allow-list entry the detections read, and the finding is gone on the next lookup', async () => {
     const RULE = 'cartographer.offensive-tool-user-agent';
-    h = await startHarness({
+    const h = await bot.start({
       stages: async (dir) => ({
         ...(await loadDefaultStages()),
         detector: await createDetector({ allowlistFile: join(dir, 'allowlist.yaml') }),
@@ -523,7 +512,7 @@ describe('Mark benign', () => {
     const value = buttonAfter(findings, RULE, ACTION_MARK_BENIGN);
     expect(value).toBeDefined();
     await h.standin.clickButton(findings!.ts, ACTION_MARK_BENIGN, value);
-    const view = await waitFor('the modal', () => [...h!.standin.state.views.values()].find((v) => v.open));
+    const view = await waitFor('the modal', () => [...h.standin.state.views.values()].find((v) => v.open));
     expect(JSON.stringify(view.view.blocks)).toContain(RULE);
 
     // Too short a reason keeps the modal open with an error on the field.
@@ -543,7 +532,7 @@ describe('Mark benign', () => {
     expect(done.status).toBe(200);
     expect(view.open).toBe(false);
     const note = await waitFor('the thread note', () =>
-      h!.standin.state.thread('C0SOCTRIAGE', first.parent.ts).find((m) => /Marked benign by/.test(m.text)),
+      h.standin.state.thread('C0SOCTRIAGE', first.parent.ts).find((m) => /Marked benign by/.test(m.text)),
     );
     expect(note.text).toContain(RULE);
     // The analyst is a real mention (Slack shows @alice); only their typed text is escaped.
@@ -561,7 +550,7 @@ describe('Mark benign', () => {
       { ruleId: RULE, by: 'U0ANALYST1', reason },
     ]);
     const audit = await waitFor('the audit line', () =>
-      h!.audits().find((a) => String(a.what).startsWith('submit mark benign')),
+      h.audits().find((a) => String(a.what).startsWith('submit mark benign')),
     );
     expect(audit.outcome).toBe('ok');
 

@@ -4,32 +4,17 @@
  */
 import { SQSClient } from '@aws-sdk/client-sqs';
 import pino from 'pino';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createSqsQueue } from '../../adapters/aws/sqs-queue.ts';
 import { registry } from '../../adapters/observability/metrics.ts';
 import { pollQueueDepth } from '../../bot/queue/attach-queue.ts';
-import { type AwsEndpoint, startAwsEndpoint } from '../support/aws-endpoint.ts';
-import {
-  FIXTURE_KEY,
-  fixtureFileRecords,
-  type Harness,
-  startHarness,
-  waitFor,
-} from '../support/slack-harness.ts';
+import { botPerTest, FIXTURE_KEY, fixtureFileRecords, waitFor } from '../support/slack-harness.ts';
 import { startSqsEndpoint } from '../support/sqs-endpoint.ts';
 
 const KEY = FIXTURE_KEY;
 const records = fixtureFileRecords();
 
-let aws: AwsEndpoint | undefined;
-let h: Harness | undefined;
-afterEach(async () => {
-  await h?.close();
-  await aws?.close();
-  vi.unstubAllEnvs();
-  h = undefined;
-  aws = undefined;
-});
+const bot = botPerTest();
 
 /** `name{labels} value` lines of a Prometheus text page, as a map. */
 async function scrape(port: number): Promise<Map<string, number>> {
@@ -49,16 +34,13 @@ const delta = (before: Map<string, number>, after: Map<string, number>, key: str
 
 describe('request ids and metrics', () => {
   it('a lookup command: its AWS calls and Slack posts log under one reqId; /metrics counts it', async () => {
-    aws = await startAwsEndpoint({ records });
-    for (const [k, v] of Object.entries(aws.env)) vi.stubEnv(k, v);
-    vi.stubEnv('CARTOGRAPHER_REGIONS', 'us-east-1,eu-west-1');
-    h = await startHarness({ logLevel: 'debug' });
+    const { h, aws } = await bot.startOnAws({ records }, { logLevel: 'debug' });
     const before = await scrape(h.port);
     // One 429 from Slack on the first post: retried by the WebClient, counted as a Slack API error.
     h.standin.rateLimit('chat.postMessage', 1, 1);
 
     await h.standin.sendSlashCommand(`session ${KEY} --source lookup --since 2023-07-01`);
-    const audit = await waitFor('the audit line', () => h!.audits().find((a) => a.outcome === 'ok'));
+    const audit = await waitFor('the audit line', () => h.audits().find((a) => a.outcome === 'ok'));
     const reqId = audit.reqId as string;
     expect(reqId).toMatch(/^c-[0-9a-f]{12}$/);
 
@@ -75,7 +57,7 @@ describe('request ids and metrics', () => {
     // A second command is a second request.
     await h.standin.sendSlashCommand('help');
     const help = await waitFor('the help audit line', () =>
-      h!.audits().find((a) => String(a.what).endsWith('help')),
+      h.audits().find((a) => String(a.what).endsWith('help')),
     );
     expect(help.reqId).toMatch(/^c-/);
     expect(help.reqId).not.toBe(reqId);

@@ -6,6 +6,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import { afterEach, vi } from 'vitest';
 import type { Bot } from '../../bot/app.ts';
 import { createLogger } from '../../bot/audit.ts';
 import { createPipelineAnalyzer, type SourceProvider } from '../../bot/lookup/analyzer.ts';
@@ -18,6 +19,8 @@ import { loadStageSettings } from '../../config/stage-settings.ts';
 import type { CloudTrailRecord } from '../../engine/record.ts';
 import type { PipelineStages } from '../../engine/stages.ts';
 import { type SlackStandin, startSlackStandin } from '../../playground/standin/server.ts';
+import { slackSignature } from '../../playground/standin/signing.ts';
+import { type AwsEndpoint, type AwsEndpointOptions, startAwsEndpoint } from './aws-endpoint.ts';
 
 export const SIGNING_SECRET = 'test-signing-secret-0123456789abcdef';
 export const BOT_TOKEN = 'xoxb-test-0000-bot-token-never-logged';
@@ -150,6 +153,69 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     },
   };
   return harness;
+}
+
+export const FORM = 'application/x-www-form-urlencoded';
+
+export interface SignOptions {
+  contentType?: string;
+  secret?: string;
+  /** The request's timestamp, in seconds. */
+  at?: number;
+  extra?: Record<string, string>;
+}
+
+/** Headers Slack signs a request with: by default now, with the harness's signing secret, as a form. */
+export function signedHeaders(
+  body: string,
+  {
+    contentType = FORM,
+    secret = SIGNING_SECRET,
+    at = Math.floor(Date.now() / 1000),
+    extra = {},
+  }: SignOptions = {},
+): Record<string, string> {
+  return {
+    'content-type': contentType,
+    'x-slack-request-timestamp': String(at),
+    'x-slack-signature': slackSignature(secret, at, body),
+    ...extra,
+  };
+}
+
+/**
+ * One bot per test, for a file or describe block: start it in a test; after each test the bot, the local AWS
+ * endpoint it was started on, if any, and the stubbed environment are closed.
+ */
+export function botPerTest(): {
+  start(options?: HarnessOptions): Promise<Harness>;
+  /** The bot on the LookupEvents source of a local AWS endpoint in two regions, built from the environment. */
+  startOnAws(aws: AwsEndpointOptions, options?: HarnessOptions): Promise<{ h: Harness; aws: AwsEndpoint }>;
+} {
+  let h: Harness | undefined;
+  let aws: AwsEndpoint | undefined;
+  afterEach(async () => {
+    await h?.close();
+    await aws?.close();
+    vi.unstubAllEnvs();
+    h = undefined;
+    aws = undefined;
+  });
+  const start = async (options?: HarnessOptions) => {
+    h = await startHarness(options);
+    return h;
+  };
+  return {
+    start,
+    async startOnAws(awsOptions, options) {
+      const endpoint = await startAwsEndpoint(awsOptions);
+      aws = endpoint;
+      for (const [k, v] of Object.entries(endpoint.env)) vi.stubEnv(k, v);
+      // The production path: config/config.ts + compose/sources.ts build the source from the environment.
+      vi.stubEnv('CARTOGRAPHER_REGIONS', 'us-east-1,eu-west-1');
+      return { h: await start(options), aws: endpoint };
+    },
+  };
 }
 
 /** Polls until `check` returns a value (not undefined/false); fails with `what` after `timeoutMs`. */
