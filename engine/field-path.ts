@@ -97,8 +97,11 @@ const getters = new Map<string, FieldGetter>();
 /**
  * A getter of every value a path reaches in an event (`readAll`; `enrichment.…` reads `event.enrichment`),
  * one per path text. Getters are shared by every rule reading the same path and rules are tried event by event:
- * the last event's values are remembered, which saves re-walking for the next rule. Callers never mutate the
- * returned array, nor keep it past their next call of the same getter for another event (it may be reused).
+ * the values last read are remembered with the object they were read from (the event's record, or its enrichment
+ * object), which saves re-walking for the next rule. Keyed by that object, not by the event, they cannot go stale
+ * when an event is enriched (or enriched again) after a getter read it: the enricher sets a new object
+ * (enrichment/index.ts), never changes one in place. Callers never mutate the returned array, nor keep it past their
+ * next call of the same getter for another event (it may be reused).
  */
 export function eventFieldGetter(text: string): FieldGetter {
   let getter = getters.get(text);
@@ -119,16 +122,15 @@ function buildGetter(all: readonly Step[]): FieldGetter {
   // The usual answer is one value: one array per getter, refilled for each event (callers use the values before
   // asking the same getter about another event), instead of a new array per event and path.
   const one: unknown[] = [undefined];
-  let lastEvent: EngineEvent | undefined;
+  // No root (an event not enriched yet) reads as nothing, which is what the memo holds before the first read.
+  let lastRoot: object | undefined;
   let lastValues: unknown[] = NONE;
   const walked = (root: object): unknown[] => {
     const out: unknown[] = [];
     walk(root, steps, 0, out);
     return out;
   };
-  const read = (event: EngineEvent): unknown[] => {
-    const root = fromEnrichment ? event.enrichment : event.record;
-    if (!root) return NONE;
+  const read = (root: object): unknown[] => {
     if (keys === undefined) return walked(root);
     // Keys only: follow them as walk() would; an array on the way or at the end is walk()'s to flatten.
     let value: unknown = root;
@@ -143,9 +145,10 @@ function buildGetter(all: readonly Step[]): FieldGetter {
     return one;
   };
   return (event) => {
-    if (event !== lastEvent) {
-      lastValues = read(event);
-      lastEvent = event;
+    const root = fromEnrichment ? event.enrichment : event.record;
+    if (root !== lastRoot) {
+      lastValues = root ? read(root) : NONE;
+      lastRoot = root;
     }
     return lastValues;
   };

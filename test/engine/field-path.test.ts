@@ -50,6 +50,24 @@ describe('one field-path language', () => {
     expect(asText({ a: 1 })).toBe('{"a":1}');
   });
 
+  it('detections: an event enriched after a getter read it is read afresh (the memo cannot go stale)', () => {
+    const kind = eventFieldGetter('enrichment.sourceKind');
+    const walkedKind = eventFieldGetter('enrichment.sourceKind[]');
+    const e = { record: { eventName: 'GetObject' } } as unknown as EngineEvent;
+    expect(kind(e)).toEqual([]);
+    expect(walkedKind(e)).toEqual([]);
+    e.enrichment = { sourceKind: 'aws-service' } as EngineEvent['enrichment'];
+    expect(kind(e)).toEqual(['aws-service']);
+    expect(walkedKind(e)).toEqual(['aws-service']);
+    // Enriched again (a new object, as the enricher sets it): the new value.
+    e.enrichment = { sourceKind: 'public' } as EngineEvent['enrichment'];
+    expect(kind(e)).toEqual(['public']);
+    expect(walkedKind(e)).toEqual(['public']);
+    // Another event with no enrichment in between: nothing, then the first event's value again.
+    expect(kind({ record: {} } as unknown as EngineEvent)).toEqual([]);
+    expect(kind(e)).toEqual(['public']);
+  });
+
   it('signals: values as they are, member enumeration, a present null counts', () => {
     const params = record.requestParameters;
     expect(valuesAt(params, 'tags')).toEqual([['a', 'b']]);
