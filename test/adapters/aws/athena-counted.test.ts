@@ -12,7 +12,6 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createAthenaSource } from '../../../adapters/aws/athena-source.ts';
 import { type CompiledAllowList, compileAllowList } from '../../../engine/detections/allowlist.ts';
-import { createRuleDetector } from '../../../engine/detections/detector.ts';
 import { MAX_EVIDENCE_IDS } from '../../../engine/detections/finding.ts';
 import { pushdownOf } from '../../../engine/detections/pushdown.ts';
 import { EventRuleSchema } from '../../../engine/detections/rule-schema.ts';
@@ -20,9 +19,8 @@ import { digestJson } from '../../../engine/digest/build.ts';
 import { produceDigest } from '../../../engine/digest/produce.ts';
 import type { CloudTrailRecord } from '../../../engine/record.ts';
 import { createLocalSource } from '../../../engine/sources/local-source.ts';
-import type { PipelineStages } from '../../../engine/stages.ts';
 import { type AwsEndpoint, startAwsEndpoint } from '../../support/aws-endpoint.ts';
-import { testRule } from '../../support/detection-rules.ts';
+import { ruleStages, testRule } from '../../support/detection-rules.ts';
 import { s3Read } from '../../support/records.ts';
 
 const DATE = '2026-01-05';
@@ -118,13 +116,7 @@ const RULES = [
   }),
 ];
 
-function stages(allow: CompiledAllowList = compileAllowList()): PipelineStages {
-  const detector = Object.assign(createRuleDetector(RULES, allow), {
-    rules: RULES,
-    currentAllow: () => allow,
-  });
-  return { detector } as unknown as PipelineStages;
-}
+const stages = (allow?: CompiledAllowList) => ruleStages(RULES, allow);
 
 let dir: string;
 let endpoint: AwsEndpoint;

@@ -14,17 +14,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createAthenaSource } from '../../../adapters/aws/athena-source.ts';
-import { compileAllowList } from '../../../engine/detections/allowlist.ts';
-import { createRuleDetector } from '../../../engine/detections/detector.ts';
 import { MAX_EVIDENCE_IDS } from '../../../engine/detections/finding.ts';
 import { ThresholdRuleSchema } from '../../../engine/detections/rule-schema.ts';
 import { digestJson } from '../../../engine/digest/build.ts';
 import { produceDigest } from '../../../engine/digest/produce.ts';
 import type { CloudTrailRecord } from '../../../engine/record.ts';
 import { createLocalSource } from '../../../engine/sources/local-source.ts';
-import type { PipelineStages } from '../../../engine/stages.ts';
 import { type AwsEndpoint, startAwsEndpoint } from '../../support/aws-endpoint.ts';
-import { testRule } from '../../support/detection-rules.ts';
+import { ruleStages, testRule } from '../../support/detection-rules.ts';
 import { s3Read } from '../../support/records.ts';
 
 const DATE = '2026-01-05';
@@ -189,14 +186,7 @@ const RULES = [
   }),
 ];
 
-function stages(): PipelineStages {
-  const allow = compileAllowList();
-  const detector = Object.assign(createRuleDetector(RULES, allow), {
-    rules: RULES,
-    currentAllow: () => allow,
-  });
-  return { detector } as unknown as PipelineStages;
-}
+const stages = () => ruleStages(RULES);
 
 const options = { date: DATE, defaultDate: DATE, timeZone: 'UTC', baselineDays: 0 };
 const athena = () =>
