@@ -19,6 +19,10 @@ const RISK_ORDER: RiskCategory[] = [
 ];
 
 export function summarizeEnrichment(events: readonly EngineEvent[]): EnrichmentSummary {
+  return uniformSummary(events) ?? mergedSummary(events);
+}
+
+function mergedSummary(events: readonly EngineEvent[]): EnrichmentSummary {
   const accessLevels: Record<string, number> = {};
   const risks = new Set<RiskCategory>();
   const techniques = new Map<string, { name: string; tactics: Set<string>; sources: Set<string> }>();
@@ -49,6 +53,59 @@ export function summarizeEnrichment(events: readonly EngineEvent[]): EnrichmentS
         sources: [...t.sources].sort(),
       })),
   };
+}
+
+/**
+ * Events of one (source, name) share their frozen riskCategories and mitre arrays (enrichment/index.ts), and most
+ * signals are a few events of one action: when every event shares them, the summary's lists are computed once
+ * per array and shared (frozen), and only the access-level count is built. Undefined when the events differ.
+ */
+function uniformSummary(events: readonly EngineEvent[]): EnrichmentSummary | undefined {
+  let first: EngineEvent['enrichment'];
+  let count = 0;
+  for (const event of events) {
+    const e = event.enrichment;
+    if (!e) continue;
+    if (!first) first = e;
+    else if (
+      e.riskCategories !== first.riskCategories ||
+      e.mitre !== first.mitre ||
+      e.accessLevel !== first.accessLevel
+    )
+      return undefined;
+    count++;
+  }
+  if (!first || !Object.isFrozen(first.riskCategories) || !Object.isFrozen(first.mitre)) return undefined;
+  const accessLevels: Record<string, number> = {};
+  if (first.accessLevel) accessLevels[first.accessLevel] = count;
+  return { accessLevels, ...listsOf(first.riskCategories, first.mitre) };
+}
+
+type SummaryLists = Pick<EnrichmentSummary, 'riskCategories' | 'mitre'>;
+const listsByMitre = new WeakMap<readonly MitreTechnique[], WeakMap<readonly RiskCategory[], SummaryLists>>();
+
+function listsOf(risks: readonly RiskCategory[], mitre: readonly MitreTechnique[]): SummaryLists {
+  let byRisk = listsByMitre.get(mitre);
+  if (!byRisk) {
+    byRisk = new WeakMap();
+    listsByMitre.set(mitre, byRisk);
+  }
+  let lists = byRisk.get(risks);
+  if (!lists) {
+    const { riskCategories, mitre: merged } = mergedSummary([
+      { enrichment: { riskCategories: risks, mitre } } as unknown as EngineEvent,
+    ]);
+    lists = Object.freeze({
+      riskCategories: Object.freeze(riskCategories) as RiskCategory[],
+      mitre: Object.freeze(
+        merged.map((t) =>
+          Object.freeze({ ...t, tactics: Object.freeze(t.tactics), sources: Object.freeze(t.sources) }),
+        ),
+      ) as MitreTechnique[],
+    });
+    byRisk.set(risks, lists);
+  }
+  return lists;
 }
 
 /**

@@ -58,7 +58,10 @@ export class JsonDocumentWriter {
   }
   /** A session already written as JSON by sessionJson (on a worker thread, say). */
   async sessionText(json: string): Promise<void> {
-    await this.#write(`${this.#first ? '\n' : ',\n'}${json}`);
+    // Two writes, not one concatenation: the joined (cons) string would be flattened, a full copy of the
+    // session's text (two bytes a character when it holds a dash or any non-Latin-1 letter), before encoding.
+    await this.#write(this.#first ? '\n' : ',\n');
+    await this.#write(json);
     this.#first = false;
   }
   async end(inputs: InputsSummary, meta: Record<string, unknown>): Promise<void> {

@@ -69,14 +69,36 @@ function principalNames(e: EngineEvent): string[] {
   return namesOfEvent;
 }
 
+// The events of a session repeat their caller: the names from userIdentity are kept for the last caller seen
+// (shared, never changed by the readers) and copied only when the request names a user, group or role.
+let idUserName: unknown;
+let idArn: unknown;
+let idIssuerName: unknown;
+let idNames: string[] = [];
+
 function computePrincipalNames(e: EngineEvent): string[] {
   const id = e.record.userIdentity;
+  const userName = id?.userName;
+  const arn = id?.arn;
+  const issuerName = id?.sessionContext?.sessionIssuer?.userName;
+  if (userName !== idUserName || arn !== idArn || issuerName !== idIssuerName) {
+    idNames = nonEmptyTexts([userName, lastArnPart(arn), issuerName]);
+    idUserName = userName;
+    idArn = arn;
+    idIssuerName = issuerName;
+  }
   const rp = e.record.requestParameters as Record<string, unknown> | null | undefined;
-  const out = [id?.userName, lastArnPart(id?.arn), id?.sessionContext?.sessionIssuer?.userName];
-  if (rp)
-    for (const k of ['userName', 'groupName', 'roleName'])
-      if (typeof rp[k] === 'string') out.push(rp[k] as string);
-  return out.filter((x): x is string => typeof x === 'string' && x.length > 0);
+  if (!rp || (!nonEmptyText(rp.userName) && !nonEmptyText(rp.groupName) && !nonEmptyText(rp.roleName)))
+    return idNames;
+  return [...idNames, ...nonEmptyTexts([rp.userName, rp.groupName, rp.roleName])];
+}
+
+function nonEmptyText(x: unknown): x is string {
+  return typeof x === 'string' && x.length > 0;
+}
+
+function nonEmptyTexts(xs: unknown[]): string[] {
+  return xs.filter(nonEmptyText);
 }
 
 /** User-agent tokens: what a user-agent query's first token is looked up against. */
@@ -96,9 +118,21 @@ function userAgentTokens(e: EngineEvent): string[] {
   return tokens;
 }
 
+let arnsArn: unknown;
+let arnsIssuer: unknown;
+let arnsList: string[] = [];
+
+/** The caller's ARN and its issuer's: one shared list while the caller repeats (readers never change it). */
 function arnsOf(e: EngineEvent): string[] {
   const id = e.record.userIdentity;
-  return [id?.arn, id?.sessionContext?.sessionIssuer?.arn].filter((a): a is string => typeof a === 'string');
+  const arn = id?.arn;
+  const issuer = id?.sessionContext?.sessionIssuer?.arn;
+  if (arn !== arnsArn || issuer !== arnsIssuer) {
+    arnsList = [arn, issuer].filter((a): a is string => typeof a === 'string');
+    arnsArn = arn;
+    arnsIssuer = issuer;
+  }
+  return arnsList;
 }
 
 /** Indicator kinds whose rules share one lookup per event (see Prefilter). */

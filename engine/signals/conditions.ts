@@ -18,22 +18,25 @@ export class ObjectFacts {
     readonly region = '',
   ) {}
   get keys(): string {
-    if (this.keyText === undefined) this.keyText = this.value ? Object.keys(this.value).sort().join(',') : '';
+    if (this.keyText === undefined) this.keyText = this.value ? sortedKeyText(this.value) : '';
     return this.keyText;
   }
   get emptyKeys(): string {
     if (this.emptyText === undefined) {
       const v = this.value ?? {};
-      this.emptyText = Object.keys(v)
-        .filter((k) => {
-          const x = v[k];
-          return (
-            x === '' ||
-            (x !== null && typeof x === 'object' && !Array.isArray(x) && Object.keys(x).length === 0)
-          );
-        })
-        .sort()
-        .join(',');
+      // Most objects have no empty value: no key array, filter or join for them.
+      this.emptyText = hasEmptyValue(v)
+        ? Object.keys(v)
+            .filter((k) => {
+              const x = v[k];
+              return (
+                x === '' ||
+                (x !== null && typeof x === 'object' && !Array.isArray(x) && Object.keys(x).length === 0)
+              );
+            })
+            .sort()
+            .join(',')
+        : '';
     }
     return this.emptyText;
   }
@@ -44,6 +47,53 @@ export class ObjectFacts {
     }
     return this.jsonText;
   }
+}
+
+/** A value `emptyKeys` lists: '' or an object (not an array) without keys. */
+function hasEmptyValue(v: Record<string, unknown>): boolean {
+  for (const k in v) {
+    if (!Object.hasOwn(v, k)) continue;
+    const x = v[k];
+    if (x === '') return true;
+    if (x !== null && typeof x === 'object' && !Array.isArray(x) && !hasOwnKey(x)) return true;
+  }
+  return false;
+}
+
+function hasOwnKey(o: object): boolean {
+  for (const k in o) if (Object.hasOwn(o, k)) return true;
+  return false;
+}
+
+/**
+ * The object's keys, sorted and joined with commas, remembered per sequence of keys: the request and response
+ * objects of one API call repeat their shape, so most events walk a few Map entries instead of building a key
+ * array, its sorted copy and the joined text. The tree is bounded (hostile input with endless key names).
+ */
+interface KeyNode {
+  next?: Map<string, KeyNode>;
+  text?: string;
+}
+const keyTree: KeyNode = {};
+let keyNodes = 0;
+const MAX_KEY_NODES = 20_000;
+
+function sortedKeyText(o: Record<string, unknown>): string {
+  let node = keyTree;
+  for (const k in o) {
+    if (!Object.hasOwn(o, k)) continue;
+    let next = node.next?.get(k);
+    if (!next) {
+      if (keyNodes >= MAX_KEY_NODES) return Object.keys(o).sort().join(',');
+      next = {};
+      if (!node.next) node.next = new Map();
+      node.next.set(k, next);
+      keyNodes++;
+    }
+    node = next;
+  }
+  if (node.text === undefined) node.text = Object.keys(o).sort().join(',');
+  return node.text;
 }
 
 export class EventFacts {
@@ -209,6 +259,25 @@ export function compileObjectTest(t: ObjectTest): ObjectPredicate {
 /** `iam.amazonaws.com` + `ListUsers` → `iam:ListUsers` (Cloud Console Cartographer's naming). */
 export function eventKey(record: { eventSource: string; eventName: string }): string {
   const source = String(record.eventSource ?? '');
+  const name = String(record.eventName ?? '');
+  // Asked many times per event (labels, templates, follow-ups): one text per (source, name), not one per call.
+  let byName = eventKeys.get(source);
+  let key = byName?.get(name);
+  if (key !== undefined) return key;
   const dot = source.indexOf('.');
-  return `${dot < 0 ? source : source.slice(0, dot)}:${String(record.eventName ?? '')}`;
+  key = `${dot < 0 ? source : source.slice(0, dot)}:${name}`;
+  if (eventKeyCount < MAX_EVENT_KEYS) {
+    if (!byName) {
+      byName = new Map();
+      eventKeys.set(source, byName);
+    }
+    byName.set(name, key);
+    eventKeyCount++;
+  }
+  return key;
 }
+
+const eventKeys = new Map<string, Map<string, string>>();
+let eventKeyCount = 0;
+/** Real CloudTrail has a few thousand (source, name) pairs; hostile input with endless names stays bounded. */
+const MAX_EVENT_KEYS = 50_000;

@@ -126,4 +126,18 @@ describe('CloudGrappler indicators', () => {
     expect(ids).toContain('cloudgrappler:InvokeModel');
     expect(ids).toContain('cloudgrappler:PutUseCaseForModelAccess');
   });
+
+  it("reads each event's own principal names when the caller repeats (names remembered per caller)", () => {
+    const alice = { type: 'IAMUser', userName: 'alice', arn: 'arn:aws:iam::111122223333:user/alice' };
+    const system = { type: 'IAMUser', userName: 'system', arn: 'arn:aws:iam::111122223333:user/system' };
+    const id = 'cloudgrappler:system';
+    expect(fired({ userIdentity: alice })).not.toContain(id);
+    expect(fired({ userIdentity: alice, requestParameters: { userName: 'system' } })).toContain(id);
+    expect(fired({ userIdentity: { ...alice }, requestParameters: { groupName: 'x' } })).not.toContain(id);
+    expect(fired({ userIdentity: system })).toContain(id);
+    expect(fired({ userIdentity: { ...system } })).toContain(id);
+    expect(fired({ userIdentity: alice })).not.toContain(id);
+    expect(fired({})).not.toContain(id);
+    expect(fired({ userIdentity: { ...alice, arn: 'arn:aws:iam::111122223333:user/system' } })).toContain(id);
+  });
 });
