@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { summarizeEnrichment } from '../../enrichment/index.ts';
 import type { EngineEvent, EventEnrichment, MitreTechnique, RiskCategory } from '../../engine/model.ts';
+import { summarizeEnrichment } from '../../enrichment/index.ts';
 
 const t1: MitreTechnique = {
   id: 'T1098',
@@ -41,7 +41,7 @@ describe('summarizeEnrichment', () => {
       [event(shared), event(undefined), event(shared), event(shared)],
       [event({ ...shared, accessLevel: undefined })],
       [event(shared), event({ ...shared, accessLevel: 'Read' })],
-      [event(shared), event({ ...shared, mitre: Object.freeze([]) as MitreTechnique[] })],
+      [event(shared), event({ ...shared, mitre: Object.freeze([]) as unknown as MitreTechnique[] })],
       [event(undefined)],
       [],
     ];
