@@ -149,24 +149,31 @@ function prefilterFor(kind: string, query: string): Prefilter | undefined {
   return undefined;
 }
 
-/** The fifth `:`-separated part of an ARN (its account), as `arn.split(':')[4]` without the array per event. */
-function arnAccount(arn: string): string | undefined {
+/**
+ * Is the fifth `:`-separated part of the ARN (its account) `account`? As `arn.split(':')[4] === account`,
+ * without the array or a slice per event.
+ */
+function arnAccountIs(arn: string, account: string): boolean {
   let start = 0;
   for (let i = 0; i < 4; i++) {
     const colon = arn.indexOf(':', start);
-    if (colon < 0) return undefined;
+    if (colon < 0) return false;
     start = colon + 1;
   }
-  const end = arn.indexOf(':', start);
-  return end < 0 ? arn.slice(start) : arn.slice(start, end);
+  const end = start + account.length;
+  return arn.startsWith(account, start) && (end === arn.length || arn.charCodeAt(end) === 58) /* : */;
 }
 
-/** Any string value anywhere inside (keys excluded), without serialising the whole object. */
+/** Any string value anywhere inside (keys excluded), without serialising the whole object or a values array. */
 function someString(value: unknown, pred: (s: string) => boolean, depth = 0): boolean {
   if (typeof value === 'string') return pred(value);
   if (depth > 20 || value === null || typeof value !== 'object') return false;
-  for (const v of Array.isArray(value) ? value : Object.values(value))
-    if (someString(v, pred, depth + 1)) return true;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) if (someString(value[i], pred, depth + 1)) return true;
+    return false;
+  }
+  const o = value as Record<string, unknown>;
+  for (const k in o) if (Object.hasOwn(o, k) && someString(o[k], pred, depth + 1)) return true;
   return false;
 }
 
@@ -214,15 +221,16 @@ function matcherNode(kind: string, query: string): CondNode {
       };
     default: {
       const bounded = new RegExp(`(^|\\D)${escapeRegExp(query)}(\\D|$)`);
+      const mentions = (v: string) => v.includes(query) && bounded.test(v);
       return {
         kind: 'test',
         field: '',
         test: (_vs, e) => {
           const id = e.record.userIdentity;
           if (id?.accountId === query || e.record.recipientAccountId === query) return true;
-          if (id?.arn && arnAccount(id.arn) === query) return true;
+          if (id?.arn && arnAccountIs(id.arn, query)) return true;
           const rp = e.record.requestParameters;
-          return rp ? someString(rp, (v) => v.includes(query) && bounded.test(v)) : false;
+          return rp ? someString(rp, mentions) : false;
         },
         describe: {
           filter: or([

@@ -122,12 +122,21 @@ function byLatestExpiry(
   latest: (value: string) => number | undefined,
 ): (value: string, time: number) => boolean {
   const known = new Map<string, number | undefined>();
+  // The events of a session repeat one caller: the last value is compared before any hashing.
+  let lastValue: string | undefined;
+  let lastUntil: number | undefined;
   return (value, time) => {
-    let until = known.get(value);
-    if (until === undefined && !known.has(value)) {
-      until = latest(value);
-      if (known.size >= 10_000) known.clear();
-      known.set(value, until);
+    let until: number | undefined;
+    if (value === lastValue) until = lastUntil;
+    else {
+      until = known.get(value);
+      if (until === undefined && !known.has(value)) {
+        until = latest(value);
+        if (known.size >= 10_000) known.clear();
+        known.set(value, until);
+      }
+      lastValue = value;
+      lastUntil = until;
     }
     return until !== undefined && !(time >= until);
   };

@@ -140,4 +140,16 @@ describe('CloudGrappler indicators', () => {
     expect(fired({})).not.toContain(id);
     expect(fired({ userIdentity: { ...alice, arn: 'arn:aws:iam::111122223333:user/system' } })).toContain(id);
   });
+
+  it("matches the account indicator as the ARN's whole account part or a bounded mention in the request", () => {
+    const id = 'cloudgrappler:320406895696';
+    const arn = (a: string) => ({ userIdentity: { type: 'AssumedRole', arn: a } });
+    expect(fired(arn('arn:aws:sts::320406895696:assumed-role/r/s'))).toContain(id);
+    expect(fired(arn('arn:aws:iam::320406895696'))).toContain(id);
+    expect(fired(arn('arn:aws:iam::3204068956961:user/x'))).not.toContain(id);
+    expect(fired(arn('arn:aws:iam::32040689569:user/x'))).not.toContain(id);
+    expect(fired(arn('arn:aws:iam:'))).not.toContain(id);
+    expect(fired({ requestParameters: { a: [{ b: 'to 320406895696 now' }] } })).toContain(id);
+    expect(fired({ requestParameters: { a: [{ b: 'x3204068956960' }] } })).not.toContain(id);
+  });
 });
