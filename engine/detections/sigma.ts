@@ -233,10 +233,21 @@ function compileFieldSpec(spec: string, value: unknown, fields: Set<string>): Co
   const has = (m: string) => mods.includes(m);
   const values = Array.isArray(value) ? value : [value];
   const all = has('all');
-  const combine = (tests: ((vs: unknown[], e: EngineEvent) => boolean)[]) =>
-    all
-      ? (vs: unknown[], e: EngineEvent) => tests.every((t) => t(vs, e))
-      : (vs: unknown[], e: EngineEvent) => tests.some((t) => t(vs, e));
+  // Loops, not every/some with an arrow: no closure per event and value test; one test is itself.
+  const combine = (
+    tests: ((vs: unknown[], e: EngineEvent) => boolean)[],
+  ): ((vs: unknown[], e: EngineEvent) => boolean) => {
+    if (tests.length === 1) return tests[0]!;
+    return all
+      ? (vs, e) => {
+          for (const t of tests) if (!t(vs, e)) return false;
+          return true;
+        }
+      : (vs, e) => {
+          for (const t of tests) if (t(vs, e)) return true;
+          return false;
+        };
+  };
 
   if (!field) throw new SigmaUnsupported(`a field name is missing in '${spec}'`);
   if (has('exists')) {
@@ -315,7 +326,21 @@ function compileFieldSpec(spec: string, value: unknown, fields: Set<string>): Co
     if (!/(^|[^\\])[*?]/.test(pattern) && !pattern.includes('\\')) {
       exact?.push(text.toLowerCase());
       const want = cased ? text : text.toLowerCase();
-      return (vs: unknown[]) => vs.some((v) => (cased ? asText(v) : asText(v).toLowerCase()) === want);
+      if (cased) return (vs: unknown[]) => vs.some((v) => asText(v) === want);
+      // The events of a session repeat their values: the last one's answer is kept (no lower-cased copy for it).
+      let lastIn: string | undefined;
+      let lastOut = false;
+      return (vs: unknown[]) => {
+        for (const v of vs) {
+          const s = asText(v);
+          if (s !== lastIn) {
+            lastOut = s.toLowerCase() === want;
+            lastIn = s;
+          }
+          if (lastOut) return true;
+        }
+        return false;
+      };
     }
     exact = undefined;
     const re = wildcardRegExp(pattern, cased);

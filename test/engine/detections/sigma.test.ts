@@ -139,6 +139,28 @@ describe('Sigma grammar', () => {
     ).toBe(false);
   });
 
+  it('answers each event for itself when plain values repeat or change (the last value is remembered)', () => {
+    const r = compileSigmaRule(
+      rule(`    sel:
+        eventName: [DeleteTrail, StopLogging]
+        userAgent|cased: Boto3
+    condition: sel`),
+      'x.yml',
+      noTactics,
+    );
+    const seen = [
+      'deletetrail',
+      'DeleteTrail',
+      'GetTrail',
+      'GetTrail',
+      'STOPLOGGING',
+      'x',
+      'DeleteTrail',
+    ].map((eventName) => r.match!(event({ eventName, userAgent: 'Boto3' })));
+    expect(seen).toEqual([true, true, false, false, true, false, true]);
+    expect(r.match!(event({ eventName: 'DeleteTrail', userAgent: 'boto3' }))).toBe(false);
+  });
+
   it('supports contains|all, startswith, endswith, re, cidr, exists, null and value lists', () => {
     const r = compileSigmaRule(
       rule(`    sel_all:
