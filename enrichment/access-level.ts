@@ -27,9 +27,14 @@ export interface IamActionIndex {
 const LEVEL_PRECEDENCE: AccessLevel[] = ['Permissions management', 'Tagging', 'Write', 'Read', 'List'];
 
 export function normalizeAccessLevel(raw: string): AccessLevel | undefined {
+  // ~22,000 actions at start-up spell a handful of levels: each spelling is read once.
+  if (normalized.has(raw)) return normalized.get(raw);
   const parts = raw.split(',').map((p) => p.trim().toLowerCase());
-  return LEVEL_PRECEDENCE.find((level) => parts.includes(level.toLowerCase()));
+  const level = LEVEL_PRECEDENCE.find((l) => parts.includes(l.toLowerCase()));
+  if (normalized.size < 1_000) normalized.set(raw, level);
+  return level;
 }
+const normalized = new Map<string, AccessLevel | undefined>();
 
 /** The most sensitive level among several actions (an event needing two permissions). */
 export function highestAccessLevel(levels: (AccessLevel | undefined)[]): AccessLevel | undefined {

@@ -18,26 +18,13 @@ export class ObjectFacts {
     readonly region = '',
   ) {}
   get keys(): string {
-    if (this.keyText === undefined) this.keyText = this.value ? sortedKeyText(this.value) : '';
+    if (this.keyText === undefined)
+      this.keyText = this.value ? keyText(allKeysTree, this.value, anyValue) : '';
     return this.keyText;
   }
   get emptyKeys(): string {
-    if (this.emptyText === undefined) {
-      const v = this.value ?? {};
-      // Most objects have no empty value: no key array, filter or join for them.
-      this.emptyText = hasEmptyValue(v)
-        ? Object.keys(v)
-            .filter((k) => {
-              const x = v[k];
-              return (
-                x === '' ||
-                (x !== null && typeof x === 'object' && !Array.isArray(x) && Object.keys(x).length === 0)
-              );
-            })
-            .sort()
-            .join(',')
-        : '';
-    }
+    if (this.emptyText === undefined)
+      this.emptyText = this.value ? keyText(emptyTree, this.value, isEmptyValue) : '';
     return this.emptyText;
   }
   get json(): string {
@@ -50,14 +37,8 @@ export class ObjectFacts {
 }
 
 /** A value `emptyKeys` lists: '' or an object (not an array) without keys. */
-function hasEmptyValue(v: Record<string, unknown>): boolean {
-  for (const k in v) {
-    if (!Object.hasOwn(v, k)) continue;
-    const x = v[k];
-    if (x === '') return true;
-    if (x !== null && typeof x === 'object' && !Array.isArray(x) && !hasOwnKey(x)) return true;
-  }
-  return false;
+function isEmptyValue(x: unknown): boolean {
+  return x === '' || (x !== null && typeof x === 'object' && !Array.isArray(x) && !hasOwnKey(x));
 }
 
 function hasOwnKey(o: object): boolean {
@@ -65,35 +46,49 @@ function hasOwnKey(o: object): boolean {
   return false;
 }
 
+const anyValue = (_x: unknown): boolean => true;
+
 /**
- * The object's keys, sorted and joined with commas, remembered per sequence of keys: the request and response
- * objects of one API call repeat their shape, so most events walk a few Map entries instead of building a key
- * array, its sorted copy and the joined text. The tree is bounded (hostile input with endless key names).
+ * The object's keys (those whose value passes `keep`), sorted and joined with commas, remembered per sequence
+ * of keys: the request and response objects of one API call repeat their shape, so most events walk a few Map
+ * entries instead of building a key array, its sorted copy and the joined text. Each tree is bounded (hostile
+ * input with endless key names); beyond the bound the text is built as before.
  */
 interface KeyNode {
   next?: Map<string, KeyNode>;
   text?: string;
 }
-const keyTree: KeyNode = {};
-let keyNodes = 0;
+interface KeyTree {
+  root: KeyNode;
+  nodes: number;
+}
+const allKeysTree: KeyTree = { root: {}, nodes: 0 };
+const emptyTree: KeyTree = { root: {}, nodes: 0 };
 const MAX_KEY_NODES = 20_000;
 
-function sortedKeyText(o: Record<string, unknown>): string {
-  let node = keyTree;
+function keyText(tree: KeyTree, o: Record<string, unknown>, keep: (x: unknown) => boolean): string {
+  let node = tree.root;
   for (const k in o) {
-    if (!Object.hasOwn(o, k)) continue;
+    if (!Object.hasOwn(o, k) || !keep(o[k])) continue;
     let next = node.next?.get(k);
     if (!next) {
-      if (keyNodes >= MAX_KEY_NODES) return Object.keys(o).sort().join(',');
+      if (tree.nodes >= MAX_KEY_NODES) return plainKeyText(o, keep);
       next = {};
       if (!node.next) node.next = new Map();
       node.next.set(k, next);
-      keyNodes++;
+      tree.nodes++;
     }
     node = next;
   }
-  if (node.text === undefined) node.text = Object.keys(o).sort().join(',');
+  if (node.text === undefined) node.text = plainKeyText(o, keep);
   return node.text;
+}
+
+function plainKeyText(o: Record<string, unknown>, keep: (x: unknown) => boolean): string {
+  return Object.keys(o)
+    .filter((k) => keep(o[k]))
+    .sort()
+    .join(',');
 }
 
 export class EventFacts {
