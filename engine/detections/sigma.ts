@@ -223,6 +223,43 @@ function compileFieldMap(map: Record<string, unknown>, fields: Set<string>): Con
   return children.length === 1 ? children[0]! : { kind: 'all', children };
 }
 
+type ValueTest = (vs: unknown[], e: EngineEvent) => boolean;
+
+/** Value tests joined by `all` or any, with loops (no closure per event); one test is used as is. */
+function combineTests(tests: ValueTest[], all: boolean): ValueTest {
+  if (tests.length === 1) return tests[0]!;
+  return all
+    ? (vs, e) => {
+        for (const t of tests) if (!t(vs, e)) return false;
+        return true;
+      }
+    : (vs, e) => {
+        for (const t of tests) if (t(vs, e)) return true;
+        return false;
+      };
+}
+
+/**
+ * Some value equals `text` ignoring case. The events of a session repeat their values: the last value's answer
+ * is kept, so a repeated value costs no lower-cased copy.
+ */
+function equalsIgnoringCase(text: string): (vs: unknown[]) => boolean {
+  const want = text.toLowerCase();
+  let lastIn: string | undefined;
+  let lastOut = false;
+  return (vs) => {
+    for (const v of vs) {
+      const s = asText(v);
+      if (s !== lastIn) {
+        lastOut = s.toLowerCase() === want;
+        lastIn = s;
+      }
+      if (lastOut) return true;
+    }
+    return false;
+  };
+}
+
 function compileFieldSpec(spec: string, value: unknown, fields: Set<string>): CondNode {
   const [field = '', ...mods] = spec.split('|');
   for (const m of mods) {
@@ -233,21 +270,7 @@ function compileFieldSpec(spec: string, value: unknown, fields: Set<string>): Co
   const has = (m: string) => mods.includes(m);
   const values = Array.isArray(value) ? value : [value];
   const all = has('all');
-  // Loops, not every/some with an arrow: no closure per event and value test; one test is itself.
-  const combine = (
-    tests: ((vs: unknown[], e: EngineEvent) => boolean)[],
-  ): ((vs: unknown[], e: EngineEvent) => boolean) => {
-    if (tests.length === 1) return tests[0]!;
-    return all
-      ? (vs, e) => {
-          for (const t of tests) if (!t(vs, e)) return false;
-          return true;
-        }
-      : (vs, e) => {
-          for (const t of tests) if (t(vs, e)) return true;
-          return false;
-        };
-  };
+  const combine = (tests: ValueTest[]) => combineTests(tests, all);
 
   if (!field) throw new SigmaUnsupported(`a field name is missing in '${spec}'`);
   if (has('exists')) {
@@ -325,22 +348,7 @@ function compileFieldSpec(spec: string, value: unknown, fields: Set<string>): Co
     else if (has('endswith')) pattern = `*${text}`;
     if (!/(^|[^\\])[*?]/.test(pattern) && !pattern.includes('\\')) {
       exact?.push(text.toLowerCase());
-      const want = cased ? text : text.toLowerCase();
-      if (cased) return (vs: unknown[]) => vs.some((v) => asText(v) === want);
-      // The events of a session repeat their values: the last one's answer is kept (no lower-cased copy for it).
-      let lastIn: string | undefined;
-      let lastOut = false;
-      return (vs: unknown[]) => {
-        for (const v of vs) {
-          const s = asText(v);
-          if (s !== lastIn) {
-            lastOut = s.toLowerCase() === want;
-            lastIn = s;
-          }
-          if (lastOut) return true;
-        }
-        return false;
-      };
+      return cased ? (vs: unknown[]) => vs.some((v) => asText(v) === text) : equalsIgnoringCase(text);
     }
     exact = undefined;
     const re = wildcardRegExp(pattern, cased);
