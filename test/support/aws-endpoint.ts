@@ -105,6 +105,15 @@ export interface AwsEndpoint {
 export const TEST_ACCESS_KEY_ID = 'AKIAIOSFODNN7EXAMPLE';
 export const TEST_SECRET_ACCESS_KEY = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
 
+/** Athena source options that reach this endpoint's default table, polling quickly (tests spread and override). */
+export const TEST_ATHENA_SOURCE = {
+  region: 'us-east-1',
+  database: 'security',
+  table: 'cloudtrail_logs',
+  pollInitialMs: 10,
+  pollMaxMs: 50,
+};
+
 /** The SDK sends the short target; AWS documents the long one. Both are accepted. */
 const CLOUDTRAIL_TARGETS = [
   'com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.',
@@ -138,8 +147,8 @@ export async function startAwsEndpoint(options: AwsEndpointOptions = {}): Promis
   const queries = new Map<string, QueryState>();
   const tableName: TableName = options.athena?.table ?? {
     catalog: 'AwsDataCatalog',
-    database: 'security',
-    table: 'cloudtrail_logs',
+    database: TEST_ATHENA_SOURCE.database,
+    table: TEST_ATHENA_SOURCE.table,
   };
   const duck = await DuckAthena.create(options.athenaRecords ?? records, tableName);
   const lookupTokens = new Map<string, { events: CloudTrailRecord[]; offset: number }>();

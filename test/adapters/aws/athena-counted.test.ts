@@ -19,7 +19,7 @@ import { digestJson } from '../../../engine/digest/build.ts';
 import { produceDigest } from '../../../engine/digest/produce.ts';
 import type { CloudTrailRecord } from '../../../engine/record.ts';
 import { createLocalSource } from '../../../engine/sources/local-source.ts';
-import { type AwsEndpoint, startAwsEndpoint } from '../../support/aws-endpoint.ts';
+import { type AwsEndpoint, startAwsEndpoint, TEST_ATHENA_SOURCE } from '../../support/aws-endpoint.ts';
 import { ruleStages, testRule } from '../../support/detection-rules.ts';
 import { s3Read } from '../../support/records.ts';
 
@@ -121,14 +121,7 @@ const stages = (allow?: CompiledAllowList) => ruleStages(RULES, allow);
 let dir: string;
 let endpoint: AwsEndpoint;
 const options = { date: DATE, defaultDate: DATE, timeZone: 'UTC', baselineDays: 0 };
-const athena = () =>
-  createAthenaSource({
-    region: 'us-east-1',
-    database: 'security',
-    table: 'cloudtrail_logs',
-    pollInitialMs: 10,
-    pollMaxMs: 50,
-  });
+const athena = () => createAthenaSource(TEST_ATHENA_SOURCE);
 
 beforeAll(async () => {
   const records = day();

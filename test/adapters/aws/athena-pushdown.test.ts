@@ -33,7 +33,7 @@ import { toEngineEvent } from '../../../engine/events.ts';
 import type { CloudTrailRecord } from '../../../engine/record.ts';
 import { createEnricherFactory } from '../../../enrichment/index.ts';
 import { DuckAthena } from '../../support/athena-duckdb.ts';
-import { type AwsEndpoint, startAwsEndpoint } from '../../support/aws-endpoint.ts';
+import { type AwsEndpoint, startAwsEndpoint, TEST_ATHENA_SOURCE } from '../../support/aws-endpoint.ts';
 import { fixtureRecords } from '../../support/aws-fixtures.ts';
 import { testRule } from '../../support/detection-rules.ts';
 import { s3Read } from '../../support/records.ts';
@@ -586,13 +586,7 @@ describe('Athena source limits', () => {
     endpoint = undefined;
     vi.unstubAllEnvs();
   });
-  const base = {
-    region: 'us-east-1',
-    database: 'security',
-    table: 'cloudtrail_logs',
-    pollInitialMs: 10,
-    pollMaxMs: 40,
-  };
+  const base = { ...TEST_ATHENA_SOURCE, pollMaxMs: 40 };
   const day = { since: new Date('2023-07-10T00:00:00Z'), until: new Date('2023-07-11T00:00:00Z') };
   const drain = async (source: ReturnType<typeof createAthenaSource>, signal?: AbortSignal) => {
     for await (const _ of source.read(day, signal ? { signal } : {})) {

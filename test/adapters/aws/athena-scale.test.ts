@@ -37,7 +37,12 @@ import type { RecordSource } from '../../../engine/source.ts';
 import { createLocalSource } from '../../../engine/sources/local-source.ts';
 import type { PipelineStages } from '../../../engine/stages.ts';
 import { createEnricherFactory } from '../../../enrichment/index.ts';
-import { type AwsEndpoint, loadCloudTrailDir, startAwsEndpoint } from '../../support/aws-endpoint.ts';
+import {
+  type AwsEndpoint,
+  loadCloudTrailDir,
+  startAwsEndpoint,
+  TEST_ATHENA_SOURCE,
+} from '../../support/aws-endpoint.ts';
 import { runCli } from '../../support/cli.ts';
 import { TEST_DIR } from '../../support/paths.ts';
 
@@ -135,13 +140,7 @@ describe('the digest of an organisation day on Athena', () => {
   }, 180_000);
 });
 
-const athenaOptions = {
-  region: 'us-east-1',
-  database: 'security',
-  table: 'cloudtrail_logs',
-  pollInitialMs: 20,
-  pollMaxMs: 100,
-};
+const athenaOptions = { ...TEST_ATHENA_SOURCE, pollInitialMs: 20, pollMaxMs: 100 };
 
 async function athenaBytesMetric(): Promise<number> {
   return (await metrics.athenaBytesScanned.get()).values[0]?.value ?? 0;

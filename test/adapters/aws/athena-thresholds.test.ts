@@ -20,7 +20,7 @@ import { digestJson } from '../../../engine/digest/build.ts';
 import { produceDigest } from '../../../engine/digest/produce.ts';
 import type { CloudTrailRecord } from '../../../engine/record.ts';
 import { createLocalSource } from '../../../engine/sources/local-source.ts';
-import { type AwsEndpoint, startAwsEndpoint } from '../../support/aws-endpoint.ts';
+import { type AwsEndpoint, startAwsEndpoint, TEST_ATHENA_SOURCE } from '../../support/aws-endpoint.ts';
 import { ruleStages, testRule } from '../../support/detection-rules.ts';
 import { s3Read } from '../../support/records.ts';
 
@@ -189,14 +189,7 @@ const RULES = [
 const stages = () => ruleStages(RULES);
 
 const options = { date: DATE, defaultDate: DATE, timeZone: 'UTC', baselineDays: 0 };
-const athena = () =>
-  createAthenaSource({
-    region: 'us-east-1',
-    database: 'security',
-    table: 'cloudtrail_logs',
-    pollInitialMs: 10,
-    pollMaxMs: 50,
-  });
+const athena = () => createAthenaSource(TEST_ATHENA_SOURCE);
 
 async function compare(records: CloudTrailRecord[]) {
   const dir = mkdtempSync(join(tmpdir(), 'cartographer-thresholds-'));

@@ -13,7 +13,12 @@ import {
 } from '../../../adapters/aws/athena-sql.ts';
 import { SourceError } from '../../../adapters/aws/errors.ts';
 import type { SourceItem, SourceProgress, SourceQuery } from '../../../engine/source.ts';
-import { type AwsEndpoint, type AwsEndpointOptions, startAwsEndpoint } from '../../support/aws-endpoint.ts';
+import {
+  type AwsEndpoint,
+  type AwsEndpointOptions,
+  startAwsEndpoint,
+  TEST_ATHENA_SOURCE,
+} from '../../support/aws-endpoint.ts';
 import {
   FIXTURE_KEY as KEY,
   fixtureKeyRecords as keyRecords,
@@ -42,12 +47,9 @@ async function serve(options: AwsEndpointOptions): Promise<AwsEndpoint> {
 }
 
 const baseOptions: AthenaSourceOptions = {
-  region: 'us-east-1',
-  database: 'security',
-  table: 'cloudtrail_logs',
+  ...TEST_ATHENA_SOURCE,
   workgroup: 'soc',
   outputLocation: 's3://soc-athena-results/cartographer/',
-  pollInitialMs: 10,
   pollMaxMs: 40,
 };
 
