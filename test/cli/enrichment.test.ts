@@ -23,7 +23,7 @@ describe('cartographer summarize --format json on the bundled demo', () => {
   it('shows access level, risk categories and MITRE techniques on events, and the table versions', () => {
     const out = execFileSync(
       process.execPath,
-      ['bin/cartographer.js', 'summarize', 'demo/invictus', '--format', 'json'],
+      ['bin/cartographer.js', 'summarize', 'demo/invictus', '--format', 'json', '--events'],
       {
         cwd: ROOT,
         encoding: 'utf8',

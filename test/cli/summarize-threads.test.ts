@@ -56,13 +56,13 @@ const records = readdirSync(DEMO)
 
 describe('summarize --threads: the same bytes as one thread', () => {
   it('the Invictus folder, with its cross-session findings, on 1, 2 and 3 threads', () => {
-    const one = summarize([DEMO, '--format', 'json', '--threads', '1']);
+    const one = summarize([DEMO, '--format', 'json', '--events', '--threads', '1']);
     const doc = JSON.parse(one) as { sessions: { findings: { explanation: string }[] }[] };
     const explanations = doc.sessions.flatMap((s) => s.findings.map((f) => f.explanation));
     expect(explanations.some((e) => e.includes('counting earlier sessions'))).toBe(true);
     expect(doc.sessions.length).toBeGreaterThan(20);
-    expect(summarize([DEMO, '--format', 'json', '--threads', '2'])).toBe(one);
-    expect(summarize([DEMO, '--format', 'json', '--threads', '3'])).toBe(one);
+    expect(summarize([DEMO, '--format', 'json', '--events', '--threads', '2'])).toBe(one);
+    expect(summarize([DEMO, '--format', 'json', '--events', '--threads', '3'])).toBe(one);
   }, 120_000);
 
   it('one jittered file beside a file with a bad record, with and without events', () => {
@@ -76,7 +76,7 @@ describe('summarize --threads: the same bytes as one thread', () => {
       join(tmp, 'b-bad.json'),
       JSON.stringify({ Records: [{ eventName: 42 }, records[0], 'not a record'] }),
     );
-    for (const extra of [[], ['--no-events']]) {
+    for (const extra of [['--events'], []]) {
       const one = summarize([tmp, '--format', 'json', '--threads', '1', ...extra]);
       expect(JSON.parse(one).inputs.rejected.length).toBe(2);
       expect(summarize([tmp, '--format', 'json', '--threads', '2', ...extra])).toBe(one);

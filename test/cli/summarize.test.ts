@@ -39,7 +39,7 @@ const records = readdirSync(DEMO)
   .flatMap((f) => JSON.parse(readFileSync(join(DEMO, f), 'utf8')).Records) as RawRecord[];
 
 describe('cartographer summarize --format json on the bundled Invictus data', () => {
-  const run = cli([DEMO, '--format', 'json']);
+  const run = cli([DEMO, '--format', 'json', '--events']);
   const doc = JSON.parse(run.stdout);
 
   it('exits 0 with the documented document shape', () => {
@@ -117,12 +117,11 @@ describe('cartographer summarize (text, filters, errors)', () => {
     expect(run.stdout).toMatch(/skipped 2 file/);
   });
 
-  it('--session picks one session (by key or access key) and --no-events drops the event lists', () => {
+  it('--session picks one session (by key or access key); event lists only with --events', () => {
     const run = cli([
       'test/fixtures/invictus/bert-jan-console.jsonl',
       '--format',
       'json',
-      '--no-events',
       '--session',
       'arn:aws:iam::123837392027:user/bert-jan@2023-07-10T12:27:45Z',
     ]);
