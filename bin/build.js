@@ -25,7 +25,7 @@ import {
 } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 /** The directories compiled into dist/ (tests, bench and the table builders stay sources). */
 export const SOURCE_DIRS = [
@@ -111,6 +111,31 @@ function copyAssets(outDir) {
   return copied;
 }
 
+/**
+ * dist/rules-snapshot.json and dist/iam-actions-snapshot.json (compose/startup-snapshots.ts): the bundled rules'
+ * YAML already parsed and the IAM access-level index already built, so start-up skips that work. Without them
+ * everything still works (built at start-up): a failure only warns.
+ */
+function writeStartupSnapshots(outDir) {
+  const module = pathToFileURL(join(outDir, 'compose', 'startup-snapshots.js')).href;
+  const script = `const { writeStartupSnapshots } = await import(${JSON.stringify(module)});
+process.stdout.write(JSON.stringify(await writeStartupSnapshots(${JSON.stringify(outDir)})));`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+    cwd: root,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  if (r.status !== 0) {
+    process.stderr.write(
+      `build: no start-up snapshots (start-up builds them): ${r.stderr || `exit ${r.status}`}\n`,
+    );
+    return 'no start-up snapshots';
+  }
+  const sizes = JSON.parse(r.stdout);
+  const kb = (n) => `${Math.round(n / 1024)} KB`;
+  return `start-up snapshots: rules ${kb(sizes.rules)}, IAM actions ${kb(sizes.iamActions)}`;
+}
+
 export function build() {
   const started = performance.now();
   const fingerprint = sourceFingerprint();
@@ -121,6 +146,7 @@ export function build() {
     emit(tmp);
     const assets = copyAssets(tmp);
     symlinkSync('../rules', join(tmp, 'rules'), 'dir');
+    const snapshot = writeStartupSnapshots(tmp);
     writeFileSync(
       join(tmp, STAMP),
       `${JSON.stringify({ ...fingerprint, builtAt: new Date().toISOString() })}\n`,
@@ -129,7 +155,7 @@ export function build() {
     renameSync(tmp, join(root, 'dist'));
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
     process.stderr.write(
-      `build: dist/ written (${fingerprint.count} source files, ${assets} assets) in ${seconds} s\n`,
+      `build: dist/ written (${fingerprint.count} source files, ${assets} assets, ${snapshot}) in ${seconds} s\n`,
     );
   } finally {
     rmSync(tmp, { recursive: true, force: true });

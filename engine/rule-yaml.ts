@@ -7,8 +7,11 @@
  * Two entry points: `readYamlFile`/`parseYamlText` (signal rules: every problem, unknown keys at their own line)
  * and `parseYaml`/`validate` (detection rules: data first, `path: message` problems).
  */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { type Document, isNode, LineCounter, parseDocument } from 'yaml';
+import { isDeepStrictEqual } from 'node:util';
+import { type Document, isNode, LineCounter, parse, parseAllDocuments, parseDocument } from 'yaml';
 import type { z } from 'zod';
 
 export interface RuleProblem {
@@ -40,23 +43,183 @@ export async function readYamlFile<T>(file: string, schema: z.ZodType<T>): Promi
   return parseYamlText(file, text, schema);
 }
 
-export function parseYamlText<T>(file: string, text: string, schema: z.ZodType<T>): ParsedYaml<T> {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
-  const lineOf = (path: readonly (string | number)[]) => lineAt(doc, lineCounter, path);
+/*
+ * The build's snapshot of the bundled rules (`bin/build.js` writes dist/rules-snapshot.json through
+ * compose/rule-snapshot.ts): the data of every YAML text the default stages load, keyed by a hash of the text,
+ * with the lines the loaders asked for. A text found there is not parsed again (YAML parsing was most of the
+ * start-up); any other text (an edited rule, a user's own folder, running from the sources) goes the normal way,
+ * and a line the snapshot does not hold parses the text when asked.
+ */
+const SNAPSHOT_VERSION = 1;
+const SNAPSHOT_FILE = new URL('../rules-snapshot.json', import.meta.url);
+
+/** One text's data as JSON text (parsed per use: nothing shared between loaders) and the lines asked for. */
+interface SnapshotEntry {
+  data: string;
+  lines?: Record<string, number>;
+}
+
+/** undefined: not read yet; null: none (or unreadable). */
+let snapshot: Record<string, SnapshotEntry> | null | undefined;
+let recording: Map<string, SnapshotEntry> | undefined;
+
+function snapshotEntries(): Record<string, SnapshotEntry> | null {
+  if (snapshot === undefined) {
+    try {
+      useRuleSnapshot(readFileSync(SNAPSHOT_FILE, 'utf8'));
+    } catch {
+      // No snapshot (sources, tests) or a broken one: parse everything.
+      snapshot = null;
+    }
+  }
+  return snapshot ?? null;
+}
+
+/** Uses a snapshot's text (from `recordRuleSnapshot`) from now on instead of the build's; null: none. */
+export function useRuleSnapshot(text: string | null): void {
+  snapshot = null;
+  if (text === null) return;
+  const read = JSON.parse(text) as { version?: number; entries?: Record<string, SnapshotEntry> };
+  if (read.version === SNAPSHOT_VERSION && read.entries) snapshot = read.entries;
+}
+
+function contentKey(kind: 'doc' | 'docs', text: string): string | undefined {
+  if (!recording && !snapshotEntries()) return undefined;
+  return `${kind}:${createHash('sha256').update(text).digest('base64')}`;
+}
+
+function fromSnapshot(key: string | undefined): SnapshotEntry | undefined {
+  return key && !recording ? snapshot?.[key] : undefined;
+}
+
+/** Remembers parsed data for the snapshot when it survives JSON unchanged (no NaN, Infinity, undefined, -0). */
+function record(key: string | undefined, data: unknown): SnapshotEntry | undefined {
+  if (!key || !recording) return undefined;
+  const json = JSON.stringify(data);
+  if (json === undefined || !isDeepStrictEqual(JSON.parse(json), data)) return undefined;
+  const entry: SnapshotEntry = { data: json };
+  recording.set(key, entry);
+  return entry;
+}
+
+/** Starts recording every YAML text parsed from now on; `finish` gives the snapshot file's text and stops. */
+export function recordRuleSnapshot(): { finish(): string } {
+  recording = new Map();
+  return {
+    finish() {
+      const entries = Object.fromEntries([...(recording ?? [])].sort(([a], [b]) => (a < b ? -1 : 1)));
+      recording = undefined;
+      return `${JSON.stringify({ version: SNAPSHOT_VERSION, entries })}\n`;
+    },
+  };
+}
+
+/** The text's document with its line counter, parsed on first use. */
+function lazyDocument(text: string): () => { doc: Document; lineCounter: LineCounter } {
+  let parsed: { doc: Document; lineCounter: LineCounter } | undefined;
+  return () => {
+    if (!parsed) {
+      const lineCounter = new LineCounter();
+      parsed = {
+        doc: parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true }),
+        lineCounter,
+      };
+    }
+    return parsed;
+  };
+}
+
+type LineOf = (path: readonly (string | number)[]) => number;
+
+/** Line of a path: from the snapshot's entry when it holds it, else from the document (recorded if recording). */
+function linesOf(document: ReturnType<typeof lazyDocument>, entry: SnapshotEntry | undefined): LineOf {
+  return (path) => {
+    const at = entry ? JSON.stringify(path) : '';
+    const known = entry?.lines?.[at];
+    if (known !== undefined && !recording) return known;
+    const { doc, lineCounter } = document();
+    const line = lineAt(doc, lineCounter, path);
+    if (entry && recording) {
+      entry.lines ??= {};
+      entry.lines[at] = line;
+    }
+    return line;
+  };
+}
+
+type DocumentData =
+  | { ok: true; data: unknown; document: ReturnType<typeof lazyDocument>; lineOf: LineOf }
+  | { ok: false; errors: { line: number; message: string }[]; document: ReturnType<typeof lazyDocument> };
+
+/** One YAML document's data, or its syntax errors (with lines); data from the snapshot when it holds the text. */
+function documentData(text: string): DocumentData {
+  const document = lazyDocument(text);
+  const key = contentKey('doc', text);
+  const known = fromSnapshot(key);
+  if (known) return { ok: true, data: JSON.parse(known.data), document, lineOf: linesOf(document, known) };
+  const { doc, lineCounter } = document();
   if (doc.errors.length > 0) {
     return {
-      problems: doc.errors.map((e) => ({
-        file,
+      ok: false,
+      document,
+      errors: doc.errors.map((e) => ({
         line: e.linePos?.[0]?.line ?? lineCounter.linePos(e.pos[0]).line,
-        message: `YAML: ${e.message.split('\n')[0]}`,
+        message: e.message,
       })),
-      lineOf,
     };
   }
-  const data = doc.toJS({ maxAliasCount: 100 }) ?? {};
+  const data = doc.toJS({ maxAliasCount: 100 });
+  return { ok: true, data, document, lineOf: linesOf(document, record(key, data)) };
+}
+
+/**
+ * Every document of a multi-document text (Sigma files: rules and their correlations): each one's data, or the
+ * first line of its first error. From the snapshot when it holds the text.
+ */
+export function parseYamlDocuments(text: string): ({ data: unknown } | { error: string })[] {
+  const key = contentKey('docs', text);
+  const known = fromSnapshot(key);
+  if (known) return (JSON.parse(known.data) as unknown[]).map((data) => ({ data }));
+  const docs = parseAllDocuments(text);
+  const list = Array.isArray(docs) ? docs : [docs];
+  const out = list.map((d) =>
+    d.errors.length
+      ? { error: d.errors[0]!.message.split('\n')[0]! }
+      : { data: d.toJS({ maxAliasCount: 100 }) as unknown },
+  );
+  if (out.every((d) => 'data' in d))
+    record(
+      key,
+      out.map((d) => (d as { data: unknown }).data),
+    );
+  return out;
+}
+
+/** The data of a YAML text, throwing `yaml`'s `parse` error on bad syntax: enrichment tables. */
+export function yamlData(text: string): unknown {
+  const r = documentData(text);
+  // yaml's own error (its message shows the line), as before the snapshot.
+  return r.ok ? r.data : parse(text);
+}
+
+export function parseYamlText<T>(file: string, text: string, schema: z.ZodType<T>): ParsedYaml<T> {
+  const parsed = documentData(text);
+  if (!parsed.ok) {
+    const { doc, lineCounter } = parsed.document();
+    return {
+      problems: parsed.errors.map((e) => ({
+        file,
+        line: e.line,
+        message: `YAML: ${e.message.split('\n')[0]}`,
+      })),
+      lineOf: (path) => lineAt(doc, lineCounter, path),
+    };
+  }
+  const { document, lineOf } = parsed;
+  const data = parsed.data ?? {};
   const result = schema.safeParse(data);
   if (result.success) return { value: result.data, problems: [], lineOf };
+  const { doc, lineCounter } = document();
   const problems = result.error.issues.map((raw) => {
     const issue = resolveUnion(raw);
     const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
@@ -134,22 +297,20 @@ export function parseYaml(
 ):
   | { ok: true; data: unknown; lineOf: (path: (string | number)[]) => number }
   | { ok: false; problems: RuleProblem[] } {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
-  if (doc.errors.length > 0) {
+  const parsed = documentData(text);
+  if (!parsed.ok) {
     return {
       ok: false,
       // The first few errors are the real ones; the rest are the parser losing its footing after them.
-      problems: doc.errors.slice(0, 3).map((e) => ({
+      problems: parsed.errors.slice(0, 3).map((e) => ({
         file,
-        line: e.linePos?.[0]?.line ?? lineCounter.linePos(e.pos[0]).line,
+        line: e.line,
         message: e.message.split('\n')[0] ?? e.message,
       })),
     };
   }
   // The nearest path that exists in the document (zod points at missing keys too).
-  const lineOf = (path: (string | number)[]): number => lineAt(doc, lineCounter, path);
-  return { ok: true, data: doc.toJS({ maxAliasCount: 100 }), lineOf };
+  return { ok: true, data: parsed.data, lineOf: parsed.lineOf };
 }
 
 export function validate<T>(file: string, text: string, schema: z.ZodType<T>): Parsed<T> {

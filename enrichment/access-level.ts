@@ -62,14 +62,73 @@ let loaded: Promise<IamActionIndex> | undefined;
 
 /** The index is read-only once built, so every enricher in the process shares one (~22,000 entries). */
 export function loadIamActionIndex(): Promise<IamActionIndex> {
-  loaded ??= buildIamActionIndex().catch((err: unknown) => {
+  loaded ??= buildIamActionIndex(true).catch((err: unknown) => {
     loaded = undefined;
     throw err;
   });
   return loaded;
 }
 
-async function buildIamActionIndex(): Promise<IamActionIndex> {
+/*
+ * The build writes the index it would build here (dist/iam-actions-snapshot.json, compose/rule-snapshot.ts): one
+ * file of ~1 MB instead of ~460 files and 11 MB of JSON at every start. Used only when it was made from the
+ * installed iam-data version; otherwise (sources, tests, an updated package) the index is built from the package.
+ */
+const SNAPSHOT_FILE = new URL('../iam-actions-snapshot.json', import.meta.url);
+
+interface IndexSnapshot {
+  version: string;
+  /** Per service: [lower-case action, canonical name, index into LEVEL_PRECEDENCE]. */
+  services: Record<string, [string, string, number][]>;
+}
+
+/** The snapshot file's text for the installed iam-data (services and actions in a stable order). */
+export async function iamActionIndexSnapshot(): Promise<string> {
+  const index = await buildIamActionIndex();
+  const services: IndexSnapshot['services'] = {};
+  for (const service of [...index.services].sort()) services[service] = [];
+  for (const [key, info] of [...index.actions].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    const service = key.slice(0, key.indexOf(':'));
+    services[service]!.push([
+      key.slice(service.length + 1),
+      info.action.slice(service.length + 1),
+      LEVEL_PRECEDENCE.indexOf(info.accessLevel),
+    ]);
+  }
+  return `${JSON.stringify({ version: index.version, services } satisfies IndexSnapshot)}\n`;
+}
+
+async function indexFromSnapshot(version: string): Promise<IamActionIndex | undefined> {
+  let text: string;
+  try {
+    text = await readFile(SNAPSHOT_FILE, 'utf8');
+  } catch {
+    return undefined;
+  }
+  return iamActionIndexFromSnapshot(text, version);
+}
+
+/** The index a snapshot holds, or undefined when it was made from another iam-data version. */
+export function iamActionIndexFromSnapshot(text: string, version: string): IamActionIndex | undefined {
+  const snapshot = JSON.parse(text) as IndexSnapshot;
+  if (snapshot.version !== version) return undefined;
+  const actions = new Map<string, IamActionInfo>();
+  const services = new Set<string>();
+  for (const [service, list] of Object.entries(snapshot.services)) {
+    services.add(service);
+    for (const [key, name, level] of list)
+      actions.set(`${service}:${key}`, {
+        action: `${service}:${name}`,
+        accessLevel: LEVEL_PRECEDENCE[level]!,
+      });
+  }
+  return { version, actions, services };
+}
+
+export async function buildIamActionIndex(useSnapshot = false): Promise<IamActionIndex> {
+  const version = await iamDataVersion();
+  const fromSnapshot = useSnapshot ? await indexFromSnapshot(version) : undefined;
+  if (fromSnapshot) return fromSnapshot;
   const dir = iamDataDir();
   const files = (await readdir(dir)).filter((f) => f.endsWith('.json'));
   const actions = new Map<string, IamActionInfo>();
@@ -89,5 +148,5 @@ async function buildIamActionIndex(): Promise<IamActionIndex> {
       }
     }),
   );
-  return { version: await iamDataVersion(), actions, services };
+  return { version, actions, services };
 }

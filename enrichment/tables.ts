@@ -5,11 +5,10 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { type AttackTable, readAttackTable } from '../engine/attack.ts';
 import { CartographerError } from '../engine/errors.ts';
-import { formatProblem } from '../engine/rule-yaml.ts';
+import { formatProblem, yamlData } from '../engine/rule-yaml.ts';
 import { readUserAgentTable, type UserAgentClassifier } from '../engine/user-agent.ts';
 
 export const DEFAULT_ENRICHMENT_RULES_DIR = fileURLToPath(new URL('../rules/enrichment/', import.meta.url));
@@ -89,7 +88,7 @@ async function load<T>(dir: string, file: string, schema: z.ZodType<T>): Promise
   let raw: unknown;
   try {
     const text = await readFile(path, 'utf8');
-    raw = file.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
+    raw = file.endsWith('.json') ? JSON.parse(text) : yamlData(text);
   } catch (err) {
     throw new EnrichmentTableError(`${path}: cannot read (${(err as Error).message})`);
   }

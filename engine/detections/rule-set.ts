@@ -4,9 +4,8 @@
  * indicators, custom folders, org-context lists, tuning and allow-lists. Pure: the adapter
  * (adapters/rules/rule-files.ts) reads the files and hands their texts in.
  */
-import { parseAllDocuments } from 'yaml';
 import { type AttackTable, EMPTY_ATTACK_TABLE, parseAttackTable } from '../attack.ts';
-import { parseYaml, type RuleProblem, validate } from '../rule-yaml.ts';
+import { parseYaml, parseYamlDocuments, type RuleProblem, validate } from '../rule-yaml.ts';
 import { type AllowList, AllowListSchema, compileAllowList, expiredAllowItems } from './allowlist.ts';
 import { compileCloudGrappler, FieldMapSchema } from './cloudgrappler.ts';
 import { type CompiledRule, compileRule, type Provenance } from './compiled-rule.ts';
@@ -289,14 +288,12 @@ function loadSigma(
       problems.push(...check.problems);
       continue;
     }
-    const docs = parseAllDocuments(f.text);
-    const list = Array.isArray(docs) ? docs : [docs];
-    for (const d of list) {
-      if (d.errors.length) {
-        problems.push({ file: f.file, line: 1, message: d.errors[0]!.message.split('\n')[0]! });
+    for (const d of parseYamlDocuments(f.text)) {
+      if ('error' in d) {
+        problems.push({ file: f.file, line: 1, message: d.error });
         continue;
       }
-      const doc = d.toJS({ maxAliasCount: 100 }) as Record<string, unknown> | null;
+      const doc = d.data as Record<string, unknown> | null;
       if (!doc) continue;
       if (isCorrelation(doc)) {
         correlations.push({ file: f.file, doc });
