@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { type RuleProblem, validate } from './rule-yaml.ts';
+import { type RuleProblem, snapshotSchema, validate } from './rule-yaml.ts';
 
 export const TECHNIQUE_ID = /^T\d{4}(\.\d{3})?$/;
 const techniqueId = z.string().regex(TECHNIQUE_ID, 'an ATT&CK technique id looks like T1562 or T1562.008');
@@ -26,6 +26,7 @@ export const AttackFileSchema = z.strictObject({
   ),
 });
 export type AttackFile = z.infer<typeof AttackFileSchema>;
+snapshotSchema('attack', AttackFileSchema);
 
 export interface AttackTechnique {
   id: string;

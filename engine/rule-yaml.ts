@@ -57,6 +57,8 @@ const SNAPSHOT_FILE = new URL('../rules-snapshot.json', import.meta.url);
 interface SnapshotEntry {
   data: string;
   lines?: Record<string, number>;
+  /** What a named schema made of the data (or of a part of it, `name@path`), as JSON text. */
+  valid?: Record<string, string>;
 }
 
 /** undefined: not read yet; null: none (or unreadable). */
@@ -92,14 +94,59 @@ function fromSnapshot(key: string | undefined): SnapshotEntry | undefined {
   return key && !recording ? snapshot?.[key] : undefined;
 }
 
-/** Remembers parsed data for the snapshot when it survives JSON unchanged (no NaN, Infinity, undefined, -0). */
+/** The value's JSON text when JSON gives it back unchanged (no NaN, Infinity, undefined, -0, Set, Date …). */
+function exactJson(value: unknown): string | undefined {
+  const json = JSON.stringify(value);
+  return json !== undefined && isDeepStrictEqual(JSON.parse(json), value) ? json : undefined;
+}
+
+/** Remembers parsed data for the snapshot. */
 function record(key: string | undefined, data: unknown): SnapshotEntry | undefined {
   if (!key || !recording) return undefined;
-  const json = JSON.stringify(data);
-  if (json === undefined || !isDeepStrictEqual(JSON.parse(json), data)) return undefined;
+  // The same text read again (user-agents.yaml by three loaders) adds to its entry.
+  const seen = recording.get(key);
+  if (seen) return seen;
+  const json = exactJson(data);
+  if (json === undefined) return undefined;
   const entry: SnapshotEntry = { data: json };
   recording.set(key, entry);
   return entry;
+}
+
+const schemaNames = new WeakMap<object, string>();
+
+/**
+ * Names a schema for the snapshot: what it makes of a snapshot text's data is recorded under the name, and read
+ * back instead of validating again (validation was the next largest part of the start-up). Give each schema its
+ * own name; an unnamed schema always validates.
+ */
+export function snapshotSchema<S extends z.ZodType>(name: string, schema: S): S {
+  schemaNames.set(schema, name);
+  return schema;
+}
+
+/** A check of (part of) a text's data: `schema.safeParse(value)`, from the snapshot when it holds the result. */
+export type CheckPart = <T>(
+  path: readonly (string | number)[],
+  schema: z.ZodType<T>,
+  value: unknown,
+) => z.ZodSafeParseResult<T>;
+
+function checkerOf(entry: SnapshotEntry | undefined): CheckPart {
+  return (path, schema, value) => {
+    const name = entry && schemaNames.get(schema);
+    if (!entry || !name) return schema.safeParse(value);
+    const at = path.length > 0 ? `${name}@${JSON.stringify(path)}` : name;
+    const known = recording ? undefined : entry.valid?.[at];
+    if (known !== undefined) return { success: true, data: JSON.parse(known) };
+    const result = schema.safeParse(value);
+    const json = recording && result.success ? exactJson(result.data) : undefined;
+    if (json !== undefined) {
+      entry.valid ??= {};
+      entry.valid[at] = json;
+    }
+    return result;
+  };
 }
 
 /** Starts recording every YAML text parsed from now on; `finish` gives the snapshot file's text and stops. */
@@ -148,7 +195,7 @@ function linesOf(document: ReturnType<typeof lazyDocument>, entry: SnapshotEntry
 }
 
 type DocumentData =
-  | { ok: true; data: unknown; document: ReturnType<typeof lazyDocument>; lineOf: LineOf }
+  | { ok: true; data: unknown; document: ReturnType<typeof lazyDocument>; lineOf: LineOf; check: CheckPart }
   | { ok: false; errors: { line: number; message: string }[]; document: ReturnType<typeof lazyDocument> };
 
 /** One YAML document's data, or its syntax errors (with lines); data from the snapshot when it holds the text. */
@@ -156,7 +203,10 @@ function documentData(text: string): DocumentData {
   const document = lazyDocument(text);
   const key = contentKey('doc', text);
   const known = fromSnapshot(key);
-  if (known) return { ok: true, data: JSON.parse(known.data), document, lineOf: linesOf(document, known) };
+  if (known) {
+    const data = JSON.parse(known.data);
+    return { ok: true, data, document, lineOf: linesOf(document, known), check: checkerOf(known) };
+  }
   const { doc, lineCounter } = document();
   if (doc.errors.length > 0) {
     return {
@@ -169,7 +219,8 @@ function documentData(text: string): DocumentData {
     };
   }
   const data = doc.toJS({ maxAliasCount: 100 });
-  return { ok: true, data, document, lineOf: linesOf(document, record(key, data)) };
+  const entry = record(key, data);
+  return { ok: true, data, document, lineOf: linesOf(document, entry), check: checkerOf(entry) };
 }
 
 /**
@@ -195,11 +246,13 @@ export function parseYamlDocuments(text: string): ({ data: unknown } | { error: 
   return out;
 }
 
-/** The data of a YAML text, throwing `yaml`'s `parse` error on bad syntax: enrichment tables. */
-export function yamlData(text: string): unknown {
+/**
+ * `schema.safeParse` of a YAML text's data, throwing `yaml`'s `parse` error on bad syntax (its message shows the
+ * line): enrichment tables.
+ */
+export function checkYamlData<T>(text: string, schema: z.ZodType<T>): z.ZodSafeParseResult<T> {
   const r = documentData(text);
-  // yaml's own error (its message shows the line), as before the snapshot.
-  return r.ok ? r.data : parse(text);
+  return r.ok ? r.check([], schema, r.data) : schema.safeParse(parse(text));
 }
 
 export function parseYamlText<T>(file: string, text: string, schema: z.ZodType<T>): ParsedYaml<T> {
@@ -216,8 +269,7 @@ export function parseYamlText<T>(file: string, text: string, schema: z.ZodType<T
     };
   }
   const { document, lineOf } = parsed;
-  const data = parsed.data ?? {};
-  const result = schema.safeParse(data);
+  const result = parsed.check([], schema, parsed.data ?? {});
   if (result.success) return { value: result.data, problems: [], lineOf };
   const { doc, lineCounter } = document();
   const problems = result.error.issues.map((raw) => {
@@ -288,14 +340,14 @@ function keyLine(parent: unknown, key: string, lc: LineCounter): number | undefi
 }
 
 export type Parsed<T> =
-  | { ok: true; value: T; lineOf: (path: (string | number)[]) => number }
+  | { ok: true; value: T; lineOf: (path: (string | number)[]) => number; check: CheckPart }
   | { ok: false; problems: RuleProblem[] };
 
 export function parseYaml(
   file: string,
   text: string,
 ):
-  | { ok: true; data: unknown; lineOf: (path: (string | number)[]) => number }
+  | { ok: true; data: unknown; lineOf: (path: (string | number)[]) => number; check: CheckPart }
   | { ok: false; problems: RuleProblem[] } {
   const parsed = documentData(text);
   if (!parsed.ok) {
@@ -310,13 +362,13 @@ export function parseYaml(
     };
   }
   // The nearest path that exists in the document (zod points at missing keys too).
-  return { ok: true, data: parsed.data, lineOf: parsed.lineOf };
+  return { ok: true, data: parsed.data, lineOf: parsed.lineOf, check: parsed.check };
 }
 
 export function validate<T>(file: string, text: string, schema: z.ZodType<T>): Parsed<T> {
   const parsed = parseYaml(file, text);
   if (!parsed.ok) return parsed;
-  const result = schema.safeParse(parsed.data);
+  const result = parsed.check([], schema, parsed.data);
   if (!result.success) {
     return {
       ok: false,
@@ -327,7 +379,7 @@ export function validate<T>(file: string, text: string, schema: z.ZodType<T>): P
       })),
     };
   }
-  return { ok: true, value: result.data, lineOf: parsed.lineOf };
+  return { ok: true, value: result.data, lineOf: parsed.lineOf, check: parsed.check };
 }
 
 export function formatProblem(p: RuleProblem): string {

@@ -13,6 +13,7 @@ import {
   parseYamlText,
   type RuleProblem,
   readYamlFile,
+  snapshotSchema,
 } from './rule-yaml.ts';
 
 const id = z.string().regex(/^[a-z0-9-]+$/, 'lower-case letters, digits and dashes');
@@ -48,6 +49,7 @@ export const UserAgentTableSchema = z.strictObject({
   groups: z.record(id, z.array(id).min(1)).default({}),
 });
 export type UserAgentTable = z.infer<typeof UserAgentTableSchema>;
+snapshotSchema('user-agents', UserAgentTableSchema);
 
 export interface UserAgentClass {
   /** The precise client (`s3-console`); `other` when no shape matches, `missing` without a user agent. */

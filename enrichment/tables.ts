@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { type AttackTable, readAttackTable } from '../engine/attack.ts';
 import { CartographerError } from '../engine/errors.ts';
-import { formatProblem, yamlData } from '../engine/rule-yaml.ts';
+import { checkYamlData, formatProblem, snapshotSchema } from '../engine/rule-yaml.ts';
 import { readUserAgentTable, type UserAgentClassifier } from '../engine/user-agent.ts';
 
 export const DEFAULT_ENRICHMENT_RULES_DIR = fileURLToPath(new URL('../rules/enrichment/', import.meta.url));
@@ -66,6 +66,11 @@ export const RiskActionsSchema = z.object({
   dataExfiltration: stringList,
 });
 
+// Validated once at build time for the bundled tables (engine/rule-yaml.ts snapshot).
+snapshotSchema('enrichment/iam-actions', IamActionRulesSchema);
+snapshotSchema('enrichment/error-codes', ErrorCodeRulesSchema);
+snapshotSchema('enrichment/network', NetworkRulesSchema);
+
 export interface EnrichmentTables {
   iamActions: z.infer<typeof IamActionRulesSchema>;
   /** The user-agent classifier (rules/user-agents.yaml, beside this folder). */
@@ -85,14 +90,13 @@ export class EnrichmentTableError extends CartographerError {
 
 async function load<T>(dir: string, file: string, schema: z.ZodType<T>): Promise<T> {
   const path = join(dir, file);
-  let raw: unknown;
+  let result: z.ZodSafeParseResult<T>;
   try {
     const text = await readFile(path, 'utf8');
-    raw = file.endsWith('.json') ? JSON.parse(text) : yamlData(text);
+    result = file.endsWith('.json') ? schema.safeParse(JSON.parse(text)) : checkYamlData(text, schema);
   } catch (err) {
     throw new EnrichmentTableError(`${path}: cannot read (${(err as Error).message})`);
   }
-  const result = schema.safeParse(raw);
   if (!result.success) {
     const issue = result.error.issues[0];
     throw new EnrichmentTableError(`${path}: ${issue?.path.join('.') || '(root)'}: ${issue?.message}`);

@@ -4,8 +4,9 @@
  * indicators, custom folders, org-context lists, tuning and allow-lists. Pure: the adapter
  * (adapters/rules/rule-files.ts) reads the files and hands their texts in.
  */
+import type { z } from 'zod';
 import { type AttackTable, EMPTY_ATTACK_TABLE, parseAttackTable } from '../attack.ts';
-import { parseYaml, parseYamlDocuments, type RuleProblem, validate } from '../rule-yaml.ts';
+import { parseYaml, parseYamlDocuments, type RuleProblem, snapshotSchema, validate } from '../rule-yaml.ts';
 import { type AllowList, AllowListSchema, compileAllowList, expiredAllowItems } from './allowlist.ts';
 import { compileCloudGrappler, FieldMapSchema } from './cloudgrappler.ts';
 import { type CompiledRule, compileRule, type Provenance } from './compiled-rule.ts';
@@ -24,6 +25,15 @@ import { compileSigmaDoc } from './sigma.ts';
 import { compileSigmaCorrelation, isCorrelation, type SigmaBase } from './sigma-correlation.ts';
 import { SigmaUnsupported } from './sigma-unsupported.ts';
 import { applyTuning, type TuningFile } from './tuning.ts';
+
+// Validated once at build time for the bundled rules (engine/rule-yaml.ts snapshot).
+snapshotSchema('detections/rule-file', RuleFileSchema);
+snapshotSchema('detections/event-rule', EventRuleSchema);
+snapshotSchema('detections/threshold-rule', ThresholdRuleSchema);
+snapshotSchema('detections/sequence-rule', SequenceRuleSchema);
+snapshotSchema('detections/tuning', TuningSchema);
+snapshotSchema('detections/context', ContextFileSchema);
+snapshotSchema('detections/cloudgrappler-fields', FieldMapSchema);
 
 export interface RuleText {
   file: string;
@@ -237,7 +247,7 @@ function loadOwnRules(
     const type = (raw as { type?: unknown })?.type;
     const schema =
       type === 'threshold' ? ThresholdRuleSchema : type === 'sequence' ? SequenceRuleSchema : EventRuleSchema;
-    const r = schema.safeParse(raw);
+    const r = parsed.check<z.output<typeof schema>>(['rules', i], schema, raw);
     if (!r.success) {
       for (const issue of r.error.issues) {
         const path = ['rules', i, ...(issue.path as (string | number)[])];

@@ -6,7 +6,7 @@
 import { readdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type ParsedYaml, type RuleProblem, readYamlFile } from '../rule-yaml.ts';
+import { type ParsedYaml, type RuleProblem, readYamlFile, snapshotSchema } from '../rule-yaml.ts';
 import { readUserAgentTable, type UserAgentClassifier } from '../user-agent.ts';
 import { compileWhen } from './conditions.ts';
 import { compilePages, type PageFileInput } from './pages.ts';
@@ -28,6 +28,14 @@ import {
   type When,
 } from './schema.ts';
 import { templateProblems } from './templates.ts';
+
+// Validated once at build time for the bundled rules (engine/rule-yaml.ts snapshot).
+snapshotSchema('signals/defs', DefFileSchema);
+snapshotSchema('signals/fallback', FallbackFileSchema);
+snapshotSchema('signals/followups', FollowupFileSchema);
+snapshotSchema('signals/labels', LabelFileSchema);
+snapshotSchema('signals/pages', PageFileSchema);
+snapshotSchema('signals/programmatic', ProgrammaticFileSchema);
 
 export const DEFAULT_SIGNAL_RULES_DIR = fileURLToPath(new URL('../../rules/signals', import.meta.url));
 

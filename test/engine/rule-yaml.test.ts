@@ -12,6 +12,7 @@ import {
   parseYamlDocuments,
   parseYamlText,
   recordRuleSnapshot,
+  snapshotSchema,
   useRuleSnapshot,
   validate,
 } from '../../engine/rule-yaml.ts';
@@ -62,6 +63,31 @@ describe('rule snapshot', () => {
       line: 5,
       message: 'unknown key(s): levl at rules.1',
     });
+  });
+
+  it("keeps a named schema's result, not an unnamed one's", () => {
+    const Named = snapshotSchema('test/named', z.strictObject({ rules: z.array(z.unknown()) }));
+    const Rule = snapshotSchema('test/rule', z.strictObject({ id: z.string(), level: z.number() }));
+    const recorder = recordRuleSnapshot();
+    const plain = validate('f.yaml', TEXT, Named);
+    if (plain.ok) plain.check(['rules', 1], Rule, plain.value.rules[1]);
+    validate('f.yaml', TEXT, Schema);
+    const recorded = JSON.parse(recorder.finish()) as {
+      entries: Record<string, { valid: Record<string, string> }>;
+    };
+    const [entry] = Object.values(recorded.entries);
+    expect(Object.keys(entry!.valid).sort()).toEqual(['test/named', 'test/rule@["rules",1]']);
+    // Proof that the recorded results are what comes back: change them.
+    entry!.valid['test/named'] = '{"rules":["changed"]}';
+    entry!.valid['test/rule@["rules",1]'] = '{"id":"changed","level":0}';
+    useRuleSnapshot(JSON.stringify(recorded));
+    const r = validate('f.yaml', TEXT, Named);
+    expect(r.ok && r.value).toEqual({ rules: ['changed'] });
+    if (r.ok) expect(r.check(['rules', 1], Rule, {}).data).toEqual({ id: 'changed', level: 0 });
+    // The same schema on another text, or another path, validates.
+    const other = validate('g.yaml', 'rules: []\n', Named);
+    expect(other.ok && other.value).toEqual({ rules: [] });
+    if (r.ok) expect(r.check(['rules', 0], Rule, { id: 'x' }).success).toBe(false);
   });
 
   it('gives fresh data on every use (a loader may change what it gets)', () => {
