@@ -12,6 +12,9 @@
  * lookup of the demo data (`/cartographer session …` through the stand-in, until the summary is posted). Medians.
  *
  *   node bin/run-ts.js bench/startup.ts      (called by bench/run.ts; prints a JSON line with table rows)
+ *   node bin/run-ts.js bench/startup.ts --before DIR
+ *       the bot's cold start from dist/ of another copy of the project (the code before a change) against this
+ *       one's, alternately, three rounds of three starts each (no tsx or image); prints one line per round
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -120,11 +123,11 @@ async function lookup(standin: string): Promise<void> {
   throw new Error('no session summary within 60 s');
 }
 
-function localVariant(args: string[]): () => Started {
+function localVariant(args: string[], cwd = root): () => Started {
   return () => {
     const dir = mkdtempSync(join(tmpdir(), 'cartographer-startup-'));
     const child = spawn(process.execPath, args, {
-      cwd: root,
+      cwd,
       env: {
         PATH: process.env.PATH,
         ...playgroundEnv(),
@@ -160,6 +163,24 @@ async function measure(name: string, start: () => Started): Promise<Sample> {
 execFileSync(process.execPath, [join(root, 'bin/build.js'), '--if-stale'], {
   stdio: ['ignore', 'ignore', 'inherit'],
 });
+const beforeAt = process.argv.indexOf('--before');
+if (beforeAt > 0) {
+  const other = resolve(process.argv[beforeAt + 1] ?? '');
+  execFileSync(process.execPath, [join(other, 'bin/build.js'), '--if-stale'], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  for (let round = 1; round <= 3; round++) {
+    const b = await measure(
+      `round ${round}, before (${other})`,
+      localVariant(['bin/cartographer.js', 'start'], other),
+    );
+    const a = await measure(`round ${round}, this copy`, localVariant(['bin/cartographer.js', 'start']));
+    log(
+      `round ${round}: ready after ${b.readyCpuMs} → ${a.readyCpuMs} ms CPU (${(a.readyCpuMs / b.readyCpuMs).toFixed(2)}×)`,
+    );
+  }
+  process.exit(0);
+}
 const before = await measure('tsx sources', localVariant(['bin/run-ts.js', 'cli/main.ts', 'start']));
 const after = await measure('dist', localVariant(['bin/cartographer.js', 'start']));
 log('building the image (the Dockerfile steps, bin/rehearse-image.js)…');
