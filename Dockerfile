@@ -30,6 +30,8 @@ COPY enrichment ./enrichment
 COPY bot ./bot
 COPY adapters ./adapters
 COPY playground ./playground
+# The build keeps the bundled rules parsed and validated (dist/rules-snapshot.json) for a faster start.
+COPY rules ./rules
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 
 # 2. runtime: compiled JavaScript, production dependencies, the rules and the demo data. A non-root user, nothing
