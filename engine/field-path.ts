@@ -130,8 +130,22 @@ function buildGetter(all: readonly Step[]): FieldGetter {
     walk(root, steps, 0, out);
     return out;
   };
+  // A path with `[]` or `[n]`: its leading keys first, as walk() would follow them; most events lack the first ones
+  // (`requestParameters.launchPermission.add.items[].userId`), and then nothing is reached, without a walk.
+  let lead = 0;
+  while (lead < steps.length && 'key' in steps[lead]!) lead++;
+  const leadKeys = steps.slice(0, lead).map((s) => (s as { key: string }).key);
+  const absent = (root: object): boolean => {
+    let value: unknown = root;
+    for (let i = 0; i < leadKeys.length; i++) {
+      if (value === undefined || value === null || typeof value !== 'object') return true;
+      if (Array.isArray(value)) return false;
+      value = (value as Record<string, unknown>)[leadKeys[i]!];
+    }
+    return value === undefined || value === null;
+  };
   const read = (root: object): unknown[] => {
-    if (keys === undefined) return walked(root);
+    if (keys === undefined) return absent(root) ? NONE : walked(root);
     // Keys only: follow them as walk() would; an array on the way or at the end is walk()'s to flatten.
     let value: unknown = root;
     for (let i = 0; i < keys.length; i++) {

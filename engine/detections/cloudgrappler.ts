@@ -105,9 +105,14 @@ function nonEmptyTexts(xs: unknown[]): string[] {
 const tokenCache = new Map<string, string[]>();
 const NO_TOKENS: string[] = [];
 
+let lastAgent: string | undefined;
+let lastTokens: string[] = NO_TOKENS;
+
 function userAgentTokens(e: EngineEvent): string[] {
   const ua = e.record.userAgent;
   if (typeof ua !== 'string' || ua === '') return NO_TOKENS;
+  // A session's events repeat their user agent: compared with the last one before any hashing.
+  if (ua === lastAgent) return lastTokens;
   let tokens = tokenCache.get(ua);
   if (!tokens) {
     tokens = ua.split(/[\s()[\]]+/).filter(Boolean);
@@ -115,6 +120,8 @@ function userAgentTokens(e: EngineEvent): string[] {
     if (tokenCache.size > 5000) tokenCache.clear();
     tokenCache.set(ua, tokens);
   }
+  lastAgent = ua;
+  lastTokens = tokens;
   return tokens;
 }
 
@@ -169,12 +176,18 @@ function someString(value: unknown, pred: (s: string) => boolean, depth = 0): bo
   if (typeof value === 'string') return pred(value);
   if (depth > 20 || value === null || typeof value !== 'object') return false;
   if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) if (someString(value[i], pred, depth + 1)) return true;
+    for (let i = 0; i < value.length; i++) if (someInner(value[i], pred, depth)) return true;
     return false;
   }
   const o = value as Record<string, unknown>;
-  for (const k in o) if (Object.hasOwn(o, k) && someString(o[k], pred, depth + 1)) return true;
+  for (const k in o) if (Object.hasOwn(o, k) && someInner(o[k], pred, depth)) return true;
   return false;
+}
+
+/** someString of a member one level down: strings tested here, numbers and booleans skipped without a call. */
+function someInner(v: unknown, pred: (s: string) => boolean, depth: number): boolean {
+  if (typeof v === 'string') return pred(v);
+  return typeof v === 'object' && v !== null && someString(v, pred, depth + 1);
 }
 
 function matcherNode(kind: string, query: string): CondNode {

@@ -78,8 +78,15 @@ function matcherFor(kind: ListKind, entries: Entry[]): (value: string, timeMs: n
       byValue.set(key, Math.max(byValue.get(key) ?? 0, e.expiresMs));
     }
     const keyOf = kind === 'account' ? accountOf : (v: string) => v.toLowerCase();
+    // The events of a session repeat their account ids and names: the last value's key is kept.
+    let lastValue: string | undefined;
+    let lastKey: string | undefined;
     return (value, time) => {
-      const key = keyOf(value);
+      if (value !== lastValue) {
+        lastKey = keyOf(value);
+        lastValue = value;
+      }
+      const key = lastKey;
       if (key === undefined) return false;
       const until = byValue.get(key);
       return until !== undefined && !(time >= until);

@@ -156,7 +156,20 @@ function explain(rule: CompiledRule, evidence: EvidenceSummary, lead?: string): 
   return text;
 }
 
+/** A rule's description's first sentence, found once per description (every finding of a rule repeats it). */
+const sentences = new Map<string, string>();
+
 function firstSentence(s: string): string {
+  let found = sentences.get(s);
+  if (found === undefined) {
+    found = findFirstSentence(s);
+    if (sentences.size >= 10_000) sentences.clear();
+    sentences.set(s, found);
+  }
+  return found;
+}
+
+function findFirstSentence(s: string): string {
   const flat = s.replace(/\s+/g, ' ').trim();
   const m = flat.match(/^.*?[.!?](\s|$)/);
   return (m ? m[0] : flat).trim();

@@ -64,7 +64,8 @@ function push<K>(map: Map<K, Slot[]>, key: K, slot: Slot): void {
 export function indexRules(rules: readonly CompiledRule[]): RuleIndex {
   const index: RuleIndex = { byName: new Map(), bySource: new Map(), groups: [], always: [], slotCount: 0 };
   const groups = new Map<string, PrefilterGroup>();
-  const add = (slot: Slot, names?: Set<string>, sources?: Set<string>) => {
+  const add = (given: Slot, names?: Set<string>, sources?: Set<string>) => {
+    const slot = remembering(given);
     index.slotCount++;
     const pre = slot.step < 0 ? slot.rule.prefilter : undefined;
     if (names) for (const n of names) push(index.byName, n, slot);
@@ -93,6 +94,116 @@ export function indexRules(rules: readonly CompiledRule[]): RuleIndex {
     }
   }
   return index;
+}
+
+/**
+ * The slot with its last answer remembered, when its condition depends on nothing but the values of a few fields
+ * (exact value tests, lists whose entries never expire): the events of a session repeat their caller, user agent and
+ * address, so the rules tried on every event (indicator lists, user-agent and caller tests …) mostly answer by
+ * comparing those values with the last event's. Other slots are returned as they are.
+ */
+function remembering(slot: Slot): Slot {
+  const fields = slot.condition ? valueFieldsOf(slot.condition) : undefined;
+  if (!fields || fields.length === 0 || fields.length > 8) return slot;
+  // A list entry counts for events before its expiry: one that never expires, at any time but +Infinity.
+  const timed = hasList(slot.condition!);
+  const paths = fields.map(valuePath);
+  const last: unknown[] = paths.map(() => undefined);
+  const inner = slot.test;
+  let held = false;
+  let answer = false;
+  const test = (e: EngineEvent): boolean => {
+    if (timed && e.time === Number.POSITIVE_INFINITY) {
+      held = false;
+      return inner(e);
+    }
+    let same = held;
+    for (let i = 0; i < paths.length; i++) {
+      const k = valueKeyAt(e, paths[i]!);
+      if (k === undefined) {
+        held = false;
+        return inner(e);
+      }
+      if (k !== last[i]) {
+        same = false;
+        last[i] = k;
+      }
+    }
+    if (same) return answer;
+    held = false;
+    answer = inner(e);
+    held = true;
+    return answer;
+  };
+  return { ...slot, test };
+}
+
+function hasList(n: CondNode): boolean {
+  if (n.kind === 'list') return true;
+  if (n.kind === 'not') return hasList(n.child);
+  return (n.kind === 'all' || n.kind === 'any') && n.children.some(hasList);
+}
+
+/** The fields a condition reads, when its answer depends on their values alone; else undefined. */
+function valueFieldsOf(node: CondNode): string[] | undefined {
+  const out = new Set<string>();
+  const visit = (n: CondNode): boolean => {
+    switch (n.kind) {
+      case 'const':
+        return true;
+      case 'not':
+        return visit(n.child);
+      case 'all':
+      case 'any':
+        return n.children.every(visit);
+      case 'test':
+        if (!evaluable(n) || n.field === '') return false;
+        out.add(n.field);
+        return true;
+      case 'list':
+        // The time of the event counts only through entries that expire.
+        if (!n.entries?.every((x) => x.expiresMs === Number.POSITIVE_INFINITY)) return false;
+        out.add(n.field);
+        return true;
+    }
+  };
+  return visit(node) ? [...out] : undefined;
+}
+
+/** A field as the rules' getters read it: keys to follow (from the record or the enrichment), then more steps or not. */
+interface ValuePath {
+  enrichment: boolean;
+  keys: string[];
+  more: boolean;
+}
+
+function valuePath(field: string): ValuePath {
+  // engine/field-path.ts: a first key `enrichment` reads the event's enrichment.
+  const steps = compilePath(field).steps;
+  const first = steps[0];
+  const enrichment = first !== undefined && 'key' in first && first.key === 'enrichment';
+  const rest = enrichment ? steps.slice(1) : steps;
+  let n = 0;
+  while (n < rest.length && 'key' in rest[n]!) n++;
+  return { enrichment, keys: rest.slice(0, n).map((s) => (s as { key: string }).key), more: n < rest.length };
+}
+
+/**
+ * What the field's getter reads, as a comparable value: null when nothing is reached (its leading keys are absent),
+ * the value when it is one primitive, undefined when that cannot be told without a walk (arrays, objects, `[]`
+ * steps with something there).
+ */
+function valueKeyAt(e: EngineEvent, p: ValuePath): unknown {
+  let v: unknown = p.enrichment ? e.enrichment : e.record;
+  for (let i = 0; i < p.keys.length; i++) {
+    if (v === undefined || v === null) return null;
+    if (Array.isArray(v)) return undefined;
+    if (typeof v !== 'object') return null;
+    v = (v as Record<string, unknown>)[p.keys[i]!];
+  }
+  if (v === undefined || v === null) return null;
+  if (p.more) return undefined;
+  return typeof v === 'object' ? undefined : v;
 }
 
 /**
@@ -267,15 +378,37 @@ export function candidateLookup(index: RuleIndex): (e: EngineEvent) => Slot[] {
     if (!at.slots) at.slots = build(e);
     return at.slots;
   };
+  const groups = index.groups.map(groupLookup);
   return (e) => {
     const c = pruned(e);
     let extra: Slot[] | undefined;
-    for (const g of index.groups) {
-      for (const k of safeKeys(g, e)) {
-        const hit = g.byKey.get(k);
-        if (hit) extra = extra ? [...extra, ...hit] : hit;
-      }
+    for (let i = 0; i < groups.length; i++) {
+      const hit = groups[i]!(e);
+      if (hit.length > 0) extra = extra ? extra.concat(hit) : hit;
     }
     return extra ? [...c, ...new Set(extra)] : c;
+  };
+}
+
+const NO_SLOTS: Slot[] = [];
+
+/**
+ * A prefilter group's hits for an event. The groups' key functions hand out the same (never changed) array while an
+ * event repeats the last one's caller or user agent: the hits of the last key array are kept for it.
+ */
+function groupLookup(g: PrefilterGroup): (e: EngineEvent) => Slot[] {
+  let lastKeys: Iterable<string> | undefined;
+  let lastHits: Slot[] = NO_SLOTS;
+  return (e) => {
+    const keys = safeKeys(g, e);
+    if (keys === lastKeys) return lastHits;
+    let hits: Slot[] = NO_SLOTS;
+    for (const k of keys) {
+      const hit = g.byKey.get(k);
+      if (hit) hits = hits === NO_SLOTS ? hit : hits.concat(hit);
+    }
+    lastKeys = Array.isArray(keys) ? keys : undefined;
+    lastHits = hits;
+    return hits;
   };
 }

@@ -127,3 +127,62 @@ describe('rule candidates pruned by key fields', () => {
     ).toBeUndefined();
   });
 });
+
+describe('slots that remember their last answer', () => {
+  it('answer as their rule does while callers, user agents and addresses repeat and change', () => {
+    const part = rules.filter((r) => !isCrossSession(r));
+    const index = indexRules(part);
+    const slots = [
+      ...[...index.byName.values()].flat(),
+      ...[...index.bySource.values()].flat(),
+      ...index.always,
+      ...index.groups.flatMap((g) => [...g.byKey.values()].flat()),
+    ];
+    // What each slot was built from: the rule's (or the sequence step's) own predicate.
+    const own = (s: Slot) => (s.step < 0 ? s.rule.match! : s.rule.sequence!.steps[s.step]!.match);
+    const remembering = slots.filter((s) => s.test !== own(s));
+    expect(remembering.map((s) => s.rule.id)).toEqual(
+      expect.arrayContaining(['cartographer.ioc-source-ip', 'cartographer.ioc-account-granted']),
+    );
+    const pick = <T>(...values: T[]) => fc.constantFrom<T | undefined>(undefined, ...values);
+    const change = fc.record({
+      at: fc.nat(),
+      agent: pick(
+        'S3 Browser 9.5.5 https://s3browser.com',
+        'aws-cli/2.15.0',
+        'pacu/1.2',
+        'x example-ioc-agent/1',
+      ),
+      ip: pick('192.0.2.66', '198.51.100.7', 'ec2.amazonaws.com'),
+      arn: pick(
+        'arn:aws:iam::111122223333:user/example-compromised-user',
+        'arn:aws:iam::111122223333:user/alice',
+      ),
+      account: pick('000000000000', '111122223333'),
+    });
+    fc.assert(
+      fc.property(fc.array(change, { minLength: 1, maxLength: 12 }), (changes) => {
+        for (const c of changes) {
+          const base = structuredClone(records[c.at % records.length]!) as unknown as Record<string, unknown>;
+          const id = { ...((base.userIdentity as Record<string, unknown>) ?? {}) };
+          if (c.agent !== undefined) base.userAgent = c.agent;
+          if (c.ip !== undefined) base.sourceIPAddress = c.ip;
+          if (c.arn !== undefined) id.arn = c.arn;
+          if (c.account !== undefined) id.accountId = c.account;
+          base.userIdentity = id;
+          const e = event(base as unknown as CloudTrailRecord, c.at);
+          for (const s of remembering) {
+            let expected: boolean;
+            try {
+              expected = own(s)(e);
+            } catch {
+              expected = false;
+            }
+            expect(safeTest(s, e), s.rule.id).toBe(expected);
+          }
+        }
+      }),
+      { numRuns: 30, seed: 19 },
+    );
+  });
+});
