@@ -1,6 +1,6 @@
 /** Building a Finding from a rule and its evidence: stable id, analyst-facing explanation, no secrets. */
 import { createHash } from 'node:crypto';
-import { asText, eventFieldGetter } from '../field-path.ts';
+import { asText, eventFieldGetter, type FieldGetter } from '../field-path.ts';
 import type { EngineEvent, Finding, Severity } from '../model.ts';
 import { isSecretName, REDACTED, redact as redactAll, redactText } from '../redact.ts';
 import type { CompiledRule } from './compiled-rule.ts';
@@ -139,8 +139,10 @@ function explain(rule: CompiledRule, evidence: EvidenceSummary, lead?: string): 
   let text = `${parts.join(' ')}.`;
   if (evidence.allFailed) text += ` Every attempt failed (${failureText(r)}), so this was tried, not done.`;
   const shown: string[] = [];
-  for (const path of rule.show) {
-    const values = eventFieldGetter(path)(first);
+  const getters = shownGetters(rule);
+  for (let i = 0; i < rule.show.length; i++) {
+    const path = rule.show[i]!;
+    const values = getters[i]!(first);
     if (values.length === 0) continue;
     shown.push(
       `${path}=${values
@@ -154,6 +156,18 @@ function explain(rule: CompiledRule, evidence: EvidenceSummary, lead?: string): 
   if (why) text += ` ${why}`;
   if (rule.source === 'sigma' && rule.author) text += ` (Sigma rule by ${rule.author}, ${rule.license})`;
   return text;
+}
+
+/** The getters of the paths a rule shows, looked up once per rule. */
+const showGetters = new WeakMap<readonly string[], FieldGetter[]>();
+
+function shownGetters(rule: CompiledRule): FieldGetter[] {
+  let getters = showGetters.get(rule.show);
+  if (!getters) {
+    getters = rule.show.map((path) => eventFieldGetter(path));
+    showGetters.set(rule.show, getters);
+  }
+  return getters;
 }
 
 /** A rule's description's first sentence, found once per description (every finding of a rule repeats it). */

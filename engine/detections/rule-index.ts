@@ -104,7 +104,8 @@ export function indexRules(rules: readonly CompiledRule[]): RuleIndex {
  */
 function remembering(slot: Slot): Slot {
   const fields = slot.condition ? valueFieldsOf(slot.condition) : undefined;
-  if (!fields || fields.length === 0 || fields.length > 8) return slot;
+  // eventName changes from one event to the next: a rule that reads it would seldom answer from memory.
+  if (!fields || fields.length === 0 || fields.length > 8 || fields.includes('eventName')) return slot;
   // A list entry counts for events before its expiry: one that never expires, at any time but +Infinity.
   const timed = hasList(slot.condition!);
   const paths = fields.map(valuePath);
