@@ -27,7 +27,7 @@
 import { MAX_EVIDENCE_IDS } from '../../engine/detections/finding.ts';
 import { asciiOnlyFields, type EventPushdown, type RulePushdown } from '../../engine/detections/pushdown.ts';
 import { columnFor, selectList } from './athena-columns.ts';
-import { type FilterContext, over, Sql, sql, toSql, valueExpr } from './athena-filter-sql.ts';
+import { concatAll, type FilterContext, over, Sql, sql, toSql, valueExpr } from './athena-filter-sql.ts';
 import { type AthenaTable, type Scope, scopeWhere, tableName } from './athena-sql.ts';
 
 const EPOCH_MS = 'CAST(round(to_unixtime(from_iso8601_timestamp(eventtime)) * 1000) AS bigint)';
@@ -146,7 +146,7 @@ export function unsafeExpr(rules: readonly RulePushdown[], ctx: FilterContext): 
     ].join(' OR ');
     return sql`(CASE WHEN (${toSql(over(r.filter, ctx))}) AND (${new Sql(odd)}) THEN ',${new Sql(String(i))}' ELSE '' END)`;
   });
-  return Sql.join(parts, ' || ');
+  return concatAll(parts);
 }
 
 /** Bits of the event order's tie number: ties within one millisecond and partition stay below 2^20. */

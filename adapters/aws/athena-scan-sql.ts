@@ -29,6 +29,7 @@ import {
 import { burstRules, paddedEvents, sessionKeySql, unsafeExpr } from './athena-burst-sql.ts';
 import { CLOUDTRAIL_COLUMNS, type ColumnRef, columnFor, selectList } from './athena-columns.ts';
 import {
+  concatAll,
   type FilterContext,
   joinKey,
   over,
@@ -251,12 +252,11 @@ const FAILED = `(COALESCE(errorcode, '') <> '' OR COALESCE(errormessage, '') <> 
  */
 function hitParts(p: Parts, counted: RulePushdown[], ctx: FilterContext, idleGapSeconds: number): void {
   if (counted.length === 0) return;
-  const set = Sql.join(
+  const set = concatAll(
     counted.map(
       (r, i) =>
         sql`(CASE WHEN (${toSql(over(r.filter, { ...ctx, exactJsonExists: true }))}) AND (${new Sql(plainSql(r))}) AND NOT ${new Sql(undecided(r))} THEN ',${new Sql(String(i))}' ELSE '' END)`,
     ),
-    ' || ',
   );
   p.derived.push(
     sql`CASE WHEN COALESCE(eventid, '') <> '' THEN NULLIF(${set}, '') END AS h_set`,

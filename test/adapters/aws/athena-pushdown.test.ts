@@ -11,7 +11,7 @@
  */
 import pino from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { over, Sql, toSql, under } from '../../../adapters/aws/athena-filter-sql.ts';
+import { concatAll, over, param, Sql, toSql, under } from '../../../adapters/aws/athena-filter-sql.ts';
 import { mergeRanges, qualifyingGroups } from '../../../adapters/aws/athena-scan.ts';
 import { groupable, groupExpr, scanStatement } from '../../../adapters/aws/athena-scan-sql.ts';
 import { createAthenaSource } from '../../../adapters/aws/athena-source.ts';
@@ -576,6 +576,43 @@ describe('group ranges past the parameter limit', () => {
     expect(mergeRanges(ranges, 5)).toEqual(ranges);
     expect(mergeRanges(ranges, 3)).toEqual([r('01:00', '01:50'), r('05:00', '05:40'), r('09:00', '09:10')]);
     expect(mergeRanges(ranges, 1)).toEqual([r('01:00', '09:10')]);
+  });
+});
+
+describe('many counted rules’ hit sets', () => {
+  it('are one string of flat concat calls, each within Trino’s 254 arguments, equal to the parts in order', async () => {
+    const parts = Array.from({ length: 260 }, (_, i) =>
+      Sql.join(['(CASE WHEN ', param(`v${i}`), ` <> '' THEN ',${i}' ELSE '' END)`]),
+    );
+    const joined = concatAll(parts);
+    expect(joined.params).toEqual(parts.map((p) => p.params[0]));
+    expect(joined.text).not.toContain('||');
+    // Top-level arguments of every concat call.
+    const calls: number[] = [];
+    const stack: number[] = [];
+    for (let i = 0; i < joined.text.length; i++) {
+      if (joined.text.startsWith('concat(', i)) {
+        stack.push(calls.length);
+        calls.push(1);
+        i += 'concat('.length - 1;
+        stack.push(-1);
+      } else if (joined.text[i] === '(') stack.push(-2);
+      else if (joined.text[i] === ')') {
+        if (stack.pop() === -1) stack.pop();
+      } else if (joined.text[i] === ',' && stack.at(-1) === -1) calls[stack.at(-2)!]! += 1;
+    }
+    expect(calls.length).toBeGreaterThan(1);
+    expect(Math.max(...calls)).toBeLessThanOrEqual(254);
+    const duck = await DuckAthena.create([], TABLE);
+    try {
+      const out = await duck.run(
+        `SELECT ${joined.text} AS s`,
+        joined.params.map((v) => `'${v}'`),
+      );
+      expect(out.rows[0]?.[0]).toBe(parts.map((_, i) => `,${i}`).join(''));
+    } finally {
+      duck.close();
+    }
   });
 });
 
