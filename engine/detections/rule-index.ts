@@ -190,9 +190,9 @@ function valuePath(field: string): ValuePath {
 }
 
 /**
- * What the field's getter reads, as a comparable value: null when nothing is reached (its leading keys are absent),
- * the value when it is one primitive, undefined when that cannot be told without a walk (arrays, objects, `[]`
- * steps with something there).
+ * What the field's getter reads, as a comparable value (the remembered answers' and the candidate lists' key): null
+ * when nothing is reached (its leading keys are absent), the value when it is one primitive, undefined when that
+ * cannot be told without a walk (arrays, objects, `[]` steps with something there).
  */
 function valueKeyAt(e: EngineEvent, p: ValuePath): unknown {
   let v: unknown = p.enrichment ? e.enrichment : e.record;
@@ -287,34 +287,6 @@ function keyFieldsOf(slots: Iterable<Slot>): string[] {
   return KEY_FIELDS.slice(2).filter((f) => used.has(f));
 }
 
-/** A key field read without a walk: its property names, from the record or from the enrichment. */
-interface KeyPath {
-  field: string;
-  enrichment: boolean;
-  keys: string[];
-}
-
-function keyPath(field: string): KeyPath {
-  const enrichment = field.startsWith('enrichment.');
-  return { field, enrichment, keys: (enrichment ? field.slice('enrichment.'.length) : field).split('.') };
-}
-
-/**
- * A Map key for the field's values as the rules' getters read them (engine/field-path.ts readAll): null when
- * none is reached, the value when it is one primitive, undefined when it cannot be a key (arrays, objects).
- */
-function keyAt(e: EngineEvent, p: KeyPath): unknown {
-  let v: unknown = p.enrichment ? e.enrichment : e.record;
-  for (const k of p.keys) {
-    if (v === undefined || v === null) return null;
-    if (Array.isArray(v)) return undefined;
-    if (typeof v !== 'object') return null;
-    v = (v as Record<string, unknown>)[k];
-  }
-  if (v === undefined || v === null) return null;
-  return typeof v === 'object' ? undefined : v;
-}
-
 /** Every value of the field, read afresh (the shared getters remember their last event, maybe unenriched). */
 function valuesAt(e: EngineEvent, field: string): unknown[] {
   const out: unknown[] = [];
@@ -336,7 +308,8 @@ interface KeyNode {
  */
 export function candidateLookup(index: RuleIndex): (e: EngineEvent) => Slot[] {
   const all = [...index.byName.values(), ...index.bySource.values(), index.always].flat();
-  const paths = keyFieldsOf(all).map(keyPath);
+  const fields = keyFieldsOf(all);
+  const paths = fields.map(valuePath);
   const byPair = new Map<string, Map<string, KeyNode>>();
   let lists = 0;
   const base = (e: EngineEvent): Slot[] => {
@@ -349,7 +322,7 @@ export function candidateLookup(index: RuleIndex): (e: EngineEvent) => Slot[] {
   };
   const build = (e: EngineEvent): Slot[] => {
     const known = new Map<string, unknown[]>();
-    for (const f of ['eventSource', 'eventName', ...paths.map((p) => p.field)]) known.set(f, valuesAt(e, f));
+    for (const f of ['eventSource', 'eventName', ...fields]) known.set(f, valuesAt(e, f));
     lists++;
     return base(e).filter((s) => !s.condition || partialValue(s.condition, known, e) !== false);
   };
@@ -367,7 +340,7 @@ export function candidateLookup(index: RuleIndex): (e: EngineEvent) => Slot[] {
       byName.set(eventName, at);
     }
     for (const p of paths) {
-      const k = keyAt(e, p);
+      const k = valueKeyAt(e, p);
       let next: KeyNode | undefined = k === undefined ? undefined : at.next.get(k);
       if (!next) {
         if (k === undefined || lists >= MAX_LISTS) return base(e);
