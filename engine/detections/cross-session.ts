@@ -57,9 +57,8 @@ interface Entry {
 
 interface Group {
   rule: CompiledRule;
+  /** In the event order, always (an entry arriving out of order is put in its place). */
   entries: Entry[];
-  /** Entries are in the event order (false after an out-of-order append, until the next sort). */
-  sorted: boolean;
   open: number;
   oldest: number;
   /** Length after the last trim: a group holding open entries is compacted when it has doubled since. */
@@ -75,8 +74,6 @@ export interface MemoryOptions {
    */
   observed: boolean;
 }
-
-const byEvent = (a: Entry, b: Entry) => compareEvents(a.event, b.event);
 
 /** Per-analysis history of cross-session threshold matches. */
 export class CrossSessionMemory {
@@ -185,7 +182,7 @@ export class CrossSessionMemory {
     }
     let g = groups.get(key);
     if (!g) {
-      g = { rule, entries: [], sorted: true, open: 0, oldest: Number.POSITIVE_INFINITY, trimmedAt: 0 };
+      g = { rule, entries: [], open: 0, oldest: Number.POSITIVE_INFINITY, trimmedAt: 0 };
       groups.set(key, g);
     }
     return g;
@@ -208,7 +205,6 @@ export class CrossSessionMemory {
 
   /** Keeps the entries still needed: open ones, those within one window of an open one, and those past `cutoff`. */
   #trim(g: Group, cutoff: number, windowMs: number): void {
-    sortGroup(g);
     const list = g.entries;
     const keep = new Uint8Array(list.length);
     let lastOpen = Number.NEGATIVE_INFINITY;
@@ -249,20 +245,28 @@ function close(x: Entry): void {
   x.group.open--;
 }
 
+/**
+ * Adds the entry in its place in the event order: after the last entry when it arrives in order (most do), else
+ * where a binary search puts it (events of one file arrive together, a group's matches come from many files). The
+ * group stays sorted without re-sorting it whole at every session that reads it.
+ */
 function append(x: Entry): void {
   const g = x.group;
   const list = g.entries;
-  if (g.sorted && list.length > 0 && compareEvents(list[list.length - 1]!.event, x.event) > 0)
-    g.sorted = false;
-  list.push(x);
+  const last = list.length - 1;
+  if (last >= 0 && compareEvents(list[last]!.event, x.event) > 0) {
+    // The first entry after x (the event order is total: distinct events never compare equal).
+    let lo = 0;
+    let hi = last;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (compareEvents(list[mid]!.event, x.event) > 0) hi = mid;
+      else lo = mid + 1;
+    }
+    list.splice(lo, 0, x);
+  } else list.push(x);
   g.open++;
   if (x.event.time < g.oldest) g.oldest = x.event.time;
-}
-
-function sortGroup(g: Group): void {
-  if (g.sorted) return;
-  g.entries.sort(byEvent);
-  g.sorted = true;
 }
 
 function groupKeyOf(rule: CompiledRule, e: EngineEvent): string | undefined {
@@ -304,7 +308,6 @@ function burstFinding(
   end: number,
   sessionKey: string,
 ): Finding | undefined {
-  sortGroup(g);
   const t = g.rule.threshold!;
   const list = g.entries;
   let first = Number.POSITIVE_INFINITY;

@@ -131,20 +131,23 @@ function groupBy<T>(items: readonly T[], key: (t: T) => string | undefined): Map
 /** One finding per group: the first window of `windowMs` in which the count (or distinct count) is reached. */
 function thresholdFindings(rule: CompiledRule, sessionKey: string, matched: EngineEvent[]): Finding[] {
   const t = rule.threshold!;
-  const keysOf = (e: EngineEvent): string[] => (t.distinct ? t.distinct(e) : [e.id]);
+  const distinct = t.distinct;
   const out: Finding[] = [];
   for (const list of groupBy(matched, t.groupKey).values()) {
     let start = 0;
     const counts = new Map<string, number>();
+    // Each event's distinct values are read once, when it enters the window, and kept for when it leaves it.
+    const seen: string[][] | undefined = distinct ? [] : undefined;
     for (let end = 0; end < list.length; end++) {
       const e = list[end]!;
-      for (const k of keysOf(e)) counts.set(k, (counts.get(k) ?? 0) + 1);
+      if (seen) {
+        const keys = distinct!(e);
+        seen.push(keys);
+        for (const k of keys) counts.set(k, (counts.get(k) ?? 0) + 1);
+      } else counts.set(e.id, (counts.get(e.id) ?? 0) + 1);
       while (e.time - list[start]!.time > t.windowMs) {
-        for (const k of keysOf(list[start]!)) {
-          const n = (counts.get(k) ?? 1) - 1;
-          if (n === 0) counts.delete(k);
-          else counts.set(k, n);
-        }
+        if (seen) for (const k of seen[start]!) uncount(counts, k);
+        else uncount(counts, list[start]!.id);
         start++;
       }
       if (counts.size >= t.count) {
@@ -157,6 +160,12 @@ function thresholdFindings(rule: CompiledRule, sessionKey: string, matched: Engi
     }
   }
   return out;
+}
+
+function uncount(counts: Map<string, number>, k: string): void {
+  const n = (counts.get(k) ?? 1) - 1;
+  if (n === 0) counts.delete(k);
+  else counts.set(k, n);
 }
 
 /**

@@ -63,11 +63,14 @@ export interface EvidenceSummary {
 }
 
 export function evidenceOf(evidence: readonly EngineEvent[]): EvidenceSummary {
+  // A burst can hold thousands of events: their names are collected without an array of them all.
+  const names = new Set<string>();
+  for (let i = 0; i < evidence.length; i++) names.add(evidence[i]!.record.eventName);
   return {
     first: evidence[0]!,
     count: evidence.length,
     ids: evidence.slice(0, MAX_EVIDENCE_IDS).map((e) => e.id),
-    names: [...new Set(evidence.map((e) => e.record.eventName))],
+    names: [...names],
     allFailed: evidence.every((e) => failedCall(e.record)),
   };
 }
