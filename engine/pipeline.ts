@@ -168,7 +168,8 @@ export function analyzeWith<T>(
       // Everything above runs in promise jobs only: without a turn of the event loop now and then, neither the
       // callbacks of written output (process.nextTick, holding the text) nor worker results would ever run.
       if ((++turns & 511) === 0) await nextTurn();
-      yield* drain(outbox, outbox.length > 2000);
+      // Most items close nothing: no generator (and its promises) per item for an empty outbox.
+      if (outbox.length > 0) yield* drain(outbox, outbox.length > 2000);
     }
     sessionizer.closeAll();
     inputs.duplicates = dedupe.duplicates;
