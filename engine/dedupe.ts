@@ -73,28 +73,43 @@ function mix(a: number, b: number, c: number, d: number): number {
   return (h ^ (h >>> 16)) >>> 0;
 }
 
+/** Hex digit values of the lowercase digits by character code; -1 for any other character. */
+const HEX = new Int8Array(128).fill(-1);
+for (let c = 48; c <= 57; c++) HEX[c] = c - 48;
+for (let c = 97; c <= 102; c++) HEX[c] = c - 87;
+
+/** The number written in lowercase hex digits from `from` to `to` (at most 8), or -1. */
+function hexAt(id: string, from: number, to: number): number {
+  let w = 0;
+  for (let i = from; i < to; i++) {
+    const c = id.charCodeAt(i);
+    const v = c < 128 ? HEX[c]! : -1;
+    if (v < 0) return -1;
+    w = w * 16 + v;
+  }
+  return w;
+}
+
 /** A lowercase `8-4-4-4-12` hex UUID into four words; false for anything else. */
 function uuidWords(id: string, out: Uint32Array): boolean {
-  if (id.length !== 36) return false;
-  let word = 0;
-  let nibbles = 0;
-  let k = 0;
-  for (let i = 0; i < 36; i++) {
-    const ch = id.charCodeAt(i);
-    if (i === 8 || i === 13 || i === 18 || i === 23) {
-      if (ch !== 45) return false; // '-'
-      continue;
-    }
-    let v: number;
-    if (ch >= 48 && ch <= 57) v = ch - 48;
-    else if (ch >= 97 && ch <= 102) v = ch - 87;
-    else return false;
-    word = (word << 4) | v;
-    if (++nibbles === 8) {
-      out[k++] = word >>> 0;
-      word = 0;
-      nibbles = 0;
-    }
-  }
+  if (
+    id.length !== 36 ||
+    id.charCodeAt(8) !== 45 || // '-'
+    id.charCodeAt(13) !== 45 ||
+    id.charCodeAt(18) !== 45 ||
+    id.charCodeAt(23) !== 45
+  )
+    return false;
+  const a = hexAt(id, 0, 8);
+  const b1 = hexAt(id, 9, 13);
+  const b2 = hexAt(id, 14, 18);
+  const c1 = hexAt(id, 19, 23);
+  const c2 = hexAt(id, 24, 28);
+  const d = hexAt(id, 28, 36);
+  if (a < 0 || b1 < 0 || b2 < 0 || c1 < 0 || c2 < 0 || d < 0) return false;
+  out[0] = a;
+  out[1] = b1 * 65536 + b2;
+  out[2] = c1 * 65536 + c2;
+  out[3] = d;
   return true;
 }
