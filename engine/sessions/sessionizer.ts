@@ -54,6 +54,9 @@ export class Sessionizer {
   readonly #keys = new Map<string, KeyParts>();
   /** Keys with open parts. */
   readonly #open = new Set<KeyParts>();
+  /** The key of the last event added and its parts. */
+  #lastBase = '';
+  #lastParts: KeyParts | undefined;
   readonly #gap: number;
   readonly #lateness: number;
   readonly #maxOpenEvents: number;
@@ -84,7 +87,15 @@ export class Sessionizer {
 
   add(event: EngineEvent, file: string): void {
     const base = sessionKeyOf(event.record, file);
-    const parts = this.#keys.get(base);
+    // Records come grouped by session: most have the key of the one before (the same string, see session-key.ts).
+    let parts = this.#lastParts;
+    if (base !== this.#lastBase || !parts) {
+      parts = this.#keys.get(base);
+      if (parts) {
+        this.#lastBase = base;
+        this.#lastParts = parts;
+      }
+    }
     const t = event.time;
     // Almost every event: on time, inside or just after its key's newest part (which no older part can reach).
     const last = parts?.newest;
