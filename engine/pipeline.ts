@@ -337,9 +337,13 @@ export function finishJob(
     }
   };
   if (stages.enricher) enrichAll(stages.enricher, job, onStageError);
-  const unmapped: SignalMapping = { signals: [], unmappedEventIds: events.map((e) => e.id) };
   const mapper = stages.signalMapper;
-  const mapping = mapper ? guard('signal mapping', unmapped, () => mapper.map(ctx, events)) : unmapped;
+  // Every event unmapped only without a mapper or when it failed: no id list per session otherwise.
+  const mapping: SignalMapping = (mapper &&
+    guard<SignalMapping | undefined>('signal mapping', undefined, () => mapper.map(ctx, events))) ?? {
+    signals: [],
+    unmappedEventIds: events.map((e) => e.id),
+  };
   const enricher = stages.enricher;
   if (enricher?.annotateSignals && mapping.signals.length > 0) {
     guard('signal enrichment', undefined, () => enricher.annotateSignals?.(mapping.signals, events));
