@@ -1,7 +1,7 @@
 import type { EngineEvent } from '../model.ts';
 import { compareEvents } from '../order.ts';
 import type { Rejected } from '../record.ts';
-import { KeyParts } from './key-parts.ts';
+import { append, KeyParts } from './key-parts.ts';
 import type { SessionFacts } from './session-facts.ts';
 import { sessionKeyOf } from './session-key.ts';
 
@@ -100,8 +100,7 @@ export class Sessionizer {
     // Almost every event: on time, inside or just after its key's newest part (which no older part can reach).
     const last = parts?.newest;
     if (last && t >= this.#onTimeFrom && t >= last.facts.start && t - last.facts.end <= this.#gap) {
-      last.facts.add(event);
-      last.events.push(event);
+      append(last, event);
       this.#openEvents++;
     } else this.#place(event, base, parts);
     if (t > this.#watermark) {
@@ -213,7 +212,7 @@ export class Sessionizer {
 
   #close(parts: KeyParts): void {
     const part = parts.closeOldest();
-    const events = part.events.sort(compareEvents);
+    const events = part.inOrder ? part.events : part.events.sort(compareEvents);
     this.#openEvents -= events.length;
     this.#onClose({ facts: part.facts, events });
   }
