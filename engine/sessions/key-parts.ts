@@ -11,7 +11,7 @@ export interface Part {
 }
 
 /** How far back an event not after the part's last one is moved into place before the part is left unsorted. */
-const MAX_STEPS_BACK = 16;
+const MAX_STEPS_BACK = 64;
 
 /**
  * Adds an event to a part. An event of the same second as the last ones (a burst: its place depends on source,

@@ -58,7 +58,7 @@ describe('a part keeps its events in the event order', () => {
     expect(inBurst.inOrder).toBe(true);
     expect(inBurst.order.map((e) => e.id)).toEqual(['a', ...burst.map((e) => e.id).reverse()]);
 
-    const long = Array.from({ length: 40 }, (_, i) =>
+    const long = Array.from({ length: 100 }, (_, i) =>
       event(i, 5, 0, 0, `id-${String(99 - i).padStart(3, '0')}`),
     );
     const back = closed([...long, event(200, 2, 0, 0, 'late')]);
