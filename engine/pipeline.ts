@@ -168,7 +168,8 @@ export function analyzeWith<T>(
       // Everything above runs in promise jobs only: without a turn of the event loop now and then, neither the
       // callbacks of written output (process.nextTick, holding the text) nor worker results would ever run.
       if ((++turns & 511) === 0) await nextTurn();
-      yield* drain(outbox, outbox.length > 2000);
+      // Most items close nothing: no generator (and its promises) per item for an empty outbox.
+      if (outbox.length > 0) yield* drain(outbox, outbox.length > 2000);
     }
     sessionizer.closeAll();
     inputs.duplicates = dedupe.duplicates;
@@ -336,9 +337,13 @@ export function finishJob(
     }
   };
   if (stages.enricher) enrichAll(stages.enricher, job, onStageError);
-  const unmapped: SignalMapping = { signals: [], unmappedEventIds: events.map((e) => e.id) };
   const mapper = stages.signalMapper;
-  const mapping = mapper ? guard('signal mapping', unmapped, () => mapper.map(ctx, events)) : unmapped;
+  // Every event unmapped only without a mapper or when it failed: no id list per session otherwise.
+  const mapping: SignalMapping = (mapper &&
+    guard<SignalMapping | undefined>('signal mapping', undefined, () => mapper.map(ctx, events))) ?? {
+    signals: [],
+    unmappedEventIds: events.map((e) => e.id),
+  };
   const enricher = stages.enricher;
   if (enricher?.annotateSignals && mapping.signals.length > 0) {
     guard('signal enrichment', undefined, () => enricher.annotateSignals?.(mapping.signals, events));

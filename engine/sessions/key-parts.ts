@@ -1,10 +1,42 @@
 import type { EngineEvent } from '../model.ts';
+import { compareEvents } from '../order.ts';
 import { SessionFacts } from './session-facts.ts';
 
 /** Events of one session key that no idle gap separates, and their facts: one session once it is closed. */
 export interface Part {
   facts: SessionFacts;
+  /** In the one event order (engine/order.ts) while `inOrder`; otherwise sorted when the part closes. */
   events: EngineEvent[];
+  inOrder: boolean;
+}
+
+/** How far back an event not after the part's last one is moved into place before the part is left unsorted. */
+const MAX_STEPS_BACK = 64;
+
+/**
+ * Adds an event to a part. An event of the same second as the last ones (a burst: its place depends on source,
+ * name and id) is moved into place now, while those events are still in the processor's cache; an event earlier
+ * than that (another region's file read later, say) leaves the part to be sorted when it closes.
+ */
+export function append(part: Part, event: EngineEvent): void {
+  part.facts.add(event);
+  const events = part.events;
+  let j = events.length;
+  if (!part.inOrder || j === 0 || events[j - 1]!.time < event.time) {
+    events.push(event);
+    return;
+  }
+  const stop = j > MAX_STEPS_BACK ? j - MAX_STEPS_BACK : 0;
+  while (j > stop && compareEvents(events[j - 1]!, event) > 0) j--;
+  if (j === stop && j > 0 && compareEvents(events[j - 1]!, event) > 0) {
+    // Further back than a burst: sorted when the part closes.
+    part.inOrder = false;
+    events.push(event);
+    return;
+  }
+  // Into place at j (no splice: it would build an array of the removed elements every time).
+  for (let k = events.length; k > j; k--) events[k] = events[k - 1]!;
+  events[j] = event;
 }
 
 /**
@@ -43,8 +75,7 @@ export class KeyParts {
     const last = open[i];
     // Almost every event: inside or just after the newest part (which no older part can reach).
     if (last && t >= last.facts.start && t - last.facts.end <= gap) {
-      last.facts.add(event);
-      last.events.push(event);
+      append(last, event);
       return;
     }
     // Otherwise the event falls between `before` (the newest part starting at or before it) and `after`.
@@ -56,19 +87,20 @@ export class KeyParts {
     let part: Part;
     if (joinsBefore && joinsAfter) {
       // The event bridges two parts: they become one.
+      // Every event of `after` is later than every event of `before` (they were more than the gap apart).
       before.facts.merge(after.facts);
       for (const e of after.events) before.events.push(e);
+      before.inOrder &&= after.inOrder;
       open.splice(i + 1, 1);
       part = before;
     } else if (joinsBefore) part = before;
     else if (joinsAfter) part = after;
     else {
-      part = { facts: new SessionFacts(this.base, this.base), events: [] };
+      part = { facts: new SessionFacts(this.base, this.base), events: [], inOrder: true };
       open.splice(i + 1, 0, part);
     }
     this.newest = open[open.length - 1];
-    part.facts.add(event);
-    part.events.push(event);
+    append(part, event);
   }
 
   /** Removes the oldest open part and names it: `prefix` for the first, `prefix#n` for the n-th. */

@@ -18,10 +18,22 @@ export class SessionFacts {
   /** The event the principal was taken from: among equally complete ones, the first in event order. */
   #principalFrom: EngineEvent | undefined;
   readonly accessKeyIds = new Set<string>();
-  /** Value → number of events, so lists can put the usual value first. */
-  readonly sourceIps = new Map<string, number>();
-  readonly userAgents = new Map<string, number>();
+  /** Value → number of events, so lists can put the usual value first (see `#ips` / `#uas` for the newest run). */
+  readonly #sourceIps = new Map<string, number>();
+  readonly #userAgents = new Map<string, number>();
   readonly regions = new Set<string>();
+  /**
+   * A session repeats its caller's key, address, user agent and region: each is compared with the last event's
+   * (a string comparison) before any hashing, and the counts of a run of equal values are added when it ends.
+   */
+  #key: string | undefined;
+  #region: string | undefined;
+  #ip: string | undefined;
+  #ipRun = 0;
+  #ua: string | undefined;
+  #uaRun = 0;
+  /** The last user agent found not to be console evidence. */
+  #uaNotConsole: string | undefined;
   start = Number.POSITIVE_INFINITY;
   end = Number.NEGATIVE_INFINITY;
   eventCount = 0;
@@ -44,11 +56,34 @@ export class SessionFacts {
     if (r.errorCode) this.errorCount++;
     if (event.time < this.start) this.start = event.time;
     if (event.time > this.end) this.end = event.time;
-    if (u?.accessKeyId) this.accessKeyIds.add(u.accessKeyId);
-    if (r.sourceIPAddress)
-      this.sourceIps.set(r.sourceIPAddress, (this.sourceIps.get(r.sourceIPAddress) ?? 0) + 1);
-    if (r.userAgent) this.userAgents.set(r.userAgent, (this.userAgents.get(r.userAgent) ?? 0) + 1);
-    if (r.awsRegion) this.regions.add(r.awsRegion);
+    const key = u?.accessKeyId;
+    if (key && key !== this.#key) {
+      this.#key = key;
+      this.accessKeyIds.add(key);
+    }
+    const ip = r.sourceIPAddress;
+    if (ip) {
+      if (ip === this.#ip) this.#ipRun++;
+      else {
+        if (this.#ipRun > 0) count(this.#sourceIps, this.#ip!, this.#ipRun);
+        this.#ip = ip;
+        this.#ipRun = 1;
+      }
+    }
+    const ua = r.userAgent;
+    if (ua) {
+      if (ua === this.#ua) this.#uaRun++;
+      else {
+        if (this.#uaRun > 0) count(this.#userAgents, this.#ua!, this.#uaRun);
+        this.#ua = ua;
+        this.#uaRun = 1;
+      }
+    }
+    const region = r.awsRegion;
+    if (region && region !== this.#region) {
+      this.#region = region;
+      this.regions.add(region);
+    }
     if (u) {
       // Keep the most complete description of who this is (sign-in events often lack the ARN). Scored
       // without building it: most events of a session describe the same principal again.
@@ -80,11 +115,13 @@ export class SessionFacts {
       else if (used === 'No' && r.eventName === 'ConsoleLogin') this.#mfaNo = true;
     }
     // Both flags only ever flip one way: once flipped, their (regex) tests are skipped.
-    if (
-      !this.#consoleEvidence &&
-      (r.sessionCredentialFromConsole === 'true' || isConsoleUserAgent(r.userAgent))
-    )
-      this.#consoleEvidence = true;
+    if (!this.#consoleEvidence) {
+      if (r.sessionCredentialFromConsole === 'true') this.#consoleEvidence = true;
+      else if (ua && ua !== this.#uaNotConsole) {
+        if (isConsoleUserAgent(ua)) this.#consoleEvidence = true;
+        else this.#uaNotConsole = ua;
+      }
+    }
     if (this.#allFromServices && !((u && isServiceIdentity(u)) || isServiceSource(r.sourceIPAddress)))
       this.#allFromServices = false;
   }
@@ -97,8 +134,8 @@ export class SessionFacts {
     if (other.end > this.end) this.end = other.end;
     for (const k of other.accessKeyIds) this.accessKeyIds.add(k);
     for (const r of other.regions) this.regions.add(r);
-    for (const [v, n] of other.sourceIps) this.sourceIps.set(v, (this.sourceIps.get(v) ?? 0) + n);
-    for (const [v, n] of other.userAgents) this.userAgents.set(v, (this.userAgents.get(v) ?? 0) + n);
+    for (const [v, n] of other.sourceIps) count(this.#sourceIps, v, n);
+    for (const [v, n] of other.userAgents) count(this.#userAgents, v, n);
     const from = other.#principalFrom;
     if (
       from &&
@@ -132,6 +169,26 @@ export class SessionFacts {
     return this.#anyIdentity ? 'programmatic' : 'unknown';
   }
 
+  /** Address → number of events. */
+  get sourceIps(): Map<string, number> {
+    if (this.#ipRun > 0) {
+      count(this.#sourceIps, this.#ip!, this.#ipRun);
+      this.#ipRun = 0;
+      this.#ip = undefined;
+    }
+    return this.#sourceIps;
+  }
+
+  /** User agent → number of events. */
+  get userAgents(): Map<string, number> {
+    if (this.#uaRun > 0) {
+      count(this.#userAgents, this.#ua!, this.#uaRun);
+      this.#uaRun = 0;
+      this.#ua = undefined;
+    }
+    return this.#userAgents;
+  }
+
   context(): SessionContext {
     const ctx: SessionContext = {
       key: this.key,
@@ -151,6 +208,10 @@ export class SessionFacts {
 /** Browser user agents and the console pages and sign-in that name themselves (rules/user-agents.yaml). */
 export function isConsoleUserAgent(ua: string | undefined): boolean {
   return isConsoleEvidence(bundledUserAgents(), ua);
+}
+
+function count(m: Map<string, number>, value: string, n: number): void {
+  m.set(value, (m.get(value) ?? 0) + n);
 }
 
 function sorted(s: Set<string>): string[] {

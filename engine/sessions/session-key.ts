@@ -26,7 +26,7 @@ export function sessionKeyOf(record: CloudTrailRecord, file: string): string {
   const temporary = key?.startsWith('ASIA') || created !== undefined;
   if (who && temporary && isOnBehalfCall(record, u)) return `${who} via AWS services`;
   const since = temporary && created ? canonicalTime(created) : undefined;
-  if (who && since) return `${who}@${since}`;
+  if (who && since) return principalSince(who, since);
   if (who && isSuccessfulConsoleLogin(record))
     return `${who}@${canonicalTime(record.eventTime) ?? record.eventTime}`;
   if (key) return key;
@@ -110,10 +110,33 @@ export function isSuccessfulConsoleLogin(record: CloudTrailRecord): boolean {
   );
 }
 
+/** The last `<principal>@<time>` key built (records come grouped by session: most repeat the one before). */
+let lastWho: string | undefined;
+let lastSince: string | undefined;
+let lastKey = '';
+
+function principalSince(who: string, since: string): string {
+  if (who !== lastWho || since !== lastSince) {
+    lastWho = who;
+    lastSince = since;
+    lastKey = `${who}@${since}`;
+  }
+  return lastKey;
+}
+
 const canonical = new Map<string, string | undefined>();
+let lastTime: string | undefined;
+let lastCanonical: string | undefined;
 
 /** `2023-07-10T12:27:45Z` whatever the input spelling, so creationDate and eventTime compare equal. */
 function canonicalTime(t: string): string | undefined {
+  if (t === lastTime) return lastCanonical;
+  lastCanonical = canonicalLookup(t);
+  lastTime = t;
+  return lastCanonical;
+}
+
+function canonicalLookup(t: string): string | undefined {
   // Every event of a session repeats its creationDate: remember the last few thousand conversions.
   const known = canonical.get(t);
   if (known !== undefined || canonical.has(t)) return known;

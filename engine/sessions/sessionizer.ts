@@ -1,7 +1,7 @@
 import type { EngineEvent } from '../model.ts';
 import { compareEvents } from '../order.ts';
 import type { Rejected } from '../record.ts';
-import { KeyParts } from './key-parts.ts';
+import { append, KeyParts } from './key-parts.ts';
 import type { SessionFacts } from './session-facts.ts';
 import { sessionKeyOf } from './session-key.ts';
 
@@ -54,6 +54,9 @@ export class Sessionizer {
   readonly #keys = new Map<string, KeyParts>();
   /** Keys with open parts. */
   readonly #open = new Set<KeyParts>();
+  /** The key of the last event added and its parts. */
+  #lastBase = '';
+  #lastParts: KeyParts | undefined;
   readonly #gap: number;
   readonly #lateness: number;
   readonly #maxOpenEvents: number;
@@ -84,13 +87,20 @@ export class Sessionizer {
 
   add(event: EngineEvent, file: string): void {
     const base = sessionKeyOf(event.record, file);
-    const parts = this.#keys.get(base);
+    // Records come grouped by session: most have the key of the one before (the same string, see session-key.ts).
+    let parts = this.#lastParts;
+    if (base !== this.#lastBase || !parts) {
+      parts = this.#keys.get(base);
+      if (parts) {
+        this.#lastBase = base;
+        this.#lastParts = parts;
+      }
+    }
     const t = event.time;
     // Almost every event: on time, inside or just after its key's newest part (which no older part can reach).
     const last = parts?.newest;
     if (last && t >= this.#onTimeFrom && t >= last.facts.start && t - last.facts.end <= this.#gap) {
-      last.facts.add(event);
-      last.events.push(event);
+      append(last, event);
       this.#openEvents++;
     } else this.#place(event, base, parts);
     if (t > this.#watermark) {
@@ -202,7 +212,7 @@ export class Sessionizer {
 
   #close(parts: KeyParts): void {
     const part = parts.closeOldest();
-    const events = part.events.sort(compareEvents);
+    const events = part.inOrder ? part.events : part.events.sort(compareEvents);
     this.#openEvents -= events.length;
     this.#onClose({ facts: part.facts, events });
   }
