@@ -1,6 +1,5 @@
 import type { Origin } from '../record.ts';
 import type { SourceItem } from '../source.ts';
-import { internRecordStrings } from './intern.ts';
 import { checkRecord } from './record-check.ts';
 
 /** How deep containers are looked into (Lake results: object → rows → row → eventJson). */
@@ -117,10 +116,9 @@ function isPlainRecord(v: unknown, depth: number): boolean {
   );
 }
 
-/** The values here were parsed by the caller, so the record's repeated strings are interned in place. */
 function checked(value: unknown, origin: Origin): ItemOut {
   const result = checkRecord(value);
-  if (!result.ok) return { kind: 'rejected', origin, reason: result.reason };
-  internRecordStrings(result.record as Record<string, unknown>);
-  return { kind: 'record', record: result.record, origin };
+  return result.ok
+    ? { kind: 'record', record: result.record, origin }
+    : { kind: 'rejected', origin, reason: result.reason };
 }
