@@ -4,7 +4,7 @@ import { createGunzip, gunzipSync } from 'node:zlib';
 import type { Origin } from '../record.ts';
 import type { SourceItem } from '../source.ts';
 import { JsonSplitter, type Piece } from './json-splitter.ts';
-import { recordsFromValue } from './records-from-value.ts';
+import { collectRecords } from './records-from-value.ts';
 
 /**
  * Texts up to this size are parsed with one JSON.parse (the fastest path, and a CloudTrail delivery file
@@ -50,7 +50,7 @@ export async function* readInput(
   if (path !== '-') {
     const whole = readSmallFileSync(path, wholeLimit);
     if (whole !== undefined) {
-      yield* wholeText(whole, file);
+      yield* wholeTextItems(whole, file);
       return;
     }
   }
@@ -129,7 +129,7 @@ async function* streamed(
     failure = e;
   }
   if (head && failure === undefined && bomb === undefined) {
-    yield* wholeText(head.join(''), file);
+    yield* wholeTextItems(head.join(''), file);
     return;
   }
   // The read broke off early: keep every complete record of what did arrive.
@@ -185,9 +185,16 @@ export function readSmallFileSync(path: string, limit = WHOLE_TEXT_LIMIT): strin
   }
 }
 
-/** Reads to the end, even if the file grew since fstat (a file still being written). */
+/**
+ * One buffer for every small file (files are read one at a time and decoded at once), instead of a new
+ * one of the file's size each time; one that had to grow past REUSED_MAX is not kept.
+ */
+const REUSED_MAX = 1 << 20;
+let reused = Buffer.allocUnsafe(64 * 1024);
+
+/** Reads to the end, even if the file grew since fstat (a file still being written). Valid until the next call. */
 function readAll(fd: number, size: number, limit: number): Buffer {
-  let buf = Buffer.allocUnsafe(Math.max(size, 1) + 1);
+  let buf = reused.length > size ? reused : Buffer.allocUnsafe(Math.max(size, 1) + 1);
   let length = 0;
   while (true) {
     if (length === buf.length) {
@@ -197,38 +204,55 @@ function readAll(fd: number, size: number, limit: number): Buffer {
       buf = bigger;
     }
     const n = readSync(fd, buf, length, buf.length - length, null);
-    if (n === 0) return buf.subarray(0, length);
+    if (n === 0) break;
     length += n;
   }
+  if (buf !== reused && buf.length <= REUSED_MAX) reused = buf;
+  return buf.subarray(0, length);
 }
 
 /** A small file read whole: its `file` item, then its records (or rejected pieces), as readInput gives them. */
 export function* wholeFileItems(text: string, file: string): Generator<SourceItem> {
-  yield { kind: 'file', origin: { file } };
-  yield* wholeText(text, file);
+  yield* wholeFileItemList(text, file);
 }
 
-/** One JSON.parse for the whole text; when that fails, the splitter finds out which parts are bad. */
-function* wholeText(text: string, file: string): Generator<SourceItem> {
+/** wholeFileItems as one array: what local-source.ts walks for every delivery file, without a generator. */
+export function wholeFileItemList(text: string, file: string): SourceItem[] {
+  const out: SourceItem[] = [{ kind: 'file', origin: { file } }];
+  wholeText(text, file, out);
+  return out;
+}
+
+function* wholeTextItems(text: string, file: string): Generator<SourceItem> {
+  const out: SourceItem[] = [];
+  wholeText(text, file, out);
+  yield* out;
+}
+
+/**
+ * One JSON.parse for the whole text (bench/profile.ts counts this function as "parse"); when that fails, the
+ * splitter finds out which parts are bad.
+ */
+function wholeText(text: string, file: string, out: SourceItem[]): void {
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch {
     if (text.trim() === '') {
-      yield {
+      out.push({
         kind: 'skipped',
         origin: { file },
         reason: text === '' ? 'empty file' : 'empty file (only whitespace)',
-      };
+      });
       return;
     }
     const splitter = new JsonSplitter();
-    yield* piecesToItems(splitter.push(text), file);
-    yield* piecesToItems(splitter.end(), file);
+    for (const item of piecesToItems(splitter.push(text), file)) out.push(item);
+    for (const item of piecesToItems(splitter.end(), file)) out.push(item);
     return;
   }
   // Same positions as the splitter gives: the n-th element of the records array, or line 1 for a single record.
-  yield* recordsFromValue(value, isWrapperOrArray(value) ? { file } : { file, line: 1 });
+  collectRecords(value, isWrapperOrArray(value) ? { file } : { file, line: 1 }, out);
 }
 
 function isWrapperOrArray(v: unknown): boolean {
@@ -256,7 +280,9 @@ function* piecesToItems(pieces: Piece[], file: string): Generator<SourceItem> {
       yield* unparsable(piece.text, piece.line, origin, e as Error, file);
       continue;
     }
-    yield* recordsFromValue(value, origin);
+    const out: SourceItem[] = [];
+    collectRecords(value, origin, out);
+    yield* out;
   }
 }
 
@@ -279,8 +305,11 @@ function* unparsable(
         const p = parsed[i]!;
         const lineOrigin = { file, line: firstLine + i };
         if (lines[i]!.trim() === '') continue;
-        if (p.ok) yield* recordsFromValue(p.value, lineOrigin);
-        else yield { kind: 'rejected', origin: lineOrigin, reason: `not JSON: ${p.message}` };
+        if (p.ok) {
+          const out: SourceItem[] = [];
+          collectRecords(p.value, lineOrigin, out);
+          yield* out;
+        } else yield { kind: 'rejected', origin: lineOrigin, reason: `not JSON: ${p.message}` };
       }
       return;
     }

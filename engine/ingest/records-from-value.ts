@@ -6,6 +6,10 @@ import { checkRecord } from './record-check.ts';
 const MAX_DEPTH = 5;
 
 type ItemOut = Extract<SourceItem, { kind: 'record' } | { kind: 'rejected' } | { kind: 'skipped' }>;
+/** Where collectRecords puts its items (an array of them, or of any SourceItem). */
+export interface ItemSink {
+  push(item: ItemOut): unknown;
+}
 
 /**
  * One parsed JSON value → the records in it. Besides plain records this unwraps what analysts paste or
@@ -15,41 +19,55 @@ type ItemOut = Extract<SourceItem, { kind: 'record' } | { kind: 'rejected' } | {
  * {record}}`), and arrays of any of these. `{"Records": null}` is a note of its own, not a bad record.
  */
 export function* recordsFromValue(value: unknown, origin: Origin, depth = 0): Generator<ItemOut> {
+  const out: ItemOut[] = [];
+  collectRecords(value, origin, out, depth);
+  yield* out;
+}
+
+/**
+ * recordsFromValue's items pushed onto `out` (the same items in the same order), without a generator per
+ * level: a delivery file's `{"Records": […]}` is one loop over its records.
+ */
+export function collectRecords(value: unknown, origin: Origin, out: ItemSink, depth = 0): void {
   if (Array.isArray(value)) {
+    const plainOrigin = origin.line === undefined && origin.position === undefined;
     for (let i = 0; i < value.length; i++) {
       const element: unknown = value[i];
-      const at: Origin = { ...origin, position: i + 1 };
-      // A plain record (the usual element of `Records`) is checked here, without a generator of its own.
-      if (isPlainRecord(element, depth + 1)) yield checked(element, at);
-      else yield* recordsFromValue(element, at, depth + 1);
+      // The same keys as `{ ...origin, position }`, built as a literal in the usual case (an origin of a file).
+      const at: Origin = plainOrigin
+        ? { file: origin.file, position: i + 1 }
+        : { ...origin, position: i + 1 };
+      // A plain record (the usual element of `Records`) is checked here, without a call of its own.
+      if (isPlainRecord(element, depth + 1)) out.push(checked(element, at));
+      else collectRecords(element, at, out, depth + 1);
     }
     return;
   }
   if (typeof value === 'object' && value !== null && depth < MAX_DEPTH) {
     const obj = value as Record<string, unknown>;
     if (Array.isArray(obj.Records) && obj.eventName === undefined) {
-      yield* recordsFromValue(obj.Records, origin, depth + 1);
+      collectRecords(obj.Records, origin, out, depth + 1);
       return;
     }
     if (Array.isArray(obj.Events) && obj.eventName === undefined) {
-      yield* recordsFromValue(obj.Events, origin, depth + 1);
+      collectRecords(obj.Events, origin, out, depth + 1);
       return;
     }
     if (Array.isArray(obj.QueryResultRows) && obj.eventName === undefined) {
-      yield* recordsFromValue(obj.QueryResultRows, origin, depth + 1);
+      collectRecords(obj.QueryResultRows, origin, out, depth + 1);
       return;
     }
     const wrapped = wrappedRecord(obj);
     if (wrapped !== undefined) {
-      yield* unwrapped(wrapped, origin);
+      unwrapped(wrapped, origin, out);
       return;
     }
     if (obj.Records === null && obj.eventName === undefined) {
-      yield { kind: 'skipped', origin, reason: 'no records: "Records" is null' };
+      out.push({ kind: 'skipped', origin, reason: 'no records: "Records" is null' });
       return;
     }
   }
-  yield checked(value, origin);
+  out.push(checked(value, origin));
 }
 
 /** The record (object or JSON text) inside a LookupEvents entry, a Lake row, an EventBridge event or `Records`. */
@@ -65,17 +83,17 @@ function wrappedRecord(obj: Record<string, unknown>): { field: string; inner: un
   return undefined;
 }
 
-function* unwrapped(w: { field: string; inner: unknown }, origin: Origin): Generator<ItemOut> {
+function unwrapped(w: { field: string; inner: unknown }, origin: Origin, out: ItemSink): void {
   let inner = w.inner;
   if (typeof inner === 'string') {
     try {
       inner = JSON.parse(inner);
     } catch (e) {
-      yield { kind: 'rejected', origin, reason: `${w.field} is not valid JSON: ${(e as Error).message}` };
+      out.push({ kind: 'rejected', origin, reason: `${w.field} is not valid JSON: ${(e as Error).message}` });
       return;
     }
   }
-  yield* recordsFromValue(inner, origin, MAX_DEPTH);
+  collectRecords(inner, origin, out, MAX_DEPTH);
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

@@ -6,7 +6,7 @@ import {
   type ReadLimits,
   readInput,
   readSmallFileSync,
-  wholeFileItems,
+  wholeFileItemList,
 } from '../ingest/read-input.ts';
 import type { ReadOptions, RecordSource, SourceItem, SourceQuery } from '../source.ts';
 
@@ -68,8 +68,9 @@ async function* readLocal(
     const whole =
       file === '-' ? undefined : readSmallFileSync(file, Math.min(limits.maxRecordChars, 8 * 2 ** 20));
     if (whole !== undefined) {
-      for (const item of wholeFileItems(whole, file)) {
-        const out = admit(item);
+      const items = wholeFileItemList(whole, file);
+      for (let i = 0; i < items.length; i++) {
+        const out = admit(items[i]!);
         if (stop) {
           yield stop;
           return;
