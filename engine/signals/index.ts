@@ -14,7 +14,7 @@ import { assemble } from './assembler.ts';
 import { eventKey } from './conditions.ts';
 import { fallbackSignals, resourceName } from './fallback.ts';
 import { type DraftSignal, indexFollowups } from './followups.ts';
-import { type LabelledEvent, labelEvent, NO_LABELS } from './labeller.ts';
+import { type LabelledEvent, labelEvent } from './labeller.ts';
 import type { SignalRuleSet } from './rule-set.ts';
 import { DEFAULT_SIGNAL_RULES_DIR, loadSignalRules } from './rules.ts';
 import type { ChunkContext, SignalEngine } from './signal-engine.ts';
@@ -134,6 +134,7 @@ export function createSignalEngine(rules: SignalRuleSet, options: SignalMapperOp
 }
 
 const EMPTY_CONTEXT: ChunkContext = { rules: [], pages: [] };
+const NO_LABELS: string[] = [];
 
 function unusedOf(labelled: readonly LabelledEvent[], used: Uint8Array): LabelledEvent[] {
   const out: LabelledEvent[] = [];
@@ -206,7 +207,7 @@ function unlabelled(rules: SignalRuleSet, event: EngineEvent): LabelledEvent {
     event,
     key: eventKey(event.record),
     family: rules.ua.classify(event.record.userAgent).shape,
-    labels: NO_LABELS,
+    labels: [],
   };
 }
 

@@ -15,33 +15,26 @@ export interface LabelledEvent {
   labels: string[];
 }
 
-/** The labels of the cases that hold, added to `out` (a new array when `out` is the shared empty one). */
-function applyCases(cases: readonly CompiledCase[], facts: EventFacts, out: string[]): string[] {
-  let labels = out;
+function applyCases(cases: readonly CompiledCase[], facts: EventFacts, out: string[]): void {
   for (const c of cases) {
     if (!c.test(facts)) continue;
-    if (labels === NO_LABELS) labels = [];
-    for (const l of c.labels) if (!labels.includes(l)) labels.push(l);
-    if (!c.continue) break;
+    for (const l of c.labels) if (!out.includes(l)) out.push(l);
+    if (!c.continue) return;
   }
-  return labels;
 }
-
-/** The labels of an event no case labels: one shared (frozen) empty list, not one per event. */
-export const NO_LABELS = Object.freeze([]) as unknown as string[];
 
 export function labelEvent(rules: SignalRuleSet, event: EngineEvent): LabelledEvent {
   const key = eventKey(event.record);
   const family = rules.ua.classify(event.record.userAgent).shape;
   const facts = new EventFacts(event, family);
-  let labels = NO_LABELS;
+  const labels: string[] = [];
   try {
-    labels = applyCases(rules.anyCases, facts, labels);
+    applyCases(rules.anyCases, facts, labels);
     const own = rules.cases.get(key);
-    if (own) labels = applyCases(own, facts, labels);
+    if (own) applyCases(own, facts, labels);
   } catch {
     // A field of an unexpected shape: the event gets no labels and is explained by the fallback instead.
-    labels = NO_LABELS;
+    labels.length = 0;
   }
   return { event, key, family, labels };
 }
