@@ -19,7 +19,7 @@ const RISK_ORDER: RiskCategory[] = [
 ];
 
 export function summarizeEnrichment(events: readonly EngineEvent[]): EnrichmentSummary {
-  return uniformSummary(events) ?? mergedSummary(events);
+  return sharedSummary(events) ?? mergedSummary(events);
 }
 
 function mergedSummary(events: readonly EngineEvent[]): EnrichmentSummary {
@@ -56,29 +56,77 @@ function mergedSummary(events: readonly EngineEvent[]): EnrichmentSummary {
 }
 
 /**
- * Events of one (source, name) share their frozen riskCategories and mitre arrays (enrichment/index.ts), and most
- * signals are a few events of one action: when every event shares them, the summary's lists are computed once
- * per array and shared (frozen), and only the access-level count is built. Undefined when the events differ.
+ * Events of one (source, name) share their frozen riskCategories and mitre arrays (enrichment/index.ts), so a
+ * signal's events carry a few distinct arrays: the summary's lists depend only on which arrays (the techniques'
+ * first appearance by the order the mitre arrays first appear), so they are merged once per combination and
+ * shared (frozen); only the access-level count is built per signal. Undefined when an array is not frozen (not
+ * the enricher's), when there are too many distinct ones, or when no event is enriched.
  */
-function uniformSummary(events: readonly EngineEvent[]): EnrichmentSummary | undefined {
-  let first: EngineEvent['enrichment'];
-  let count = 0;
+function sharedSummary(events: readonly EngineEvent[]): EnrichmentSummary | undefined {
+  const accessLevels: Record<string, number> = {};
+  const risks: (readonly RiskCategory[])[] = [];
+  const mitres: (readonly MitreTechnique[])[] = [];
+  let lastRisk: readonly RiskCategory[] | undefined;
+  let lastMitre: readonly MitreTechnique[] | undefined;
   for (const event of events) {
     const e = event.enrichment;
     if (!e) continue;
-    if (!first) first = e;
-    else if (
-      e.riskCategories !== first.riskCategories ||
-      e.mitre !== first.mitre ||
-      e.accessLevel !== first.accessLevel
-    )
-      return undefined;
-    count++;
+    if (e.accessLevel) accessLevels[e.accessLevel] = (accessLevels[e.accessLevel] ?? 0) + 1;
+    if (e.riskCategories !== lastRisk) {
+      lastRisk = e.riskCategories;
+      if (!risks.includes(lastRisk) && !addShared(risks, lastRisk)) return undefined;
+    }
+    if (e.mitre !== lastMitre) {
+      lastMitre = e.mitre;
+      if (!mitres.includes(lastMitre) && !addShared(mitres, lastMitre)) return undefined;
+    }
   }
-  if (!first || !Object.isFrozen(first.riskCategories) || !Object.isFrozen(first.mitre)) return undefined;
-  const accessLevels: Record<string, number> = {};
-  if (first.accessLevel) accessLevels[first.accessLevel] = count;
-  return { accessLevels, ...listsOf(first.riskCategories, first.mitre) };
+  if (mitres.length === 0) return undefined;
+  return { accessLevels, ...combinedLists(risks, mitres) };
+}
+
+/** Adds a frozen array to the distinct ones; false when it is not frozen or there are too many. */
+function addShared<T>(list: T[], value: T): boolean {
+  if (!Object.isFrozen(value) || list.length >= MAX_DISTINCT) return false;
+  list.push(value);
+  return true;
+}
+
+const MAX_DISTINCT = 32;
+const arrayIds = new WeakMap<object, number>();
+let nextArrayId = 0;
+const combined = new Map<string, SummaryLists>();
+const MAX_COMBINED = 10_000;
+
+function arrayId(a: object): number {
+  let id = arrayIds.get(a);
+  if (id === undefined) {
+    id = nextArrayId++;
+    arrayIds.set(a, id);
+  }
+  return id;
+}
+
+function combinedLists(
+  risks: readonly (readonly RiskCategory[])[],
+  mitres: readonly (readonly MitreTechnique[])[],
+): SummaryLists {
+  if (risks.length === 1 && mitres.length === 1) return listsOf(risks[0]!, mitres[0]!);
+  let key = '';
+  for (const m of mitres) key += `${arrayId(m)},`;
+  key += '|';
+  for (const r of risks) key += `${arrayId(r)},`;
+  let lists = combined.get(key);
+  if (!lists) {
+    const parts = [
+      ...mitres.map((mitre) => ({ enrichment: { riskCategories: [], mitre } })),
+      ...risks.map((riskCategories) => ({ enrichment: { riskCategories, mitre: [] } })),
+    ] as unknown as EngineEvent[];
+    lists = frozenLists(mergedSummary(parts));
+    if (combined.size >= MAX_COMBINED) combined.clear();
+    combined.set(key, lists);
+  }
+  return lists;
 }
 
 type SummaryLists = Pick<EnrichmentSummary, 'riskCategories' | 'mitre'>;
@@ -92,20 +140,23 @@ function listsOf(risks: readonly RiskCategory[], mitre: readonly MitreTechnique[
   }
   let lists = byRisk.get(risks);
   if (!lists) {
-    const { riskCategories, mitre: merged } = mergedSummary([
-      { enrichment: { riskCategories: risks, mitre } } as unknown as EngineEvent,
-    ]);
-    lists = Object.freeze({
-      riskCategories: Object.freeze(riskCategories) as RiskCategory[],
-      mitre: Object.freeze(
-        merged.map((t) =>
-          Object.freeze({ ...t, tactics: Object.freeze(t.tactics), sources: Object.freeze(t.sources) }),
-        ),
-      ) as MitreTechnique[],
-    });
+    lists = frozenLists(
+      mergedSummary([{ enrichment: { riskCategories: risks, mitre } } as unknown as EngineEvent]),
+    );
     byRisk.set(risks, lists);
   }
   return lists;
+}
+
+function frozenLists({ riskCategories, mitre }: SummaryLists): SummaryLists {
+  return Object.freeze({
+    riskCategories: Object.freeze(riskCategories) as RiskCategory[],
+    mitre: Object.freeze(
+      mitre.map((t) =>
+        Object.freeze({ ...t, tactics: Object.freeze(t.tactics), sources: Object.freeze(t.sources) }),
+      ),
+    ) as MitreTechnique[],
+  });
 }
 
 /**

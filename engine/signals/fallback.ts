@@ -4,7 +4,7 @@
  * must stay visible one by one) is said in plain words by summaries.ts. Single linear passes.
  */
 
-import { asString, valuesAt } from '../field-path.ts';
+import { asString, type CompiledPath, compilePath, valuesAt } from '../field-path.ts';
 import type { EngineEvent } from '../model.ts';
 import type { UserAgentClassifier } from '../user-agent.ts';
 import type { FallbackSignal } from './fallback-types.ts';
@@ -93,12 +93,29 @@ function visitSignal(data: FallbackFile, prefix: string, list: readonly Labelled
 
 /** The resource an event acts on (bucket, user, key …), by the per-service paths of fallback.yaml. */
 export function resourceName(data: FallbackFile, key: string, event: EngineEvent): string | undefined {
-  const paths = data.collapse.resourcePaths[prefixOf(key)] ?? data.collapse.resourcePaths['*'] ?? [];
+  const paths = resourcePathsOf(data, key);
+  const params = event.record.requestParameters;
   for (const p of paths) {
-    const v = valuesAt(event.record.requestParameters, p).find(
-      (x) => x !== null && x !== undefined && x !== '',
-    );
-    if (v !== undefined) return asString(v);
+    for (const x of valuesAt(params, p)) if (x !== null && x !== undefined && x !== '') return asString(x);
   }
   return undefined;
+}
+
+/** Each key's compiled resource paths, looked up once per key (not a prefix slice and a path text per event). */
+const pathsByKey = new WeakMap<FallbackFile, Map<string, readonly CompiledPath[]>>();
+const MAX_PATH_KEYS = 10_000;
+
+function resourcePathsOf(data: FallbackFile, key: string): readonly CompiledPath[] {
+  let byKey = pathsByKey.get(data);
+  if (!byKey) {
+    byKey = new Map();
+    pathsByKey.set(data, byKey);
+  }
+  let paths = byKey.get(key);
+  if (!paths) {
+    const texts = data.collapse.resourcePaths[prefixOf(key)] ?? data.collapse.resourcePaths['*'] ?? [];
+    paths = texts.map(compilePath);
+    if (byKey.size < MAX_PATH_KEYS) byKey.set(key, paths);
+  }
+  return paths;
 }

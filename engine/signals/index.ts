@@ -21,6 +21,7 @@ import type { ChunkContext, SignalEngine } from './signal-engine.ts';
 import { compareSignals } from './signal-order.ts';
 import { createSignalStream, type SignalStream } from './stream.ts';
 import { renderTemplate } from './templates.ts';
+import { isoSecond } from './time-text.ts';
 import { changesSomething } from './writes.ts';
 
 export type { RuleProblem } from '../rule-yaml.ts';
@@ -213,19 +214,22 @@ function unlabelled(rules: SignalRuleSet, event: EngineEvent): LabelledEvent {
 /** Enough resource names to answer "which ones?" in Slack without flooding it. */
 const MAX_RESOURCES = 20;
 
-const iso = (e: EngineEvent) => new Date(e.time).toISOString().replace('.000Z', 'Z');
+const iso = (e: EngineEvent) => isoSecond(e.time);
 
 function render(rules: SignalRuleSet, d: DraftSignal): Signal {
   const ruleDef = rules.defs.get(d.defId);
   const def = ruleDef ?? rules.pages?.defs.get(d.defId);
-  const ctx = { anchor: d.anchor, members: d.members };
+  const members = d.members;
+  const keys = new Array<string>(members.length);
   const eventNames: Record<string, number> = {};
   const regions = new Set<string>();
   const resources = new Set<string>();
   let errors = 0;
   let writes = 0;
-  for (const e of d.members) {
+  for (let i = 0; i < members.length; i++) {
+    const e = members[i]!;
     const k = eventKey(e.record);
+    keys[i] = k;
     eventNames[k] = (eventNames[k] ?? 0) + 1;
     if (e.record.awsRegion) regions.add(e.record.awsRegion);
     if (e.record.errorCode) errors++;
@@ -244,6 +248,7 @@ function render(rules: SignalRuleSet, d: DraftSignal): Signal {
   if (errors) details.errorCount = errors;
   if (writes) details.writeCount = writes;
   if (d.defId !== d.id) details.definition = d.defId;
+  const ctx = { anchor: d.anchor, members, keys };
   return {
     id: d.id,
     name: def ? renderTemplate(def.name, ctx) : d.id,

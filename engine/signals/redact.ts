@@ -12,14 +12,16 @@ export function isSensitiveKey(key: string): boolean {
   return isSecretName(key);
 }
 
-/** The value as display text, with sensitive keys of objects replaced. */
-export function displayValue(path: string, v: unknown): string {
+/**
+ * The display text of a value found at `path`, with sensitive keys of objects replaced; the path's last key is
+ * looked at once (templates compile theirs once per rule).
+ */
+export function displayer(path: string): (v: unknown) => string {
   const last =
     path
       .split(/[.[\]]+/)
       .filter(Boolean)
       .pop() ?? '';
-  if (isSensitiveKey(last)) return REDACTED;
-  if (typeof v === 'string') return redactText(v);
-  return JSON.stringify(redact(v)) ?? '';
+  if (isSensitiveKey(last)) return () => REDACTED;
+  return (v) => (typeof v === 'string' ? redactText(v) : (JSON.stringify(redact(v)) ?? ''));
 }

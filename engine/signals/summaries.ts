@@ -46,10 +46,9 @@ export function summarizeCalls(input: SummaryInput, events: readonly LabelledEve
   const { phrases } = input;
   const out: FallbackSignal[] = [];
   const runs = new Map<string, Run>();
-  const runKeys = new Map<string, string>();
   for (const le of events) {
     const t = le.event.time;
-    const { tool, deploy, key } = toolOf(phrases, le, runKeys);
+    const { tool, deploy, key } = toolOf(phrases, le);
     let run = runs.get(key);
     if (!run || t - run.last > phrases.runGapMs) {
       if (run) closeRun(input, run, out);
@@ -87,24 +86,62 @@ export function summarizeCalls(input: SummaryInput, events: readonly LabelledEve
 }
 
 /** The tool behind an event: an offensive tool, else the enrichment's family, else the console family. */
-function toolOf(
-  phrases: Phrases,
-  le: LabelledEvent,
-  runKeys: Map<string, string>,
-): { tool: Tool; deploy?: Tool; key: string } {
+function toolOf(phrases: Phrases, le: LabelledEvent): ToolRun {
   const enr = le.event.enrichment;
-  const tool = phrases.tool(enr?.offensiveTool ?? enr?.userAgentFamily ?? le.family);
-  const deployId =
-    le.family === 'terraform' || enr?.userAgentFamily === 'terraform' ? 'terraform' : undefined;
-  const deploy = tool.kind === 'deployment' ? tool : deployId ? phrases.tool(deployId) : undefined;
+  const id = enr?.offensiveTool ?? enr?.userAgentFamily ?? le.family;
+  const terraform = le.family === 'terraform' || enr?.userAgentFamily === 'terraform';
+  const choice = choiceOf(phrases, id, terraform);
   const ua = typeof le.event.record.userAgent === 'string' ? le.event.record.userAgent : '';
-  let run = '';
-  if (tool.runKey && ua) {
-    const memo = `${tool.id}\n${ua}`;
-    run = runKeys.get(memo) ?? tool.runKey.exec(ua)?.[1] ?? '';
-    if (runKeys.size < 10_000) runKeys.set(memo, run);
+  const runKey = choice.tool.runKey;
+  if (!runKey || !ua) return choice;
+  let byUa = choice.byUserAgent.get(ua);
+  if (!byUa) {
+    byUa = { tool: choice.tool, deploy: choice.deploy, key: `${choice.key}${runKey.exec(ua)?.[1] ?? ''}` };
+    if (choice.byUserAgent.size < MAX_USER_AGENTS) choice.byUserAgent.set(ua, byUa);
   }
-  return { tool, deploy, key: `${tool.id}|${deploy?.id ?? ''}|${run}` };
+  return byUa;
+}
+
+interface ToolRun {
+  tool: Tool;
+  deploy?: Tool;
+  /** Which run an event joins: tool, deployment tool and the run marker of its user agent. */
+  key: string;
+}
+
+/** A tool and deployment tool with their run key (without a run marker), and the keys per user agent. */
+interface ToolChoice extends ToolRun {
+  byUserAgent: Map<string, ToolRun>;
+}
+
+/**
+ * The tool of each (tool id, terraform or not) worked out once per phrase set, and a tool's run marker once per
+ * user agent: no run key text, memo text or tool object built per event.
+ */
+const choices = new WeakMap<Phrases, Map<string, ToolChoice[]>>();
+const MAX_USER_AGENTS = 10_000;
+const MAX_TOOL_IDS = 10_000;
+
+function choiceOf(phrases: Phrases, id: string, terraform: boolean): ToolChoice {
+  let byId = choices.get(phrases);
+  if (!byId) {
+    byId = new Map();
+    choices.set(phrases, byId);
+  }
+  let pair = byId.get(id);
+  if (!pair) {
+    pair = [];
+    if (byId.size < MAX_TOOL_IDS) byId.set(id, pair);
+  }
+  const slot = terraform ? 1 : 0;
+  let choice = pair[slot];
+  if (!choice) {
+    const tool = phrases.tool(id);
+    const deploy = tool.kind === 'deployment' ? tool : terraform ? phrases.tool('terraform') : undefined;
+    choice = { tool, deploy, key: `${tool.id}|${deploy?.id ?? ''}|`, byUserAgent: new Map() };
+    pair[slot] = choice;
+  }
+  return choice;
 }
 
 function closeRun(input: SummaryInput, run: Run, out: FallbackSignal[]): void {

@@ -4,14 +4,16 @@
  * A value that is not there renders as `unknown`; a template never throws at render time.
  */
 
-import { valuesAt } from '../field-path.ts';
+import { compilePath, valuesAt } from '../field-path.ts';
 import type { EngineEvent } from '../model.ts';
 import { eventKey } from './conditions.ts';
-import { displayValue } from './redact.ts';
+import { displayer } from './redact.ts';
 
 export interface TemplateContext {
   anchor: EngineEvent;
   members: readonly EngineEvent[];
+  /** Each member's event key (`iam:ListUsers`), when the caller has them: `members[i]` ↔ `keys[i]`. */
+  keys?: readonly string[];
 }
 
 type Part = string | ((ctx: TemplateContext) => string);
@@ -32,30 +34,55 @@ function words(expr: string): string[] {
 
 const UNKNOWN = 'unknown';
 
-/** Member events named EVENT (`*` = all; `a|b` = either name). */
-function named(ctx: TemplateContext, event: string): EngineEvent[] {
-  if (event === '*') return [...ctx.members];
-  if (!event.includes('|')) return ctx.members.filter((e) => eventKey(e.record) === event);
+type Picker = (ctx: TemplateContext) => EngineEvent[];
+
+/** Member events named EVENT (`*` = all; `a|b` = either name), decided once per expression. */
+function picker(event: string): Picker {
+  if (event === '*') return (ctx) => [...ctx.members];
   const names = new Set(event.split('|'));
-  return ctx.members.filter((e) => names.has(eventKey(e.record)));
+  const one = names.size === 1 ? [...names][0] : undefined;
+  return (ctx) => {
+    const { members, keys } = ctx;
+    const out: EngineEvent[] = [];
+    for (let i = 0; i < members.length; i++) {
+      const e = members[i]!;
+      const k = keys ? keys[i]! : eventKey(e.record);
+      if (one !== undefined ? k === one : names.has(k)) out.push(e);
+    }
+    return out;
+  };
 }
 
-function fieldValues(
-  events: EngineEvent[],
-  field: 'requestParameters' | 'responseElements',
-  path: string,
-): string[] {
-  const seen = new Set<string>();
-  // `a|b`: the values at either path (one request shape or another).
-  for (const p of path.split('|')) {
-    for (const e of events) {
-      for (const v of valuesAt(e.record[field], p)) {
-        if (v === null || v === undefined || v === '') continue;
-        seen.add(displayValue(p, v));
+/** How many member events are named EVENT, without collecting them. */
+function counter(event: string): (ctx: TemplateContext) => number {
+  if (event === '*') return (ctx) => ctx.members.length;
+  const names = new Set(event.split('|'));
+  return (ctx) => {
+    const { members, keys } = ctx;
+    let n = 0;
+    for (let i = 0; i < members.length; i++)
+      if (names.has(keys ? keys[i]! : eventKey(members[i]!.record))) n++;
+    return n;
+  };
+}
+
+type Field = 'requestParameters' | 'responseElements';
+
+/** The distinct display texts at `path` (`a|b`: the values at either path) of the events' FIELD. */
+function valueReader(field: Field, path: string): (events: EngineEvent[]) => string[] {
+  const readers = path.split('|').map((p) => ({ at: compilePath(p), show: displayer(p) }));
+  return (events) => {
+    const seen = new Set<string>();
+    for (const { at, show } of readers) {
+      for (const e of events) {
+        for (const v of valuesAt(e.record[field], at)) {
+          if (v === null || v === undefined || v === '') continue;
+          seen.add(show(v));
+        }
       }
     }
-  }
-  return [...seen];
+    return [...seen];
+  };
 }
 
 /** Keeps long lists readable in Slack: the first few values and a count of the rest. */
@@ -76,23 +103,29 @@ export function compileExpression(expr: string): (ctx: TemplateContext) => strin
       return (c) => eventKey(c.anchor.record);
     case 'eventCount':
       return (c) => String(c.members.length);
-    case 'count':
+    case 'count': {
       need(op, args, 1);
-      return (c) => String(named(c, args[0]).length);
-    case 'distinctCount':
+      const count = counter(args[0]);
+      return (c) => String(count(c));
+    }
+    case 'distinctCount': {
       need(op, args, 2);
-      return (c) => String(fieldValues(named(c, args[0]), 'requestParameters', args[1]).length);
+      const [pick, read] = [picker(args[0]), valueReader('requestParameters', args[1])];
+      return (c) => String(read(pick(c)).length);
+    }
     case 'param':
     case 'response': {
       need(op, args, 2);
       const field = op === 'param' ? 'requestParameters' : 'responseElements';
-      return (c) => fieldValues(named(c, args[0]), field, args[1])[0] ?? UNKNOWN;
+      const [pick, read] = [picker(args[0]), valueReader(field, args[1])];
+      return (c) => read(pick(c))[0] ?? UNKNOWN;
     }
     case 'params':
     case 'responses': {
       need(op, args, 2);
       const field = op === 'params' ? 'requestParameters' : 'responseElements';
-      return (c) => joinList(fieldValues(named(c, args[0]), field, args[1]));
+      const [pick, read] = [picker(args[0]), valueReader(field, args[1])];
+      return (c) => joinList(read(pick(c)));
     }
     case 'ifparam':
     case 'ifparams':
@@ -101,15 +134,18 @@ export function compileExpression(expr: string): (ctx: TemplateContext) => strin
       need(op, args, 3);
       const [event, path, text] = args as unknown as [string, string, string];
       const field = op === 'ifresponses' ? 'responseElements' : 'requestParameters';
+      const [pick, read] = [picker(event), valueReader(field, path)];
       return (c) => {
-        const values = fieldValues(named(c, event), field, path);
+        const values = read(pick(c));
         if (values.length === 0) return '';
         return `${text}${op === 'ifparam' ? values[0] : joinList(values)}`;
       };
     }
-    case 'ifcount':
+    case 'ifcount': {
       need(op, args, 2);
-      return (c) => (named(c, args[0]).length > 0 ? args[1] : '');
+      const count = counter(args[0]);
+      return (c) => (count(c) > 0 ? args[1] : '');
+    }
     default:
       throw new Error(`unknown template expression '{{${expr}}}'`);
   }

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { EngineEvent, EventEnrichment, MitreTechnique, RiskCategory } from '../../engine/model.ts';
 import { summarizeEnrichment } from '../../enrichment/index.ts';
@@ -63,5 +64,40 @@ describe('summarizeEnrichment', () => {
         },
       ],
     });
+  });
+
+  it('merges any mix of shared facts as it merges the same facts unshared (remembered combinations)', () => {
+    // A few frozen fact sets as the enricher shares them; technique ids overlap between them (with another name
+    // and other tactics), so the first appearance decides the name and the order the lists are merged in.
+    const frozen = (ts: MitreTechnique[]) =>
+      Object.freeze(ts.map((t) => Object.freeze(t))) as MitreTechnique[];
+    const facts: Partial<EventEnrichment>[] = [
+      { accessLevel: 'Write', riskCategories: risks, mitre },
+      {
+        accessLevel: 'Read',
+        riskCategories: Object.freeze([]) as unknown as RiskCategory[],
+        mitre: frozen([t0]),
+      },
+      {
+        accessLevel: 'List',
+        riskCategories: Object.freeze(['resource-exposure']) as RiskCategory[],
+        mitre: frozen([{ ...t0, name: 'Other name', tactics: ['Persistence'], sources: ['z'] }, t1]),
+      },
+      {
+        riskCategories: Object.freeze([]) as unknown as RiskCategory[],
+        mitre: Object.freeze([]) as unknown as MitreTechnique[],
+      },
+      { accessLevel: 'Write', riskCategories: ['credentials-exposure'], mitre: [t1] }, // not frozen
+    ];
+    const pick = fc.oneof(fc.constant(undefined), fc.integer({ min: 0, max: facts.length - 1 }));
+    fc.assert(
+      fc.property(fc.array(pick, { maxLength: 12 }), (picks) => {
+        const events = picks.map((i) => event(i === undefined ? undefined : facts[i]));
+        const expected = JSON.stringify(summarizeEnrichment(events.map(copied)));
+        expect(JSON.stringify(summarizeEnrichment(events))).toBe(expected);
+        expect(JSON.stringify(summarizeEnrichment(events))).toBe(expected); // remembered the second time
+      }),
+      { numRuns: 300 },
+    );
   });
 });
