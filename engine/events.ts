@@ -11,7 +11,9 @@ import type { CloudTrailRecord } from './record.ts';
  * record and the same record as an Athena row, whose columns come in another order, get one id.
  */
 export function toEngineEvent(record: CloudTrailRecord, seq: number): EngineEvent {
-  return { record, time: parseEventTime(record.eventTime), id: eventIdOf(record), seq };
+  // `enrichment` is there from the start (filled in when the session closes), so adding it later does not
+  // give every held event a second property store.
+  return { record, time: parseEventTime(record.eventTime), id: eventIdOf(record), seq, enrichment: undefined };
 }
 
 export function eventIdOf(record: CloudTrailRecord): string {
