@@ -13,7 +13,13 @@ import type { CloudTrailRecord } from './record.ts';
 export function toEngineEvent(record: CloudTrailRecord, seq: number): EngineEvent {
   // `enrichment` is there from the start (filled in when the session closes), so adding it later does not
   // give every held event a second property store.
-  return { record, time: parseEventTime(record.eventTime), id: eventIdOf(record), seq, enrichment: undefined };
+  return {
+    record,
+    time: parseEventTime(record.eventTime),
+    id: eventIdOf(record),
+    seq,
+    enrichment: undefined,
+  };
 }
 
 export function eventIdOf(record: CloudTrailRecord): string {
