@@ -23,7 +23,7 @@ options:
   --events             json: also list each session's events (compact, enriched; about 3.5x the output and
                        more memory; left out by default)
   --idle-gap MINUTES   a pause longer than this splits a session (default 30)
-  --threads N          json: threads to use (default 1; 2 on an idle 2-core machine took 0.83x the time,
+  --threads N          json: threads to use (default 1; 2 on an idle 2-core machine took 0.79x the time,
                        on a busy one longer); the output is the same for any N
 ${sourceOptionsUsage}
 
