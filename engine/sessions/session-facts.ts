@@ -18,9 +18,9 @@ export class SessionFacts {
   /** The event the principal was taken from: among equally complete ones, the first in event order. */
   #principalFrom: EngineEvent | undefined;
   readonly accessKeyIds = new Set<string>();
-  /** Value → number of events, so lists can put the usual value first (see `#ips` / `#uas` for the newest run). */
-  readonly #sourceIps = new Map<string, number>();
-  readonly #userAgents = new Map<string, number>();
+  /** Value → number of events, so lists can put the usual value first. */
+  readonly #sourceIps = new RunCounts();
+  readonly #userAgents = new RunCounts();
   readonly regions = new Set<string>();
   /**
    * A session repeats its caller's key, address, user agent and region: each is compared with the last event's
@@ -28,10 +28,6 @@ export class SessionFacts {
    */
   #key: string | undefined;
   #region: string | undefined;
-  #ip: string | undefined;
-  #ipRun = 0;
-  #ua: string | undefined;
-  #uaRun = 0;
   /** The last user agent found not to be console evidence. */
   #uaNotConsole: string | undefined;
   start = Number.POSITIVE_INFINITY;
@@ -62,23 +58,9 @@ export class SessionFacts {
       this.accessKeyIds.add(key);
     }
     const ip = r.sourceIPAddress;
-    if (ip) {
-      if (ip === this.#ip) this.#ipRun++;
-      else {
-        if (this.#ipRun > 0) count(this.#sourceIps, this.#ip!, this.#ipRun);
-        this.#ip = ip;
-        this.#ipRun = 1;
-      }
-    }
+    if (ip) this.#sourceIps.add(ip, 1);
     const ua = r.userAgent;
-    if (ua) {
-      if (ua === this.#ua) this.#uaRun++;
-      else {
-        if (this.#uaRun > 0) count(this.#userAgents, this.#ua!, this.#uaRun);
-        this.#ua = ua;
-        this.#uaRun = 1;
-      }
-    }
+    if (ua) this.#userAgents.add(ua, 1);
     const region = r.awsRegion;
     if (region && region !== this.#region) {
       this.#region = region;
@@ -134,8 +116,8 @@ export class SessionFacts {
     if (other.end > this.end) this.end = other.end;
     for (const k of other.accessKeyIds) this.accessKeyIds.add(k);
     for (const r of other.regions) this.regions.add(r);
-    for (const [v, n] of other.sourceIps) count(this.#sourceIps, v, n);
-    for (const [v, n] of other.userAgents) count(this.#userAgents, v, n);
+    for (const [v, n] of other.sourceIps) this.#sourceIps.add(v, n);
+    for (const [v, n] of other.userAgents) this.#userAgents.add(v, n);
     const from = other.#principalFrom;
     if (
       from &&
@@ -171,22 +153,12 @@ export class SessionFacts {
 
   /** Address → number of events. */
   get sourceIps(): Map<string, number> {
-    if (this.#ipRun > 0) {
-      count(this.#sourceIps, this.#ip!, this.#ipRun);
-      this.#ipRun = 0;
-      this.#ip = undefined;
-    }
-    return this.#sourceIps;
+    return this.#sourceIps.all();
   }
 
   /** User agent → number of events. */
   get userAgents(): Map<string, number> {
-    if (this.#uaRun > 0) {
-      count(this.#userAgents, this.#ua!, this.#uaRun);
-      this.#uaRun = 0;
-      this.#ua = undefined;
-    }
-    return this.#userAgents;
+    return this.#userAgents.all();
   }
 
   context(): SessionContext {
@@ -210,8 +182,35 @@ export function isConsoleUserAgent(ua: string | undefined): boolean {
   return isConsoleEvidence(bundledUserAgents(), ua);
 }
 
-function count(m: Map<string, number>, value: string, n: number): void {
-  m.set(value, (m.get(value) ?? 0) + n);
+/**
+ * Value → count, for values that come in runs (a session repeats its address and user agent): a value equal to
+ * the last one only extends the run (a string comparison); the run's count is added to the map when it ends.
+ */
+class RunCounts {
+  readonly #counts = new Map<string, number>();
+  #value: string | undefined;
+  #run = 0;
+
+  add(value: string, n: number): void {
+    if (value === this.#value) {
+      this.#run += n;
+      return;
+    }
+    this.#flush();
+    this.#value = value;
+    this.#run = n;
+  }
+
+  all(): Map<string, number> {
+    this.#flush();
+    return this.#counts;
+  }
+
+  #flush(): void {
+    if (this.#run > 0) this.#counts.set(this.#value!, (this.#counts.get(this.#value!) ?? 0) + this.#run);
+    this.#run = 0;
+    this.#value = undefined;
+  }
 }
 
 function sorted(s: Set<string>): string[] {
