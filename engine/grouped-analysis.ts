@@ -12,6 +12,7 @@
  * What this does not give: a session's actions (signals), its full address and client lists. Whoever shows a
  * session fetches its events afterwards (AggregatingSource.sessionEvents) and runs the pipeline on them.
  */
+
 import { EventDeduper } from './dedupe.ts';
 import type { CompiledRule } from './detections/compiled-rule.ts';
 import {
@@ -24,6 +25,7 @@ import {
 import { toEngineEvent } from './events.ts';
 import { eventFieldGetter } from './field-path.ts';
 import { BurstFindings, CountedEvidence, hasEventId } from './grouped-findings.ts';
+import { isoSecond } from './ingest/event-time.ts';
 import type { EngineEvent, Finding, InputsSummary, SessionRisk, SessionSummary } from './model.ts';
 import { compareEvents } from './order.ts';
 import { formatOrigin } from './record.ts';
@@ -265,8 +267,8 @@ export function groupedSummary(s: GroupedSession): SessionSummary {
     sourceIps: ctx.sourceIps,
     userAgents: ctx.userAgents,
     regions: ctx.regions,
-    start: isoSeconds(s.start),
-    end: isoSeconds(s.end),
+    start: isoSecond(s.start),
+    end: isoSecond(s.end),
     eventCount: s.eventCount,
     errorCount: s.errorCount,
     signals: [],
@@ -274,11 +276,6 @@ export function groupedSummary(s: GroupedSession): SessionSummary {
     findings: s.findings,
     risk: s.risk,
   };
-}
-
-function isoSeconds(ms: number): string {
-  const iso = new Date(ms).toISOString();
-  return iso.endsWith('.000Z') ? `${iso.slice(0, -5)}Z` : iso;
 }
 
 /** The order sessions are judged in: by last event, then start, then key. */

@@ -1,5 +1,6 @@
 import { EventDeduper } from './dedupe.ts';
 import { toEngineEvent } from './events.ts';
+import { isoSecond } from './ingest/event-time.ts';
 import type { CredentialLineage, EngineEvent, Finding, InputsSummary, SessionSummary } from './model.ts';
 import { formatOrigin, type Rejected } from './record.ts';
 import { type OpenSession, Sessionizer } from './sessions/sessionizer.ts';
@@ -248,7 +249,7 @@ interface Held<T> {
 }
 
 function hold<T>(job: SessionJob, events: number): Held<T> {
-  return { start: isoSeconds(job.start), key: job.ctx.key, events };
+  return { start: isoSecond(job.start), key: job.ctx.key, events };
 }
 
 /** The finished reports at the head of the outbox, in order; `all`: wait for each until it is empty. */
@@ -365,8 +366,8 @@ export function finishJob(
     sourceIps: ctx.sourceIps,
     userAgents: ctx.userAgents,
     regions: ctx.regions,
-    start: isoSeconds(job.start),
-    end: isoSeconds(job.end),
+    start: isoSecond(job.start),
+    end: isoSecond(job.end),
     eventCount: job.eventCount,
     errorCount: job.errorCount,
     signals: mapping.signals,
@@ -399,12 +400,6 @@ function enrichAll(
       onStageError(`enrichment of event ${e.id}`, error);
     }
   }
-}
-
-/** CloudTrail's own spelling: whole seconds, `Z`. */
-function isoSeconds(ms: number): string {
-  const iso = new Date(ms).toISOString();
-  return iso.endsWith('.000Z') ? `${iso.slice(0, -5)}Z` : iso;
 }
 
 function cmpStr(a: string, b: string): number {

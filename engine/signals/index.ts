@@ -6,6 +6,7 @@
  * `createSignalMapper()` loads and compiles the rules once; `map()` is pure and linear in the events.
  */
 
+import { isoSecond } from '../ingest/event-time.ts';
 import type { EngineEvent, Signal } from '../model.ts';
 import { compareEvents } from '../order.ts';
 import type { RuleProblem } from '../rule-yaml.ts';
@@ -21,7 +22,6 @@ import type { ChunkContext, SignalEngine } from './signal-engine.ts';
 import { compareSignals } from './signal-order.ts';
 import { createSignalStream, type SignalStream } from './stream.ts';
 import { renderTemplate } from './templates.ts';
-import { isoSecond } from './time-text.ts';
 import { changesSomething } from './writes.ts';
 
 export type { RuleProblem } from '../rule-yaml.ts';

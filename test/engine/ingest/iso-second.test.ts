@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { isoSecond } from '../../../engine/signals/time-text.ts';
+import { isoSecond } from '../../../engine/ingest/event-time.ts';
 
 // The remembered date part must give exactly what Date's own ISO text gives (without `.000`), whatever order
 // the times come in: whole seconds, milliseconds, the edges of days and years, out-of-range and invalid times.
