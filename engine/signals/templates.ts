@@ -36,19 +36,25 @@ const UNKNOWN = 'unknown';
 
 type Picker = (ctx: TemplateContext) => EngineEvent[];
 
-/** Member events named EVENT (`*` = all; `a|b` = either name), decided once per expression. */
+/** Whether an event key is one of EVENT's names (`a|b` = either), decided once per expression. */
+function nameTest(event: string): (key: string) => boolean {
+  const names = new Set(event.split('|'));
+  if (names.size > 1) return (k) => names.has(k);
+  const one = event.split('|')[0];
+  return (k) => k === one;
+}
+
+/** The i-th member's event key: the caller's when it gave them, else worked out. */
+const memberKey = (ctx: TemplateContext, i: number): string =>
+  ctx.keys ? ctx.keys[i]! : eventKey(ctx.members[i]!.record);
+
+/** Member events named EVENT (`*` = all; `a|b` = either name). */
 function picker(event: string): Picker {
   if (event === '*') return (ctx) => [...ctx.members];
-  const names = new Set(event.split('|'));
-  const one = names.size === 1 ? [...names][0] : undefined;
+  const named = nameTest(event);
   return (ctx) => {
-    const { members, keys } = ctx;
     const out: EngineEvent[] = [];
-    for (let i = 0; i < members.length; i++) {
-      const e = members[i]!;
-      const k = keys ? keys[i]! : eventKey(e.record);
-      if (one !== undefined ? k === one : names.has(k)) out.push(e);
-    }
+    for (let i = 0; i < ctx.members.length; i++) if (named(memberKey(ctx, i))) out.push(ctx.members[i]!);
     return out;
   };
 }
@@ -56,12 +62,10 @@ function picker(event: string): Picker {
 /** How many member events are named EVENT, without collecting them. */
 function counter(event: string): (ctx: TemplateContext) => number {
   if (event === '*') return (ctx) => ctx.members.length;
-  const names = new Set(event.split('|'));
+  const named = nameTest(event);
   return (ctx) => {
-    const { members, keys } = ctx;
     let n = 0;
-    for (let i = 0; i < members.length; i++)
-      if (names.has(keys ? keys[i]! : eventKey(members[i]!.record))) n++;
+    for (let i = 0; i < ctx.members.length; i++) if (named(memberKey(ctx, i))) n++;
     return n;
   };
 }
