@@ -71,46 +71,71 @@ function sessionFindings(
   candidatesFor: (e: EngineEvent) => Slot[],
   globalAllow: CompiledAllowList,
 ): Finding[] {
-  // rule → matching events (event/threshold) or per-step matches (sequence), in event order.
-  const hits = new Map<CompiledRule, EngineEvent[]>();
-  const steps = new Map<CompiledRule, Map<EngineEvent, Set<number>>>();
-  for (const e of events) {
-    for (const slot of candidatesFor(e)) {
-      if (!safeTest(slot, e)) continue;
-      const rule = slot.rule;
-      if (globalAllow.allows(e, rule.id) || rule.allow?.allows(e, rule.id)) continue;
-      if (slot.step < 0) {
-        let list = hits.get(rule);
-        if (!list) {
-          list = [];
-          hits.set(rule, list);
-        }
-        list.push(e);
-      } else {
-        let m = steps.get(rule);
-        if (!m) {
-          m = new Map();
-          steps.set(rule, m);
-        }
-        let s = m.get(e);
-        if (!s) {
-          s = new Set();
-          m.set(e, s);
-        }
-        s.add(slot.step);
-      }
+  const matches = new SessionMatches();
+  for (let i = 0; i < events.length; i++) matchEvent(matches, events[i]!, candidatesFor, globalAllow);
+  return matches.empty() ? [] : matches.findings(sessionKey);
+}
+
+/**
+ * What one session's events matched: rule → matching events (event/threshold rules) or per-step matches
+ * (sequence rules), in event order. The per-event matching (hot) and the building of findings (once per rule that
+ * matched) are kept in separate functions: the optimising compiler then compiles the hot loop once, small, instead of
+ * compiling it again each time a finding's explanation meets a record or rule of a shape it had not seen.
+ */
+class SessionMatches {
+  readonly hits = new Map<CompiledRule, EngineEvent[]>();
+  readonly steps = new Map<CompiledRule, Map<EngineEvent, Set<number>>>();
+
+  empty(): boolean {
+    return this.hits.size === 0 && this.steps.size === 0;
+  }
+
+  hit(rule: CompiledRule, e: EngineEvent): void {
+    const list = this.hits.get(rule);
+    if (list) list.push(e);
+    else this.hits.set(rule, [e]);
+  }
+
+  step(rule: CompiledRule, e: EngineEvent, step: number): void {
+    let m = this.steps.get(rule);
+    if (!m) {
+      m = new Map();
+      this.steps.set(rule, m);
     }
+    const s = m.get(e);
+    if (s) s.add(step);
+    else m.set(e, new Set([step]));
   }
-  const findings: Finding[] = [];
-  for (const [rule, matched] of hits) {
-    if (rule.kind === 'event') findings.push(buildFinding(rule, sessionKey, matched));
-    else findings.push(...thresholdFindings(rule, sessionKey, matched));
+
+  findings(sessionKey: string): Finding[] {
+    const out: Finding[] = [];
+    for (const [rule, matched] of this.hits) {
+      if (rule.kind === 'event') out.push(buildFinding(rule, sessionKey, matched));
+      else thresholdFindings(rule, sessionKey, matched, out);
+    }
+    for (const [rule, matched] of this.steps) {
+      if (rule.sequence!.ordered === false) unorderedFindings(rule, sessionKey, matched, out);
+      else sequenceFindings(rule, sessionKey, matched, out);
+    }
+    return out;
   }
-  for (const [rule, matched] of steps) {
-    if (rule.sequence!.ordered === false) findings.push(...unorderedFindings(rule, sessionKey, matched));
-    else findings.push(...sequenceFindings(rule, sessionKey, matched));
+}
+
+function matchEvent(
+  matches: SessionMatches,
+  e: EngineEvent,
+  candidatesFor: (e: EngineEvent) => Slot[],
+  globalAllow: CompiledAllowList,
+): void {
+  const slots = candidatesFor(e);
+  for (let i = 0; i < slots.length; i++) {
+    const slot = slots[i]!;
+    if (!safeTest(slot, e)) continue;
+    const rule = slot.rule;
+    if (globalAllow.allows(e, rule.id) || rule.allow?.allows(e, rule.id)) continue;
+    if (slot.step < 0) matches.hit(rule, e);
+    else matches.step(rule, e, slot.step);
   }
-  return findings;
 }
 
 function groupBy<T>(items: readonly T[], key: (t: T) => string | undefined): Map<string, T[]> {
@@ -129,37 +154,63 @@ function groupBy<T>(items: readonly T[], key: (t: T) => string | undefined): Map
 }
 
 /** One finding per group: the first window of `windowMs` in which the count (or distinct count) is reached. */
-function thresholdFindings(rule: CompiledRule, sessionKey: string, matched: EngineEvent[]): Finding[] {
+function thresholdFindings(
+  rule: CompiledRule,
+  sessionKey: string,
+  matched: EngineEvent[],
+  out: Finding[],
+): void {
   const t = rule.threshold!;
-  const distinct = t.distinct;
-  const out: Finding[] = [];
   for (const list of groupBy(matched, t.groupKey).values()) {
-    let start = 0;
     const counts = new Map<string, number>();
-    // Each event's distinct values are read once, when it enters the window, and kept for when it leaves it.
-    const seen: string[][] | undefined = distinct ? [] : undefined;
-    for (let end = 0; end < list.length; end++) {
-      const e = list[end]!;
-      if (seen) {
-        const keys = distinct!(e);
-        seen.push(keys);
-        for (const k of keys) counts.set(k, (counts.get(k) ?? 0) + 1);
-      } else counts.set(e.id, (counts.get(e.id) ?? 0) + 1);
-      while (e.time - list[start]!.time > t.windowMs) {
-        if (seen) for (const k of seen[start]!) uncount(counts, k);
-        else uncount(counts, list[start]!.id);
-        start++;
-      }
-      if (counts.size >= t.count) {
-        // Report the whole burst: every matching event of the group within the window from its start.
-        const from = list[start]!.time;
-        const burst = list.filter((x) => x.time >= from && x.time <= from + t.windowMs);
-        out.push(buildFinding(rule, sessionKey, burst, thresholdLead(rule, counts.size, burst.length)));
-        break;
-      }
-    }
+    const start = burstStart(list, t.windowMs, t.count, t.distinct, counts);
+    if (start >= 0) out.push(burstFinding(rule, sessionKey, list, start, counts.size));
   }
-  return out;
+}
+
+/**
+ * Where the first window holding `count` events (or distinct values) starts in `list`, or -1; `counts` is left
+ * holding what that window counted.
+ */
+function burstStart(
+  list: readonly EngineEvent[],
+  windowMs: number,
+  count: number,
+  distinct: ((e: EngineEvent) => string[]) | undefined,
+  counts: Map<string, number>,
+): number {
+  let start = 0;
+  // Each event's distinct values are read once, when it enters the window, and kept for when it leaves it.
+  const seen: string[][] | undefined = distinct ? [] : undefined;
+  for (let end = 0; end < list.length; end++) {
+    const e = list[end]!;
+    if (seen) {
+      const keys = distinct!(e);
+      seen.push(keys);
+      for (let i = 0; i < keys.length; i++) counts.set(keys[i]!, (counts.get(keys[i]!) ?? 0) + 1);
+    } else counts.set(e.id, (counts.get(e.id) ?? 0) + 1);
+    while (e.time - list[start]!.time > windowMs) {
+      if (seen) for (const k of seen[start]!) uncount(counts, k);
+      else uncount(counts, list[start]!.id);
+      start++;
+    }
+    if (counts.size >= count) return start;
+  }
+  return -1;
+}
+
+/** Reports the whole burst: every matching event of the group within the window from its start. */
+function burstFinding(
+  rule: CompiledRule,
+  sessionKey: string,
+  list: readonly EngineEvent[],
+  start: number,
+  reached: number,
+): Finding {
+  const t = rule.threshold!;
+  const from = list[start]!.time;
+  const burst = list.filter((x) => x.time >= from && x.time <= from + t.windowMs);
+  return buildFinding(rule, sessionKey, burst, thresholdLead(rule, reached, burst.length));
 }
 
 function uncount(counts: Map<string, number>, k: string): void {
@@ -177,37 +228,47 @@ function sequenceFindings(
   rule: CompiledRule,
   sessionKey: string,
   matched: Map<EngineEvent, Set<number>>,
-): Finding[] {
+  out: Finding[],
+): void {
   const seq = rule.sequence!;
-  const last = seq.steps.length - 1;
-  const ordered = [...matched.keys()];
-  const out: Finding[] = [];
-  for (const list of sequenceGroups(seq, ordered).values()) {
-    const partial: (EngineEvent[] | undefined)[] = new Array(seq.steps.length);
-    let found: EngineEvent[] | undefined;
-    for (const e of list) {
-      const steps = matched.get(e)!;
-      // Highest step first, so one event never serves two consecutive steps.
-      for (let s = last; s >= 0 && !found; s--) {
-        if (!steps.has(s)) continue;
-        let chain: EngineEvent[];
-        if (s === 0) chain = [e];
-        else {
-          const prev = partial[s - 1];
-          if (!prev || e.time - prev[0]!.time > seq.windowMs) continue;
-          chain = [...prev, e];
-        }
-        if (s === last) found = chain;
-        else if (!partial[s] || chain[0]!.time >= partial[s]![0]!.time) partial[s] = chain;
+  for (const list of sequenceGroups(seq, [...matched.keys()]).values()) {
+    const found = firstChain(list, matched, seq.steps.length, seq.windowMs);
+    if (found) out.push(sequenceFinding(rule, sessionKey, found));
+  }
+}
+
+/** The first chain of events completing steps 0 … steps-1 in order within the window, if any. */
+function firstChain(
+  list: readonly EngineEvent[],
+  matched: Map<EngineEvent, Set<number>>,
+  steps: number,
+  windowMs: number,
+): EngineEvent[] | undefined {
+  const last = steps - 1;
+  const partial: (EngineEvent[] | undefined)[] = new Array(steps);
+  for (const e of list) {
+    const at = matched.get(e)!;
+    // Highest step first, so one event never serves two consecutive steps.
+    for (let s = last; s >= 0; s--) {
+      if (!at.has(s)) continue;
+      let chain: EngineEvent[];
+      if (s === 0) chain = [e];
+      else {
+        const prev = partial[s - 1];
+        if (!prev || e.time - prev[0]!.time > windowMs) continue;
+        chain = [...prev, e];
       }
-      if (found) break;
-    }
-    if (found) {
-      const lead = `sequence ${seq.steps.map((st, k) => `${st.name} (${found![k]!.record.eventName})`).join(' → ')}`;
-      out.push(buildFinding(rule, sessionKey, found, lead));
+      if (s === last) return chain;
+      if (!partial[s] || chain[0]!.time >= partial[s]![0]!.time) partial[s] = chain;
     }
   }
-  return out;
+  return undefined;
+}
+
+function sequenceFinding(rule: CompiledRule, sessionKey: string, found: EngineEvent[]): Finding {
+  const steps = rule.sequence!.steps;
+  const lead = `sequence ${steps.map((st, k) => `${st.name} (${found[k]!.record.eventName})`).join(' → ')}`;
+  return buildFinding(rule, sessionKey, found, lead);
 }
 
 function sequenceGroups(
@@ -226,9 +287,9 @@ function unorderedFindings(
   rule: CompiledRule,
   sessionKey: string,
   matched: Map<EngineEvent, Set<number>>,
-): Finding[] {
+  out: Finding[],
+): void {
   const seq = rule.sequence!;
-  const out: Finding[] = [];
   for (const list of sequenceGroups(seq, [...matched.keys()]).values()) {
     const latest: (EngineEvent | undefined)[] = new Array(seq.steps.length);
     for (const e of list) {
@@ -240,11 +301,15 @@ function unorderedFindings(
         else if (x.time < earliest) earliest = x.time;
       }
       if (!complete || e.time - earliest > seq.windowMs) continue;
-      const chain = [...new Set(latest as EngineEvent[])].sort((a, b) => a.time - b.time);
-      const lead = `all of ${seq.steps.map((st, k) => `${st.name} (${latest[k]!.record.eventName})`).join(', ')} within ${seq.windowMs / 60_000} min`;
-      out.push(buildFinding(rule, sessionKey, chain, lead));
+      out.push(unorderedFinding(rule, sessionKey, latest as EngineEvent[]));
       break;
     }
   }
-  return out;
+}
+
+function unorderedFinding(rule: CompiledRule, sessionKey: string, latest: EngineEvent[]): Finding {
+  const seq = rule.sequence!;
+  const chain = [...new Set(latest)].sort((a, b) => a.time - b.time);
+  const lead = `all of ${seq.steps.map((st, k) => `${st.name} (${latest[k]!.record.eventName})`).join(', ')} within ${seq.windowMs / 60_000} min`;
+  return buildFinding(rule, sessionKey, chain, lead);
 }
