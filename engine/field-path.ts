@@ -112,7 +112,19 @@ export function eventFieldGetter(text: string): FieldGetter {
   return getter;
 }
 
-const NONE: unknown[] = [];
+/**
+ * An empty array of V8's general element kind, the kind of an array holding strings or objects. A `[]` literal starts
+ * as a small-integer array, another hidden class: code reading value lists compiled after seeing one kind is
+ * deoptimised (and compiled again) the first time it meets the other. Value lists handed out here are all of this kind.
+ */
+export function emptyValues<T>(): T[] {
+  const out: T[] = [undefined as T];
+  out.pop();
+  return out;
+}
+
+/** Nothing reached (never changed by callers). */
+const NONE: unknown[] = emptyValues();
 
 function buildGetter(all: readonly Step[]): FieldGetter {
   const first = all[0];
@@ -126,7 +138,7 @@ function buildGetter(all: readonly Step[]): FieldGetter {
   let lastRoot: object | undefined;
   let lastValues: unknown[] = NONE;
   const walked = (root: object): unknown[] => {
-    const out: unknown[] = [];
+    const out = emptyValues<unknown>();
     walk(root, steps, 0, out);
     return out;
   };
@@ -165,6 +177,20 @@ function buildGetter(all: readonly Step[]): FieldGetter {
       lastRoot = root;
     }
     return lastValues;
+  };
+}
+
+/**
+ * Every value a path reaches in an event as text (asText): a threshold's distinct values. A new array per call (kept by
+ * the caller, unlike a getter's), always of one element kind.
+ */
+export function eventTextsGetter(text: string): (event: EngineEvent) => string[] {
+  const get = eventFieldGetter(text);
+  return (event) => {
+    const values = get(event);
+    const out = emptyValues<string>();
+    for (let i = 0; i < values.length; i++) out.push(asText(values[i]));
+    return out;
   };
 }
 

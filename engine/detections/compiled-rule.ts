@@ -1,6 +1,6 @@
 /** The one in-memory form of every rule (Cartographer YAML, Sigma, CloudGrappler), built once at load. */
 
-import { asText, eventFieldGetter } from '../field-path.ts';
+import { asText, eventFieldGetter, eventTextsGetter } from '../field-path.ts';
 import type { EngineEvent, Severity } from '../model.ts';
 import type { CompiledAllowList } from './allowlist.ts';
 import {
@@ -175,8 +175,7 @@ export function compileRule(
     ...(sources ? { eventSources: sources } : {}),
   };
   if (input.type === 'threshold') {
-    const distinctGet = input.distinct ? eventFieldGetter(input.distinct) : undefined;
-    const distinct = distinctGet ? (e: EngineEvent) => distinctGet(e).map(asText) : undefined;
+    const distinct = input.distinct ? eventTextsGetter(input.distinct) : undefined;
     const named = ['principal', 'session', 'sourceIp'].includes(input.groupBy);
     compiled.threshold = {
       count: input.count,

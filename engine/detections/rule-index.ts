@@ -2,7 +2,7 @@
  * Rules indexed by eventName once, so each event is only tested against rules that can match it (the rest of
  * the ~300 rules are never looked at). Shared by the per-session detector and the cross-session memory.
  */
-import { compilePath, readAll } from '../field-path.ts';
+import { compilePath, emptyValues, readAll } from '../field-path.ts';
 import type { EngineEvent } from '../model.ts';
 import type { CompiledRule } from './compiled-rule.ts';
 import type { CondNode } from './condition.ts';
@@ -289,7 +289,7 @@ function keyFieldsOf(slots: Iterable<Slot>): string[] {
 
 /** Every value of the field, read afresh (the shared getters remember their last event, maybe unenriched). */
 function valuesAt(e: EngineEvent, field: string): unknown[] {
-  const out: unknown[] = [];
+  const out = emptyValues<unknown>();
   const enrichment = field.startsWith('enrichment.');
   const from = enrichment ? e.enrichment : e.record;
   const steps = compilePath(field).steps;

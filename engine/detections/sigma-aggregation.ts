@@ -5,7 +5,7 @@
  * defines it; with `by`, one count per value. Counts span sessions (a burst from one address can span identities).
  */
 
-import { asText, eventFieldGetter } from '../field-path.ts';
+import { asText, eventFieldGetter, eventTextsGetter } from '../field-path.ts';
 import type { EngineEvent } from '../model.ts';
 import type { CompiledRule } from './compiled-rule.ts';
 import { SigmaUnsupported } from './sigma-unsupported.ts';
@@ -80,7 +80,7 @@ export function aggregationThreshold(
   agg: Aggregation,
   windowMs: number,
 ): NonNullable<CompiledRule['threshold']> {
-  const distinctGet = agg.distinct ? eventFieldGetter(agg.distinct) : undefined;
+  const distinct = agg.distinct ? eventTextsGetter(agg.distinct) : undefined;
   return {
     count: Math.max(1, agg.atLeast),
     windowMs,
@@ -88,8 +88,6 @@ export function aggregationThreshold(
     groupByFields: agg.groupBy,
     acrossSessions: true,
     reads: [...agg.groupBy, ...(agg.distinct ? [agg.distinct] : [])],
-    ...(distinctGet
-      ? { distinct: (e: EngineEvent) => distinctGet(e).map(asText), distinctField: agg.distinct! }
-      : {}),
+    ...(distinct ? { distinct, distinctField: agg.distinct! } : {}),
   };
 }

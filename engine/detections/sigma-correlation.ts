@@ -15,7 +15,7 @@
  * (gt, gte) make a threshold; anything else is reported as unsupported.
  */
 
-import { asText, eventFieldGetter } from '../field-path.ts';
+import { eventTextsGetter } from '../field-path.ts';
 import type { Severity } from '../model.ts';
 import type { CompiledRule, CompiledStep } from './compiled-rule.ts';
 import type { CondNode } from './condition.ts';
@@ -150,7 +150,7 @@ function countCorrelation(
     conditions.length === 1 ? conditions[0]! : { kind: 'any', children: conditions };
   const names = requiredEventNames(condition);
   const sources = requiredEventSources(condition);
-  const distinctGet = type === 'value_count' && field ? eventFieldGetter(field) : undefined;
+  const distinct = type === 'value_count' && field ? eventTextsGetter(field) : undefined;
   return {
     ...base,
     kind: 'threshold',
@@ -164,8 +164,8 @@ function countCorrelation(
       groupKey: groupKeyOfFields(groupBy),
       groupByFields: groupBy,
       acrossSessions: true,
-      reads: [...groupBy, ...(distinctGet ? [field!] : [])],
-      ...(distinctGet ? { distinct: (e) => distinctGet(e).map(asText), distinctField: field! } : {}),
+      reads: [...groupBy, ...(distinct ? [field!] : [])],
+      ...(distinct ? { distinct, distinctField: field! } : {}),
     },
   };
 }
