@@ -27,23 +27,34 @@ export interface FollowupContext {
   current: DraftSignal;
 }
 
+/** Every draft is made here, fields in one order: one object shape for the assembler, follow-ups and render. */
+export function draftOf(
+  id: string,
+  defId: string,
+  anchor: EngineEvent,
+  members: EngineEvent[],
+  suppressed: boolean,
+): DraftSignal {
+  const start = members.length > 0 ? members[0]!.time : Number.NEGATIVE_INFINITY;
+  const end = members.length > 0 ? members[members.length - 1]!.time : Number.NEGATIVE_INFINITY;
+  return { id, defId, anchor, members, start, end, suppressed };
+}
+
 const objectTests = new WeakMap<object, (o: ObjectFacts) => boolean>();
 
 /** Stands in for a previous signal that does not exist: `{not: {id: X}}` holds for it, `{id: X}` does not. */
-const NONE: DraftSignal = {
-  id: '',
-  defId: '',
-  anchor: {
+const NONE: DraftSignal = draftOf(
+  '',
+  '',
+  {
     record: { eventTime: '', eventSource: '', eventName: '' },
     time: Number.NEGATIVE_INFINITY,
     id: '',
     seq: -1,
   },
-  members: [],
-  start: Number.NEGATIVE_INFINITY,
-  end: Number.NEGATIVE_INFINITY,
-  suppressed: false,
-};
+  [],
+  false,
+);
 
 export function testSignal(t: SignalTest, given: DraftSignal | undefined, current?: DraftSignal): boolean {
   const s = given ?? NONE;
@@ -164,14 +175,19 @@ function push<T>(m: Map<string, T[]>, k: string, v: T): void {
 
 /** The id the signal gets: the first rename rule that holds (an else-if chain, as in the console flows). */
 export function renamed(rules: FollowupRules, ctx: FollowupContext): string | undefined {
-  for (const r of rules.renames.get(ctx.current.id) ?? []) {
+  const list = rules.renames.get(ctx.current.id);
+  if (list === undefined) return undefined;
+  for (const r of list) {
     if (testCondition(r.when, ctx)) return r.rename.to;
   }
   return undefined;
 }
 
 export function dropped(rules: FollowupRules, ctx: FollowupContext): boolean {
-  return (rules.drops.get(ctx.current.id) ?? []).some((r) => testCondition(r.when, ctx));
+  const list = rules.drops.get(ctx.current.id);
+  if (list === undefined) return false;
+  for (const r of list) if (testCondition(r.when, ctx)) return true;
+  return false;
 }
 
 /** The new id for the last previous signal, revealed by the current one. */
