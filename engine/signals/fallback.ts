@@ -34,6 +34,12 @@ function topCalls(counts: Record<string, number>, max = 4): string {
   return shown.join(', ');
 }
 
+interface Visit {
+  prefix: string;
+  members: LabelledEvent[];
+  last: number;
+}
+
 export function fallbackSignals(
   data: FallbackFile,
   ua: UserAgentClassifier,
@@ -44,8 +50,10 @@ export function fallbackSignals(
   const out: FallbackSignal[] = [];
   const calls: LabelledEvent[] = [];
 
-  // Page visits: per service, consecutive console reads no more than gapSeconds apart.
-  const visits = new Map<string, { members: LabelledEvent[]; last: number }>();
+  // Page visits: per service, consecutive console reads no more than gapSeconds apart. Their signals are
+  // made after the loop, closed visits first (one call site: no cold call inside the loop).
+  const visits = new Map<string, Visit>();
+  const closed: Visit[] = [];
   for (const le of leftovers) {
     if (!consoleFamilies.has(le.family) || changesSomething(le.event)) {
       calls.push(le);
@@ -58,11 +66,12 @@ export function fallbackSignals(
       v.members.push(le);
       v.last = t;
     } else {
-      if (v) out.push(visitSignal(data, prefix, v.members));
-      visits.set(prefix, { members: [le], last: t });
+      if (v) closed.push(v);
+      visits.set(prefix, { prefix, members: [le], last: t });
     }
   }
-  for (const [prefix, v] of visits) out.push(visitSignal(data, prefix, v.members));
+  for (const v of visits.values()) closed.push(v);
+  for (const v of closed) out.push(visitSignal(data, v.prefix, v.members));
   if (calls.length > 0) {
     for (const s of summarizeCalls({ data, phrases }, calls)) out.push(s);
   }

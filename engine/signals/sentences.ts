@@ -3,7 +3,7 @@
  * the header of a deployment tool's run. Pure functions of the events and the compiled phrases.
  */
 import type { LabelledEvent } from './labeller.ts';
-import type { Phrases, Tool } from './phrases.ts';
+import type { CallWords, Phrases, Tool } from './phrases.ts';
 
 export interface Resources {
   names: string[];
@@ -71,8 +71,14 @@ export function readSentence(
   const service = phrases.service(prefix);
   const calls = new Map<string, number>();
   for (const le of members) calls.set(le.key, (calls.get(le.key) ?? 0) + 1);
-  const words = [...calls.keys()].map((k) => phrases.call(k));
-  const nouns = [...new Set(words.map((w) => w.noun))];
+  const words: CallWords[] = [];
+  const nounSet = new Set<string>();
+  for (const k of calls.keys()) {
+    const w = phrases.call(k);
+    words.push(w);
+    nounSet.add(w.noun);
+  }
+  const nouns = [...nounSet];
   const where = regionsOf(phrases, prefix, members);
   const enumerated = calls.size >= phrases.enumerateAt;
   const own = words[0]!.verb;
@@ -88,7 +94,9 @@ export function readSentence(
   let what: string;
   if (lead && res.names.length > 1 && nouns.every((n) => n.startsWith(lead))) {
     // "bucket ACL", "bucket policy" of 8 buckets → "the ACL and policy of 8 S3 buckets"
-    what = `the ${sayList(nouns.map((n) => n.slice(lead.length)))} of ${plural(res.names.length, `${service} ${res.noun}`)}`;
+    const rest: string[] = [];
+    for (const n of nouns) rest.push(n.slice(lead.length));
+    what = `the ${sayList(rest)} of ${plural(res.names.length, `${service} ${res.noun}`)}`;
   } else if (enumerated) {
     what = `${service}: ${sayList(nouns, 6)}${of}`;
   } else {
@@ -123,6 +131,8 @@ export function writeSentence(
   return { name: `${said}${failed}`, summary: `${said}${where}${failed}.` };
 }
 
+const REMOVING = /^(Delete|Detach|Disassociate|Remove|Terminate|Release|Deregister|Revoke)/;
+
 /** "Terraform apply: 14 changes", "Terraform destroy: 9 changes", "Terraform plan or refresh: 40 reads". */
 export function runHeader(
   phrases: Phrases,
@@ -131,13 +141,14 @@ export function runHeader(
   writes: readonly LabelledEvent[],
   runner?: Tool,
 ): { text: Sentence; mode: string } {
-  const ok = writes.filter((le) => !le.event.record.errorCode);
+  const ok: LabelledEvent[] = [];
+  let removing = 0;
+  for (const le of writes) {
+    if (le.event.record.errorCode) continue;
+    ok.push(le);
+    if (REMOVING.test(le.event.record.eventName)) removing++;
+  }
   const failed = writes.length - ok.length;
-  const removing = ok.filter((le) =>
-    /^(Delete|Detach|Disassociate|Remove|Terminate|Release|Deregister|Revoke)/.test(
-      le.event.record.eventName,
-    ),
-  ).length;
   const mode = ok.length === 0 ? 'plan' : removing >= ok.length * 0.8 ? 'destroy' : 'apply';
   const changes = new Map<string, number>();
   for (const le of ok) {
@@ -145,7 +156,8 @@ export function runHeader(
     const k = `${w.verb.toLowerCase()} ${phrases.service(le.key.slice(0, le.key.indexOf(':')))} ${w.noun}`;
     changes.set(k, (changes.get(k) ?? 0) + 1);
   }
-  const list = [...changes].map(([k, n]) => (n > 1 ? `${k} ×${n}` : k));
+  const list: string[] = [];
+  for (const [k, n] of changes) list.push(n > 1 ? `${k} ×${n}` : k);
   const failedText = failed > 0 ? `, ${failed} failed` : '';
   const who = runner && runner.id !== tool.id ? `${runner.name} via ${tool.name}` : tool.name;
   const name =

@@ -29,7 +29,7 @@ interface Run {
   /** Reads of a deployment run, under its header. */
   reads: LabelledEvent[];
   writes: LabelledEvent[];
-  burst?: Group;
+  burst: Group | undefined;
   groups: Map<string, Group>;
 }
 
@@ -50,13 +50,16 @@ export function summarizeCalls(input: SummaryInput, events: readonly LabelledEve
     let run = runs.get(key);
     if (!run || t - run.last > phrases.runGapMs) {
       if (run) closeRun(input, run, out);
-      run = { tool, deploy, last: t, reads: [], writes: [], groups: new Map() };
+      run = { tool, deploy, last: t, reads: [], writes: [], burst: undefined, groups: new Map() };
       runs.set(key, run);
     }
     run.last = t;
-    if (changesSomething(le.event)) {
-      // A write splits the reads around it, so the timeline keeps the order of what happened.
-      if (run.burst) closeBurst(input, run, run.burst, out);
+    const write = changesSomething(le.event);
+    // A write splits the reads around it, so the timeline keeps the order of what happened; a quiet gap
+    // ends a burst too. (A deployment run has no bursts: its reads go under its header.)
+    const burst = run.burst;
+    if (burst && (write || t - burst.last > phrases.burstGapMs)) closeBurst(input, run, burst, out);
+    if (write) {
       run.burst = undefined;
       run.writes.push(le);
       let g = run.groups.get(le.key);
@@ -73,7 +76,6 @@ export function summarizeCalls(input: SummaryInput, events: readonly LabelledEve
     } else if (run.deploy) {
       run.reads.push(le);
     } else {
-      if (run.burst && t - run.burst.last > phrases.burstGapMs) closeBurst(input, run, run.burst, out);
       if (!run.burst || run.burst.members.length === 0) run.burst = { members: [], last: t };
       run.burst.members.push(le);
       run.burst.last = t;
