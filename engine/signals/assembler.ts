@@ -8,10 +8,13 @@
  * pass costs O(events × labels per event × window) and never rescans the session.
  */
 
+import type { EngineEvent } from '../model.ts';
 import { compareEvents } from '../order.ts';
 import {
   type DraftSignal,
+  draftOf,
   dropped,
+  type FollowupContext,
   type FollowupRules,
   mergeFor,
   renamed,
@@ -104,70 +107,102 @@ export function assemble(
   events: readonly LabelledEvent[],
   options: AssembleOptions = {},
 ): Assembled {
+  const a = new Assembly(rules, follow, events, options.previous);
   const plain = options.sameSecond === 'as-given';
-  const n = events.length;
-  const used = new Uint8Array(n);
-  const index = new Map<string, LabelIndex>();
-  const anchorOf = new Uint8Array(n);
-  for (let i = 0; i < n; i++) {
-    const e = events[i]!;
-    for (const label of e.labels) {
-      let li = index.get(label);
-      if (!li) {
-        li = new LabelIndex();
-        index.set(label, li);
+  for (const group of anchorGroups(events, a.anchorOf)) {
+    if (plain || group.length === 1 || group.length > MAX_TIE_GROUP) {
+      for (const i of group) {
+        if (a.used[i]) continue;
+        const c = a.candidateFor(i);
+        if (c) a.commit(c);
       }
-      li.add(i);
-      const def = rules.defs.get(label);
-      if (def && (def.anchors === null || def.anchors.has(e.key))) anchorOf[i] = 1;
+    } else {
+      a.tieGroup(group);
     }
   }
+  const signals: DraftSignal[] = [];
+  for (const s of a.all) if (s.members.length > 0) signals.push(s);
+  return { signals, used: a.used, previous: a.previous };
+}
 
-  const all: DraftSignal[] = [];
+/**
+ * One pass over one list of labelled events. A class rather than closures inside `assemble`: its methods are
+ * one function each for the whole run, so V8 optimises them once (closures made per call were re-optimised
+ * again and again).
+ */
+class Assembly {
+  readonly used: Uint8Array;
+  /** 1 where an event may anchor one of its labels' definitions. */
+  readonly anchorOf: Uint8Array;
+  /** Per label, its events in order. */
+  readonly index = new Map<string, LabelIndex>();
+  /** Every draft made, merged ones included (they end with no members). */
+  readonly all: DraftSignal[] = [];
   /** Signals as the follow-up rules see them (without previousSkips; merged ones removed). */
-  let previous: DraftSignal[] = [...(options.previous ?? [])];
-  const time = (i: number) => events[i]!.event.time;
+  readonly previous: DraftSignal[] = [];
+
+  constructor(
+    readonly rules: SignalRuleSet,
+    readonly follow: FollowupRules,
+    readonly events: readonly LabelledEvent[],
+    previous: readonly DraftSignal[] | undefined,
+  ) {
+    const n = events.length;
+    this.used = new Uint8Array(n);
+    this.anchorOf = new Uint8Array(n);
+    for (let i = 0; i < n; i++) {
+      const e = events[i]!;
+      for (const label of e.labels) {
+        let li = this.index.get(label);
+        if (!li) {
+          li = new LabelIndex();
+          this.index.set(label, li);
+        }
+        li.add(i);
+        const def = rules.defs.get(label);
+        if (def && (def.anchors === null || def.anchors.has(e.key))) this.anchorOf[i] = 1;
+      }
+    }
+    if (previous) for (const p of previous) this.previous.push(p);
+  }
 
   /** What anchor i would make now: its first label whose required events are in the window. */
-  const candidateFor = (i: number): Candidate | undefined => {
+  candidateFor(i: number): Candidate | undefined {
+    const events = this.events;
     const e = events[i]!;
+    const t = e.event.time;
     for (const label of e.labels) {
-      const def = rules.defs.get(label);
+      const def = this.rules.defs.get(label);
       if (!def || (def.anchors !== null && !def.anchors.has(e.key))) continue;
-      const li = index.get(label) as LabelIndex;
+      const li = this.index.get(label) as LabelIndex;
       const p = li.positionOf(i);
-      const window = collectWindow(li, p, used, time, time(i) - def.lookbackMs, time(i) + def.lookaheadMs);
+      const window = collectWindow(li, p, this.used, events, t - def.lookbackMs, t + def.lookaheadMs);
       if (!requiredPresent(def, window, events)) continue;
-      if (def.eachEvent) return { def, members: [i], anchor: i };
-      const members = def.members === null ? window : window.filter((w) => def.members?.has(events[w]!.key));
+      if (def.eachEvent) return new Candidate(def, [i], i);
+      const members = def.members === null ? window : keptMembers(def.members, window, events);
       // The anchor is the first member that may anchor (it need not be the event that opened the window);
       // when none may, the definition cannot stand and the event tries nothing else.
-      const found = members.find((w) => def.anchors === null || def.anchors.has(events[w]!.key));
-      if (found === undefined) return undefined;
-      return { def, members, anchor: def.anchors === null ? i : found };
+      if (def.anchors === null) return members.length > 0 ? new Candidate(def, members, i) : undefined;
+      const found = firstAnchor(def.anchors, members, events);
+      return found < 0 ? undefined : new Candidate(def, members, found);
     }
     return undefined;
-  };
+  }
 
-  const commit = (c: Candidate): void => {
+  commit(c: Candidate): void {
     const { def, members } = c;
-    const draft: DraftSignal = {
-      id: def.reportId,
-      defId: def.id,
-      anchor: events[c.anchor]!.event,
-      members: members.map((w) => events[w]!.event),
-      start: time(members[0]!),
-      end: time(members[members.length - 1]!),
-      suppressed: def.suppressed,
-    };
-    const to = renamed(follow, { previous, current: draft });
+    const { rules, follow, previous } = this;
+    const anchor = this.events[c.anchor]!.event;
+    const draft = draftOf(def.reportId, def.id, anchor, eventsAt(this.events, members), def.suppressed);
+    const ctx: FollowupContext = { previous, current: draft };
+    const to = renamed(follow, ctx);
     if (to) retarget(rules, draft, to);
-    if (dropped(follow, { previous, current: draft })) return;
+    if (dropped(follow, ctx)) return;
 
-    for (const w of members) used[w] = 1;
-    all.push(draft);
+    for (const w of members) this.used[w] = 1;
+    this.all.push(draft);
 
-    const prevTo = renamedPrevious(follow, { previous, current: draft });
+    const prevTo = renamedPrevious(follow, ctx);
     if (prevTo) retarget(rules, previous[previous.length - 1]!, prevTo);
 
     if (!follow.previousSkips.has(draft.id)) {
@@ -175,33 +210,28 @@ export function assemble(
       const merge = mergeFor(follow, previous);
       if (merge) {
         absorb(merge.keep, merge.drop);
-        previous = previous.filter((s) => s !== merge.drop);
+        previous.splice(previous.indexOf(merge.drop), 1);
       }
     }
-  };
+  }
 
-  for (const group of anchorGroups(events, anchorOf)) {
-    if (plain || group.length === 1 || group.length > MAX_TIE_GROUP) {
-      for (const i of group) {
-        if (used[i]) continue;
-        const c = candidateFor(i);
-        if (c) commit(c);
-      }
-      continue;
-    }
-    // Anchors sharing one second: CloudTrail gives them no real order, so the candidates are ranked by
-    // what they mean (see `better`), then engine/order.ts. Windows only shrink as events are used, so an
-    // anchor with no candidate now never gets one and leaves the group.
-    const last = previous[previous.length - 1];
-    const open = last && group.length > 0 && time(group[0]!) - last.end <= OPEN_PAGE_MS ? last.id : undefined;
+  /**
+   * Anchors sharing one second: CloudTrail gives them no real order, so the candidates are ranked by what
+   * they mean (see `better`), then engine/order.ts. Windows only shrink as events are used, so an anchor with
+   * no candidate now never gets one and leaves the group.
+   */
+  tieGroup(group: number[]): void {
+    const last = this.previous[this.previous.length - 1];
+    const t = this.events[group[0]!]!.event.time;
+    const open = last && t - last.end <= OPEN_PAGE_MS ? last.id : undefined;
     let remaining = group;
     while (remaining.length > 0) {
       let best: Candidate | undefined;
       let bestAt = -1;
       const next: number[] = [];
       for (const i of remaining) {
-        if (used[i]) continue;
-        const c = candidateFor(i);
+        if (this.used[i]) continue;
+        const c = this.candidateFor(i);
         if (!c) continue;
         next.push(i);
         if (!best || better(c, best, open)) {
@@ -210,17 +240,42 @@ export function assemble(
         }
       }
       if (!best) break;
-      commit(best);
-      remaining = next.filter((i) => i !== bestAt);
+      this.commit(best);
+      remaining = next;
+      remaining.splice(remaining.indexOf(bestAt), 1);
     }
   }
-  return { signals: all.filter((s) => s.members.length > 0), used, previous };
 }
 
-interface Candidate {
-  def: CompiledDef;
-  members: number[];
-  anchor: number;
+class Candidate {
+  constructor(
+    readonly def: CompiledDef,
+    readonly members: number[],
+    readonly anchor: number,
+  ) {}
+}
+
+/** The window's events a definition keeps as members. */
+function keptMembers(keep: ReadonlySet<string>, window: readonly number[], events: readonly LabelledEvent[]) {
+  const out: number[] = [];
+  for (const w of window) if (keep.has(events[w]!.key)) out.push(w);
+  return out;
+}
+
+/** The first of `members` that may anchor the definition (-1 when none may). */
+function firstAnchor(
+  anchors: ReadonlySet<string>,
+  members: readonly number[],
+  events: readonly LabelledEvent[],
+): number {
+  for (const w of members) if (anchors.has(events[w]!.key)) return w;
+  return -1;
+}
+
+function eventsAt(events: readonly LabelledEvent[], at: readonly number[]): EngineEvent[] {
+  const out: EngineEvent[] = [];
+  for (const w of at) out.push(events[w]!.event);
+  return out;
 }
 
 /** A page whose last call is at most this old still counts as open (console pages poll every few seconds). */
@@ -271,19 +326,23 @@ function collectWindow(
   li: LabelIndex,
   p: number,
   used: Uint8Array,
-  time: (i: number) => number,
+  events: readonly LabelledEvent[],
   from: number,
   to: number,
 ): number[] {
   const before: number[] = [];
-  for (let q = li.findPrev(p - 1, used); q >= 0 && time(li.at[q]!) >= from; q = li.findPrev(q - 1, used)) {
+  for (
+    let q = li.findPrev(p - 1, used);
+    q >= 0 && events[li.at[q]!]!.event.time >= from;
+    q = li.findPrev(q - 1, used)
+  ) {
     before.push(li.at[q]!);
   }
   before.reverse();
   before.push(li.at[p]!);
   for (
     let q = li.findNext(p + 1, used);
-    q < li.at.length && time(li.at[q]!) <= to;
+    q < li.at.length && events[li.at[q]!]!.event.time <= to;
     q = li.findNext(q + 1, used)
   ) {
     before.push(li.at[q]!);
@@ -313,7 +372,9 @@ function retarget(rules: SignalRuleSet, s: DraftSignal, to: string): void {
 }
 
 function absorb(keep: DraftSignal, drop: DraftSignal): void {
-  const merged = [...keep.members, ...drop.members];
+  const merged: EngineEvent[] = [];
+  for (const e of keep.members) merged.push(e);
+  for (const e of drop.members) merged.push(e);
   merged.sort(compareEvents);
   keep.members = merged;
   keep.start = Math.min(keep.start, drop.start);

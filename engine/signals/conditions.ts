@@ -91,15 +91,30 @@ function plainKeyText(o: Record<string, unknown>, keep: (x: unknown) => boolean)
     .join(',');
 }
 
+/**
+ * What a label case may test about one event. The request and response facts are made on first use: most
+ * cases test the user agent or nothing, so most events never need them.
+ */
 export class EventFacts {
-  readonly params: ObjectFacts;
-  readonly response: ObjectFacts;
+  private paramFacts: ObjectFacts | undefined = undefined;
+  private responseFacts: ObjectFacts | undefined = undefined;
   constructor(
     readonly event: EngineEvent,
     readonly family: string,
-  ) {
-    this.params = new ObjectFacts(event.record.requestParameters, event.record.awsRegion);
-    this.response = new ObjectFacts(event.record.responseElements, event.record.awsRegion);
+  ) {}
+  get params(): ObjectFacts {
+    if (this.paramFacts === undefined) {
+      const r = this.event.record;
+      this.paramFacts = new ObjectFacts(r.requestParameters, r.awsRegion);
+    }
+    return this.paramFacts;
+  }
+  get response(): ObjectFacts {
+    if (this.responseFacts === undefined) {
+      const r = this.event.record;
+      this.responseFacts = new ObjectFacts(r.responseElements, r.awsRegion);
+    }
+    return this.responseFacts;
   }
 }
 

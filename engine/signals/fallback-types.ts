@@ -11,3 +11,17 @@ export interface FallbackSignal {
   members: EngineEvent[];
   details: Record<string, unknown>;
 }
+
+/** Every fallback signal is made here, fields in one order (one object shape for index.ts to read). */
+export function fallbackSignal(
+  id: string,
+  name: string,
+  summary: string,
+  url: string | undefined,
+  service: string,
+  suppressed: boolean,
+  members: EngineEvent[],
+  details: Record<string, unknown>,
+): FallbackSignal {
+  return { id, suppressed, name, summary, url, service, members, details };
+}

@@ -4,19 +4,18 @@
  * must stay visible one by one) is said in plain words by summaries.ts. Single linear passes.
  */
 
-import { asString, type CompiledPath, compilePath, valuesAt } from '../field-path.ts';
 import type { EngineEvent } from '../model.ts';
 import type { UserAgentClassifier } from '../user-agent.ts';
-import type { FallbackSignal } from './fallback-types.ts';
+import { type FallbackSignal, fallbackSignal } from './fallback-types.ts';
 import type { LabelledEvent } from './labeller.ts';
 import type { Phrases } from './phrases.ts';
+import { prefixOf } from './resources.ts';
 import type { FallbackFile } from './schema.ts';
 import { summarizeCalls } from './summaries.ts';
 import { changesSomething } from './writes.ts';
 
 export type { FallbackSignal } from './fallback-types.ts';
 
-const prefixOf = (key: string) => key.slice(0, key.indexOf(':'));
 const idPart = (s: string) => s.replace(/[^A-Za-z0-9]+/g, '_');
 
 function tally(members: readonly EngineEvent[], keyOf: (e: EngineEvent) => string): Record<string, number> {
@@ -35,6 +34,12 @@ function topCalls(counts: Record<string, number>, max = 4): string {
   return shown.join(', ');
 }
 
+interface Visit {
+  prefix: string;
+  members: LabelledEvent[];
+  last: number;
+}
+
 export function fallbackSignals(
   data: FallbackFile,
   ua: UserAgentClassifier,
@@ -45,8 +50,10 @@ export function fallbackSignals(
   const out: FallbackSignal[] = [];
   const calls: LabelledEvent[] = [];
 
-  // Page visits: per service, consecutive console reads no more than gapSeconds apart.
-  const visits = new Map<string, { members: LabelledEvent[]; last: number }>();
+  // Page visits: per service, consecutive console reads no more than gapSeconds apart. Their signals are
+  // made after the loop, closed visits first (one call site: no cold call inside the loop).
+  const visits = new Map<string, Visit>();
+  const closed: Visit[] = [];
   for (const le of leftovers) {
     if (!consoleFamilies.has(le.family) || changesSomething(le.event)) {
       calls.push(le);
@@ -59,14 +66,14 @@ export function fallbackSignals(
       v.members.push(le);
       v.last = t;
     } else {
-      if (v) out.push(visitSignal(data, prefix, v.members));
-      visits.set(prefix, { members: [le], last: t });
+      if (v) closed.push(v);
+      visits.set(prefix, { prefix, members: [le], last: t });
     }
   }
-  for (const [prefix, v] of visits) out.push(visitSignal(data, prefix, v.members));
+  for (const v of visits.values()) closed.push(v);
+  for (const v of closed) out.push(visitSignal(data, v.prefix, v.members));
   if (calls.length > 0) {
-    const resourceOf = (key: string, e: EngineEvent) => resourceName(data, key, e);
-    out.push(...summarizeCalls({ data, phrases, resourceOf }, calls));
+    for (const s of summarizeCalls({ data, phrases }, calls)) out.push(s);
   }
   return out;
 }
@@ -74,48 +81,28 @@ export function fallbackSignals(
 /** "Viewed the RDS console: 45 events no console action explains (DescribeDBInstances ×40, …)". */
 function visitSignal(data: FallbackFile, prefix: string, list: readonly LabelledEvent[]): FallbackSignal {
   const page = data.pages.services[prefix];
-  const members = list.map((m) => m.event);
+  const members: EngineEvent[] = [];
+  for (const m of list) members.push(m.event);
   const region = members[0]!.record.awsRegion ?? 'us-east-1';
   const fill = (t: string) => t.replaceAll('{{service}}', prefix).replaceAll('{{region}}', region);
   const name = fill(page?.name ?? data.pages.default.name);
   const counts = tally(members, (e) => e.record.eventName);
-  return {
-    id: `Console_${idPart(prefix)}`,
+  const summary = `${name}: ${members.length} event${members.length === 1 ? '' : 's'} no console action explains (${topCalls(counts)}).`;
+  const url =
+    page?.url !== undefined ? fill(page.url) : data.pages.default.url && fill(data.pages.default.url);
+  return fallbackSignal(
+    `Console_${idPart(prefix)}`,
     name,
-    summary: `${name}: ${members.length} event${members.length === 1 ? '' : 's'} no console action explains (${topCalls(counts)}).`,
-    url: page?.url !== undefined ? fill(page.url) : data.pages.default.url && fill(data.pages.default.url),
-    service: page?.service ?? prefix,
-    suppressed: page?.suppressed ?? false,
+    summary,
+    url,
+    page?.service ?? prefix,
+    page?.suppressed ?? false,
     members,
-    details: { pageLevel: true, eventCount: members.length, eventNames: counts, region },
-  };
-}
-
-/** The resource an event acts on (bucket, user, key …), by the per-service paths of fallback.yaml. */
-export function resourceName(data: FallbackFile, key: string, event: EngineEvent): string | undefined {
-  const paths = resourcePathsOf(data, key);
-  const params = event.record.requestParameters;
-  for (const p of paths) {
-    for (const x of valuesAt(params, p)) if (x !== null && x !== undefined && x !== '') return asString(x);
-  }
-  return undefined;
-}
-
-/** Each key's compiled resource paths, looked up once per key (not a prefix slice and a path text per event). */
-const pathsByKey = new WeakMap<FallbackFile, Map<string, readonly CompiledPath[]>>();
-const MAX_PATH_KEYS = 10_000;
-
-function resourcePathsOf(data: FallbackFile, key: string): readonly CompiledPath[] {
-  let byKey = pathsByKey.get(data);
-  if (!byKey) {
-    byKey = new Map();
-    pathsByKey.set(data, byKey);
-  }
-  let paths = byKey.get(key);
-  if (!paths) {
-    const texts = data.collapse.resourcePaths[prefixOf(key)] ?? data.collapse.resourcePaths['*'] ?? [];
-    paths = texts.map(compilePath);
-    if (byKey.size < MAX_PATH_KEYS) byKey.set(key, paths);
-  }
-  return paths;
+    {
+      pageLevel: true,
+      eventCount: members.length,
+      eventNames: counts,
+      region,
+    },
+  );
 }

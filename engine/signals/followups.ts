@@ -27,23 +27,34 @@ export interface FollowupContext {
   current: DraftSignal;
 }
 
+/** Every draft is made here, fields in one order: one object shape for the assembler, follow-ups and render. */
+export function draftOf(
+  id: string,
+  defId: string,
+  anchor: EngineEvent,
+  members: EngineEvent[],
+  suppressed: boolean,
+): DraftSignal {
+  const start = members.length > 0 ? members[0]!.time : Number.NEGATIVE_INFINITY;
+  const end = members.length > 0 ? members[members.length - 1]!.time : Number.NEGATIVE_INFINITY;
+  return { id, defId, anchor, members, start, end, suppressed };
+}
+
 const objectTests = new WeakMap<object, (o: ObjectFacts) => boolean>();
 
 /** Stands in for a previous signal that does not exist: `{not: {id: X}}` holds for it, `{id: X}` does not. */
-const NONE: DraftSignal = {
-  id: '',
-  defId: '',
-  anchor: {
+const NONE: DraftSignal = draftOf(
+  '',
+  '',
+  {
     record: { eventTime: '', eventSource: '', eventName: '' },
     time: Number.NEGATIVE_INFINITY,
     id: '',
     seq: -1,
   },
-  members: [],
-  start: Number.NEGATIVE_INFINITY,
-  end: Number.NEGATIVE_INFINITY,
-  suppressed: false,
-};
+  [],
+  false,
+);
 
 export function testSignal(t: SignalTest, given: DraftSignal | undefined, current?: DraftSignal): boolean {
   const s = given ?? NONE;
@@ -126,14 +137,30 @@ export function testCondition(c: FollowupCondition | undefined, ctx: FollowupCon
   return true;
 }
 
-type RenameRule = Extract<Followup, { rename: unknown }>;
-type DropRule = Extract<Followup, { drop: unknown }>;
-type RenamePreviousRule = Extract<Followup, { renamePrevious: unknown }>;
-type MergeRule = Extract<Followup, { merge: unknown }>;
+/** A rule as the assembler runs it: compiled once from followups.yaml, every field present. */
+interface RenameRule {
+  to: string;
+  when: FollowupCondition | undefined;
+}
+interface RenamePreviousRule {
+  from: string;
+  to: string;
+  when: FollowupCondition | undefined;
+}
+interface MergeRule {
+  /** undefined: any signal. */
+  first: readonly string[] | undefined;
+  second: readonly string[];
+  withinSeconds: number;
+  skipOne: boolean;
+  skipWithinSeconds: number;
+  into: 'first' | 'second';
+  when: FollowupCondition | undefined;
+}
 
 export interface FollowupRules {
   renames: Map<string, RenameRule[]>;
-  drops: Map<string, DropRule[]>;
+  drops: Map<string, (FollowupCondition | undefined)[]>;
   renamePrevious: RenamePreviousRule[];
   merges: MergeRule[];
   previousSkips: ReadonlySet<string>;
@@ -148,12 +175,68 @@ export function indexFollowups(list: readonly Followup[], previousSkips: readonl
     previousSkips: new Set(previousSkips),
   };
   for (const f of list) {
-    if ('rename' in f) push(out.renames, f.rename.from, f);
-    else if ('drop' in f) push(out.drops, f.drop, f);
-    else if ('renamePrevious' in f) out.renamePrevious.push(f);
-    else out.merges.push(f);
+    const when = condition(f.when);
+    if ('rename' in f) push(out.renames, f.rename.from, { to: f.rename.to, when });
+    else if ('drop' in f) push(out.drops, f.drop, when);
+    else if ('renamePrevious' in f)
+      out.renamePrevious.push({ from: f.renamePrevious.from, to: f.renamePrevious.to, when });
+    else {
+      const m = f.merge;
+      out.merges.push({
+        first: m.first === undefined ? undefined : ids(m.first),
+        second: ids(m.second),
+        withinSeconds: m.withinSeconds,
+        skipOne: m.skipOne ?? false,
+        skipWithinSeconds: m.skipWithinSeconds ?? m.withinSeconds,
+        into: m.into ?? 'second',
+        when,
+      });
+    }
   }
   return out;
+}
+
+const ids = (v: string | string[]) => (Array.isArray(v) ? v : [v]);
+
+/**
+ * The YAML's conditions and signal tests rebuilt with every field present (undefined when absent), in one
+ * order: testCondition and testSignal then read one object shape whichever fields a rule sets.
+ */
+function condition(c: FollowupCondition | undefined): FollowupCondition | undefined {
+  if (c === undefined) return undefined;
+  const d = c.distinct;
+  const r = c.recent;
+  return {
+    previous: signalTest(c.previous),
+    current: signalTest(c.current),
+    distinct: d && { event: d.event, path: d.path, startsWith: d.startsWith, moreThan: d.moreThan },
+    recent: r && {
+      find: signalTest(r.find)!,
+      stopAt: signalTest(r.stopAt),
+      withinSeconds: r.withinSeconds,
+      always: r.always,
+    },
+    any: c.any?.map((alt) => condition(alt)!),
+  };
+}
+
+function signalTest(t: SignalTest | undefined): SignalTest | undefined {
+  if (t === undefined) return undefined;
+  return {
+    id: t.id,
+    idIn: t.idIn,
+    idStartsWith: t.idStartsWith,
+    idEndsWith: t.idEndsWith,
+    not: signalTest(t.not),
+    back: t.back,
+    withinSeconds: t.withinSeconds,
+    maxEvents: t.maxEvents,
+    minEvents: t.minEvents,
+    onlyEvents: t.onlyEvents,
+    anyEventParams: t.anyEventParams,
+    anchorEvent: t.anchorEvent,
+    anchorParams: t.anchorParams,
+  };
 }
 
 function push<T>(m: Map<string, T[]>, k: string, v: T): void {
@@ -164,14 +247,19 @@ function push<T>(m: Map<string, T[]>, k: string, v: T): void {
 
 /** The id the signal gets: the first rename rule that holds (an else-if chain, as in the console flows). */
 export function renamed(rules: FollowupRules, ctx: FollowupContext): string | undefined {
-  for (const r of rules.renames.get(ctx.current.id) ?? []) {
-    if (testCondition(r.when, ctx)) return r.rename.to;
+  const list = rules.renames.get(ctx.current.id);
+  if (list === undefined) return undefined;
+  for (const r of list) {
+    if (testCondition(r.when, ctx)) return r.to;
   }
   return undefined;
 }
 
 export function dropped(rules: FollowupRules, ctx: FollowupContext): boolean {
-  return (rules.drops.get(ctx.current.id) ?? []).some((r) => testCondition(r.when, ctx));
+  const list = rules.drops.get(ctx.current.id);
+  if (list === undefined) return false;
+  for (const when of list) if (testCondition(when, ctx)) return true;
+  return false;
 }
 
 /** The new id for the last previous signal, revealed by the current one. */
@@ -179,12 +267,10 @@ export function renamedPrevious(rules: FollowupRules, ctx: FollowupContext): str
   const prev = ctx.previous[ctx.previous.length - 1];
   if (!prev) return undefined;
   for (const r of rules.renamePrevious) {
-    if (r.renamePrevious.from === prev.id && testCondition(r.when, ctx)) return r.renamePrevious.to;
+    if (r.from === prev.id && testCondition(r.when, ctx)) return r.to;
   }
   return undefined;
 }
-
-const ids = (v: string | string[]) => (Array.isArray(v) ? v : [v]);
 
 /**
  * Looks at the end of the previous-signal list (the current signal already appended) and says
@@ -198,27 +284,24 @@ export function mergeFor(
   const last = list[n - 1];
   if (!last) return undefined;
   for (const r of rules.merges) {
-    const m = r.merge;
-    const second = ids(m.second);
+    const { first, second } = r;
     if (!second.includes(last.id)) continue;
-    const first = m.first === undefined ? undefined : ids(m.first);
-    const isFirst = (s: DraftSignal | undefined) => !!s && (first === undefined || first.includes(s.id));
     let candidate = list[n - 2];
-    let limit = m.withinSeconds;
+    let limit = r.withinSeconds;
     if (
-      m.skipOne &&
+      r.skipOne &&
       candidate &&
       second.includes(candidate.id) &&
       !(first?.includes(candidate.id) ?? false)
     ) {
       candidate = list[n - 3];
-      limit = m.skipWithinSeconds ?? m.withinSeconds;
+      limit = r.skipWithinSeconds;
     }
-    if (!candidate || !isFirst(candidate)) continue;
+    if (!candidate || (first !== undefined && !first.includes(candidate.id))) continue;
     if (last.start - candidate.end > limit * 1000) continue;
     if (!testCondition(r.when, { previous: list.slice(0, list.indexOf(candidate) + 1), current: last }))
       continue;
-    return m.into === 'first' ? { keep: candidate, drop: last } : { keep: last, drop: candidate };
+    return r.into === 'first' ? { keep: candidate, drop: last } : { keep: last, drop: candidate };
   }
   return undefined;
 }

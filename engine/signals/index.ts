@@ -13,15 +13,16 @@ import type { RuleProblem } from '../rule-yaml.ts';
 import type { SessionContext, SignalMapper, SignalMapping } from '../stages.ts';
 import { assemble } from './assembler.ts';
 import { eventKey } from './conditions.ts';
-import { fallbackSignals, resourceName } from './fallback.ts';
+import { fallbackSignals } from './fallback.ts';
 import { type DraftSignal, indexFollowups } from './followups.ts';
-import { type LabelledEvent, labelEvent } from './labeller.ts';
+import { type LabelledEvent, labelEvent, labelled, NO_LABELS } from './labeller.ts';
+import { resourceName } from './resources.ts';
 import type { SignalRuleSet } from './rule-set.ts';
 import { DEFAULT_SIGNAL_RULES_DIR, loadSignalRules } from './rules.ts';
 import type { ChunkContext, SignalEngine } from './signal-engine.ts';
 import { compareSignals } from './signal-order.ts';
 import { createSignalStream, type SignalStream } from './stream.ts';
-import { renderTemplate } from './templates.ts';
+import { renderTemplate, type TemplateContext } from './templates.ts';
 import { changesSomething } from './writes.ts';
 
 export type { RuleProblem } from '../rule-yaml.ts';
@@ -102,31 +103,24 @@ export function createSignalEngine(rules: SignalRuleSet, options: SignalMapperOp
       // are not clicks, so they go straight to the collapsed lines (interactive CloudShell commands live
       // in console sessions and keep their labels there).
       const consolePages = !session || !NOT_CONSOLE.has(session.kind);
-      const labelled = events.map((e) => (consolePages ? labelEvent(rules, e) : unlabelled(rules, e)));
+      const labelled = consolePages ? labelAll(rules, events) : unlabelledAll(rules, events);
       const assembled = assemble(rules, follow, labelled, { sameSecond, previous: context.rules });
       let leftovers = unusedOf(labelled, assembled.used);
       const drafts = assembled.signals;
       let pagePrevious = context.pages;
       if (pages && consolePages && leftovers.length > 0) {
         // Second pass: the pages of pages/*.yaml over the console events the first pass left.
-        const relabelled: LabelledEvent[] = [];
-        for (const l of leftovers) {
-          relabelled.push(
-            consoleFamilies.has(l.family)
-              ? labelEvent(pages, l.event)
-              : { event: l.event, key: l.key, family: l.family, labels: NO_LABELS },
-          );
-        }
+        const relabelled = relabel(pages, consoleFamilies, leftovers);
         const second = assemble(pages, noFollowups, relabelled, { sameSecond, previous: context.pages });
-        drafts.push(...second.signals);
+        for (const d of second.signals) drafts.push(d);
         pagePrevious = second.previous;
         leftovers = unusedOf(relabelled, second.used);
       }
-      const extra = useFallback && rules.fallback ? fallbackOf(rules, leftovers) : [];
+      const extra = useFallback && rules.fallback ? fallbackOf(rules, leftovers) : NO_SIGNALS;
       return {
         drafts,
         extra,
-        unmappedEventIds: extra.length > 0 ? [] : leftovers.map((l) => l.event.id),
+        unmappedEventIds: extra.length > 0 ? [] : idsOf(leftovers),
         previous: { rules: assembled.previous, pages: pagePrevious },
       };
     },
@@ -134,7 +128,44 @@ export function createSignalEngine(rules: SignalRuleSet, options: SignalMapperOp
 }
 
 const EMPTY_CONTEXT: ChunkContext = { rules: [], pages: [] };
-const NO_LABELS: string[] = [];
+const NO_SIGNALS: Signal[] = [];
+
+// The lists below are built with push loops, never map/filter/spread: an array's hidden class follows how it
+// was made (and Array.prototype.map makes a different one once its caller is optimised), and the assembler's
+// optimised code deopts on every new kind of list it is given.
+
+function labelAll(rules: SignalRuleSet, events: readonly EngineEvent[]): LabelledEvent[] {
+  const out: LabelledEvent[] = [];
+  for (let i = 0; i < events.length; i++) out.push(labelEvent(rules, events[i]!));
+  return out;
+}
+
+/** A programmatic or service session: its events keep no labels (see mapChunk). */
+function unlabelledAll(rules: SignalRuleSet, events: readonly EngineEvent[]): LabelledEvent[] {
+  const out: LabelledEvent[] = [];
+  for (let i = 0; i < events.length; i++) {
+    const e = events[i]!;
+    out.push(labelled(e, eventKey(e.record), rules.ua.classify(e.record.userAgent).shape, NO_LABELS));
+  }
+  return out;
+}
+
+/** The console events the first pass left, labelled with the pages; other families keep no labels. */
+function relabel(
+  pages: SignalRuleSet,
+  consoleFamilies: ReadonlySet<string>,
+  leftovers: readonly LabelledEvent[],
+): LabelledEvent[] {
+  const out: LabelledEvent[] = [];
+  for (const l of leftovers) {
+    out.push(
+      consoleFamilies.has(l.family)
+        ? labelEvent(pages, l.event)
+        : labelled(l.event, l.key, l.family, NO_LABELS),
+    );
+  }
+  return out;
+}
 
 function unusedOf(labelled: readonly LabelledEvent[], used: Uint8Array): LabelledEvent[] {
   const out: LabelledEvent[] = [];
@@ -142,20 +173,46 @@ function unusedOf(labelled: readonly LabelledEvent[], used: Uint8Array): Labelle
   return out;
 }
 
+function idsOf(list: readonly LabelledEvent[]): string[] {
+  const out: string[] = [];
+  for (const l of list) out.push(l.event.id);
+  return out;
+}
+
 function fallbackOf(rules: SignalRuleSet, leftovers: readonly LabelledEvent[]): Signal[] {
-  if (!rules.fallback || leftovers.length === 0) return [];
-  return fallbackSignals(rules.fallback, rules.ua, rules.phrases, leftovers).map((f) => ({
-    id: f.id,
-    name: f.name,
-    summary: f.summary,
-    url: f.url,
-    service: f.service,
-    start: iso(f.members[0]!),
-    end: iso(f.members[f.members.length - 1]!),
-    eventIds: f.members.map((e) => e.id),
-    suppressed: f.suppressed,
-    details: f.details,
-  }));
+  if (!rules.fallback || leftovers.length === 0) return NO_SIGNALS;
+  const out: Signal[] = [];
+  for (const f of fallbackSignals(rules.fallback, rules.ua, rules.phrases, leftovers)) {
+    out.push(signalOf(f.id, f.name, f.summary, f.url, f.service, f.members, f.suppressed, f.details));
+  }
+  return out;
+}
+
+/** Every output signal is made here, so all of them share one shape (the field order is the JSON's). */
+function signalOf(
+  id: string,
+  name: string,
+  summary: string,
+  url: string | undefined,
+  service: string,
+  members: readonly EngineEvent[],
+  suppressed: boolean,
+  details: Record<string, unknown>,
+): Signal {
+  const eventIds: string[] = [];
+  for (const e of members) eventIds.push(e.id);
+  return {
+    id,
+    name,
+    summary,
+    url,
+    service,
+    start: iso(members[0]!),
+    end: iso(members[members.length - 1]!),
+    eventIds,
+    suppressed,
+    details,
+  };
 }
 
 export function createSignalMapperFromRules(
@@ -188,7 +245,9 @@ export function createSignalMapperFromRules(
           ? input
           : [...input].sort(compareEvents);
       const chunk = engine.mapChunk(events, undefined, session);
-      const signals = [...chunk.drafts.map((d) => engine.render(d)), ...chunk.extra];
+      const signals: Signal[] = [];
+      for (const d of chunk.drafts) signals.push(engine.render(d));
+      for (const s of chunk.extra) signals.push(s);
       signals.sort(compareSignals);
       return { signals, unmappedEventIds: chunk.unmappedEventIds };
     },
@@ -202,15 +261,6 @@ function isSorted(events: readonly EngineEvent[]): boolean {
 
 const NOT_CONSOLE: ReadonlySet<string> = new Set(['programmatic', 'service']);
 
-function unlabelled(rules: SignalRuleSet, event: EngineEvent): LabelledEvent {
-  return {
-    event,
-    key: eventKey(event.record),
-    family: rules.ua.classify(event.record.userAgent).shape,
-    labels: [],
-  };
-}
-
 /** Enough resource names to answer "which ones?" in Slack without flooding it. */
 const MAX_RESOURCES = 20;
 
@@ -221,6 +271,24 @@ function render(rules: SignalRuleSet, d: DraftSignal): Signal {
   const def = ruleDef ?? rules.pages?.defs.get(d.defId);
   const members = d.members;
   const keys = new Array<string>(members.length);
+  for (let i = 0; i < members.length; i++) keys[i] = eventKey(members[i]!.record);
+  const details = defDetails(rules, d, keys, ruleDef ? 'defs' : 'pages');
+  if (!def) return signalOf(d.id, d.id, d.id, undefined, 'unknown', members, d.suppressed, details);
+  const ctx: TemplateContext = { anchor: d.anchor, members, keys };
+  const name = renderTemplate(def.name, ctx);
+  const summary = renderTemplate(def.summary, ctx);
+  const url = def.url ? renderTemplate(def.url, ctx) : undefined;
+  return signalOf(d.id, name, summary, url, def.service, members, d.suppressed, details);
+}
+
+/** What a definition's signal says about its events (`keys[i]`: the event key of `d.members[i]`). */
+function defDetails(
+  rules: SignalRuleSet,
+  d: DraftSignal,
+  keys: readonly string[],
+  from: 'defs' | 'pages',
+): Record<string, unknown> {
+  const members = d.members;
   const eventNames: Record<string, number> = {};
   const regions = new Set<string>();
   const resources = new Set<string>();
@@ -228,19 +296,19 @@ function render(rules: SignalRuleSet, d: DraftSignal): Signal {
   let writes = 0;
   for (let i = 0; i < members.length; i++) {
     const e = members[i]!;
-    const k = eventKey(e.record);
-    keys[i] = k;
+    const k = keys[i]!;
     eventNames[k] = (eventNames[k] ?? 0) + 1;
-    if (e.record.awsRegion) regions.add(e.record.awsRegion);
-    if (e.record.errorCode) errors++;
+    const record = e.record;
+    if (record.awsRegion) regions.add(record.awsRegion);
+    if (record.errorCode) errors++;
     if (changesSomething(e)) writes++;
     const r =
       rules.fallback && resources.size < MAX_RESOURCES ? resourceName(rules.fallback, k, e) : undefined;
     if (r !== undefined) resources.add(r);
   }
   const details: Record<string, unknown> = {
-    from: ruleDef ? 'defs' : 'pages',
-    eventCount: d.members.length,
+    from,
+    eventCount: members.length,
     eventNames,
     regions: [...regions].sort(),
   };
@@ -248,17 +316,5 @@ function render(rules: SignalRuleSet, d: DraftSignal): Signal {
   if (errors) details.errorCount = errors;
   if (writes) details.writeCount = writes;
   if (d.defId !== d.id) details.definition = d.defId;
-  const ctx = { anchor: d.anchor, members, keys };
-  return {
-    id: d.id,
-    name: def ? renderTemplate(def.name, ctx) : d.id,
-    summary: def ? renderTemplate(def.summary, ctx) : d.id,
-    url: def?.url ? renderTemplate(def.url, ctx) : undefined,
-    service: def?.service ?? 'unknown',
-    start: iso(d.members[0]!),
-    end: iso(d.members[d.members.length - 1]!),
-    eventIds: d.members.map((e) => e.id),
-    suppressed: d.suppressed,
-    details,
-  };
+  return details;
 }

@@ -66,7 +66,18 @@ export function compilePages(
     });
   }
   return {
-    pages: { ua, cases, anyCases: [], defs, followups: { previousSkips: [], followups: [] }, phrases },
+    // The fields of rules.ts's rule set, in its order (no fallback, no pages of its own): the assembler runs
+    // on both, and one shape keeps its optimised code from deopting when the second one arrives.
+    pages: {
+      ua,
+      cases,
+      anyCases: [],
+      defs,
+      followups: { previousSkips: [], followups: [] },
+      fallback: undefined,
+      pages: undefined,
+      phrases,
+    },
     problems,
   };
 }

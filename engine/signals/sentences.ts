@@ -2,9 +2,8 @@
  * The sentences of programmatic summaries: a burst of reads of one service, a run of the same write,
  * the header of a deployment tool's run. Pure functions of the events and the compiled phrases.
  */
-import type { EngineEvent } from '../model.ts';
 import type { LabelledEvent } from './labeller.ts';
-import type { Phrases, Tool } from './phrases.ts';
+import type { CallWords, Phrases, Tool } from './phrases.ts';
 
 export interface Resources {
   names: string[];
@@ -26,25 +25,40 @@ export function sayList(items: readonly string[], max = 5): string {
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
-function regionsOf(phrases: Phrases, prefix: string, events: readonly EngineEvent[]): string {
+// The helpers below take the members as they come (LabelledEvent lists) and walk them with plain loops:
+// no per-sentence array of events, no map/filter/spread copies (each a new list and, in optimised code, a
+// new hidden class for the code that reads it).
+
+function regionsOf(phrases: Phrases, prefix: string, members: readonly LabelledEvent[]): string {
   if (phrases.isGlobal(prefix)) return '';
-  const regions = [...new Set(events.map((e) => e.record.awsRegion).filter((r): r is string => !!r))].sort();
-  if (regions.length === 0) return '';
+  const set = new Set<string>();
+  for (const le of members) {
+    const r = le.event.record.awsRegion;
+    if (r) set.add(r);
+  }
+  if (set.size === 0) return '';
+  const regions = [...set].sort();
   if (regions.length === 1) return ` in ${regions[0]}`;
   return ` in ${regions.length} regions (${sayList(regions, 3)})`;
 }
 
-function failures(events: readonly EngineEvent[]): string {
-  const codes = new Map<string, number>();
-  for (const e of events) {
-    if (e.record.errorCode) codes.set(e.record.errorCode, (codes.get(e.record.errorCode) ?? 0) + 1);
+function failures(members: readonly LabelledEvent[]): string {
+  let codes: Map<string, number> | undefined;
+  let failed = 0;
+  for (const le of members) {
+    const code = le.event.record.errorCode;
+    if (!code) continue;
+    codes ??= new Map();
+    codes.set(code, (codes.get(code) ?? 0) + 1);
+    failed++;
   }
-  if (codes.size === 0) return '';
-  const failed = [...codes.values()].reduce((a, b) => a + b, 0);
+  return codes === undefined ? '' : failureText(codes, failed, members.length);
+}
+
+/** The failure note once some call failed (kept apart: most sentences have none). */
+function failureText(codes: Map<string, number>, failed: number, total: number): string {
   const which = [...codes].map(([c, n]) => (n > 1 ? `${c} ×${n}` : c)).join(', ');
-  return failed === events.length
-    ? ` — failed (${which})`
-    : ` — ${failed} of ${events.length} failed (${which})`;
+  return failed === total ? ` — failed (${which})` : ` — ${failed} of ${total} failed (${which})`;
 }
 
 /** "Listed EC2 instances, volumes and addresses in us-east-1", "Read the ACL and policy of 8 S3 buckets". */
@@ -57,10 +71,15 @@ export function readSentence(
   const service = phrases.service(prefix);
   const calls = new Map<string, number>();
   for (const le of members) calls.set(le.key, (calls.get(le.key) ?? 0) + 1);
-  const words = [...calls.keys()].map((k) => phrases.call(k));
-  const nouns = [...new Set(words.map((w) => w.noun))];
-  const events = members.map((le) => le.event);
-  const where = regionsOf(phrases, prefix, events);
+  const words: CallWords[] = [];
+  const nounSet = new Set<string>();
+  for (const k of calls.keys()) {
+    const w = phrases.call(k);
+    words.push(w);
+    nounSet.add(w.noun);
+  }
+  const nouns = [...nounSet];
+  const where = regionsOf(phrases, prefix, members);
   const enumerated = calls.size >= phrases.enumerateAt;
   const own = words[0]!.verb;
   const sameVerb = words.every((w) => w.verb === own);
@@ -75,7 +94,9 @@ export function readSentence(
   let what: string;
   if (lead && res.names.length > 1 && nouns.every((n) => n.startsWith(lead))) {
     // "bucket ACL", "bucket policy" of 8 buckets → "the ACL and policy of 8 S3 buckets"
-    what = `the ${sayList(nouns.map((n) => n.slice(lead.length)))} of ${plural(res.names.length, `${service} ${res.noun}`)}`;
+    const rest: string[] = [];
+    for (const n of nouns) rest.push(n.slice(lead.length));
+    what = `the ${sayList(rest)} of ${plural(res.names.length, `${service} ${res.noun}`)}`;
   } else if (enumerated) {
     what = `${service}: ${sayList(nouns, 6)}${of}`;
   } else {
@@ -84,7 +105,7 @@ export function readSentence(
   const name = `${verb} ${what}${where}`;
   const which = res.names.length > 1 ? ` (${sayList(res.names, 3)})` : '';
   const count = members.length > 1 ? `, ${members.length} calls` : '';
-  return { name, summary: `${name}${which}${count}${failures(events)}.` };
+  return { name, summary: `${name}${which}${count}${failures(members)}.` };
 }
 
 /** "Created IAM role ×2: a, b", "Launched EC2 instances ×3 — 2 of 3 failed (…)". */
@@ -96,19 +117,21 @@ export function writeSentence(
 ): Sentence {
   const prefix = key.slice(0, key.indexOf(':'));
   const w = phrases.call(key);
-  const events = members.map((le) => le.event);
   const times = members.length > 1 ? ` ×${members.length}` : '';
   // "role app ×2" for one resource, "role ×2: app and worker" for several.
   const what =
     res.names.length === 1
       ? `${w.noun} ${res.names[0]}${times}`
       : `${w.noun}${times}${res.names.length > 1 ? `: ${sayList(res.names, 3)}` : ''}`;
-  const where = regionsOf(phrases, prefix, events);
+  const where = regionsOf(phrases, prefix, members);
   const said = w.phrase
     ? `${w.phrase}${res.names.length === 1 ? ` ${res.names[0]}${times}` : `${times}${res.names.length > 1 ? `: ${sayList(res.names, 3)}` : ''}`}`
     : `${w.verb} ${phrases.service(prefix)} ${what}`;
-  return { name: `${said}${failures(events)}`, summary: `${said}${where}${failures(events)}.` };
+  const failed = failures(members);
+  return { name: `${said}${failed}`, summary: `${said}${where}${failed}.` };
 }
+
+const REMOVING = /^(Delete|Detach|Disassociate|Remove|Terminate|Release|Deregister|Revoke)/;
 
 /** "Terraform apply: 14 changes", "Terraform destroy: 9 changes", "Terraform plan or refresh: 40 reads". */
 export function runHeader(
@@ -118,13 +141,14 @@ export function runHeader(
   writes: readonly LabelledEvent[],
   runner?: Tool,
 ): { text: Sentence; mode: string } {
-  const ok = writes.filter((le) => !le.event.record.errorCode);
+  const ok: LabelledEvent[] = [];
+  let removing = 0;
+  for (const le of writes) {
+    if (le.event.record.errorCode) continue;
+    ok.push(le);
+    if (REMOVING.test(le.event.record.eventName)) removing++;
+  }
   const failed = writes.length - ok.length;
-  const removing = ok.filter((le) =>
-    /^(Delete|Detach|Disassociate|Remove|Terminate|Release|Deregister|Revoke)/.test(
-      le.event.record.eventName,
-    ),
-  ).length;
   const mode = ok.length === 0 ? 'plan' : removing >= ok.length * 0.8 ? 'destroy' : 'apply';
   const changes = new Map<string, number>();
   for (const le of ok) {
@@ -132,7 +156,8 @@ export function runHeader(
     const k = `${w.verb.toLowerCase()} ${phrases.service(le.key.slice(0, le.key.indexOf(':')))} ${w.noun}`;
     changes.set(k, (changes.get(k) ?? 0) + 1);
   }
-  const list = [...changes].map(([k, n]) => (n > 1 ? `${k} ×${n}` : k));
+  const list: string[] = [];
+  for (const [k, n] of changes) list.push(n > 1 ? `${k} ×${n}` : k);
   const failedText = failed > 0 ? `, ${failed} failed` : '';
   const who = runner && runner.id !== tool.id ? `${runner.name} via ${tool.name}` : tool.name;
   const name =
@@ -143,9 +168,11 @@ export function runHeader(
     mode === 'plan'
       ? `${name}; no change made.`
       : `${name}: ${sayList(list, 8)}; ${plural(reads.length, 'read')} of current state.`;
-  const regions = [...new Set(reads.map((le) => le.event.record.awsRegion).filter(Boolean))];
-  return {
-    text: { name, summary: `${summary}${regions.length === 1 ? ` Region ${regions[0]}.` : ''}` },
-    mode,
-  };
+  const regions = new Set<string>();
+  for (const le of reads) {
+    const r = le.event.record.awsRegion;
+    if (r) regions.add(r);
+  }
+  const region = regions.size === 1 ? ` Region ${[...regions][0]}.` : '';
+  return { text: { name, summary: `${summary}${region}` }, mode };
 }

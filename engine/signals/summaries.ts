@@ -9,9 +9,10 @@
  * One linear pass; words per call and tool per user agent are worked out once.
  */
 import type { EngineEvent } from '../model.ts';
-import type { FallbackSignal } from './fallback-types.ts';
+import { type FallbackSignal, fallbackSignal } from './fallback-types.ts';
 import type { LabelledEvent } from './labeller.ts';
 import type { Phrases, Tool } from './phrases.ts';
+import { prefixOf, resourceName } from './resources.ts';
 import type { FallbackFile } from './schema.ts';
 import { type Resources, readSentence, runHeader, sayList, writeSentence } from './sentences.ts';
 import { changesSomething } from './writes.ts';
@@ -28,18 +29,15 @@ interface Run {
   /** Reads of a deployment run, under its header. */
   reads: LabelledEvent[];
   writes: LabelledEvent[];
-  burst?: Group;
+  burst: Group | undefined;
   groups: Map<string, Group>;
 }
 
 export interface SummaryInput {
   data: FallbackFile;
   phrases: Phrases;
-  /** The resource a call acts on (fallback.yaml resource paths). */
-  resourceOf(key: string, event: EngineEvent): string | undefined;
 }
 
-const prefixOf = (key: string) => key.slice(0, key.indexOf(':'));
 const idPart = (s: string) => s.replace(/[^A-Za-z0-9]+/g, '_');
 
 export function summarizeCalls(input: SummaryInput, events: readonly LabelledEvent[]): FallbackSignal[] {
@@ -52,13 +50,16 @@ export function summarizeCalls(input: SummaryInput, events: readonly LabelledEve
     let run = runs.get(key);
     if (!run || t - run.last > phrases.runGapMs) {
       if (run) closeRun(input, run, out);
-      run = { tool, deploy, last: t, reads: [], writes: [], groups: new Map() };
+      run = { tool, deploy, last: t, reads: [], writes: [], burst: undefined, groups: new Map() };
       runs.set(key, run);
     }
     run.last = t;
-    if (changesSomething(le.event)) {
-      // A write splits the reads around it, so the timeline keeps the order of what happened.
-      if (run.burst) closeBurst(input, run, run.burst, out);
+    const write = changesSomething(le.event);
+    // A write splits the reads around it, so the timeline keeps the order of what happened; a quiet gap
+    // ends a burst too. (A deployment run has no bursts: its reads go under its header.)
+    const burst = run.burst;
+    if (burst && (write || t - burst.last > phrases.burstGapMs)) closeBurst(input, run, burst, out);
+    if (write) {
       run.burst = undefined;
       run.writes.push(le);
       let g = run.groups.get(le.key);
@@ -75,7 +76,6 @@ export function summarizeCalls(input: SummaryInput, events: readonly LabelledEve
     } else if (run.deploy) {
       run.reads.push(le);
     } else {
-      if (run.burst && t - run.burst.last > phrases.burstGapMs) closeBurst(input, run, run.burst, out);
       if (!run.burst || run.burst.members.length === 0) run.burst = { members: [], last: t };
       run.burst.members.push(le);
       run.burst.last = t;
@@ -172,7 +172,7 @@ function closeBurst(input: SummaryInput, run: Run, burst: Group, out: FallbackSi
 function resourcesOf(input: SummaryInput, members: readonly LabelledEvent[]): Resources {
   const names = new Set<string>();
   for (const le of members) {
-    const r = input.resourceOf(le.key, le.event);
+    const r = resourceName(input.data, le.key, le.event);
     if (r !== undefined) names.add(r);
   }
   const prefix = prefixOf(members[0]!.key);
@@ -229,30 +229,32 @@ function signal(
   text: { name: string; summary: string },
   kind: 'read' | 'write' | 'run',
 ): FallbackSignal {
-  const members = list.map((le) => le.event);
+  const members: EngineEvent[] = [];
+  const regions = new Set<string>();
+  let failed = 0;
+  let writes = 0;
+  for (const le of list) {
+    const e = le.event;
+    members.push(e);
+    if (e.record.errorCode) failed++;
+    if (changesSomething(e)) writes++;
+    regions.add(e.record.awsRegion ?? 'unknown');
+  }
   const said = run.tool.kind !== 'sdk' && run.tool.kind !== 'other' && kind !== 'run';
   const name = said ? `${run.tool.name}: ${text.name}` : text.name;
-  const failed = members.filter((e) => e.record.errorCode).length;
-  return {
-    id,
-    suppressed: false,
-    name,
-    summary: said ? `${run.tool.name}: ${text.summary}` : text.summary,
-    service: prefix === 'multiple' ? 'multiple' : input.phrases.service(prefix),
-    members,
-    details: {
-      from: 'summary',
-      kind,
-      tool: run.tool.name,
-      ...(run.deploy ? { deployedWith: run.deploy.name } : {}),
-      eventCount: members.length,
-      eventNames: tally(list),
-      userAgentFamily: list[0]!.family,
-      errorCount: failed,
-      writeCount: members.filter(changesSomething).length,
-      regions: [...new Set(members.map((e) => e.record.awsRegion ?? 'unknown'))].sort(),
-    },
-  };
+  // The field order is the JSON's: deployedWith, when there is one, comes right after the tool.
+  const details: Record<string, unknown> = run.deploy
+    ? { from: 'summary', kind, tool: run.tool.name, deployedWith: run.deploy.name }
+    : { from: 'summary', kind, tool: run.tool.name };
+  details.eventCount = members.length;
+  details.eventNames = tally(list);
+  details.userAgentFamily = list[0]!.family;
+  details.errorCount = failed;
+  details.writeCount = writes;
+  details.regions = [...regions].sort();
+  const summary = said ? `${run.tool.name}: ${text.summary}` : text.summary;
+  const service = prefix === 'multiple' ? 'multiple' : input.phrases.service(prefix);
+  return fallbackSignal(id, name, summary, undefined, service, false, members, details);
 }
 
 function tally(list: readonly LabelledEvent[]): Record<string, number> {
