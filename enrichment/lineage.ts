@@ -26,14 +26,15 @@ const MAX_ISSUANCES = 500_000;
 const MAX_HUMAN_ADDRESSES = 100_000;
 const MAX_CHAIN = 16;
 
+/** One shape (absent facts are undefined slots), built in one place: remember. */
 interface Issuance {
   eventId: string;
   eventName: string;
-  issuedTo?: string;
-  issuedFromIp?: string;
+  issuedTo: string | undefined;
+  issuedFromIp: string | undefined;
   source: SourceClass;
   /** Key of the caller that asked for it: the previous link of a role chain. */
-  parentKey?: string;
+  parentKey: string | undefined;
   /** Issued to an AWS service (the caller is a service principal), e.g. a Lambda execution role. */
   byService: boolean;
   /** Issued to an EC2 instance profile. */
@@ -140,10 +141,10 @@ export class CredentialLineageTracker {
     this.issuances.set(newKey, {
       eventId,
       eventName: r.eventName,
-      ...(issuedToOf(r) ? { issuedTo: issuedToOf(r) } : {}),
-      ...(ip ? { issuedFromIp: ip } : {}),
+      issuedTo: issuedToOf(r) || undefined,
+      issuedFromIp: ip || undefined,
       source,
-      ...(parentKey && parentKey !== newKey ? { parentKey } : {}),
+      parentKey: parentKey && parentKey !== newKey ? parentKey : undefined,
       byService,
       instance,
       viaVpcEndpoint: !!r.vpcEndpointId,
@@ -177,7 +178,8 @@ export class CredentialLineageTracker {
     }
 
     const verdict = instance ? this.instanceVerdict(r, key) : this.verdict(r, issuance!);
-    const lineage: CredentialLineage = {
+    // One shape, in the order the JSON output shows the fields (absent ones are undefined slots).
+    return {
       issuedByEventId: issuance?.eventId ?? '',
       issuedByEventName: issuance?.eventName ?? 'AssumeRole',
       chain,
@@ -185,11 +187,9 @@ export class CredentialLineageTracker {
       reason: issuance
         ? verdict.reason
         : `EC2 instance-profile credentials (issuance not in the input); ${verdict.reason}`,
+      issuedTo: (issuance?.issuedTo ?? (instance ? r.userIdentity?.arn : undefined)) || undefined,
+      issuedFromIp: issuance?.issuedFromIp || undefined,
     };
-    const issuedTo = issuance?.issuedTo ?? (instance ? r.userIdentity?.arn : undefined);
-    if (issuedTo) lineage.issuedTo = issuedTo;
-    if (issuance?.issuedFromIp) lineage.issuedFromIp = issuance.issuedFromIp;
-    return lineage;
   }
 
   private verdict(r: CloudTrailRecord, issuance: Issuance): { mismatch: boolean; reason: string } {
