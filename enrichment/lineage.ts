@@ -119,7 +119,8 @@ export class CredentialLineageTracker {
         this.humanAddresses.set(ip, r.userIdentity?.arn ?? type ?? 'a person');
       }
     }
-    if (key && ip && isInstanceSession(r) && !this.instanceKeys.has(key) && source.kind === 'public') {
+    // The cheap tests first: the instance-session test reads userIdentity (many shapes) and runs a regex.
+    if (key && ip && source.kind === 'public' && !this.instanceKeys.has(key) && isInstanceSession(r)) {
       this.instanceKeys.set(key, { firstIp: ip, firstSource: source });
       if (this.instanceKeys.size > MAX_ISSUANCES) this.dropOldest(this.instanceKeys);
     }
