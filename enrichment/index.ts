@@ -42,6 +42,12 @@ interface ActionFacts {
 
 const ACTION_CACHE_LIMIT = 100_000;
 
+/** source → name → facts, and how many facts it holds. */
+interface FactsCache {
+  readonly byPair: Map<string, Map<string, ActionFacts>>;
+  size: number;
+}
+
 export async function createEnricher(options: EnricherOptions = {}): Promise<Enricher> {
   return (await createEnricherFactory(options))();
 }
@@ -82,11 +88,10 @@ function createActionFacts(
   const mitre = createMitreMapper(tables.mitre, tables.attack);
   // source → name → facts; events of the same (source, name) share one frozen object. AWS service events
   // (no caller action) are cached apart. Nested maps avoid building a key string per event.
-  const actionCache = new Map<string, Map<string, ActionFacts>>();
-  const serviceEventCache = new Map<string, ActionFacts>();
+  const actionCache: FactsCache = { byPair: new Map(), size: 0 };
+  const serviceEventCache: FactsCache = { byPair: new Map(), size: 0 };
   // Equal risk lists are one array, as equal technique lists are (mitre.ts): fewer distinct arrays per signal.
   const riskLists = new Map<string, readonly RiskCategory[]>();
-  let cached = 0;
   const computeFacts = (
     eventSource: string,
     eventName: string,
@@ -105,45 +110,39 @@ function createActionFacts(
     }
     return Object.freeze({ iamActions, accessLevel, riskCategories, mitre: mitre(eventSource, eventName) });
   };
-  /** AWS service events: apart, keyed by one string (first sight of a service event is a cold path). */
-  const serviceEventFacts = (eventSource: string, eventName: string): ActionFacts => {
-    const key = `${eventSource}:${eventName}`;
-    let facts = serviceEventCache.get(key);
-    if (!facts) {
-      facts = computeFacts(eventSource, eventName, 'AwsServiceEvent');
-      if (serviceEventCache.size < ACTION_CACHE_LIMIT) serviceEventCache.set(key, facts);
-    }
-    return facts;
-  };
   const actionFacts = (
     eventSource: string,
     eventName: string,
     eventType: string | undefined,
   ): ActionFacts => {
-    if (eventType === 'AwsServiceEvent') return serviceEventFacts(eventSource, eventName);
-    const facts = actionCache.get(eventSource)?.get(eventName);
-    return facts ?? newActionFacts(eventSource, eventName, eventType);
+    // The cache is picked by value, not by a branch with calls of its own: every call here has type feedback from
+    // the first events on, so the first AWS service event after optimisation costs no deoptimisation.
+    const cache = eventType === 'AwsServiceEvent' ? serviceEventCache : actionCache;
+    return (
+      cache.byPair.get(eventSource)?.get(eventName) ??
+      newActionFacts(cache, eventSource, eventName, eventType)
+    );
   };
   /** First sight of a (source, name): computed and remembered (cold: kept out of actionFacts). */
   const newActionFacts = (
+    cache: FactsCache,
     eventSource: string,
     eventName: string,
     eventType: string | undefined,
   ): ActionFacts => {
-    let byName = actionCache.get(eventSource);
+    let byName = cache.byPair.get(eventSource);
     if (!byName) {
       byName = new Map();
-      actionCache.set(eventSource, byName);
+      cache.byPair.set(eventSource, byName);
     }
     const facts = computeFacts(eventSource, eventName, eventType);
     // Bounded against hostile input with endless distinct names; real CloudTrail has a few thousand pairs.
-    if (cached < ACTION_CACHE_LIMIT) {
+    if (cache.size < ACTION_CACHE_LIMIT) {
       byName.set(eventName, facts);
-      cached++;
+      cache.size++;
     }
     return facts;
   };
-
   return actionFacts;
 }
 

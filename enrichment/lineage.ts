@@ -105,18 +105,20 @@ export class CredentialLineageTracker {
     const r = event.record;
     const ip = r.sourceIPAddress;
     const source = this.classifySource(ip);
-    const key = r.userIdentity?.accessKeyId;
+    // Read once: every load from a record (many shapes) is a megamorphic lookup.
+    const ui = r.userIdentity;
+    const key = ui?.accessKeyId;
 
     if (ISSUING_EVENTS.has(r.eventName) && r.eventSource.startsWith('sts.') && !r.errorCode) {
       const newKey = issuedKey(r);
       if (newKey) this.remember(newKey, r, event.id, source, key);
     }
 
-    const type = r.userIdentity?.type;
+    const type = ui?.type;
     // Private addresses count too: a workstation on a VPN or office network is where stolen keys end up.
     if (source.ip && ip && (type === 'IAMUser' || type === 'Root' || isConsole(r))) {
       if (!this.humanAddresses.has(ip) && this.humanAddresses.size < MAX_HUMAN_ADDRESSES) {
-        this.humanAddresses.set(ip, r.userIdentity?.arn ?? type ?? 'a person');
+        this.humanAddresses.set(ip, ui?.arn ?? type ?? 'a person');
       }
     }
     // The cheap tests first: the instance-session test reads userIdentity (many shapes) and runs a regex.
