@@ -69,7 +69,12 @@ export interface UserAgentClassifier {
   readonly table: UserAgentTable;
 }
 
-const MISSING: UserAgentClass = Object.freeze({ shape: 'missing', family: 'missing' });
+// Every class has the same three fields (offensiveTool undefined when none): one hidden class for the readers.
+const MISSING: UserAgentClass = Object.freeze({
+  shape: 'missing',
+  family: 'missing',
+  offensiveTool: undefined,
+});
 const CACHE_LIMIT = 10_000;
 
 export function createUserAgentClassifier(table: UserAgentTable): UserAgentClassifier {
@@ -88,7 +93,7 @@ export function createUserAgentClassifier(table: UserAgentTable): UserAgentClass
     const hit = shapes.find((s) => s.test(ua, lower));
     const shape = hit?.shape ?? 'other';
     const family = tool?.family ?? hit?.family ?? 'other';
-    return Object.freeze(tool ? { shape, family, offensiveTool: tool.id } : { shape, family });
+    return Object.freeze({ shape, family, offensiveTool: tool?.id });
   };
   return {
     table,

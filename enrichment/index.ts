@@ -9,7 +9,6 @@ import type {
   AccessLevel,
   CredentialLineage,
   EngineEvent,
-  EventEnrichment,
   MitreTechnique,
   RiskCategory,
 } from '../engine/model.ts';
@@ -21,7 +20,7 @@ import { CredentialLineageTracker } from './lineage.ts';
 import { createMitreMapper } from './mitre.ts';
 import { analyzePolicyEvent, type PolicyContext } from './policy.ts';
 import { createFieldDescriber } from './pushdown.ts';
-import { createRiskClassifier } from './risk.ts';
+import { createRiskClassifier, type RiskClassifier } from './risk.ts';
 import { createSourceClassifier } from './source-kind.ts';
 import { attachSignalEnrichment } from './summary.ts';
 import { loadEnrichmentTables } from './tables.ts';
@@ -33,14 +32,21 @@ export interface EnricherOptions {
   rulesDir?: string;
 }
 
+/** Facts of one (source, name, type): one shape (accessLevel undefined when unknown), frozen, shared by events. */
 interface ActionFacts {
   iamActions: readonly string[];
-  accessLevel?: AccessLevel;
+  accessLevel: AccessLevel | undefined;
   riskCategories: readonly RiskCategory[];
   mitre: readonly MitreTechnique[];
 }
 
 const ACTION_CACHE_LIMIT = 100_000;
+
+/** source → name → facts, and how many facts it holds. */
+interface FactsCache {
+  readonly byPair: Map<string, Map<string, ActionFacts>>;
+  size: number;
+}
 
 export async function createEnricher(options: EnricherOptions = {}): Promise<Enricher> {
   return (await createEnricherFactory(options))();
@@ -55,11 +61,11 @@ export async function createEnricherFactory(options: EnricherOptions = {}): Prom
   return () => buildEnricher(tables, index);
 }
 
+type Tables = Awaited<ReturnType<typeof loadEnrichmentTables>>;
+type IamIndex = Awaited<ReturnType<typeof loadIamActionIndex>>;
+
 /** Which table and IAM data versions the enricher runs on (shown with summaries). */
-function enricherInfo(
-  tables: Awaited<ReturnType<typeof loadEnrichmentTables>>,
-  index: Awaited<ReturnType<typeof loadIamActionIndex>>,
-): Record<string, string> {
+function enricherInfo(tables: Tables, index: IamIndex): Record<string, string> {
   return {
     iamDataVersion: index.version,
     iamActions: String(index.actions.size),
@@ -72,27 +78,20 @@ function enricherInfo(
   };
 }
 
-function buildEnricher(
-  tables: Awaited<ReturnType<typeof loadEnrichmentTables>>,
-  index: Awaited<ReturnType<typeof loadIamActionIndex>>,
-): Enricher {
+/** The facts of an event's (source, name, type), computed once per pair and shared (frozen) between events. */
+function createActionFacts(
+  tables: Tables,
+  index: IamIndex,
+  risk: RiskClassifier,
+): (eventSource: string, eventName: string, eventType: string | undefined) => ActionFacts {
   const mapActions = createIamActionMapper(tables.iamActions, index);
-  const risk = createRiskClassifier(tables.risk, index, tables.iamActions.notInfrastructureServices);
   const mitre = createMitreMapper(tables.mitre, tables.attack);
-  const userAgent = tables.userAgents;
-  const sourceOf = createSourceClassifier(tables.network);
-  const errorKind = createErrorClassifier(tables.errorCodes);
-  const lineage = new CredentialLineageTracker(sourceOf);
-  const policyContext: PolicyContext = {
-    privilegeEscalationActions: risk.privilegeEscalationActions,
-    canonical: (a) => index.actions.get(a)?.action,
-  };
-
   // source → name → facts; events of the same (source, name) share one frozen object. AWS service events
   // (no caller action) are cached apart. Nested maps avoid building a key string per event.
-  const actionCache = new Map<string, Map<string, ActionFacts>>();
-  const serviceEventCache = new Map<string, ActionFacts>();
-  let cached = 0;
+  const actionCache: FactsCache = { byPair: new Map(), size: 0 };
+  const serviceEventCache: FactsCache = { byPair: new Map(), size: 0 };
+  // Equal risk lists are one array, as equal technique lists are (mitre.ts): fewer distinct arrays per signal.
+  const riskLists = new Map<string, readonly RiskCategory[]>();
   const computeFacts = (
     eventSource: string,
     eventName: string,
@@ -102,43 +101,63 @@ function buildEnricher(
     const accessLevel = highestAccessLevel(
       iamActions.map((a) => index.actions.get(a.toLowerCase())?.accessLevel),
     );
-    return Object.freeze({
-      iamActions,
-      ...(accessLevel ? { accessLevel } : {}),
-      riskCategories: Object.freeze(risk.categories(iamActions)),
-      mitre: mitre(eventSource, eventName),
-    });
+    const risks = risk.categories(iamActions);
+    const riskKey = risks.join();
+    let riskCategories = riskLists.get(riskKey);
+    if (!riskCategories) {
+      riskCategories = Object.freeze(risks);
+      riskLists.set(riskKey, riskCategories);
+    }
+    return Object.freeze({ iamActions, accessLevel, riskCategories, mitre: mitre(eventSource, eventName) });
   };
   const actionFacts = (
     eventSource: string,
     eventName: string,
     eventType: string | undefined,
   ): ActionFacts => {
-    if (eventType === 'AwsServiceEvent') {
-      const key = `${eventSource}:${eventName}`;
-      let facts = serviceEventCache.get(key);
-      if (!facts) {
-        facts = computeFacts(eventSource, eventName, eventType);
-        if (serviceEventCache.size < ACTION_CACHE_LIMIT) serviceEventCache.set(key, facts);
-      }
-      return facts;
-    }
-    let byName = actionCache.get(eventSource);
+    // The cache is picked by value, not by a branch with calls of its own: every call here has type feedback from
+    // the first events on, so the first AWS service event after optimisation costs no deoptimisation.
+    const cache = eventType === 'AwsServiceEvent' ? serviceEventCache : actionCache;
+    return (
+      cache.byPair.get(eventSource)?.get(eventName) ??
+      newActionFacts(cache, eventSource, eventName, eventType)
+    );
+  };
+  /** First sight of a (source, name): computed and remembered (cold: kept out of actionFacts). */
+  const newActionFacts = (
+    cache: FactsCache,
+    eventSource: string,
+    eventName: string,
+    eventType: string | undefined,
+  ): ActionFacts => {
+    let byName = cache.byPair.get(eventSource);
     if (!byName) {
       byName = new Map();
-      actionCache.set(eventSource, byName);
+      cache.byPair.set(eventSource, byName);
     }
-    let facts = byName.get(eventName);
-    if (!facts) {
-      facts = computeFacts(eventSource, eventName, eventType);
-      // Bounded against hostile input with endless distinct names; real CloudTrail has a few thousand pairs.
-      if (cached < ACTION_CACHE_LIMIT) {
-        byName.set(eventName, facts);
-        cached++;
-      }
+    const facts = computeFacts(eventSource, eventName, eventType);
+    // Bounded against hostile input with endless distinct names; real CloudTrail has a few thousand pairs.
+    if (cache.size < ACTION_CACHE_LIMIT) {
+      byName.set(eventName, facts);
+      cache.size++;
     }
     return facts;
   };
+  return actionFacts;
+}
+
+function buildEnricher(tables: Tables, index: IamIndex): Enricher {
+  const risk = createRiskClassifier(tables.risk, index, tables.iamActions.notInfrastructureServices);
+  const userAgent = tables.userAgents;
+  const sourceOf = createSourceClassifier(tables.network);
+  const errorKind = createErrorClassifier(tables.errorCodes);
+  const lineage = new CredentialLineageTracker(sourceOf);
+  const policyContext: PolicyContext = {
+    privilegeEscalationActions: risk.privilegeEscalationActions,
+    canonical: (a) => index.actions.get(a)?.action,
+  };
+
+  const actionFacts = createActionFacts(tables, index, risk);
 
   return {
     info: enricherInfo(tables, index),
@@ -158,30 +177,31 @@ function buildEnricher(
     enrichWith,
   };
 
+  /**
+   * One object literal with every field, in the order the JSON output shows them: one hidden class for every
+   * event's enrichment (absent facts are undefined slots, which JSON.stringify and every reader treat as absent),
+   * so the code that builds and reads them stays monomorphic.
+   */
   function enrichWith(event: EngineEvent, l: CredentialLineage | undefined): void {
     const r = event.record;
     const facts = actionFacts(r.eventSource, r.eventName, r.eventType);
     const ua = userAgent.classify(r.userAgent);
-    const enrichment: EventEnrichment = {
+    const offensiveTool = ua.offensiveTool;
+    event.enrichment = {
       // Shared frozen arrays: cheap, and nobody can change one event's facts through another's.
       iamActions: facts.iamActions as string[],
       riskCategories: facts.riskCategories as RiskCategory[],
       mitre: facts.mitre as MitreTechnique[],
       userAgentFamily:
-        r.sessionCredentialFromConsole === 'true' && ua.family !== 'cloudshell' && !ua.offensiveTool
+        r.sessionCredentialFromConsole === 'true' && ua.family !== 'cloudshell' && !offensiveTool
           ? 'console'
           : ua.family,
       sourceKind: sourceOf(r.sourceIPAddress).kind,
+      accessLevel: facts.accessLevel,
+      offensiveTool,
+      errorKind: errorKind(r),
+      lineage: l,
+      policy: r.requestParameters ? analyzePolicyEvent(r, policyContext) : undefined,
     };
-    if (facts.accessLevel) enrichment.accessLevel = facts.accessLevel;
-    if (ua.offensiveTool) enrichment.offensiveTool = ua.offensiveTool;
-    const error = errorKind(r);
-    if (error) enrichment.errorKind = error;
-    if (l) enrichment.lineage = l;
-    if (r.requestParameters) {
-      const policy = analyzePolicyEvent(r, policyContext);
-      if (policy) enrichment.policy = policy;
-    }
-    event.enrichment = enrichment;
   }
 }

@@ -26,14 +26,15 @@ const MAX_ISSUANCES = 500_000;
 const MAX_HUMAN_ADDRESSES = 100_000;
 const MAX_CHAIN = 16;
 
+/** One shape (absent facts are undefined slots), built in one place: remember. */
 interface Issuance {
   eventId: string;
   eventName: string;
-  issuedTo?: string;
-  issuedFromIp?: string;
+  issuedTo: string | undefined;
+  issuedFromIp: string | undefined;
   source: SourceClass;
   /** Key of the caller that asked for it: the previous link of a role chain. */
-  parentKey?: string;
+  parentKey: string | undefined;
   /** Issued to an AWS service (the caller is a service principal), e.g. a Lambda execution role. */
   byService: boolean;
   /** Issued to an EC2 instance profile. */
@@ -104,21 +105,24 @@ export class CredentialLineageTracker {
     const r = event.record;
     const ip = r.sourceIPAddress;
     const source = this.classifySource(ip);
-    const key = r.userIdentity?.accessKeyId;
+    // Read once: every load from a record (many shapes) is a megamorphic lookup.
+    const ui = r.userIdentity;
+    const key = ui?.accessKeyId;
 
     if (ISSUING_EVENTS.has(r.eventName) && r.eventSource.startsWith('sts.') && !r.errorCode) {
       const newKey = issuedKey(r);
       if (newKey) this.remember(newKey, r, event.id, source, key);
     }
 
-    const type = r.userIdentity?.type;
+    const type = ui?.type;
     // Private addresses count too: a workstation on a VPN or office network is where stolen keys end up.
     if (source.ip && ip && (type === 'IAMUser' || type === 'Root' || isConsole(r))) {
       if (!this.humanAddresses.has(ip) && this.humanAddresses.size < MAX_HUMAN_ADDRESSES) {
-        this.humanAddresses.set(ip, r.userIdentity?.arn ?? type ?? 'a person');
+        this.humanAddresses.set(ip, ui?.arn ?? type ?? 'a person');
       }
     }
-    if (key && ip && isInstanceSession(r) && !this.instanceKeys.has(key) && source.kind === 'public') {
+    // The cheap tests first: the instance-session test reads userIdentity (many shapes) and runs a regex.
+    if (key && ip && source.kind === 'public' && !this.instanceKeys.has(key) && isInstanceSession(r)) {
       this.instanceKeys.set(key, { firstIp: ip, firstSource: source });
       if (this.instanceKeys.size > MAX_ISSUANCES) this.dropOldest(this.instanceKeys);
     }
@@ -140,10 +144,10 @@ export class CredentialLineageTracker {
     this.issuances.set(newKey, {
       eventId,
       eventName: r.eventName,
-      ...(issuedToOf(r) ? { issuedTo: issuedToOf(r) } : {}),
-      ...(ip ? { issuedFromIp: ip } : {}),
+      issuedTo: issuedToOf(r) || undefined,
+      issuedFromIp: ip || undefined,
       source,
-      ...(parentKey && parentKey !== newKey ? { parentKey } : {}),
+      parentKey: parentKey && parentKey !== newKey ? parentKey : undefined,
       byService,
       instance,
       viaVpcEndpoint: !!r.vpcEndpointId,
@@ -177,7 +181,8 @@ export class CredentialLineageTracker {
     }
 
     const verdict = instance ? this.instanceVerdict(r, key) : this.verdict(r, issuance!);
-    const lineage: CredentialLineage = {
+    // One shape, in the order the JSON output shows the fields (absent ones are undefined slots).
+    return {
       issuedByEventId: issuance?.eventId ?? '',
       issuedByEventName: issuance?.eventName ?? 'AssumeRole',
       chain,
@@ -185,11 +190,9 @@ export class CredentialLineageTracker {
       reason: issuance
         ? verdict.reason
         : `EC2 instance-profile credentials (issuance not in the input); ${verdict.reason}`,
+      issuedTo: (issuance?.issuedTo ?? (instance ? r.userIdentity?.arn : undefined)) || undefined,
+      issuedFromIp: issuance?.issuedFromIp || undefined,
     };
-    const issuedTo = issuance?.issuedTo ?? (instance ? r.userIdentity?.arn : undefined);
-    if (issuedTo) lineage.issuedTo = issuedTo;
-    if (issuance?.issuedFromIp) lineage.issuedFromIp = issuance.issuedFromIp;
-    return lineage;
   }
 
   private verdict(r: CloudTrailRecord, issuance: Issuance): { mismatch: boolean; reason: string } {

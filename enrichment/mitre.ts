@@ -14,20 +14,25 @@ export function createMitreMapper(
   attack: EnrichmentTables['attack'],
 ): MitreMapper {
   const table = new Map<string, readonly MitreTechnique[]>();
+  // Equal lists are one array (430 keys, 145 distinct lists): a signal's events then carry fewer distinct arrays,
+  // which the group summaries (summary.ts) merge once per combination.
+  const byContent = new Map<string, readonly MitreTechnique[]>();
   for (const [key, list] of Object.entries(mappings.mappings)) {
-    table.set(
-      key,
-      Object.freeze(
-        list.map((m) =>
-          Object.freeze({
-            id: m.id,
-            name: attack.technique(m.id)?.name ?? m.id,
-            tactics: m.tactics,
-            sources: m.sources,
-          }),
-        ),
-      ),
+    const techniques = list.map((m) =>
+      Object.freeze({
+        id: m.id,
+        name: attack.technique(m.id)?.name ?? m.id,
+        tactics: m.tactics,
+        sources: m.sources,
+      }),
     );
+    const content = JSON.stringify(techniques);
+    let shared = byContent.get(content);
+    if (!shared) {
+      shared = Object.freeze(techniques);
+      byContent.set(content, shared);
+    }
+    table.set(key, shared);
   }
   return (eventSource, eventName) => table.get(`${eventSource}:${eventName}`) ?? NONE;
 }

@@ -322,6 +322,26 @@ export function analyzePolicyEvent(record: CloudTrailRecord, ctx: PolicyContext)
   const rp = record.requestParameters;
   // Records that skipped the record check (tests, other tools' logs) may carry a string here.
   if (!rp || typeof rp !== 'object' || Array.isArray(rp)) return undefined;
+  return mayCarryPolicy(record, rp) ? analyzePolicyRequest(record, rp, ctx) : undefined;
+}
+
+/**
+ * Whether analyzePolicyRequest could find anything (true for every request it answers, and some more): the
+ * per-event test, small and allocation-free, so the analysis itself stays out of the enricher's hot code.
+ */
+function mayCarryPolicy(record: CloudTrailRecord, rp: Record<string, unknown>): boolean {
+  for (let i = 0; i < POLICY_FIELDS.length; i++) if (POLICY_FIELDS[i]! in rp) return true;
+  if (rp.attributes || rp.attributeName !== undefined || ATTACH_EVENTS.has(record.eventName)) return true;
+  const source = record.eventSource;
+  if (source === 'ec2.amazonaws.com') return rp.createVolumePermission != null || rp.launchPermission != null;
+  return source === 'lambda.amazonaws.com';
+}
+
+function analyzePolicyRequest(
+  record: CloudTrailRecord,
+  rp: Record<string, unknown>,
+  ctx: PolicyContext,
+): PolicyAnalysis | undefined {
   const ownAccount = record.recipientAccountId ?? record.userIdentity?.accountId;
 
   if (ATTACH_EVENTS.has(record.eventName) && typeof rp.policyArn === 'string') {
@@ -356,36 +376,41 @@ export function analyzePolicyEvent(record: CloudTrailRecord, ctx: PolicyContext)
     if (!('Statement' in doc)) continue;
     const analysis = analyzePolicyDocument(doc, ownAccount, ctx);
     if (record.eventSource.startsWith('sts.')) return asSessionPolicy(analysis, record.eventName);
-    return isEmpty(analysis)
-      ? { ...analysis, notes: [`policy in requestParameters.${field}: nothing notable`] }
-      : analysis;
+    if (!isEmpty(analysis)) return analysis;
+    analysis.notes = [`policy in requestParameters.${field}: nothing notable`];
+    return analysis;
   }
 
-  const shared = analyzeSharing(record, ownAccount);
-  if (shared) return shared;
+  return analyzeSharing(record, ownAccount) ?? lambdaGrant(record, rp, ownAccount);
+}
 
-  // Lambda resource policies arrive as single grants, not documents.
-  if (record.eventSource === 'lambda.amazonaws.com' && record.eventName.startsWith('AddPermission')) {
-    const principal = typeof rp.principal === 'string' ? rp.principal : undefined;
-    if (principal === '*' && !rp.sourceArn && !rp.sourceAccount && !rp.principalOrgID) {
-      return {
-        fullAdmin: false,
-        privilegeEscalationActions: [],
-        publicPrincipal: true,
-        crossAccountPrincipals: [],
-        notes: ['the added permission lets anyone (principal *) invoke the function'],
-      };
-    }
-    const account = principal ? accountOf(principal) : undefined;
-    if (principal && account && account !== ownAccount) {
-      return {
-        fullAdmin: false,
-        privilegeEscalationActions: [],
-        publicPrincipal: false,
-        crossAccountPrincipals: [principal],
-        notes: [`the added permission lets account ${account} invoke the function`],
-      };
-    }
+/** Lambda resource policies arrive as single grants, not documents. */
+function lambdaGrant(
+  record: CloudTrailRecord,
+  rp: Record<string, unknown>,
+  ownAccount: string | undefined,
+): PolicyAnalysis | undefined {
+  if (record.eventSource !== 'lambda.amazonaws.com' || !record.eventName.startsWith('AddPermission'))
+    return undefined;
+  const principal = typeof rp.principal === 'string' ? rp.principal : undefined;
+  if (principal === '*' && !rp.sourceArn && !rp.sourceAccount && !rp.principalOrgID) {
+    return {
+      fullAdmin: false,
+      privilegeEscalationActions: [],
+      publicPrincipal: true,
+      crossAccountPrincipals: [],
+      notes: ['the added permission lets anyone (principal *) invoke the function'],
+    };
+  }
+  const account = principal ? accountOf(principal) : undefined;
+  if (principal && account && account !== ownAccount) {
+    return {
+      fullAdmin: false,
+      privilegeEscalationActions: [],
+      publicPrincipal: false,
+      crossAccountPrincipals: [principal],
+      notes: [`the added permission lets account ${account} invoke the function`],
+    };
   }
   return undefined;
 }

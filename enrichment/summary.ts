@@ -10,6 +10,8 @@ export interface EnrichmentSummary {
   mitre: MitreTechnique[];
 }
 
+type SummaryLists = Pick<EnrichmentSummary, 'riskCategories' | 'mitre'>;
+
 const RISK_ORDER: RiskCategory[] = [
   'privilege-escalation',
   'credentials-exposure',
@@ -22,16 +24,41 @@ export function summarizeEnrichment(events: readonly EngineEvent[]): EnrichmentS
   return sharedSummary(events) ?? mergedSummary(events);
 }
 
+/** Any events (unfrozen facts too): every event's lists are merged afresh. */
 function mergedSummary(events: readonly EngineEvent[]): EnrichmentSummary {
   const accessLevels: Record<string, number> = {};
-  const risks = new Set<RiskCategory>();
-  const techniques = new Map<string, { name: string; tactics: Set<string>; sources: Set<string> }>();
+  const risks: (readonly RiskCategory[])[] = [];
+  const mitres: (readonly MitreTechnique[])[] = [];
   for (const event of events) {
     const e = event.enrichment;
     if (!e) continue;
     if (e.accessLevel) accessLevels[e.accessLevel] = (accessLevels[e.accessLevel] ?? 0) + 1;
-    for (const r of e.riskCategories) risks.add(r);
-    for (const t of e.mitre) {
+    risks.push(e.riskCategories);
+    mitres.push(e.mitre);
+  }
+  const { riskCategories, mitre } = mergeLists(risks, mitres);
+  return { accessLevels, riskCategories, mitre };
+}
+
+interface MergedTechnique {
+  name: string;
+  tactics: Set<string>;
+  sources: Set<string>;
+}
+
+/**
+ * The union of risk lists (in RISK_ORDER) and of technique lists (by id; the name of an id's first appearance,
+ * tactics and sources merged and sorted). The one home of the merge rules: both summaries end here.
+ */
+function mergeLists(
+  riskLists: readonly (readonly RiskCategory[])[],
+  mitreLists: readonly (readonly MitreTechnique[])[],
+): SummaryLists {
+  const risks = new Set<RiskCategory>();
+  for (const list of riskLists) for (const r of list) risks.add(r);
+  const techniques = new Map<string, MergedTechnique>();
+  for (const list of mitreLists) {
+    for (const t of list) {
       let merged = techniques.get(t.id);
       if (!merged) {
         merged = { name: t.name, tactics: new Set(), sources: new Set() };
@@ -42,7 +69,6 @@ function mergedSummary(events: readonly EngineEvent[]): EnrichmentSummary {
     }
   }
   return {
-    accessLevels,
     riskCategories: RISK_ORDER.filter((r) => risks.has(r)),
     mitre: [...techniques.entries()]
       .sort(([a], [b]) => a.localeCompare(b))
@@ -56,11 +82,11 @@ function mergedSummary(events: readonly EngineEvent[]): EnrichmentSummary {
 }
 
 /**
- * Events of one (source, name) share their frozen riskCategories and mitre arrays (enrichment/index.ts), so a
- * signal's events carry a few distinct arrays: the summary's lists depend only on which arrays (the techniques'
- * first appearance by the order the mitre arrays first appear), so they are merged once per combination and
- * shared (frozen); only the access-level count is built per signal. Undefined when an array is not frozen (not
- * the enricher's), when there are too many distinct ones, or when no event is enriched.
+ * Events of one (source, name) share their frozen riskCategories and mitre arrays, and equal lists are one array
+ * (enrichment/index.ts), so a signal's events carry a few distinct arrays: the summary's lists depend only on
+ * which arrays (the techniques' first appearance by the order the mitre arrays first appear), so they are merged
+ * once per combination and shared (frozen); only the access-level count is built per signal. Undefined when an
+ * array is not frozen (not the enricher's), when there are too many distinct ones, or when no event is enriched.
  */
 function sharedSummary(events: readonly EngineEvent[]): EnrichmentSummary | undefined {
   const accessLevels: Record<string, number> = {};
@@ -68,8 +94,8 @@ function sharedSummary(events: readonly EngineEvent[]): EnrichmentSummary | unde
   const mitres: (readonly MitreTechnique[])[] = [];
   let lastRisk: readonly RiskCategory[] | undefined;
   let lastMitre: readonly MitreTechnique[] | undefined;
-  for (const event of events) {
-    const e = event.enrichment;
+  for (let i = 0; i < events.length; i++) {
+    const e = events[i]!.enrichment;
     if (!e) continue;
     if (e.accessLevel) accessLevels[e.accessLevel] = (accessLevels[e.accessLevel] ?? 0) + 1;
     if (e.riskCategories !== lastRisk) {
@@ -82,7 +108,8 @@ function sharedSummary(events: readonly EngineEvent[]): EnrichmentSummary | unde
     }
   }
   if (mitres.length === 0) return undefined;
-  return { accessLevels, ...combinedLists(risks, mitres) };
+  const lists = combinedLists(risks, mitres);
+  return { accessLevels, riskCategories: lists.riskCategories, mitre: lists.mitre };
 }
 
 /** Adds a frozen array to the distinct ones; false when it is not frozen or there are too many. */
@@ -93,70 +120,72 @@ function addShared<T>(list: T[], value: T): boolean {
 }
 
 const MAX_DISTINCT = 32;
-const arrayIds = new WeakMap<object, number>();
-let nextArrayId = 0;
-const combined = new Map<string, SummaryLists>();
-const MAX_COMBINED = 10_000;
 
-function arrayId(a: object): number {
-  let id = arrayIds.get(a);
-  if (id === undefined) {
-    id = nextArrayId++;
-    arrayIds.set(a, id);
-  }
-  return id;
+/**
+ * The one cache of merged lists: a trie keyed by the arrays themselves (the mitre arrays in order of first
+ * appearance, RISKS, then the risk arrays), so no key text is built per signal. Bounded: forgotten whole past
+ * MAX_NODES.
+ */
+interface ListsNode {
+  readonly next: Map<object, ListsNode>;
+  lists: SummaryLists | undefined;
+}
+
+const MAX_NODES = 20_000;
+/** The step between the mitre arrays and the risk arrays of a path. */
+const RISKS = Object.freeze({});
+let root: ListsNode = newNode();
+let nodes = 0;
+
+function newNode(): ListsNode {
+  return { next: new Map(), lists: undefined };
 }
 
 function combinedLists(
   risks: readonly (readonly RiskCategory[])[],
   mitres: readonly (readonly MitreTechnique[])[],
 ): SummaryLists {
-  if (risks.length === 1 && mitres.length === 1) return listsOf(risks[0]!, mitres[0]!);
-  let key = '';
-  for (const m of mitres) key += `${arrayId(m)},`;
-  key += '|';
-  for (const r of risks) key += `${arrayId(r)},`;
-  let lists = combined.get(key);
-  if (!lists) {
-    const parts = [
-      ...mitres.map((mitre) => ({ enrichment: { riskCategories: [], mitre } })),
-      ...risks.map((riskCategories) => ({ enrichment: { riskCategories, mitre: [] } })),
-    ] as unknown as EngineEvent[];
-    lists = frozenLists(mergedSummary(parts));
-    if (combined.size >= MAX_COMBINED) combined.clear();
-    combined.set(key, lists);
+  if (nodes > MAX_NODES) {
+    root = newNode();
+    nodes = 0;
   }
-  return lists;
+  let node = root;
+  for (let i = 0; i < mitres.length; i++) node = node.next.get(mitres[i]!) ?? childOf(node, mitres[i]!);
+  node = node.next.get(RISKS) ?? childOf(node, RISKS);
+  for (let i = 0; i < risks.length; i++) node = node.next.get(risks[i]!) ?? childOf(node, risks[i]!);
+  return node.lists ?? listsAt(node, risks, mitres);
 }
 
-type SummaryLists = Pick<EnrichmentSummary, 'riskCategories' | 'mitre'>;
-const listsByMitre = new WeakMap<readonly MitreTechnique[], WeakMap<readonly RiskCategory[], SummaryLists>>();
-
-function listsOf(risks: readonly RiskCategory[], mitre: readonly MitreTechnique[]): SummaryLists {
-  let byRisk = listsByMitre.get(mitre);
-  if (!byRisk) {
-    byRisk = new WeakMap();
-    listsByMitre.set(mitre, byRisk);
-  }
-  let lists = byRisk.get(risks);
-  if (!lists) {
-    lists = frozenLists(
-      mergedSummary([{ enrichment: { riskCategories: risks, mitre } } as unknown as EngineEvent]),
-    );
-    byRisk.set(risks, lists);
-  }
-  return lists;
+/** First sight of a path step (cold: kept out of combinedLists). */
+function childOf(node: ListsNode, key: object): ListsNode {
+  const child = newNode();
+  node.next.set(key, child);
+  nodes++;
+  return child;
 }
 
-function frozenLists({ riskCategories, mitre }: SummaryLists): SummaryLists {
-  return Object.freeze({
+/** First sight of a combination: merged once, frozen, remembered. */
+function listsAt(
+  node: ListsNode,
+  risks: readonly (readonly RiskCategory[])[],
+  mitres: readonly (readonly MitreTechnique[])[],
+): SummaryLists {
+  const { riskCategories, mitre } = mergeLists(risks, mitres);
+  const lists: SummaryLists = Object.freeze({
     riskCategories: Object.freeze(riskCategories) as RiskCategory[],
     mitre: Object.freeze(
       mitre.map((t) =>
-        Object.freeze({ ...t, tactics: Object.freeze(t.tactics), sources: Object.freeze(t.sources) }),
+        Object.freeze({
+          id: t.id,
+          name: t.name,
+          tactics: Object.freeze(t.tactics) as string[],
+          sources: Object.freeze(t.sources) as string[],
+        }),
       ),
     ) as MitreTechnique[],
   });
+  node.lists = lists;
+  return lists;
 }
 
 /**
@@ -165,11 +194,13 @@ function frozenLists({ riskCategories, mitre }: SummaryLists): SummaryLists {
  */
 export function attachSignalEnrichment(signals: readonly Signal[], events: readonly EngineEvent[]): void {
   const byId = new Map<string, EngineEvent>();
-  for (const e of events) byId.set(e.id, e);
-  for (const signal of signals) {
+  for (let i = 0; i < events.length; i++) byId.set(events[i]!.id, events[i]!);
+  for (let s = 0; s < signals.length; s++) {
+    const signal = signals[s]!;
+    const ids = signal.eventIds;
     const members: EngineEvent[] = [];
-    for (const id of signal.eventIds) {
-      const e = byId.get(id);
+    for (let i = 0; i < ids.length; i++) {
+      const e = byId.get(ids[i]!);
       if (e) members.push(e);
     }
     signal.details.enrichment = summarizeEnrichment(members);

@@ -18,24 +18,28 @@ export interface CompactEvent {
   enrichment?: EngineEvent['enrichment'];
 }
 
-/** Only the fields an analyst scans; never request or response bodies (they can carry secrets). */
+/**
+ * Only the fields an analyst scans; never request or response bodies (they can carry secrets). One object
+ * literal, one hidden class: absent fields are undefined slots, which JSON.stringify leaves out.
+ */
 export function compactEvent(e: EngineEvent): CompactEvent {
   const r = e.record;
-  const out: CompactEvent = {
+  return {
     id: e.id,
     time: r.eventTime,
     eventSource: r.eventSource,
     eventName: r.eventName,
+    awsRegion: r.awsRegion,
+    sourceIPAddress: r.sourceIPAddress,
+    userAgent: r.userAgent,
+    errorCode: r.errorCode,
+    enrichment: e.enrichment,
   };
-  if (r.awsRegion !== undefined) out.awsRegion = r.awsRegion;
-  if (r.sourceIPAddress !== undefined) out.sourceIPAddress = r.sourceIPAddress;
-  if (r.userAgent !== undefined) out.userAgent = r.userAgent;
-  if (r.errorCode !== undefined) out.errorCode = r.errorCode;
-  if (e.enrichment !== undefined) out.enrichment = e.enrichment;
-  return out;
 }
 
 export function sessionJson(s: SessionReport, withEvents: boolean): string {
+  // Without --events a report holds no events: written as it is, without two copies of it first.
+  if (!withEvents && s.events === undefined) return JSON.stringify(s);
   const { events, ...summary } = s;
   const doc: Record<string, unknown> = { ...summary };
   if (withEvents) doc.events = (events ?? []).map(compactEvent);
