@@ -199,9 +199,11 @@ function valuePath(field: string): ValuePath {
   const first = steps[0];
   const enrichment = first !== undefined && 'key' in first && first.key === 'enrichment';
   const rest = enrichment ? steps.slice(1) : steps;
+  // The keys in an array of one element kind, none or some (emptyValues): valueKeyAt meets one array map.
+  const keys = emptyValues<string>();
   let n = 0;
-  while (n < rest.length && 'key' in rest[n]!) n++;
-  return { enrichment, keys: rest.slice(0, n).map((s) => (s as { key: string }).key), more: n < rest.length };
+  for (; n < rest.length && 'key' in rest[n]!; n++) keys.push((rest[n] as { key: string }).key);
+  return { enrichment, keys, more: n < rest.length };
 }
 
 /**
@@ -341,8 +343,13 @@ class CandidateList {
       for (const f of s.remembered.fields) fields.add(f);
       timed ||= s.remembered.timed;
     }
-    this.#paths = [...fields].map(valuePath);
-    this.#last = this.#paths.map(() => undefined);
+    // Arrays of one element kind whether empty or not (emptyValues): `for` is compiled for one array map.
+    this.#paths = emptyValues();
+    this.#last = emptyValues();
+    for (const f of fields) {
+      this.#paths.push(valuePath(f));
+      this.#last.push(undefined);
+    }
     this.#timed = timed;
   }
 
