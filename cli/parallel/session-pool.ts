@@ -8,6 +8,7 @@
 import { Worker } from 'node:worker_threads';
 import type { Finished, SessionFinisher, SessionJob } from '../../engine/pipeline.ts';
 import type { Rejected } from '../../engine/record.ts';
+import { postWithSharedParts } from './shared-parts.ts';
 
 export interface WorkerSetup {
   withEvents: boolean;
@@ -115,7 +116,7 @@ export class SessionPool {
     const slot = best;
     return new Promise((resolve, reject) => {
       slot.waiting.set(id, { job, resolve, reject });
-      slot.worker.postMessage({ id, job });
+      postWithSharedParts(slot.worker, { id, job });
     });
   }
 }
