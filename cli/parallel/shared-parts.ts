@@ -67,12 +67,14 @@ export function sameClone(a: unknown, b: unknown): boolean {
   }
   if (Object.getPrototypeOf(a) !== Object.prototype || Object.getPrototypeOf(b) !== Object.prototype)
     return false;
+  // One key array, not two: `for…in` lists b's own keys in Object.keys order (nothing inherited from
+  // Object.prototype, unless something made a property of it enumerable: then never the same).
   const ka = Object.keys(a);
-  const kb = Object.keys(b);
-  if (ka.length !== kb.length) return false;
+  let n = 0;
+  for (const k in b) if (k !== ka[n++]) return false;
+  if (n !== ka.length) return false;
   for (let i = 0; i < ka.length; i++) {
     const k = ka[i]!;
-    if (k !== kb[i]) return false;
     if (!sameClone((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])) return false;
   }
   return true;
