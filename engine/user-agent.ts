@@ -95,10 +95,15 @@ export function createUserAgentClassifier(table: UserAgentTable): UserAgentClass
     const family = tool?.family ?? hit?.family ?? 'other';
     return Object.freeze({ shape, family, offensiveTool: tool?.id });
   };
+  // Several stages ask about one event's user agent in a row (sessions, enrichment, labels): the last answer is
+  // remembered, so most calls compare one string (often the very same one) instead of probing the map.
+  let lastUserAgent = '';
+  let lastHit = MISSING;
   return {
     table,
     known,
     classify(userAgent) {
+      if (userAgent === lastUserAgent) return lastHit;
       if (typeof userAgent !== 'string' || userAgent === '') return MISSING;
       let hit = cache.get(userAgent);
       if (!hit) {
@@ -106,6 +111,8 @@ export function createUserAgentClassifier(table: UserAgentTable): UserAgentClass
         if (cache.size >= CACHE_LIMIT) cache.clear();
         cache.set(userAgent, hit);
       }
+      lastUserAgent = userAgent;
+      lastHit = hit;
       return hit;
     },
     expand: (name) => table.groups[name] ?? [name],

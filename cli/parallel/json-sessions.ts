@@ -13,6 +13,7 @@ import {
 } from '../../engine/pipeline.ts';
 import type { SourceItem } from '../../engine/source.ts';
 import type { PipelineStages } from '../../engine/stages.ts';
+import { stageOptions } from '../command-support.ts';
 import { sessionJson } from '../format/session-json.ts';
 import { SessionPool } from './session-pool.ts';
 
@@ -52,7 +53,7 @@ export function jsonSessions(
   setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
   const pool = new SessionPool(
     options.threads - 1,
-    { withEvents: options.withEvents, ...(options.ruleDirs ? { ruleDirs: options.ruleDirs } : {}) },
+    { withEvents: options.withEvents, stages: stageOptions(options.ruleDirs ?? []) },
     local,
   );
   return { ...analyzeWith(items, stages, analyzeOptions, pool.finisher()), close: () => pool.close() };

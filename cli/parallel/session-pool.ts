@@ -6,12 +6,19 @@
  * The output is the one-thread output byte for byte: analyzeWith keeps start order and error positions.
  */
 import { Worker } from 'node:worker_threads';
+import type { StageOptions } from '../../compose/stages.ts';
 import type { Finished, SessionFinisher, SessionJob } from '../../engine/pipeline.ts';
 import type { Rejected } from '../../engine/record.ts';
+import { postWithSharedParts } from './shared-parts.ts';
 
 export interface WorkerSetup {
   withEvents: boolean;
-  ruleDirs?: string[];
+  /**
+   * The main thread's stage settings (allow-list file, rule folders), read once there: the worker then loads only
+   * what finishing needs, not the CLI's settings and source modules (ingest, configuration, AWS adapters).
+   * Settings only: a live allow-list store cannot cross to another thread.
+   */
+  stages: Omit<StageOptions, 'allowlist'>;
 }
 
 interface Waiting {
@@ -115,7 +122,7 @@ export class SessionPool {
     const slot = best;
     return new Promise((resolve, reject) => {
       slot.waiting.set(id, { job, resolve, reject });
-      slot.worker.postMessage({ id, job });
+      postWithSharedParts(slot.worker, { id, job });
     });
   }
 }

@@ -6,14 +6,13 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { loadStageFactory } from '../../compose/stages.ts';
 import { finishJob, type SessionJob } from '../../engine/pipeline.ts';
-import { stageOptions } from '../command-support.ts';
 import { sessionJson } from '../format/session-json.ts';
 import type { WorkerSetup } from './session-pool.ts';
 
 const setup = workerData as WorkerSetup;
 const port = parentPort!;
-// The same settings as the main thread's stages (allow-list file, `rulesDirs`; workers share process.env).
-const stages = (await loadStageFactory(stageOptions(setup.ruleDirs ?? [])))();
+// The same settings as the main thread's stages (allow-list file, `rulesDirs`), as the main thread read them.
+const stages = (await loadStageFactory(setup.stages))();
 
 port.on('message', (message: { id: number; job: SessionJob }) => {
   try {

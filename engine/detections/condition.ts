@@ -309,7 +309,7 @@ function compileFieldTest(t: FieldTest, ctx: CompileContext = NO_CONTEXT): CondN
 }
 
 /** `pred` with its last input and answer remembered (pred must depend on its input alone). */
-function remembered(pred: (s: string) => boolean): (s: string) => boolean {
+export function remembered(pred: (s: string) => boolean): (s: string) => boolean {
   let lastIn: string | undefined;
   let lastOut = false;
   return (s) => {

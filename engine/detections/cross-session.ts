@@ -308,6 +308,22 @@ function burstFinding(
   end: number,
   sessionKey: string,
 ): Finding | undefined {
+  const reached = reachedAt(g, own, end);
+  return reached && burst(g.rule, sessionKey, g.entries, reached, end, own);
+}
+
+/** Where the count is reached: the window [lo, at] of the group's entries, holding n (distinct) events. */
+interface Reached {
+  lo: number;
+  at: number;
+  n: number;
+}
+
+/**
+ * The counting alone, apart from building the finding (burst): this loop runs for every closing session with
+ * matches and is compiled once, without the finding's code and its records of many shapes inlined into it.
+ */
+function reachedAt(g: Group, own: ReadonlySet<EngineEvent>, end: number): Reached | undefined {
   const t = g.rule.threshold!;
   const list = g.entries;
   let first = Number.POSITIVE_INFINITY;
@@ -323,7 +339,7 @@ function burstFinding(
       lo++;
     }
     const n = counts ? counts.size : i - lo + 1;
-    if (n >= t.count && own.has(e)) return burst(g.rule, sessionKey, list, lo, i, end, own, n);
+    if (n >= t.count && own.has(e)) return { lo, at: i, n };
   }
   return undefined;
 }
@@ -333,12 +349,11 @@ function burst(
   rule: CompiledRule,
   sessionKey: string,
   list: readonly Entry[],
-  lo: number,
-  at: number,
+  reached: Reached,
   end: number,
   own: ReadonlySet<EngineEvent>,
-  n: number,
 ): Finding {
+  const { lo, at, n } = reached;
   const t = rule.threshold!;
   const from = list[lo]!.event.time;
   const evidence: EngineEvent[] = [];

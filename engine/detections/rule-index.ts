@@ -15,14 +15,6 @@ export interface Slot {
   test: (e: EngineEvent) => boolean;
   /** The condition `test` was compiled from (for pruning by the event's key fields). */
   condition: CondNode | undefined;
-  /** The fields the answer depends on alone, when it does (see `remembering`); undefined: it depends on more. */
-  remembered: Remembered | undefined;
-}
-
-interface Remembered {
-  fields: string[];
-  /** The condition reads an org-context list (an entry counts for events before its expiry). */
-  timed: boolean;
 }
 
 function slotOf(
@@ -30,9 +22,8 @@ function slotOf(
   step: number,
   test: (e: EngineEvent) => boolean,
   condition: CondNode | undefined,
-  remembered: Remembered | undefined,
 ): Slot {
-  return { rule, step, test, condition, remembered };
+  return { rule, step, test, condition };
 }
 
 /** A rule that throws on some odd record (a string where an object belongs …) does not match it; nothing else is lost. */
@@ -101,10 +92,10 @@ export function indexRules(rules: readonly CompiledRule[]): RuleIndex {
   for (const rule of rules) {
     if (rule.kind === 'sequence') {
       rule.sequence!.steps.forEach((s, i) => {
-        add(slotOf(rule, i, s.match, s.condition, undefined), s.eventNames, s.eventSources);
+        add(slotOf(rule, i, s.match, s.condition), s.eventNames, s.eventSources);
       });
     } else {
-      add(slotOf(rule, -1, rule.match!, rule.condition, undefined), rule.eventNames, rule.eventSources);
+      add(slotOf(rule, -1, rule.match!, rule.condition), rule.eventNames, rule.eventSources);
     }
   }
   return index;
@@ -125,7 +116,6 @@ function remembering(slot: Slot): Slot {
   const paths = fields.map(valuePath);
   const last: unknown[] = paths.map(() => undefined);
   const inner = slot.test;
-  const remembered: Remembered = { fields, timed };
   let held = false;
   let answer = false;
   const test = (e: EngineEvent): boolean => {
@@ -151,7 +141,7 @@ function remembering(slot: Slot): Slot {
     held = true;
     return answer;
   };
-  return slotOf(slot.rule, slot.step, test, slot.condition, remembered);
+  return slotOf(slot.rule, slot.step, test, slot.condition);
 }
 
 function hasList(n: CondNode): boolean {
@@ -199,9 +189,11 @@ function valuePath(field: string): ValuePath {
   const first = steps[0];
   const enrichment = first !== undefined && 'key' in first && first.key === 'enrichment';
   const rest = enrichment ? steps.slice(1) : steps;
+  // The keys in an array of one element kind, none or some (emptyValues): valueKeyAt meets one array map.
+  const keys = emptyValues<string>();
   let n = 0;
-  while (n < rest.length && 'key' in rest[n]!) n++;
-  return { enrichment, keys: rest.slice(0, n).map((s) => (s as { key: string }).key), more: n < rest.length };
+  for (; n < rest.length && 'key' in rest[n]!; n++) keys.push((rest[n] as { key: string }).key);
+  return { enrichment, keys, more: n < rest.length };
 }
 
 /**
@@ -314,70 +306,12 @@ function valuesAt(e: EngineEvent, field: string): unknown[] {
 
 interface KeyNode {
   next: Map<unknown, KeyNode>;
-  list: CandidateList | undefined;
-}
-
-/**
- * One key's candidate slots. Those whose answer depends on a few field values alone (`remembered`) are asked here,
- * together: while an event repeats the values the last one had in every such field (the events of a session repeat
- * their caller, user agent and address), the ones that did not hold then are left out without asking each again. The
- * caller tests what is returned (the rest, and the remembered slots that held, which answer from their own memory).
- */
-class CandidateList {
-  readonly #all: Slot[];
-  readonly #paths: ValuePath[];
-  readonly #last: unknown[];
-  readonly #timed: boolean;
-  #held = false;
-  #kept: Slot[];
-
-  constructor(all: Slot[]) {
-    this.#all = all;
-    this.#kept = all;
-    const fields = new Set<string>();
-    let timed = false;
-    for (const s of all) {
-      if (!s.remembered) continue;
-      for (const f of s.remembered.fields) fields.add(f);
-      timed ||= s.remembered.timed;
-    }
-    this.#paths = [...fields].map(valuePath);
-    this.#last = this.#paths.map(() => undefined);
-    this.#timed = timed;
-  }
-
-  for(e: EngineEvent): Slot[] {
-    const paths = this.#paths;
-    // A list entry that never expires counts at any time but +Infinity.
-    if (paths.length === 0 || (this.#timed && e.time === Number.POSITIVE_INFINITY)) return this.#all;
-    let same = this.#held;
-    for (let i = 0; i < paths.length; i++) {
-      const k = valueKeyAt(e, paths[i]!);
-      if (k === undefined) {
-        this.#held = false;
-        return this.#all;
-      }
-      if (k !== this.#last[i]) {
-        same = false;
-        this.#last[i] = k;
-      }
-    }
-    if (!same) this.#kept = this.#keptFor(e);
-    this.#held = true;
-    return this.#kept;
-  }
-
-  #keptFor(e: EngineEvent): Slot[] {
-    const kept: Slot[] = [];
-    for (const s of this.#all) if (!s.remembered || safeTest(s, e)) kept.push(s);
-    return kept;
-  }
+  slots: Slot[] | undefined;
 }
 
 /**
  * The slots an event must be tested against: by eventName, eventSource and the rules indexed by neither, minus
- * those the event's key fields already rule out and those whose remembered answer for the event's values is no
- * (CandidateList), plus the prefilter groups' hits.
+ * those the event's key fields already rule out, plus the prefilter groups' hits.
  */
 export function candidateLookup(index: RuleIndex): (e: EngineEvent) => Slot[] {
   const all = [...index.byName.values(), ...index.bySource.values(), index.always].flat();
@@ -409,7 +343,7 @@ export function candidateLookup(index: RuleIndex): (e: EngineEvent) => Slot[] {
     let at: KeyNode | undefined = byName.get(eventName);
     if (!at) {
       if (lists >= MAX_LISTS) return base(e);
-      at = { next: new Map(), list: undefined };
+      at = { next: new Map(), slots: undefined };
       byName.set(eventName, at);
     }
     for (const p of paths) {
@@ -417,13 +351,13 @@ export function candidateLookup(index: RuleIndex): (e: EngineEvent) => Slot[] {
       let next: KeyNode | undefined = k === undefined ? undefined : at.next.get(k);
       if (!next) {
         if (k === undefined || lists >= MAX_LISTS) return base(e);
-        next = { next: new Map(), list: undefined };
+        next = { next: new Map(), slots: undefined };
         at.next.set(k, next);
       }
       at = next;
     }
-    at.list ??= new CandidateList(build(e));
-    return at.list.for(e);
+    at.slots ??= build(e);
+    return at.slots;
   };
   const groups = index.groups.map(groupLookup);
   return (e) => {

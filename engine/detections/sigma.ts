@@ -17,7 +17,7 @@ import { asText, eventFieldGetter } from '../field-path.ts';
 import { cidrContains, parseCidr } from '../ip-address.ts';
 import type { EngineEvent, Severity } from '../model.ts';
 import type { CompiledRule } from './compiled-rule.ts';
-import { type CondNode, requiredEventNames, toPredicate } from './condition.ts';
+import { type CondNode, remembered, requiredEventNames, toPredicate } from './condition.ts';
 import {
   and,
   type EventFilter,
@@ -260,6 +260,18 @@ function equalsIgnoringCase(text: string): (vs: unknown[]) => boolean {
   };
 }
 
+/**
+ * Some value's text matches (a regular expression without state: no g or y flag). A session's events repeat their
+ * caller, user agent and address: the last text's answer is kept, as condition.ts's text tests do.
+ */
+function anyTextMatches(matches: (s: string) => boolean): (vs: unknown[]) => boolean {
+  const once = remembered(matches);
+  return (vs) => {
+    for (const v of vs) if (once(asText(v))) return true;
+    return false;
+  };
+}
+
 function compileFieldSpec(spec: string, value: unknown, fields: Set<string>): CondNode {
   const [field = '', ...mods] = spec.split('|');
   for (const m of mods) {
@@ -327,10 +339,7 @@ function compileFieldSpec(spec: string, value: unknown, fields: Set<string>): Co
   }
   if (has('re')) {
     const flags = `${has('i') ? 'i' : ''}${has('m') ? 'm' : ''}${has('s') ? 's' : ''}`;
-    const tests = values.map((p) => {
-      const re = fastRegexTest(new RegExp(String(p), flags));
-      return (vs: unknown[]) => vs.some((v) => re(asText(v)));
-    });
+    const tests = values.map((p) => anyTextMatches(fastRegexTest(new RegExp(String(p), flags))));
     const exact = !has('m') && !has('s');
     const parts = values.map((p) => fieldFilter(field, 'regex', [String(p)], { ignoreCase: has('i') }));
     const describe = exact ? { filter: all ? and(parts) : or(parts), exact } : reached;
@@ -352,7 +361,7 @@ function compileFieldSpec(spec: string, value: unknown, fields: Set<string>): Co
     }
     exact = undefined;
     const re = wildcardRegExp(pattern, cased);
-    return (vs: unknown[]) => vs.some((v) => re.test(asText(v)));
+    return anyTextMatches((s) => re.test(s));
   };
   const tests = values.map((raw) => {
     if (raw === null) {

@@ -26,15 +26,15 @@ import type { CompiledDef, SignalRuleSet } from './rule-set.ts';
 /** Per-label sorted list of event indexes, with skip pointers over used events. */
 class LabelIndex {
   readonly at: number[] = [];
-  /** For position p: the nearest position ≥ p (or ≤ p for prev) that may be unused (path-compressed). */
-  private nextFree: number[] = [];
-  private prevFree: number[] = [];
-  /** Appends an event index and returns its position in `at`. */
-  add(eventIndex: number): number {
-    this.nextFree.push(this.at.length);
-    this.prevFree.push(this.at.length);
+  /**
+   * For position p: the nearest position ≥ p (or ≤ p for prev) that may be unused (path-compressed). Made at
+   * the first search, when `at` is complete: most labels of a session are never searched.
+   */
+  private nextFree: Int32Array | undefined = undefined;
+  private prevFree: Int32Array | undefined = undefined;
+
+  add(eventIndex: number): void {
     this.at.push(eventIndex);
-    return this.at.length - 1;
   }
 
   /** Where event index i sits in `at` (binary search: `at` is ascending). */
@@ -51,16 +51,18 @@ class LabelIndex {
 
   /** The first position ≥ p whose event is unused (`at.length` when none). */
   findNext(p: number, used: Uint8Array): number {
+    const at = this.at;
+    const next = this.nextFree ?? this.pointers().next;
     let r = p;
-    while (r < this.at.length && (this.nextFree[r] !== r || used[this.at[r]!])) {
-      if (this.nextFree[r] === r) this.nextFree[r] = r + 1;
-      r = this.nextFree[r]!;
+    while (r < at.length && (next[r] !== r || used[at[r]!])) {
+      if (next[r] === r) next[r] = r + 1;
+      r = next[r]!;
     }
     // Path compression: later scans from anywhere on this path jump straight to r.
     let c = p;
-    while (c < this.at.length && c !== r) {
-      const n = this.nextFree[c]!;
-      this.nextFree[c] = r;
+    while (c < at.length && c !== r) {
+      const n = next[c]!;
+      next[c] = r;
       c = n;
     }
     return r;
@@ -68,18 +70,34 @@ class LabelIndex {
 
   /** The last position ≤ p whose event is unused (-1 when none). */
   findPrev(p: number, used: Uint8Array): number {
+    const at = this.at;
+    const prev = this.prevFree ?? this.pointers().prev;
     let r = p;
-    while (r >= 0 && (this.prevFree[r] !== r || used[this.at[r]!])) {
-      if (this.prevFree[r] === r) this.prevFree[r] = r - 1;
-      r = this.prevFree[r]!;
+    while (r >= 0 && (prev[r] !== r || used[at[r]!])) {
+      if (prev[r] === r) prev[r] = r - 1;
+      r = prev[r]!;
     }
     let c = p;
     while (c >= 0 && c !== r) {
-      const n = this.prevFree[c]!;
-      this.prevFree[c] = r;
+      const n = prev[c]!;
+      prev[c] = r;
       c = n;
     }
     return r;
+  }
+
+  /** Every position points at itself: nothing used yet. */
+  private pointers(): { next: Int32Array; prev: Int32Array } {
+    const n = this.at.length;
+    const next = new Int32Array(n);
+    const prev = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      next[i] = i;
+      prev[i] = i;
+    }
+    this.nextFree = next;
+    this.prevFree = prev;
+    return { next, prev };
   }
 }
 
@@ -140,6 +158,11 @@ class Assembly {
   readonly all: DraftSignal[] = [];
   /** Signals as the follow-up rules see them (without previousSkips; merged ones removed). */
   readonly previous: DraftSignal[] = [];
+  /**
+   * The window being looked at (its first `size` slots), refilled per label tried: most tries fail, and only a
+   * candidate copies its members out. A window never holds more events than the session.
+   */
+  private readonly window: Int32Array;
 
   constructor(
     readonly rules: SignalRuleSet,
@@ -150,6 +173,7 @@ class Assembly {
     const n = events.length;
     this.used = new Uint8Array(n);
     this.anchorOf = new Uint8Array(n);
+    this.window = new Int32Array(n);
     for (let i = 0; i < n; i++) {
       const e = events[i]!;
       for (const label of e.labels) {
@@ -176,10 +200,11 @@ class Assembly {
       if (!def || (def.anchors !== null && !def.anchors.has(e.key))) continue;
       const li = this.index.get(label) as LabelIndex;
       const p = li.positionOf(i);
-      const window = collectWindow(li, p, this.used, events, t - def.lookbackMs, t + def.lookaheadMs);
-      if (!requiredPresent(def, window, events)) continue;
+      const window = this.window;
+      const size = collectWindow(li, p, this.used, events, t - def.lookbackMs, t + def.lookaheadMs, window);
+      if (!requiredPresent(def, window, size, events)) continue;
       if (def.eachEvent) return new Candidate(def, [i], i);
-      const members = def.members === null ? window : keptMembers(def.members, window, events);
+      const members = keptMembers(def.members, window, size, events);
       // The anchor is the first member that may anchor (it need not be the event that opened the window);
       // when none may, the definition cannot stand and the event tries nothing else.
       if (def.anchors === null) return members.length > 0 ? new Candidate(def, members, i) : undefined;
@@ -255,10 +280,18 @@ class Candidate {
   ) {}
 }
 
-/** The window's events a definition keeps as members. */
-function keptMembers(keep: ReadonlySet<string>, window: readonly number[], events: readonly LabelledEvent[]) {
+/** The window's events a definition keeps as members (null: all of them), as a list of their own. */
+function keptMembers(
+  keep: ReadonlySet<string> | null,
+  window: Int32Array,
+  size: number,
+  events: readonly LabelledEvent[],
+): number[] {
   const out: number[] = [];
-  for (const w of window) if (keep.has(events[w]!.key)) out.push(w);
+  for (let k = 0; k < size; k++) {
+    const w = window[k]!;
+    if (keep === null || keep.has(events[w]!.key)) out.push(w);
+  }
   return out;
 }
 
@@ -322,6 +355,10 @@ function anchorGroups(events: readonly LabelledEvent[], anchorOf: Uint8Array): n
   return groups;
 }
 
+/**
+ * Writes the unused events of the label's window [from, to] around position p, in order, to the start of
+ * `out`; returns how many.
+ */
 function collectWindow(
   li: LabelIndex,
   p: number,
@@ -329,36 +366,47 @@ function collectWindow(
   events: readonly LabelledEvent[],
   from: number,
   to: number,
-): number[] {
-  const before: number[] = [];
+  out: Int32Array,
+): number {
+  let size = 0;
   for (
     let q = li.findPrev(p - 1, used);
     q >= 0 && events[li.at[q]!]!.event.time >= from;
     q = li.findPrev(q - 1, used)
   ) {
-    before.push(li.at[q]!);
+    out[size++] = li.at[q]!;
   }
-  before.reverse();
-  before.push(li.at[p]!);
+  for (let a = 0, b = size - 1; a < b; a++, b--) {
+    const x = out[a]!;
+    out[a] = out[b]!;
+    out[b] = x;
+  }
+  out[size++] = li.at[p]!;
   for (
     let q = li.findNext(p + 1, used);
     q < li.at.length && events[li.at[q]!]!.event.time <= to;
     q = li.findNext(q + 1, used)
   ) {
-    before.push(li.at[q]!);
+    out[size++] = li.at[q]!;
   }
-  return before;
+  return size;
 }
 
-function requiredPresent(def: CompiledDef, window: number[], events: readonly LabelledEvent[]): boolean {
+/** Whether the window holds every event the definition requires (no set per try: both lists are short). */
+function requiredPresent(
+  def: CompiledDef,
+  window: Int32Array,
+  size: number,
+  events: readonly LabelledEvent[],
+): boolean {
   if (def.required === null) return true;
-  if (def.required.length === 1) {
-    const r = def.required[0];
-    return window.some((w) => events[w]!.key === r);
-  }
-  const seen = new Set<string>();
-  for (const w of window) seen.add(events[w]!.key);
-  return def.required.every((r) => seen.has(r));
+  for (const r of def.required) if (!hasKey(window, size, events, r)) return false;
+  return true;
+}
+
+function hasKey(window: Int32Array, size: number, events: readonly LabelledEvent[], key: string): boolean {
+  for (let k = 0; k < size; k++) if (events[window[k]!]!.key === key) return true;
+  return false;
 }
 
 /** A follow-up renamed the signal: report the new id and render with its definition when it has one. */

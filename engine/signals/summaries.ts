@@ -76,7 +76,7 @@ export function summarizeCalls(input: SummaryInput, events: readonly LabelledEve
     } else if (run.deploy) {
       run.reads.push(le);
     } else {
-      if (!run.burst || run.burst.members.length === 0) run.burst = { members: [], last: t };
+      if (!run.burst) run.burst = { members: [], last: t };
       run.burst.members.push(le);
       run.burst.last = t;
     }
@@ -166,7 +166,8 @@ function closeBurst(input: SummaryInput, run: Run, burst: Group, out: FallbackSi
   } else {
     for (const [prefix, members] of byService) out.push(readLine(input, run, prefix, members));
   }
-  burst.members = [];
+  // The run starts a new burst at its next read (a fresh object: no emptied list of another hidden class).
+  run.burst = undefined;
 }
 
 function resourcesOf(input: SummaryInput, members: readonly LabelledEvent[]): Resources {

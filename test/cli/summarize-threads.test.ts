@@ -9,6 +9,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { postWithSharedParts, sameClone } from '../../cli/parallel/shared-parts.ts';
 import { loadDefaultStages } from '../../compose/stages.ts';
 import { EventDeduper } from '../../engine/dedupe.ts';
 import {
@@ -172,5 +173,61 @@ describe('EventDeduper', () => {
       expect(d.firstSighting(id)).toBe(expected);
     }
     expect(d.duplicates).toBe(stream.length - seen.size);
+  });
+});
+
+describe('a job posted with its repeated parts written once', () => {
+  const job = (recs: Record<string, unknown>[]): SessionJob =>
+    ({
+      ctx: { key: 'k' },
+      events: recs.map((record, seq) => ({ record, time: seq, id: String(seq), seq, enrichment: undefined })),
+    }) as unknown as SessionJob;
+
+  it('clones to the same records, repeated parts as one object, and leaves this side as it was', () => {
+    const recs = records.slice(0, 400).map((r) => structuredClone(r));
+    const before = recs.map((r) => [r.userIdentity, r.tlsDetails]);
+    const message = { id: 1, job: job(recs) };
+    let got: { id: number; job: SessionJob } | undefined;
+    postWithSharedParts({ postMessage: (m) => (got = structuredClone(m)) }, message);
+    expect(recs.map((r) => [r.userIdentity, r.tlsDetails])).toEqual(before);
+    for (const [i, r] of recs.entries()) {
+      expect(r.userIdentity).toBe(before[i]![0]);
+      expect(Object.keys(r)).toEqual(Object.keys(records[i]!));
+    }
+    const plain = structuredClone(message);
+    expect(JSON.stringify(got)).toBe(JSON.stringify(plain));
+    expect(got).toStrictEqual(plain);
+    const identities = new Set(got!.job.events.map((e) => e.record.userIdentity));
+    // One object per run of equal identities (each written once), here 110 for 400 records.
+    const runs = recs.filter(
+      (r, i) => i === 0 || JSON.stringify(r.userIdentity) !== JSON.stringify(recs[i - 1]!.userIdentity),
+    ).length;
+    expect(identities.size).toBe(runs);
+    expect(runs).toBeLessThan(recs.length / 2);
+  });
+
+  it('shares only what clones alike: key order, absent and undefined keys, holes, -0, dates differ', () => {
+    const alike: [unknown, unknown][] = [
+      [
+        { a: 1, b: { c: [1, 'x'] } },
+        { a: 1, b: { c: [1, 'x'] } },
+      ],
+      [{ n: Number.NaN }, { n: Number.NaN }],
+    ];
+    const unlike: [unknown, unknown][] = [
+      [
+        { a: 1, b: 2 },
+        { b: 2, a: 1 },
+      ],
+      [{ a: 1, b: undefined }, { a: 1 }],
+      // A hole: `new Array(3)` with two slots filled (a literal with a hole is a lint error).
+      [Object.assign(new Array(3), { 0: 1, 2: 3 }), [1, undefined, 3]],
+      [{ z: -0 }, { z: 0 }],
+      [{ d: new Date(0) }, { d: new Date(0) }],
+      [{ a: [1] }, { a: { 0: 1 } }],
+      [Object.assign(Object.create(null), { a: 1 }), { a: 1 }],
+    ];
+    for (const [a, b] of alike) expect(sameClone(a, b)).toBe(true);
+    for (const [a, b] of unlike) expect([a, b, sameClone(a, b)]).toEqual([a, b, false]);
   });
 });
