@@ -4,6 +4,7 @@
  */
 import { asString, type CompiledPath, compilePath, valuesAt } from '../field-path.ts';
 import type { EngineEvent } from '../model.ts';
+import { mapFor } from './owner-maps.ts';
 import type { FallbackFile } from './schema.ts';
 
 /** `iam:ListUsers` → `iam`. */
@@ -24,11 +25,7 @@ const pathsByKey = new WeakMap<FallbackFile, Map<string, readonly CompiledPath[]
 const MAX_PATH_KEYS = 10_000;
 
 function resourcePathsOf(data: FallbackFile, key: string): readonly CompiledPath[] {
-  let byKey = pathsByKey.get(data);
-  if (!byKey) {
-    byKey = new Map();
-    pathsByKey.set(data, byKey);
-  }
+  const byKey = mapFor(pathsByKey, data);
   let paths = byKey.get(key);
   if (!paths) {
     const texts = data.collapse.resourcePaths[prefixOf(key)] ?? data.collapse.resourcePaths['*'] ?? [];

@@ -11,6 +11,7 @@
 import type { EngineEvent } from '../model.ts';
 import { type FallbackSignal, fallbackSignal } from './fallback-types.ts';
 import type { LabelledEvent } from './labeller.ts';
+import { mapFor } from './owner-maps.ts';
 import type { Phrases, Tool } from './phrases.ts';
 import { prefixOf, resourceName } from './resources.ts';
 import type { FallbackFile } from './schema.ts';
@@ -123,11 +124,7 @@ const MAX_USER_AGENTS = 10_000;
 const MAX_TOOL_IDS = 10_000;
 
 function choiceOf(phrases: Phrases, id: string, terraform: boolean): ToolChoice {
-  let byId = choices.get(phrases);
-  if (!byId) {
-    byId = new Map();
-    choices.set(phrases, byId);
-  }
+  const byId = mapFor(choices, phrases);
   let pair = byId.get(id);
   if (!pair) {
     pair = [];
