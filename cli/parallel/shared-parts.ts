@@ -10,45 +10,58 @@
 import type { SessionJob } from '../../engine/pipeline.ts';
 import type { CloudTrailRecord } from '../../engine/record.ts';
 
-type Identity = CloudTrailRecord['userIdentity'];
+/** The parts shared: nearly every event of a session repeats the one before's. */
+type PartKey = 'userIdentity' | 'tlsDetails';
+
+/**
+ * One part's sharing over a job's records, in order: a record whose part equals the last one kept gets that object
+ * (remembered with its own, to put back); any other part becomes the one kept.
+ */
+class SharedPart {
+  readonly #key: PartKey;
+  readonly #records: CloudTrailRecord[] = [];
+  readonly #own: unknown[] = [];
+  #last: unknown;
+
+  constructor(key: PartKey) {
+    this.#key = key;
+  }
+
+  share(r: CloudTrailRecord): void {
+    const part = r[this.#key];
+    if (part === undefined || part === this.#last) return;
+    if (this.#last !== undefined && sameClone(part, this.#last)) {
+      this.#records.push(r);
+      this.#own.push(part);
+      (r as Record<string, unknown>)[this.#key] = this.#last;
+    } else this.#last = part;
+  }
+
+  /** Only what was swapped: a record without the part must not get it as a key holding undefined. */
+  putBack(): void {
+    for (let i = 0; i < this.#records.length; i++) {
+      (this.#records[i] as Record<string, unknown>)[this.#key] = this.#own[i];
+    }
+  }
+}
 
 export function postWithSharedParts<M extends { job: SessionJob }>(
   port: { postMessage(message: M): void },
   message: M,
 ): void {
   const events = message.job.events;
-  // The records whose part was swapped and their own part, to put back (only what was swapped: a record without
-  // the part must not get it as a key holding undefined).
-  const identityOf: CloudTrailRecord[] = [];
-  const identities: Identity[] = [];
-  const tlsOf: CloudTrailRecord[] = [];
-  const tls: unknown[] = [];
-  let lastIdentity: Identity;
-  let lastTls: unknown;
+  const identity = new SharedPart('userIdentity');
+  const tls = new SharedPart('tlsDetails');
   for (let i = 0; i < events.length; i++) {
     const r = events[i]!.record;
-    const u = r.userIdentity;
-    if (u !== undefined && u !== lastIdentity) {
-      if (lastIdentity !== undefined && sameClone(u, lastIdentity)) {
-        identityOf.push(r);
-        identities.push(u);
-        r.userIdentity = lastIdentity;
-      } else lastIdentity = u;
-    }
-    const t = r.tlsDetails;
-    if (t !== undefined && t !== lastTls) {
-      if (lastTls !== undefined && sameClone(t, lastTls)) {
-        tlsOf.push(r);
-        tls.push(t);
-        r.tlsDetails = lastTls;
-      } else lastTls = t;
-    }
+    identity.share(r);
+    tls.share(r);
   }
   try {
     port.postMessage(message);
   } finally {
-    for (let i = 0; i < identityOf.length; i++) identityOf[i]!.userIdentity = identities[i];
-    for (let i = 0; i < tlsOf.length; i++) tlsOf[i]!.tlsDetails = tls[i];
+    identity.putBack();
+    tls.putBack();
   }
 }
 
